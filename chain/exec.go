@@ -1,0 +1,203 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/consensus/misc/eip1559"
+	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/trie"
+)
+
+// ErrTxTypeRefused is returned for blob (EIP-4844) and set-code (EIP-7702)
+// transactions, which Cairn does not support yet.
+var ErrTxTypeRefused = fmt.Errorf("%w: blob and set-code transactions are not supported by Cairn", core.ErrTxTypeNotSupported)
+
+// Env is what a block takes from outside its transactions: its place in the
+// chain and what consensus decided. The rest of the header follows from the
+// parent and the execution:
+//
+//   - baseFeePerGas from the parent by EIP-1559;
+//   - mixHash (PREVRANDAO) is the parent block's hash: deterministic and known
+//     in advance, so contracts must not use it as randomness;
+//   - parentBeaconBlockRoot is the zero hash and withdrawals are empty, as
+//     there is no beacon chain;
+//   - blobGasUsed and excessBlobGas are zero, as blob transactions are refused.
+type Env struct {
+	Time     uint64         // seconds; raised to the parent's time if lower
+	Coinbase common.Address // receives priority fees
+	GasLimit uint64         // 0 keeps the parent's
+	Extra    []byte
+}
+
+// Skip is a transaction left out of a block, with the reason.
+type Skip struct {
+	Index int // position in the input
+	Tx    *types.Transaction
+	Err   error
+}
+
+// Result is the outcome of executing a block. Nothing has been written yet.
+type Result struct {
+	Block    *types.Block
+	Receipts types.Receipts
+	State    *state.StateDB
+	Skipped  []Skip
+}
+
+// Logs returns every log of the block, in order.
+func (r *Result) Logs() []*types.Log {
+	var logs []*types.Log
+	for _, rc := range r.Receipts {
+		logs = append(logs, rc.Logs...)
+	}
+	return logs
+}
+
+// Executor executes blocks for one chain.
+type Executor struct {
+	config *params.ChainConfig
+	chain  core.ChainContext
+	system *SystemContracts
+}
+
+// NewExecutor returns an executor. chain answers BLOCKHASH lookups.
+func NewExecutor(config *params.ChainConfig, chain core.ChainContext, system *SystemContracts) *Executor {
+	return &Executor{config: config, chain: chain, system: system}
+}
+
+// Config returns the chain configuration.
+func (e *Executor) Config() *params.ChainConfig { return e.config }
+
+// System returns the system contracts.
+func (e *Executor) System() *SystemContracts { return e.system }
+
+// Header returns the header of the block built on parent in env, before
+// execution fills in roots and gas used.
+func (e *Executor) Header(parent *types.Header, env Env) *types.Header {
+	gasLimit := env.GasLimit
+	if gasLimit == 0 {
+		gasLimit = parent.GasLimit
+	}
+	timestamp := max(env.Time, parent.Time)
+	var excess uint64
+	if parent.ExcessBlobGas != nil {
+		excess = eip4844.CalcExcessBlobGas(e.config, parent, timestamp)
+	}
+	beaconRoot := common.Hash{}
+	return &types.Header{
+		ParentHash:       parent.Hash(),
+		UncleHash:        types.EmptyUncleHash,
+		Coinbase:         env.Coinbase,
+		Difficulty:       new(big.Int),
+		Number:           new(big.Int).Add(parent.Number, common.Big1),
+		GasLimit:         gasLimit,
+		Time:             timestamp,
+		Extra:            common.CopyBytes(env.Extra),
+		MixDigest:        parent.Hash(),
+		BaseFee:          eip1559.CalcBaseFee(e.config, parent),
+		BlobGasUsed:      new(uint64),
+		ExcessBlobGas:    &excess,
+		ParentBeaconRoot: &beaconRoot,
+	}
+}
+
+// NewEVM returns an EVM over statedb for header, with the system contracts
+// installed, and the hook through which the running message is set.
+func (e *Executor) NewEVM(header *types.Header, statedb vm.StateDB, cfg vm.Config) (*vm.EVM, func(*core.Message)) {
+	coinbase := header.Coinbase
+	evm := vm.NewEVM(core.NewEVMBlockContext(header, e.chain, &coinbase), statedb, e.config, cfg)
+	env := e.system.install(evm, e.config.Rules(header.Number, true, header.Time))
+	return evm, func(m *core.Message) { env.msg = m }
+}
+
+// Build executes txs in order on statedb (the parent's post-state) and
+// assembles the block. A transaction that cannot be included (wrong nonce,
+// insufficient funds, no room left, unsupported type...) is left out and
+// listed in Result.Skipped; the block itself only fails on a state error.
+func (e *Executor) Build(parent *types.Header, statedb *state.StateDB, env Env, txs []*types.Transaction) (*Result, error) {
+	ctx := context.Background()
+	header := e.Header(parent, env)
+	rules := e.config.Rules(header.Number, true, header.Time)
+	signer := types.MakeSigner(e.config, header.Number, header.Time)
+	evm, setMsg := e.NewEVM(header, statedb, vm.Config{})
+	defer evm.Release()
+
+	core.PreExecution(ctx, header.ParentBeaconRoot, parent, e.config, evm, header.Number, header.Time)
+
+	var (
+		gp       = core.NewGasPool(header.GasLimit)
+		included []*types.Transaction
+		receipts types.Receipts
+		skipped  []Skip
+		logs     []*types.Log
+		size     = uint64(header.Size())
+	)
+	for i, tx := range txs {
+		if tx.Type() == types.BlobTxType || tx.Type() == types.SetCodeTxType {
+			skipped = append(skipped, Skip{i, tx, ErrTxTypeRefused})
+			continue
+		}
+		if size+tx.Size() > params.MaxBlockSize-maxBlockSizeBuffer {
+			skipped = append(skipped, Skip{i, tx, errBlockFull})
+			continue
+		}
+		msg, err := core.TransactionToMessage(tx, signer, header.BaseFee)
+		if err != nil {
+			skipped = append(skipped, Skip{i, tx, err})
+			continue
+		}
+		snap, gpSnap := statedb.Snapshot(), gp.Snapshot()
+		statedb.SetTxContext(tx.Hash(), len(included), uint32(len(included)+1))
+		setMsg(msg)
+		receipt, _, err := core.ApplyTransactionWithEVM(ctx, msg, gp, statedb, header.Number, common.Hash{}, header.Time, tx, evm)
+		setMsg(nil)
+		if err != nil {
+			statedb.RevertToSnapshot(snap)
+			gp.Set(gpSnap)
+			skipped = append(skipped, Skip{i, tx, err})
+			continue
+		}
+		included = append(included, tx)
+		receipts = append(receipts, receipt)
+		logs = append(logs, receipt.Logs...)
+		size += tx.Size()
+	}
+	header.GasUsed = gp.Used()
+
+	requests, _, err := core.PostExecution(ctx, e.config, header.Number, header.Time, logs, types.Withdrawals{}, evm, uint32(len(included)+1))
+	if err != nil {
+		return nil, fmt.Errorf("post-execution system calls: %w", err)
+	}
+	if requests != nil {
+		h := types.CalcRequestsHash(requests)
+		header.RequestsHash = &h
+	}
+	header.Root = statedb.IntermediateRoot(rules)
+	if err := statedb.Error(); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	block := types.NewBlock(header, &types.Body{Transactions: included, Withdrawals: types.Withdrawals{}}, receipts, trie.NewStackTrie(nil))
+	hash := block.Hash()
+	for _, r := range receipts {
+		r.BlockHash = hash
+		for _, l := range r.Logs {
+			l.BlockHash = hash
+		}
+	}
+	return &Result{Block: block, Receipts: receipts, State: statedb, Skipped: skipped}, nil
+}
+
+// maxBlockSizeBuffer leaves room under EIP-7934's RLP size cap for the header
+// and list overhead, as go-ethereum's miner does.
+const maxBlockSizeBuffer = 1_000_000
+
+var errBlockFull = errors.New("block size limit reached")

@@ -1,0 +1,324 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/consensus"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/rawdb"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethdb"
+	"github.com/ethereum/go-ethereum/ethdb/pebble"
+	"github.com/ethereum/go-ethereum/event"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/triedb"
+	"github.com/ethereum/go-ethereum/triedb/pathdb"
+)
+
+// Sentinel errors of the store.
+var (
+	// ErrGenesisMismatch is returned when a data directory holds a chain with
+	// another genesis than the one given.
+	ErrGenesisMismatch = errors.New("stored genesis differs from the configured genesis")
+	// ErrNotNext is returned by Commit for a block that does not extend the head.
+	ErrNotNext = errors.New("block does not extend the head")
+	// ErrRootMismatch is returned by Commit when the committed state root
+	// differs from the block's.
+	ErrRootMismatch = errors.New("committed state root differs from the block's")
+)
+
+// Store keeps a chain on disk: headers, bodies, receipts and transaction
+// lookups through go-ethereum's rawdb, and state in a path-scheme trie
+// database over pebble. It is safe for concurrent readers; Commit must be
+// called by one writer at a time.
+//
+// State of recent blocks lives in memory layers and reaches disk in batches.
+// A clean Close journals them; after a crash, Open rewinds the head to the
+// newest block whose state is on disk, and the consensus engine replays the
+// blocks after it (CometBFT does this on its handshake).
+type Store struct {
+	db     ethdb.Database
+	triedb *triedb.Database
+	state  state.Database
+	config *params.ChainConfig
+
+	genesis *types.Block
+	head    atomic.Pointer[types.Header]
+
+	writeMu   sync.Mutex
+	chainFeed event.Feed // core.ChainEvent
+	headFeed  event.Feed // core.ChainHeadEvent
+	logsFeed  event.Feed // []*types.Log
+	closeOnce sync.Once
+	log       *slog.Logger
+	rewoundBy uint64
+}
+
+// Open opens (or creates) the chain in dir. An empty dir keeps everything in
+// memory.
+func Open(dir string, g *Genesis, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	cg, err := g.Core()
+	if err != nil {
+		return nil, err
+	}
+	var db ethdb.Database
+	if dir == "" {
+		db = rawdb.NewMemoryDatabase()
+	} else {
+		kv, err := pebble.New(filepath.Join(dir, "chaindata"), 128, 256, "", false)
+		if err != nil {
+			return nil, fmt.Errorf("open chain database: %w", err)
+		}
+		db, err = rawdb.Open(kv, rawdb.OpenOptions{Ancient: filepath.Join(dir, "ancient")})
+		if err != nil {
+			kv.Close()
+			return nil, fmt.Errorf("open chain database: %w", err)
+		}
+	}
+	pcfg := *pathdb.Defaults
+	pcfg.WriteBufferSize = 16 * 1024 * 1024
+	tdb := triedb.NewDatabase(db, &triedb.Config{PathDB: &pcfg})
+	s := &Store{
+		db:     db,
+		triedb: tdb,
+		state:  state.NewDatabase(tdb, state.NewCodeDB(db)),
+		config: cg.Config,
+		log:    log,
+	}
+	if err := s.load(cg); err != nil {
+		tdb.Close()
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) load(cg *core.Genesis) error {
+	want := cg.ToBlock()
+	stored := rawdb.ReadCanonicalHash(s.db, 0)
+	if stored == (common.Hash{}) {
+		block, err := cg.Commit(s.db, s.triedb, nil)
+		if err != nil {
+			return fmt.Errorf("commit genesis: %w", err)
+		}
+		s.genesis = block
+		s.head.Store(block.Header())
+		return nil
+	}
+	if stored != want.Hash() {
+		return fmt.Errorf("%w: stored %s, configured %s", ErrGenesisMismatch, stored, want.Hash())
+	}
+	s.genesis = rawdb.ReadBlock(s.db, stored, 0)
+	head := s.GetHeaderByHash(rawdb.ReadHeadBlockHash(s.db))
+	if head == nil {
+		head = s.genesis.Header()
+	}
+	// Rewind to the newest block whose state survived.
+	from := head.Number.Uint64()
+	for !s.HasState(head.Root) && head.Number.Sign() > 0 {
+		head = s.GetHeader(head.ParentHash, head.Number.Uint64()-1)
+		if head == nil {
+			return fmt.Errorf("chain broken below block %d", from)
+		}
+	}
+	if !s.HasState(head.Root) {
+		return fmt.Errorf("no state available for any block up to %d", from)
+	}
+	if n := head.Number.Uint64(); n < from {
+		s.rewoundBy = from - n
+		s.log.Info("Rewound chain head to the newest persisted state", "from", from, "to", n)
+		batch := s.db.NewBatch()
+		for i := n + 1; i <= from; i++ {
+			rawdb.DeleteCanonicalHash(batch, i)
+		}
+		rawdb.WriteHeadBlockHash(batch, head.Hash())
+		rawdb.WriteHeadHeaderHash(batch, head.Hash())
+		if err := batch.Write(); err != nil {
+			return err
+		}
+	}
+	s.head.Store(head)
+	return nil
+}
+
+// RewoundBy is how many blocks Open dropped because their state was not on
+// disk (after a crash). They are replayed by the consensus engine.
+func (s *Store) RewoundBy() uint64 { return s.rewoundBy }
+
+// HasState reports whether the state with this root can be read.
+func (s *Store) HasState(root common.Hash) bool {
+	_, err := s.triedb.StateReader(root)
+	return err == nil
+}
+
+// Close journals in-memory state so a restart does not need to replay, and
+// closes the databases. It is safe to call more than once.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+		if jerr := s.triedb.Journal(s.Head().Root); jerr != nil {
+			s.log.Warn("Failed to journal state", "err", jerr)
+		}
+		err = errors.Join(s.triedb.Close(), s.db.Close())
+	})
+	return err
+}
+
+// Commit writes an executed block as the new head: state, block, receipts,
+// canonical index and transaction lookups, then tells subscribers.
+func (s *Store) Commit(res *Result) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	block := res.Block
+	head := s.Head()
+	if block.ParentHash() != head.Hash() || block.NumberU64() != head.Number.Uint64()+1 {
+		return fmt.Errorf("%w: block %d parent %s, head %d %s", ErrNotNext, block.NumberU64(), block.ParentHash(), head.Number, head.Hash())
+	}
+	rules := s.config.Rules(block.Number(), true, block.Time())
+	root, err := res.State.Commit(rules, block.NumberU64())
+	if err != nil {
+		return fmt.Errorf("commit state: %w", err)
+	}
+	if root != block.Root() {
+		return fmt.Errorf("%w: %s, block %s", ErrRootMismatch, root, block.Root())
+	}
+	batch := s.db.NewBatch()
+	rawdb.WriteBlock(batch, block)
+	rawdb.WriteReceipts(batch, block.Hash(), block.NumberU64(), res.Receipts)
+	rawdb.WriteCanonicalHash(batch, block.Hash(), block.NumberU64())
+	rawdb.WriteTxLookupEntriesByBlock(batch, block)
+	rawdb.WriteHeadBlockHash(batch, block.Hash())
+	rawdb.WriteHeadHeaderHash(batch, block.Hash())
+	rawdb.WriteHeadFastBlockHash(batch, block.Hash())
+	if err := batch.Write(); err != nil {
+		return fmt.Errorf("write block %d: %w", block.NumberU64(), err)
+	}
+	s.head.Store(block.Header())
+
+	logs := res.Logs()
+	s.chainFeed.Send(core.ChainEvent{Header: block.Header(), Receipts: res.Receipts, Transactions: block.Transactions()})
+	s.headFeed.Send(core.ChainHeadEvent{Header: block.Header()})
+	if len(logs) > 0 {
+		s.logsFeed.Send(logs)
+	}
+	return nil
+}
+
+// Config returns the chain configuration.
+func (s *Store) Config() *params.ChainConfig { return s.config }
+
+// Database returns the key-value database.
+func (s *Store) Database() ethdb.Database { return s.db }
+
+// Genesis returns the genesis block.
+func (s *Store) Genesis() *types.Block { return s.genesis }
+
+// Head returns the header of the newest committed block.
+func (s *Store) Head() *types.Header { return s.head.Load() }
+
+// CurrentHeader is Head, for go-ethereum's interfaces.
+func (s *Store) CurrentHeader() *types.Header { return s.Head() }
+
+// StateAt returns a mutable copy of the state with this root.
+func (s *Store) StateAt(root common.Hash) (*state.StateDB, error) {
+	return state.New(root, s.state)
+}
+
+// GetHeader returns a header by hash and number.
+func (s *Store) GetHeader(hash common.Hash, number uint64) *types.Header {
+	return rawdb.ReadHeader(s.db, hash, number)
+}
+
+// GetHeaderByNumber returns a canonical header.
+func (s *Store) GetHeaderByNumber(number uint64) *types.Header {
+	if number > s.Head().Number.Uint64() {
+		return nil
+	}
+	hash := rawdb.ReadCanonicalHash(s.db, number)
+	if hash == (common.Hash{}) {
+		return nil
+	}
+	return rawdb.ReadHeader(s.db, hash, number)
+}
+
+// GetHeaderByHash returns a header by hash.
+func (s *Store) GetHeaderByHash(hash common.Hash) *types.Header {
+	number, ok := rawdb.ReadHeaderNumber(s.db, hash)
+	if !ok {
+		return nil
+	}
+	return rawdb.ReadHeader(s.db, hash, number)
+}
+
+// BlockByNumber returns a canonical block.
+func (s *Store) BlockByNumber(number uint64) *types.Block {
+	h := s.GetHeaderByNumber(number)
+	if h == nil {
+		return nil
+	}
+	return rawdb.ReadBlock(s.db, h.Hash(), number)
+}
+
+// BlockByHash returns a block by hash.
+func (s *Store) BlockByHash(hash common.Hash) *types.Block {
+	number, ok := rawdb.ReadHeaderNumber(s.db, hash)
+	if !ok {
+		return nil
+	}
+	return rawdb.ReadBlock(s.db, hash, number)
+}
+
+// Receipts returns a block's receipts with every derived field filled in.
+func (s *Store) Receipts(hash common.Hash) types.Receipts {
+	number, ok := rawdb.ReadHeaderNumber(s.db, hash)
+	if !ok {
+		return nil
+	}
+	h := rawdb.ReadHeader(s.db, hash, number)
+	if h == nil {
+		return nil
+	}
+	return rawdb.ReadReceipts(s.db, hash, number, h.Time, s.config)
+}
+
+// TxLookup finds a canonical transaction: the transaction, its block hash,
+// block number and index, or a nil transaction.
+func (s *Store) TxLookup(hash common.Hash) (*types.Transaction, common.Hash, uint64, uint64) {
+	tx, blockHash, number, index := rawdb.ReadCanonicalTransaction(s.db, hash)
+	if tx == nil || number > s.Head().Number.Uint64() {
+		return nil, common.Hash{}, 0, 0
+	}
+	return tx, blockHash, number, index
+}
+
+// Engine satisfies core.ChainContext. Cairn's consensus lives outside the
+// execution core, so there is no go-ethereum engine; the executor always
+// passes the block's author explicitly, so this is never called.
+func (s *Store) Engine() consensus.Engine { return nil }
+
+// SubscribeChainEvent delivers every committed block with its receipts.
+func (s *Store) SubscribeChainEvent(ch chan<- core.ChainEvent) event.Subscription {
+	return s.chainFeed.Subscribe(ch)
+}
+
+// SubscribeChainHeadEvent delivers every new head.
+func (s *Store) SubscribeChainHeadEvent(ch chan<- core.ChainHeadEvent) event.Subscription {
+	return s.headFeed.Subscribe(ch)
+}
+
+// SubscribeLogsEvent delivers the logs of every committed block.
+func (s *Store) SubscribeLogsEvent(ch chan<- []*types.Log) event.Subscription {
+	return s.logsFeed.Subscribe(ch)
+}

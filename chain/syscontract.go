@@ -1,0 +1,200 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"sort"
+
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/holiman/uint256"
+)
+
+// SystemContract is a contract written in Go that lives at a reserved address.
+// A transaction whose recipient is that address runs it instead of EVM code.
+// Calldata and return data use the Solidity ABI, logs are ordinary logs, and
+// all state lives in the storage slots (and balance) of the contract's own
+// address, so the state root covers it.
+//
+// Implementations must be deterministic: the same input and state give the
+// same output, gas, logs and state changes on every machine.
+type SystemContract interface {
+	// Address is the reserved address the contract answers at.
+	Address() common.Address
+	// Name is a short human-readable name ("portal", "staking").
+	Name() string
+	// RequiredGas is the execution gas a call with this input costs, charged
+	// before Run. It must depend on the input only.
+	RequiredGas(input []byte) uint64
+	// Run executes one call. An error wrapping ErrRevert reverts the call's
+	// state changes and returns its data; any other error reverts and
+	// consumes all gas, as a failed precompile does.
+	Run(call *Call) ([]byte, error)
+}
+
+// ErrNotDirectCall is returned when a system contract is reached from EVM code
+// instead of as a transaction's direct recipient. System contracts only know
+// the sender and value of the transaction itself.
+var ErrNotDirectCall = errors.New("system contract: callable only as a transaction's direct recipient")
+
+// Call is what a system contract sees of one call.
+type Call struct {
+	State  vm.StateDB
+	Block  vm.BlockContext
+	Self   common.Address
+	Caller common.Address
+	Value  *uint256.Int // already credited to Self when Run starts
+	Input  []byte
+}
+
+// Emit appends a log from the contract.
+func (c *Call) Emit(topics []common.Hash, data []byte) {
+	c.State.AddLog(&types.Log{
+		Address:     c.Self,
+		Topics:      topics,
+		Data:        common.CopyBytes(data),
+		BlockNumber: c.Block.BlockNumber.Uint64(),
+	})
+}
+
+// Get reads a storage slot of the contract.
+func (c *Call) Get(slot common.Hash) common.Hash { return c.State.GetState(c.Self, slot) }
+
+// Set writes a storage slot of the contract.
+func (c *Call) Set(slot, value common.Hash) { c.State.SetState(c.Self, slot, value) }
+
+// RevertError carries ABI-encoded revert data. Use [Revert] to make one.
+type RevertError struct {
+	Reason string
+	Data   []byte
+}
+
+func (e *RevertError) Error() string { return "execution reverted: " + e.Reason }
+
+// Unwrap lets errors.Is(err, vm.ErrExecutionReverted) hold.
+func (e *RevertError) Unwrap() error { return vm.ErrExecutionReverted }
+
+// Revert returns an error that reverts the call with Solidity's Error(string)
+// encoding of the reason, as `revert("reason")` does.
+func Revert(format string, args ...any) error {
+	reason := fmt.Sprintf(format, args...)
+	return &RevertError{Reason: reason, Data: encodeRevertReason(reason)}
+}
+
+var revertSelector = []byte{0x08, 0xc3, 0x79, 0xa0} // keccak("Error(string)")[:4]
+
+func encodeRevertReason(reason string) []byte {
+	str, _ := abi.NewType("string", "", nil)
+	packed, err := abi.Arguments{{Type: str}}.Pack(reason)
+	if err != nil {
+		return nil
+	}
+	return append(append([]byte{}, revertSelector...), packed...)
+}
+
+// SystemContracts is a set of system contracts, kept sorted by address.
+type SystemContracts struct {
+	list []SystemContract
+}
+
+// NewSystemContracts checks that addresses are distinct and do not shadow a
+// standard precompile, and returns the set.
+func NewSystemContracts(contracts ...SystemContract) (*SystemContracts, error) {
+	seen := map[common.Address]string{}
+	std := vm.ActivePrecompiledContracts(ChainConfig(1).Rules(common.Big0, true, 0))
+	for _, c := range contracts {
+		addr := c.Address()
+		if prev, ok := seen[addr]; ok {
+			return nil, fmt.Errorf("system contracts %q and %q share address %s", prev, c.Name(), addr)
+		}
+		if _, ok := std[addr]; ok {
+			return nil, fmt.Errorf("system contract %q shadows precompile %s", c.Name(), addr)
+		}
+		seen[addr] = c.Name()
+	}
+	list := append([]SystemContract(nil), contracts...)
+	sort.Slice(list, func(i, j int) bool { return list[i].Address().Cmp(list[j].Address()) < 0 })
+	return &SystemContracts{list: list}, nil
+}
+
+// List returns the contracts in address order.
+func (s *SystemContracts) List() []SystemContract {
+	if s == nil {
+		return nil
+	}
+	return s.list
+}
+
+// Lookup returns the contract at addr, if any.
+func (s *SystemContracts) Lookup(addr common.Address) (SystemContract, bool) {
+	for _, c := range s.List() {
+		if c.Address() == addr {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// callEnv ties the precompile adapters of one EVM to the message being run.
+type callEnv struct {
+	evm *vm.EVM
+	msg *core.Message
+}
+
+// install adds the system contracts to an EVM's precompile table and returns
+// the environment through which the current message is told to them.
+func (s *SystemContracts) install(evm *vm.EVM, rules params.Rules) *callEnv {
+	env := &callEnv{evm: evm}
+	if len(s.List()) == 0 {
+		return env
+	}
+	table := maps.Clone(vm.ActivePrecompiledContracts(rules))
+	for _, c := range s.list {
+		table[c.Address()] = &precompile{sc: c, env: env}
+	}
+	evm.SetPrecompiles(table)
+	return env
+}
+
+// precompile adapts a SystemContract to go-ethereum's precompile interface, so
+// go-ethereum's own state transition does nonce, gas purchase, value transfer,
+// refunds and the proposer's tip exactly as for any other transaction.
+type precompile struct {
+	sc  SystemContract
+	env *callEnv
+}
+
+func (p *precompile) RequiredGas(input []byte) uint64 { return p.sc.RequiredGas(input) }
+func (p *precompile) Name() string                    { return "cairn:" + p.sc.Name() }
+
+func (p *precompile) Run(input []byte) ([]byte, error) {
+	msg := p.env.msg
+	// A direct call is the only frame of its transaction: the transaction's
+	// recipient is this contract, so EVM code cannot have called it.
+	if msg == nil || msg.To == nil || *msg.To != p.sc.Address() {
+		err := Revert("%v", ErrNotDirectCall)
+		return err.(*RevertError).Data, vm.ErrExecutionReverted
+	}
+	value := new(uint256.Int)
+	if msg.Value != nil {
+		value.Set(msg.Value)
+	}
+	out, err := p.sc.Run(&Call{
+		State:  p.env.evm.StateDB,
+		Block:  p.env.evm.Context,
+		Self:   p.sc.Address(),
+		Caller: msg.From,
+		Value:  value,
+		Input:  input,
+	})
+	var rev *RevertError
+	if errors.As(err, &rev) {
+		return rev.Data, vm.ErrExecutionReverted
+	}
+	return out, err
+}

@@ -1,0 +1,189 @@
+// Package devnet wires the whole Cairn stack into one process: today a
+// multi-validator L1 on loopback with the test mnemonic's accounts funded.
+// `cairn devnet` is a thin command around it, and end-to-end tests start it
+// on free ports.
+package devnet
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/l1"
+	"github.com/cairn-dev/cairn/rpc"
+)
+
+// Defaults of `cairn devnet`.
+const (
+	DefaultValidators = 4
+	DefaultL1ChainID  = 1337 // what MetaMask's "Localhost 8545" network expects
+	DefaultRPCPort    = 8545
+	DefaultP2PPort    = 26656
+	DefaultBlockTime  = 200 * time.Millisecond
+)
+
+// DevBalance is what each test-mnemonic account holds at genesis: 10,000 ETH.
+var DevBalance = new(big.Int).Mul(big.NewInt(10_000), big.NewInt(params.Ether))
+
+// Config configures a devnet.
+type Config struct {
+	Validators  int
+	DataDir     string // "" uses a fresh temporary directory, removed on Stop
+	ChainID     uint64
+	GasLimit    uint64
+	BlockTime   time.Duration
+	Host        string // listen host for RPC and P2P; 127.0.0.1 when empty
+	RPCPort     int    // validator i serves JSON-RPC on RPCPort+i; 0 picks free ports
+	P2PPort     int    // 0 picks free ports
+	MetricsAddr string // serve Prometheus metrics here; "" disables
+	Log         *slog.Logger
+}
+
+// Devnet is a running devnet.
+type Devnet struct {
+	cfg     Config
+	L1      *l1.Cluster
+	dir     string
+	tmp     bool
+	metrics *http.Server
+}
+
+// Start creates (or resumes) and starts a devnet.
+func Start(cfg Config) (*Devnet, error) {
+	if cfg.Validators == 0 {
+		cfg.Validators = DefaultValidators
+	}
+	if cfg.ChainID == 0 {
+		cfg.ChainID = DefaultL1ChainID
+	}
+	if cfg.BlockTime == 0 {
+		cfg.BlockTime = DefaultBlockTime
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	d := &Devnet{cfg: cfg, dir: cfg.DataDir}
+	if d.dir == "" {
+		tmp, err := os.MkdirTemp("", "cairn-devnet-")
+		if err != nil {
+			return nil, err
+		}
+		d.dir, d.tmp = tmp, true
+	}
+	var reg prometheus.Registerer
+	if cfg.MetricsAddr != "" {
+		reg = prometheus.DefaultRegisterer
+		_ = reg.Register(collectors.NewBuildInfoCollector())
+	}
+	alloc := types.GenesisAlloc{}
+	for i := range uint32(chain.DevAccounts) {
+		alloc[chain.DevAddress(i)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
+	}
+	cluster, err := l1.NewCluster(l1.ClusterConfig{
+		Dir:         filepath.Join(d.dir, "l1"),
+		Validators:  cfg.Validators,
+		Genesis:     chain.Genesis{ChainID: cfg.ChainID, GasLimit: cfg.GasLimit, Alloc: alloc},
+		BlockTime:   cfg.BlockTime,
+		Host:        cfg.Host,
+		BaseP2PPort: cfg.P2PPort,
+		BaseRPCPort: cfg.RPCPort,
+		Registry:    reg,
+		Layers:      d.layers,
+		Log:         cfg.Log,
+	})
+	if err != nil {
+		d.cleanup()
+		return nil, err
+	}
+	d.L1 = cluster
+	if err := cluster.Start(); err != nil {
+		d.cleanup()
+		return nil, err
+	}
+	if cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			d.Stop()
+			return nil, fmt.Errorf("metrics listen: %w", err)
+		}
+		d.metrics = &http.Server{Handler: promhttp.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go d.metrics.Serve(ln)
+	}
+	return d, nil
+}
+
+// Dir is the devnet's data directory.
+func (d *Devnet) Dir() string { return d.dir }
+
+// L1RPC is validator i's JSON-RPC URL.
+func (d *Devnet) L1RPC(i int) string { return "http://" + d.L1.RPCAddr(i) }
+
+// L1WS is validator i's WebSocket URL.
+func (d *Devnet) L1WS(i int) string { return "ws://" + d.L1.RPCAddr(i) }
+
+// Stop stops everything; a temporary data directory is removed.
+func (d *Devnet) Stop() {
+	if d.metrics != nil {
+		d.metrics.Close()
+	}
+	if d.L1 != nil {
+		d.L1.Stop()
+	}
+	d.cleanup()
+}
+
+func (d *Devnet) cleanup() {
+	if d.tmp {
+		os.RemoveAll(d.dir)
+	}
+}
+
+// layers answers cairn_layers on every node.
+func (d *Devnet) layers() []rpc.Layer {
+	l := rpc.Layer{Name: "L1", Kind: "l1", ChainID: d.cfg.ChainID,
+		Params: map[string]any{"validators": d.cfg.Validators, "blockTime": d.cfg.BlockTime.String(), "finality": "instant (CometBFT)"}}
+	for i := 0; i < d.L1.Size(); i++ {
+		l.RPC = append(l.RPC, d.L1RPC(i))
+		l.WS = append(l.WS, d.L1WS(i))
+	}
+	return []rpc.Layer{l}
+}
+
+// PrintSummary writes the start-up summary: chain, endpoints and accounts.
+func (d *Devnet) PrintSummary(w io.Writer) {
+	fmt.Fprintf(w, "Cairn devnet running (data in %s%s)\n\n", d.dir, map[bool]string{true: ", temporary", false: ""}[d.tmp])
+	fmt.Fprintf(w, "L1  chain ID %d, %d validators, ~%v blocks, height %d\n", d.cfg.ChainID, d.L1.Size(), d.cfg.BlockTime, d.L1.Height())
+	for i := 0; i < d.L1.Size(); i++ {
+		fmt.Fprintf(w, "    validator %d  RPC %-24s WS %s\n", i, d.L1RPC(i), d.L1WS(i))
+	}
+	if d.metrics != nil {
+		fmt.Fprintf(w, "    metrics       http://%s/metrics\n", d.cfg.MetricsAddr)
+	}
+	fmt.Fprintf(w, "\nAccounts (mnemonic %q, m/44'/60'/0'/0/i), 10000 ETH each at genesis:\n", chain.DevMnemonic)
+	for i := range uint32(chain.DevAccounts) {
+		key := d.keyHex(i)
+		fmt.Fprintf(w, "  (%d) %s  key 0x%s\n", i, chain.DevAddress(i), key)
+	}
+	fmt.Fprintf(w, "\nThese keys are public. Never send real funds to them.\n")
+}
+
+func (d *Devnet) keyHex(i uint32) string {
+	return fmt.Sprintf("%x", crypto.FromECDSA(chain.DevKey(i)))
+}

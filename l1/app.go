@@ -1,0 +1,437 @@
+package l1
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/lru"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/txpool"
+	"github.com/ethereum/go-ethereum/core/txpool/txorder"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/holiman/uint256"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// Result codes of CheckTx and of transactions in FinalizeBlock. They are kept
+// apart from Go errors: a code is the application's verdict on a transaction,
+// an error means the application itself failed.
+const (
+	CodeOK        uint32 = 0
+	CodeInvalidTx uint32 = 1 // the transaction is malformed or invalid now
+)
+
+// ErrUnprotected refuses legacy transactions signed without a chain ID, as
+// go-ethereum's RPC does by default.
+var ErrUnprotected = errors.New("only replay-protected (EIP-155) transactions allowed over RPC")
+
+// Config tunes the application.
+type Config struct {
+	MaxTxSize    uint64 // bytes; DefaultMaxTxSize when 0
+	AccountSlots int    // pending transactions per sender; DefaultAccountSlots when 0
+}
+
+// App is the L1's CometBFT ABCI++ application: Ethereum-format transactions
+// executed by the chain package, one Ethereum block per CometBFT block, the
+// app hash being the state root.
+//
+// CometBFT calls it from one goroutine per connection, serialised by its
+// local client; RPC readers use the store, which is safe for concurrent use.
+type App struct {
+	abci.BaseApplication
+
+	store *chain.Store
+	exec  *chain.Executor
+	pool  *pool
+	cfg   Config
+	log   *slog.Logger
+	stats *Metrics
+
+	decoded *lru.Cache[common.Hash, *decodedTx]
+
+	mu         sync.Mutex // guards the fields below against RPC readers
+	checkState *state.StateDB
+	results    map[[32]byte]*chain.Result // executed proposals of this height
+	finalized  *chain.Result              // FinalizeBlock's result, for Commit
+}
+
+type decodedTx struct {
+	tx   *types.Transaction
+	from common.Address
+}
+
+// NewApp returns the application over an open store.
+func NewApp(store *chain.Store, system *chain.SystemContracts, cfg Config, metrics *Metrics, log *slog.Logger) (*App, error) {
+	if cfg.MaxTxSize == 0 {
+		cfg.MaxTxSize = DefaultMaxTxSize
+	}
+	if cfg.AccountSlots == 0 {
+		cfg.AccountSlots = DefaultAccountSlots
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	if metrics == nil {
+		metrics = NewMetrics(nil, "")
+	}
+	a := &App{
+		store:   store,
+		exec:    chain.NewExecutor(store.Config(), store, system),
+		pool:    newPool(store.Config(), cfg.AccountSlots),
+		cfg:     cfg,
+		log:     log,
+		stats:   metrics,
+		decoded: lru.NewCache[common.Hash, *decodedTx](65536),
+		results: map[[32]byte]*chain.Result{},
+	}
+	if err := a.resetCheckState(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Store returns the chain store.
+func (a *App) Store() *chain.Store { return a.store }
+
+// Executor returns the block executor.
+func (a *App) Executor() *chain.Executor { return a.exec }
+
+// PendingNonce is the nonce the next transaction of addr should carry,
+// counting transactions waiting in the mempool.
+func (a *App) PendingNonce(addr common.Address) (uint64, error) {
+	a.mu.Lock()
+	st := a.checkState
+	nonce := st.GetNonce(addr)
+	a.mu.Unlock()
+	return a.pool.PendingNonce(addr, nonce), nil
+}
+
+// PendingCount is how many transactions wait in the mempool view.
+func (a *App) PendingCount() int { return a.pool.Len() }
+
+func (a *App) resetCheckState() error {
+	st, err := a.store.StateAt(a.store.Head().Root)
+	if err != nil {
+		return fmt.Errorf("open head state: %w", err)
+	}
+	a.mu.Lock()
+	a.checkState = st
+	a.mu.Unlock()
+	return nil
+}
+
+// decode parses raw transaction bytes and recovers the sender, caching both
+// by hash so every phase of a transaction's life recovers its sender once.
+func (a *App) decode(raw []byte) (*decodedTx, error) {
+	hash := crypto.Keccak256Hash(raw)
+	if d, ok := a.decoded.Get(hash); ok {
+		return d, nil
+	}
+	if uint64(len(raw)) > a.cfg.MaxTxSize {
+		return nil, fmt.Errorf("%w: transaction size %d, limit %d", txpool.ErrOversizedData, len(raw), a.cfg.MaxTxSize)
+	}
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		return nil, err
+	}
+	if tx.Type() == types.LegacyTxType && !tx.Protected() {
+		return nil, ErrUnprotected
+	}
+	if tx.Type() == types.BlobTxType || tx.Type() == types.SetCodeTxType {
+		return nil, chain.ErrTxTypeRefused
+	}
+	from, err := types.Sender(a.pool.signer, tx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", txpool.ErrInvalidSender, err)
+	}
+	d := &decodedTx{tx: tx, from: from}
+	a.decoded.Add(hash, d)
+	return d, nil
+}
+
+// Info tells CometBFT where the application is, so it replays what is missing.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	head := a.store.Head()
+	return &abci.ResponseInfo{
+		Data:             "cairn-l1",
+		Version:          Version,
+		AppVersion:       AppVersion,
+		LastBlockHeight:  head.Number.Int64(),
+		LastBlockAppHash: head.Root.Bytes(),
+	}, nil
+}
+
+// InitChain answers with the genesis state root; the genesis itself was
+// written when the store was opened.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	if head := a.store.Head(); head.Number.Sign() != 0 {
+		return nil, fmt.Errorf("InitChain on a chain at height %d", head.Number)
+	}
+	return &abci.ResponseInitChain{AppHash: a.store.Genesis().Root().Bytes()}, nil
+}
+
+// CheckTx admits a transaction to the mempool: decoding, chain ID, signature,
+// size, intrinsic gas, nonce against the pending nonce, balance for the
+// maximum cost, and go-ethereum's replacement rule.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	d, err := a.decode(req.Tx)
+	if err == nil {
+		a.mu.Lock()
+		st := a.checkState
+		a.mu.Unlock()
+		if req.Type == abci.CheckTxType_Recheck {
+			err = a.pool.recheck(d.tx, d.from, st)
+		} else {
+			err = a.pool.add(d.tx, d.from, a.store.Head(), st, a.cfg.MaxTxSize)
+		}
+	}
+	if err != nil {
+		if req.Type == abci.CheckTxType_New {
+			a.stats.TxRejected.Inc()
+		}
+		return &abci.ResponseCheckTx{Code: CodeInvalidTx, Log: err.Error()}, nil
+	}
+	if req.Type == abci.CheckTxType_New {
+		a.stats.TxAccepted.Inc()
+	}
+	return &abci.ResponseCheckTx{Code: CodeOK, GasWanted: int64(d.tx.Gas())}, nil
+}
+
+// PrepareProposal orders the mempool's valid transactions by effective tip
+// (nonce order within a sender), fills the block to its gas limit, executes
+// it, and drops what turned out invalid.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	head := a.store.Head()
+	baseFee := a.exec.Header(head, chain.Env{}).BaseFee
+	bySender := map[common.Address][]*txpool.LazyTransaction{}
+	raws := map[common.Hash][]byte{}
+	for _, raw := range req.Txs {
+		d, err := a.decode(raw)
+		if err != nil || !a.pool.Has(d.tx.Hash()) {
+			continue // replaced or invalid: recheck will drop it
+		}
+		tx := d.tx
+		raws[tx.Hash()] = raw
+		bySender[d.from] = append(bySender[d.from], &txpool.LazyTransaction{
+			Hash:      tx.Hash(),
+			Tx:        tx,
+			GasFeeCap: uint256.MustFromBig(tx.GasFeeCap()),
+			GasTipCap: uint256.MustFromBig(tx.GasTipCap()),
+			Gas:       tx.Gas(),
+		})
+	}
+	for _, txs := range bySender {
+		sortLazyByNonce(txs)
+	}
+	order := txorder.NewTransactionsByPriceAndNonce(a.pool.signer, bySender, baseFee)
+	var (
+		gasLeft = head.GasLimit
+		bytes   int64
+		picked  []*types.Transaction
+	)
+	for {
+		lt, _ := order.Peek()
+		if lt == nil {
+			break
+		}
+		raw := raws[lt.Hash]
+		if lt.Gas > gasLeft || bytes+int64(len(raw)) > req.MaxTxBytes {
+			order.Pop() // this sender's later nonces cannot follow
+			continue
+		}
+		gasLeft -= lt.Gas
+		bytes += int64(len(raw))
+		picked = append(picked, lt.Tx)
+		order.Shift()
+	}
+	env := a.env(req.Time.Unix(), req.ProposerAddress)
+	res, err := a.build(head, env, picked)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, 0, len(res.Block.Transactions()))
+	for _, tx := range res.Block.Transactions() {
+		out = append(out, raws[tx.Hash()])
+	}
+	if len(res.Skipped) == 0 {
+		a.remember(resultKey(head.Number.Uint64()+1, env, out), res)
+	}
+	return &abci.ResponsePrepareProposal{Txs: out}, nil
+}
+
+// ProcessProposal executes a proposed block and refuses it when any
+// transaction is malformed or cannot be applied.
+func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	head := a.store.Head()
+	env := a.env(req.Time.Unix(), req.ProposerAddress)
+	key := resultKey(uint64(req.Height), env, req.Txs)
+	if a.cached(key) != nil {
+		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+	}
+	txs := make([]*types.Transaction, 0, len(req.Txs))
+	for i, raw := range req.Txs {
+		d, err := a.decode(raw)
+		if err != nil {
+			a.log.Warn("Rejecting proposal with a malformed transaction", "height", req.Height, "index", i, "err", err)
+			a.stats.ProposalsRejected.Inc()
+			return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+		}
+		txs = append(txs, d.tx)
+	}
+	res, err := a.build(head, env, txs)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Skipped) > 0 {
+		s := res.Skipped[0]
+		a.log.Warn("Rejecting proposal with an invalid transaction", "height", req.Height, "index", s.Index, "tx", s.Tx.Hash(), "err", s.Err)
+		a.stats.ProposalsRejected.Inc()
+		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+	}
+	a.remember(key, res)
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// FinalizeBlock executes the decided block (or reuses the execution of its
+// proposal). A transaction that cannot be applied is left out of the
+// Ethereum block and reported with a non-zero code; it cannot halt the chain.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	head := a.store.Head()
+	if uint64(req.Height) != head.Number.Uint64()+1 {
+		return nil, fmt.Errorf("FinalizeBlock at height %d, head is %d", req.Height, head.Number)
+	}
+	env := a.env(req.Time.Unix(), req.ProposerAddress)
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	res := a.cached(resultKey(uint64(req.Height), env, req.Txs))
+	if res == nil {
+		var (
+			txs   []*types.Transaction
+			index []int
+		)
+		for i, raw := range req.Txs {
+			d, err := a.decode(raw)
+			if err != nil {
+				results[i] = &abci.ExecTxResult{Code: CodeInvalidTx, Log: err.Error()}
+				continue
+			}
+			txs = append(txs, d.tx)
+			index = append(index, i)
+		}
+		var err error
+		if res, err = a.build(head, env, txs); err != nil {
+			return nil, err
+		}
+		for _, s := range res.Skipped {
+			results[index[s.Index]] = &abci.ExecTxResult{Code: CodeInvalidTx, Log: s.Err.Error()}
+		}
+	}
+	receipts := res.Receipts
+	for i := range results {
+		if results[i] != nil {
+			continue
+		}
+		r := receipts[0]
+		receipts = receipts[1:]
+		results[i] = &abci.ExecTxResult{Code: CodeOK, Data: r.TxHash.Bytes(), GasUsed: int64(r.GasUsed), GasWanted: int64(r.GasUsed)}
+	}
+	a.mu.Lock()
+	a.finalized = res
+	a.mu.Unlock()
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: res.Block.Root().Bytes()}, nil
+}
+
+// Commit makes the finalized block durable and the new head, then resets the
+// mempool view to the new state before CometBFT rechecks the mempool.
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	a.mu.Lock()
+	res := a.finalized
+	a.finalized = nil
+	a.results = map[[32]byte]*chain.Result{}
+	a.mu.Unlock()
+	if res == nil {
+		return nil, errors.New("Commit without FinalizeBlock")
+	}
+	if err := a.store.Commit(res); err != nil {
+		return nil, err
+	}
+	if err := a.resetCheckState(); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	st := a.checkState
+	a.mu.Unlock()
+	a.pool.prune(st)
+	a.stats.observeBlock(res)
+	return &abci.ResponseCommit{}, nil
+}
+
+// env is the block environment consensus decided: time in seconds and the
+// proposer, whose CometBFT address receives the priority fees.
+func (a *App) env(unix int64, proposer []byte) chain.Env {
+	t := uint64(0)
+	if unix > 0 {
+		t = uint64(unix)
+	}
+	return chain.Env{Time: t, Coinbase: common.BytesToAddress(proposer)}
+}
+
+func (a *App) build(head *types.Header, env chain.Env, txs []*types.Transaction) (*chain.Result, error) {
+	st, err := a.store.StateAt(head.Root)
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", head.Root, err)
+	}
+	return a.exec.Build(head, st, env, txs)
+}
+
+func (a *App) remember(key [32]byte, res *chain.Result) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.results) >= 8 { // many rounds at one height: start over
+		a.results = map[[32]byte]*chain.Result{}
+	}
+	a.results[key] = res
+}
+
+// cached returns (and forgets) an execution of the same block. The result's
+// state is mutated by Commit, so it is handed out once.
+func (a *App) cached(key [32]byte) *chain.Result {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	res := a.results[key]
+	delete(a.results, key)
+	return res
+}
+
+// resultKey identifies a block's execution by everything it depends on.
+func resultKey(height uint64, env chain.Env, txs [][]byte) [32]byte {
+	h := sha256.New()
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], height)
+	h.Write(buf[:])
+	binary.BigEndian.PutUint64(buf[:], env.Time)
+	h.Write(buf[:])
+	h.Write(env.Coinbase.Bytes())
+	for _, tx := range txs {
+		h.Write(crypto.Keccak256(tx))
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+func sortLazyByNonce(txs []*txpool.LazyTransaction) {
+	for i := 1; i < len(txs); i++ {
+		for j := i; j > 0 && txs[j].Tx.Nonce() < txs[j-1].Tx.Nonce(); j-- {
+			txs[j], txs[j-1] = txs[j-1], txs[j]
+		}
+	}
+}

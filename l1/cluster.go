@@ -1,0 +1,330 @@
+package l1
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	cmttypes "github.com/cometbft/cometbft/types"
+	cmttime "github.com/cometbft/cometbft/types/time"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rpc"
+)
+
+// ClusterConfig describes validators run together in one process.
+type ClusterConfig struct {
+	Dir         string        // node homes go to Dir/node0 ... Dir/node{N-1}
+	Validators  int           // number of validators
+	Genesis     chain.Genesis // execution genesis (used when Dir has none yet)
+	BlockTime   time.Duration // CometBFT timeout_commit
+	Host        string        // listen host; 127.0.0.1 when empty
+	BaseP2PPort int           // node i uses BaseP2PPort+i; 0 picks free ports
+	BaseRPCPort int           // node i serves JSON-RPC at BaseRPCPort+i; 0 picks free ports; -1 disables RPC
+	RPCLimits   rpc.Limits
+	System      *chain.SystemContracts
+	App         Config
+	Registry    prometheus.Registerer
+	Layers      func() []rpc.Layer
+	Log         *slog.Logger
+}
+
+// Cluster is the multi-validator harness: it creates the validators' homes
+// and a shared genesis, and starts, stops, restarts and cuts off nodes. It
+// lives outside test files so every wing's tests, and `cairn devnet`, use it.
+type Cluster struct {
+	cfg   ClusterConfig
+	mu    sync.Mutex
+	nodes []*Node
+	comet []*cmtcfg.Config
+	gates []*PeerGate
+	ids   []string
+	p2p   []string
+	rpc   []string
+	cut   map[int]bool
+}
+
+// GenesisFile is where a cluster keeps its shared genesis.
+func GenesisFile(dir string) string { return filepath.Join(dir, "genesis.json") }
+
+// NewCluster prepares the homes, keys and genesis of a cluster in cfg.Dir,
+// reusing what is there, so a cluster restarted on the same directory
+// resumes its chain. It starts nothing.
+func NewCluster(cfg ClusterConfig) (*Cluster, error) {
+	if cfg.Validators < 1 {
+		return nil, errors.New("cluster needs at least one validator")
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if cfg.BlockTime == 0 {
+		cfg.BlockTime = 200 * time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	c := &Cluster{cfg: cfg, nodes: make([]*Node, cfg.Validators), cut: map[int]bool{}}
+	var vals []cmttypes.GenesisValidator
+	for i := 0; i < cfg.Validators; i++ {
+		p2pPort, rpcPort := cfg.BaseP2PPort+i, cfg.BaseRPCPort+i
+		if cfg.BaseP2PPort == 0 {
+			p2pPort = freePort(cfg.Host)
+		}
+		if cfg.BaseRPCPort == 0 {
+			rpcPort = freePort(cfg.Host)
+		}
+		c.p2p = append(c.p2p, net.JoinHostPort(cfg.Host, strconv.Itoa(p2pPort)))
+		if cfg.BaseRPCPort >= 0 {
+			c.rpc = append(c.rpc, net.JoinHostPort(cfg.Host, strconv.Itoa(rpcPort)))
+		} else {
+			c.rpc = append(c.rpc, "")
+		}
+		home := filepath.Join(cfg.Dir, fmt.Sprintf("node%d", i))
+		cc := CometConfig(home, fmt.Sprintf("validator-%d", i), c.p2p[i], nil, cfg.BlockTime)
+		cc.FilterPeers = true
+		if err := EnsureDirs(cc); err != nil {
+			return nil, err
+		}
+		pv := privval.LoadOrGenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
+		key, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
+		if err != nil {
+			return nil, err
+		}
+		pub, err := pv.GetPubKey()
+		if err != nil {
+			return nil, err
+		}
+		vals = append(vals, cmttypes.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: 10, Name: cc.Moniker})
+		c.comet = append(c.comet, cc)
+		c.ids = append(c.ids, string(key.ID()))
+		c.gates = append(c.gates, NewPeerGate())
+	}
+	for i, cc := range c.comet {
+		var peers []string
+		for j := range c.comet {
+			if j != i {
+				peers = append(peers, c.ids[j]+"@"+c.p2p[j])
+			}
+		}
+		cc.P2P.PersistentPeers = strings.Join(peers, ",")
+	}
+	if err := c.writeGenesis(vals); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) writeGenesis(vals []cmttypes.GenesisValidator) error {
+	path := GenesisFile(c.cfg.Dir)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		now := cmttime.Now().Truncate(time.Second)
+		g := c.cfg.Genesis
+		g.Timestamp = uint64(now.Unix())
+		app, err := json.Marshal(GenesisAppState{Chain: g})
+		if err != nil {
+			return err
+		}
+		params := cmttypes.DefaultConsensusParams()
+		params.Block.MaxBytes = 8 * 1024 * 1024
+		doc := &cmttypes.GenesisDoc{
+			ChainID:         fmt.Sprintf("cairn-%d", g.ChainID),
+			GenesisTime:     now,
+			InitialHeight:   1,
+			ConsensusParams: params,
+			Validators:      vals,
+			AppState:        app,
+		}
+		if err := doc.ValidateAndComplete(); err != nil {
+			return err
+		}
+		if err := doc.SaveAs(path); err != nil {
+			return err
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for _, cc := range c.comet {
+		if err := os.WriteFile(cc.GenesisFile(), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Size is the number of validators.
+func (c *Cluster) Size() int { return len(c.comet) }
+
+// Start starts every node that is not running.
+func (c *Cluster) Start() error {
+	for i := range c.comet {
+		if c.Node(i) == nil {
+			if err := c.StartNode(i); err != nil {
+				c.Stop()
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// StartNode starts node i from its home.
+func (c *Cluster) StartNode(i int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nodes[i] != nil {
+		return fmt.Errorf("node %d already running", i)
+	}
+	n, err := StartNode(NodeConfig{
+		Name:      fmt.Sprintf("validator-%d", i),
+		Comet:     c.comet[i],
+		RPCAddr:   c.rpc[i],
+		RPCLimits: c.cfg.RPCLimits,
+		System:    c.cfg.System,
+		App:       c.cfg.App,
+		Registry:  c.cfg.Registry,
+		Layers:    c.cfg.Layers,
+		PeerGate:  c.gates[i],
+		Log:       c.cfg.Log,
+	})
+	if err != nil {
+		return fmt.Errorf("start node %d: %w", i, err)
+	}
+	c.nodes[i] = n
+	return nil
+}
+
+// StopNode stops node i cleanly; its data stays.
+func (c *Cluster) StopNode(i int) {
+	c.mu.Lock()
+	n := c.nodes[i]
+	c.nodes[i] = nil
+	c.mu.Unlock()
+	if n != nil {
+		n.Stop()
+	}
+}
+
+// RestartNode stops and starts node i.
+func (c *Cluster) RestartNode(i int) error {
+	c.StopNode(i)
+	return c.StartNode(i)
+}
+
+// Stop stops every node.
+func (c *Cluster) Stop() {
+	var wg sync.WaitGroup
+	for i := range c.comet {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.StopNode(i) }()
+	}
+	wg.Wait()
+}
+
+// Node returns node i, or nil when it is stopped.
+func (c *Cluster) Node(i int) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i]
+}
+
+// RPCAddr is node i's JSON-RPC address.
+func (c *Cluster) RPCAddr(i int) string { return c.rpc[i] }
+
+// Home is node i's home directory.
+func (c *Cluster) Home(i int) string { return c.comet[i].RootDir }
+
+// Isolate cuts node i off from every other node, both ways, until Heal.
+func (c *Cluster) Isolate(i int) {
+	c.mu.Lock()
+	c.cut[i] = true
+	c.mu.Unlock()
+	for j := range c.comet {
+		if j == i {
+			continue
+		}
+		c.gates[j].Block(c.ids[i])
+		c.gates[i].Block(c.ids[j])
+	}
+	for j := range c.comet {
+		n := c.Node(j)
+		if n == nil {
+			continue
+		}
+		sw := n.Comet().Switch()
+		for _, p := range sw.Peers().List() {
+			if !c.gates[j].Allowed(string(p.ID())) {
+				sw.StopPeerForError(p, errors.New("cut off by harness"))
+			}
+		}
+	}
+}
+
+// Heal reconnects node i after Isolate.
+func (c *Cluster) Heal(i int) {
+	c.mu.Lock()
+	delete(c.cut, i)
+	c.mu.Unlock()
+	for j := range c.comet {
+		if j == i {
+			continue
+		}
+		c.gates[j].Unblock(c.ids[i])
+		c.gates[i].Unblock(c.ids[j])
+	}
+	if n := c.Node(i); n != nil {
+		var peers []string
+		for j := range c.comet {
+			if j != i {
+				peers = append(peers, c.ids[j]+"@"+c.p2p[j])
+			}
+		}
+		_ = n.Comet().Switch().DialPeersAsync(peers)
+	}
+}
+
+// WaitHeight waits until every running node reaches height.
+func (c *Cluster) WaitHeight(ctx context.Context, height uint64) error {
+	for i := range c.comet {
+		if n := c.Node(i); n != nil {
+			if err := n.WaitHeight(ctx, height); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Height is the highest head among running nodes.
+func (c *Cluster) Height() uint64 {
+	var h uint64
+	for i := range c.comet {
+		if n := c.Node(i); n != nil {
+			h = max(h, n.Chain().Head().Number.Uint64())
+		}
+	}
+	return h
+}
+
+func freePort(host string) int {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,63 @@
+package l1
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// Version is the application's software version.
+const Version = "0.1.0"
+
+// AppVersion is the application protocol version reported to CometBFT.
+const AppVersion = 1
+
+// Metrics are the chain's own Prometheus metrics.
+type Metrics struct {
+	Height            prometheus.Gauge
+	Blocks            prometheus.Counter
+	Txs               prometheus.Counter
+	GasUsed           prometheus.Counter
+	BaseFee           prometheus.Gauge
+	TxAccepted        prometheus.Counter
+	TxRejected        prometheus.Counter
+	ProposalsRejected prometheus.Counter
+}
+
+// NewMetrics creates the metrics and registers them with reg when it is not
+// nil. node labels them, for several validators in one process.
+func NewMetrics(reg prometheus.Registerer, node string) *Metrics {
+	labels := prometheus.Labels{"node": node}
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "cairn", Subsystem: "l1", Name: name, Help: help, ConstLabels: labels})
+	}
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "cairn", Subsystem: "l1", Name: name, Help: help, ConstLabels: labels})
+	}
+	m := &Metrics{
+		Height:            gauge("height", "Height of the newest committed block."),
+		Blocks:            counter("blocks_total", "Blocks committed."),
+		Txs:               counter("transactions_total", "Transactions committed."),
+		GasUsed:           counter("gas_used_total", "Gas used by committed transactions."),
+		BaseFee:           gauge("base_fee_wei", "Base fee of the newest block."),
+		TxAccepted:        counter("mempool_accepted_total", "Transactions admitted to the mempool."),
+		TxRejected:        counter("mempool_rejected_total", "Transactions refused by CheckTx."),
+		ProposalsRejected: counter("proposals_rejected_total", "Proposals refused by ProcessProposal."),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Height, m.Blocks, m.Txs, m.GasUsed, m.BaseFee, m.TxAccepted, m.TxRejected, m.ProposalsRejected)
+	}
+	return m
+}
+
+func (m *Metrics) observeBlock(res *chain.Result) {
+	b := res.Block
+	m.Height.Set(float64(b.NumberU64()))
+	m.Blocks.Inc()
+	m.Txs.Add(float64(len(b.Transactions())))
+	m.GasUsed.Add(float64(b.GasUsed()))
+	if bf := b.BaseFee(); bf != nil {
+		f, _ := bf.Float64()
+		m.BaseFee.Set(f)
+	}
+}

@@ -1,0 +1,320 @@
+package l1
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/blocksync"
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cs "github.com/cometbft/cometbft/consensus"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	mempl "github.com/cometbft/cometbft/mempool"
+	"github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	sm "github.com/cometbft/cometbft/state"
+	"github.com/cometbft/cometbft/statesync"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/txpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rpc"
+)
+
+// ClientVersion is what web3_clientVersion answers.
+const ClientVersion = "cairn/v" + Version
+
+// NodeConfig describes one L1 node (validator or full node).
+type NodeConfig struct {
+	Name      string         // for logs and metrics labels
+	Comet     *cmtcfg.Config // CometBFT configuration; its root is the node's home
+	RPCAddr   string         // Ethereum JSON-RPC listen address; "" disables it
+	RPCLimits rpc.Limits
+	System    *chain.SystemContracts
+	App       Config
+	Registry  prometheus.Registerer // metrics; nil disables them
+	Layers    func() []rpc.Layer    // for cairn_layers; nil lists the L1 only
+	PeerGate  *PeerGate             // lets a harness cut the node off; may be nil
+	Log       *slog.Logger
+}
+
+// Node is a running L1 node: CometBFT, the application, its chain store and
+// its JSON-RPC server.
+type Node struct {
+	cfg   NodeConfig
+	comet *node.Node
+	app   *App
+	store *chain.Store
+	rpc   *rpc.Server
+	log   *slog.Logger
+
+	stopOnce sync.Once
+}
+
+// GenesisAppState is the app_state of Cairn's CometBFT genesis file: the
+// execution genesis every node builds block 0 from.
+type GenesisAppState struct {
+	Chain chain.Genesis `json:"chain"`
+}
+
+// ReadGenesis reads a CometBFT genesis file and Cairn's app state in it.
+func ReadGenesis(path string) (*cmttypes.GenesisDoc, *GenesisAppState, error) {
+	doc, err := cmttypes.GenesisDocFromFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var st GenesisAppState
+	if err := json.Unmarshal(doc.AppState, &st); err != nil {
+		return nil, nil, fmt.Errorf("genesis app_state: %w", err)
+	}
+	return doc, &st, nil
+}
+
+// StartNode opens the node's chain, starts CometBFT (which replays any blocks
+// the chain lacks) and then the JSON-RPC server.
+func StartNode(cfg NodeConfig) (*Node, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("node", cfg.Name)
+	doc, st, err := ReadGenesis(cfg.Comet.GenesisFile())
+	if err != nil {
+		return nil, err
+	}
+	store, err := chain.Open(filepath.Join(cfg.Comet.DBDir(), "cairn"), &st.Chain, log)
+	if err != nil {
+		return nil, err
+	}
+	metrics := NewMetrics(cfg.Registry, cfg.Name)
+	app, err := NewApp(store, cfg.System, cfg.App, metrics, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	n := &Node{cfg: cfg, app: app, store: store, log: log}
+	var abciApp abci.Application = app
+	if cfg.PeerGate != nil {
+		abciApp = &gatedApp{App: app, gate: cfg.PeerGate}
+	}
+	pv := privval.LoadOrGenFilePV(cfg.Comet.PrivValidatorKeyFile(), cfg.Comet.PrivValidatorStateFile())
+	nodeKey, err := p2p.LoadOrGenNodeKey(cfg.Comet.NodeKeyFile())
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	comet, err := node.NewNode(cfg.Comet, pv, nodeKey,
+		proxy.NewLocalClientCreator(abciApp),
+		func() (*cmttypes.GenesisDoc, error) { return doc, nil },
+		cmtcfg.DefaultDBProvider,
+		metricsProvider(cfg.Registry != nil, cfg.Name),
+		newCometLogger(log.With("module", "cometbft")),
+	)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("cometbft: %w", err)
+	}
+	if err := comet.Start(); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("start cometbft: %w", err)
+	}
+	n.comet = comet
+	if cfg.RPCAddr != "" {
+		srv, err := rpc.NewServer(n, rpc.Options{
+			ClientVersion: ClientVersion,
+			Limits:        cfg.RPCLimits,
+			Registry:      cfg.Registry,
+			MetricsLabel:  cfg.Name,
+			Log:           log,
+		})
+		if err == nil {
+			err = srv.Start(cfg.RPCAddr)
+		}
+		if err != nil {
+			n.Stop()
+			return nil, err
+		}
+		n.rpc = srv
+	}
+	return n, nil
+}
+
+// Stop stops RPC, CometBFT and the store, in that order. Safe to call twice.
+func (n *Node) Stop() {
+	n.stopOnce.Do(func() {
+		if n.rpc != nil {
+			n.rpc.Close()
+		}
+		if n.comet != nil && n.comet.IsRunning() {
+			if err := n.comet.Stop(); err != nil {
+				n.log.Warn("Stopping CometBFT", "err", err)
+			}
+			n.comet.Wait()
+		}
+		if err := n.store.Close(); err != nil {
+			n.log.Warn("Closing chain store", "err", err)
+		}
+	})
+}
+
+// App returns the ABCI application.
+func (n *Node) App() *App { return n.app }
+
+// Comet returns the CometBFT node.
+func (n *Node) Comet() *node.Node { return n.comet }
+
+// RPC returns the JSON-RPC server, or nil.
+func (n *Node) RPC() *rpc.Server { return n.rpc }
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// Chain implements rpc.Backend.
+func (n *Node) Chain() *chain.Store { return n.store }
+
+// Executor implements rpc.Backend.
+func (n *Node) Executor() *chain.Executor { return n.app.Executor() }
+
+// PendingNonce implements rpc.Backend.
+func (n *Node) PendingNonce(addr common.Address) (uint64, error) {
+	return n.app.PendingNonce(addr)
+}
+
+// SendTransaction hands a transaction to CometBFT's mempool, which runs
+// CheckTx, and reports the verdict.
+func (n *Node) SendTransaction(ctx context.Context, raw []byte) error {
+	done := make(chan *abci.ResponseCheckTx, 1)
+	err := n.comet.Mempool().CheckTx(raw, func(r *abci.ResponseCheckTx) { done <- r }, mempl.TxInfo{})
+	switch {
+	case errors.Is(err, mempl.ErrTxInCache):
+		return txpool.ErrAlreadyKnown
+	case err != nil:
+		var tooLarge mempl.ErrTxTooLarge
+		if errors.As(err, &tooLarge) {
+			return fmt.Errorf("%w: %v", txpool.ErrOversizedData, err)
+		}
+		return err
+	}
+	select {
+	case r := <-done:
+		if r.Code != CodeOK {
+			return errors.New(r.Log)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Layers implements rpc.Backend.
+func (n *Node) Layers() []rpc.Layer {
+	if n.cfg.Layers != nil {
+		return n.cfg.Layers()
+	}
+	l := rpc.Layer{Name: "L1", Kind: "l1", ChainID: n.store.Config().ChainID.Uint64()}
+	if n.rpc != nil {
+		l.RPC = []string{n.rpc.URL()}
+		l.WS = []string{n.rpc.WSURL()}
+	}
+	return []rpc.Layer{l}
+}
+
+// WaitHeight blocks until the node's chain reaches height or ctx ends.
+func (n *Node) WaitHeight(ctx context.Context, height uint64) error {
+	for n.store.Head().Number.Uint64() < height {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %s at height %d, waiting for %d: %w", n.cfg.Name, n.store.Head().Number, height, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// CometConfig returns CometBFT's configuration for a Cairn node at home,
+// tuned for fast blocks: blockTime is the pause after each commit (CometBFT's
+// timeout_commit); an idle chain makes a block about every blockTime.
+func CometConfig(home, moniker, p2pAddr string, peers []string, blockTime time.Duration) *cmtcfg.Config {
+	c := cmtcfg.DefaultConfig()
+	c.SetRoot(home)
+	c.Moniker = moniker
+	c.RPC.ListenAddress = "" // Ethereum JSON-RPC is the node's API
+	c.P2P.ListenAddress = "tcp://" + p2pAddr
+	c.P2P.PersistentPeers = strings.Join(peers, ",")
+	c.P2P.AllowDuplicateIP = true
+	c.P2P.AddrBookStrict = false
+	c.P2P.PexReactor = false
+	c.P2P.FlushThrottleTimeout = 10 * time.Millisecond
+	c.P2P.SendRate = 50 * 1024 * 1024
+	c.P2P.RecvRate = 50 * 1024 * 1024
+	c.P2P.MaxPacketMsgPayloadSize = 64 * 1024
+	c.P2P.HandshakeTimeout = 5 * time.Second
+	c.P2P.DialTimeout = 2 * time.Second
+	c.Consensus.TimeoutPropose = time.Second
+	c.Consensus.TimeoutProposeDelta = 200 * time.Millisecond
+	c.Consensus.TimeoutPrevote = 200 * time.Millisecond
+	c.Consensus.TimeoutPrevoteDelta = 100 * time.Millisecond
+	c.Consensus.TimeoutPrecommit = 200 * time.Millisecond
+	c.Consensus.TimeoutPrecommitDelta = 100 * time.Millisecond
+	c.Consensus.TimeoutCommit = blockTime
+	c.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
+	c.Consensus.PeerQueryMaj23SleepDuration = 500 * time.Millisecond
+	c.Mempool.Size = 50_000
+	c.Mempool.MaxTxsBytes = 256 * 1024 * 1024
+	c.Mempool.CacheSize = 200_000
+	c.Mempool.MaxTxBytes = DefaultMaxTxSize + 1024
+	c.TxIndex.Indexer = "null"
+	c.Instrumentation.Prometheus = false
+	return c
+}
+
+// EnsureDirs creates the directories CometBFT expects under a home.
+func EnsureDirs(c *cmtcfg.Config) error {
+	for _, d := range []string{filepath.Join(c.RootDir, "config"), c.DBDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// metricsProvider gives CometBFT's Prometheus metrics a "node" label, so
+// several validators in one process register without clashing. CometBFT
+// registers them with Prometheus' default registry.
+func metricsProvider(enabled bool, name string) node.MetricsProvider {
+	if !enabled {
+		return node.DefaultMetricsProvider(&cmtcfg.InstrumentationConfig{})
+	}
+	return func(chainID string) (*cs.Metrics, *p2p.Metrics, *mempl.Metrics, *sm.Metrics, *proxy.Metrics, *blocksync.Metrics, *statesync.Metrics) {
+		l := []string{"chain_id", chainID, "node", name}
+		const ns = "cometbft"
+		return cs.PrometheusMetrics(ns, l...), p2p.PrometheusMetrics(ns, l...), mempl.PrometheusMetrics(ns, l...),
+			sm.PrometheusMetrics(ns, l...), proxy.PrometheusMetrics(ns, l...), blocksync.PrometheusMetrics(ns, l...),
+			statesync.PrometheusMetrics(ns, l...)
+	}
+}
+
+// cometLogger sends CometBFT's logs to slog. CometBFT's info level is chatty
+// (every vote), so it maps to debug.
+type cometLogger struct{ l *slog.Logger }
+
+func newCometLogger(l *slog.Logger) cmtlog.Logger { return cometLogger{l} }
+
+func (c cometLogger) Debug(msg string, kv ...any) { c.l.Debug(msg, kv...) }
+func (c cometLogger) Info(msg string, kv ...any)  { c.l.Debug(msg, kv...) }
+func (c cometLogger) Error(msg string, kv ...any) { c.l.Warn(msg, kv...) }
+func (c cometLogger) With(kv ...any) cmtlog.Logger {
+	return cometLogger{c.l.With(kv...)}
+}

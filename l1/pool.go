@@ -1,0 +1,219 @@
+package l1
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/txpool"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
+)
+
+// DefaultMaxTxSize is the largest transaction accepted, as go-ethereum's pool
+// (128 KiB).
+const DefaultMaxTxSize = 4 * 32 * 1024
+
+// DefaultAccountSlots is how many pending transactions one sender may have.
+const DefaultAccountSlots = 4096
+
+// priceBump is the percentage a replacement must raise both fee caps by.
+const priceBump = 10
+
+// pool is the application's view of its CometBFT mempool: for every sender,
+// the pending transactions by nonce, gapless from the sender's state nonce.
+// CometBFT keeps the bytes and gossips them; this view decides what is valid,
+// what replaces what, and what a proposal may contain.
+type pool struct {
+	mu       sync.Mutex
+	config   *params.ChainConfig
+	signer   types.Signer
+	slots    int
+	accounts map[common.Address]*pending
+	byHash   map[common.Hash]*types.Transaction
+}
+
+type pending struct {
+	base uint64 // state nonce when last pruned
+	txs  map[uint64]*types.Transaction
+}
+
+func newPool(config *params.ChainConfig, slots int) *pool {
+	return &pool{
+		config:   config,
+		signer:   types.LatestSigner(config),
+		slots:    slots,
+		accounts: map[common.Address]*pending{},
+		byHash:   map[common.Hash]*types.Transaction{},
+	}
+}
+
+// nextNonce is the first nonce after a sender's gapless pending run. Caller
+// holds mu.
+func (p *pool) nextNonce(addr common.Address, stateNonce uint64) uint64 {
+	n := stateNonce
+	if acc := p.accounts[addr]; acc != nil {
+		for acc.txs[n] != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// PendingNonce returns the nonce the sender's next transaction should use.
+func (p *pool) PendingNonce(addr common.Address, stateNonce uint64) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.nextNonce(addr, stateNonce)
+}
+
+// Has reports whether the view holds this transaction.
+func (p *pool) Has(hash common.Hash) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byHash[hash] != nil
+}
+
+// Len is the number of pending transactions.
+func (p *pool) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.byHash)
+}
+
+// add validates tx against the head state and the pending transactions of its
+// sender and adds it, replacing a pending one with the same nonce when both of
+// its fee caps are at least 10% higher (go-ethereum's rule).
+func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Header, st *state.StateDB, maxSize uint64) error {
+	opts := &txpool.ValidationOptions{
+		Config:  p.config,
+		Accept:  1<<types.LegacyTxType | 1<<types.AccessListTxType | 1<<types.DynamicFeeTxType,
+		MaxSize: maxSize,
+		MinTip:  new(big.Int),
+	}
+	if err := txpool.ValidateTransaction(tx, head, p.signer, opts); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byHash[tx.Hash()] != nil {
+		return txpool.ErrAlreadyKnown
+	}
+	acc := p.accounts[from]
+	err := txpool.ValidateTransactionWithState(tx, p.signer, &txpool.ValidationOptionsWithState{
+		State: st,
+		FirstNonceGap: func(addr common.Address) uint64 {
+			return p.nextNonce(addr, st.GetNonce(addr))
+		},
+		UsedAndLeftSlots: func(common.Address) (int, int) {
+			if acc == nil {
+				return 0, p.slots
+			}
+			return len(acc.txs), p.slots - len(acc.txs)
+		},
+		ExistingExpenditure: func(common.Address) *big.Int {
+			sum := new(big.Int)
+			if acc != nil {
+				for _, t := range acc.txs {
+					sum.Add(sum, t.Cost())
+				}
+			}
+			return sum
+		},
+		ExistingCost: func(_ common.Address, nonce uint64) *big.Int {
+			if acc != nil && acc.txs[nonce] != nil {
+				return acc.txs[nonce].Cost()
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if acc == nil {
+		acc = &pending{base: st.GetNonce(from), txs: map[uint64]*types.Transaction{}}
+		p.accounts[from] = acc
+	}
+	if old := acc.txs[tx.Nonce()]; old != nil {
+		if !bumped(old.GasFeeCap(), tx.GasFeeCap()) || !bumped(old.GasTipCap(), tx.GasTipCap()) {
+			return fmt.Errorf("%w: need both fee caps %d%% above the pending transaction's", txpool.ErrReplaceUnderpriced, priceBump)
+		}
+		delete(p.byHash, old.Hash())
+	}
+	acc.txs[tx.Nonce()] = tx
+	p.byHash[tx.Hash()] = tx
+	return nil
+}
+
+// bumped reports whether next >= prev * (100 + priceBump) / 100.
+func bumped(prev, next *big.Int) bool {
+	need := new(big.Int).Mul(prev, big.NewInt(100+priceBump))
+	need.Div(need, big.NewInt(100))
+	return next.Cmp(need) >= 0
+}
+
+// errReplaced is returned on recheck for a transaction no longer in the view:
+// included, replaced, or dropped.
+var errReplaced = errors.New("transaction no longer pending: included or replaced")
+
+// recheck re-validates a pending transaction after a block; it drops it when
+// it has gone (included or replaced) or turned invalid.
+func (p *pool) recheck(tx *types.Transaction, from common.Address, st *state.StateDB) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byHash[tx.Hash()] == nil {
+		return errReplaced
+	}
+	acc := p.accounts[from]
+	if tx.Nonce() >= p.nextNonce(from, st.GetNonce(from)) {
+		p.removeLocked(from, tx)
+		return fmt.Errorf("nonce gap before %d", tx.Nonce())
+	}
+	var spent big.Int
+	for n, t := range acc.txs {
+		if n <= tx.Nonce() {
+			spent.Add(&spent, t.Cost())
+		}
+	}
+	if st.GetBalance(from).ToBig().Cmp(&spent) < 0 {
+		p.removeLocked(from, tx)
+		return fmt.Errorf("insufficient funds for gas * price + value: now short for nonce %d", tx.Nonce())
+	}
+	return nil
+}
+
+func (p *pool) removeLocked(from common.Address, tx *types.Transaction) {
+	delete(p.byHash, tx.Hash())
+	if acc := p.accounts[from]; acc != nil && acc.txs[tx.Nonce()] == tx {
+		delete(acc.txs, tx.Nonce())
+		if len(acc.txs) == 0 {
+			delete(p.accounts, from)
+		}
+	}
+}
+
+// prune drops transactions whose nonce the new state has used.
+func (p *pool) prune(st *state.StateDB) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// Order does not matter here: each account is pruned independently.
+	for addr, acc := range p.accounts {
+		nonce := st.GetNonce(addr)
+		if nonce == acc.base {
+			continue
+		}
+		for n, t := range acc.txs {
+			if n < nonce {
+				delete(acc.txs, n)
+				delete(p.byHash, t.Hash())
+			}
+		}
+		acc.base = nonce
+		if len(acc.txs) == 0 {
+			delete(p.accounts, addr)
+		}
+	}
+}

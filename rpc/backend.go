@@ -1,0 +1,43 @@
+// Package rpc serves Ethereum JSON-RPC (eth_, net_, web3_ and cairn_) over
+// HTTP and WebSocket for any chain built on the chain package: the L1, the
+// sidechain and the rollups all use it through the Backend interface.
+//
+// It is built on go-ethereum's rpc server, so batching, subscriptions and
+// error encoding behave as geth's do; errors carry geth's messages ("nonce too
+// low", "insufficient funds for gas * price + value", ...) so wallets and
+// libraries recognise them.
+package rpc
+
+import (
+	"context"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// Backend is what a node offers the RPC layer.
+type Backend interface {
+	// Chain is the node's chain store (blocks, receipts, state).
+	Chain() *chain.Store
+	// Executor runs calls with the chain's system contracts.
+	Executor() *chain.Executor
+	// SendTransaction submits a signed, encoded transaction and returns once
+	// the node has accepted or refused it.
+	SendTransaction(ctx context.Context, raw []byte) error
+	// PendingNonce is the next nonce for addr counting queued transactions.
+	PendingNonce(addr common.Address) (uint64, error)
+	// Layers lists the layers this node knows of, for cairn_layers.
+	Layers() []Layer
+}
+
+// Layer describes one layer of the Cairn stack for cairn_layers.
+type Layer struct {
+	Name      string                    `json:"name"`
+	Kind      string                    `json:"kind"` // "l1", "optimistic-rollup", ...
+	ChainID   uint64                    `json:"chainId"`
+	RPC       []string                  `json:"rpc"`
+	WS        []string                  `json:"ws,omitempty"`
+	Contracts map[string]common.Address `json:"contracts,omitempty"`
+	Params    map[string]any            `json:"params,omitempty"`
+}

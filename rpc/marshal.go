@@ -1,0 +1,182 @@
+package rpc
+
+import (
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
+)
+
+// marshalHeader renders a header as eth_getBlockBy* does.
+func marshalHeader(h *types.Header) map[string]any {
+	out := map[string]any{
+		"number":           (*hexutil.Big)(h.Number),
+		"hash":             h.Hash(),
+		"parentHash":       h.ParentHash,
+		"nonce":            h.Nonce,
+		"mixHash":          h.MixDigest,
+		"sha3Uncles":       h.UncleHash,
+		"logsBloom":        h.Bloom,
+		"stateRoot":        h.Root,
+		"miner":            h.Coinbase,
+		"difficulty":       (*hexutil.Big)(h.Difficulty),
+		"totalDifficulty":  (*hexutil.Big)(new(big.Int)),
+		"extraData":        hexutil.Bytes(h.Extra),
+		"gasLimit":         hexutil.Uint64(h.GasLimit),
+		"gasUsed":          hexutil.Uint64(h.GasUsed),
+		"timestamp":        hexutil.Uint64(h.Time),
+		"transactionsRoot": h.TxHash,
+		"receiptsRoot":     h.ReceiptHash,
+	}
+	if h.BaseFee != nil {
+		out["baseFeePerGas"] = (*hexutil.Big)(h.BaseFee)
+	}
+	if h.WithdrawalsHash != nil {
+		out["withdrawalsRoot"] = h.WithdrawalsHash
+	}
+	if h.BlobGasUsed != nil {
+		out["blobGasUsed"] = hexutil.Uint64(*h.BlobGasUsed)
+	}
+	if h.ExcessBlobGas != nil {
+		out["excessBlobGas"] = hexutil.Uint64(*h.ExcessBlobGas)
+	}
+	if h.ParentBeaconRoot != nil {
+		out["parentBeaconBlockRoot"] = h.ParentBeaconRoot
+	}
+	if h.RequestsHash != nil {
+		out["requestsHash"] = h.RequestsHash
+	}
+	return out
+}
+
+// marshalBlock renders a block with transaction hashes or full transactions.
+func marshalBlock(b *types.Block, fullTx bool, config *params.ChainConfig) map[string]any {
+	out := marshalHeader(b.Header())
+	out["size"] = hexutil.Uint64(b.Size())
+	txs := b.Transactions()
+	list := make([]any, len(txs))
+	for i, tx := range txs {
+		if fullTx {
+			list[i] = marshalTx(tx, b.Hash(), b.NumberU64(), b.Time(), uint64(i), b.BaseFee(), config)
+		} else {
+			list[i] = tx.Hash()
+		}
+	}
+	out["transactions"] = list
+	out["uncles"] = []common.Hash{}
+	if b.Withdrawals() != nil {
+		out["withdrawals"] = b.Withdrawals()
+	}
+	return out
+}
+
+// rpcTx is a transaction as eth_getTransactionByHash returns it.
+type rpcTx struct {
+	BlockHash           *common.Hash      `json:"blockHash"`
+	BlockNumber         *hexutil.Big      `json:"blockNumber"`
+	From                common.Address    `json:"from"`
+	Gas                 hexutil.Uint64    `json:"gas"`
+	GasPrice            *hexutil.Big      `json:"gasPrice"`
+	GasFeeCap           *hexutil.Big      `json:"maxFeePerGas,omitempty"`
+	GasTipCap           *hexutil.Big      `json:"maxPriorityFeePerGas,omitempty"`
+	Hash                common.Hash       `json:"hash"`
+	Input               hexutil.Bytes     `json:"input"`
+	Nonce               hexutil.Uint64    `json:"nonce"`
+	To                  *common.Address   `json:"to"`
+	TransactionIndex    *hexutil.Uint64   `json:"transactionIndex"`
+	Value               *hexutil.Big      `json:"value"`
+	Type                hexutil.Uint64    `json:"type"`
+	Accesses            *types.AccessList `json:"accessList,omitempty"`
+	ChainID             *hexutil.Big      `json:"chainId,omitempty"`
+	V                   *hexutil.Big      `json:"v"`
+	R                   *hexutil.Big      `json:"r"`
+	S                   *hexutil.Big      `json:"s"`
+	YParity             *hexutil.Uint64   `json:"yParity,omitempty"`
+	BlockTimestamp      *hexutil.Uint64   `json:"blockTimestamp,omitempty"`
+}
+
+// marshalTx renders a transaction; blockHash zero means not yet mined.
+func marshalTx(tx *types.Transaction, blockHash common.Hash, number, time, index uint64, baseFee *big.Int, config *params.ChainConfig) *rpcTx {
+	signer := types.LatestSigner(config)
+	from, _ := types.Sender(signer, tx)
+	v, r, s := tx.RawSignatureValues()
+	out := &rpcTx{
+		From:     from,
+		Gas:      hexutil.Uint64(tx.Gas()),
+		GasPrice: (*hexutil.Big)(tx.GasPrice()),
+		Hash:     tx.Hash(),
+		Input:    hexutil.Bytes(tx.Data()),
+		Nonce:    hexutil.Uint64(tx.Nonce()),
+		To:       tx.To(),
+		Value:    (*hexutil.Big)(tx.Value()),
+		Type:     hexutil.Uint64(tx.Type()),
+		V:        (*hexutil.Big)(v),
+		R:        (*hexutil.Big)(r),
+		S:        (*hexutil.Big)(s),
+	}
+	if blockHash != (common.Hash{}) {
+		out.BlockHash = &blockHash
+		out.BlockNumber = (*hexutil.Big)(new(big.Int).SetUint64(number))
+		idx := hexutil.Uint64(index)
+		out.TransactionIndex = &idx
+		ts := hexutil.Uint64(time)
+		out.BlockTimestamp = &ts
+	}
+	switch tx.Type() {
+	case types.LegacyTxType:
+		if tx.Protected() {
+			out.ChainID = (*hexutil.Big)(tx.ChainId())
+		}
+	default:
+		al := tx.AccessList()
+		yparity := hexutil.Uint64(v.Sign())
+		out.Accesses = &al
+		out.ChainID = (*hexutil.Big)(tx.ChainId())
+		out.YParity = &yparity
+		if tx.Type() == types.DynamicFeeTxType {
+			out.GasFeeCap = (*hexutil.Big)(tx.GasFeeCap())
+			out.GasTipCap = (*hexutil.Big)(tx.GasTipCap())
+			if blockHash != (common.Hash{}) && baseFee != nil {
+				out.GasPrice = (*hexutil.Big)(effectiveGasPrice(tx, baseFee))
+			} else {
+				out.GasPrice = (*hexutil.Big)(tx.GasFeeCap())
+			}
+		}
+	}
+	return out
+}
+
+func effectiveGasPrice(tx *types.Transaction, baseFee *big.Int) *big.Int {
+	tip := tx.EffectiveGasTipValue(baseFee)
+	return tip.Add(tip, baseFee)
+}
+
+// marshalReceipt renders a receipt as eth_getTransactionReceipt does.
+func marshalReceipt(r *types.Receipt, tx *types.Transaction, config *params.ChainConfig) map[string]any {
+	from, _ := types.Sender(types.LatestSigner(config), tx)
+	out := map[string]any{
+		"blockHash":         r.BlockHash,
+		"blockNumber":       (*hexutil.Big)(r.BlockNumber),
+		"transactionHash":   r.TxHash,
+		"transactionIndex":  hexutil.Uint64(r.TransactionIndex),
+		"from":              from,
+		"to":                tx.To(),
+		"gasUsed":           hexutil.Uint64(r.GasUsed),
+		"cumulativeGasUsed": hexutil.Uint64(r.CumulativeGasUsed),
+		"contractAddress":   nil,
+		"logs":              r.Logs,
+		"logsBloom":         r.Bloom,
+		"type":              hexutil.Uint(tx.Type()),
+		"effectiveGasPrice": (*hexutil.Big)(r.EffectiveGasPrice),
+		"status":            hexutil.Uint(r.Status),
+	}
+	if r.Logs == nil {
+		out["logs"] = []*types.Log{}
+	}
+	if r.ContractAddress != (common.Address{}) {
+		out["contractAddress"] = r.ContractAddress
+	}
+	return out
+}
