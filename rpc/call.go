@@ -92,15 +92,15 @@ func (a *CallArgs) message(gas uint64, baseFee *big.Int) (*core.Message, error) 
 		}
 	}
 	msg := &core.Message{
-		From:                  from,
-		To:                    a.To,
-		Value:                 value,
-		GasLimit:              gas,
-		GasPrice:              uint256.MustFromBig(gasPrice),
-		GasFeeCap:             uint256.MustFromBig(feeCap),
-		GasTipCap:             uint256.MustFromBig(tipCap),
-		Data:                  data,
-		AccessList:            al,
+		From:       from,
+		To:         a.To,
+		Value:      value,
+		GasLimit:   gas,
+		GasPrice:   uint256.MustFromBig(gasPrice),
+		GasFeeCap:  uint256.MustFromBig(feeCap),
+		GasTipCap:  uint256.MustFromBig(tipCap),
+		Data:       data,
+		AccessList: al,
 	}
 	return msg.SkipNonceCheck().SkipEOACheck().SkipGasLimitCapCheck(), nil
 }

@@ -350,7 +350,9 @@ func resolveHeader(c interface {
 
 // nextEnv is a plausible environment for the block after head, for fee
 // suggestions and pending-state calls.
-func nextEnv(head *types.Header) chain.Env { return chain.Env{Time: head.Time + 1, Coinbase: head.Coinbase} }
+func nextEnv(head *types.Header) chain.Env {
+	return chain.Env{Time: head.Time + 1, Coinbase: head.Coinbase}
+}
 
 func bigOrZero(b *hexutil.Big) *big.Int {
 	if b == nil {
