@@ -107,12 +107,14 @@ func (a *App) Executor() *chain.Executor { return a.exec }
 
 // PendingNonce is the nonce the next transaction of addr should carry,
 // counting transactions waiting in the mempool.
+// It reads its own copy of the head state: the mempool's is not safe to share
+// with RPC goroutines.
 func (a *App) PendingNonce(addr common.Address) (uint64, error) {
-	a.mu.Lock()
-	st := a.checkState
-	nonce := st.GetNonce(addr)
-	a.mu.Unlock()
-	return a.pool.PendingNonce(addr, nonce), nil
+	st, err := a.store.StateAt(a.store.Head().Root)
+	if err != nil {
+		return 0, err
+	}
+	return a.pool.PendingNonce(addr, st.GetNonce(addr)), nil
 }
 
 // PendingCount is how many transactions wait in the mempool view.

@@ -1,0 +1,218 @@
+package l1
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+const appChainID = 77
+
+func newTestApp(t *testing.T) *App {
+	t.Helper()
+	alloc := types.GenesisAlloc{}
+	for i := range uint32(3) {
+		alloc[chain.DevAddress(i)] = types.Account{Balance: big.NewInt(params.Ether)}
+	}
+	store, err := chain.Open("", &chain.Genesis{ChainID: appChainID, Alloc: alloc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	app, err := NewApp(store, nil, Config{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+func rawTx(t *testing.T, key *ecdsa.PrivateKey, nonce uint64, tipGwei, capGwei int64) []byte {
+	t.Helper()
+	to := common.HexToAddress("0x70")
+	tx := types.MustSignNewTx(key, types.LatestSignerForChainID(big.NewInt(appChainID)), &types.DynamicFeeTx{
+		ChainID: big.NewInt(appChainID), Nonce: nonce, Gas: 21000, To: &to, Value: big.NewInt(1),
+		GasTipCap: big.NewInt(tipGwei * params.GWei), GasFeeCap: big.NewInt(capGwei * params.GWei),
+	})
+	raw, _ := tx.MarshalBinary()
+	return raw
+}
+
+func checkTx(t *testing.T, app *App, raw []byte, kind abci.CheckTxType) *abci.ResponseCheckTx {
+	t.Helper()
+	res, err := app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: raw, Type: kind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func wantCheck(t *testing.T, res *abci.ResponseCheckTx, substr string) {
+	t.Helper()
+	if substr == "" {
+		if res.Code != CodeOK {
+			t.Fatalf("refused: %s", res.Log)
+		}
+		return
+	}
+	if res.Code == CodeOK || !strings.Contains(res.Log, substr) {
+		t.Fatalf("got code %d %q, want an error containing %q", res.Code, res.Log, substr)
+	}
+}
+
+// commitBlock runs one height through the ABCI++ calls a proposer makes.
+func commitBlock(t *testing.T, app *App, mempool [][]byte) (*abci.ResponseFinalizeBlock, [][]byte) {
+	t.Helper()
+	ctx := context.Background()
+	height := app.Store().Head().Number.Int64() + 1
+	now := time.Unix(int64(app.Store().Head().Time)+1, 0)
+	proposer := []byte("proposer-address-20b")
+	prep, err := app.PrepareProposal(ctx, &abci.RequestPrepareProposal{Txs: mempool, MaxTxBytes: 1 << 20, Height: height, Time: now, ProposerAddress: proposer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := app.ProcessProposal(ctx, &abci.RequestProcessProposal{Txs: prep.Txs, Height: height, Time: now, ProposerAddress: proposer})
+	if err != nil || proc.Status != abci.ResponseProcessProposal_ACCEPT {
+		t.Fatalf("own proposal rejected: %v", err)
+	}
+	fin, err := app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Txs: prep.Txs, Height: height, Time: now, ProposerAddress: proposer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Commit(ctx, &abci.RequestCommit{}); err != nil {
+		t.Fatal(err)
+	}
+	return fin, prep.Txs
+}
+
+// A sender queues transactions, replaces one by paying 10% more, and the
+// block carries the replacement; rechecks then drop what was included or
+// replaced.
+func TestMempoolQueueAndReplace(t *testing.T) {
+	app := newTestApp(t)
+	key := chain.DevKey(0)
+	tx0, tx1 := rawTx(t, key, 0, 1, 10), rawTx(t, key, 1, 1, 10)
+	wantCheck(t, checkTx(t, app, tx0, abci.CheckTxType_New), "")
+	wantCheck(t, checkTx(t, app, tx1, abci.CheckTxType_New), "")
+	wantCheck(t, checkTx(t, app, tx1, abci.CheckTxType_New), "already known")
+	wantCheck(t, checkTx(t, app, rawTx(t, key, 3, 1, 10), abci.CheckTxType_New), "nonce too high")
+	if n, _ := app.PendingNonce(chain.DevAddress(0)); n != 2 {
+		t.Fatalf("pending nonce %d, want 2", n)
+	}
+
+	// Same price, or a bump below 10%: refused. 10% on both caps: accepted.
+	wantCheck(t, checkTx(t, app, rawTx(t, key, 1, 1, 11), abci.CheckTxType_New), "replacement transaction underpriced")
+	repl := rawTx(t, key, 1, 2, 11)
+	wantCheck(t, checkTx(t, app, repl, abci.CheckTxType_New), "")
+
+	// The proposal has tx0 and the replacement, in nonce order.
+	_, included := commitBlock(t, app, [][]byte{tx0, tx1, repl})
+	if len(included) != 2 || string(included[0]) != string(tx0) || string(included[1]) != string(repl) {
+		t.Fatalf("proposal carried %d txs, want tx0 then the replacement", len(included))
+	}
+	// After the block the mempool's leftovers are rechecked and dropped.
+	wantCheck(t, checkTx(t, app, tx1, abci.CheckTxType_Recheck), "no longer pending")
+	wantCheck(t, checkTx(t, app, tx0, abci.CheckTxType_New), "nonce too low")
+	if n, _ := app.PendingNonce(chain.DevAddress(0)); n != 2 {
+		t.Fatalf("pending nonce after block %d, want 2", n)
+	}
+}
+
+// CheckTx refuses each kind of bad transaction with geth's message.
+func TestCheckTxRefusals(t *testing.T) {
+	app := newTestApp(t)
+	key := chain.DevKey(1)
+	sign := func(tx types.TxData, chainID int64) []byte {
+		raw, _ := types.MustSignNewTx(key, types.LatestSignerForChainID(big.NewInt(chainID)), tx).MarshalBinary()
+		return raw
+	}
+	to := common.HexToAddress("0x70")
+	cases := []struct {
+		name string
+		raw  []byte
+		want string
+	}{
+		{"malformed RLP", []byte{0xf8, 0xff, 0x00}, "rlp"},
+		{"empty", nil, "typed transaction too short"},
+		{"wrong chain ID", sign(&types.DynamicFeeTx{ChainID: big.NewInt(1), Gas: 21000, GasFeeCap: big.NewInt(params.GWei), To: &to}, 1), "invalid chain id"},
+		{"insufficient funds", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 21000, GasFeeCap: big.NewInt(params.GWei), To: &to, Value: big.NewInt(2 * params.Ether)}, appChainID), "insufficient funds for gas * price + value"},
+		{"intrinsic gas", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 20000, GasFeeCap: big.NewInt(params.GWei), To: &to}, appChainID), "intrinsic gas too low"},
+		{"gas above cap", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 20_000_000, GasFeeCap: big.NewInt(1), To: &to}, appChainID), "gas limit too high"},
+		{"tip above cap", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 21000, GasFeeCap: big.NewInt(1), GasTipCap: big.NewInt(2), To: &to}, appChainID), "max priority fee per gas higher than max fee per gas"},
+		{"oversized", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 10_000_000, GasFeeCap: big.NewInt(1), To: &to, Data: make([]byte, DefaultMaxTxSize)}, appChainID), "oversized data"},
+		{"unprotected legacy", func() []byte {
+			raw, _ := types.MustSignNewTx(key, types.HomesteadSigner{}, &types.LegacyTx{Gas: 21000, GasPrice: big.NewInt(params.GWei), To: &to}).MarshalBinary()
+			return raw
+		}(), "replay-protected"},
+		{"malleable signature", func() []byte {
+			tx := types.MustSignNewTx(key, types.LatestSignerForChainID(big.NewInt(appChainID)), &types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 21000, GasFeeCap: big.NewInt(params.GWei), To: &to})
+			v, r, s := tx.RawSignatureValues()
+			n := new(big.Int).Sub(secp256k1N, s) // the same signature with high s
+			sig := make([]byte, 65)
+			r.FillBytes(sig[:32])
+			n.FillBytes(sig[32:64])
+			sig[64] = byte(1 - v.Uint64())
+			mal, err := tx.WithSignature(types.LatestSignerForChainID(big.NewInt(appChainID)), sig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := mal.MarshalBinary()
+			return raw
+		}(), "invalid"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			wantCheck(t, checkTx(t, app, c.raw, abci.CheckTxType_New), c.want)
+		})
+	}
+}
+
+var secp256k1N, _ = new(big.Int).SetString("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16)
+
+// A proposal with garbage or an inapplicable transaction is rejected; if such
+// a block is decided anyway, the bad transaction is left out and the chain
+// goes on.
+func TestProposalValidation(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	now := time.Unix(int64(app.Store().Head().Time)+1, 0)
+	good := rawTx(t, chain.DevKey(0), 0, 1, 10)
+	gapped := rawTx(t, chain.DevKey(1), 4, 1, 10)
+	for name, txs := range map[string][][]byte{"garbage": {good, {0x01, 0x02}}, "bad nonce": {good, gapped}} {
+		res, err := app.ProcessProposal(ctx, &abci.RequestProcessProposal{Txs: txs, Height: 1, Time: now})
+		if err != nil || res.Status != abci.ResponseProcessProposal_REJECT {
+			t.Fatalf("%s: proposal accepted (%v)", name, err)
+		}
+	}
+	fin, err := app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Txs: [][]byte{good, {0x01}, gapped}, Height: 1, Time: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []uint32{fin.TxResults[0].Code, fin.TxResults[1].Code, fin.TxResults[2].Code}
+	if codes[0] != CodeOK || codes[1] == CodeOK || codes[2] == CodeOK {
+		t.Fatalf("tx result codes %v", codes)
+	}
+	if _, err := app.Commit(ctx, &abci.RequestCommit{}); err != nil {
+		t.Fatal(err)
+	}
+	head := app.Store().Head()
+	if head.Number.Uint64() != 1 || len(app.Store().BlockByNumber(1).Transactions()) != 1 {
+		t.Fatal("block 1 should hold only the good transaction")
+	}
+	if string(fin.AppHash) != string(head.Root.Bytes()) {
+		t.Fatal("app hash is not the state root")
+	}
+	info, _ := app.Info(ctx, &abci.RequestInfo{})
+	if info.LastBlockHeight != 1 || string(info.LastBlockAppHash) != string(head.Root.Bytes()) {
+		t.Fatalf("info %+v", info)
+	}
+}
