@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/blocksync"
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -60,8 +61,23 @@ type Node struct {
 	rpc   *rpc.Server
 	log   *slog.Logger
 
+	dbs      []dbm.DB // CometBFT's databases, closed by Stop
 	stopOnce sync.Once
 }
+
+// closeLinger is how long Stop waits after CometBFT has stopped before it
+// closes CometBFT's databases. CometBFT's per-peer gossip goroutines may wake
+// from a sleep (at most PeerQueryMaj23SleepDuration) and read the block
+// store once more after the node's OnStop returned; closing the store under
+// them panics, so the close waits for them to notice the stop.
+func (n *Node) closeLinger() time.Duration {
+	return n.cfg.Comet.Consensus.PeerQueryMaj23SleepDuration + 100*time.Millisecond
+}
+
+// lingeringDB defers CometBFT's Close of a database to Node.Stop.
+type lingeringDB struct{ dbm.DB }
+
+func (lingeringDB) Close() error { return nil }
 
 // GenesisAppState is the app_state of Cairn's CometBFT genesis file: the
 // execution genesis every node builds block 0 from.
@@ -118,15 +134,24 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	comet, err := node.NewNode(cfg.Comet, pv, nodeKey,
 		proxy.NewLocalClientCreator(abciApp),
 		func() (*cmttypes.GenesisDoc, error) { return doc, nil },
-		cmtcfg.DefaultDBProvider,
+		func(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+			db, err := cmtcfg.DefaultDBProvider(ctx)
+			if err != nil {
+				return nil, err
+			}
+			n.dbs = append(n.dbs, db)
+			return lingeringDB{db}, nil
+		},
 		metricsProvider(cfg.Registry != nil, cfg.Name),
 		newCometLogger(log.With("module", "cometbft")),
 	)
 	if err != nil {
+		n.closeDBs()
 		store.Close()
 		return nil, fmt.Errorf("cometbft: %w", err)
 	}
 	if err := comet.Start(); err != nil {
+		n.closeDBs()
 		store.Close()
 		return nil, fmt.Errorf("start cometbft: %w", err)
 	}
@@ -162,11 +187,22 @@ func (n *Node) Stop() {
 				n.log.Warn("Stopping CometBFT", "err", err)
 			}
 			n.comet.Wait()
+			time.Sleep(n.closeLinger())
 		}
+		n.closeDBs()
 		if err := n.store.Close(); err != nil {
 			n.log.Warn("Closing chain store", "err", err)
 		}
 	})
+}
+
+func (n *Node) closeDBs() {
+	for _, db := range n.dbs {
+		if err := db.Close(); err != nil {
+			n.log.Warn("Closing CometBFT database", "err", err)
+		}
+	}
+	n.dbs = nil
 }
 
 // App returns the ABCI application.
@@ -270,7 +306,7 @@ func CometConfig(home, moniker, p2pAddr string, peers []string, blockTime time.D
 	c.Consensus.TimeoutPrecommitDelta = 100 * time.Millisecond
 	c.Consensus.TimeoutCommit = blockTime
 	c.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
-	c.Consensus.PeerQueryMaj23SleepDuration = 500 * time.Millisecond
+	c.Consensus.PeerQueryMaj23SleepDuration = 200 * time.Millisecond
 	c.Mempool.Size = 50_000
 	c.Mempool.MaxTxsBytes = 256 * 1024 * 1024
 	c.Mempool.CacheSize = 200_000
