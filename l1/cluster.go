@@ -120,6 +120,8 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 			}
 		}
 		cc.P2P.PersistentPeers = strings.Join(peers, ",")
+		// Written so `cairn node --home` can run this node in its own process.
+		cmtcfg.WriteConfigFile(filepath.Join(cc.RootDir, "config", "config.toml"), cc)
 	}
 	if err := c.writeGenesis(vals); err != nil {
 		return nil, err

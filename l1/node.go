@@ -29,6 +29,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/txpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/viper"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rpc"
@@ -298,7 +299,7 @@ func CometConfig(home, moniker, p2pAddr string, peers []string, blockTime time.D
 	c.P2P.MaxPacketMsgPayloadSize = 64 * 1024
 	c.P2P.HandshakeTimeout = 5 * time.Second
 	c.P2P.DialTimeout = 2 * time.Second
-	c.Consensus.TimeoutPropose = time.Second
+	c.Consensus.TimeoutPropose = 600 * time.Millisecond
 	c.Consensus.TimeoutProposeDelta = 200 * time.Millisecond
 	c.Consensus.TimeoutPrevote = 200 * time.Millisecond
 	c.Consensus.TimeoutPrevoteDelta = 100 * time.Millisecond
@@ -343,14 +344,34 @@ func metricsProvider(enabled bool, name string) node.MetricsProvider {
 }
 
 // cometLogger sends CometBFT's logs to slog. CometBFT's info level is chatty
-// (every vote), so it maps to debug.
+// (every vote), so it maps to debug; its error level reports routine events
+// such as peers disconnecting, so it maps to info.
 type cometLogger struct{ l *slog.Logger }
 
 func newCometLogger(l *slog.Logger) cmtlog.Logger { return cometLogger{l} }
 
 func (c cometLogger) Debug(msg string, kv ...any) { c.l.Debug(msg, kv...) }
 func (c cometLogger) Info(msg string, kv ...any)  { c.l.Debug(msg, kv...) }
-func (c cometLogger) Error(msg string, kv ...any) { c.l.Warn(msg, kv...) }
+func (c cometLogger) Error(msg string, kv ...any) { c.l.Info(msg, kv...) }
 func (c cometLogger) With(kv ...any) cmtlog.Logger {
 	return cometLogger{c.l.With(kv...)}
+}
+
+// LoadCometConfig reads home/config/config.toml as CometBFT's own commands
+// do, on top of CometBFT's defaults.
+func LoadCometConfig(home string) (*cmtcfg.Config, error) {
+	v := viper.New()
+	v.SetConfigFile(filepath.Join(home, "config", "config.toml"))
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c := cmtcfg.DefaultConfig()
+	if err := v.Unmarshal(c); err != nil {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	c.SetRoot(home)
+	if err := c.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
 }

@@ -1,0 +1,318 @@
+package lab
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/l1"
+)
+
+// L1Config configures the L1 throughput benchmark.
+type L1Config struct {
+	Validators int           // default 4
+	Senders    int           // funded accounts sending in parallel; default 64
+	Transfers  int           // total transfers; default 20,000
+	Rate       int           // offered transfers/s; 0 sends as fast as RPC accepts
+	BlockTime  time.Duration // default 200ms
+	Clients    int           // concurrent RPC connections; default 8
+	Dir        string        // data directory; a temporary one when empty
+	Out        io.Writer
+	Log        *slog.Logger // node logs; discarded when nil
+}
+
+// L1Result is what the benchmark measured.
+type L1Result struct {
+	Transfers      int
+	Committed      int
+	Elapsed        time.Duration // first send to last commit
+	TPS            float64       // committed transfers per second
+	LatencyP50     time.Duration // send to commit, as seen by validator 0
+	LatencyP99     time.Duration
+	BlockTime      time.Duration // mean interval between blocks during the run
+	Blocks         int
+	BaselineTPS    float64 // go-ethereum's block processing of the same transfers
+	BaselineNoSigs float64 // the same with senders already recovered
+}
+
+const benchChainID = 31337
+
+// RunL1 starts a multi-validator L1, sends signed transfers through validator
+// RPC endpoints, and measures committed throughput and inclusion latency,
+// then go-ethereum's block processing of the same transfers.
+func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
+	if cfg.Validators == 0 {
+		cfg.Validators = 4
+	}
+	if cfg.Senders == 0 {
+		cfg.Senders = 64
+	}
+	if cfg.Transfers == 0 {
+		cfg.Transfers = 20_000
+	}
+	if cfg.BlockTime == 0 {
+		cfg.BlockTime = 200 * time.Millisecond
+	}
+	if cfg.Clients == 0 {
+		cfg.Clients = 8
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	dir := cfg.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "cairn-lab-l1-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	keys, alloc := benchAccounts(cfg.Senders)
+	genesis := chain.Genesis{ChainID: benchChainID, GasLimit: 200_000_000, Alloc: alloc}
+	txs := signTransfers(keys, cfg.Transfers)
+
+	cl, err := l1.NewCluster(l1.ClusterConfig{Dir: dir, Validators: cfg.Validators, Genesis: genesis, BlockTime: cfg.BlockTime, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Stop()
+	if err := cl.Start(); err != nil {
+		return nil, err
+	}
+	if err := cl.WaitHeight(ctx, 2); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Out, "L1: %d validators, %d senders, %d signed transfers\n", cfg.Validators, cfg.Senders, len(txs))
+
+	// Watch validator 0 commit blocks.
+	var (
+		mu        sync.Mutex
+		sentAt    = make(map[common.Hash]time.Time, len(txs))
+		latencies []time.Duration
+		blockAt   []time.Time
+		committed int
+		lastAt    time.Time
+		allDone   = make(chan struct{})
+	)
+	events := make(chan core.ChainEvent, 1024)
+	sub := cl.Node(0).Chain().SubscribeChainEvent(events)
+	defer sub.Unsubscribe()
+	go func() {
+		for ev := range events {
+			now := time.Now()
+			mu.Lock()
+			blockAt = append(blockAt, now)
+			for _, tx := range ev.Transactions {
+				if t0, ok := sentAt[tx.Hash()]; ok {
+					latencies = append(latencies, now.Sub(t0))
+					committed++
+				}
+			}
+			lastAt = now
+			if committed == len(txs) {
+				close(allDone)
+				mu.Unlock()
+				return
+			}
+			mu.Unlock()
+		}
+	}()
+
+	clients := make([]*rpc.Client, cfg.Clients)
+	for i := range clients {
+		c, err := rpc.Dial("http://" + cl.RPCAddr(i%cfg.Validators))
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		clients[i] = c
+	}
+	// Each client sends the transfers of its share of senders, in nonce order.
+	start := time.Now()
+	var wg sync.WaitGroup
+	var sendErr error
+	var interval time.Duration
+	if cfg.Rate > 0 {
+		interval = time.Second * time.Duration(cfg.Clients) / time.Duration(cfg.Rate)
+	}
+	for ci, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := time.Now()
+			for i := ci; i < len(txs); i += len(clients) {
+				if interval > 0 {
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
+					next = next.Add(interval)
+				}
+				raw, _ := txs[i].MarshalBinary()
+				mu.Lock()
+				sentAt[txs[i].Hash()] = time.Now()
+				mu.Unlock()
+				var h common.Hash
+				if err := c.CallContext(ctx, &h, "eth_sendRawTransaction", hexutil.Bytes(raw)); err != nil {
+					mu.Lock()
+					sendErr = fmt.Errorf("send %d: %w", i, err)
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if sendErr != nil {
+		return nil, sendErr
+	}
+	select {
+	case <-allDone:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for commits: %w (%d of %d committed)", ctx.Err(), committed, len(txs))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	res := &L1Result{Transfers: len(txs), Committed: committed, Elapsed: lastAt.Sub(start)}
+	res.TPS = float64(committed) / res.Elapsed.Seconds()
+	slices.Sort(latencies)
+	res.LatencyP50 = latencies[len(latencies)*50/100]
+	res.LatencyP99 = latencies[len(latencies)*99/100]
+	// Block interval over the run.
+	var in []time.Time
+	for _, t := range blockAt {
+		if !t.Before(start) {
+			in = append(in, t)
+		}
+	}
+	if len(in) > 1 {
+		res.Blocks = len(in)
+		res.BlockTime = in[len(in)-1].Sub(in[0]) / time.Duration(len(in)-1)
+	}
+	cl.Stop()
+	fmt.Fprintf(cfg.Out, "measuring go-ethereum's block processing of the same transfers...\n")
+	res.BaselineTPS, res.BaselineNoSigs, err = baseline(genesis, keys, cfg.Transfers)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Print writes the result as a small report.
+func (r *L1Result) Print(w io.Writer) {
+	fmt.Fprintf(w, "committed %d/%d transfers in %v\n", r.Committed, r.Transfers, r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "  L1 sustained:              %8.0f transfers/s\n", r.TPS)
+	fmt.Fprintf(w, "  inclusion latency:         p50 %v, p99 %v\n", r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond))
+	fmt.Fprintf(w, "  block time:                %v over %d blocks\n", r.BlockTime.Round(time.Millisecond), r.Blocks)
+	fmt.Fprintf(w, "  geth block processing:     %8.0f transfers/s (with sender recovery), %.0f/s without\n", r.BaselineTPS, r.BaselineNoSigs)
+	fmt.Fprintf(w, "  ratio L1 / geth:           %.2f\n", r.TPS/r.BaselineTPS)
+}
+
+// benchAccounts derives n funded sender keys.
+func benchAccounts(n int) ([]*ecdsa.PrivateKey, types.GenesisAlloc) {
+	alloc := types.GenesisAlloc{}
+	keys := make([]*ecdsa.PrivateKey, n)
+	for i := range keys {
+		k, _ := crypto.ToECDSA(crypto.Keccak256([]byte(fmt.Sprintf("cairn-lab-sender-%d", i))))
+		keys[i] = k
+		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(1000), big.NewInt(params.Ether))}
+	}
+	return keys, alloc
+}
+
+// signTransfers signs total transfers round-robin over keys, each to a
+// random-looking recipient.
+func signTransfers(keys []*ecdsa.PrivateKey, total int) []*types.Transaction {
+	signer := types.LatestSignerForChainID(big.NewInt(benchChainID))
+	nonces := make([]uint64, len(keys))
+	txs := make([]*types.Transaction, total)
+	for i := range txs {
+		k := i % len(keys)
+		to := common.BytesToAddress(crypto.Keccak256([]byte{byte(i), byte(i >> 8), byte(i >> 16)})[:20])
+		txs[i] = types.MustSignNewTx(keys[k], signer, &types.DynamicFeeTx{
+			ChainID: big.NewInt(benchChainID), Nonce: nonces[k], Gas: 21000, To: &to, Value: big.NewInt(1),
+			GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(1000 * params.GWei),
+		})
+		nonces[k]++
+	}
+	return txs
+}
+
+// baseline measures go-ethereum's block processing of the same transfers:
+// core.ApplyTransaction over a fresh state, in one block, decoded from bytes
+// (so senders are recovered), then again with senders already cached.
+func baseline(g chain.Genesis, keys []*ecdsa.PrivateKey, n int) (withSigs, noSigs float64, err error) {
+	signed := signTransfers(keys, n)
+	raws := make([][]byte, len(signed))
+	for i, tx := range signed {
+		raws[i], _ = tx.MarshalBinary()
+	}
+	run := func(recover bool) (float64, error) {
+		store, err := chain.Open("", &g, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer store.Close()
+		txs := signed
+		if !recover { // warm the sender cache for the signer the executor uses
+			signer := types.MakeSigner(store.Config(), common.Big1, store.Head().Time+1)
+			for _, tx := range txs {
+				types.Sender(signer, tx)
+			}
+		} else {
+			txs = make([]*types.Transaction, len(raws))
+			for i, raw := range raws {
+				txs[i] = new(types.Transaction)
+				if err := txs[i].UnmarshalBinary(raw); err != nil {
+					return 0, err
+				}
+			}
+		}
+		exec := chain.NewExecutor(store.Config(), store, nil)
+		t0 := time.Now()
+		for len(txs) > 0 { // blocks of up to 5,000 transfers
+			batch := txs[:min(len(txs), 5000)]
+			txs = txs[len(batch):]
+			head := store.Head()
+			st, err := store.StateAt(head.Root)
+			if err != nil {
+				return 0, err
+			}
+			res, err := exec.Build(head, st, chain.Env{Time: head.Time + 1}, batch)
+			if err != nil {
+				return 0, err
+			}
+			if len(res.Skipped) > 0 {
+				return 0, fmt.Errorf("baseline skipped %d transfers: %v", len(res.Skipped), res.Skipped[0].Err)
+			}
+			if err := store.Commit(res); err != nil {
+				return 0, err
+			}
+		}
+		return float64(n) / time.Since(t0).Seconds(), nil
+	}
+	if noSigs, err = run(false); err != nil { // senders cached by signing
+		return
+	}
+	withSigs, err = run(true)
+	return
+}

@@ -1,0 +1,39 @@
+package lab
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// BenchmarkL1 runs the full-size L1 benchmark and prints its report:
+//
+//	go test ./lab -run '^$' -bench L1 -benchtime 1x
+func BenchmarkL1(b *testing.B) {
+	for range b.N {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		res, err := RunL1(ctx, L1Config{Out: os.Stdout})
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Print(os.Stdout)
+		b.ReportMetric(res.TPS, "transfers/s")
+		b.ReportMetric(res.TPS/res.BaselineTPS, "ratio-vs-geth")
+	}
+}
+
+// A small run checks the benchmark itself: every transfer commits and the
+// figures are consistent.
+func TestL1BenchmarkSmall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := RunL1(ctx, L1Config{Validators: 2, Senders: 8, Transfers: 400, BlockTime: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Committed != res.Transfers || res.TPS <= 0 || res.LatencyP99 < res.LatencyP50 || res.BaselineTPS <= 0 {
+		t.Fatalf("inconsistent result: %+v", res)
+	}
+}
