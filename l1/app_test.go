@@ -18,7 +18,7 @@ import (
 
 const appChainID = 77
 
-func newTestApp(t *testing.T) *App {
+func newTestApp(t testing.TB) *App {
 	t.Helper()
 	alloc := types.GenesisAlloc{}
 	for i := range uint32(3) {
@@ -36,7 +36,7 @@ func newTestApp(t *testing.T) *App {
 	return app
 }
 
-func rawTx(t *testing.T, key *ecdsa.PrivateKey, nonce uint64, tipGwei, capGwei int64) []byte {
+func rawTx(t testing.TB, key *ecdsa.PrivateKey, nonce uint64, tipGwei, capGwei int64) []byte {
 	t.Helper()
 	to := common.HexToAddress("0x70")
 	tx := types.MustSignNewTx(key, types.LatestSignerForChainID(big.NewInt(appChainID)), &types.DynamicFeeTx{
