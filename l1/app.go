@@ -44,8 +44,11 @@ type Config struct {
 // executed by the chain package, one Ethereum block per CometBFT block, the
 // app hash being the state root.
 //
-// CometBFT calls it from one goroutine per connection, serialised by its
-// local client; RPC readers use the store, which is safe for concurrent use.
+// CometBFT calls it on three connections (consensus, mempool, query), each
+// serialised by its own mutex, so CheckTx runs while a block executes. The
+// mempool's state (checkState) belongs to the mempool connection; the
+// consensus connection and RPC readers open their own state from the store,
+// which is safe for concurrent use.
 type App struct {
 	abci.BaseApplication
 
@@ -368,9 +371,12 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	st := a.checkState
-	a.mu.Unlock()
+	// The mempool connection may be running CheckTx on checkState right now,
+	// so pruning reads its own copy of the new state.
+	st, err := a.store.StateAt(res.Block.Root())
+	if err != nil {
+		return nil, err
+	}
 	a.pool.prune(st)
 	a.stats.observeBlock(res)
 	return &abci.ResponseCommit{}, nil

@@ -133,7 +133,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	comet, err := node.NewNode(cfg.Comet, pv, nodeKey,
-		proxy.NewLocalClientCreator(abciApp),
+		proxy.NewConnSyncLocalClientCreator(abciApp),
 		func() (*cmttypes.GenesisDoc, error) { return doc, nil },
 		func(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 			db, err := cmtcfg.DefaultDBProvider(ctx)

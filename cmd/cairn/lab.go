@@ -1,13 +1,56 @@
 package main
 
 import (
+	"context"
+	"os"
+	"time"
+
 	"github.com/spf13/cobra"
+
+	"github.com/cairn-dev/cairn/lab"
 )
 
 func labCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lab",
-		Short: "Measure the layers: workloads and attacks against a devnet",
+		Short: "Measure the layers: workloads and attacks against a fresh network",
 	}
+	cmd.AddCommand(labL1Cmd())
+	return cmd
+}
+
+func labL1Cmd() *cobra.Command {
+	var (
+		cfg     lab.L1Config
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "l1",
+		Short: "L1 throughput: signed transfers through JSON-RPC into a multi-validator network",
+		Long: `Starts a fresh L1 with --validators validators in this process, sends
+--transfers signed transfers from --senders accounts through the validators'
+JSON-RPC endpoints, and prints sustained committed transfers/s, inclusion
+latency (send to commit, p50/p99) and block time, beside go-ethereum's own
+block-processing rate for the same transfers measured in the same run.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			cfg.Out = os.Stdout
+			res, err := lab.RunL1(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			res.Print(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Validators, "validators", 4, "validators")
+	f.IntVar(&cfg.Senders, "senders", 64, "sending accounts")
+	f.IntVar(&cfg.Transfers, "transfers", 20_000, "transfers to send")
+	f.IntVar(&cfg.Rate, "rate", 0, "offered load in transfers/s (0: as fast as RPC accepts)")
+	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
+	f.DurationVar(&cfg.BlockTime, "block-time", 200*time.Millisecond, "CometBFT timeout_commit")
+	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
 }
