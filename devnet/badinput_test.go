@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/contracts"
 )
 
 // Every kind of bad input gets a clear JSON-RPC error and blocks keep coming.
@@ -179,5 +181,56 @@ func TestSubscriptions(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("no heads")
 		}
+	}
+}
+
+// Polling filters report new blocks and new matching logs once each.
+func TestPollingFilters(t *testing.T) {
+	d := startDevnet(t, "")
+	ctx := context.Background()
+	c := dial(t, d.L1RPC(0))
+	raw, err := rpc.Dial(d.L1RPC(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var blockFilter, logFilter string
+	if err := raw.CallContext(ctx, &blockFilter, "eth_newBlockFilter"); err != nil {
+		t.Fatal(err)
+	}
+	greeterABI, bin := contracts.Greeter()
+	ctor, _ := greeterABI.Pack("", "hello")
+	key := chain.DevKey(4)
+	rc := waitReceipt(t, c, sendTx(t, c, key, nil, nil, append(bin, ctor...), 0).Hash())
+	addr := rc.ContractAddress
+	if err := raw.CallContext(ctx, &logFilter, "eth_newFilter", map[string]any{"address": addr}); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := greeterABI.Pack("greet", "polled")
+	grc := waitReceipt(t, c, sendTx(t, c, key, &addr, nil, in, 0).Hash())
+
+	var hashes []common.Hash
+	if err := raw.CallContext(ctx, &hashes, "eth_getFilterChanges", blockFilter); err != nil {
+		t.Fatal(err)
+	}
+	if len(hashes) == 0 || !slices.Contains(hashes, grc.BlockHash) {
+		t.Fatalf("block filter did not report block %s", grc.BlockHash)
+	}
+	var logs []types.Log
+	if err := raw.CallContext(ctx, &logs, "eth_getFilterChanges", logFilter); err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) != 1 || logs[0].TxHash != grc.TxHash {
+		t.Fatalf("log filter reported %d logs", len(logs))
+	}
+	if err := raw.CallContext(ctx, &logs, "eth_getFilterChanges", logFilter); err != nil || len(logs) != 0 {
+		t.Fatalf("log reported twice: %d, %v", len(logs), err)
+	}
+	var removed bool
+	if err := raw.CallContext(ctx, &removed, "eth_uninstallFilter", logFilter); err != nil || !removed {
+		t.Fatalf("uninstall: %v %v", removed, err)
+	}
+	if err := raw.CallContext(ctx, &logs, "eth_getFilterChanges", logFilter); err == nil || !strings.Contains(err.Error(), "filter not found") {
+		t.Fatalf("removed filter answered: %v", err)
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"errors"
+	"io"
 	"math/big"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,8 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
+
+	cairnrpc "github.com/cairn-dev/cairn/rpc"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/contracts"
@@ -263,4 +268,55 @@ func mustHeader(t *testing.T, c *ethclient.Client, n uint64) *types.Header {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// With --metrics the devnet serves CometBFT's and the chain's own metrics,
+// labelled per validator, and cairn_layers lists the L1.
+func TestMetricsAndLayers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	d, err := Start(Config{Validators: 2, BlockTime: 100 * time.Millisecond, MetricsAddr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	ctx := context.Background()
+	if err := d.L1.WaitHeight(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, d.L1RPC(0))
+	if _, err := c.BalanceAt(ctx, common.Address{}, big.NewInt(1_000_000)); err == nil {
+		t.Fatal("balance at a future block answered")
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`cairn_l1_height{node="validator-0"}`,
+		`cairn_l1_blocks_total{node="validator-1"}`,
+		`cairn_rpc_errors_total{server="validator-0"} 1`,
+		`cometbft_consensus_height{chain_id="cairn-1337",node="validator-0"}`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// A validator restarted in the same process reuses its metrics.
+	if err := d.L1.RestartNode(1); err != nil {
+		t.Fatal(err)
+	}
+	var layers []cairnrpc.Layer
+	if err := c.Client().CallContext(ctx, &layers, "cairn_layers"); err != nil {
+		t.Fatal(err)
+	}
+	if len(layers) != 1 || layers[0].ChainID != DefaultL1ChainID || len(layers[0].RPC) != 2 || layers[0].RPC[0] != d.L1RPC(0) {
+		t.Fatalf("cairn_layers: %+v", layers)
+	}
 }

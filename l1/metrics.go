@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/internal/promutil"
 )
 
 // Version is the application's software version.
@@ -25,16 +26,17 @@ type Metrics struct {
 }
 
 // NewMetrics creates the metrics and registers them with reg when it is not
-// nil. node labels them, for several validators in one process.
+// nil (reusing them when a node restarts in the same process). node labels
+// them, for several validators in one process.
 func NewMetrics(reg prometheus.Registerer, node string) *Metrics {
 	labels := prometheus.Labels{"node": node}
 	gauge := func(name, help string) prometheus.Gauge {
-		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "cairn", Subsystem: "l1", Name: name, Help: help, ConstLabels: labels})
+		return promutil.Gauge(reg, prometheus.GaugeOpts{Namespace: "cairn", Subsystem: "l1", Name: name, Help: help, ConstLabels: labels})
 	}
 	counter := func(name, help string) prometheus.Counter {
-		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "cairn", Subsystem: "l1", Name: name, Help: help, ConstLabels: labels})
+		return promutil.Counter(reg, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "l1", Name: name, Help: help, ConstLabels: labels})
 	}
-	m := &Metrics{
+	return &Metrics{
 		Height:            gauge("height", "Height of the newest committed block."),
 		Blocks:            counter("blocks_total", "Blocks committed."),
 		Txs:               counter("transactions_total", "Transactions committed."),
@@ -44,10 +46,6 @@ func NewMetrics(reg prometheus.Registerer, node string) *Metrics {
 		TxRejected:        counter("mempool_rejected_total", "Transactions refused by CheckTx."),
 		ProposalsRejected: counter("proposals_rejected_total", "Proposals refused by ProcessProposal."),
 	}
-	if reg != nil {
-		reg.MustRegister(m.Height, m.Blocks, m.Txs, m.GasUsed, m.BaseFee, m.TxAccepted, m.TxRejected, m.ProposalsRejected)
-	}
-	return m
 }
 
 func (m *Metrics) observeBlock(res *chain.Result) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -327,11 +328,17 @@ func EnsureDirs(c *cmtcfg.Config) error {
 	return nil
 }
 
-// metricsProvider gives CometBFT's Prometheus metrics a "node" label, so
-// several validators in one process register without clashing. CometBFT
-// registers them with Prometheus' default registry.
+// cometMetricsTaken is set once a node in this process exports CometBFT's
+// metrics. CometBFT registers them with Prometheus' global registry under
+// fixed names, so a second node registering them would panic: only the first
+// node of a process exports CometBFT's metrics (the chain's own metrics carry
+// a node label and are exported by every node).
+var cometMetricsTaken atomic.Bool
+
+// metricsProvider gives CometBFT's Prometheus metrics a "node" label when
+// this node is the process's first to ask.
 func metricsProvider(enabled bool, name string) node.MetricsProvider {
-	if !enabled {
+	if !enabled || !cometMetricsTaken.CompareAndSwap(false, true) {
 		return node.DefaultMetricsProvider(&cmtcfg.InstrumentationConfig{})
 	}
 	return func(chainID string) (*cs.Metrics, *p2p.Metrics, *mempl.Metrics, *sm.Metrics, *proxy.Metrics, *blocksync.Metrics, *statesync.Metrics) {

@@ -18,9 +18,10 @@ import (
 
 // EthAPI is the eth_ namespace.
 type EthAPI struct {
-	b      Backend
-	oracle *gasprice.Oracle
-	limits Limits
+	b       Backend
+	oracle  *gasprice.Oracle
+	limits  Limits
+	filters filterSet
 }
 
 // ChainId returns the chain ID (EIP-695).

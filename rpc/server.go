@@ -17,6 +17,8 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cairn-dev/cairn/internal/promutil"
 )
 
 // Limits bound what one request may cost the node.
@@ -96,15 +98,10 @@ func NewServer(b Backend, opts Options) (*Server, error) {
 		rpc:    srv,
 		limits: opts.Limits,
 		log:    opts.Log,
-		requests: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rpc",
+		requests: promutil.Counter(opts.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rpc",
 			Name: "requests_total", Help: "JSON-RPC HTTP requests and WebSocket connections.", ConstLabels: labels}),
-		failures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rpc",
+		failures: promutil.Counter(opts.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rpc",
 			Name: "errors_total", Help: "JSON-RPC HTTP responses carrying an error.", ConstLabels: labels}),
-	}
-	if opts.Registry != nil {
-		if err := errors.Join(opts.Registry.Register(s.requests), opts.Registry.Register(s.failures)); err != nil {
-			return nil, err
-		}
 	}
 	return s, nil
 }
