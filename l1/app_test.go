@@ -114,8 +114,13 @@ func TestMempoolQueueAndReplace(t *testing.T) {
 	repl := rawTx(t, key, 1, 2, 11)
 	wantCheck(t, checkTx(t, app, repl, abci.CheckTxType_New), "")
 
-	// The proposal has tx0 and the replacement, in nonce order.
+	// The proposal has tx0 and the replacement, in nonce order; the proposer
+	// executes it once (PrepareProposal) and reuses that for the rest.
+	builds := app.builds.Load()
 	_, included := commitBlock(t, app, [][]byte{tx0, tx1, repl})
+	if n := app.builds.Load() - builds; n != 1 {
+		t.Fatalf("the proposer executed its block %d times", n)
+	}
 	if len(included) != 2 || string(included[0]) != string(tx0) || string(included[1]) != string(repl) {
 		t.Fatalf("proposal carried %d txs, want tx0 then the replacement", len(included))
 	}

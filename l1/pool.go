@@ -37,8 +37,24 @@ type pool struct {
 }
 
 type pending struct {
-	base uint64 // state nonce when last pruned
-	txs  map[uint64]*types.Transaction
+	base  uint64 // state nonce when last pruned
+	txs   map[uint64]*types.Transaction
+	spent *big.Int // sum of the pending transactions' maximum costs
+}
+
+func (acc *pending) put(tx *types.Transaction) {
+	if old := acc.txs[tx.Nonce()]; old != nil {
+		acc.spent.Sub(acc.spent, old.Cost())
+	}
+	acc.txs[tx.Nonce()] = tx
+	acc.spent.Add(acc.spent, tx.Cost())
+}
+
+func (acc *pending) drop(nonce uint64) {
+	if old := acc.txs[nonce]; old != nil {
+		acc.spent.Sub(acc.spent, old.Cost())
+		delete(acc.txs, nonce)
+	}
 }
 
 func newPool(config *params.ChainConfig, slots int) *pool {
@@ -115,13 +131,10 @@ func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Heade
 			return len(acc.txs), p.slots - len(acc.txs)
 		},
 		ExistingExpenditure: func(common.Address) *big.Int {
-			sum := new(big.Int)
-			if acc != nil {
-				for _, t := range acc.txs {
-					sum.Add(sum, t.Cost())
-				}
+			if acc == nil {
+				return new(big.Int)
 			}
-			return sum
+			return new(big.Int).Set(acc.spent)
 		},
 		ExistingCost: func(_ common.Address, nonce uint64) *big.Int {
 			if acc != nil && acc.txs[nonce] != nil {
@@ -134,7 +147,7 @@ func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Heade
 		return err
 	}
 	if acc == nil {
-		acc = &pending{base: st.GetNonce(from), txs: map[uint64]*types.Transaction{}}
+		acc = &pending{base: st.GetNonce(from), txs: map[uint64]*types.Transaction{}, spent: new(big.Int)}
 		p.accounts[from] = acc
 	}
 	if old := acc.txs[tx.Nonce()]; old != nil {
@@ -143,7 +156,7 @@ func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Heade
 		}
 		delete(p.byHash, old.Hash())
 	}
-	acc.txs[tx.Nonce()] = tx
+	acc.put(tx)
 	p.byHash[tx.Hash()] = tx
 	return nil
 }
@@ -172,13 +185,17 @@ func (p *pool) recheck(tx *types.Transaction, from common.Address, st *state.Sta
 		p.removeLocked(from, tx)
 		return fmt.Errorf("nonce gap before %d", tx.Nonce())
 	}
-	var spent big.Int
+	balance := st.GetBalance(from).ToBig()
+	if balance.Cmp(acc.spent) >= 0 {
+		return nil // covers everything the sender has pending
+	}
+	var spent big.Int // what this transaction and those before it need
 	for n, t := range acc.txs {
 		if n <= tx.Nonce() {
 			spent.Add(&spent, t.Cost())
 		}
 	}
-	if st.GetBalance(from).ToBig().Cmp(&spent) < 0 {
+	if balance.Cmp(&spent) < 0 {
 		p.removeLocked(from, tx)
 		return fmt.Errorf("insufficient funds for gas * price + value: now short for nonce %d", tx.Nonce())
 	}
@@ -188,7 +205,7 @@ func (p *pool) recheck(tx *types.Transaction, from common.Address, st *state.Sta
 func (p *pool) removeLocked(from common.Address, tx *types.Transaction) {
 	delete(p.byHash, tx.Hash())
 	if acc := p.accounts[from]; acc != nil && acc.txs[tx.Nonce()] == tx {
-		delete(acc.txs, tx.Nonce())
+		acc.drop(tx.Nonce())
 		if len(acc.txs) == 0 {
 			delete(p.accounts, from)
 		}
@@ -207,7 +224,7 @@ func (p *pool) prune(st *state.StateDB) {
 		}
 		for n, t := range acc.txs {
 			if n < nonce {
-				delete(acc.txs, n)
+				acc.drop(n)
 				delete(p.byHash, t.Hash())
 			}
 		}
