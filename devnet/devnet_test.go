@@ -133,6 +133,10 @@ func TestDevnetEndToEnd(t *testing.T) {
 	alice, bob := chain.DevKey(0), common.HexToAddress("0x000000000000000000000000000000000000b0b0")
 	oneEth := big.NewInt(params.Ether)
 	tx := sendTx(t, c0, alice, &bob, oneEth, nil, 21000)
+	// Found at once, pending or mined.
+	if got, _, err := c0.TransactionByHash(ctx, tx.Hash()); err != nil || got.Hash() != tx.Hash() {
+		t.Fatalf("transaction by hash right after sending: %v", err)
+	}
 	rcpt := waitReceipt(t, c0, tx.Hash())
 	if rcpt.Status != types.ReceiptStatusSuccessful || rcpt.GasUsed != 21000 {
 		t.Fatalf("transfer receipt: status %d gas %d", rcpt.Status, rcpt.GasUsed)

@@ -122,6 +122,9 @@ func (a *App) PendingNonce(addr common.Address) (uint64, error) {
 	return a.pool.PendingNonce(addr, st.GetNonce(addr)), nil
 }
 
+// PendingTransaction returns a transaction waiting in the mempool, or nil.
+func (a *App) PendingTransaction(hash common.Hash) *types.Transaction { return a.pool.Get(hash) }
+
 // PendingCount is how many transactions wait in the mempool view.
 func (a *App) PendingCount() int { return a.pool.Len() }
 

@@ -11,6 +11,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -108,6 +109,9 @@ func TestMempoolQueueAndReplace(t *testing.T) {
 	if n, _ := app.PendingNonce(chain.DevAddress(0)); n != 2 {
 		t.Fatalf("pending nonce %d, want 2", n)
 	}
+	if app.PendingTransaction(crypto.Keccak256Hash(tx0)) == nil {
+		t.Fatal("a queued transaction is not found by hash")
+	}
 
 	// Same price, or a bump below 10%: refused. 10% on both caps: accepted.
 	wantCheck(t, checkTx(t, app, rawTx(t, key, 1, 1, 11), abci.CheckTxType_New), "replacement transaction underpriced")
@@ -127,6 +131,9 @@ func TestMempoolQueueAndReplace(t *testing.T) {
 	// After the block the mempool's leftovers are rechecked and dropped.
 	wantCheck(t, checkTx(t, app, tx1, abci.CheckTxType_Recheck), "no longer pending")
 	wantCheck(t, checkTx(t, app, tx0, abci.CheckTxType_New), "nonce too low")
+	if app.PendingTransaction(crypto.Keccak256Hash(tx0)) != nil {
+		t.Fatal("an included transaction is still pending")
+	}
 	if n, _ := app.PendingNonce(chain.DevAddress(0)); n != 2 {
 		t.Fatalf("pending nonce after block %d, want 2", n)
 	}

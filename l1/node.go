@@ -29,6 +29,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/txpool"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/viper"
 
@@ -228,6 +229,11 @@ func (n *Node) Executor() *chain.Executor { return n.app.Executor() }
 // PendingNonce implements rpc.Backend.
 func (n *Node) PendingNonce(addr common.Address) (uint64, error) {
 	return n.app.PendingNonce(addr)
+}
+
+// PendingTransaction implements rpc.Backend.
+func (n *Node) PendingTransaction(hash common.Hash) *types.Transaction {
+	return n.app.PendingTransaction(hash)
 }
 
 // SendTransaction hands a transaction to CometBFT's mempool, which runs

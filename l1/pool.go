@@ -86,6 +86,13 @@ func (p *pool) PendingNonce(addr common.Address, stateNonce uint64) uint64 {
 	return p.nextNonce(addr, stateNonce)
 }
 
+// Get returns a pending transaction by hash, or nil.
+func (p *pool) Get(hash common.Hash) *types.Transaction {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byHash[hash]
+}
+
 // Has reports whether the view holds this transaction.
 func (p *pool) Has(hash common.Hash) bool {
 	p.mu.Lock()

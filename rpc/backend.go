@@ -12,6 +12,7 @@ import (
 	"context"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/cairn-dev/cairn/chain"
 )
@@ -27,6 +28,9 @@ type Backend interface {
 	SendTransaction(ctx context.Context, raw []byte) error
 	// PendingNonce is the next nonce for addr counting queued transactions.
 	PendingNonce(addr common.Address) (uint64, error)
+	// PendingTransaction returns a transaction waiting in the node's
+	// mempool, or nil.
+	PendingTransaction(hash common.Hash) *types.Transaction
 	// Layers lists the layers this node knows of, for cairn_layers.
 	Layers() []Layer
 }

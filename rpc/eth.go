@@ -174,11 +174,15 @@ func (api *EthAPI) SendRawTransaction(ctx context.Context, input hexutil.Bytes) 
 	return tx.Hash(), nil
 }
 
-// GetTransactionByHash returns a mined transaction, or null.
+// GetTransactionByHash returns a transaction, mined or still pending (with
+// null block fields), or null.
 func (api *EthAPI) GetTransactionByHash(ctx context.Context, hash common.Hash) (*rpcTx, error) {
 	c := api.b.Chain()
 	tx, blockHash, number, index := c.TxLookup(hash)
 	if tx == nil {
+		if tx = api.b.PendingTransaction(hash); tx != nil {
+			return marshalTx(tx, common.Hash{}, 0, 0, 0, nil, c.Config()), nil
+		}
 		return nil, nil
 	}
 	h := c.GetHeader(blockHash, number)
