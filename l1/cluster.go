@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -77,15 +78,20 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 		cfg.Log = slog.Default()
 	}
 	c := &Cluster{cfg: cfg, nodes: make([]*Node, cfg.Validators), cut: map[int]bool{}}
+	var err error
+	if cfg.BaseP2PPort == 0 {
+		if cfg.BaseP2PPort, err = FreePorts(cfg.Host, cfg.Validators); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.BaseRPCPort == 0 {
+		if cfg.BaseRPCPort, err = FreePorts(cfg.Host, cfg.Validators); err != nil {
+			return nil, err
+		}
+	}
 	var vals []cmttypes.GenesisValidator
 	for i := 0; i < cfg.Validators; i++ {
 		p2pPort, rpcPort := cfg.BaseP2PPort+i, cfg.BaseRPCPort+i
-		if cfg.BaseP2PPort == 0 {
-			p2pPort = freePort(cfg.Host)
-		}
-		if cfg.BaseRPCPort == 0 {
-			rpcPort = freePort(cfg.Host)
-		}
 		c.p2p = append(c.p2p, net.JoinHostPort(cfg.Host, strconv.Itoa(p2pPort)))
 		if cfg.BaseRPCPort >= 0 {
 			c.rpc = append(c.rpc, net.JoinHostPort(cfg.Host, strconv.Itoa(rpcPort)))
@@ -113,13 +119,7 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 		c.gates = append(c.gates, NewPeerGate())
 	}
 	for i, cc := range c.comet {
-		var peers []string
-		for j := range c.comet {
-			if j != i {
-				peers = append(peers, c.ids[j]+"@"+c.p2p[j])
-			}
-		}
-		cc.P2P.PersistentPeers = strings.Join(peers, ",")
+		cc.P2P.PersistentPeers = strings.Join(c.peersOf(i), ",")
 		// Written so `cairn node --home` can run this node in its own process.
 		cmtcfg.WriteConfigFile(filepath.Join(cc.RootDir, "config", "config.toml"), cc)
 	}
@@ -250,6 +250,17 @@ func (c *Cluster) RPCAddr(i int) string { return c.rpc[i] }
 // Home is node i's home directory.
 func (c *Cluster) Home(i int) string { return c.comet[i].RootDir }
 
+// peersOf lists every other node as CometBFT peer addresses (id@host:port).
+func (c *Cluster) peersOf(i int) []string {
+	var peers []string
+	for j := range c.comet {
+		if j != i {
+			peers = append(peers, c.ids[j]+"@"+c.p2p[j])
+		}
+	}
+	return peers
+}
+
 // Isolate cuts node i off from every other node, both ways, until Heal.
 func (c *Cluster) Isolate(i int) {
 	c.mu.Lock()
@@ -289,13 +300,7 @@ func (c *Cluster) Heal(i int) {
 		c.gates[i].Unblock(c.ids[j])
 	}
 	if n := c.Node(i); n != nil {
-		var peers []string
-		for j := range c.comet {
-			if j != i {
-				peers = append(peers, c.ids[j]+"@"+c.p2p[j])
-			}
-		}
-		_ = n.Comet().Switch().DialPeersAsync(peers)
+		_ = n.Comet().Switch().DialPeersAsync(c.peersOf(i))
 	}
 }
 
@@ -322,11 +327,25 @@ func (c *Cluster) Height() uint64 {
 	return h
 }
 
-func freePort(host string) int {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0
+// FreePorts returns the first of n consecutive ports that are free on host.
+// It draws them at random below Linux's ephemeral range (32768+), where the
+// kernel never hands out ports on its own, so concurrent tests and outgoing
+// connections do not take them between this check and their use.
+func FreePorts(host string, n int) (int, error) {
+	for try := 0; try < 100; try++ {
+		base := 20000 + rand.IntN(12000-n)
+		ok := true
+		for i := 0; ok && i < n; i++ {
+			l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(base+i)))
+			if err != nil {
+				ok = false
+				continue
+			}
+			l.Close()
+		}
+		if ok {
+			return base, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return 0, fmt.Errorf("no %d free consecutive ports on %s", n, host)
 }

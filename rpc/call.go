@@ -144,11 +144,7 @@ func (api *EthAPI) callGas(args CallArgs, header *types.Header) uint64 {
 
 // Call executes a call without making a transaction.
 func (api *EthAPI) Call(ctx context.Context, args CallArgs, at *rpc.BlockNumberOrHash) (hexutil.Bytes, error) {
-	if at == nil {
-		latest := rpc.BlockNumberOrHashWithNumber(rpc.LatestBlockNumber)
-		at = &latest
-	}
-	st, header, err := api.stateAt(*at)
+	st, header, err := api.stateAt(orLatest(at))
 	if err != nil {
 		return nil, err
 	}
@@ -169,11 +165,7 @@ func (api *EthAPI) Call(ctx context.Context, args CallArgs, at *rpc.BlockNumberO
 // binary search as go-ethereum does. A reverting call is reported with its
 // revert data.
 func (api *EthAPI) EstimateGas(ctx context.Context, args CallArgs, at *rpc.BlockNumberOrHash) (hexutil.Uint64, error) {
-	if at == nil {
-		latest := rpc.BlockNumberOrHashWithNumber(rpc.LatestBlockNumber)
-		at = &latest
-	}
-	st, header, err := api.stateAt(*at)
+	st, header, err := api.stateAt(orLatest(at))
 	if err != nil {
 		return 0, err
 	}
@@ -239,4 +231,12 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args CallArgs, at *rpc.Block
 		}
 	}
 	return hexutil.Uint64(hi), nil
+}
+
+// orLatest is the block a call runs at when the caller names none.
+func orLatest(at *rpc.BlockNumberOrHash) rpc.BlockNumberOrHash {
+	if at == nil {
+		return rpc.BlockNumberOrHashWithNumber(rpc.LatestBlockNumber)
+	}
+	return *at
 }

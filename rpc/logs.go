@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/eth/filters"
+	"github.com/ethereum/go-ethereum/event"
 	"github.com/ethereum/go-ethereum/rpc"
 )
 
@@ -132,53 +133,46 @@ func logMatches(l *types.Log, addrs []common.Address, topics [][]common.Hash) bo
 
 // NewHeads notifies each new block header (eth_subscribe "newHeads").
 func (api *EthAPI) NewHeads(ctx context.Context) (*rpc.Subscription, error) {
-	notifier, ok := rpc.NotifierFromContext(ctx)
-	if !ok {
-		return nil, rpc.ErrNotificationsUnsupported
-	}
-	sub := notifier.CreateSubscription()
 	heads := make(chan core.ChainHeadEvent, 64)
-	feed := api.b.Chain().SubscribeChainHeadEvent(heads)
-	go func() {
-		defer feed.Unsubscribe()
-		for {
-			select {
-			case ev := <-heads:
-				if notifier.Notify(sub.ID, marshalHeader(ev.Header)) != nil {
-					return
-				}
-			case <-sub.Err():
-				return
-			case <-feed.Err():
-				return
-			}
-		}
-	}()
-	return sub, nil
+	return forward(ctx, heads, api.b.Chain().SubscribeChainHeadEvent(heads), func(ev core.ChainHeadEvent) []any {
+		return []any{marshalHeader(ev.Header)}
+	})
 }
 
 // Logs notifies each new log matching a filter (eth_subscribe "logs").
 func (api *EthAPI) Logs(ctx context.Context, crit filters.FilterCriteria) (*rpc.Subscription, error) {
-	notifier, ok := rpc.NotifierFromContext(ctx)
-	if !ok {
-		return nil, rpc.ErrNotificationsUnsupported
-	}
 	if len(crit.Topics) > 4 {
 		return nil, invalidParams("too many topics (max 4)")
 	}
-	sub := notifier.CreateSubscription()
 	logsCh := make(chan []*types.Log, 64)
-	feed := api.b.Chain().SubscribeLogsEvent(logsCh)
+	return forward(ctx, logsCh, api.b.Chain().SubscribeLogsEvent(logsCh), func(logs []*types.Log) []any {
+		var out []any
+		for _, l := range logs {
+			if logMatches(l, crit.Addresses, crit.Topics) {
+				out = append(out, l)
+			}
+		}
+		return out
+	})
+}
+
+// forward turns a chain event feed into an RPC subscription: each event
+// becomes zero or more notifications, until the client or the feed goes.
+func forward[E any](ctx context.Context, events <-chan E, feed event.Subscription, render func(E) []any) (*rpc.Subscription, error) {
+	notifier, ok := rpc.NotifierFromContext(ctx)
+	if !ok {
+		feed.Unsubscribe()
+		return nil, rpc.ErrNotificationsUnsupported
+	}
+	sub := notifier.CreateSubscription()
 	go func() {
 		defer feed.Unsubscribe()
 		for {
 			select {
-			case logs := <-logsCh:
-				for _, l := range logs {
-					if logMatches(l, crit.Addresses, crit.Topics) {
-						if notifier.Notify(sub.ID, l) != nil {
-							return
-						}
+			case ev := <-events:
+				for _, n := range render(ev) {
+					if notifier.Notify(sub.ID, n) != nil {
+						return
 					}
 				}
 			case <-sub.Err():

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,27 +77,11 @@ func kill9(t *testing.T, cmd *exec.Cmd) {
 // freeBase finds n consecutive free loopback ports.
 func freeBase(t *testing.T, n int) int {
 	t.Helper()
-	for try := 0; try < 50; try++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		ok := base+n < 65535
-		for i := 1; ok && i < n; i++ {
-			if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i)); err != nil {
-				ok = false
-			} else {
-				l.Close()
-			}
-		}
-		if ok {
-			return base
-		}
+	base, err := l1.FreePorts("127.0.0.1", n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port range")
-	return 0
+	return base
 }
 
 func dialWait(t *testing.T, url string) *ethclient.Client {
@@ -301,10 +284,16 @@ func TestDevnetResumesAfterSIGKILL(t *testing.T) {
 		}
 	}
 	before, _ := c2.BlockNumber(context.Background())
-	time.Sleep(time.Second)
-	after, _ := c2.BlockNumber(context.Background())
-	if after <= before {
-		t.Fatalf("resumed chain is not making blocks (%d -> %d)", before, after)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		after, err := c2.BlockNumber(context.Background())
+		if err == nil && after > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("resumed chain is not making blocks (stuck at %d)", before)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("%d receipts survived SIGKILL; chain resumed at %d", len(confirmed), before)
 }
