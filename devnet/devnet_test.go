@@ -129,10 +129,13 @@ func TestDevnetEndToEnd(t *testing.T) {
 		t.Fatalf("chain ID %v, %v", id, err)
 	}
 
-	// Transfer.
+	// Transfer, with the gas the node estimates.
 	alice, bob := chain.DevKey(0), common.HexToAddress("0x000000000000000000000000000000000000b0b0")
 	oneEth := big.NewInt(params.Ether)
-	tx := sendTx(t, c0, alice, &bob, oneEth, nil, 21000)
+	if gas, err := c0.EstimateGas(ctx, ethereum.CallMsg{From: crypto.PubkeyToAddress(alice.PublicKey), To: &bob, Value: oneEth}); err != nil || gas != 21000 {
+		t.Fatalf("estimate of a transfer: %d, %v", gas, err)
+	}
+	tx := sendTx(t, c0, alice, &bob, oneEth, nil, 0)
 	// Found at once, pending or mined.
 	if got, _, err := c0.TransactionByHash(ctx, tx.Hash()); err != nil || got.Hash() != tx.Hash() {
 		t.Fatalf("transaction by hash right after sending: %v", err)

@@ -384,6 +384,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	}
 	a.pool.prune(st)
 	a.stats.observeBlock(res)
+	a.stats.Pending.Set(float64(a.pool.Len()))
 	return &abci.ResponseCommit{}, nil
 }
 

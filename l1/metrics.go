@@ -20,6 +20,7 @@ type Metrics struct {
 	Txs               prometheus.Counter
 	GasUsed           prometheus.Counter
 	BaseFee           prometheus.Gauge
+	Pending           prometheus.Gauge
 	TxAccepted        prometheus.Counter
 	TxRejected        prometheus.Counter
 	ProposalsRejected prometheus.Counter
@@ -42,6 +43,7 @@ func NewMetrics(reg prometheus.Registerer, node string) *Metrics {
 		Txs:               counter("transactions_total", "Transactions committed."),
 		GasUsed:           counter("gas_used_total", "Gas used by committed transactions."),
 		BaseFee:           gauge("base_fee_wei", "Base fee of the newest block."),
+		Pending:           gauge("mempool_pending", "Transactions waiting in the mempool after the last block."),
 		TxAccepted:        counter("mempool_accepted_total", "Transactions admitted to the mempool."),
 		TxRejected:        counter("mempool_rejected_total", "Transactions refused by CheckTx."),
 		ProposalsRejected: counter("proposals_rejected_total", "Proposals refused by ProcessProposal."),
