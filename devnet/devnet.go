@@ -39,6 +39,15 @@ const (
 // DevBalance is what each test-mnemonic account holds at genesis: 10,000 ETH.
 var DevBalance = new(big.Int).Mul(big.NewInt(10_000), big.NewInt(params.Ether))
 
+// DevAlloc funds the test mnemonic's accounts with DevBalance each.
+func DevAlloc() types.GenesisAlloc {
+	alloc := types.GenesisAlloc{}
+	for i := range uint32(chain.DevAccounts) {
+		alloc[chain.DevAddress(i)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
+	}
+	return alloc
+}
+
 // Config configures a devnet.
 type Config struct {
 	Validators  int
@@ -92,10 +101,7 @@ func Start(cfg Config) (*Devnet, error) {
 		reg = prometheus.DefaultRegisterer
 		_ = reg.Register(collectors.NewBuildInfoCollector())
 	}
-	alloc := types.GenesisAlloc{}
-	for i := range uint32(chain.DevAccounts) {
-		alloc[chain.DevAddress(i)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
-	}
+	alloc := DevAlloc()
 	cluster, err := l1.NewCluster(l1.ClusterConfig{
 		Dir:         filepath.Join(d.dir, "l1"),
 		Validators:  cfg.Validators,

@@ -33,6 +33,7 @@ type ClusterConfig struct {
 	Genesis     chain.Genesis // execution genesis (used when Dir has none yet)
 	BlockTime   time.Duration // CometBFT timeout_commit
 	Host        string        // listen host; 127.0.0.1 when empty
+	Hosts       []string      // if set, node i is reached at Hosts[i] and listens for peers on all interfaces
 	BaseP2PPort int           // node i uses BaseP2PPort+i; 0 picks free ports
 	BaseRPCPort int           // node i serves JSON-RPC at BaseRPCPort+i; 0 picks free ports; -1 disables RPC
 	RPCLimits   rpc.Limits
@@ -68,6 +69,9 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 	if cfg.Validators < 1 {
 		return nil, errors.New("cluster needs at least one validator")
 	}
+	if len(cfg.Hosts) > 0 && len(cfg.Hosts) != cfg.Validators {
+		return nil, fmt.Errorf("%d hosts for %d validators", len(cfg.Hosts), cfg.Validators)
+	}
 	if cfg.Host == "" {
 		cfg.Host = "127.0.0.1"
 	}
@@ -92,15 +96,22 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 	var vals []cmttypes.GenesisValidator
 	for i := 0; i < cfg.Validators; i++ {
 		p2pPort, rpcPort := cfg.BaseP2PPort+i, cfg.BaseRPCPort+i
-		c.p2p = append(c.p2p, net.JoinHostPort(cfg.Host, strconv.Itoa(p2pPort)))
+		listen, advertise := cfg.Host, cfg.Host
+		if len(cfg.Hosts) > 0 {
+			listen, advertise = "0.0.0.0", cfg.Hosts[i]
+		}
+		c.p2p = append(c.p2p, net.JoinHostPort(advertise, strconv.Itoa(p2pPort)))
 		if cfg.BaseRPCPort >= 0 {
 			c.rpc = append(c.rpc, net.JoinHostPort(cfg.Host, strconv.Itoa(rpcPort)))
 		} else {
 			c.rpc = append(c.rpc, "")
 		}
 		home := filepath.Join(cfg.Dir, fmt.Sprintf("node%d", i))
-		cc := CometConfig(home, fmt.Sprintf("validator-%d", i), c.p2p[i], nil, cfg.BlockTime)
+		cc := CometConfig(home, fmt.Sprintf("validator-%d", i), net.JoinHostPort(listen, strconv.Itoa(p2pPort)), nil, cfg.BlockTime)
 		cc.FilterPeers = true
+		if len(cfg.Hosts) > 0 {
+			cc.P2P.ExternalAddress = "tcp://" + c.p2p[i]
+		}
 		if err := EnsureDirs(cc); err != nil {
 			return nil, err
 		}
@@ -122,6 +133,9 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 		cc.P2P.PersistentPeers = strings.Join(c.peersOf(i), ",")
 		// Written so `cairn node --home` can run this node in its own process.
 		cmtcfg.WriteConfigFile(filepath.Join(cc.RootDir, "config", "config.toml"), cc)
+		if err := WriteSettings(cc.RootDir, Settings{RPC: c.rpc[i]}); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.writeGenesis(vals); err != nil {
 		return nil, err

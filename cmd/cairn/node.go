@@ -30,12 +30,21 @@ leaves under l1/node<i>. Its chain data lives in <home>/data.`,
 			if err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("rpc") {
+				settings, err := l1.ReadSettings(home)
+				if err != nil {
+					return err
+				}
+				rpcAddr = settings.RPC
+			}
 			n, err := l1.StartNode(l1.NodeConfig{Name: cc.Moniker, Comet: cc, RPCAddr: rpcAddr, Log: log})
 			if err != nil {
 				return err
 			}
 			defer n.Stop()
-			fmt.Fprintf(cmd.OutOrStdout(), "node %s at height %d, JSON-RPC %s\n", cc.Moniker, n.Chain().Head().Number, n.RPC().URL())
+			if n.RPC() != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "node %s at height %d, JSON-RPC %s\n", cc.Moniker, n.Chain().Head().Number, n.RPC().URL())
+			}
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 			<-sig
@@ -44,7 +53,7 @@ leaves under l1/node<i>. Its chain data lives in <home>/data.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&home, "home", "", "node home directory (required)")
-	f.StringVar(&rpcAddr, "rpc", "127.0.0.1:8545", "Ethereum JSON-RPC listen address")
+	f.StringVar(&rpcAddr, "rpc", "127.0.0.1:8545", "Ethereum JSON-RPC listen address (default: config/cairn.toml's, else 127.0.0.1:8545)")
 	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	cmd.MarkFlagRequired("home")
 	return cmd
