@@ -32,10 +32,40 @@ var ErrTxTypeRefused = fmt.Errorf("%w: blob and set-code transactions are not su
 //     there is no beacon chain;
 //   - blobGasUsed and excessBlobGas are zero, as blob transactions are refused.
 type Env struct {
-	Time     uint64         // seconds; raised to the parent's time if lower
-	Coinbase common.Address // receives priority fees
-	GasLimit uint64         // 0 keeps the parent's
-	Extra    []byte
+	Time      uint64         // seconds; raised to the parent's time if lower
+	Coinbase  common.Address // receives priority fees
+	GasLimit  uint64         // 0 keeps the parent's
+	Extra     []byte
+	Consensus Consensus // what consensus reports about the block, for hooks
+}
+
+// Consensus is what the consensus engine reports with a block, in its own
+// terms: who proposed it, who signed the previous one, and misbehaviour.
+// Hooks (staking) turn it into state changes inside the block.
+type Consensus struct {
+	Proposer []byte   // consensus address of the proposer
+	Votes    []Vote   // the validators of the previous block and whether they signed it
+	Evidence []Misbehaviour
+}
+
+// Vote says whether a validator signed the previous block.
+type Vote struct {
+	Address []byte
+	Signed  bool
+}
+
+// Misbehaviour is evidence of a validator signing two blocks at one height.
+type Misbehaviour struct {
+	Address []byte
+	Height  int64
+}
+
+// BlockHook runs inside a block's state transition: BeginBlock before its
+// transactions, EndBlock after them. Its state changes are covered by the
+// block's state root. Hooks must be deterministic.
+type BlockHook interface {
+	BeginBlock(st vm.StateDB, header *types.Header, c Consensus) error
+	EndBlock(st vm.StateDB, header *types.Header, c Consensus) error
 }
 
 // Skip is a transaction left out of a block, with the reason.
@@ -67,11 +97,13 @@ type Executor struct {
 	config *params.ChainConfig
 	chain  core.ChainContext
 	system *SystemContracts
+	hooks  []BlockHook
 }
 
-// NewExecutor returns an executor. chain answers BLOCKHASH lookups.
-func NewExecutor(config *params.ChainConfig, chain core.ChainContext, system *SystemContracts) *Executor {
-	return &Executor{config: config, chain: chain, system: system}
+// NewExecutor returns an executor. chain answers BLOCKHASH lookups; hooks run
+// at the start and end of every block, in order.
+func NewExecutor(config *params.ChainConfig, chain core.ChainContext, system *SystemContracts, hooks ...BlockHook) *Executor {
+	return &Executor{config: config, chain: chain, system: system, hooks: hooks}
 }
 
 // Config returns the chain configuration.
@@ -132,6 +164,11 @@ func (e *Executor) Build(parent *types.Header, statedb *state.StateDB, env Env, 
 	defer evm.Release()
 
 	core.PreExecution(ctx, header.ParentBeaconRoot, parent, e.config, evm, header.Number, header.Time)
+	for _, h := range e.hooks {
+		if err := h.BeginBlock(statedb, header, env.Consensus); err != nil {
+			return nil, fmt.Errorf("begin-block hook: %w", err)
+		}
+	}
 
 	var (
 		gp       = core.NewGasPool(header.GasLimit)
@@ -172,6 +209,11 @@ func (e *Executor) Build(parent *types.Header, statedb *state.StateDB, env Env, 
 		size += tx.Size()
 	}
 	header.GasUsed = gp.Used()
+	for _, h := range e.hooks {
+		if err := h.EndBlock(statedb, header, env.Consensus); err != nil {
+			return nil, fmt.Errorf("end-block hook: %w", err)
+		}
+	}
 
 	requests, _, err := core.PostExecution(ctx, e.config, header.Number, header.Time, logs, types.Withdrawals{}, evm, uint32(len(included)+1))
 	if err != nil {

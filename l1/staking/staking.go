@@ -1,0 +1,503 @@
+package staking
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// Address is where the staking contract lives on the L1.
+var Address = common.HexToAddress("0x00000000000000000000000000000000CA1E0001")
+
+// Params are the rules of proof of stake, fixed in the genesis.
+type Params struct {
+	MinStake           *big.Int `json:"minStake"`           // wei a validator needs to be active
+	MaxValidators      int      `json:"maxValidators"`      // size of the active set
+	UnbondingBlocks    uint64   `json:"unbondingBlocks"`    // blocks before unbonded stake is paid out
+	BlockReward        *big.Int `json:"blockReward"`        // wei minted to the proposer's validator each block
+	DoubleSignSlashBps uint64   `json:"doubleSignSlashBps"` // share of stake slashed for double-signing
+	DowntimeSlashBps   uint64   `json:"downtimeSlashBps"`   // share of stake slashed for downtime
+	DowntimeWindow     uint64   `json:"downtimeWindow"`     // blocks over which missed blocks are counted
+	MaxMissed          uint64   `json:"maxMissed"`          // missed blocks in a window that jail
+	JailBlocks         uint64   `json:"jailBlocks"`         // blocks a jailed validator waits before unjail
+}
+
+// DefaultParams suit a devnet: short periods, so tests and demos see them.
+func DefaultParams() Params {
+	return Params{
+		MinStake:           new(big.Int).Mul(big.NewInt(1), big.NewInt(params.Ether)),
+		MaxValidators:      100,
+		UnbondingBlocks:    20,
+		BlockReward:        new(big.Int),
+		DoubleSignSlashBps: 500, // 5%
+		DowntimeSlashBps:   10,  // 0.1%
+		DowntimeWindow:     100,
+		MaxMissed:          50,
+		JailBlocks:         20,
+	}
+}
+
+// Sentinel errors.
+var (
+	ErrUnknownValidator = errors.New("unknown validator")
+	ErrBadSignature     = errors.New("consensus key signature does not bind this account")
+)
+
+// maxUnbondings bounds one delegator's pending unbonding entries, so withdraw
+// has a fixed gas cost.
+const maxUnbondings = 16
+
+const stakingABI = `[
+{"type":"function","name":"registerValidator","stateMutability":"payable","inputs":[{"name":"pubKey","type":"bytes32"},{"name":"signature","type":"bytes"},{"name":"commissionBps","type":"uint16"}],"outputs":[]},
+{"type":"function","name":"delegate","stateMutability":"payable","inputs":[{"name":"validator","type":"address"}],"outputs":[]},
+{"type":"function","name":"unbond","stateMutability":"nonpayable","inputs":[{"name":"validator","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"withdraw","stateMutability":"nonpayable","inputs":[],"outputs":[{"name":"paid","type":"uint256"}]},
+{"type":"function","name":"unjail","stateMutability":"nonpayable","inputs":[],"outputs":[]},
+{"type":"function","name":"setCommission","stateMutability":"nonpayable","inputs":[{"name":"commissionBps","type":"uint16"}],"outputs":[]},
+{"type":"function","name":"validators","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"address[]"}]},
+{"type":"function","name":"validator","stateMutability":"view","inputs":[{"name":"operator","type":"address"}],"outputs":[{"name":"pubKey","type":"bytes32"},{"name":"stake","type":"uint256"},{"name":"commissionBps","type":"uint16"},{"name":"jailed","type":"bool"},{"name":"jailedUntil","type":"uint64"},{"name":"missed","type":"uint64"},{"name":"power","type":"uint64"}]},
+{"type":"function","name":"delegation","stateMutability":"view","inputs":[{"name":"validator","type":"address"},{"name":"delegator","type":"address"}],"outputs":[{"name":"amount","type":"uint256"}]},
+{"type":"event","name":"ValidatorRegistered","inputs":[{"name":"operator","type":"address","indexed":true},{"name":"pubKey","type":"bytes32","indexed":false}]},
+{"type":"event","name":"Delegated","inputs":[{"name":"validator","type":"address","indexed":true},{"name":"delegator","type":"address","indexed":true},{"name":"amount","type":"uint256","indexed":false}]},
+{"type":"event","name":"Unbonded","inputs":[{"name":"validator","type":"address","indexed":true},{"name":"delegator","type":"address","indexed":true},{"name":"amount","type":"uint256","indexed":false},{"name":"releaseBlock","type":"uint64","indexed":false}]},
+{"type":"event","name":"Withdrawn","inputs":[{"name":"delegator","type":"address","indexed":true},{"name":"amount","type":"uint256","indexed":false}]},
+{"type":"event","name":"Unjailed","inputs":[{"name":"operator","type":"address","indexed":true}]}
+]`
+
+// ABI is the staking contract's Solidity ABI.
+var ABI = func() abi.ABI {
+	a, err := abi.JSON(strings.NewReader(stakingABI))
+	if err != nil {
+		panic(err)
+	}
+	return a
+}()
+
+// ABIJSON is the ABI as JSON, for ethers, viem and cast.
+const ABIJSON = stakingABI
+
+// Staking is the staking system contract and its block hook.
+type Staking struct {
+	params  Params
+	chainID *big.Int
+}
+
+// New returns the staking module of a chain.
+func New(chainID uint64, p Params) *Staking {
+	return &Staking{params: p, chainID: new(big.Int).SetUint64(chainID)}
+}
+
+// Params returns the module's rules.
+func (s *Staking) Params() Params { return s.params }
+
+// Address implements chain.SystemContract.
+func (s *Staking) Address() common.Address { return Address }
+
+// Name implements chain.SystemContract.
+func (s *Staking) Name() string { return "staking" }
+
+// RequiredGas is a fixed price per method (withdraw visits at most
+// maxUnbondings entries).
+func (s *Staking) RequiredGas(input []byte) uint64 {
+	if len(input) < 4 {
+		return 1000
+	}
+	m, err := ABI.MethodById(input[:4])
+	if err != nil {
+		return 1000
+	}
+	switch m.Name {
+	case "registerValidator":
+		return 120_000
+	case "delegate", "unbond", "withdraw":
+		return 60_000
+	case "unjail", "setCommission":
+		return 30_000
+	case "validators":
+		return 5_000 + 2_000*uint64(len(input)) // listing is cheap but not free
+	}
+	return 5_000
+}
+
+// RegistrationMessage is what a validator's consensus key signs to bind
+// itself to operator on this chain.
+func RegistrationMessage(chainID *big.Int, operator common.Address, pubKey [32]byte) []byte {
+	return crypto.Keccak256([]byte("cairn:register-validator"), common.BigToHash(chainID).Bytes(), operator.Bytes(), pubKey[:])
+}
+
+// Run implements chain.SystemContract.
+func (s *Staking) Run(call *chain.Call) ([]byte, error) {
+	if len(call.Input) < 4 {
+		if call.Value.Sign() > 0 {
+			return nil, chain.Revert("send ETH with delegate(validator)")
+		}
+		return nil, chain.Revert("no method")
+	}
+	m, err := ABI.MethodById(call.Input[:4])
+	if err != nil {
+		return nil, chain.Revert("unknown method")
+	}
+	args, err := m.Inputs.Unpack(call.Input[4:])
+	if err != nil {
+		return nil, chain.Revert("bad arguments: %v", err)
+	}
+	if m.IsConstant() && call.Value.Sign() > 0 {
+		return nil, chain.Revert("%s is not payable", m.Name)
+	}
+	d := db{st: call.State, self: Address}
+	number := call.Block.BlockNumber.Uint64()
+	switch m.Name {
+	case "registerValidator":
+		return nil, s.register(call, d, args[0].([32]byte), args[1].([]byte), uint64(args[2].(uint16)))
+	case "delegate":
+		val := args[0].(common.Address)
+		if !d.registered(val) {
+			return nil, chain.Revert("%v %s", ErrUnknownValidator, val)
+		}
+		if call.Value.Sign() == 0 {
+			return nil, chain.Revert("nothing to delegate")
+		}
+		s.delegate(d, val, call.Caller, call.Value.ToBig())
+		call.Emit([]common.Hash{ABI.Events["Delegated"].ID, common.BytesToHash(val.Bytes()), common.BytesToHash(call.Caller.Bytes())},
+			common.BigToHash(call.Value.ToBig()).Bytes())
+		return nil, nil
+	case "unbond":
+		if call.Value.Sign() > 0 {
+			return nil, chain.Revert("unbond is not payable")
+		}
+		val, amount := args[0].(common.Address), args[1].(*big.Int)
+		release, err := s.unbond(d, val, call.Caller, amount, number)
+		if err != nil {
+			return nil, chain.Revert("%v", err)
+		}
+		data, _ := ABI.Events["Unbonded"].Inputs.NonIndexed().Pack(amount, release)
+		call.Emit([]common.Hash{ABI.Events["Unbonded"].ID, common.BytesToHash(val.Bytes()), common.BytesToHash(call.Caller.Bytes())}, data)
+		return nil, nil
+	case "withdraw":
+		if call.Value.Sign() > 0 {
+			return nil, chain.Revert("withdraw is not payable")
+		}
+		paid := s.withdraw(d, call.Caller, number)
+		if paid.Sign() > 0 {
+			call.Emit([]common.Hash{ABI.Events["Withdrawn"].ID, common.BytesToHash(call.Caller.Bytes())}, common.BigToHash(paid).Bytes())
+		}
+		return m.Outputs.Pack(paid)
+	case "unjail":
+		if !d.registered(call.Caller) {
+			return nil, chain.Revert("%v %s", ErrUnknownValidator, call.Caller)
+		}
+		v := d.load(call.Caller)
+		if !v.Jailed {
+			return nil, chain.Revert("validator is not jailed")
+		}
+		if number < v.JailedUntil {
+			return nil, chain.Revert("jailed until block %d", v.JailedUntil)
+		}
+		v.Jailed, v.Missed, v.WindowStart = false, 0, number
+		d.save(v)
+		call.Emit([]common.Hash{ABI.Events["Unjailed"].ID, common.BytesToHash(call.Caller.Bytes())}, nil)
+		return nil, nil
+	case "setCommission":
+		bps := uint64(args[0].(uint16))
+		if !d.registered(call.Caller) {
+			return nil, chain.Revert("%v %s", ErrUnknownValidator, call.Caller)
+		}
+		if bps > 10_000 {
+			return nil, chain.Revert("commission above 100%%")
+		}
+		v := d.load(call.Caller)
+		v.Commission = bps
+		d.save(v)
+		return nil, nil
+	case "validators":
+		ops := make([]common.Address, d.count())
+		for i := range ops {
+			ops[i] = d.at(uint64(i))
+		}
+		return m.Outputs.Pack(ops)
+	case "validator":
+		op := args[0].(common.Address)
+		if !d.registered(op) {
+			return nil, chain.Revert("%v %s", ErrUnknownValidator, op)
+		}
+		v := d.load(op)
+		return m.Outputs.Pack(v.PubKey, v.Stake, uint16(v.Commission), v.Jailed, v.JailedUntil, v.Missed, uint64(v.Power))
+	case "delegation":
+		val, del := args[0].(common.Address), args[1].(common.Address)
+		return m.Outputs.Pack(s.delegationAmount(d, val, del))
+	}
+	return nil, chain.Revert("unknown method")
+}
+
+func (s *Staking) register(call *chain.Call, d db, pub [32]byte, sig []byte, commission uint64) error {
+	op := call.Caller
+	switch {
+	case d.registered(op):
+		return chain.Revert("account %s already runs a validator", op)
+	case commission > 10_000:
+		return chain.Revert("commission above 100%%")
+	case call.Value.ToBig().Cmp(s.params.MinStake) < 0:
+		return chain.Revert("stake %s below the minimum %s", call.Value, s.params.MinStake)
+	case pub == [32]byte{}:
+		return chain.Revert("empty consensus key")
+	}
+	pk := ed25519.PubKey(pub[:])
+	if !pk.VerifySignature(RegistrationMessage(s.chainID, op, pub), sig) {
+		return chain.Revert("%v", ErrBadSignature)
+	}
+	cons := consAddress(pub)
+	if d.operatorOf(cons) != (common.Address{}) {
+		return chain.Revert("consensus key already registered")
+	}
+	d.setAddr(key("cons", cons), op)
+	d.append(op)
+	d.save(&Validator{Operator: op, PubKey: pub, Stake: new(big.Int), Shares: new(big.Int), Commission: commission, WindowStart: call.Block.BlockNumber.Uint64()})
+	s.delegate(d, op, op, call.Value.ToBig())
+	call.Emit([]common.Hash{ABI.Events["ValidatorRegistered"].ID, common.BytesToHash(op.Bytes())}, pub[:])
+	return nil
+}
+
+// delegate adds amount (already in the contract's balance) to a validator
+// for del, at the current share price.
+func (s *Staking) delegate(d db, val, del common.Address, amount *big.Int) {
+	v := d.load(val)
+	shares := new(big.Int).Set(amount)
+	if v.Shares.Sign() > 0 && v.Stake.Sign() > 0 {
+		shares.Mul(amount, v.Shares).Div(shares, v.Stake)
+	}
+	v.Stake.Add(v.Stake, amount)
+	v.Shares.Add(v.Shares, shares)
+	d.save(v)
+	d.setShares(val, del, new(big.Int).Add(d.shares(val, del), shares))
+	d.addAccounted(amount)
+}
+
+func (s *Staking) delegationAmount(d db, val, del common.Address) *big.Int {
+	v := d.load(val)
+	if v.Shares.Sign() == 0 {
+		return new(big.Int)
+	}
+	amt := new(big.Int).Mul(d.shares(val, del), v.Stake)
+	return amt.Div(amt, v.Shares)
+}
+
+// unbond takes amount of del's stake out of val; it is paid by withdraw
+// after the unbonding period.
+func (s *Staking) unbond(d db, val, del common.Address, amount *big.Int, number uint64) (uint64, error) {
+	if !d.registered(val) {
+		return 0, fmt.Errorf("%w %s", ErrUnknownValidator, val)
+	}
+	if amount.Sign() <= 0 {
+		return 0, errors.New("nothing to unbond")
+	}
+	if have := s.delegationAmount(d, val, del); amount.Cmp(have) > 0 {
+		return 0, fmt.Errorf("unbonding %s, delegation is %s", amount, have)
+	}
+	n := d.unbondings(del)
+	if n >= maxUnbondings {
+		return 0, fmt.Errorf("%d unbondings pending: withdraw first", n)
+	}
+	v := d.load(val)
+	// Burn shares rounding up, so rounding never favours the leaver.
+	burn := new(big.Int).Mul(amount, v.Shares)
+	burn.Add(burn, new(big.Int).Sub(v.Stake, common.Big1)).Div(burn, v.Stake)
+	if own := d.shares(val, del); burn.Cmp(own) > 0 {
+		burn.Set(own)
+	}
+	d.setShares(val, del, new(big.Int).Sub(d.shares(val, del), burn))
+	v.Shares.Sub(v.Shares, burn)
+	v.Stake.Sub(v.Stake, amount)
+	d.save(v)
+	release := number + s.params.UnbondingBlocks
+	d.setUnbonding(del, n, amount, release)
+	d.setUnbondings(del, n+1)
+	return release, nil
+}
+
+// withdraw pays del every unbonding entry that has matured.
+func (s *Staking) withdraw(d db, del common.Address, number uint64) *big.Int {
+	paid := new(big.Int)
+	n, kept := d.unbondings(del), uint64(0)
+	for i := uint64(0); i < n; i++ {
+		amount, release := d.unbonding(del, i)
+		if release <= number {
+			paid.Add(paid, amount)
+			continue
+		}
+		d.setUnbonding(del, kept, amount, release)
+		kept++
+	}
+	for i := kept; i < n; i++ {
+		d.setUnbonding(del, i, new(big.Int), 0)
+	}
+	d.setUnbondings(del, kept)
+	if paid.Sign() > 0 {
+		d.subAccounted(paid)
+		d.pay(del, paid)
+	}
+	return paid
+}
+
+// Power is the voting power of a stake: whole ETH.
+func Power(stake *big.Int) int64 {
+	return new(big.Int).Div(stake, big.NewInt(params.Ether)).Int64()
+}
+
+// BeginBlock applies consensus evidence: double-signing is slashed and
+// jailed; a validator that missed more than MaxMissed of the last
+// DowntimeWindow blocks is slashed less and jailed.
+func (s *Staking) BeginBlock(st vm.StateDB, header *types.Header, c chain.Consensus) error {
+	d := db{st: st, self: Address}
+	number := header.Number.Uint64()
+	for _, ev := range c.Evidence {
+		op := d.operatorOf(ev.Address)
+		if op == (common.Address{}) {
+			continue
+		}
+		s.punish(d, d.load(op), s.params.DoubleSignSlashBps, number)
+	}
+	for _, vote := range c.Votes {
+		op := d.operatorOf(vote.Address)
+		if op == (common.Address{}) {
+			continue
+		}
+		v := d.load(op)
+		if v.Jailed {
+			continue
+		}
+		if number >= v.WindowStart+s.params.DowntimeWindow {
+			v.WindowStart, v.Missed = number, 0
+		}
+		if !vote.Signed {
+			v.Missed++
+		}
+		if v.Missed > s.params.MaxMissed {
+			s.punish(d, v, s.params.DowntimeSlashBps, number)
+			continue
+		}
+		d.save(v)
+	}
+	return nil
+}
+
+// punish slashes bps of a validator's stake (burnt) and jails it.
+func (s *Staking) punish(d db, v *Validator, bps uint64, number uint64) {
+	if v.Jailed {
+		return // already punished for this episode
+	}
+	slash := new(big.Int).Mul(v.Stake, new(big.Int).SetUint64(bps))
+	slash.Div(slash, big.NewInt(10_000))
+	v.Stake.Sub(v.Stake, slash)
+	v.Jailed, v.JailedUntil, v.Missed = true, number+s.params.JailBlocks, 0
+	d.save(v)
+	if slash.Sign() > 0 {
+		d.subAccounted(slash)
+		d.burn(slash)
+	}
+}
+
+// EndBlock pays the block's reward to the proposer's validator and recomputes
+// voting power. A reward with no known proposer stays in the contract,
+// unaccounted, and goes to the next block's proposer.
+func (s *Staking) EndBlock(st vm.StateDB, header *types.Header, c chain.Consensus) error {
+	d := db{st: st, self: Address}
+	if s.params.BlockReward != nil && s.params.BlockReward.Sign() > 0 {
+		d.mint(s.params.BlockReward)
+	}
+	reward := new(big.Int).Sub(d.balance(), d.accounted())
+	if op := d.operatorOf(c.Proposer); op != (common.Address{}) && reward.Sign() > 0 {
+		v := d.load(op)
+		if v.Shares.Sign() > 0 {
+			commission := new(big.Int).Mul(reward, new(big.Int).SetUint64(v.Commission))
+			commission.Div(commission, big.NewInt(10_000))
+			v.Stake.Add(v.Stake, new(big.Int).Sub(reward, commission))
+			d.save(v)
+			d.addAccounted(new(big.Int).Sub(reward, commission))
+			if commission.Sign() > 0 {
+				s.delegate(d, op, op, commission)
+			}
+		}
+	}
+	s.updatePower(d)
+	return nil
+}
+
+// updatePower gives CometBFT's voting power to the top MaxValidators by
+// stake (ties by operator address), and records which changed.
+func (s *Staking) updatePower(d db) {
+	n := d.count()
+	vals := make([]*Validator, 0, n)
+	for i := uint64(0); i < n; i++ {
+		vals = append(vals, d.load(d.at(i)))
+	}
+	want := make(map[common.Address]int64, len(vals))
+	var eligible []*Validator
+	for _, v := range vals {
+		if !v.Jailed && v.Stake.Cmp(s.params.MinStake) >= 0 && Power(v.Stake) > 0 {
+			eligible = append(eligible, v)
+		}
+	}
+	sort.Slice(eligible, func(i, j int) bool {
+		if c := eligible[i].Stake.Cmp(eligible[j].Stake); c != 0 {
+			return c > 0
+		}
+		return eligible[i].Operator.Cmp(eligible[j].Operator) < 0
+	})
+	for i, v := range eligible {
+		if i < s.params.MaxValidators {
+			want[v.Operator] = Power(v.Stake)
+		}
+	}
+	var changed []common.Address
+	for _, v := range vals { // in registration order: deterministic
+		if p := want[v.Operator]; p != v.Power {
+			v.Power = p
+			d.save(v)
+			changed = append(changed, v.Operator)
+		}
+	}
+	d.setUpdates(changed)
+}
+
+// Update is a change of one validator's voting power.
+type Update struct {
+	PubKey [32]byte
+	Power  int64
+}
+
+// Updates reads the voting power changes the last block made, in a
+// deterministic order.
+func Updates(st State) []Update {
+	d := db{st: st, self: Address}
+	var out []Update
+	for _, op := range d.updates() {
+		v := d.load(op)
+		out = append(out, Update{PubKey: v.PubKey, Power: v.Power})
+	}
+	return out
+}
+
+// Validators reads every registered validator, in registration order.
+func Validators(st State) []*Validator {
+	d := db{st: st, self: Address}
+	out := make([]*Validator, d.count())
+	for i := range out {
+		out[i] = d.load(d.at(uint64(i)))
+	}
+	return out
+}
+
+// consAddress is CometBFT's address of an ed25519 consensus key.
+func consAddress(pub [32]byte) []byte { return ed25519.PubKey(pub[:]).Address() }

@@ -1,0 +1,292 @@
+package staking
+
+import (
+	"crypto/ecdsa"
+	"math/big"
+	"testing"
+
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+const chainID = 4141
+
+func eth(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(params.Ether)) }
+
+type harness struct {
+	t      *testing.T
+	stk    *Staking
+	store  *chain.Store
+	exec   *chain.Executor
+	nonces map[common.Address]uint64
+	last   *chain.Result
+}
+
+type valKey struct {
+	priv ed25519.PrivKey
+	pub  [32]byte
+}
+
+func newValKey() valKey {
+	k := ed25519.GenPrivKey()
+	var pub [32]byte
+	copy(pub[:], k.PubKey().Bytes())
+	return valKey{k, pub}
+}
+
+func (v valKey) cons() []byte { return consAddress(v.pub) }
+
+func newHarness(t *testing.T, p Params, genesis ...GenesisValidator) *harness {
+	t.Helper()
+	stk := New(chainID, p)
+	acct, err := stk.GenesisAccount(genesis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloc := types.GenesisAlloc{Address: acct}
+	for i := range uint32(4) {
+		alloc[chain.DevAddress(i)] = types.Account{Balance: eth(1000)}
+	}
+	store, err := chain.Open("", &chain.Genesis{ChainID: chainID, Alloc: alloc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	sys, _ := chain.NewSystemContracts(stk)
+	return &harness{t: t, stk: stk, store: store, exec: chain.NewExecutor(store.Config(), store, sys, stk), nonces: map[common.Address]uint64{}}
+}
+
+func (h *harness) tx(key *ecdsa.PrivateKey, value *big.Int, method string, args ...any) *types.Transaction {
+	data, err := ABI.Pack(method, args...)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	to := Address
+	tx := types.MustSignNewTx(key, types.LatestSigner(h.store.Config()), &types.DynamicFeeTx{
+		ChainID: big.NewInt(chainID), Nonce: h.nonces[from], Gas: 300_000, To: &to, Value: value, Data: data,
+		GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(100 * params.GWei),
+	})
+	h.nonces[from]++
+	return tx
+}
+
+// block runs one block proposed by proposer with consensus info c.
+func (h *harness) block(c chain.Consensus, txs ...*types.Transaction) *chain.Result {
+	h.t.Helper()
+	head := h.store.Head()
+	st, err := h.store.StateAt(head.Root)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	res, err := h.exec.Build(head, st, chain.Env{Time: head.Time + 1, Coinbase: Address, Consensus: c}, txs)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(res.Skipped) > 0 {
+		h.t.Fatalf("skipped: %v", res.Skipped[0].Err)
+	}
+	// Read what the block decided before Commit invalidates the state.
+	h.last = res
+	if err := h.store.Commit(res); err != nil {
+		h.t.Fatal(err)
+	}
+	return res
+}
+
+func (h *harness) state() *state.StateDB {
+	st, err := h.store.StateAt(h.store.Head().Root)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+func (h *harness) validator(op common.Address) *Validator {
+	d := db{st: h.state(), self: Address}
+	return d.load(op)
+}
+
+func (h *harness) updates() map[[32]byte]int64 {
+	out := map[[32]byte]int64{}
+	for _, u := range Updates(h.state()) {
+		out[u.PubKey] = u.Power
+	}
+	return out
+}
+
+func (h *harness) balance(a common.Address) *big.Int { return h.state().GetBalance(a).ToBig() }
+
+func register(h *harness, key *ecdsa.PrivateKey, vk valKey, stake *big.Int, commission uint16) *types.Transaction {
+	op := crypto.PubkeyToAddress(key.PublicKey)
+	sig, _ := vk.priv.Sign(RegistrationMessage(big.NewInt(chainID), op, vk.pub))
+	return h.tx(key, stake, "registerValidator", vk.pub, sig, commission)
+}
+
+// A validator registers with its consensus key, gets delegations, earns the
+// block's fees and reward, unbonds, and is paid after the unbonding period.
+func TestStakeDelegateRewardUnbond(t *testing.T) {
+	p := DefaultParams()
+	p.BlockReward = eth(1)
+	a := newValKey()
+	h := newHarness(t, p, GenesisValidator{Operator: chain.DevAddress(0), PubKey: a.pub, Stake: eth(10)})
+	if v := h.validator(chain.DevAddress(0)); v.Power != 10 {
+		t.Fatalf("genesis power %d", v.Power)
+	}
+	b := newValKey()
+	opB, alice := chain.DevAddress(1), chain.DevAddress(2)
+
+	// B registers with 5 ETH; a bad binding signature is refused.
+	wrong := newValKey()
+	sig, _ := wrong.priv.Sign(RegistrationMessage(big.NewInt(chainID), opB, wrong.pub))
+	bad := h.tx(chain.DevKey(3), eth(5), "registerValidator", wrong.pub, sig, uint16(0)) // signed for another account
+	res := h.block(chain.Consensus{Proposer: a.cons()}, register(h, chain.DevKey(1), b, eth(5), 1000), bad)
+	if res.Receipts[0].Status != 1 || res.Receipts[1].Status != 0 {
+		t.Fatalf("register statuses %d %d", res.Receipts[0].Status, res.Receipts[1].Status)
+	}
+	// B enters with 5; A, proposer of the block, earned over 1 ETH: 11.
+	if got := h.updates(); len(got) != 2 || got[b.pub] != 5 || got[a.pub] != 11 {
+		t.Fatalf("updates after registering: %v", got)
+	}
+	// The proposer's validator got the block reward and the tips.
+	tips := new(big.Int)
+	for i, r := range res.Receipts {
+		tip := res.Block.Transactions()[i].EffectiveGasTipValue(res.Block.BaseFee())
+		tips.Add(tips, tip.Mul(tip, new(big.Int).SetUint64(r.GasUsed)))
+	}
+	wantA := new(big.Int).Add(eth(11), tips)
+	if got := h.validator(chain.DevAddress(0)).Stake; got.Cmp(wantA) != 0 {
+		t.Fatalf("A's stake %v, want %v (10 ETH + reward + tips)", got, wantA)
+	}
+
+	// Alice delegates 3 ETH to B: power 8.
+	h.block(chain.Consensus{Proposer: a.cons()}, h.tx(chain.DevKey(2), eth(3), "delegate", opB))
+	if got := h.updates(); got[b.pub] != 8 {
+		t.Fatalf("updates after delegating: %v", got)
+	}
+	// B proposes: the 1 ETH reward less 10% commission raises every share;
+	// the commission goes to B's operator as new shares.
+	h.block(chain.Consensus{Proposer: b.cons()})
+	vb := h.validator(opB)
+	if want := eth(9); vb.Stake.Cmp(want) != 0 {
+		t.Fatalf("B's stake %v, want %v", vb.Stake, want)
+	}
+	d := db{st: h.state(), self: Address}
+	aliceAmt := h.stk.delegationAmount(d, opB, alice)
+	// Alice held 3/8 of B before the 0.9 ETH of reward shared out.
+	wantAlice := new(big.Int).Add(eth(3), new(big.Int).Div(new(big.Int).Mul(eth(9), big.NewInt(3)), big.NewInt(80)))
+	if diff := new(big.Int).Sub(aliceAmt, wantAlice); diff.CmpAbs(big.NewInt(10)) > 0 {
+		t.Fatalf("alice's delegation %v, want %v", aliceAmt, wantAlice)
+	}
+
+	// Alice unbonds 3 ETH: power drops, and the money comes after the period.
+	res = h.block(chain.Consensus{}, h.tx(chain.DevKey(2), nil, "unbond", opB, eth(3)))
+	if res.Receipts[0].Status != 1 {
+		t.Fatal("unbond failed")
+	}
+	if got := h.updates(); got[b.pub] != 6 {
+		t.Fatalf("updates after unbonding: %v", got)
+	}
+	before := h.balance(alice)
+	res = h.block(chain.Consensus{}, h.tx(chain.DevKey(2), nil, "withdraw"))
+	early := new(big.Int).Sub(h.balance(alice), before)
+	if early.Sign() >= 0 { // only gas was spent
+		t.Fatalf("withdraw before the period paid %v", early)
+	}
+	for range p.UnbondingBlocks {
+		h.block(chain.Consensus{})
+	}
+	before = h.balance(alice)
+	res = h.block(chain.Consensus{}, h.tx(chain.DevKey(2), nil, "withdraw"))
+	baseFee := res.Block.BaseFee()
+	price := new(big.Int).Add(baseFee, res.Block.Transactions()[0].EffectiveGasTipValue(baseFee))
+	gas := new(big.Int).Mul(new(big.Int).SetUint64(res.Receipts[0].GasUsed), price)
+	if got := new(big.Int).Sub(h.balance(alice), before); got.Cmp(new(big.Int).Sub(eth(3), gas)) != 0 {
+		t.Fatalf("withdraw paid %v, want 3 ETH less gas", got)
+	}
+	// What the contract owes is exactly the validators' stakes (no unbonding
+	// is pending now), and it holds at least that.
+	st := h.state()
+	owed := new(big.Int)
+	for _, v := range Validators(st) {
+		owed.Add(owed, v.Stake)
+	}
+	if acc := (db{st: st, self: Address}).accounted(); acc.Cmp(owed) != 0 || h.balance(Address).Cmp(owed) < 0 {
+		t.Fatalf("accounted %v, stakes %v, balance %v", acc, owed, h.balance(Address))
+	}
+}
+
+// Double-signing slashes and jails at once; downtime jails with a smaller
+// slash; unjail works only after the waiting period.
+func TestSlashingAndJail(t *testing.T) {
+	p := DefaultParams()
+	p.DowntimeWindow, p.MaxMissed, p.JailBlocks = 10, 3, 5
+	a, b := newValKey(), newValKey()
+	opA, opB := chain.DevAddress(0), chain.DevAddress(1)
+	h := newHarness(t, p,
+		GenesisValidator{Operator: opA, PubKey: a.pub, Stake: eth(100)},
+		GenesisValidator{Operator: opB, PubKey: b.pub, Stake: eth(100)})
+
+	// B double-signs: 5% slashed and burnt, jailed, power 0.
+	supplyBefore := h.balance(Address)
+	h.block(chain.Consensus{Evidence: []chain.Misbehaviour{{Address: b.cons(), Height: 1}}})
+	vb := h.validator(opB)
+	if !vb.Jailed || vb.Stake.Cmp(eth(95)) != 0 || vb.Power != 0 {
+		t.Fatalf("after double-sign: jailed %v stake %v power %d", vb.Jailed, vb.Stake, vb.Power)
+	}
+	if burnt := new(big.Int).Sub(supplyBefore, h.balance(Address)); burnt.Cmp(eth(5)) != 0 {
+		t.Fatalf("burnt %v, want 5 ETH", burnt)
+	}
+	if got := h.updates(); len(got) != 1 || got[b.pub] != 0 {
+		t.Fatalf("updates %v", got)
+	}
+	// Unjail too early is refused; after the wait it works and power returns.
+	res := h.block(chain.Consensus{}, h.tx(chain.DevKey(1), nil, "unjail"))
+	if res.Receipts[0].Status != 0 {
+		t.Fatal("unjail before the waiting period succeeded")
+	}
+	for range p.JailBlocks {
+		h.block(chain.Consensus{})
+	}
+	h.block(chain.Consensus{}, h.tx(chain.DevKey(1), nil, "unjail"))
+	if vb := h.validator(opB); vb.Jailed || vb.Power != 95 {
+		t.Fatalf("after unjail: jailed %v power %d", vb.Jailed, vb.Power)
+	}
+
+	// A stops signing. Within one window at most it misses more than 3
+	// blocks: jailed, 0.1% slashed.
+	offline := chain.Consensus{Votes: []chain.Vote{{Address: a.cons(), Signed: false}, {Address: b.cons(), Signed: true}}}
+	missed := 0
+	for !h.validator(opA).Jailed && missed < int(p.DowntimeWindow+p.MaxMissed+1) {
+		h.block(offline)
+		missed++
+	}
+	if missed <= int(p.MaxMissed) {
+		t.Fatalf("jailed after only %d missed blocks", missed)
+	}
+	va := h.validator(opA)
+	if !va.Jailed || va.Stake.Cmp(new(big.Int).Sub(eth(100), new(big.Int).Div(eth(100), big.NewInt(1000)))) != 0 {
+		t.Fatalf("after downtime: jailed %v stake %v", va.Jailed, va.Stake)
+	}
+	if h.validator(opB).Jailed {
+		t.Fatal("a validator that signed was jailed")
+	}
+}
+
+// The active set is the top MaxValidators by stake; the rest have no power.
+func TestActiveSetCap(t *testing.T) {
+	p := DefaultParams()
+	p.MaxValidators = 1
+	a, b := newValKey(), newValKey()
+	h := newHarness(t, p, GenesisValidator{Operator: chain.DevAddress(0), PubKey: a.pub, Stake: eth(10)})
+	h.block(chain.Consensus{}, register(h, chain.DevKey(1), b, eth(20), 0))
+	if got := h.updates(); len(got) != 2 || got[a.pub] != 0 || got[b.pub] != 20 {
+		t.Fatalf("updates %v: want A out and B in", got)
+	}
+}

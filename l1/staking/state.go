@@ -1,0 +1,160 @@
+package staking
+
+import (
+	"encoding/binary"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/tracing"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/holiman/uint256"
+)
+
+// State is the part of the EVM state the staking module uses.
+type State interface {
+	GetState(common.Address, common.Hash) common.Hash
+	SetState(common.Address, common.Hash, common.Hash) common.Hash
+	GetBalance(common.Address) *uint256.Int
+	AddBalance(common.Address, *uint256.Int, tracing.BalanceChangeReason) uint256.Int
+	SubBalance(common.Address, *uint256.Int, tracing.BalanceChangeReason) uint256.Int
+}
+
+var _ State = (vm.StateDB)(nil)
+
+// db reads and writes the contract's storage slots. Slots are keccak256 of a
+// name and keys, so unrelated values never collide.
+type db struct {
+	st   State
+	self common.Address
+}
+
+func key(name string, parts ...[]byte) common.Hash {
+	return crypto.Keccak256Hash(append([][]byte{[]byte(name)}, parts...)...)
+}
+
+func u64b(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func (d db) get(k common.Hash) common.Hash           { return d.st.GetState(d.self, k) }
+func (d db) set(k common.Hash, v common.Hash)        { d.st.SetState(d.self, k, v) }
+func (d db) big(k common.Hash) *big.Int              { return d.get(k).Big() }
+func (d db) setBig(k common.Hash, v *big.Int)        { d.set(k, common.BigToHash(v)) }
+func (d db) u64(k common.Hash) uint64                { return d.big(k).Uint64() }
+func (d db) setU64(k common.Hash, v uint64)          { d.setBig(k, new(big.Int).SetUint64(v)) }
+func (d db) addr(k common.Hash) common.Address       { return common.BytesToAddress(d.get(k).Bytes()) }
+func (d db) setAddr(k common.Hash, a common.Address) { d.set(k, common.BytesToHash(a.Bytes())) }
+
+// Validator fields.
+func vkey(op common.Address, field string) common.Hash { return key("val", op.Bytes(), []byte(field)) }
+
+func (d db) count() uint64              { return d.u64(key("vals")) }
+func (d db) at(i uint64) common.Address { return d.addr(key("vals", u64b(i))) }
+func (d db) registered(op common.Address) bool {
+	return d.get(vkey(op, "pub")) != (common.Hash{})
+}
+func (d db) operatorOf(cons []byte) common.Address { return d.addr(key("cons", cons)) }
+
+func (d db) append(op common.Address) {
+	n := d.count()
+	d.setAddr(key("vals", u64b(n)), op)
+	d.setU64(key("vals"), n+1)
+}
+
+// Validator is one validator's record.
+type Validator struct {
+	Operator    common.Address
+	PubKey      [32]byte // CometBFT ed25519 consensus key
+	Stake       *big.Int // wei, including delegations
+	Shares      *big.Int
+	Commission  uint64 // basis points
+	Jailed      bool
+	JailedUntil uint64 // block before which unjail is refused
+	Missed      uint64 // blocks missed in the current window
+	WindowStart uint64
+	Power       int64 // voting power last given to CometBFT
+}
+
+func (d db) load(op common.Address) *Validator {
+	v := &Validator{
+		Operator:    op,
+		Stake:       d.big(vkey(op, "stake")),
+		Shares:      d.big(vkey(op, "shares")),
+		Commission:  d.u64(vkey(op, "commission")),
+		Jailed:      d.u64(vkey(op, "jailed")) != 0,
+		JailedUntil: d.u64(vkey(op, "jailedUntil")),
+		Missed:      d.u64(vkey(op, "missed")),
+		WindowStart: d.u64(vkey(op, "window")),
+		Power:       int64(d.u64(vkey(op, "power"))),
+	}
+	copy(v.PubKey[:], d.get(vkey(op, "pub")).Bytes())
+	return v
+}
+
+func (d db) save(v *Validator) {
+	op := v.Operator
+	d.set(vkey(op, "pub"), common.BytesToHash(v.PubKey[:]))
+	d.setBig(vkey(op, "stake"), v.Stake)
+	d.setBig(vkey(op, "shares"), v.Shares)
+	d.setU64(vkey(op, "commission"), v.Commission)
+	jailed := uint64(0)
+	if v.Jailed {
+		jailed = 1
+	}
+	d.setU64(vkey(op, "jailed"), jailed)
+	d.setU64(vkey(op, "jailedUntil"), v.JailedUntil)
+	d.setU64(vkey(op, "missed"), v.Missed)
+	d.setU64(vkey(op, "window"), v.WindowStart)
+	d.setU64(vkey(op, "power"), uint64(v.Power))
+}
+
+// Delegations: shares of a delegator in a validator.
+func dkey(val, del common.Address) common.Hash { return key("del", val.Bytes(), del.Bytes()) }
+
+func (d db) shares(val, del common.Address) *big.Int       { return d.big(dkey(val, del)) }
+func (d db) setShares(val, del common.Address, s *big.Int) { d.setBig(dkey(val, del), s) }
+
+// Unbonding entries of a delegator: amount and the block it is released at.
+func (d db) unbondings(del common.Address) uint64 { return d.u64(key("ubn", del.Bytes())) }
+func (d db) unbonding(del common.Address, i uint64) (*big.Int, uint64) {
+	return d.big(key("ubn.amount", del.Bytes(), u64b(i))), d.u64(key("ubn.release", del.Bytes(), u64b(i)))
+}
+func (d db) setUnbonding(del common.Address, i uint64, amount *big.Int, release uint64) {
+	d.setBig(key("ubn.amount", del.Bytes(), u64b(i)), amount)
+	d.setU64(key("ubn.release", del.Bytes(), u64b(i)), release)
+}
+func (d db) setUnbondings(del common.Address, n uint64) { d.setU64(key("ubn", del.Bytes()), n) }
+
+// accounted is the part of the contract's balance that belongs to stakers
+// (stake and unbonding amounts); the rest is the current block's reward.
+func (d db) accounted() *big.Int     { return d.big(key("accounted")) }
+func (d db) setAccounted(v *big.Int) { d.setBig(key("accounted"), v) }
+func (d db) balance() *big.Int       { return d.st.GetBalance(d.self).ToBig() }
+func (d db) addAccounted(v *big.Int) { d.setAccounted(new(big.Int).Add(d.accounted(), v)) }
+func (d db) subAccounted(v *big.Int) { d.setAccounted(new(big.Int).Sub(d.accounted(), v)) }
+func (d db) pay(to common.Address, v *big.Int) {
+	amount := uint256.MustFromBig(v)
+	d.st.SubBalance(d.self, amount, tracing.BalanceChangeTransfer)
+	d.st.AddBalance(to, amount, tracing.BalanceChangeTransfer)
+}
+func (d db) burn(v *big.Int) {
+	d.st.SubBalance(d.self, uint256.MustFromBig(v), tracing.BalanceChangeUnspecified)
+}
+func (d db) mint(v *big.Int) {
+	d.st.AddBalance(d.self, uint256.MustFromBig(v), tracing.BalanceChangeUnspecified)
+}
+
+// Validator updates of the last block, for the consensus engine.
+func (d db) setUpdates(ops []common.Address) {
+	for i, op := range ops {
+		d.setAddr(key("updates", u64b(uint64(i))), op)
+	}
+	d.setU64(key("updates"), uint64(len(ops)))
+}
+func (d db) updates() []common.Address {
+	n := d.u64(key("updates"))
+	out := make([]common.Address, n)
+	for i := range out {
+		out[i] = d.addr(key("updates", u64b(uint64(i))))
+	}
+	return out
+}
