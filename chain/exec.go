@@ -43,8 +43,8 @@ type Env struct {
 // terms: who proposed it, who signed the previous one, and misbehaviour.
 // Hooks (staking) turn it into state changes inside the block.
 type Consensus struct {
-	Proposer []byte   // consensus address of the proposer
-	Votes    []Vote   // the validators of the previous block and whether they signed it
+	Proposer []byte // consensus address of the proposer
+	Votes    []Vote // the validators of the previous block and whether they signed it
 	Evidence []Misbehaviour
 }
 
