@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/lru"
 	"github.com/ethereum/go-ethereum/core/state"
@@ -21,6 +22,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/l1/staking"
 )
 
 // Result codes of CheckTx and of transactions in FinalizeBlock. They are kept
@@ -37,8 +39,9 @@ var ErrUnprotected = errors.New("only replay-protected (EIP-155) transactions al
 
 // Config tunes the application.
 type Config struct {
-	MaxTxSize    uint64 // bytes; DefaultMaxTxSize when 0
-	AccountSlots int    // pending transactions per sender; DefaultAccountSlots when 0
+	MaxTxSize    uint64           // bytes; DefaultMaxTxSize when 0
+	AccountSlots int              // pending transactions per sender; DefaultAccountSlots when 0
+	Staking      *staking.Staking // proof of stake; nil keeps the genesis validators and pays fees to the proposer's address
 }
 
 // App is the L1's CometBFT ABCI++ application: Ethereum-format transactions
@@ -88,9 +91,13 @@ func NewApp(store *chain.Store, system *chain.SystemContracts, cfg Config, metri
 	if metrics == nil {
 		metrics = NewMetrics(nil, "")
 	}
+	var hooks []chain.BlockHook
+	if cfg.Staking != nil {
+		hooks = append(hooks, cfg.Staking)
+	}
 	a := &App{
 		store:   store,
-		exec:    chain.NewExecutor(store.Config(), store, system),
+		exec:    chain.NewExecutor(store.Config(), store, system, hooks...),
 		pool:    newPool(store.Config(), cfg.AccountSlots),
 		cfg:     cfg,
 		log:     log,
@@ -263,7 +270,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		picked = append(picked, lt.Tx)
 		order.Shift()
 	}
-	env := a.env(req.Time.Unix(), req.ProposerAddress)
+	env := a.env(req.Time.Unix(), req.ProposerAddress, extendedVotes(req.LocalLastCommit.Votes), req.Misbehavior)
 	res, err := a.build(head, env, picked)
 	if err != nil {
 		return nil, err
@@ -282,7 +289,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 // transaction is malformed or cannot be applied.
 func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
 	head := a.store.Head()
-	env := a.env(req.Time.Unix(), req.ProposerAddress)
+	env := a.env(req.Time.Unix(), req.ProposerAddress, commitVotes(req.ProposedLastCommit.Votes), req.Misbehavior)
 	key := resultKey(uint64(req.Height), env, req.Txs)
 	if a.hasResult(key) { // our own proposal, executed by PrepareProposal
 		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
@@ -319,7 +326,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	if uint64(req.Height) != head.Number.Uint64()+1 {
 		return nil, fmt.Errorf("FinalizeBlock at height %d, head is %d", req.Height, head.Number)
 	}
-	env := a.env(req.Time.Unix(), req.ProposerAddress)
+	env := a.env(req.Time.Unix(), req.ProposerAddress, commitVotes(req.DecidedLastCommit.Votes), req.Misbehavior)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	res := a.cached(resultKey(uint64(req.Height), env, req.Txs))
 	if res == nil {
@@ -353,10 +360,16 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		receipts = receipts[1:]
 		results[i] = &abci.ExecTxResult{Code: CodeOK, Data: r.TxHash.Bytes(), GasUsed: int64(r.GasUsed), GasWanted: int64(r.GasUsed)}
 	}
+	var updates []abci.ValidatorUpdate
+	if a.cfg.Staking != nil {
+		for _, u := range staking.Updates(res.State) {
+			updates = append(updates, abci.Ed25519ValidatorUpdate(u.PubKey[:], u.Power))
+		}
+	}
 	a.mu.Lock()
 	a.finalized = res
 	a.mu.Unlock()
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: res.Block.Root().Bytes()}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: updates, AppHash: res.Block.Root().Bytes()}, nil
 }
 
 // Commit makes the finalized block durable and the new head, then resets the
@@ -388,14 +401,44 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	return &abci.ResponseCommit{}, nil
 }
 
-// env is the block environment consensus decided: time in seconds and the
-// proposer, whose CometBFT address receives the priority fees.
-func (a *App) env(unix int64, proposer []byte) chain.Env {
+// env is the block environment consensus decided: time in seconds, the
+// proposer, who signed the previous block, and evidence of misbehaviour. With
+// staking, the staking contract collects the priority fees and pays them to
+// the proposer's validator; without, the proposer's CometBFT address
+// receives them.
+func (a *App) env(unix int64, proposer []byte, votes []chain.Vote, evidence []abci.Misbehavior) chain.Env {
 	t := uint64(0)
 	if unix > 0 {
 		t = uint64(unix)
 	}
-	return chain.Env{Time: t, Coinbase: common.BytesToAddress(proposer)}
+	env := chain.Env{Time: t, Coinbase: common.BytesToAddress(proposer)}
+	env.Consensus.Proposer = proposer
+	env.Consensus.Votes = votes
+	for _, ev := range evidence {
+		if ev.Type == abci.MisbehaviorType_DUPLICATE_VOTE {
+			env.Consensus.Evidence = append(env.Consensus.Evidence, chain.Misbehaviour{Address: ev.Validator.Address, Height: ev.Height})
+		}
+	}
+	if a.cfg.Staking != nil {
+		env.Coinbase = staking.Address
+	}
+	return env
+}
+
+func commitVotes(votes []abci.VoteInfo) []chain.Vote {
+	out := make([]chain.Vote, len(votes))
+	for i, v := range votes {
+		out[i] = chain.Vote{Address: v.Validator.Address, Signed: v.BlockIdFlag == cmtproto.BlockIDFlagCommit}
+	}
+	return out
+}
+
+func extendedVotes(votes []abci.ExtendedVoteInfo) []chain.Vote {
+	out := make([]chain.Vote, len(votes))
+	for i, v := range votes {
+		out[i] = chain.Vote{Address: v.Validator.Address, Signed: v.BlockIdFlag == cmtproto.BlockIDFlagCommit}
+	}
+	return out
 }
 
 func (a *App) build(head *types.Header, env chain.Env, txs []*types.Transaction) (*chain.Result, error) {
@@ -442,6 +485,20 @@ func resultKey(height uint64, env chain.Env, txs [][]byte) [32]byte {
 	binary.BigEndian.PutUint64(buf[:], env.Time)
 	h.Write(buf[:])
 	h.Write(env.Coinbase.Bytes())
+	h.Write(env.Consensus.Proposer)
+	for _, v := range env.Consensus.Votes {
+		h.Write(v.Address)
+		if v.Signed {
+			h.Write([]byte{1})
+		} else {
+			h.Write([]byte{0})
+		}
+	}
+	for _, ev := range env.Consensus.Evidence {
+		h.Write(ev.Address)
+		binary.BigEndian.PutUint64(buf[:], uint64(ev.Height))
+		h.Write(buf[:])
+	}
 	for _, tx := range txs {
 		h.Write(crypto.Keccak256(tx))
 	}

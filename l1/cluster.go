@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -16,13 +17,16 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/crypto"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	cmttypes "github.com/cometbft/cometbft/types"
 	cmttime "github.com/cometbft/cometbft/types/time"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rpc"
 )
 
@@ -42,6 +46,14 @@ type ClusterConfig struct {
 	Registry    prometheus.Registerer
 	Layers      func() []rpc.Layer
 	Log         *slog.Logger
+	Staking     *ClusterStaking // proof of stake; nil keeps the genesis validators fixed at power 10
+}
+
+// ClusterStaking turns on proof of stake in a cluster's genesis.
+type ClusterStaking struct {
+	Params    staking.Params
+	Operators []common.Address // operator account of genesis validator i
+	Stake     *big.Int         // stake of each genesis validator
 }
 
 // Cluster is the multi-validator harness: it creates the validators' homes
@@ -81,7 +93,7 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	c := &Cluster{cfg: cfg, nodes: make([]*Node, cfg.Validators), cut: map[int]bool{}}
+	c := &Cluster{cfg: cfg, cut: map[int]bool{}}
 	var err error
 	if cfg.BaseP2PPort == 0 {
 		if cfg.BaseP2PPort, err = FreePorts(cfg.Host, cfg.Validators); err != nil {
@@ -93,41 +105,20 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	if cfg.Staking != nil && len(cfg.Staking.Operators) != cfg.Validators {
+		return nil, fmt.Errorf("%d staking operators for %d validators", len(cfg.Staking.Operators), cfg.Validators)
+	}
 	var vals []cmttypes.GenesisValidator
 	for i := 0; i < cfg.Validators; i++ {
-		p2pPort, rpcPort := cfg.BaseP2PPort+i, cfg.BaseRPCPort+i
-		listen, advertise := cfg.Host, cfg.Host
-		if len(cfg.Hosts) > 0 {
-			listen, advertise = "0.0.0.0", cfg.Hosts[i]
-		}
-		c.p2p = append(c.p2p, net.JoinHostPort(advertise, strconv.Itoa(p2pPort)))
-		if cfg.BaseRPCPort >= 0 {
-			c.rpc = append(c.rpc, net.JoinHostPort(cfg.Host, strconv.Itoa(rpcPort)))
-		} else {
-			c.rpc = append(c.rpc, "")
-		}
-		home := filepath.Join(cfg.Dir, fmt.Sprintf("node%d", i))
-		cc := CometConfig(home, fmt.Sprintf("validator-%d", i), net.JoinHostPort(listen, strconv.Itoa(p2pPort)), nil, cfg.BlockTime)
-		cc.FilterPeers = true
-		if len(cfg.Hosts) > 0 {
-			cc.P2P.ExternalAddress = "tcp://" + c.p2p[i]
-		}
-		if err := EnsureDirs(cc); err != nil {
-			return nil, err
-		}
-		pv := privval.LoadOrGenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
-		key, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
+		pub, err := c.prepareHome(i, cfg.BaseP2PPort+i, cfg.BaseRPCPort+i)
 		if err != nil {
 			return nil, err
 		}
-		pub, err := pv.GetPubKey()
-		if err != nil {
-			return nil, err
+		power := int64(10)
+		if cfg.Staking != nil {
+			power = staking.Power(cfg.Staking.Stake)
 		}
-		vals = append(vals, cmttypes.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: 10, Name: cc.Moniker})
-		c.comet = append(c.comet, cc)
-		c.ids = append(c.ids, string(key.ID()))
-		c.gates = append(c.gates, NewPeerGate())
+		vals = append(vals, cmttypes.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: power, Name: c.comet[i].Moniker})
 	}
 	for i, cc := range c.comet {
 		cc.P2P.PersistentPeers = strings.Join(c.peersOf(i), ",")
@@ -149,7 +140,17 @@ func (c *Cluster) writeGenesis(vals []cmttypes.GenesisValidator) error {
 		now := cmttime.Now().Truncate(time.Second)
 		g := c.cfg.Genesis
 		g.Timestamp = uint64(now.Unix())
-		app, err := json.Marshal(GenesisAppState{Chain: g})
+		state := GenesisAppState{Chain: g}
+		if sc := c.cfg.Staking; sc != nil {
+			state.Staking = &StakingGenesis{Params: sc.Params}
+			for i, v := range vals {
+				var pub [32]byte
+				copy(pub[:], v.PubKey.Bytes())
+				state.Staking.Validators = append(state.Staking.Validators, staking.GenesisValidator{
+					Operator: sc.Operators[i], PubKey: pub, Stake: new(big.Int).Set(sc.Stake)})
+			}
+		}
+		app, err := json.Marshal(state)
 		if err != nil {
 			return err
 		}
@@ -180,6 +181,79 @@ func (c *Cluster) writeGenesis(vals []cmttypes.GenesisValidator) error {
 		}
 	}
 	return nil
+}
+
+// prepareHome creates (or reuses) the home, keys and listen addresses of
+// node i and returns its consensus key.
+func (c *Cluster) prepareHome(i, p2pPort, rpcPort int) (crypto.PubKey, error) {
+	cfg := c.cfg
+	listen, advertise := cfg.Host, cfg.Host
+	if len(cfg.Hosts) > i {
+		listen, advertise = "0.0.0.0", cfg.Hosts[i]
+	}
+	c.p2p = append(c.p2p, net.JoinHostPort(advertise, strconv.Itoa(p2pPort)))
+	if cfg.BaseRPCPort >= 0 {
+		c.rpc = append(c.rpc, net.JoinHostPort(cfg.Host, strconv.Itoa(rpcPort)))
+	} else {
+		c.rpc = append(c.rpc, "")
+	}
+	home := filepath.Join(cfg.Dir, fmt.Sprintf("node%d", i))
+	cc := CometConfig(home, fmt.Sprintf("validator-%d", i), net.JoinHostPort(listen, strconv.Itoa(p2pPort)), nil, cfg.BlockTime)
+	cc.FilterPeers = true
+	if len(cfg.Hosts) > i {
+		cc.P2P.ExternalAddress = "tcp://" + c.p2p[i]
+	}
+	if err := EnsureDirs(cc); err != nil {
+		return nil, err
+	}
+	pv := privval.LoadOrGenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
+	key, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
+	if err != nil {
+		return nil, err
+	}
+	c.comet = append(c.comet, cc)
+	c.ids = append(c.ids, string(key.ID()))
+	c.gates = append(c.gates, NewPeerGate())
+	c.nodes = append(c.nodes, nil)
+	return pv.GetPubKey()
+}
+
+// AddNode creates a node that is not in the genesis (a full node, until it
+// stakes), gives it the cluster's genesis and every other node as a peer,
+// and starts it. It returns the node's index.
+func (c *Cluster) AddNode() (int, error) {
+	p2pPort, err := FreePorts(c.cfg.Host, 1)
+	if err != nil {
+		return 0, err
+	}
+	rpcPort, err := FreePorts(c.cfg.Host, 1)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	i := len(c.comet)
+	_, err = c.prepareHome(i, p2pPort, rpcPort)
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	cc := c.comet[i]
+	cc.Moniker = fmt.Sprintf("node-%d", i)
+	cc.P2P.PersistentPeers = strings.Join(c.peersOf(i), ",")
+	data, err := os.ReadFile(GenesisFile(c.cfg.Dir))
+	if err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(cc.GenesisFile(), data, 0o600); err != nil {
+		return 0, err
+	}
+	return i, c.StartNode(i)
+}
+
+// PrivValidator is node i's consensus signing key, for tests that register
+// it as a validator.
+func (c *Cluster) PrivValidator(i int) *privval.FilePV {
+	return privval.LoadFilePV(c.comet[i].PrivValidatorKeyFile(), c.comet[i].PrivValidatorStateFile())
 }
 
 // Size is the number of validators.

@@ -23,6 +23,8 @@ func newTestCluster(t *testing.T, n int) *Cluster {
 	return c
 }
 
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rpc"
 )
 
@@ -83,9 +85,38 @@ type lingeringDB struct{ dbm.DB }
 func (lingeringDB) Close() error { return nil }
 
 // GenesisAppState is the app_state of Cairn's CometBFT genesis file: the
-// execution genesis every node builds block 0 from.
+// execution genesis every node builds block 0 from, and proof of stake.
 type GenesisAppState struct {
-	Chain chain.Genesis `json:"chain"`
+	Chain   chain.Genesis   `json:"chain"`
+	Staking *StakingGenesis `json:"staking,omitempty"`
+}
+
+// StakingGenesis turns on proof of stake: its rules and the validators of the
+// first block. Without it the genesis validators stay fixed.
+type StakingGenesis struct {
+	Params     staking.Params             `json:"params"`
+	Validators []staking.GenesisValidator `json:"validators"`
+}
+
+// Setup derives what a node runs from the genesis app state: the execution
+// genesis (with the staking contract's account when staking is on) and the
+// staking module.
+func (g *GenesisAppState) Setup() (*chain.Genesis, *staking.Staking, error) {
+	cg := g.Chain
+	if g.Staking == nil {
+		return &cg, nil, nil
+	}
+	stk := staking.New(cg.ChainID, g.Staking.Params)
+	acct, err := stk.GenesisAccount(g.Staking.Validators)
+	if err != nil {
+		return nil, nil, err
+	}
+	cg.Alloc = maps.Clone(cg.Alloc)
+	if cg.Alloc == nil {
+		cg.Alloc = types.GenesisAlloc{}
+	}
+	cg.Alloc[staking.Address] = acct
+	return &cg, stk, nil
 }
 
 // ReadGenesis reads a CometBFT genesis file and Cairn's app state in it.
@@ -113,12 +144,25 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := chain.Open(filepath.Join(cfg.Comet.DBDir(), "cairn"), &st.Chain, log)
+	genesis, stk, err := st.Setup()
+	if err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	store, err := chain.Open(filepath.Join(cfg.Comet.DBDir(), "cairn"), genesis, log)
 	if err != nil {
 		return nil, err
 	}
+	system := cfg.System
+	appCfg := cfg.App
+	if stk != nil {
+		appCfg.Staking = stk
+		if system, err = chain.NewSystemContracts(append(system.List(), stk)...); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	metrics := NewMetrics(cfg.Registry, cfg.Name)
-	app, err := NewApp(store, cfg.System, cfg.App, metrics, log)
+	app, err := NewApp(store, system, appCfg, metrics, log)
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -1,0 +1,130 @@
+package l1
+
+import (
+	"context"
+	"math/big"
+	"testing"
+	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/l1/staking"
+)
+
+// signedAt reports whether the validator with consensus address addr signed
+// the block before height h, as recorded in block h's last commit.
+func signedAt(n *Node, h int64, addr []byte) bool {
+	b := n.Comet().BlockStore().LoadBlock(h)
+	if b == nil {
+		return false
+	}
+	for _, sig := range b.LastCommit.Signatures {
+		if sig.BlockIDFlag == cmttypes.BlockIDFlagCommit && string(sig.ValidatorAddress) == string(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// A full node joins late and catches up; its operator registers it with a
+// stake, and once CometBFT applies the update it signs blocks. When the stake
+// is unbonded it stops.
+func TestStakedValidatorJoinsAndLeaves(t *testing.T) {
+	ether := func(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(params.Ether)) }
+	alloc := types.GenesisAlloc{chain.DevAddress(5): {Balance: ether(1000)}}
+	ops := []common.Address{chain.DevAddress(0), chain.DevAddress(1), chain.DevAddress(2), chain.DevAddress(3)}
+	c, err := NewCluster(ClusterConfig{Dir: t.TempDir(), Validators: 4, BlockTime: 50 * time.Millisecond,
+		Genesis: chain.Genesis{ChainID: 66, Alloc: alloc}, Log: quietLog(),
+		Staking: &ClusterStaking{Params: staking.DefaultParams(), Operators: ops, Stake: ether(100)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := c.WaitHeight(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	i, err := c.AddNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	joiner := c.Node(i)
+	if err := joiner.WaitHeight(ctx, c.Height()); err != nil {
+		t.Fatalf("late full node did not catch up: %v", err)
+	}
+
+	client, err := ethclient.Dial("http://" + c.RPCAddr(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	pv := c.PrivValidator(i)
+	var pub [32]byte
+	copy(pub[:], pv.Key.PubKey.Bytes())
+	operator := chain.DevKey(5)
+	opAddr := crypto.PubkeyToAddress(operator.PublicKey)
+	sig, err := pv.Key.PrivKey.Sign(staking.RegistrationMessage(big.NewInt(66), opAddr, pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(value *big.Int, method string, args ...any) *types.Receipt {
+		t.Helper()
+		data, _ := staking.ABI.Pack(method, args...)
+		nonce, _ := client.PendingNonceAt(ctx, opAddr)
+		to := staking.Address
+		tx := types.MustSignNewTx(operator, types.LatestSignerForChainID(big.NewInt(66)), &types.DynamicFeeTx{
+			ChainID: big.NewInt(66), Nonce: nonce, Gas: 300_000, To: &to, Value: value, Data: data,
+			GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(100 * params.GWei)})
+		if err := client.SendTransaction(ctx, tx); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			r, err := client.TransactionReceipt(ctx, tx.Hash())
+			if err == nil {
+				if r.Status != types.ReceiptStatusSuccessful {
+					t.Fatalf("%s reverted", method)
+				}
+				return r
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: no receipt", method)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	addr := pv.Key.PubKey.Address()
+	rc := send(ether(50), "registerValidator", pub, sig, uint16(500))
+	joined := rc.BlockNumber.Int64()
+	// CometBFT applies an update made at height H from H+2; the new
+	// validator's vote for a block shows in the next block's last commit.
+	waitFor(t, "the new validator to sign", func() bool {
+		for h := joined + 3; h <= int64(height(c, 0)); h++ {
+			if signedAt(c.Node(0), h, addr) {
+				return true
+			}
+		}
+		return false
+	})
+
+	rc = send(nil, "unbond", opAddr, ether(50))
+	left := rc.BlockNumber.Int64()
+	if err := c.Node(0).WaitHeight(ctx, uint64(left+6)); err != nil {
+		t.Fatal(err)
+	}
+	for h := left + 4; h <= left+6; h++ {
+		if signedAt(c.Node(0), h, addr) {
+			t.Fatalf("the unbonded validator still signs at height %d", h)
+		}
+	}
+}
