@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/l1"
+	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rpc"
 )
 
@@ -38,6 +40,20 @@ const (
 
 // DevBalance is what each test-mnemonic account holds at genesis: 10,000 ETH.
 var DevBalance = new(big.Int).Mul(big.NewInt(10_000), big.NewInt(params.Ether))
+
+// DevValidatorStake is each devnet validator's stake at genesis.
+var DevValidatorStake = new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))
+
+// DevStaking is the devnet's proof of stake: validator i is operated by the
+// test mnemonic's account i, with DevValidatorStake staked at genesis
+// (minted into the staking contract, not taken from the account).
+func DevStaking(validators int) *l1.ClusterStaking {
+	ops := make([]common.Address, validators)
+	for i := range ops {
+		ops[i] = chain.DevAddress(uint32(i))
+	}
+	return &l1.ClusterStaking{Params: staking.DefaultParams(), Operators: ops, Stake: DevValidatorStake}
+}
 
 // DevAlloc funds the test mnemonic's accounts with DevBalance each.
 func DevAlloc() types.GenesisAlloc {
@@ -113,6 +129,7 @@ func Start(cfg Config) (*Devnet, error) {
 		Registry:    reg,
 		Layers:      d.layers,
 		Log:         cfg.Log,
+		Staking:     DevStaking(cfg.Validators),
 	})
 	if err != nil {
 		d.cleanup()
@@ -164,7 +181,8 @@ func (d *Devnet) cleanup() {
 // layers answers cairn_layers on every node.
 func (d *Devnet) layers() []rpc.Layer {
 	l := rpc.Layer{Name: "L1", Kind: "l1", ChainID: d.cfg.ChainID,
-		Params: map[string]any{"validators": d.cfg.Validators, "blockTime": d.cfg.BlockTime.String(), "finality": "instant (CometBFT)"}}
+		Contracts: map[string]common.Address{"staking": staking.Address},
+		Params:    map[string]any{"validators": d.cfg.Validators, "blockTime": d.cfg.BlockTime.String(), "finality": "instant (CometBFT)"}}
 	for i := 0; i < d.L1.Size(); i++ {
 		l.RPC = append(l.RPC, d.L1RPC(i))
 		l.WS = append(l.WS, d.L1WS(i))
@@ -175,7 +193,9 @@ func (d *Devnet) layers() []rpc.Layer {
 // PrintSummary writes the start-up summary: chain, endpoints and accounts.
 func (d *Devnet) PrintSummary(w io.Writer) {
 	fmt.Fprintf(w, "Cairn devnet running (data in %s%s)\n\n", d.dir, map[bool]string{true: ", temporary", false: ""}[d.tmp])
-	fmt.Fprintf(w, "L1  chain ID %d, %d validators, ~%v blocks, height %d\n", d.cfg.ChainID, d.L1.Size(), d.cfg.BlockTime, d.L1.Height())
+	fmt.Fprintf(w, "L1  chain ID %d, %d validators (proof of stake: %s ETH each, operated by accounts 0-%d), ~%v blocks, height %d\n",
+		d.cfg.ChainID, d.L1.Size(), new(big.Int).Div(DevValidatorStake, big.NewInt(params.Ether)), d.L1.Size()-1, d.cfg.BlockTime, d.L1.Height())
+	fmt.Fprintf(w, "    staking contract %s\n", staking.Address)
 	for i := 0; i < d.L1.Size(); i++ {
 		fmt.Fprintf(w, "    validator %d  RPC %-24s WS %s\n", i, d.L1RPC(i), d.L1WS(i))
 	}

@@ -326,4 +326,12 @@ func TestMetricsAndLayers(t *testing.T) {
 	if len(layers) != 1 || layers[0].ChainID != DefaultL1ChainID || len(layers[0].RPC) != 2 || layers[0].RPC[0] != d.L1RPC(0) {
 		t.Fatalf("cairn_layers: %+v", layers)
 	}
+	var vals []cairnrpc.Validator
+	if err := c.Client().CallContext(ctx, &vals, "cairn_validators"); err != nil {
+		t.Fatal(err)
+	}
+	if len(vals) != 2 || vals[0].Operator != chain.DevAddress(0) || vals[1].Power != 100 || vals[0].Jailed ||
+		(*big.Int)(vals[0].Stake).Cmp(DevValidatorStake) < 0 {
+		t.Fatalf("cairn_validators: %+v", vals)
+	}
 }

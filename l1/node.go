@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"github.com/cometbft/cometbft/statesync"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/txpool"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,6 +68,7 @@ type Node struct {
 	rpc   *rpc.Server
 	log   *slog.Logger
 
+	genesis  *cmttypes.GenesisDoc
 	dbs      []dbm.DB // CometBFT's databases, closed by Stop
 	stopOnce sync.Once
 }
@@ -167,7 +170,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		store.Close()
 		return nil, err
 	}
-	n := &Node{cfg: cfg, app: app, store: store, log: log}
+	n := &Node{cfg: cfg, app: app, store: store, log: log, genesis: doc}
 	var abciApp abci.Application = app
 	if cfg.PeerGate != nil {
 		abciApp = &gatedApp{App: app, gate: cfg.PeerGate}
@@ -304,6 +307,33 @@ func (n *Node) SendTransaction(ctx context.Context, raw []byte) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Validators implements rpc.ValidatorLister: with staking, every registered
+// validator from the staking contract at the head; without, the genesis set,
+// which then never changes.
+func (n *Node) Validators() ([]rpc.Validator, error) {
+	if n.app.cfg.Staking == nil {
+		out := make([]rpc.Validator, len(n.genesis.Validators))
+		for i, v := range n.genesis.Validators {
+			out[i] = rpc.Validator{ConsensusKey: v.PubKey.Bytes(), ConsensusAddress: hexutil.Bytes(v.Address), Power: hexutil.Uint64(v.Power), Stake: (*hexutil.Big)(new(big.Int))}
+		}
+		return out, nil
+	}
+	st, err := n.store.StateAt(n.store.Head().Root)
+	if err != nil {
+		return nil, err
+	}
+	vals := staking.Validators(st)
+	out := make([]rpc.Validator, len(vals))
+	for i, v := range vals {
+		out[i] = rpc.Validator{
+			Operator: v.Operator, ConsensusKey: v.PubKey[:], ConsensusAddress: staking.ConsensusAddress(v.PubKey),
+			Power: hexutil.Uint64(v.Power), Stake: (*hexutil.Big)(v.Stake), CommissionBps: hexutil.Uint64(v.Commission),
+			Jailed: v.Jailed, JailedUntil: hexutil.Uint64(v.JailedUntil), MissedBlocks: hexutil.Uint64(v.Missed),
+		}
+	}
+	return out, nil
 }
 
 // Layers implements rpc.Backend.

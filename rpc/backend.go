@@ -12,6 +12,7 @@ import (
 	"context"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -44,4 +45,22 @@ type Layer struct {
 	WS        []string                  `json:"ws,omitempty"`
 	Contracts map[string]common.Address `json:"contracts,omitempty"`
 	Params    map[string]any            `json:"params,omitempty"`
+}
+
+// Validator is one L1 validator as cairn_validators reports it.
+type Validator struct {
+	Operator         common.Address `json:"address"`          // L1 account that runs it
+	ConsensusKey     hexutil.Bytes  `json:"consensusKey"`     // CometBFT ed25519 public key
+	ConsensusAddress hexutil.Bytes  `json:"consensusAddress"` // CometBFT address of that key
+	Power            hexutil.Uint64 `json:"power"`            // voting power now
+	Stake            *hexutil.Big   `json:"stake"`            // wei, delegations included
+	CommissionBps    hexutil.Uint64 `json:"commissionBps"`
+	Jailed           bool           `json:"jailed"`
+	JailedUntil      hexutil.Uint64 `json:"jailedUntil"`
+	MissedBlocks     hexutil.Uint64 `json:"missedBlocks"` // in the current downtime window
+}
+
+// ValidatorLister is implemented by backends whose layer has validators.
+type ValidatorLister interface {
+	Validators() ([]Validator, error)
 }

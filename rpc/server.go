@@ -240,3 +240,13 @@ type CairnAPI struct{ b Backend }
 // Layers lists the layers this node knows, with chain IDs, RPC URLs and L1
 // contract addresses.
 func (c *CairnAPI) Layers() []Layer { return c.b.Layers() }
+
+// Validators lists the layer's validators: operator, consensus key, power,
+// stake, commission, jail and missed blocks.
+func (c *CairnAPI) Validators() ([]Validator, error) {
+	l, ok := c.b.(ValidatorLister)
+	if !ok {
+		return nil, errors.New("this layer has no validators")
+	}
+	return l.Validators()
+}

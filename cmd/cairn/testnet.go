@@ -25,7 +25,8 @@ func testnetCmd() *cobra.Command {
 		Short: "Write the homes of an N-validator network, one per process or machine",
 		Long: `Writes DIR/node0 ... DIR/node{N-1}: each a node home with its CometBFT keys
 (files 0600), config/config.toml, config/cairn.toml (its JSON-RPC address) and
-the shared genesis, which funds the test mnemonic's ten accounts with 10,000 ETH.
+the shared genesis, which funds the test mnemonic's ten accounts with 10,000 ETH
+and stakes 100 ETH for each validator, operated by the mnemonic's account i.
 Start each node with 'cairn node --home DIR/node<i>'.
 
 Without --hosts the nodes find each other on 127.0.0.1: node i takes P2P port
@@ -40,6 +41,7 @@ interfaces; its JSON-RPC stays on 127.0.0.1:rpc-port+i of its machine.`,
 				BlockTime:   blockTime,
 				BaseP2PPort: p2pPort,
 				BaseRPCPort: rpcPort,
+				Staking:     devnet.DevStaking(validators),
 			}
 			if hosts != "" {
 				cfg.Hosts = strings.Split(hosts, ",")

@@ -499,5 +499,7 @@ func Validators(st State) []*Validator {
 	return out
 }
 
-// consAddress is CometBFT's address of an ed25519 consensus key.
-func consAddress(pub [32]byte) []byte { return ed25519.PubKey(pub[:]).Address() }
+// ConsensusAddress is CometBFT's address of an ed25519 consensus key.
+func ConsensusAddress(pub [32]byte) []byte { return ed25519.PubKey(pub[:]).Address() }
+
+func consAddress(pub [32]byte) []byte { return ConsensusAddress(pub) }
