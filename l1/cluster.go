@@ -221,7 +221,9 @@ func (c *Cluster) prepareHome(i, p2pPort, rpcPort int) (crypto.PubKey, error) {
 // AddNode creates a node that is not in the genesis (a full node, until it
 // stakes), gives it the cluster's genesis and every other node as a peer,
 // and starts it. It returns the node's index.
-func (c *Cluster) AddNode() (int, error) {
+func (c *Cluster) AddNode() (int, error) { return c.addNode(nil) }
+
+func (c *Cluster) addNode(prepare func(*cmtcfg.Config) error) (int, error) {
 	p2pPort, err := FreePorts(c.cfg.Host, 1)
 	if err != nil {
 		return 0, err
@@ -247,7 +249,25 @@ func (c *Cluster) AddNode() (int, error) {
 	if err := os.WriteFile(cc.GenesisFile(), data, 0o600); err != nil {
 		return 0, err
 	}
+	if prepare != nil {
+		if err := prepare(cc); err != nil {
+			return 0, err
+		}
+	}
 	return i, c.StartNode(i)
+}
+
+// AddTwin starts a new node holding a copy of node i's validator key with a
+// fresh signing state, so the key signs on two nodes at once: a double-signing
+// validator, for slashing tests. Never do this outside a test.
+func (c *Cluster) AddTwin(i int) (int, error) {
+	key, err := os.ReadFile(c.comet[i].PrivValidatorKeyFile())
+	if err != nil {
+		return 0, err
+	}
+	return c.addNode(func(cc *cmtcfg.Config) error {
+		return os.WriteFile(cc.PrivValidatorKeyFile(), key, 0o600)
+	})
 }
 
 // PrivValidator is node i's consensus signing key, for tests that register

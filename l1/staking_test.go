@@ -128,3 +128,85 @@ func TestStakedValidatorJoinsAndLeaves(t *testing.T) {
 		}
 	}
 }
+
+func stakingCluster(t *testing.T, p staking.Params) *Cluster {
+	t.Helper()
+	ether := new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))
+	ops := []common.Address{chain.DevAddress(0), chain.DevAddress(1), chain.DevAddress(2), chain.DevAddress(3)}
+	c, err := NewCluster(ClusterConfig{Dir: t.TempDir(), Validators: 4, BlockTime: 50 * time.Millisecond,
+		Genesis: chain.Genesis{ChainID: 66, Alloc: types.GenesisAlloc{chain.DevAddress(3): {Balance: ether}}}, Log: quietLog(),
+		Staking: &ClusterStaking{Params: p, Operators: ops, Stake: ether}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func validatorOf(t *testing.T, n *Node, op common.Address) rpcValidator {
+	t.Helper()
+	vals, err := n.Validators()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vals {
+		if v.Operator == op {
+			return rpcValidator{Jailed: v.Jailed, Power: uint64(v.Power), Stake: (*big.Int)(v.Stake)}
+		}
+	}
+	t.Fatalf("no validator %s", op)
+	return rpcValidator{}
+}
+
+type rpcValidator struct {
+	Jailed bool
+	Power  uint64
+	Stake  *big.Int
+}
+
+// A validator that goes offline misses blocks, is jailed with a small slash
+// and loses its power; the others go on.
+func TestOfflineValidatorIsJailed(t *testing.T) {
+	p := staking.DefaultParams()
+	p.DowntimeWindow, p.MaxMissed = 20, 5
+	c := stakingCluster(t, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := c.WaitHeight(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	c.StopNode(3)
+	op := chain.DevAddress(3)
+	waitFor(t, "the offline validator to be jailed", func() bool { return validatorOf(t, c.Node(0), op).Jailed })
+	v := validatorOf(t, c.Node(0), op)
+	full := new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))
+	if v.Power != 0 || v.Stake.Cmp(full) >= 0 {
+		t.Fatalf("jailed validator: power %d, stake %v", v.Power, v.Stake)
+	}
+	h := c.Height()
+	waitFor(t, "the other three to go on", func() bool { return c.Height() >= h+5 })
+}
+
+// A validator whose key signs on two nodes at once double-signs; CometBFT's
+// evidence reaches the application, which slashes 5% and jails it.
+func TestDoubleSignerIsSlashed(t *testing.T) {
+	c := stakingCluster(t, staking.DefaultParams())
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := c.WaitHeight(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddTwin(3); err != nil {
+		t.Fatal(err)
+	}
+	op := chain.DevAddress(3)
+	waitFor(t, "the double-signer to be jailed", func() bool { return validatorOf(t, c.Node(0), op).Jailed })
+	v := validatorOf(t, c.Node(0), op)
+	// 5% of a stake of at least 100 ETH (rewards may have raised it).
+	if max := new(big.Int).Mul(big.NewInt(96), big.NewInt(params.Ether)); v.Stake.Cmp(max) > 0 || v.Power != 0 {
+		t.Fatalf("double-signer: power %d, stake %v", v.Power, v.Stake)
+	}
+}
