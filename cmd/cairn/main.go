@@ -25,6 +25,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(devnetCmd(), testnetCmd(), nodeCmd(), labCmd())
+	root.AddCommand(stakingCmds()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
 		os.Exit(1)

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"math/big"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/devnet"
+	cairnrpc "github.com/cairn-dev/cairn/rpc"
+)
+
+// The staking commands, run as a user would against a devnet: delegate,
+// unbond, register a new validator from a node home.
+func TestStakingCommands(t *testing.T) {
+	bin := cairnBinary(t)
+	d, err := devnet.Start(devnet.Config{Validators: 2, BlockTime: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	url := d.L1RPC(0)
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(bin, append(args, "--rpc", url)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("cairn %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	validators := func() []cairnrpc.Validator {
+		t.Helper()
+		c, err := rpc.Dial(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var vals []cairnrpc.Validator
+		if err := c.CallContext(context.Background(), &vals, "cairn_validators"); err != nil {
+			t.Fatal(err)
+		}
+		return vals
+	}
+	val0 := chain.DevAddress(0).Hex()
+	before := (*big.Int)(validators()[0].Stake)
+	run("delegate", "--dev", "5", "--validator", val0, "--amount", "2.5")
+	run("unbond", "--dev", "5", "--validator", val0, "--amount", "1")
+	after := (*big.Int)(validators()[0].Stake)
+	// +1.5 ETH, plus whatever rewards validator 0 earned meanwhile.
+	if diff := new(big.Int).Sub(after, before); diff.Cmp(big.NewInt(15e17)) < 0 || diff.Cmp(big.NewInt(16e17)) > 0 {
+		t.Fatalf("stake moved by %v, want 1.5 ETH", diff)
+	}
+	out, err := exec.Command(bin, "withdraw", "--dev", "5", "--rpc", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("withdraw: %v\n%s", err, out)
+	}
+
+	// A new node's key registered by account 6 with 7 ETH.
+	dir := t.TempDir()
+	if out, err := exec.Command(bin, "testnet", "--validators", "1", "--out", dir).CombinedOutput(); err != nil {
+		t.Fatalf("testnet: %v\n%s", err, out)
+	}
+	run("stake", "--dev", "6", "--home", filepath.Join(dir, "node0"), "--amount", "7", "--commission", "1000")
+	vals := validators()
+	if len(vals) != 3 || vals[2].Operator != chain.DevAddress(6) || vals[2].CommissionBps != 1000 ||
+		(*big.Int)(vals[2].Stake).Cmp(new(big.Int).Mul(big.NewInt(7), big.NewInt(params.Ether))) != 0 {
+		t.Fatalf("after stake: %+v", vals)
+	}
+	// Refusals come back as errors with the contract's reason.
+	bad, err := exec.Command(bin, "unjail", "--dev", "6", "--rpc", url).CombinedOutput()
+	if err == nil || !strings.Contains(string(bad), "validator is not jailed") {
+		t.Fatalf("unjail of a free validator: %v\n%s", err, bad)
+	}
+}
