@@ -123,7 +123,7 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 	for i, cc := range c.comet {
 		cc.P2P.PersistentPeers = strings.Join(c.peersOf(i), ",")
 		// Written so `cairn node --home` can run this node in its own process.
-		cmtcfg.WriteConfigFile(filepath.Join(cc.RootDir, "config", "config.toml"), cc)
+		writeCometConfig(cc)
 		if err := WriteSettings(cc.RootDir, Settings{RPC: c.rpc[i]}); err != nil {
 			return nil, err
 		}
@@ -355,6 +355,9 @@ func (c *Cluster) Node(i int) *Node {
 // RPCAddr is node i's JSON-RPC address.
 func (c *Cluster) RPCAddr(i int) string { return c.rpc[i] }
 
+// PeerAddress is node i's address for other nodes' peer lists (id@host:port).
+func (c *Cluster) PeerAddress(i int) string { return c.ids[i] + "@" + c.p2p[i] }
+
 // Home is node i's home directory.
 func (c *Cluster) Home(i int) string { return c.comet[i].RootDir }
 
@@ -363,7 +366,7 @@ func (c *Cluster) peersOf(i int) []string {
 	var peers []string
 	for j := range c.comet {
 		if j != i {
-			peers = append(peers, c.ids[j]+"@"+c.p2p[j])
+			peers = append(peers, c.PeerAddress(j))
 		}
 	}
 	return peers

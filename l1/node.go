@@ -124,7 +124,15 @@ func (g *GenesisAppState) Setup() (*chain.Genesis, *staking.Staking, error) {
 
 // ReadGenesis reads a CometBFT genesis file and Cairn's app state in it.
 func ReadGenesis(path string) (*cmttypes.GenesisDoc, *GenesisAppState, error) {
-	doc, err := cmttypes.GenesisDocFromFile(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return readGenesisBytes(data)
+}
+
+func readGenesisBytes(data []byte) (*cmttypes.GenesisDoc, *GenesisAppState, error) {
+	doc, err := cmttypes.GenesisDocFromJSON(data)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -442,6 +450,11 @@ func (c cometLogger) Info(msg string, kv ...any)  { c.l.Debug(msg, kv...) }
 func (c cometLogger) Error(msg string, kv ...any) { c.l.Info(msg, kv...) }
 func (c cometLogger) With(kv ...any) cmtlog.Logger {
 	return cometLogger{c.l.With(kv...)}
+}
+
+// writeCometConfig writes CometBFT's config.toml of a home.
+func writeCometConfig(cc *cmtcfg.Config) {
+	cmtcfg.WriteConfigFile(filepath.Join(cc.RootDir, "config", "config.toml"), cc)
 }
 
 // LoadCometConfig reads home/config/config.toml as CometBFT's own commands

@@ -24,7 +24,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devnetCmd(), testnetCmd(), nodeCmd(), labCmd())
+	root.AddCommand(devnetCmd(), initCmd(), testnetCmd(), nodeCmd(), labCmd())
 	root.AddCommand(stakingCmds()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,3 +80,47 @@ func TestStakingCommands(t *testing.T) {
 		t.Fatalf("unjail of a free validator: %v\n%s", err, bad)
 	}
 }
+
+// A full node made by `cairn init` from a running devnet's genesis joins late,
+// in its own process, and catches up by block sync.
+func TestInitFullNodeCatchesUp(t *testing.T) {
+	bin := cairnBinary(t)
+	dataDir := t.TempDir()
+	d, err := devnet.Start(devnet.Config{Validators: 2, BlockTime: 100 * time.Millisecond, DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	if err := d.L1.WaitHeight(context.Background(), 20); err != nil {
+		t.Fatal(err)
+	}
+	p2p, rpcPort := freeBase(t, 1), freeBase(t, 1)
+	home := filepath.Join(t.TempDir(), "full")
+	out, err := exec.Command(bin, "init", "--home", home, "--genesis", filepath.Join(dataDir, "l1", "genesis.json"),
+		"--peers", d.L1.PeerAddress(0)+","+d.L1.PeerAddress(1), "--p2p", "127.0.0.1:"+itoa(p2p), "--rpc", "127.0.0.1:"+itoa(rpcPort)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	if _, err := exec.Command(bin, "init", "--home", home, "--genesis", filepath.Join(dataDir, "l1", "genesis.json")).CombinedOutput(); err == nil {
+		t.Fatal("init overwrote an existing home")
+	}
+	start(t, bin, "node", "--home", home)
+	c := dialWait(t, "http://127.0.0.1:"+itoa(rpcPort))
+	target := d.L1.Height()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		h, err := c.BlockNumber(context.Background())
+		if err == nil && h >= target {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("full node at %d, network at %d", h, target)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if blockHash(t, c, target) != d.L1.Node(0).Chain().GetHeaderByNumber(target).Hash() {
+		t.Fatalf("full node disagrees at height %d", target)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
