@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/cairn-dev/cairn/chain"
+	cairnrpc "github.com/cairn-dev/cairn/rpc"
 )
 
 // Four validators, each its own process, made by `cairn testnet` and run by
@@ -105,6 +106,17 @@ func TestSeparateProcessFaults(t *testing.T) {
 		waitHeight(clients[i], top)
 		if blockHash(t, clients[i], top) != blockHash(t, c0, top) {
 			t.Fatalf("validator %d disagrees at height %d", i, top)
+		}
+	}
+	// Restarted validators did not sign twice (CometBFT's signing state in
+	// data/priv_validator_state.json): staking would have jailed them.
+	var vals []cairnrpc.Validator
+	if err := c0.Client().CallContext(context.Background(), &vals, "cairn_validators"); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vals {
+		if v.Jailed {
+			t.Fatalf("validator %s was jailed after restarts", v.Operator)
 		}
 	}
 	t.Logf("%d transfers committed; halted at %d with two validators stopped; resumed past %d", len(committed), halted, top)
