@@ -18,7 +18,6 @@ import (
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/crypto"
-	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	cmttypes "github.com/cometbft/cometbft/types"
 	cmttime "github.com/cometbft/cometbft/types/time"
@@ -203,11 +202,7 @@ func (c *Cluster) prepareHome(i, p2pPort, rpcPort int) (crypto.PubKey, error) {
 	if len(cfg.Hosts) > i {
 		cc.P2P.ExternalAddress = "tcp://" + c.p2p[i]
 	}
-	if err := EnsureDirs(cc); err != nil {
-		return nil, err
-	}
-	pv := privval.LoadOrGenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
-	key, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
+	pv, key, err := loadOrGenKeys(cc)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 )
@@ -42,11 +43,7 @@ func InitHome(c InitConfig) (*InitResult, error) {
 	if _, _, err := readGenesisBytes(genesis); err != nil {
 		return nil, err
 	}
-	if err := EnsureDirs(cc); err != nil {
-		return nil, err
-	}
-	pv := privval.LoadOrGenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
-	key, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
+	pv, key, err := loadOrGenKeys(cc)
 	if err != nil {
 		return nil, err
 	}
@@ -58,4 +55,18 @@ func InitHome(c InitConfig) (*InitResult, error) {
 	}
 	writeCometConfig(cc)
 	return &InitResult{NodeID: string(key.ID()), ConsensusKey: pv.Key.PubKey.Bytes()}, nil
+}
+
+// loadOrGenKeys makes a home's directories and loads its validator key and
+// node key, creating them (0600) when absent.
+func loadOrGenKeys(cc *cmtcfg.Config) (*privval.FilePV, *p2p.NodeKey, error) {
+	if err := EnsureDirs(cc); err != nil {
+		return nil, nil, err
+	}
+	pv := privval.LoadOrGenFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
+	key, err := p2p.LoadOrGenNodeKey(cc.NodeKeyFile())
+	if err != nil {
+		return nil, nil, err
+	}
+	return pv, key, nil
 }

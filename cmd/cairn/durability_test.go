@@ -151,6 +151,22 @@ func load(c *ethclient.Client, keys []*ecdsa.PrivateKey, stop <-chan struct{}) [
 	return accepted
 }
 
+// waitClientHeight waits (a minute at most) until c's node reaches height h.
+func waitClientHeight(t *testing.T, c *ethclient.Client, h uint64, what string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, err := c.BlockNumber(context.Background())
+		if err == nil && got >= h {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: at %d, want %d (%v)", what, got, h, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func receipt(t *testing.T, c *ethclient.Client, h common.Hash, wait time.Duration) *types.Receipt {
 	t.Helper()
 	deadline := time.Now().Add(wait)
@@ -213,17 +229,7 @@ func TestValidatorSurvivesSIGKILL(t *testing.T) {
 	start(t, bin, nodeArgs...)
 	c3 := dialWait(t, "http://"+cl.RPCAddr(3))
 	target := cl.Height()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		h, err := c3.BlockNumber(context.Background())
-		if err == nil && h >= target {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("restarted validator at %d, others at %d", h, target)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitClientHeight(t, c3, target, "the restarted validator to catch up")
 	if len(accepted) < 50 {
 		t.Fatalf("only %d transactions accepted under load", len(accepted))
 	}
@@ -284,16 +290,6 @@ func TestDevnetResumesAfterSIGKILL(t *testing.T) {
 		}
 	}
 	before, _ := c2.BlockNumber(context.Background())
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		after, err := c2.BlockNumber(context.Background())
-		if err == nil && after > before {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("resumed chain is not making blocks (stuck at %d)", before)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitClientHeight(t, c2, before+1, "the resumed chain to make blocks")
 	t.Logf("%d receipts survived SIGKILL; chain resumed at %d", len(confirmed), before)
 }

@@ -52,13 +52,7 @@ func TestSeparateProcessFaults(t *testing.T) {
 	}
 	waitHeight := func(c *ethclient.Client, h uint64) {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for heightOf(c) < h {
-			if time.Now().After(deadline) {
-				t.Fatalf("stuck below height %d", h)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		waitClientHeight(t, c, h, "blocks")
 	}
 	stop := func(i int) {
 		procs[i].Process.Signal(syscall.SIGTERM)

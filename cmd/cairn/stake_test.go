@@ -107,17 +107,7 @@ func TestInitFullNodeCatchesUp(t *testing.T) {
 	start(t, bin, "node", "--home", home)
 	c := dialWait(t, "http://127.0.0.1:"+itoa(rpcPort))
 	target := d.L1.Height()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		h, err := c.BlockNumber(context.Background())
-		if err == nil && h >= target {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("full node at %d, network at %d", h, target)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitClientHeight(t, c, target, "the full node to catch up")
 	if blockHash(t, c, target) != d.L1.Node(0).Chain().GetHeaderByNumber(target).Hash() {
 		t.Fatalf("full node disagrees at height %d", target)
 	}
