@@ -169,13 +169,6 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args CallArgs, at *rpc.Block
 	if err != nil {
 		return 0, err
 	}
-	// A plain value transfer to an account without code costs exactly the
-	// base transaction gas, as go-ethereum answers without searching.
-	if data, _ := args.data(); len(data) == 0 && args.To != nil && len(st.GetCode(*args.To)) == 0 && args.AccessList == nil {
-		if _, system := api.b.Executor().System().Lookup(*args.To); !system {
-			return hexutil.Uint64(params.TxGas), nil
-		}
-	}
 	hi := min(api.callGas(args, header), params.MaxTxGas)
 	if args.Gas != nil && uint64(*args.Gas) < hi {
 		hi = uint64(*args.Gas)
@@ -201,6 +194,15 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args CallArgs, at *rpc.Block
 	}
 	run := func(gas uint64) (*core.ExecutionResult, error) {
 		return api.execute(ctx, st.Copy(), header, args, gas)
+	}
+	// A plain value transfer to an account without code: try the base
+	// transaction gas first, as go-ethereum does, and answer it if it works.
+	if data, _ := args.data(); len(data) == 0 && args.To != nil && len(st.GetCode(*args.To)) == 0 {
+		if _, system := api.b.Executor().System().Lookup(*args.To); !system {
+			if r, err := run(params.TxGas); err == nil && !r.Failed() {
+				return hexutil.Uint64(params.TxGas), nil
+			}
+		}
 	}
 	res, err := run(hi)
 	if err != nil {
