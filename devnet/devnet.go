@@ -192,7 +192,11 @@ func (d *Devnet) layers() []rpc.Layer {
 
 // PrintSummary writes the start-up summary: chain, endpoints and accounts.
 func (d *Devnet) PrintSummary(w io.Writer) {
-	fmt.Fprintf(w, "Cairn devnet running (data in %s%s)\n\n", d.dir, map[bool]string{true: ", temporary", false: ""}[d.tmp])
+	where := d.dir
+	if d.tmp {
+		where += ", temporary"
+	}
+	fmt.Fprintf(w, "Cairn devnet running (data in %s)\n\n", where)
 	fmt.Fprintf(w, "L1  chain ID %d, %d validators (proof of stake: %s ETH each, operated by accounts 0-%d), ~%v blocks, height %d\n",
 		d.cfg.ChainID, d.L1.Size(), new(big.Int).Div(DevValidatorStake, big.NewInt(params.Ether)), d.L1.Size()-1, d.cfg.BlockTime, d.L1.Height())
 	fmt.Fprintf(w, "    staking contract %s\n", staking.Address)

@@ -29,8 +29,9 @@ import (
 // apart from Go errors: a code is the application's verdict on a transaction,
 // an error means the application itself failed.
 const (
-	CodeOK        uint32 = 0
-	CodeInvalidTx uint32 = 1 // the transaction is malformed or invalid now
+	CodeOK          uint32 = 0
+	CodeInvalidTx   uint32 = 1 // the transaction is malformed or invalid now
+	CodePeerRefused uint32 = 2 // a peer filter query refused the peer
 )
 
 // ErrUnprotected refuses legacy transactions signed without a chain ID, as

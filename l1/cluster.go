@@ -67,7 +67,6 @@ type Cluster struct {
 	ids   []string
 	p2p   []string
 	rpc   []string
-	cut   map[int]bool
 }
 
 // GenesisFile is where a cluster keeps its shared genesis.
@@ -92,7 +91,7 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	c := &Cluster{cfg: cfg, cut: map[int]bool{}}
+	c := &Cluster{cfg: cfg}
 	var err error
 	if cfg.BaseP2PPort == 0 {
 		if cfg.BaseP2PPort, err = FreePorts(cfg.Host, cfg.Validators); err != nil {
@@ -369,9 +368,6 @@ func (c *Cluster) peersOf(i int) []string {
 
 // Isolate cuts node i off from every other node, both ways, until Heal.
 func (c *Cluster) Isolate(i int) {
-	c.mu.Lock()
-	c.cut[i] = true
-	c.mu.Unlock()
 	for j := range c.comet {
 		if j == i {
 			continue
@@ -395,9 +391,6 @@ func (c *Cluster) Isolate(i int) {
 
 // Heal reconnects node i after Isolate.
 func (c *Cluster) Heal(i int) {
-	c.mu.Lock()
-	delete(c.cut, i)
-	c.mu.Unlock()
 	for j := range c.comet {
 		if j == i {
 			continue

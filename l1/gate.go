@@ -49,7 +49,7 @@ type gatedApp struct {
 func (g *gatedApp) Query(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	if id, ok := strings.CutPrefix(req.Path, "/p2p/filter/id/"); ok {
 		if !g.gate.Allowed(id) {
-			return &abci.ResponseQuery{Code: CodeInvalidTx, Log: "peer cut off"}, nil
+			return &abci.ResponseQuery{Code: CodePeerRefused, Log: "peer cut off"}, nil
 		}
 		return &abci.ResponseQuery{Code: CodeOK}, nil
 	}
