@@ -1,12 +1,14 @@
 package l1
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -248,7 +250,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		})
 	}
 	for _, txs := range bySender {
-		sortLazyByNonce(txs)
+		slices.SortFunc(txs, func(a, b *txpool.LazyTransaction) int { return cmp.Compare(a.Tx.Nonce(), b.Tx.Nonce()) })
 	}
 	order := txorder.NewTransactionsByPriceAndNonce(a.pool.signer, bySender, baseFee)
 	var (
@@ -506,12 +508,4 @@ func resultKey(height uint64, env chain.Env, txs [][]byte) [32]byte {
 	var out [32]byte
 	h.Sum(out[:0])
 	return out
-}
-
-func sortLazyByNonce(txs []*txpool.LazyTransaction) {
-	for i := 1; i < len(txs); i++ {
-		for j := i; j > 0 && txs[j].Tx.Nonce() < txs[j-1].Tx.Nonce(); j-- {
-			txs[j], txs[j-1] = txs[j-1], txs[j]
-		}
-	}
 }
