@@ -9,10 +9,12 @@ import (
 	"github.com/cairn-dev/cairn/chain"
 )
 
-func newTestCluster(t *testing.T, n int) *Cluster {
+// startCluster makes a cluster in a temporary directory, with 50 ms blocks
+// and quiet logs, starts it and stops it when the test ends.
+func startCluster(t *testing.T, cfg ClusterConfig) *Cluster {
 	t.Helper()
-	c, err := NewCluster(ClusterConfig{Dir: t.TempDir(), Validators: n, BlockTime: 50 * time.Millisecond,
-		Genesis: chain.Genesis{ChainID: 55}, BaseRPCPort: -1, Log: slog.New(slog.DiscardHandler)})
+	cfg.Dir, cfg.BlockTime, cfg.Log = t.TempDir(), 50*time.Millisecond, quietLog()
+	c, err := NewCluster(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,6 +23,10 @@ func newTestCluster(t *testing.T, n int) *Cluster {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func newTestCluster(t *testing.T, n int) *Cluster {
+	return startCluster(t, ClusterConfig{Validators: n, Genesis: chain.Genesis{ChainID: 55}, BaseRPCPort: -1})
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -39,16 +39,8 @@ func TestStakedValidatorJoinsAndLeaves(t *testing.T) {
 	ether := func(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(params.Ether)) }
 	alloc := types.GenesisAlloc{chain.DevAddress(5): {Balance: ether(1000)}}
 	ops := []common.Address{chain.DevAddress(0), chain.DevAddress(1), chain.DevAddress(2), chain.DevAddress(3)}
-	c, err := NewCluster(ClusterConfig{Dir: t.TempDir(), Validators: 4, BlockTime: 50 * time.Millisecond,
-		Genesis: chain.Genesis{ChainID: 66, Alloc: alloc}, Log: quietLog(),
+	c := startCluster(t, ClusterConfig{Validators: 4, Genesis: chain.Genesis{ChainID: 66, Alloc: alloc},
 		Staking: &ClusterStaking{Params: staking.DefaultParams(), Operators: ops, Stake: ether(100)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Stop)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	if err := c.WaitHeight(ctx, 5); err != nil {
@@ -133,17 +125,9 @@ func stakingCluster(t *testing.T, p staking.Params) *Cluster {
 	t.Helper()
 	ether := new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))
 	ops := []common.Address{chain.DevAddress(0), chain.DevAddress(1), chain.DevAddress(2), chain.DevAddress(3)}
-	c, err := NewCluster(ClusterConfig{Dir: t.TempDir(), Validators: 4, BlockTime: 50 * time.Millisecond,
-		Genesis: chain.Genesis{ChainID: 66, Alloc: types.GenesisAlloc{chain.DevAddress(3): {Balance: ether}}}, Log: quietLog(),
+	return startCluster(t, ClusterConfig{Validators: 4,
+		Genesis: chain.Genesis{ChainID: 66, Alloc: types.GenesisAlloc{chain.DevAddress(3): {Balance: ether}}},
 		Staking: &ClusterStaking{Params: p, Operators: ops, Stake: ether}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Stop)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func validatorOf(t *testing.T, n *Node, op common.Address) rpcValidator {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -132,15 +133,22 @@ func send(t *testing.T, c *ethclient.Client, to *common.Address, data []byte, ga
 	return r
 }
 
+// deployGreeter deploys the Greeter contract and returns its ABI, address
+// and deployment receipt.
+func deployGreeter(t *testing.T, c *ethclient.Client) (abi.ABI, common.Address, *types.Receipt) {
+	t.Helper()
+	greeterABI, bin := contracts.Greeter()
+	ctor, _ := greeterABI.Pack("", "hi")
+	r := send(t, c, nil, append(bin, ctor...), 2_000_000)
+	return greeterABI, r.ContractAddress, r
+}
+
 // Storage slots, block tags and historical state.
 func TestStateQueries(t *testing.T) {
 	b := newSealer(t)
 	c, raw := serve(t, b, DefaultLimits)
 	ctx := context.Background()
-	greeterABI, bin := contracts.Greeter()
-	ctor, _ := greeterABI.Pack("", "hi")
-	r := send(t, c, nil, append(bin, ctor...), 2_000_000)
-	addr := r.ContractAddress
+	_, addr, r := deployGreeter(t, c)
 	b.seal(t, 2)
 
 	// Slot 1 is `count`: zero; slot 0 holds the short string "hi".
@@ -182,9 +190,7 @@ func TestCallAndEstimate(t *testing.T) {
 	b := newSealer(t)
 	c, _ := serve(t, b, DefaultLimits)
 	ctx := context.Background()
-	greeterABI, bin := contracts.Greeter()
-	ctor, _ := greeterABI.Pack("", "hi")
-	addr := send(t, c, nil, append(bin, ctor...), 2_000_000).ContractAddress
+	greeterABI, addr, _ := deployGreeter(t, c)
 	from := chain.DevAddress(0)
 
 	to := common.HexToAddress("0x1234")
@@ -225,9 +231,7 @@ func TestLogLimits(t *testing.T) {
 	limits.LogBlockRange, limits.MaxLogs = 5, 1
 	c, _ := serve(t, b, limits)
 	ctx := context.Background()
-	greeterABI, bin := contracts.Greeter()
-	ctor, _ := greeterABI.Pack("", "hi")
-	addr := send(t, c, nil, append(bin, ctor...), 2_000_000).ContractAddress
+	greeterABI, addr, _ := deployGreeter(t, c)
 	for _, g := range []string{"one", "two"} {
 		in, _ := greeterABI.Pack("greet", g)
 		send(t, c, &addr, in, 200_000)
