@@ -26,15 +26,8 @@ import (
 
 // Every kind of bad input gets a clear JSON-RPC error and blocks keep coming.
 func TestBadInputOverRPC(t *testing.T) {
-	d, err := Start(Config{Validators: 2, BlockTime: 100 * time.Millisecond, GasLimit: 10_000_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Stop()
+	d := startDevnet(t, Config{Validators: 2, GasLimit: 10_000_000})
 	ctx := context.Background()
-	if err := d.L1.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
 	c := dial(t, d.L1RPC(0))
 	raw, err := rpc.Dial(d.L1RPC(0))
 	if err != nil {
@@ -158,7 +151,7 @@ func mustKey(t *testing.T) *ecdsa.PrivateKey {
 
 // Subscriptions over WebSocket deliver new heads and matching logs.
 func TestSubscriptions(t *testing.T) {
-	d := startDevnet(t, "")
+	d := startDevnet(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	ws := dial(t, d.L1WS(1))
@@ -186,7 +179,7 @@ func TestSubscriptions(t *testing.T) {
 
 // Polling filters report new blocks and new matching logs once each.
 func TestPollingFilters(t *testing.T) {
-	d := startDevnet(t, "")
+	d := startDevnet(t, Config{})
 	ctx := context.Background()
 	c := dial(t, d.L1RPC(0))
 	raw, err := rpc.Dial(d.L1RPC(0))

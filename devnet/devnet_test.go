@@ -26,10 +26,15 @@ import (
 	"github.com/cairn-dev/cairn/contracts"
 )
 
-// startDevnet starts a 4-validator devnet on free ports for one test.
-func startDevnet(t *testing.T, dir string) *Devnet {
+// startDevnet starts a devnet on free ports for one test (4 validators and
+// 100 ms blocks unless cfg says otherwise), stops it at the end, and waits
+// for its first block.
+func startDevnet(t *testing.T, cfg Config) *Devnet {
 	t.Helper()
-	d, err := Start(Config{DataDir: dir, BlockTime: 100 * time.Millisecond})
+	if cfg.BlockTime == 0 {
+		cfg.BlockTime = 100 * time.Millisecond
+	}
+	d, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +124,7 @@ func waitReceipt(t *testing.T, c *ethclient.Client, hash common.Hash) *types.Rec
 // A user transfers ETH, deploys a contract compiled from Solidity, calls it,
 // reads its events, and every validator agrees.
 func TestDevnetEndToEnd(t *testing.T) {
-	d := startDevnet(t, "")
+	d := startDevnet(t, Config{})
 	ctx := context.Background()
 	c0 := dial(t, d.L1RPC(0))
 	c2 := dial(t, d.L1RPC(2))
@@ -286,11 +291,7 @@ func TestMetricsAndLayers(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	d, err := Start(Config{Validators: 2, BlockTime: 100 * time.Millisecond, MetricsAddr: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Stop()
+	d := startDevnet(t, Config{Validators: 2, MetricsAddr: addr})
 	ctx := context.Background()
 	if err := d.L1.WaitHeight(ctx, 2); err != nil {
 		t.Fatal(err)
