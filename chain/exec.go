@@ -11,10 +11,12 @@ import (
 	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/tracing"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/trie"
+	"github.com/holiman/uint256"
 )
 
 // ErrTxTypeRefused is returned for blob (EIP-4844) and set-code (EIP-7702)
@@ -37,6 +39,7 @@ type Env struct {
 	GasLimit  uint64         // 0 keeps the parent's
 	Extra     []byte
 	Consensus Consensus // what consensus reports about the block, for hooks
+	Deposits  []Deposit // run first, outside the block body (rollups)
 }
 
 // Consensus is what the consensus engine reports with a block, in its own
@@ -94,11 +97,22 @@ func (r *Result) Logs() []*types.Log {
 
 // Executor executes blocks for one chain.
 type Executor struct {
-	config *params.ChainConfig
-	chain  core.ChainContext
-	system *SystemContracts
-	hooks  []BlockHook
+	config  *params.ChainConfig
+	chain   core.ChainContext
+	system  *SystemContracts
+	hooks   []BlockHook
+	dataFee DataFee
 }
+
+// WithDataFee makes every transaction pay fee before it runs (a rollup's L1
+// data fee) and returns the executor.
+func (e *Executor) WithDataFee(fee DataFee) *Executor {
+	e.dataFee = fee
+	return e
+}
+
+// DataFee returns the data fee rule, or nil.
+func (e *Executor) DataFee() DataFee { return e.dataFee }
 
 // NewExecutor returns an executor. chain answers BLOCKHASH lookups; hooks run
 // at the start and end of every block, in order.
@@ -169,6 +183,7 @@ func (e *Executor) Build(parent *types.Header, statedb *state.StateDB, env Env, 
 			return nil, fmt.Errorf("begin-block hook: %w", err)
 		}
 	}
+	runDeposits(evm, setMsg, statedb, env.Deposits)
 
 	var (
 		gp       = core.NewGasPool(header.GasLimit)
@@ -193,6 +208,10 @@ func (e *Executor) Build(parent *types.Header, statedb *state.StateDB, env Env, 
 			continue
 		}
 		snap, gpSnap := statedb.Snapshot(), gp.Snapshot()
+		if err := e.chargeDataFee(statedb, header, tx, msg); err != nil {
+			skipped = append(skipped, Skip{i, tx, err})
+			continue
+		}
 		statedb.SetTxContext(tx.Hash(), len(included), uint32(len(included)+1))
 		setMsg(msg)
 		receipt, _, err := core.ApplyTransactionWithEVM(ctx, msg, gp, statedb, header.Number, common.Hash{}, header.Time, tx, evm)
@@ -236,6 +255,26 @@ func (e *Executor) Build(parent *types.Header, statedb *state.StateDB, env Env, 
 		}
 	}
 	return &Result{Block: block, Receipts: receipts, State: statedb, Skipped: skipped}, nil
+}
+
+// chargeDataFee moves the transaction's data fee from its sender to the
+// vault, if the sender can pay it on top of the transaction's maximum cost.
+func (e *Executor) chargeDataFee(statedb *state.StateDB, header *types.Header, tx *types.Transaction, msg *core.Message) error {
+	if e.dataFee == nil {
+		return nil
+	}
+	fee := e.dataFee.Cost(header, tx).Fee
+	if fee == nil || fee.Sign() == 0 {
+		return nil
+	}
+	need := new(big.Int).Add(fee, tx.Cost())
+	if have := statedb.GetBalance(msg.From); have.ToBig().Cmp(need) < 0 {
+		return fmt.Errorf("%w: address %v have %v want %v (L1 data fee %v)", core.ErrInsufficientFunds, msg.From, have, need, fee)
+	}
+	amount := uint256.MustFromBig(fee)
+	statedb.SubBalance(msg.From, amount, tracing.BalanceChangeUnspecified)
+	statedb.AddBalance(e.dataFee.Vault(), amount, tracing.BalanceChangeUnspecified)
+	return nil
 }
 
 // maxBlockSizeBuffer leaves room under EIP-7934's RLP size cap for the header

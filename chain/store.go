@@ -59,6 +59,8 @@ type Store struct {
 	closeOnce sync.Once
 	log       *slog.Logger
 	rewoundBy uint64
+	dropped   []*types.Block
+	sync      atomic.Bool
 }
 
 // Open opens (or creates) the chain in dir. An empty dir keeps everything in
@@ -139,6 +141,11 @@ func (s *Store) load(cg *core.Genesis) error {
 		s.log.Info("Rewound chain head to the newest persisted state", "from", from, "to", n)
 		batch := s.db.NewBatch()
 		for i := n + 1; i <= from; i++ {
+			if b := rawdb.ReadBlock(s.db, rawdb.ReadCanonicalHash(s.db, i), i); b != nil {
+				s.dropped = append(s.dropped, b)
+			}
+		}
+		for i := n + 1; i <= from; i++ {
 			rawdb.DeleteCanonicalHash(batch, i)
 		}
 		rawdb.WriteHeadBlockHash(batch, head.Hash())
@@ -154,6 +161,16 @@ func (s *Store) load(cg *core.Genesis) error {
 // RewoundBy is how many blocks Open dropped because their state was not on
 // disk (after a crash). They are replayed by the consensus engine.
 func (s *Store) RewoundBy() uint64 { return s.rewoundBy }
+
+// Dropped returns the blocks Open took off the chain because their state was
+// not on disk, oldest first. A chain whose consensus engine does not replay
+// blocks (a rollup's sequencer) re-executes them from here.
+func (s *Store) Dropped() []*types.Block { return s.dropped }
+
+// SyncWrites makes Commit flush every block to stable storage before it
+// returns, so a block acknowledged to a user survives a power loss, not only
+// a process crash. It costs an fsync per block.
+func (s *Store) SyncWrites(on bool) { s.sync.Store(on) }
 
 // HasState reports whether the state with this root can be read.
 func (s *Store) HasState(root common.Hash) bool {
@@ -205,6 +222,11 @@ func (s *Store) Commit(res *Result) error {
 	if err := batch.Write(); err != nil {
 		return fmt.Errorf("write block %d: %w", block.NumberU64(), err)
 	}
+	if s.sync.Load() {
+		if err := s.db.SyncKeyValue(); err != nil {
+			return fmt.Errorf("sync block %d: %w", block.NumberU64(), err)
+		}
+	}
 	s.head.Store(block.Header())
 
 	logs := res.Logs()
@@ -214,6 +236,53 @@ func (s *Store) Commit(res *Result) error {
 		s.logsFeed.Send(logs)
 	}
 	return nil
+}
+
+// ErrNoStateToRewind is returned by SetHead when the target block's state can
+// no longer be recovered.
+var ErrNoStateToRewind = errors.New("state of the rewind target is not available")
+
+// SetHead rewinds the chain to block number, dropping the canonical blocks
+// above it (a rollup sequencer does this when L1 data proves its unsafe
+// blocks wrong). The target's state must still be held in memory or
+// recoverable from the state history on disk. It returns the dropped blocks,
+// oldest first.
+func (s *Store) SetHead(number uint64) ([]*types.Block, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	head := s.Head()
+	if number >= head.Number.Uint64() {
+		return nil, nil
+	}
+	target := s.GetHeaderByNumber(number)
+	if target == nil {
+		return nil, fmt.Errorf("rewind to %d: no such block", number)
+	}
+	if !s.HasState(target.Root) {
+		if ok, _ := s.triedb.Recoverable(target.Root); !ok {
+			return nil, fmt.Errorf("%w: block %d", ErrNoStateToRewind, number)
+		}
+		if err := s.triedb.Recover(target.Root); err != nil {
+			return nil, fmt.Errorf("rewind to %d: %w", number, err)
+		}
+	}
+	var dropped []*types.Block
+	batch := s.db.NewBatch()
+	for n := number + 1; n <= head.Number.Uint64(); n++ {
+		if b := s.BlockByNumber(n); b != nil {
+			dropped = append(dropped, b)
+		}
+		rawdb.DeleteCanonicalHash(batch, n)
+	}
+	rawdb.WriteHeadBlockHash(batch, target.Hash())
+	rawdb.WriteHeadHeaderHash(batch, target.Hash())
+	rawdb.WriteHeadFastBlockHash(batch, target.Hash())
+	if err := batch.Write(); err != nil {
+		return nil, fmt.Errorf("rewind to %d: %w", number, err)
+	}
+	s.head.Store(target)
+	s.headFeed.Send(core.ChainHeadEvent{Header: target})
+	return dropped, nil
 }
 
 // Config returns the chain configuration.

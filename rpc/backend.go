@@ -60,6 +60,13 @@ type Validator struct {
 	MissedBlocks     hexutil.Uint64 `json:"missedBlocks"` // in the current downtime window
 }
 
+// HeadTags is implemented by backends whose safe and finalized blocks trail
+// the latest one: a rollup's blocks are safe once derived from L1 data.
+type HeadTags interface {
+	SafeHead() *types.Header
+	FinalizedHead() *types.Header
+}
+
 // ValidatorLister is implemented by backends whose layer has validators.
 type ValidatorLister interface {
 	Validators() ([]Validator, error)

@@ -203,7 +203,7 @@ func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) 
 	if uint64(len(receipts)) <= index {
 		return nil, nil
 	}
-	return marshalReceipt(receipts[index], tx, c.Config()), nil
+	return marshalReceipt(receipts[index], tx, c.GetHeaderByHash(blockHash), c.Config(), api.b.Executor().DataFee()), nil
 }
 
 // GetBlockReceipts returns all receipts of a block.
@@ -217,7 +217,7 @@ func (api *EthAPI) GetBlockReceipts(ctx context.Context, at rpc.BlockNumberOrHas
 	txs := block.Transactions()
 	out := make([]map[string]any, len(receipts))
 	for i, r := range receipts {
-		out[i] = marshalReceipt(r, txs[i], c.Config())
+		out[i] = marshalReceipt(r, txs[i], block.Header(), c.Config(), api.b.Executor().DataFee())
 	}
 	return out, nil
 }
@@ -288,9 +288,22 @@ func (api *EthAPI) GetUncleCountByBlockHash(ctx context.Context, hash common.Has
 	return 0
 }
 
-// header resolves a block tag, number or hash. Consensus is final at once,
-// so latest, pending, safe and finalized all name the head.
+// header resolves a block tag, number or hash. On the L1 consensus is final
+// at once, so latest, pending, safe and finalized all name the head; a
+// backend with HeadTags (a rollup) names its own safe and finalized blocks.
 func (api *EthAPI) header(at rpc.BlockNumberOrHash) (*types.Header, error) {
+	if tags, ok := api.b.(HeadTags); ok {
+		if n, ok := at.Number(); ok && (n == rpc.SafeBlockNumber || n == rpc.FinalizedBlockNumber) {
+			h := tags.SafeHead()
+			if n == rpc.FinalizedBlockNumber {
+				h = tags.FinalizedHead()
+			}
+			if h == nil {
+				return nil, ErrBlockNotFound
+			}
+			return h, nil
+		}
+	}
 	return resolveHeader(api.b.Chain(), at)
 }
 

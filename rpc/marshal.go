@@ -7,6 +7,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
 )
 
 // marshalHeader renders a header as eth_getBlockBy* does.
@@ -154,7 +156,7 @@ func effectiveGasPrice(tx *types.Transaction, baseFee *big.Int) *big.Int {
 }
 
 // marshalReceipt renders a receipt as eth_getTransactionReceipt does.
-func marshalReceipt(r *types.Receipt, tx *types.Transaction, config *params.ChainConfig) map[string]any {
+func marshalReceipt(r *types.Receipt, tx *types.Transaction, header *types.Header, config *params.ChainConfig, fee chain.DataFee) map[string]any {
 	from, _ := types.Sender(types.LatestSigner(config), tx)
 	out := map[string]any{
 		"blockHash":         r.BlockHash,
@@ -174,6 +176,13 @@ func marshalReceipt(r *types.Receipt, tx *types.Transaction, config *params.Chai
 	}
 	if r.Logs == nil {
 		out["logs"] = []*types.Log{}
+	}
+	if fee != nil && header != nil {
+		// A rollup's L1 data fee, under the OP Stack's field names.
+		cost := fee.Cost(header, tx)
+		out["l1GasUsed"] = hexutil.Uint64(cost.GasUsed)
+		out["l1GasPrice"] = (*hexutil.Big)(cost.GasPrice)
+		out["l1Fee"] = (*hexutil.Big)(cost.Fee)
 	}
 	if r.ContractAddress != (common.Address{}) {
 		out["contractAddress"] = r.ContractAddress

@@ -36,3 +36,9 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	}
 	return c
 }
+
+// CounterVec returns a counter vector registered with reg (when not nil), or
+// the one already registered under the same name.
+func CounterVec(reg prometheus.Registerer, opts prometheus.CounterOpts, labels ...string) *prometheus.CounterVec {
+	return register(reg, prometheus.NewCounterVec(opts, labels))
+}

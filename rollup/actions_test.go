@@ -1,0 +1,159 @@
+package rollup
+
+import (
+	"context"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+func newSystem(t *testing.T, opts SystemOptions) (*System, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	s, err := NewSystem(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, ctx
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func dial(t *testing.T, url string) *ethclient.Client {
+	t.Helper()
+	c, err := ethclient.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func ether(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(params.Ether)) }
+
+// sendL1 signs and sends an L1 transaction from dev account i.
+func sendL1(t *testing.T, ctx context.Context, s *System, i uint32, to common.Address, value *big.Int, data []byte, gas uint64) *types.Transaction {
+	t.Helper()
+	c := s.L1.Client()
+	nonce := must[uint64](t)(c.PendingNonceAt(ctx, chain.DevAddress(i)))
+	tx, err := types.SignNewTx(chain.DevKey(i), types.LatestSignerForChainID(big.NewInt(L1MinerChainID)), &types.DynamicFeeTx{
+		ChainID: big.NewInt(L1MinerChainID), Nonce: nonce, To: &to, Value: value, Data: data, Gas: gas,
+		GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(100 * params.GWei),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendTransaction(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// Deposit, transfer, batch, derive: the verifier rebuilds the sequencer's
+// chain from L1 alone, block for block.
+func TestActionDepositTransferDerive(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	seq := dial(t, s.Sequencer.RPCURL())
+	ver := dial(t, s.Verifier.RPCURL())
+	alice, bob := chain.DevAddress(1), common.Address{0xb0, 0xb}
+
+	// Alice deposits 5 ETH by sending it to the portal, as any wallet can.
+	sendL1(t, ctx, s, 1, PortalAddress, ether(5), nil, 21_000)
+	// And 2 ETH more to Bob through depositTransaction.
+	data := must[[]byte](t)(PortalABI.Pack("depositTransaction", bob, ether(2), uint64(100_000), []byte{}))
+	sendL1(t, ctx, s, 1, PortalAddress, ether(2), data, 200_000)
+	blk, skipped := must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	if len(skipped) != 0 || len(blk.Transactions()) != 2 {
+		t.Fatalf("deposits not mined: %v", skipped)
+	}
+	before := must[*big.Int](t)(seq.BalanceAt(ctx, alice, nil))
+
+	// The sequencer takes in the L1 block and its deposits.
+	must[*types.Block](t)(s.Sequence(ctx))
+	after := must[*big.Int](t)(seq.BalanceAt(ctx, alice, nil))
+	if got := new(big.Int).Sub(after, before); got.Cmp(ether(5)) != 0 {
+		t.Fatalf("alice's deposit credited %v, want 5 ETH", got)
+	}
+	if got := must[*big.Int](t)(seq.BalanceAt(ctx, bob, nil)); got.Cmp(ether(2)) != 0 {
+		t.Fatalf("bob got %v, want 2 ETH", got)
+	}
+
+	// Alice pays Bob on L2; the receipt is the soft confirmation.
+	tx := must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), bob, ether(1)))
+	b := must[*types.Block](t)(s.Sequence(ctx))
+	if len(b.Transactions()) != 1 {
+		t.Fatalf("block has %d txs, want 1", len(b.Transactions()))
+	}
+	r := must[*types.Receipt](t)(seq.TransactionReceipt(ctx, tx.Hash()))
+	if r.Status != types.ReceiptStatusSuccessful {
+		t.Fatal("transfer failed")
+	}
+
+	// Nothing is safe until the batcher posts and L1 includes it.
+	if safe := must[*types.Header](t)(seq.HeaderByNumber(ctx, big.NewInt(-4))); safe.Number.Sign() != 0 {
+		t.Fatalf("safe head %d before any batch", safe.Number)
+	}
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Batcher.Stats(); st.L2Txs != 1 || st.L1Txs == 0 {
+		t.Fatalf("batcher stats %+v", st)
+	}
+
+	// The verifier reads only L1 and reaches the same chain.
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if err := Derive(ctx, s.Sequencer); err != nil {
+		t.Fatal(err)
+	}
+	head := s.Sequencer.Chain().Head()
+	vhead := s.Verifier.Chain().Head()
+	if vhead.Hash() != head.Hash() {
+		t.Fatalf("verifier head %d %s, sequencer head %d %s", vhead.Number, vhead.Hash(), head.Number, head.Hash())
+	}
+	if s.Sequencer.SafeHead().Hash() != head.Hash() || s.Verifier.SafeHead().Hash() != head.Hash() {
+		t.Fatalf("safe heads %d/%d, want %d", s.Sequencer.SafeHead().Number, s.Verifier.SafeHead().Number, head.Number)
+	}
+	vr := must[*types.Receipt](t)(ver.TransactionReceipt(ctx, tx.Hash()))
+	if vr.BlockHash != r.BlockHash || vr.Status != r.Status {
+		t.Fatal("verifier's receipt differs")
+	}
+	if got := must[*big.Int](t)(ver.BalanceAt(ctx, bob, nil)); got.Cmp(ether(3)) != 0 {
+		t.Fatalf("verifier: bob has %v, want 3 ETH", got)
+	}
+	fin := must[*types.Header](t)(ver.HeaderByNumber(ctx, big.NewInt(-3)))
+	if fin.Hash() != head.Hash() {
+		t.Fatalf("finalized %d, want %d", fin.Number, head.Number)
+	}
+}
+
+func must2[A, B any](t *testing.T) func(A, B, error) (A, B) {
+	return func(a A, b B, err error) (A, B) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	}
+}
+
+var _ = crypto.Keccak256

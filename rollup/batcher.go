@@ -1,0 +1,393 @@
+package rollup
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cairn-dev/cairn/internal/promutil"
+	"github.com/cairn-dev/cairn/rollup/batch"
+)
+
+// L2Source is what the batcher reads of the sequencer: blocks and the safe
+// head (HeaderByNumber with rpc.SafeBlockNumber). ethclient.Client and Node
+// both implement it.
+type L2Source interface {
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+	BlockByNumber(ctx context.Context, number *big.Int) (*types.Block, error)
+}
+
+// BatcherL1 is what the batcher needs of the L1 node. ethclient.Client
+// implements it.
+type BatcherL1 interface {
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+	NonceAt(ctx context.Context, account common.Address, number *big.Int) (uint64, error)
+	SendTransaction(ctx context.Context, tx *types.Transaction) error
+	TransactionReceipt(ctx context.Context, hash common.Hash) (*types.Receipt, error)
+}
+
+// BatcherConfig configures a batcher.
+type BatcherConfig struct {
+	Rollup *Config
+	L1     BatcherL1
+	L2     L2Source
+	Key    *ecdsa.PrivateKey // the rollup's batcher account on L1
+	// MaxChannelDuration is how long blocks gather before they are posted.
+	MaxChannelDuration time.Duration
+	// MaxTxData is the calldata of one L1 transaction (frames and version).
+	MaxTxData int
+	// MaxPendingBytes bounds the transaction bytes of blocks held before
+	// posting: the batcher stops reading blocks at this much.
+	MaxPendingBytes int
+	// ResubmitAfter is how many L1 blocks after posting the batcher waits
+	// for the safe head to reach what it posted before posting it again.
+	ResubmitAfter uint64
+	// ReceiptTimeout is how long to wait for a posted transaction.
+	ReceiptTimeout time.Duration
+	Manual         bool // no loop: the caller calls Step (action tests)
+	Clock          func() time.Time
+	Registry       prometheus.Registerer
+	Log            *slog.Logger
+}
+
+// Batcher defaults.
+const (
+	DefaultMaxChannelDuration = time.Second
+	DefaultMaxTxData          = 120_000 // under the L1's 128 KiB transaction limit
+	DefaultMaxPendingBytes    = 32 << 20
+)
+
+// Batcher posts the sequencer's blocks to the L1 batch inbox: it gathers
+// blocks, encodes them as one span batch, compresses it into a channel,
+// splits that into frames and sends them in consecutive L1 transactions.
+// After a restart, or when what it posted does not become safe, it starts
+// again from the safe head: derivation drops a batch that does not extend
+// the safe head, so posting twice is harmless.
+type Batcher struct {
+	cfg     BatcherConfig
+	from    common.Address
+	signer  types.Signer
+	log     *slog.Logger
+	chainID *big.Int
+
+	next       uint64         // next L2 block to read
+	pending    []*types.Block // read, not yet posted
+	pendingLen int
+	openedAt   time.Time
+	posted     uint64 // last L2 block posted
+	postedAt   uint64 // L1 block that included it
+	feeBump    int64
+
+	mu    sync.Mutex
+	stats BatcherStats
+
+	postedBytes prometheus.Counter
+	postedTxs   prometheus.Counter
+	failures    prometheus.Counter
+	stop        chan struct{}
+	done        sync.WaitGroup
+	closeOnce   sync.Once
+}
+
+// BatcherStats counts what a batcher has posted.
+type BatcherStats struct {
+	Channels    uint64 // channels posted
+	L1Txs       uint64 // L1 transactions sent and included
+	L1Bytes     uint64 // calldata bytes included on L1
+	L2Blocks    uint64 // L2 blocks posted
+	L2Txs       uint64 // L2 transactions posted
+	Resubmits   uint64 // times it went back to the safe head
+	SendFailure uint64 // L1 transactions that failed or timed out
+}
+
+// NewBatcher returns a batcher and, unless Manual, starts its loop.
+func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
+	if cfg.Key == nil {
+		return nil, fmt.Errorf("%w: batcher key missing", ErrConfig)
+	}
+	from := crypto.PubkeyToAddress(cfg.Key.PublicKey)
+	if from != cfg.Rollup.Batcher {
+		return nil, fmt.Errorf("%w: key is for %s, the rollup's batcher is %s", ErrConfig, from, cfg.Rollup.Batcher)
+	}
+	if cfg.MaxChannelDuration <= 0 {
+		cfg.MaxChannelDuration = DefaultMaxChannelDuration
+	}
+	if cfg.MaxTxData <= 0 {
+		cfg.MaxTxData = DefaultMaxTxData
+	}
+	if cfg.MaxPendingBytes <= 0 {
+		cfg.MaxPendingBytes = DefaultMaxPendingBytes
+	}
+	if cfg.ResubmitAfter == 0 {
+		cfg.ResubmitAfter = max(2, cfg.Rollup.SeqWindow/2)
+	}
+	if cfg.ReceiptTimeout <= 0 {
+		cfg.ReceiptTimeout = 10 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	b := &Batcher{
+		cfg:     cfg,
+		from:    from,
+		signer:  types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.Rollup.L1ChainID)),
+		chainID: new(big.Int).SetUint64(cfg.Rollup.L2ChainID),
+		log:     cfg.Log.With("node", "batcher"),
+		stop:    make(chan struct{}),
+		postedBytes: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
+			Name: "batcher_l1_bytes_total", Help: "Calldata bytes the batcher got included on L1."}),
+		postedTxs: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
+			Name: "batcher_l2_txs_total", Help: "L2 transactions the batcher posted."}),
+		failures: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
+			Name: "batcher_failures_total", Help: "L1 transactions of the batcher that failed or timed out."}),
+	}
+	if !cfg.Manual {
+		b.done.Add(1)
+		go b.loop()
+	}
+	return b, nil
+}
+
+// Close stops the loop.
+func (b *Batcher) Close() {
+	b.closeOnce.Do(func() {
+		close(b.stop)
+		b.done.Wait()
+	})
+}
+
+// Stats returns the batcher's counters.
+func (b *Batcher) Stats() BatcherStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stats
+}
+
+func (b *Batcher) loop() {
+	defer b.done.Done()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ReceiptTimeout+10*time.Second)
+		_, err := b.Step(ctx, false)
+		cancel()
+		if err != nil {
+			b.log.Warn("Batcher step failed", "err", err)
+		}
+		select {
+		case <-b.stop:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Step reads new blocks and posts a channel when the oldest pending block
+// has waited MaxChannelDuration, or at once when flush is set. It returns
+// the number of L1 transactions it sent.
+func (b *Batcher) Step(ctx context.Context, flush bool) (int, error) {
+	safe, err := b.cfg.L2.HeaderByNumber(ctx, big.NewInt(int64(gethrpc.SafeBlockNumber)))
+	if err != nil {
+		return 0, fmt.Errorf("L2 safe head: %w", err)
+	}
+	if err := b.checkProgress(ctx, safe.Number.Uint64()); err != nil {
+		return 0, err
+	}
+	if err := b.read(ctx); err != nil {
+		return 0, err
+	}
+	if len(b.pending) == 0 {
+		return 0, nil
+	}
+	if !flush && b.cfg.Clock().Sub(b.openedAt) < b.cfg.MaxChannelDuration && b.pendingLen < b.cfg.MaxPendingBytes {
+		return 0, nil
+	}
+	return b.post(ctx)
+}
+
+// checkProgress starts again from the safe head after a restart or when
+// posted data has not become safe within ResubmitAfter L1 blocks.
+func (b *Batcher) checkProgress(ctx context.Context, safe uint64) error {
+	if b.next == 0 { // fresh start
+		b.next, b.posted = safe+1, safe
+		return nil
+	}
+	if b.posted > safe {
+		head, err := b.cfg.L1.HeaderByNumber(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("L1 head: %w", err)
+		}
+		if head.Number.Uint64() > b.postedAt+b.cfg.ResubmitAfter {
+			b.log.Warn("Posted blocks did not become safe: posting again from the safe head", "safe", safe, "posted", b.posted)
+			b.restart(safe)
+			b.mu.Lock()
+			b.stats.Resubmits++
+			b.mu.Unlock()
+		}
+	}
+	if b.next <= safe {
+		b.restart(safe)
+	}
+	return nil
+}
+
+func (b *Batcher) restart(safe uint64) {
+	b.pending, b.pendingLen = nil, 0
+	b.next, b.posted = safe+1, safe
+}
+
+// read appends new sequencer blocks to pending, up to MaxPendingBytes.
+func (b *Batcher) read(ctx context.Context) error {
+	for b.pendingLen < b.cfg.MaxPendingBytes {
+		block, err := b.cfg.L2.BlockByNumber(ctx, new(big.Int).SetUint64(b.next))
+		if errors.Is(err, ethereum.NotFound) || (err == nil && block == nil) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("L2 block %d: %w", b.next, err)
+		}
+		if n := len(b.pending); n > 0 && block.ParentHash() != b.pending[n-1].Hash() {
+			// The sequencer reorganised: start again from what is safe.
+			b.restart(b.posted)
+			return nil
+		}
+		if len(b.pending) == 0 {
+			b.openedAt = b.cfg.Clock()
+		}
+		b.pending = append(b.pending, block)
+		b.pendingLen += int(block.Size())
+		b.next++
+	}
+	return nil
+}
+
+// post sends the pending blocks as one channel and waits for its frames to
+// be included.
+func (b *Batcher) post(ctx context.Context) (int, error) {
+	bt := &batch.Batch{Blocks: make([]batch.Block, len(b.pending))}
+	copy(bt.ParentCheck[:], b.pending[0].ParentHash().Bytes())
+	ntx := 0
+	for i, blk := range b.pending {
+		info, err := Origin(blk.Header())
+		if err != nil {
+			return 0, err
+		}
+		txs, err := SequencerTxs(blk)
+		if err != nil {
+			return 0, err
+		}
+		ntx += len(txs)
+		bt.Blocks[i] = batch.Block{Number: blk.NumberU64(), Time: blk.Time(), Origin: info.Number, Txs: txs}
+	}
+	raw, err := batch.Encode(bt, b.chainID)
+	if err != nil {
+		return 0, fmt.Errorf("encode batch: %w", err)
+	}
+	data, err := batch.Compress(raw)
+	if err != nil {
+		return 0, err
+	}
+	var id batch.ChannelID
+	if _, err := rand.Read(id[:]); err != nil {
+		return 0, err
+	}
+	frames, err := batch.SplitFrames(id, data, b.cfg.MaxTxData)
+	if err != nil {
+		return 0, err
+	}
+	included, l1Bytes, err := b.send(ctx, frames)
+	if err != nil {
+		b.failures.Inc()
+		b.mu.Lock()
+		b.stats.SendFailure++
+		b.mu.Unlock()
+		b.feeBump++
+		return len(frames), err
+	}
+	b.feeBump = 0
+	last := b.pending[len(b.pending)-1]
+	b.log.Debug("Posted channel", "blocks", len(b.pending), "txs", ntx, "frames", len(frames), "bytes", l1Bytes, "l1", included)
+	b.mu.Lock()
+	b.stats.Channels++
+	b.stats.L1Txs += uint64(len(frames))
+	b.stats.L1Bytes += uint64(l1Bytes)
+	b.stats.L2Blocks += uint64(len(b.pending))
+	b.stats.L2Txs += uint64(ntx)
+	b.mu.Unlock()
+	b.postedBytes.Add(float64(l1Bytes))
+	b.postedTxs.Add(float64(ntx))
+	b.posted, b.postedAt = last.NumberU64(), included
+	b.pending, b.pendingLen = nil, 0
+	return len(frames), nil
+}
+
+// send posts one frame per transaction with consecutive nonces, so they land
+// in order, and waits for all of them. It returns the L1 block of the last.
+func (b *Batcher) send(ctx context.Context, frames []batch.Frame) (uint64, int, error) {
+	nonce, err := b.cfg.L1.NonceAt(ctx, b.from, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("batcher nonce: %w", err)
+	}
+	head, err := b.cfg.L1.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("L1 head: %w", err)
+	}
+	tip := big.NewInt(1_000_000_000 << min(b.feeBump, 8))
+	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2<<min(b.feeBump, 8))), tip)
+	var hashes []common.Hash
+	total := 0
+	for i, f := range frames {
+		data := batch.MarshalTxData(f)
+		total += len(data)
+		tx, err := types.SignNewTx(b.cfg.Key, b.signer, &types.DynamicFeeTx{
+			ChainID:   new(big.Int).SetUint64(b.cfg.Rollup.L1ChainID),
+			Nonce:     nonce + uint64(i),
+			GasTipCap: tip,
+			GasFeeCap: feeCap,
+			Gas:       21_000 + 40*uint64(len(data)), // EIP-7623's floor bounds calldata gas
+			To:        &InboxAddress,
+			Data:      data,
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := b.cfg.L1.SendTransaction(ctx, tx); err != nil {
+			return 0, 0, fmt.Errorf("send frame %d: %w", i, err)
+		}
+		hashes = append(hashes, tx.Hash())
+	}
+	var last uint64
+	deadline := time.Now().Add(b.cfg.ReceiptTimeout)
+	for _, h := range hashes {
+		for {
+			r, err := b.cfg.L1.TransactionReceipt(ctx, h)
+			if err == nil && r != nil {
+				last = max(last, r.BlockNumber.Uint64())
+				break
+			}
+			if time.Now().After(deadline) {
+				return 0, 0, fmt.Errorf("frame transaction %s not included within %v", h, b.cfg.ReceiptTimeout)
+			}
+			select {
+			case <-ctx.Done():
+				return 0, 0, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return last, total, nil
+}

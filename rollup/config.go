@@ -1,0 +1,117 @@
+package rollup
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// Well-known addresses of the rollup.
+var (
+	// PortalAddress is the L1 portal system contract: deposits and forced
+	// transactions enter the rollup here.
+	PortalAddress = common.HexToAddress("0x00000000000000000000000000000000CA1E0100")
+	// InboxAddress is the L1 batch inbox. It has no code: batches are the
+	// calldata of transactions the batcher sends to it.
+	InboxAddress = common.HexToAddress("0x00000000000000000000000000000000CA1E01B0")
+	// L1FeeVault is the L2 account that collects the L1 data fees, as the OP
+	// Stack's L1FeeVault predeploy.
+	L1FeeVault = common.HexToAddress("0x420000000000000000000000000000000000001A")
+	// SequencerFeeVault receives the L2 priority fees (the blocks' coinbase).
+	SequencerFeeVault = common.HexToAddress("0x4200000000000000000000000000000000000011")
+)
+
+// Config is the rollup's consensus configuration: the sequencer, batcher and
+// every verifier must agree on all of it, since derivation depends on it.
+type Config struct {
+	L1ChainID uint64 `json:"l1ChainId"`
+	L2ChainID uint64 `json:"l2ChainId"`
+	// L1Start is the L1 block the L2 genesis is anchored to: derivation
+	// reads L1 from the block after it.
+	L1Start     uint64      `json:"l1StartBlock"`
+	L1StartHash common.Hash `json:"l1StartHash"`
+	// SeqWindow is the sequencing window in L1 blocks: an L2 block with L1
+	// origin E must be in a batch included by L1 block E+SeqWindow-1, or
+	// derivation moves on without it.
+	SeqWindow uint64 `json:"sequencingWindow"`
+	// MaxSeqDrift is how far (seconds) an L2 block's time may run ahead of
+	// its L1 origin's time.
+	MaxSeqDrift uint64 `json:"maxSequencerDrift"`
+	// ChannelTimeout is how many L1 blocks a channel's frames may span.
+	ChannelTimeout uint64 `json:"channelTimeout"`
+	// Batcher is the only L1 account whose transactions to the inbox count.
+	Batcher common.Address `json:"batcher"`
+	// L1FeeScalar scales the L1 data fee, in millionths (1_000_000 = 1×).
+	L1FeeScalar uint64 `json:"l1FeeScalar"`
+	// Genesis is the L2 genesis.
+	Genesis chain.Genesis `json:"genesis"`
+}
+
+// Defaults for a devnet.
+const (
+	DefaultL2ChainID      = 901
+	DefaultSeqWindow      = 50 // 10 s of 200 ms L1 blocks
+	DefaultMaxSeqDrift    = 30
+	DefaultChannelTimeout = 50
+	DefaultBlockTime      = 250 * time.Millisecond
+	DefaultL1FeeScalar    = 1_000_000
+	DefaultL2GasLimit     = 60_000_000
+)
+
+// ErrConfig is returned for an unusable configuration.
+var ErrConfig = errors.New("rollup config")
+
+// Validate checks a configuration.
+func (c *Config) Validate() error {
+	switch {
+	case c.L2ChainID == 0 || c.L1ChainID == 0:
+		return fmt.Errorf("%w: chain IDs must be set", ErrConfig)
+	case c.L2ChainID == c.L1ChainID:
+		return fmt.Errorf("%w: L2 chain ID must differ from L1's", ErrConfig)
+	case c.Genesis.ChainID != c.L2ChainID:
+		return fmt.Errorf("%w: genesis chain ID %d, want %d", ErrConfig, c.Genesis.ChainID, c.L2ChainID)
+	case c.SeqWindow < 2:
+		return fmt.Errorf("%w: sequencing window must be at least 2 L1 blocks", ErrConfig)
+	case c.ChannelTimeout == 0:
+		return fmt.Errorf("%w: channel timeout must be positive", ErrConfig)
+	case c.Batcher == (common.Address{}):
+		return fmt.Errorf("%w: batcher address must be set", ErrConfig)
+	}
+	return nil
+}
+
+// DevConfig returns the devnet's rollup anchored at L1 block start, whose
+// genesis funds the ten test-mnemonic accounts.
+func DevConfig(l1ChainID uint64, start *types.Header, batcher common.Address) *Config {
+	alloc := types.GenesisAlloc{}
+	balance := new(big.Int).Mul(big.NewInt(10_000), big.NewInt(params.Ether))
+	for i := range uint32(10) {
+		alloc[chain.DevAddress(i)] = types.Account{Balance: balance}
+	}
+	return &Config{
+		L1ChainID:      l1ChainID,
+		L2ChainID:      DefaultL2ChainID,
+		L1Start:        start.Number.Uint64(),
+		L1StartHash:    start.Hash(),
+		SeqWindow:      DefaultSeqWindow,
+		MaxSeqDrift:    DefaultMaxSeqDrift,
+		ChannelTimeout: DefaultChannelTimeout,
+		Batcher:        batcher,
+		L1FeeScalar:    DefaultL1FeeScalar,
+		Genesis: chain.Genesis{
+			ChainID:   DefaultL2ChainID,
+			GasLimit:  DefaultL2GasLimit,
+			Timestamp: start.Time,
+			BaseFee:   big.NewInt(params.GWei / 1000), // 0.001 gwei, as OP chains run
+			Alloc:     alloc,
+			ExtraData: EncodeL1Info(L1Info{Number: start.Number.Uint64(), Hash: start.Hash(), BaseFee: start.BaseFee}),
+		},
+	}
+}

@@ -1,0 +1,417 @@
+package rollup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethdb"
+	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/internal/promutil"
+	"github.com/cairn-dev/cairn/rollup/batch"
+)
+
+// Sink takes the blocks derivation produces. A verifier executes and commits
+// them; a sequencer checks them against the blocks it already made and
+// replaces its own where they differ.
+type Sink interface {
+	// Apply makes the block of attributes a the next safe block and returns
+	// its header.
+	Apply(ctx context.Context, a *Attributes) (*types.Header, error)
+}
+
+// Reasons derivation drops data, as counted in DropStats and the
+// cairn_rollup_derivation_dropped_total metric. docs/rollup-derivation.md
+// numbers the rules.
+const (
+	DropForeignSender = "foreign-sender"   // inbox tx not from the batcher (rule 3)
+	DropBadFrame      = "bad-frame"        // tx data that is not valid frames (rule 4)
+	DropFrame         = "frame"            // frame or channel dropped by the assembler (rule 5)
+	DropBadChannel    = "bad-channel"      // channel that does not decompress or decode (rule 6)
+	DropNotNext       = "batch-not-next"   // batch that does not extend the safe head (rule 7)
+	DropBadBlock      = "block-rule"       // block breaking an origin, time or window rule (rule 8)
+	DropForcedInvalid = "forced-undecoded" // forced tx that does not decode (rule 10)
+)
+
+// Deriver rebuilds the L2 chain from L1 alone: one L1 block per Step, in
+// order. It is the same for the sequencer and for verifiers; only their Sink
+// differs. It is not safe for concurrent use, except for the accessors.
+type Deriver struct {
+	cfg    *Config
+	l1     *L1Reader
+	sink   Sink
+	store  *chain.Store
+	signer types.Signer
+	log    *slog.Logger
+
+	asm         *batch.Assembler
+	l1Pos       uint64 // last L1 block fully processed
+	replayUntil uint64 // L1 blocks up to here only rebuild channel state
+	safe        *types.Header
+	recent      []derived // safe blocks not yet known final, oldest first
+
+	mu        sync.Mutex
+	safeHead  *types.Header
+	finalHead *types.Header
+	drops     map[string]uint64
+	dropped   *prometheus.CounterVec
+}
+
+type derived struct {
+	header *types.Header
+	from   uint64 // L1 block it was derived from
+}
+
+// progress is what the deriver persists after each L1 block.
+type progress struct {
+	L1Pos uint64
+	Safe  common.Hash
+}
+
+var progressKey = []byte("cairn-rollup-derivation-progress")
+
+// NewDeriver returns a deriver that resumes from the progress stored in the
+// chain store, or starts at the rollup's L1 anchor.
+func NewDeriver(cfg *Config, l1 *L1Reader, store *chain.Store, sink Sink, reg prometheus.Registerer, log *slog.Logger) (*Deriver, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &Deriver{
+		cfg:    cfg,
+		l1:     l1,
+		sink:   sink,
+		store:  store,
+		signer: types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L1ChainID)),
+		log:    log,
+		drops:  map[string]uint64{},
+		dropped: promutil.CounterVec(reg, prometheus.CounterOpts{
+			Namespace: "cairn", Subsystem: "rollup", Name: "derivation_dropped_total",
+			Help: "Data derivation dropped, by rule.",
+		}, "reason"),
+	}
+	if err := d.reset(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// reset reloads the persisted progress and rebuilds the channel state by
+// re-reading the L1 blocks a still-open channel may have started in.
+func (d *Deriver) reset() error {
+	p, err := readProgress(d.store.Database())
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		p = &progress{L1Pos: d.cfg.L1Start, Safe: d.store.Genesis().Hash()}
+	}
+	safe := d.store.GetHeaderByHash(p.Safe)
+	if safe == nil {
+		return fmt.Errorf("derivation progress names unknown safe block %s", p.Safe)
+	}
+	d.asm = batch.NewAssembler(d.cfg.ChannelTimeout)
+	d.safe = safe
+	d.recent = nil
+	d.replayUntil = p.L1Pos
+	d.l1Pos = max(d.cfg.L1Start, p.L1Pos-min(p.L1Pos, d.cfg.ChannelTimeout))
+	d.publish(safe, safe)
+	return nil
+}
+
+func readProgress(db ethdb.KeyValueReader) (*progress, error) {
+	raw, err := db.Get(progressKey)
+	if err != nil || len(raw) == 0 {
+		return nil, nil // nothing stored yet
+	}
+	var p progress
+	if err := rlp.DecodeBytes(raw, &p); err != nil {
+		return nil, fmt.Errorf("derivation progress: %w", err)
+	}
+	return &p, nil
+}
+
+func (d *Deriver) writeProgress() error {
+	raw, err := rlp.EncodeToBytes(&progress{L1Pos: d.l1Pos, Safe: d.safe.Hash()})
+	if err != nil {
+		return err
+	}
+	return d.store.Database().Put(progressKey, raw)
+}
+
+func (d *Deriver) publish(safe, final *types.Header) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.safeHead = safe
+	if final != nil {
+		d.finalHead = final
+	}
+}
+
+// SafeHead is the newest L2 block derived from L1.
+func (d *Deriver) SafeHead() *types.Header {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.safeHead
+}
+
+// FinalizedHead is the newest L2 block derived from finalized L1 blocks.
+func (d *Deriver) FinalizedHead() *types.Header {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.finalHead
+}
+
+// L1Position is the last L1 block derivation has fully read.
+func (d *Deriver) L1Position() uint64 { return d.l1Pos }
+
+// DropStats returns how much data derivation has dropped, by reason.
+func (d *Deriver) DropStats() map[string]uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]uint64, len(d.drops))
+	for k, v := range d.drops {
+		out[k] = v
+	}
+	return out
+}
+
+func (d *Deriver) drop(reason string, l1Block uint64, err error) {
+	d.mu.Lock()
+	d.drops[reason]++
+	d.mu.Unlock()
+	d.dropped.WithLabelValues(reason).Inc()
+	d.log.Debug("Derivation dropped data", "reason", reason, "l1", l1Block, "err", err)
+}
+
+// Step reads the next L1 block, if there is one, and derives what it
+// completes. It reports whether it made progress. On an error (the L1 or
+// the sink failing) the deriver goes back to its last persisted position,
+// so a Step can simply be retried.
+func (d *Deriver) Step(ctx context.Context) (bool, error) {
+	ok, err := d.step(ctx)
+	if err != nil {
+		if rerr := d.reset(); rerr != nil {
+			return false, errors.Join(err, rerr)
+		}
+	}
+	return ok, err
+}
+
+func (d *Deriver) step(ctx context.Context) (bool, error) {
+	x := d.l1Pos + 1
+	block, err := d.l1.Block(ctx, x)
+	if errors.Is(err, ErrL1NotReady) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	live := x > d.replayUntil
+	for _, data := range d.inboxData(block, live) {
+		frames, err := batch.ParseTxData(data)
+		if err != nil {
+			if live {
+				d.drop(DropBadFrame, x, err)
+			}
+			continue
+		}
+		for _, f := range frames {
+			channel, dropped := d.asm.Add(f, x)
+			if dropped != nil && live {
+				d.drop(DropFrame, x, dropped)
+			}
+			if channel != nil && live {
+				if err := d.channel(ctx, channel, x); err != nil {
+					return false, err
+				}
+			}
+		}
+	}
+	if err := d.asm.Expire(x); err != nil && live {
+		d.drop(DropFrame, x, err)
+	}
+	if live {
+		if err := d.forceAdvance(ctx, x); err != nil {
+			return false, err
+		}
+	}
+	d.l1Pos = x
+	if live {
+		if err := d.writeProgress(); err != nil {
+			return false, err
+		}
+		d.finalize(ctx)
+	}
+	return true, nil
+}
+
+// inboxData returns the calldata of the block's transactions to the inbox
+// that the batcher sent (rules 2 and 3).
+func (d *Deriver) inboxData(block *types.Block, live bool) [][]byte {
+	var out [][]byte
+	for _, tx := range block.Transactions() {
+		if tx.To() == nil || *tx.To() != InboxAddress {
+			continue
+		}
+		from, err := types.Sender(d.signer, tx)
+		if err != nil || from != d.cfg.Batcher {
+			if live {
+				d.drop(DropForeignSender, block.NumberU64(), err)
+			}
+			continue
+		}
+		out = append(out, tx.Data())
+	}
+	return out
+}
+
+// channel decodes a completed channel and derives its blocks (rules 6-9).
+func (d *Deriver) channel(ctx context.Context, data []byte, x uint64) error {
+	raw, err := batch.Decompress(data)
+	if err != nil {
+		d.drop(DropBadChannel, x, err)
+		return nil
+	}
+	b, err := batch.Decode(raw, new(big.Int).SetUint64(d.cfg.L2ChainID))
+	if err != nil {
+		d.drop(DropBadChannel, x, err)
+		return nil
+	}
+	if len(b.Blocks) == 0 || b.Blocks[0].Number != d.safe.Number.Uint64()+1 || !bytes.Equal(b.ParentCheck[:], d.safe.Hash().Bytes()[:20]) {
+		d.drop(DropNotNext, x, fmt.Errorf("batch does not extend safe block %d", d.safe.Number))
+		return nil
+	}
+	for i := range b.Blocks {
+		a, err := d.attributes(ctx, &b.Blocks[i], x)
+		if errors.Is(err, errBlockRule) {
+			d.drop(DropBadBlock, x, err)
+			return nil // the rest of the batch goes too
+		}
+		if err != nil {
+			return err
+		}
+		if err := d.apply(ctx, a, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var errBlockRule = errors.New("batch block breaks a derivation rule")
+
+// attributes checks a batch block against the safe head (rule 8) and
+// returns its attributes.
+func (d *Deriver) attributes(ctx context.Context, blk *batch.Block, x uint64) (*Attributes, error) {
+	parent := d.safe
+	pinfo, err := Origin(parent)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case blk.Origin < pinfo.Number:
+		return nil, fmt.Errorf("%w: block %d origin %d before its parent's %d", errBlockRule, blk.Number, blk.Origin, pinfo.Number)
+	case blk.Origin > x:
+		return nil, fmt.Errorf("%w: block %d origin %d after its inclusion block %d", errBlockRule, blk.Number, blk.Origin, x)
+	case blk.Origin+d.cfg.SeqWindow <= x:
+		return nil, fmt.Errorf("%w: block %d origin %d is outside the sequencing window at L1 block %d", errBlockRule, blk.Number, blk.Origin, x)
+	case blk.Time < parent.Time:
+		return nil, fmt.Errorf("%w: block %d time %d before its parent's %d", errBlockRule, blk.Number, blk.Time, parent.Time)
+	}
+	origin, err := d.l1.Header(ctx, blk.Origin)
+	if err != nil {
+		return nil, err
+	}
+	if blk.Time < origin.Time || blk.Time > origin.Time+d.cfg.MaxSeqDrift {
+		return nil, fmt.Errorf("%w: block %d time %d outside [%d, %d] of its origin", errBlockRule, blk.Number, blk.Time, origin.Time, origin.Time+d.cfg.MaxSeqDrift)
+	}
+	queue, err := d.queue(ctx, pinfo.Number, blk.Origin, x)
+	if err != nil {
+		return nil, err
+	}
+	return &Attributes{Parent: parent, Time: blk.Time, Origin: origin, Queue: queue, Txs: blk.Txs}, nil
+}
+
+// queue reads the portal items of L1 blocks (from, to] and counts forced
+// transactions that do not decode (rule 10).
+func (d *Deriver) queue(ctx context.Context, from, to, x uint64) ([]QueueItem, error) {
+	items, err := d.l1.Queue(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range items {
+		if q.Deposit == nil && q.Forced == nil {
+			d.drop(DropForcedInvalid, x, nil)
+		}
+	}
+	return items, nil
+}
+
+// forceAdvance derives blocks without sequencer transactions while the safe
+// head's origin has fallen out of the sequencing window (rule 11): the
+// sequencer can delay deposits and forced transactions, not drop them.
+func (d *Deriver) forceAdvance(ctx context.Context, x uint64) error {
+	for {
+		info, err := Origin(d.safe)
+		if err != nil {
+			return err
+		}
+		if info.Number+d.cfg.SeqWindow > x {
+			return nil
+		}
+		origin, err := d.l1.Header(ctx, info.Number+1)
+		if err != nil {
+			return err
+		}
+		queue, err := d.queue(ctx, info.Number, info.Number+1, x)
+		if err != nil {
+			return err
+		}
+		a := &Attributes{Parent: d.safe, Time: max(d.safe.Time, origin.Time), Origin: origin, Queue: queue}
+		if err := d.apply(ctx, a, x); err != nil {
+			return err
+		}
+	}
+}
+
+func (d *Deriver) apply(ctx context.Context, a *Attributes, x uint64) error {
+	h, err := d.sink.Apply(ctx, a)
+	if err != nil {
+		return fmt.Errorf("apply derived block %d: %w", a.Parent.Number.Uint64()+1, err)
+	}
+	d.safe = h
+	d.recent = append(d.recent, derived{header: h, from: x})
+	d.publish(h, nil)
+	return nil
+}
+
+// finalize moves the finalized head to the newest safe block derived from a
+// finalized L1 block. CometBFT finalizes every L1 block it commits, so this
+// follows the safe head closely.
+func (d *Deriver) finalize(ctx context.Context) {
+	if len(d.recent) == 0 {
+		return
+	}
+	fin, err := d.l1.Finalized(ctx)
+	if err != nil {
+		return // retried next step
+	}
+	n := fin.Number.Uint64()
+	var last *types.Header
+	i := 0
+	for ; i < len(d.recent) && d.recent[i].from <= n; i++ {
+		last = d.recent[i].header
+	}
+	d.recent = d.recent[i:]
+	if last != nil {
+		d.publish(d.safe, last)
+	}
+}

@@ -1,0 +1,204 @@
+package rollup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// Attributes are everything an L2 block is built from. The sequencer fills
+// them from its clock, the L1 head and its mempool; derivation fills them
+// from L1 alone. The same attributes on the same parent give the same block.
+type Attributes struct {
+	Parent *types.Header
+	Time   uint64
+	Origin *types.Header        // the block's L1 origin
+	Queue  []QueueItem          // portal items of L1 blocks (origin of parent, Origin], in order
+	Txs    []*types.Transaction // the sequencer's transactions
+}
+
+// ErrBlockMismatch is returned when re-executing a stored block gives
+// another block.
+var ErrBlockMismatch = errors.New("re-executed block differs from the stored one")
+
+// Engine builds L2 blocks on the shared execution core and commits them to
+// the node's chain store. A block first runs the deposits of its new L1
+// origins, then the forced transactions queued with them, then the
+// sequencer's transactions; every transaction pays the L1 data fee.
+type Engine struct {
+	cfg   *Config
+	store *chain.Store
+	exec  *chain.Executor
+	log   *slog.Logger
+}
+
+// NewEngine returns an engine over store.
+func NewEngine(cfg *Config, store *chain.Store, log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{
+		cfg:   cfg,
+		store: store,
+		exec:  chain.NewExecutor(cfg.Genesis.Config(), store, nil).WithDataFee(cfg.DataFee()),
+		log:   log,
+	}
+}
+
+// Executor returns the engine's executor (for RPC calls).
+func (e *Engine) Executor() *chain.Executor { return e.exec }
+
+// Store returns the chain store.
+func (e *Engine) Store() *chain.Store { return e.store }
+
+// Build executes attributes on their parent's state. Nothing is written.
+func (e *Engine) Build(a *Attributes) (*chain.Result, error) {
+	st, err := e.store.StateAt(a.Parent.Root)
+	if err != nil {
+		return nil, fmt.Errorf("state of L2 block %d: %w", a.Parent.Number, err)
+	}
+	var (
+		deposits []chain.Deposit
+		forced   []*types.Transaction
+	)
+	for _, q := range a.Queue {
+		switch {
+		case q.Deposit != nil:
+			deposits = append(deposits, *q.Deposit)
+		case q.Forced != nil:
+			forced = append(forced, q.Forced)
+		}
+	}
+	info := infoOf(a.Origin)
+	env := chain.Env{
+		Time:     a.Time,
+		Coinbase: SequencerFeeVault,
+		Extra:    EncodeL1Info(info),
+		Deposits: deposits,
+	}
+	txs := make([]*types.Transaction, 0, len(forced)+len(a.Txs))
+	txs = append(append(txs, forced...), a.Txs...)
+	res, err := e.exec.Build(a.Parent, st, env, txs)
+	if err != nil {
+		return nil, err
+	}
+	// Record how many forced transactions made it into the block, so a
+	// batch can leave them out. Execution does not see the extra-data, so
+	// setting it afterwards changes only the hash.
+	info.Forced = uint32(len(forced))
+	for _, s := range res.Skipped {
+		if s.Index < len(forced) {
+			info.Forced--
+		}
+	}
+	header := res.Block.Header()
+	header.Extra = EncodeL1Info(info)
+	res.Block = res.Block.WithSeal(header)
+	hash := res.Block.Hash()
+	for _, r := range res.Receipts {
+		r.BlockHash = hash
+		for _, l := range r.Logs {
+			l.BlockHash = hash
+		}
+	}
+	return res, nil
+}
+
+// Commit writes a built block as the new head.
+func (e *Engine) Commit(res *chain.Result) error { return e.store.Commit(res) }
+
+// SequencerTxs returns the transactions of an L2 block that a batch carries:
+// all but the forced ones at its start.
+func SequencerTxs(b *types.Block) ([]*types.Transaction, error) {
+	info, err := Origin(b.Header())
+	if err != nil {
+		return nil, err
+	}
+	txs := b.Transactions()
+	if int(info.Forced) > len(txs) {
+		return nil, fmt.Errorf("%w: block %d claims %d forced of %d transactions", ErrNoL1Info, b.NumberU64(), info.Forced, len(txs))
+	}
+	return txs[info.Forced:], nil
+}
+
+// AttributesOf rebuilds the attributes a stored block was made from, reading
+// its L1 origin and queue from l1.
+func AttributesOf(ctx context.Context, l1 *L1Reader, parent *types.Header, b *types.Block) (*Attributes, error) {
+	info, err := Origin(b.Header())
+	if err != nil {
+		return nil, err
+	}
+	pinfo, err := Origin(parent)
+	if err != nil {
+		return nil, err
+	}
+	origin, err := l1.Header(ctx, info.Number)
+	if err != nil {
+		return nil, err
+	}
+	queue, err := l1.Queue(ctx, pinfo.Number, info.Number)
+	if err != nil {
+		return nil, err
+	}
+	txs, err := SequencerTxs(b)
+	if err != nil {
+		return nil, err
+	}
+	return &Attributes{Parent: parent, Time: b.Time(), Origin: origin, Queue: queue, Txs: txs}, nil
+}
+
+// Replay re-executes the blocks the store dropped at Open because their
+// state did not reach disk before a crash. Their data was durable, so every
+// block acknowledged before the crash comes back, with the same hash.
+func (e *Engine) Replay(ctx context.Context, l1 *L1Reader) error {
+	dropped := e.store.Dropped()
+	if len(dropped) == 0 {
+		return nil
+	}
+	e.log.Info("Replaying L2 blocks after a crash", "from", dropped[0].NumberU64(), "count", len(dropped))
+	for _, b := range dropped {
+		parent := e.store.Head()
+		if b.ParentHash() != parent.Hash() {
+			return fmt.Errorf("%w: block %d does not extend the head", ErrBlockMismatch, b.NumberU64())
+		}
+		a, err := AttributesOf(ctx, l1, parent, b)
+		if err != nil {
+			return err
+		}
+		res, err := e.Build(a)
+		if err != nil {
+			return err
+		}
+		if res.Block.Hash() != b.Hash() {
+			return fmt.Errorf("%w: block %d is %s, stored %s", ErrBlockMismatch, b.NumberU64(), res.Block.Hash(), b.Hash())
+		}
+		if err := e.Commit(res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Matches reports whether stored block b is what attributes a give, without
+// executing: same parent, time, origin and sequencer transactions (the
+// deposits and forced transactions follow from the origin).
+func Matches(b *types.Block, a *Attributes) bool {
+	if b.ParentHash() != a.Parent.Hash() || b.Time() != a.Time {
+		return false
+	}
+	info, err := Origin(b.Header())
+	if err != nil || info.Number != a.Origin.Number.Uint64() || info.Hash != a.Origin.Hash() {
+		return false
+	}
+	txs, err := SequencerTxs(b)
+	if err != nil || len(txs) != len(a.Txs) {
+		return false
+	}
+	return slices.EqualFunc(txs, a.Txs, func(x, y *types.Transaction) bool { return x.Hash() == y.Hash() })
+}

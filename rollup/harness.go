@@ -1,0 +1,400 @@
+package rollup
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rpc"
+)
+
+// L1Miner is a one-node L1 mined by hand, for action tests: transactions wait
+// until Mine puts them all in a block. It runs the same execution core and
+// portal as the real L1, and serves JSON-RPC so rollup nodes read it through
+// ethclient as they read a real one.
+type L1Miner struct {
+	mu      sync.Mutex
+	store   *chain.Store
+	exec    *chain.Executor
+	pending []*types.Transaction
+	server  *rpc.Server
+	client  *ethclient.Client
+	signer  types.Signer
+	// BlockTime is the seconds between mined blocks' timestamps.
+	BlockTime uint64
+}
+
+// L1MinerChainID is the chain ID of hand-mined L1s.
+const L1MinerChainID = 900
+
+// NewL1Miner starts a hand-mined L1 whose genesis funds alloc, with the
+// rollup portal installed.
+func NewL1Miner(alloc types.GenesisAlloc) (*L1Miner, error) {
+	store, err := chain.Open("", &chain.Genesis{ChainID: L1MinerChainID, Alloc: alloc, Timestamp: 1_700_000_000}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	system, err := chain.NewSystemContracts(Portal{})
+	if err != nil {
+		return nil, err
+	}
+	m := &L1Miner{
+		store:     store,
+		exec:      chain.NewExecutor(store.Config(), store, system),
+		signer:    types.LatestSigner(store.Config()),
+		BlockTime: 2,
+	}
+	srv, err := rpc.NewServer(m, rpc.Options{ClientVersion: "cairn-l1-miner", Log: slog.New(slog.DiscardHandler)})
+	if err == nil {
+		err = srv.Start("127.0.0.1:0")
+	}
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	m.server = srv
+	if m.client, err = ethclient.Dial(srv.URL()); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Close stops the miner.
+func (m *L1Miner) Close() {
+	if m.client != nil {
+		m.client.Close()
+	}
+	m.server.Close()
+	m.store.Close()
+}
+
+// URL is the miner's JSON-RPC URL.
+func (m *L1Miner) URL() string { return m.server.URL() }
+
+// Client is an ethclient connected to the miner.
+func (m *L1Miner) Client() *ethclient.Client { return m.client }
+
+// Mine puts every waiting transaction in a new block and returns it, with
+// the transactions it had to leave out.
+func (m *L1Miner) Mine() (*types.Block, []chain.Skip, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	head := m.store.Head()
+	st, err := m.store.StateAt(head.Root)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := m.exec.Build(head, st, chain.Env{Time: head.Time + m.BlockTime}, m.pending)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := m.store.Commit(res); err != nil {
+		return nil, nil, err
+	}
+	m.pending = nil
+	return res.Block, res.Skipped, nil
+}
+
+// MineN mines n blocks.
+func (m *L1Miner) MineN(n int) error {
+	for range n {
+		if _, _, err := m.Mine(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Head returns the newest L1 header.
+func (m *L1Miner) Head() *types.Header { return m.store.Head() }
+
+// Chain implements rpc.Backend.
+func (m *L1Miner) Chain() *chain.Store { return m.store }
+
+// Executor implements rpc.Backend.
+func (m *L1Miner) Executor() *chain.Executor { return m.exec }
+
+// Layers implements rpc.Backend.
+func (m *L1Miner) Layers() []rpc.Layer { return nil }
+
+// PendingTransaction implements rpc.Backend.
+func (m *L1Miner) PendingTransaction(hash common.Hash) *types.Transaction {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, tx := range m.pending {
+		if tx.Hash() == hash {
+			return tx
+		}
+	}
+	return nil
+}
+
+// PendingNonce implements rpc.Backend.
+func (m *L1Miner) PendingNonce(addr common.Address) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := m.store.StateAt(m.store.Head().Root)
+	if err != nil {
+		return 0, err
+	}
+	n := st.GetNonce(addr)
+	for _, tx := range m.pending {
+		if from, _ := types.Sender(m.signer, tx); from == addr && tx.Nonce() >= n {
+			n = tx.Nonce() + 1
+		}
+	}
+	return n, nil
+}
+
+// SendTransaction implements rpc.Backend: a transaction with a valid
+// signature waits for the next Mine.
+func (m *L1Miner) SendTransaction(_ context.Context, raw []byte) error {
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		return err
+	}
+	if _, err := types.Sender(m.signer, tx); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pending = append(m.pending, tx)
+	return nil
+}
+
+// Clock is a settable clock for sequencers in tests.
+type Clock struct{ now atomic.Int64 }
+
+// NewClock returns a clock at unix second t.
+func NewClock(t uint64) *Clock {
+	c := &Clock{}
+	c.Set(t)
+	return c
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return time.Unix(c.now.Load(), 0) }
+
+// Set moves the clock to unix second t.
+func (c *Clock) Set(t uint64) { c.now.Store(int64(t)) }
+
+// System is a whole rollup driven by hand: an L1 miner, a sequencer, a
+// batcher and a verifier, each moving only when a test says so.
+type System struct {
+	L1        *L1Miner
+	Config    *Config
+	Sequencer *Node
+	Batcher   *Batcher
+	Verifier  *Node
+	Clock     *Clock
+	dir       string
+	opts      SystemOptions
+}
+
+// SystemOptions tune a System.
+type SystemOptions struct {
+	Dir          string // data directories; "" keeps chains in memory
+	SeqWindow    uint64 // 0: 10
+	CensorForced bool   // the sequencer ignores forced transactions
+	Log          *slog.Logger
+}
+
+// BatcherKey is the batcher account of test systems and the devnet: an
+// account of the test mnemonic kept apart from the ten funded for users.
+func BatcherKey() *ecdsa.PrivateKey { return chain.DevKey(100) }
+
+// NewSystem starts an L1 miner with the test accounts and the batcher funded,
+// mines one block, and anchors a rollup to it.
+func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	alloc := types.GenesisAlloc{}
+	balance := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
+	for i := range uint32(10) {
+		alloc[chain.DevAddress(i)] = types.Account{Balance: balance}
+	}
+	batcher := BatcherKey()
+	alloc[addressOf(batcher)] = types.Account{Balance: balance}
+	l1, err := NewL1Miner(alloc)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := l1.Mine(); err != nil {
+		l1.Close()
+		return nil, err
+	}
+	cfg := DevConfig(L1MinerChainID, l1.Head(), addressOf(batcher))
+	cfg.SeqWindow = 10
+	if opts.SeqWindow != 0 {
+		cfg.SeqWindow = opts.SeqWindow
+	}
+	cfg.ChannelTimeout = 10
+	s := &System{L1: l1, Config: cfg, Clock: NewClock(l1.Head().Time), dir: opts.Dir, opts: opts}
+	if err := s.StartSequencer(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.StartVerifier(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.StartBatcher(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *System) dataDir(name string) string {
+	if s.dir == "" {
+		return ""
+	}
+	return filepath.Join(s.dir, name)
+}
+
+// StartSequencer (re)starts the sequencer from its data directory.
+func (s *System) StartSequencer(ctx context.Context) error {
+	n, err := StartNode(ctx, NodeConfig{
+		Name: "sequencer", Rollup: s.Config, DataDir: s.dataDir("sequencer"), L1: s.L1.Client(),
+		Sequencer: true, Manual: true, Clock: s.Clock.Now, RPCAddr: "127.0.0.1:0",
+		CensorForced: s.opts.CensorForced, Log: s.opts.Log,
+	})
+	if err != nil {
+		return err
+	}
+	s.Sequencer = n
+	return nil
+}
+
+// StartVerifier (re)starts the verifier from its data directory.
+func (s *System) StartVerifier(ctx context.Context) error {
+	n, err := StartNode(ctx, NodeConfig{
+		Name: "verifier", Rollup: s.Config, DataDir: s.dataDir("verifier"), L1: s.L1.Client(),
+		Manual: true, RPCAddr: "127.0.0.1:0", Log: s.opts.Log,
+	})
+	if err != nil {
+		return err
+	}
+	s.Verifier = n
+	return nil
+}
+
+// StartBatcher (re)starts the batcher; it keeps no state of its own.
+func (s *System) StartBatcher() error {
+	b, err := NewBatcher(BatcherConfig{
+		Rollup: s.Config, L1: s.L1.Client(), L2: s.Sequencer, Key: BatcherKey(),
+		Manual: true, ReceiptTimeout: 5 * time.Second, Log: s.opts.Log,
+	})
+	if err != nil {
+		return err
+	}
+	s.Batcher = b
+	return nil
+}
+
+// Close stops everything.
+func (s *System) Close() {
+	if s.Batcher != nil {
+		s.Batcher.Close()
+	}
+	if s.Sequencer != nil {
+		s.Sequencer.Close()
+	}
+	if s.Verifier != nil {
+		s.Verifier.Close()
+	}
+	s.L1.Close()
+}
+
+// Sequence advances the sequencer's clock to the L1 head's time and builds
+// one L2 block.
+func (s *System) Sequence(ctx context.Context) (*types.Block, error) {
+	if now := s.L1.Head().Time; uint64(s.Clock.Now().Unix()) < now {
+		s.Clock.Set(now)
+	}
+	return s.Sequencer.Sequence(ctx)
+}
+
+// Batch posts everything the sequencer has not posted yet and mines the L1
+// block that includes it. The batcher waits for its receipts, so it runs
+// while the miner mines.
+func (s *System) Batch(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Batcher.Step(ctx, true)
+		errc <- err
+	}()
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(20 * time.Millisecond):
+			s.L1.mu.Lock()
+			n := len(s.L1.pending)
+			s.L1.mu.Unlock()
+			if n > 0 {
+				if _, _, err := s.L1.Mine(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// Derive runs a node's derivation until it has read the whole L1.
+func Derive(ctx context.Context, n *Node) error {
+	for {
+		progress, err := n.Derive(ctx)
+		if err != nil {
+			return err
+		}
+		if !progress {
+			return nil
+		}
+	}
+}
+
+// SendL2 signs and sends an L2 transfer from dev account i through the
+// sequencer's RPC, returning the transaction.
+func (s *System) SendL2(ctx context.Context, client *ethclient.Client, key *ecdsa.PrivateKey, to common.Address, value *big.Int) (*types.Transaction, error) {
+	return SendTransfer(ctx, client, key, new(big.Int).SetUint64(s.Config.L2ChainID), to, value)
+}
+
+// SendTransfer signs and sends a dynamic-fee value transfer with the
+// sender's pending nonce.
+func SendTransfer(ctx context.Context, client *ethclient.Client, key *ecdsa.PrivateKey, chainID *big.Int, to common.Address, value *big.Int) (*types.Transaction, error) {
+	from := addressOf(key)
+	nonce, err := client.PendingNonceAt(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	head, err := client.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(chainID), &types.DynamicFeeTx{
+		ChainID: chainID, Nonce: nonce, To: &to, Value: value, Gas: 21_000,
+		GasTipCap: big.NewInt(params.GWei / 1000), GasFeeCap: new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), big.NewInt(params.GWei/1000)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := client.SendTransaction(ctx, tx); err != nil {
+		return nil, fmt.Errorf("send: %w", err)
+	}
+	return tx, nil
+}

@@ -1,0 +1,148 @@
+package rollup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sort"
+	"sync"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// L1Client is what rollup nodes need of an L1 node. go-ethereum's
+// ethclient.Client implements it, so a rollup node reads its L1 over
+// JSON-RPC, in the same process or on another machine.
+type L1Client interface {
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+	BlockByNumber(ctx context.Context, number *big.Int) (*types.Block, error)
+	FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error)
+}
+
+// ErrL1NotReady is returned when an L1 block asked for does not exist yet.
+var ErrL1NotReady = errors.New("L1 block not available yet")
+
+// L1Reader reads the L1 blocks, headers and portal queue a rollup node needs,
+// keeping recent headers in a small cache.
+type L1Reader struct {
+	client  L1Client
+	chainID uint64 // L2 chain ID, for decoding forced transactions
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	headers map[uint64]*types.Header
+}
+
+const headerCacheSize = 4096
+
+// NewL1Reader returns a reader over client.
+func NewL1Reader(client L1Client, l2ChainID uint64, log *slog.Logger) *L1Reader {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &L1Reader{client: client, chainID: l2ChainID, log: log, headers: map[uint64]*types.Header{}}
+}
+
+// Head returns the newest L1 header.
+func (r *L1Reader) Head(ctx context.Context) (*types.Header, error) {
+	h, err := r.client.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("L1 head: %w", err)
+	}
+	r.remember(h)
+	return h, nil
+}
+
+// Finalized returns the newest finalized L1 header.
+func (r *L1Reader) Finalized(ctx context.Context) (*types.Header, error) {
+	h, err := r.client.HeaderByNumber(ctx, big.NewInt(int64(rpc.FinalizedBlockNumber)))
+	if err != nil {
+		return nil, fmt.Errorf("L1 finalized head: %w", err)
+	}
+	return h, nil
+}
+
+// Header returns the L1 header at number.
+func (r *L1Reader) Header(ctx context.Context, number uint64) (*types.Header, error) {
+	r.mu.Lock()
+	h := r.headers[number]
+	r.mu.Unlock()
+	if h != nil {
+		return h, nil
+	}
+	h, err := r.client.HeaderByNumber(ctx, new(big.Int).SetUint64(number))
+	if errors.Is(err, ethereum.NotFound) {
+		return nil, fmt.Errorf("%w: %d", ErrL1NotReady, number)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("L1 header %d: %w", number, err)
+	}
+	r.remember(h)
+	return h, nil
+}
+
+func (r *L1Reader) remember(h *types.Header) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.headers) >= headerCacheSize {
+		// Drop the oldest half; readers move forward.
+		nums := make([]uint64, 0, len(r.headers))
+		for n := range r.headers {
+			nums = append(nums, n)
+		}
+		sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
+		for _, n := range nums[:len(nums)/2] {
+			delete(r.headers, n)
+		}
+	}
+	r.headers[h.Number.Uint64()] = h
+}
+
+// Block returns the L1 block at number with its transactions.
+func (r *L1Reader) Block(ctx context.Context, number uint64) (*types.Block, error) {
+	b, err := r.client.BlockByNumber(ctx, new(big.Int).SetUint64(number))
+	if errors.Is(err, ethereum.NotFound) {
+		return nil, fmt.Errorf("%w: %d", ErrL1NotReady, number)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("L1 block %d: %w", number, err)
+	}
+	r.remember(b.Header())
+	return b, nil
+}
+
+// Queue returns the portal's deposits and forced transactions of L1 blocks
+// from+1 through to, in L1 order. Logs that do not decode are skipped (the
+// portal never emits them).
+func (r *L1Reader) Queue(ctx context.Context, from, to uint64) ([]QueueItem, error) {
+	if to <= from {
+		return nil, nil
+	}
+	logs, err := r.client.FilterLogs(ctx, ethereum.FilterQuery{
+		FromBlock: new(big.Int).SetUint64(from + 1),
+		ToBlock:   new(big.Int).SetUint64(to),
+		Addresses: []common.Address{PortalAddress},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("portal logs of L1 blocks %d-%d: %w", from+1, to, err)
+	}
+	items := make([]QueueItem, 0, len(logs))
+	for i := range logs {
+		if logs[i].Removed {
+			continue
+		}
+		item, err := ParseQueueLog(&logs[i], r.chainID)
+		if err != nil {
+			r.log.Warn("Skipping portal log", "block", logs[i].BlockNumber, "err", err)
+			continue
+		}
+		items = append(items, *item)
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Index < items[j].Index })
+	return items, nil
+}

@@ -1,0 +1,532 @@
+package rollup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/internal/promutil"
+	"github.com/cairn-dev/cairn/rpc"
+)
+
+// ClientVersion is what web3_clientVersion answers on rollup nodes.
+const ClientVersion = "cairn-rollup/v0.1.0"
+
+// NodeConfig configures a rollup node: a sequencer, or a verifier that reads
+// only L1.
+type NodeConfig struct {
+	Name      string // for logs and metrics: "sequencer", "verifier"
+	Rollup    *Config
+	DataDir   string   // "" keeps the chain in memory
+	L1        L1Client // the L1 node's JSON-RPC (ethclient)
+	Sequencer bool     // build blocks from the mempool
+	BlockTime time.Duration
+	Clock     func() time.Time // the sequencer's clock for block times; time.Now when nil
+	// Manual leaves block production and derivation to the caller
+	// (Sequence and Derive), as action tests do.
+	Manual    bool
+	RPCAddr   string // "" serves no RPC
+	RPCLimits rpc.Limits
+	// SequencerRPC is where a verifier forwards transactions sent to it.
+	SequencerRPC string
+	// CensorForced makes a sequencer that ignores forced transactions: it
+	// never moves its L1 origin past a block that queued one. For tests.
+	CensorForced bool
+	PoolSize     int
+	Registry     prometheus.Registerer
+	Layers       func() []rpc.Layer
+	Log          *slog.Logger
+}
+
+// Node is a rollup node. A sequencer orders transactions into blocks every
+// BlockTime and gives receipts once they are durable; every node runs
+// derivation, which rebuilds the chain from L1 and moves the safe and
+// finalized heads. A verifier's chain is derived only.
+type Node struct {
+	cfg     NodeConfig
+	rollup  *Config
+	store   *chain.Store
+	engine  *Engine
+	l1      *L1Reader
+	deriver *Deriver
+	pool    *pool
+	server  *rpc.Server
+	log     *slog.Logger
+	forward *gethrpc.Client
+
+	mu     sync.Mutex // one writer of the chain: sequencing and derivation
+	stMu   sync.Mutex
+	st     *state.StateDB // head state for validating transactions
+	stRoot common.Hash
+
+	reorgs    prometheus.Counter
+	blocks    prometheus.Counter
+	rejected  prometheus.Counter
+	stop      chan struct{}
+	done      sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// ErrNotSequencer is returned by a verifier without a sequencer to forward
+// transactions to.
+var ErrNotSequencer = errors.New("this rollup node is a verifier and has no sequencer to forward transactions to")
+
+// ErrL1Behind is returned when the sequencer cannot build a block because
+// its L1 view is too old for the block's time (the L1 has stalled).
+var ErrL1Behind = errors.New("L1 origin too old for a new block: waiting for L1")
+
+// StartNode opens the node's chain, replays blocks lost in a crash, and
+// starts its loops and RPC server.
+func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
+	if err := cfg.Rollup.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Name == "" {
+		cfg.Name = "verifier"
+		if cfg.Sequencer {
+			cfg.Name = "sequencer"
+		}
+	}
+	if cfg.BlockTime <= 0 {
+		cfg.BlockTime = DefaultBlockTime
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	log := cfg.Log.With("node", cfg.Name)
+	store, err := chain.Open(cfg.DataDir, &cfg.Rollup.Genesis, log)
+	if err != nil {
+		return nil, err
+	}
+	store.SyncWrites(cfg.Sequencer && cfg.DataDir != "")
+	labels := prometheus.Labels{"node": cfg.Name}
+	n := &Node{
+		cfg:    cfg,
+		rollup: cfg.Rollup,
+		store:  store,
+		engine: NewEngine(cfg.Rollup, store, log),
+		l1:     NewL1Reader(cfg.L1, cfg.Rollup.L2ChainID, log),
+		log:    log,
+		stop:   make(chan struct{}),
+		reorgs: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
+			Name: "reorgs_total", Help: "Unsafe blocks replaced because L1 data disagreed.", ConstLabels: labels}),
+		blocks: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
+			Name: "sequenced_blocks_total", Help: "Blocks the sequencer built.", ConstLabels: labels}),
+		rejected: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
+			Name: "rejected_txs_total", Help: "Transactions refused by the sequencer's mempool.", ConstLabels: labels}),
+	}
+	if cfg.Sequencer {
+		n.pool = newPool(cfg.Rollup, cfg.PoolSize)
+	}
+	fail := func(err error) (*Node, error) {
+		n.Close()
+		return nil, err
+	}
+	if err := n.engine.Replay(ctx, n.l1); err != nil {
+		return fail(fmt.Errorf("replay after crash: %w", err))
+	}
+	if n.deriver, err = NewDeriver(cfg.Rollup, n.l1, store, n, cfg.Registry, log); err != nil {
+		return fail(err)
+	}
+	if cfg.SequencerRPC != "" {
+		if n.forward, err = gethrpc.DialContext(ctx, cfg.SequencerRPC); err != nil {
+			return fail(fmt.Errorf("dial sequencer: %w", err))
+		}
+	}
+	if cfg.RPCAddr != "" {
+		srv, err := rpc.NewServer(n, rpc.Options{ClientVersion: ClientVersion, Limits: cfg.RPCLimits, Registry: cfg.Registry, MetricsLabel: cfg.Name, Log: log})
+		if err == nil {
+			err = srv.Start(cfg.RPCAddr)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		n.server = srv
+	}
+	if !cfg.Manual {
+		n.done.Add(1)
+		go n.deriveLoop()
+		if cfg.Sequencer {
+			n.done.Add(1)
+			go n.sequenceLoop()
+		}
+	}
+	log.Info("Rollup node started", "sequencer", cfg.Sequencer, "head", store.Head().Number, "rpc", n.RPCURL())
+	return n, nil
+}
+
+// Close stops the loops and the RPC server and closes the chain.
+func (n *Node) Close() {
+	n.closeOnce.Do(func() {
+		close(n.stop)
+		n.done.Wait()
+		if n.server != nil {
+			n.server.Close()
+		}
+		if n.forward != nil {
+			n.forward.Close()
+		}
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if err := n.store.Close(); err != nil {
+			n.log.Warn("Closing chain", "err", err)
+		}
+	})
+}
+
+// RPCURL is the node's HTTP JSON-RPC URL, or "".
+func (n *Node) RPCURL() string {
+	if n.server == nil {
+		return ""
+	}
+	return n.server.URL()
+}
+
+// WSURL is the node's WebSocket JSON-RPC URL, or "".
+func (n *Node) WSURL() string {
+	if n.server == nil {
+		return ""
+	}
+	return n.server.WSURL()
+}
+
+// Deriver returns the node's derivation pipeline.
+func (n *Node) Deriver() *Deriver { return n.deriver }
+
+// Config returns the rollup configuration.
+func (n *Node) Config() *Config { return n.rollup }
+
+func (n *Node) sequenceLoop() {
+	defer n.done.Done()
+	t := time.NewTicker(n.cfg.BlockTime)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := n.Sequence(ctx); err != nil {
+			n.log.Warn("Sequencing a block failed", "err", err)
+		}
+		cancel()
+	}
+}
+
+func (n *Node) deriveLoop() {
+	defer n.done.Done()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		progress, err := n.Derive(ctx)
+		cancel()
+		if err != nil {
+			n.log.Warn("Derivation step failed", "err", err)
+		}
+		wait := time.Duration(0)
+		if !progress || err != nil {
+			wait = 100 * time.Millisecond
+		}
+		select {
+		case <-n.stop:
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Derive runs one derivation step: it reads the next L1 block, if any.
+func (n *Node) Derive(ctx context.Context) (bool, error) { return n.deriver.Step(ctx) }
+
+// Sequence builds, commits and returns one block from the mempool, with the
+// newest L1 origin its time allows. Only a sequencer sequences.
+func (n *Node) Sequence(ctx context.Context) (*types.Block, error) {
+	if n.pool == nil {
+		return nil, ErrNotSequencer
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	parent := n.store.Head()
+	pinfo, err := Origin(parent)
+	if err != nil {
+		return nil, err
+	}
+	now := uint64(n.cfg.Clock().Unix())
+	t := max(now, parent.Time)
+	origin, err := n.chooseOrigin(ctx, pinfo.Number, t)
+	if err != nil {
+		return nil, err
+	}
+	if limit := origin.Time + n.rollup.MaxSeqDrift; t > limit {
+		if parent.Time > limit {
+			return nil, fmt.Errorf("%w: origin %d at %d, parent time %d", ErrL1Behind, origin.Number, origin.Time, parent.Time)
+		}
+		t = limit
+	}
+	queue, err := n.l1.Queue(ctx, pinfo.Number, origin.Number.Uint64())
+	if err != nil {
+		return nil, err
+	}
+	txs := n.pool.take(maxBlockTxs, parent.GasLimit)
+	res, err := n.engine.Build(&Attributes{Parent: parent, Time: t, Origin: origin, Queue: queue, Txs: txs})
+	if err != nil {
+		return nil, err
+	}
+	if err := n.engine.Commit(res); err != nil {
+		return nil, err
+	}
+	n.pool.done(txs, res.Skipped)
+	n.blocks.Inc()
+	return res.Block, nil
+}
+
+// maxBlockTxs bounds one block's transactions, so a block is built well
+// within the block time.
+const maxBlockTxs = 5_000
+
+// chooseOrigin picks the newest L1 block after from whose time is at most t.
+func (n *Node) chooseOrigin(ctx context.Context, from, t uint64) (*types.Header, error) {
+	head, err := n.l1.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	num := from
+	for num < head.Number.Uint64() {
+		next, err := n.l1.Header(ctx, num+1)
+		if err != nil {
+			return nil, err
+		}
+		if next.Time > t {
+			break
+		}
+		if n.cfg.CensorForced {
+			q, err := n.l1.Queue(ctx, num, num+1)
+			if err != nil {
+				return nil, err
+			}
+			if hasForced(q) {
+				break
+			}
+		}
+		num++
+	}
+	return n.l1.Header(ctx, num)
+}
+
+func hasForced(q []QueueItem) bool {
+	for _, item := range q {
+		if item.Deposit == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply implements Sink: a derived block that matches the stored block at
+// its height becomes safe as it is; one that does not replaces the stored
+// chain from there.
+func (n *Node) Apply(ctx context.Context, a *Attributes) (*types.Header, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	number := a.Parent.Number.Uint64() + 1
+	if b := n.store.BlockByNumber(number); b != nil {
+		if Matches(b, a) {
+			return b.Header(), nil
+		}
+		n.log.Warn("L1 data disagrees with the unsafe chain: replacing it", "block", number, "unsafeHead", n.store.Head().Number)
+		if _, err := n.store.SetHead(number - 1); err != nil {
+			return nil, err
+		}
+		n.reorgs.Inc()
+		if n.pool != nil {
+			n.pool.reset()
+		}
+	}
+	if head := n.store.Head(); head.Hash() != a.Parent.Hash() {
+		return nil, fmt.Errorf("%w: derived parent %s is not the head %s", chain.ErrNotNext, a.Parent.Hash(), head.Hash())
+	}
+	res, err := n.engine.Build(a)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.engine.Commit(res); err != nil {
+		return nil, err
+	}
+	return res.Block.Header(), nil
+}
+
+// headState returns the head's state for transaction validation, shared
+// between callers under stMu.
+func (n *Node) headState() (*types.Header, *state.StateDB, error) {
+	head := n.store.Head()
+	if n.st == nil || n.stRoot != head.Root {
+		st, err := n.store.StateAt(head.Root)
+		if err != nil {
+			return nil, nil, err
+		}
+		n.st, n.stRoot = st, head.Root
+	}
+	return head, n.st, nil
+}
+
+// rpc.Backend
+
+// Chain implements rpc.Backend.
+func (n *Node) Chain() *chain.Store { return n.store }
+
+// Executor implements rpc.Backend.
+func (n *Node) Executor() *chain.Executor { return n.engine.Executor() }
+
+// SendTransaction implements rpc.Backend: the sequencer queues the
+// transaction; a verifier forwards it to the sequencer.
+func (n *Node) SendTransaction(ctx context.Context, raw []byte) error {
+	if n.pool == nil {
+		if n.forward == nil {
+			return ErrNotSequencer
+		}
+		var hash common.Hash
+		return n.forward.CallContext(ctx, &hash, "eth_sendRawTransaction", hexutil.Bytes(raw))
+	}
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		n.rejected.Inc()
+		return fmt.Errorf("decode transaction: %w", err)
+	}
+	n.stMu.Lock()
+	defer n.stMu.Unlock()
+	head, st, err := n.headState()
+	if err != nil {
+		return err
+	}
+	if err := n.pool.add(tx, head, st); err != nil {
+		n.rejected.Inc()
+		return err
+	}
+	return nil
+}
+
+// PendingNonce implements rpc.Backend.
+func (n *Node) PendingNonce(addr common.Address) (uint64, error) {
+	n.stMu.Lock()
+	defer n.stMu.Unlock()
+	_, st, err := n.headState()
+	if err != nil {
+		return 0, err
+	}
+	if n.pool == nil {
+		return st.GetNonce(addr), nil
+	}
+	return n.pool.nonce(addr, st.GetNonce(addr)), nil
+}
+
+// PendingTransaction implements rpc.Backend.
+func (n *Node) PendingTransaction(hash common.Hash) *types.Transaction {
+	if n.pool == nil {
+		return nil
+	}
+	return n.pool.get(hash)
+}
+
+// Layers implements rpc.Backend.
+func (n *Node) Layers() []rpc.Layer {
+	if n.cfg.Layers != nil {
+		return n.cfg.Layers()
+	}
+	return []rpc.Layer{n.Layer(nil, nil)}
+}
+
+// Layer describes this rollup for cairn_layers, with the given RPC URLs.
+func (n *Node) Layer(rpcURLs, wsURLs []string) rpc.Layer {
+	return LayerInfo(n.rollup, rpcURLs, wsURLs)
+}
+
+// LayerInfo describes a rollup for cairn_layers.
+func LayerInfo(c *Config, rpcURLs, wsURLs []string) rpc.Layer {
+	return rpc.Layer{
+		Name:    "optimistic-rollup",
+		Kind:    "optimistic-rollup",
+		ChainID: c.L2ChainID,
+		RPC:     rpcURLs,
+		WS:      wsURLs,
+		Contracts: map[string]common.Address{
+			"portal":     PortalAddress,
+			"batchInbox": InboxAddress,
+			"batcher":    c.Batcher,
+		},
+		Params: map[string]any{
+			"sequencingWindow":  c.SeqWindow,
+			"maxSequencerDrift": c.MaxSeqDrift,
+			"channelTimeout":    c.ChannelTimeout,
+			"l1StartBlock":      c.L1Start,
+			"l1FeeScalar":       c.L1FeeScalar,
+		},
+	}
+}
+
+// SafeHead implements rpc.HeadTags.
+func (n *Node) SafeHead() *types.Header { return n.deriver.SafeHead() }
+
+// FinalizedHead implements rpc.HeadTags.
+func (n *Node) FinalizedHead() *types.Header { return n.deriver.FinalizedHead() }
+
+// PoolLen is the number of transactions waiting in the sequencer's mempool.
+func (n *Node) PoolLen() int {
+	if n.pool == nil {
+		return 0
+	}
+	return n.pool.len()
+}
+
+// HeaderByNumber implements L2Source in process: nil is the head, and
+// rpc.SafeBlockNumber and rpc.FinalizedBlockNumber the derived heads.
+func (n *Node) HeaderByNumber(_ context.Context, number *big.Int) (*types.Header, error) {
+	var h *types.Header
+	switch {
+	case number == nil:
+		h = n.store.Head()
+	case number.Sign() < 0:
+		switch gethrpc.BlockNumber(number.Int64()) {
+		case gethrpc.SafeBlockNumber:
+			h = n.SafeHead()
+		case gethrpc.FinalizedBlockNumber:
+			h = n.FinalizedHead()
+		default:
+			h = n.store.Head()
+		}
+	default:
+		h = n.store.GetHeaderByNumber(number.Uint64())
+	}
+	if h == nil {
+		return nil, ethereum.NotFound
+	}
+	return h, nil
+}
+
+// BlockByNumber implements L2Source in process.
+func (n *Node) BlockByNumber(ctx context.Context, number *big.Int) (*types.Block, error) {
+	h, err := n.HeaderByNumber(ctx, number)
+	if err != nil {
+		return nil, err
+	}
+	b := n.store.BlockByHash(h.Hash())
+	if b == nil {
+		return nil, ethereum.NotFound
+	}
+	return b, nil
+}

@@ -1,0 +1,225 @@
+package rollup
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/txpool"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// Pool limits.
+const (
+	DefaultPoolSize  = 200_000    // transactions waiting at most
+	DefaultMaxTxSize = 128 * 1024 // as go-ethereum's pool
+)
+
+// ErrNonceGap is returned for a transaction whose nonce is above the
+// sender's next pending nonce: the sequencer orders first come, first
+// served, and does not hold transactions that cannot run yet.
+var ErrNonceGap = errors.New("nonce too high: the sequencer does not queue transactions behind a nonce gap")
+
+// ErrPoolFull is returned when the mempool holds its limit of transactions.
+var ErrPoolFull = errors.New("txpool is full")
+
+// ErrReplacement is returned for a second transaction with a nonce already
+// pending: within a 250 ms block time nothing stays pending long enough to
+// need replacing.
+var ErrReplacement = errors.New("a transaction with this nonce is already pending: replacement is not supported by the sequencer")
+
+// pool is the sequencer's mempool: first come, first served, gapless per
+// sender.
+type pool struct {
+	mu      sync.Mutex
+	signer  types.Signer
+	config  *Config
+	fee     chain.DataFee
+	limit   int
+	queue   []*types.Transaction
+	byHash  map[common.Hash]*types.Transaction
+	from    map[common.Hash]common.Address
+	next    map[common.Address]uint64 // next nonce of senders with pending transactions
+	pending map[common.Address]int
+}
+
+func newPool(cfg *Config, limit int) *pool {
+	if limit <= 0 {
+		limit = DefaultPoolSize
+	}
+	return &pool{
+		signer:  types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L2ChainID)),
+		config:  cfg,
+		fee:     cfg.DataFee(),
+		limit:   limit,
+		byHash:  map[common.Hash]*types.Transaction{},
+		from:    map[common.Hash]common.Address{},
+		next:    map[common.Address]uint64{},
+		pending: map[common.Address]int{},
+	}
+}
+
+// add validates tx against the head block and state and queues it.
+func (p *pool) add(tx *types.Transaction, head *types.Header, st *state.StateDB) error {
+	opts := &txpool.ValidationOptions{
+		Config:  p.config.Genesis.Config(),
+		Accept:  1<<types.LegacyTxType | 1<<types.AccessListTxType | 1<<types.DynamicFeeTxType,
+		MaxSize: DefaultMaxTxSize,
+		MinTip:  new(big.Int),
+	}
+	if err := txpool.ValidateTransaction(tx, head, p.signer, opts); err != nil {
+		return err
+	}
+	if tx.GasFeeCap().Cmp(head.BaseFee) < 0 {
+		return fmt.Errorf("%w: max fee per gas %v, base fee %v", core.ErrFeeCapTooLow, tx.GasFeeCap(), head.BaseFee)
+	}
+	from, err := types.Sender(p.signer, tx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", txpool.ErrInvalidSender, err)
+	}
+	need := new(big.Int).Add(tx.Cost(), p.fee.Cost(head, tx).Fee)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byHash[tx.Hash()] != nil {
+		return txpool.ErrAlreadyKnown
+	}
+	stateNonce := st.GetNonce(from)
+	next, ok := p.next[from]
+	if !ok || next < stateNonce {
+		next = stateNonce
+	}
+	switch {
+	case tx.Nonce() < stateNonce:
+		return fmt.Errorf("%w: next nonce %d, tx nonce %d", core.ErrNonceTooLow, stateNonce, tx.Nonce())
+	case tx.Nonce() < next:
+		return ErrReplacement
+	case tx.Nonce() > next:
+		return fmt.Errorf("%w: next nonce %d, tx nonce %d", ErrNonceGap, next, tx.Nonce())
+	}
+	if balance := st.GetBalance(from).ToBig(); balance.Cmp(need) < 0 {
+		return fmt.Errorf("%w: balance %v, tx cost %v", core.ErrInsufficientFunds, balance, need)
+	}
+	if len(p.queue) >= p.limit {
+		return ErrPoolFull
+	}
+	p.queue = append(p.queue, tx)
+	p.byHash[tx.Hash()] = tx
+	p.from[tx.Hash()] = from
+	p.next[from] = tx.Nonce() + 1
+	p.pending[from]++
+	return nil
+}
+
+// take returns up to max transactions in arrival order, leaving them queued.
+func (p *pool) take(max int, gas uint64) []*types.Transaction {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var used uint64
+	n := 0
+	for n < len(p.queue) && n < max {
+		g := p.queue[n].Gas()
+		if used+g > gas {
+			break
+		}
+		used += g
+		n++
+	}
+	return append([]*types.Transaction(nil), p.queue[:n]...)
+}
+
+// done removes the transactions of a block attempt: included ones, and
+// skipped ones that cannot run later. A dropped transaction takes the
+// sender's later transactions with it, since they now have a nonce gap.
+func (p *pool) done(taken []*types.Transaction, skipped []chain.Skip) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keep := map[common.Hash]bool{}
+	dead := map[common.Address]bool{}
+	for _, s := range skipped {
+		if errors.Is(s.Err, core.ErrFeeCapTooLow) || errors.Is(s.Err, errBlockFullSkip) {
+			keep[s.Tx.Hash()] = true
+		} else if from, ok := p.from[s.Tx.Hash()]; ok {
+			dead[from] = true
+		}
+	}
+	rest := p.queue[len(taken):]
+	var front []*types.Transaction
+	for _, tx := range taken {
+		if keep[tx.Hash()] && !dead[p.from[tx.Hash()]] {
+			front = append(front, tx)
+			continue
+		}
+		p.removeLocked(tx)
+	}
+	if len(dead) > 0 {
+		kept := rest[:0]
+		for _, tx := range rest {
+			if dead[p.from[tx.Hash()]] {
+				p.removeLocked(tx)
+				continue
+			}
+			kept = append(kept, tx)
+		}
+		rest = kept
+	}
+	p.queue = append(front, rest...)
+	for from := range dead {
+		delete(p.next, from) // back to the state nonce
+	}
+}
+
+// errBlockFullSkip matches the executor's skip for a full block; such a
+// transaction waits for the next block.
+var errBlockFullSkip = core.ErrGasLimitReached
+
+func (p *pool) removeLocked(tx *types.Transaction) {
+	h := tx.Hash()
+	from, ok := p.from[h]
+	if !ok {
+		return
+	}
+	delete(p.byHash, h)
+	delete(p.from, h)
+	if p.pending[from]--; p.pending[from] <= 0 {
+		delete(p.pending, from)
+		delete(p.next, from)
+	}
+}
+
+// reset forgets everything (after a reorganisation).
+func (p *pool) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queue = nil
+	p.byHash = map[common.Hash]*types.Transaction{}
+	p.from = map[common.Hash]common.Address{}
+	p.next = map[common.Address]uint64{}
+	p.pending = map[common.Address]int{}
+}
+
+func (p *pool) get(hash common.Hash) *types.Transaction {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byHash[hash]
+}
+
+func (p *pool) nonce(addr common.Address, stateNonce uint64) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n, ok := p.next[addr]; ok && n > stateNonce {
+		return n
+	}
+	return stateNonce
+}
+
+func (p *pool) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.queue)
+}

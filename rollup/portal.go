@@ -1,0 +1,245 @@
+package rollup
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// Limits of the portal.
+const (
+	// MaxDepositGas is the most L2 gas one deposit may ask for.
+	MaxDepositGas = 5_000_000
+	// MinDepositGas is the least L2 gas a deposit with a call is given.
+	MinDepositGas = 21_000
+	// MaxForcedTxSize is the largest L2 transaction the portal forces.
+	MaxForcedTxSize = 64 * 1024
+	// MaxDepositData is the largest calldata of a deposit.
+	MaxDepositData = 64 * 1024
+)
+
+const portalABI = `[
+{"type":"receive","stateMutability":"payable"},
+{"type":"function","name":"depositTransaction","stateMutability":"payable","inputs":[{"name":"to","type":"address"},{"name":"value","type":"uint256"},{"name":"gasLimit","type":"uint64"},{"name":"data","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"forceTransaction","stateMutability":"nonpayable","inputs":[{"name":"signedTx","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"queueLength","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"event","name":"TransactionDeposited","inputs":[{"name":"from","type":"address","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"queueIndex","type":"uint256","indexed":true},{"name":"mint","type":"uint256","indexed":false},{"name":"value","type":"uint256","indexed":false},{"name":"gasLimit","type":"uint64","indexed":false},{"name":"data","type":"bytes","indexed":false}]},
+{"type":"event","name":"TransactionForced","inputs":[{"name":"from","type":"address","indexed":true},{"name":"queueIndex","type":"uint256","indexed":true},{"name":"signedTx","type":"bytes","indexed":false}]}
+]`
+
+// PortalABI is the portal's Solidity ABI.
+var PortalABI = func() abi.ABI {
+	a, err := abi.JSON(strings.NewReader(portalABI))
+	if err != nil {
+		panic(err)
+	}
+	return a
+}()
+
+// PortalABIJSON is the portal's ABI as JSON, for ethers, viem and cast.
+const PortalABIJSON = portalABI
+
+var (
+	depositedTopic = PortalABI.Events["TransactionDeposited"].ID
+	forcedTopic    = PortalABI.Events["TransactionForced"].ID
+	queueSlot      = common.Hash{31: 1}
+)
+
+// Portal is the L1 system contract through which value and transactions
+// enter the rollup.
+//
+//   - Sending ETH to its address with no calldata deposits it to the same
+//     address on L2, so any wallet can deposit.
+//   - depositTransaction(to, value, gasLimit, data) mints msg.value to the
+//     sender on L2 and makes the sender call to (address(0) creates a
+//     contract) with value, data and gasLimit there.
+//   - forceTransaction(signedTx) queues a signed L2 transaction; derivation
+//     includes it even if the sequencer ignores it.
+//
+// Each is one event in the queue, numbered in L1 order. The ETH stays in
+// the portal (withdrawals pay it out).
+type Portal struct{}
+
+// Address implements chain.SystemContract.
+func (Portal) Address() common.Address { return PortalAddress }
+
+// Name implements chain.SystemContract.
+func (Portal) Name() string { return "rollup-portal" }
+
+// RequiredGas charges L1 gas for what a deposit asks of the L2: a plain
+// transfer costs nothing beyond the 21,000 intrinsic gas, so wallets that
+// send 21,000 gas to an address without code can deposit.
+func (Portal) RequiredGas(input []byte) uint64 {
+	if len(input) == 0 {
+		return 0
+	}
+	if len(input) < 4 {
+		return 1_000
+	}
+	m, err := PortalABI.MethodById(input[:4])
+	if err != nil {
+		return 1_000
+	}
+	switch m.Name {
+	case "depositTransaction":
+		gas := uint64(20_000)
+		if args, err := m.Inputs.Unpack(input[4:]); err == nil {
+			gas += args[2].(uint64) / 16 // L2 gas bought with L1 gas
+		}
+		return gas
+	case "forceTransaction":
+		return 20_000 + 16*uint64(len(input))
+	}
+	return 2_000
+}
+
+// Run implements chain.SystemContract.
+func (p Portal) Run(c *chain.Call) ([]byte, error) {
+	if len(c.Input) == 0 {
+		p.deposit(c, c.Caller, c.Value.ToBig(), new(big.Int), 0, nil)
+		return nil, nil
+	}
+	if len(c.Input) < 4 {
+		return nil, chain.Revert("portal: unknown method")
+	}
+	m, err := PortalABI.MethodById(c.Input[:4])
+	if err != nil {
+		return nil, chain.Revert("portal: unknown method")
+	}
+	args, err := m.Inputs.Unpack(c.Input[4:])
+	if err != nil {
+		return nil, chain.Revert("portal: bad arguments: %v", err)
+	}
+	switch m.Name {
+	case "depositTransaction":
+		to, value, gas, data := args[0].(common.Address), args[1].(*big.Int), args[2].(uint64), args[3].([]byte)
+		if gas < MinDepositGas || gas > MaxDepositGas {
+			return nil, chain.Revert("portal: gas limit %d outside [%d, %d]", gas, MinDepositGas, MaxDepositGas)
+		}
+		if len(data) > MaxDepositData {
+			return nil, chain.Revert("portal: data of %d bytes exceeds %d", len(data), MaxDepositData)
+		}
+		p.deposit(c, to, c.Value.ToBig(), value, gas, data)
+		return nil, nil
+	case "forceTransaction":
+		if !c.Value.IsZero() {
+			return nil, chain.Revert("portal: forceTransaction takes no value")
+		}
+		raw := args[0].([]byte)
+		if len(raw) == 0 || len(raw) > MaxForcedTxSize {
+			return nil, chain.Revert("portal: transaction of %d bytes outside (0, %d]", len(raw), MaxForcedTxSize)
+		}
+		idx := p.next(c)
+		data, _ := PortalABI.Events["TransactionForced"].Inputs.NonIndexed().Pack(raw)
+		c.Emit([]common.Hash{forcedTopic, common.BytesToHash(c.Caller.Bytes()), common.BigToHash(idx)}, data)
+		return nil, nil
+	case "queueLength":
+		if !c.Value.IsZero() {
+			return nil, chain.Revert("portal: view takes no value")
+		}
+		return c.Get(queueSlot).Bytes(), nil
+	}
+	return nil, chain.Revert("portal: unknown method")
+}
+
+func (Portal) next(c *chain.Call) *big.Int {
+	idx := c.Get(queueSlot).Big()
+	c.Set(queueSlot, common.BigToHash(new(big.Int).Add(idx, common.Big1)))
+	return idx
+}
+
+func (p Portal) deposit(c *chain.Call, to common.Address, mint, value *big.Int, gas uint64, data []byte) {
+	idx := p.next(c)
+	out, _ := PortalABI.Events["TransactionDeposited"].Inputs.NonIndexed().Pack(mint, value, gas, data)
+	c.Emit([]common.Hash{depositedTopic, common.BytesToHash(c.Caller.Bytes()), common.BytesToHash(to.Bytes()), common.BigToHash(idx)}, out)
+}
+
+// QueueItem is one event of the portal's queue, as derivation reads it from
+// L1 logs: a deposit or a forced transaction.
+type QueueItem struct {
+	Index   uint64
+	L1Block uint64
+	Deposit *chain.Deposit     // set for a deposit
+	Forced  *types.Transaction // set for a forced transaction that decodes
+	Raw     []byte             // the forced transaction's bytes
+}
+
+// ErrBadQueueLog is returned for a portal log that does not decode.
+var ErrBadQueueLog = errors.New("malformed portal log")
+
+// ParseQueueLog decodes a portal log. Forced transactions that do not decode
+// as an L2 transaction are returned with a nil Forced: derivation skips them.
+func ParseQueueLog(l *types.Log, l2ChainID uint64) (*QueueItem, error) {
+	if l.Address != PortalAddress || len(l.Topics) == 0 {
+		return nil, fmt.Errorf("%w: not a portal event", ErrBadQueueLog)
+	}
+	switch l.Topics[0] {
+	case depositedTopic:
+		if len(l.Topics) != 4 {
+			return nil, fmt.Errorf("%w: deposit with %d topics", ErrBadQueueLog, len(l.Topics))
+		}
+		vals, err := PortalABI.Events["TransactionDeposited"].Inputs.NonIndexed().Unpack(l.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadQueueLog, err)
+		}
+		from := common.BytesToAddress(l.Topics[1].Bytes())
+		to := common.BytesToAddress(l.Topics[2].Bytes())
+		d := &chain.Deposit{
+			Source: crypto.Keccak256Hash(l.BlockHash.Bytes(), l.Topics[3].Bytes()),
+			From:   from,
+			Mint:   vals[0].(*big.Int),
+			Value:  vals[1].(*big.Int),
+			Gas:    vals[2].(uint64),
+			Data:   vals[3].([]byte),
+		}
+		if d.Gas == 0 { // plain ETH sent to the portal: mint to the sender
+			d.To = &from
+		} else if to != (common.Address{}) {
+			d.To = &to
+		}
+		return &QueueItem{Index: l.Topics[3].Big().Uint64(), L1Block: l.BlockNumber, Deposit: d}, nil
+	case forcedTopic:
+		if len(l.Topics) != 3 {
+			return nil, fmt.Errorf("%w: forced tx with %d topics", ErrBadQueueLog, len(l.Topics))
+		}
+		vals, err := PortalABI.Events["TransactionForced"].Inputs.NonIndexed().Unpack(l.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadQueueLog, err)
+		}
+		raw := vals[0].([]byte)
+		item := &QueueItem{Index: l.Topics[2].Big().Uint64(), L1Block: l.BlockNumber, Raw: raw}
+		item.Forced = decodeL2Tx(raw, l2ChainID)
+		return item, nil
+	}
+	return nil, fmt.Errorf("%w: unknown event %s", ErrBadQueueLog, l.Topics[0])
+}
+
+// decodeL2Tx decodes a transaction that may enter an L2 block: type 0, 1 or
+// 2, for the L2 chain. Anything else is nil.
+func decodeL2Tx(raw []byte, chainID uint64) *types.Transaction {
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		return nil
+	}
+	switch tx.Type() {
+	case types.LegacyTxType:
+		if !tx.Protected() {
+			return nil
+		}
+	case types.AccessListTxType, types.DynamicFeeTxType:
+	default:
+		return nil
+	}
+	if tx.ChainId().Cmp(new(big.Int).SetUint64(chainID)) != 0 {
+		return nil
+	}
+	return tx
+}
