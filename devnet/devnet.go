@@ -1,5 +1,6 @@
-// Package devnet wires the whole Cairn stack into one process: today a
-// multi-validator L1 on loopback with the test mnemonic's accounts funded.
+// Package devnet wires the whole Cairn stack into one process: a
+// multi-validator L1 on loopback with the test mnemonic's accounts funded,
+// and the optimistic rollup settled on it (sequencer, batcher, verifier).
 // `cairn devnet` is a thin command around it, and end-to-end tests start it
 // on free ports.
 package devnet
@@ -26,6 +27,7 @@ import (
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/l1/staking"
+	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rpc"
 )
 
@@ -36,6 +38,7 @@ const (
 	DefaultRPCPort    = 8545
 	DefaultP2PPort    = 26656
 	DefaultBlockTime  = 200 * time.Millisecond
+	DefaultL2RPCPort  = 9545 // the rollup's sequencer; its verifier is on the next port
 )
 
 // DevBalance is what each test-mnemonic account holds at genesis: 10,000 ETH.
@@ -75,6 +78,10 @@ type Config struct {
 	RPCPort     int    // validator i serves JSON-RPC on RPCPort+i; 0 picks free ports
 	P2PPort     int    // 0 picks free ports
 	MetricsAddr string // serve Prometheus metrics here; "" disables
+	// L2RPCPort is the rollup sequencer's JSON-RPC port, the verifier's
+	// being the next one; 0 picks free ports, -1 runs no rollup.
+	L2RPCPort   int
+	L2BlockTime time.Duration // 0: rollup.DefaultBlockTime
 	Log         *slog.Logger
 }
 
@@ -82,6 +89,7 @@ type Config struct {
 type Devnet struct {
 	cfg     Config
 	L1      *l1.Cluster
+	Rollup  *Rollup // nil when the devnet runs no rollup
 	dir     string
 	tmp     bool
 	metrics *http.Server
@@ -118,7 +126,13 @@ func Start(cfg Config) (*Devnet, error) {
 		_ = reg.Register(collectors.NewBuildInfoCollector())
 	}
 	alloc := DevAlloc()
+	alloc[crypto.PubkeyToAddress(rollup.BatcherKey().PublicKey)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
+	system, err := chain.NewSystemContracts(rollup.Portal{})
+	if err != nil {
+		return nil, err
+	}
 	cluster, err := l1.NewCluster(l1.ClusterConfig{
+		System:      system,
 		Dir:         filepath.Join(d.dir, "l1"),
 		Validators:  cfg.Validators,
 		Genesis:     chain.Genesis{ChainID: cfg.ChainID, GasLimit: cfg.GasLimit, Alloc: alloc},
@@ -139,6 +153,12 @@ func Start(cfg Config) (*Devnet, error) {
 	if err := cluster.Start(); err != nil {
 		d.cleanup()
 		return nil, err
+	}
+	if cfg.L2RPCPort >= 0 {
+		if d.Rollup, err = startRollup(d, reg); err != nil {
+			d.Stop()
+			return nil, fmt.Errorf("start rollup: %w", err)
+		}
 	}
 	if cfg.MetricsAddr != "" {
 		ln, err := net.Listen("tcp", cfg.MetricsAddr)
@@ -166,6 +186,9 @@ func (d *Devnet) Stop() {
 	if d.metrics != nil {
 		d.metrics.Close()
 	}
+	if d.Rollup != nil {
+		d.Rollup.Stop()
+	}
 	if d.L1 != nil {
 		d.L1.Stop()
 	}
@@ -187,7 +210,11 @@ func (d *Devnet) layers() []rpc.Layer {
 		l.RPC = append(l.RPC, d.L1RPC(i))
 		l.WS = append(l.WS, d.L1WS(i))
 	}
-	return []rpc.Layer{l}
+	layers := []rpc.Layer{l}
+	if d.Rollup != nil {
+		layers = append(layers, d.Rollup.layer())
+	}
+	return layers
 }
 
 // PrintSummary writes the start-up summary: chain, endpoints and accounts.
@@ -203,10 +230,17 @@ func (d *Devnet) PrintSummary(w io.Writer) {
 	for i := 0; i < d.L1.Size(); i++ {
 		fmt.Fprintf(w, "    validator %d  RPC %-24s WS %s\n", i, d.L1RPC(i), d.L1WS(i))
 	}
+	if r := d.Rollup; r != nil {
+		fmt.Fprintf(w, "\nL2  optimistic rollup, chain ID %d, %v blocks, sequencing window %d L1 blocks\n",
+			r.Config.L2ChainID, r.blockTime, r.Config.SeqWindow)
+		fmt.Fprintf(w, "    sequencer    RPC %-24s WS %s\n", r.Sequencer.RPCURL(), r.Sequencer.WSURL())
+		fmt.Fprintf(w, "    verifier     RPC %-24s WS %s  (derives from L1 only)\n", r.Verifier.RPCURL(), r.Verifier.WSURL())
+		fmt.Fprintf(w, "    portal %s (send ETH to it to deposit), batch inbox %s\n", rollup.PortalAddress, rollup.InboxAddress)
+	}
 	if d.metrics != nil {
 		fmt.Fprintf(w, "    metrics       http://%s/metrics\n", d.cfg.MetricsAddr)
 	}
-	fmt.Fprintf(w, "\nAccounts (mnemonic %q, m/44'/60'/0'/0/i), 10000 ETH each at genesis:\n", chain.DevMnemonic)
+	fmt.Fprintf(w, "\nAccounts (mnemonic %q, m/44'/60'/0'/0/i), 10000 ETH each at genesis on L1 and L2:\n", chain.DevMnemonic)
 	for i := range uint32(chain.DevAccounts) {
 		key := d.keyHex(i)
 		fmt.Fprintf(w, "  (%d) %s  key 0x%s\n", i, chain.DevAddress(i), key)

@@ -311,6 +311,7 @@ func TestMetricsAndLayers(t *testing.T) {
 		`cairn_l1_blocks_total{node="validator-1"}`,
 		`cairn_rpc_errors_total{server="validator-0"} 1`,
 		`cometbft_consensus_height{chain_id="cairn-1337",node="validator-0"}`,
+		`cairn_rollup_sequenced_blocks_total{node="sequencer"}`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
@@ -324,7 +325,7 @@ func TestMetricsAndLayers(t *testing.T) {
 	if err := c.Client().CallContext(ctx, &layers, "cairn_layers"); err != nil {
 		t.Fatal(err)
 	}
-	if len(layers) != 1 || layers[0].ChainID != DefaultL1ChainID || len(layers[0].RPC) != 2 || layers[0].RPC[0] != d.L1RPC(0) {
+	if len(layers) != 2 || layers[1].Kind != "optimistic-rollup" || layers[0].ChainID != DefaultL1ChainID || len(layers[0].RPC) != 2 || layers[0].RPC[0] != d.L1RPC(0) {
 		t.Fatalf("cairn_layers: %+v", layers)
 	}
 	var vals []cairnrpc.Validator

@@ -248,48 +248,87 @@ func TestValidatorSurvivesSIGKILL(t *testing.T) {
 	t.Logf("%d transfers accepted; validator killed at height %d, caught up to %d", len(accepted), killedAt, target)
 }
 
-// The whole devnet is killed with SIGKILL under load and started again on
-// the same --datadir: every receipt given before the kill is still there,
-// with the same block, and the chain goes on.
+// The whole devnet is killed with SIGKILL under load on both layers and
+// started again on the same --datadir: every receipt given before the kill,
+// by an L1 validator or by the rollup's sequencer, is still there with the
+// same block; both chains go on, and the rollup's verifier catches up.
 func TestDevnetResumesAfterSIGKILL(t *testing.T) {
 	bin := cairnBinary(t)
 	dir := t.TempDir()
-	rpcBase, p2pBase := freeBase(t, 4), freeBase(t, 4)
+	rpcBase, p2pBase, l2Base := freeBase(t, 4), freeBase(t, 4), freeBase(t, 2)
 	args := []string{"devnet", "--datadir", dir, "--block-time", "100ms",
-		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase)}
+		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--l2-rpc-port", strconv.Itoa(l2Base)}
 	proc := start(t, bin, args...)
 	url := "http://127.0.0.1:" + strconv.Itoa(rpcBase)
-	c := dialWait(t, url)
+	seqURL := "http://127.0.0.1:" + strconv.Itoa(l2Base)
+	verURL := "http://127.0.0.1:" + strconv.Itoa(l2Base+1)
+	c, seq := dialWait(t, url), dialWait(t, seqURL)
 
-	keys := []*ecdsa.PrivateKey{chain.DevKey(5), chain.DevKey(6)}
+	l1Keys := []*ecdsa.PrivateKey{chain.DevKey(5), chain.DevKey(6)}
+	l2Keys := []*ecdsa.PrivateKey{chain.DevKey(7), chain.DevKey(8)}
 	stop := make(chan struct{})
-	var accepted []common.Hash
-	done := make(chan struct{})
-	go func() { accepted = load(c, keys, stop); close(done) }()
+	var accepted, acceptedL2 []common.Hash
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); accepted = load(c, l1Keys, stop) }()
+	go func() { defer wg.Done(); acceptedL2 = load(seq, l2Keys, stop) }()
 	time.Sleep(2 * time.Second)
 	close(stop)
-	<-done
+	wg.Wait()
 	// Everything acknowledged with a receipt before the kill must survive.
 	confirmed := map[common.Hash]common.Hash{}
 	for _, h := range accepted {
 		confirmed[h] = receipt(t, c, h, 20*time.Second).BlockHash
 	}
-	// Keep the chain busy while it dies.
+	confirmedL2 := map[common.Hash]common.Hash{}
+	var lastL2 uint64
+	for _, h := range acceptedL2 {
+		r := receipt(t, seq, h, 20*time.Second)
+		confirmedL2[h] = r.BlockHash
+		lastL2 = max(lastL2, r.BlockNumber.Uint64())
+	}
+	// Keep both chains busy while they die.
 	stop2 := make(chan struct{})
-	go load(c, keys, stop2)
+	go load(c, l1Keys, stop2)
+	go load(seq, l2Keys, stop2)
 	time.Sleep(300 * time.Millisecond)
 	kill9(t, proc)
 	close(stop2)
 
 	start(t, bin, args...)
-	c2 := dialWait(t, url)
+	c2, seq2, ver := dialWait(t, url), dialWait(t, seqURL), dialWait(t, verURL)
 	for h, block := range confirmed {
 		r := receipt(t, c2, h, 30*time.Second)
 		if r.BlockHash != block {
 			t.Fatalf("tx %s moved from block %s to %s", h, block, r.BlockHash)
 		}
 	}
+	for h, block := range confirmedL2 {
+		r := receipt(t, seq2, h, 30*time.Second)
+		if r.BlockHash != block {
+			t.Fatalf("L2 tx %s moved from block %s to %s", h, block, r.BlockHash)
+		}
+	}
 	before, _ := c2.BlockNumber(context.Background())
 	waitClientHeight(t, c2, before+1, "the resumed chain to make blocks")
-	t.Logf("%d receipts survived SIGKILL; chain resumed at %d", len(confirmed), before)
+	beforeL2, _ := seq2.BlockNumber(context.Background())
+	waitClientHeight(t, seq2, beforeL2+1, "the resumed rollup to make blocks")
+	// The verifier derives past every soft-confirmed block, to the same hashes.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		safe, err := ver.HeaderByNumber(context.Background(), big.NewInt(-4))
+		if err == nil && safe.Number.Uint64() >= lastL2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("verifier's safe head %v did not reach %d: %v", safe, lastL2, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	hs, _ := seq2.HeaderByNumber(context.Background(), new(big.Int).SetUint64(lastL2))
+	hv, _ := ver.HeaderByNumber(context.Background(), new(big.Int).SetUint64(lastL2))
+	if hs == nil || hv == nil || hs.Hash() != hv.Hash() {
+		t.Fatalf("L2 block %d differs between sequencer and verifier after restart", lastL2)
+	}
+	t.Logf("%d L1 and %d L2 receipts survived SIGKILL; L1 resumed at %d, L2 at %d", len(confirmed), len(confirmedL2), before, beforeL2)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairn-dev/cairn/devnet"
+	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/l1"
 )
 
@@ -89,6 +90,8 @@ with it, a later run on the same directory resumes the chain.`,
 	f.StringVar(&cfg.Host, "host", "127.0.0.1", "address to listen on")
 	f.IntVar(&cfg.RPCPort, "rpc-port", devnet.DefaultRPCPort, "JSON-RPC port of validator 0; validator i uses port+i")
 	f.IntVar(&cfg.P2PPort, "p2p-port", devnet.DefaultP2PPort, "CometBFT P2P port of validator 0; validator i uses port+i")
+	f.IntVar(&cfg.L2RPCPort, "l2-rpc-port", devnet.DefaultL2RPCPort, "JSON-RPC port of the rollup's sequencer; its verifier uses port+1; -1 runs no rollup")
+	f.DurationVar(&cfg.L2BlockTime, "l2-block-time", rollup.DefaultBlockTime, "the rollup sequencer's block time")
 	f.StringVar(&cfg.MetricsAddr, "metrics", "", "serve Prometheus metrics at this address (e.g. 127.0.0.1:9090)")
 	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	return cmd

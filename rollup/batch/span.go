@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -248,7 +249,7 @@ func Decode(data []byte, chainID *big.Int) (*Batch, error) {
 
 func decode(data []byte, chainID *big.Int) (*Batch, error) {
 	if len(data) == 0 {
-		return nil, fmt.Errorf("empty")
+		return nil, errors.New("empty")
 	}
 	if data[0] != SpanBatchVersion {
 		return nil, fmt.Errorf("version %#x, want %#x", data[0], SpanBatchVersion)
@@ -276,7 +277,7 @@ func decode(data []byte, chainID *big.Int) (*Batch, error) {
 	}
 	n := len(counts)
 	if n == 0 {
-		return nil, fmt.Errorf("no blocks")
+		return nil, errors.New("no blocks")
 	}
 	timeDeltas := r.uints("time_deltas", n-1, n-1)
 	originDeltas := r.uints("origin_deltas", n-1, n-1)
@@ -284,7 +285,7 @@ func decode(data []byte, chainID *big.Int) (*Batch, error) {
 		return nil, r.err
 	}
 	if firstNumber > math.MaxUint64-uint64(n-1) {
-		return nil, fmt.Errorf("block number overflow")
+		return nil, errors.New("block number overflow")
 	}
 	out := &Batch{Blocks: make([]Block, n)}
 	copy(out.ParentCheck[:], parent)
@@ -364,7 +365,7 @@ func decode(data []byte, chainID *big.Int) (*Batch, error) {
 		return nil, r.err
 	}
 	if len(r.b) != 0 {
-		return nil, fmt.Errorf("unexpected fields after access_lists")
+		return nil, errors.New("unexpected fields after access_lists")
 	}
 
 	txs := make([]*types.Transaction, N)
@@ -492,7 +493,7 @@ func (r *reader) bitfield(field string, n int) []byte {
 		return nil
 	}
 	if n%8 != 0 && s[len(s)-1]>>(n%8) != 0 {
-		r.fail(field, fmt.Errorf("padding bits set"))
+		r.fail(field, errors.New("padding bits set"))
 		return nil
 	}
 	return s
@@ -553,7 +554,7 @@ func (r *reader) bigs(field string, want int) []*big.Int {
 	for i := 0; len(content) > 0; i++ {
 		s, rest, err := rlp.SplitString(content)
 		if err == nil && len(s) > 32 {
-			err = fmt.Errorf("over 256 bits")
+			err = errors.New("over 256 bits")
 		}
 		if err == nil && len(s) > 0 && s[0] == 0 {
 			err = rlp.ErrCanonInt

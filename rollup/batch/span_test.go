@@ -346,7 +346,6 @@ func BenchmarkEncodeCompress(b *testing.B) {
 	const n = 1000
 	bt := transferBatch(b, n, 50, 40)
 	var size int
-	b.ResetTimer()
 	for b.Loop() {
 		enc, err := Encode(bt, testChainID)
 		if err != nil {

@@ -1,0 +1,128 @@
+package devnet
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cairn-dev/cairn/l1"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rpc"
+)
+
+// Rollup is the devnet's optimistic rollup: a sequencer, a verifier that
+// derives the chain from L1 alone, and the batcher between them. Each reads
+// the L1 over JSON-RPC, as it would from another machine.
+type Rollup struct {
+	Config    *rollup.Config
+	Sequencer *rollup.Node
+	Verifier  *rollup.Node
+	Batcher   *rollup.Batcher
+	clients   []*ethclient.Client
+	blockTime time.Duration
+}
+
+func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := &Rollup{blockTime: d.cfg.L2BlockTime}
+	if r.blockTime == 0 {
+		r.blockTime = rollup.DefaultBlockTime
+	}
+	dial := func(i int) (*ethclient.Client, error) {
+		c, err := ethclient.DialContext(ctx, d.L1RPC(i%d.L1.Size()))
+		if err == nil {
+			r.clients = append(r.clients, c)
+		}
+		return c, err
+	}
+	seqL1, err := dial(0)
+	if err != nil {
+		return nil, err
+	}
+	genesis, err := seqL1.HeaderByNumber(ctx, new(big.Int))
+	if err != nil {
+		r.Stop()
+		return nil, fmt.Errorf("L1 genesis: %w", err)
+	}
+	batcherKey := rollup.BatcherKey()
+	r.Config = rollup.DevConfig(d.cfg.ChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey))
+	seqAddr, verAddr, err := rollupAddrs(d.cfg.Host, d.cfg.L2RPCPort)
+	if err != nil {
+		r.Stop()
+		return nil, err
+	}
+	dir := filepath.Join(d.dir, "rollup")
+	if r.Sequencer, err = rollup.StartNode(ctx, rollup.NodeConfig{
+		Name: "sequencer", Rollup: r.Config, DataDir: filepath.Join(dir, "sequencer"), L1: seqL1,
+		Sequencer: true, BlockTime: r.blockTime, RPCAddr: seqAddr, Registry: reg, Layers: d.layers, Log: d.cfg.Log,
+	}); err != nil {
+		r.Stop()
+		return nil, err
+	}
+	verL1, err := dial(1)
+	if err != nil {
+		r.Stop()
+		return nil, err
+	}
+	if r.Verifier, err = rollup.StartNode(ctx, rollup.NodeConfig{
+		Name: "verifier", Rollup: r.Config, DataDir: filepath.Join(dir, "verifier"), L1: verL1,
+		RPCAddr: verAddr, SequencerRPC: r.Sequencer.RPCURL(), Registry: reg, Layers: d.layers, Log: d.cfg.Log,
+	}); err != nil {
+		r.Stop()
+		return nil, err
+	}
+	batcherL1, err := dial(2)
+	if err != nil {
+		r.Stop()
+		return nil, err
+	}
+	if r.Batcher, err = rollup.NewBatcher(rollup.BatcherConfig{
+		Rollup: r.Config, L1: batcherL1, L2: r.Sequencer, Key: batcherKey, Registry: reg, Log: d.cfg.Log,
+	}); err != nil {
+		r.Stop()
+		return nil, err
+	}
+	return r, nil
+}
+
+// rollupAddrs returns the sequencer's and verifier's listen addresses.
+func rollupAddrs(host string, port int) (string, string, error) {
+	if port == 0 {
+		var err error
+		if port, err = l1.FreePorts(host, 2); err != nil {
+			return "", "", err
+		}
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), net.JoinHostPort(host, strconv.Itoa(port+1)), nil
+}
+
+// Stop stops the batcher, then the nodes.
+func (r *Rollup) Stop() {
+	if r.Batcher != nil {
+		r.Batcher.Close()
+	}
+	if r.Verifier != nil {
+		r.Verifier.Close()
+	}
+	if r.Sequencer != nil {
+		r.Sequencer.Close()
+	}
+	for _, c := range r.clients {
+		c.Close()
+	}
+}
+
+func (r *Rollup) layer() rpc.Layer {
+	return rollup.LayerInfo(r.Config,
+		[]string{r.Sequencer.RPCURL(), r.Verifier.RPCURL()},
+		[]string{r.Sequencer.WSURL(), r.Verifier.WSURL()})
+}
