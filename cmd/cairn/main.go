@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairn-dev/cairn/devnet"
-	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/l1"
+	"github.com/cairn-dev/cairn/rollup"
 )
 
 func main() {
