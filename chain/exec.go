@@ -248,10 +248,15 @@ func (e *Executor) Build(parent *types.Header, statedb *state.StateDB, env Env, 
 	}
 	block := types.NewBlock(header, &types.Body{Transactions: included, Withdrawals: types.Withdrawals{}}, receipts, trie.NewStackTrie(nil))
 	hash := block.Hash()
+	// Number logs from zero across the block's receipts, as stored receipts
+	// are: deposits' logs have no receipt and must not shift the indexes.
+	var index uint
 	for _, r := range receipts {
 		r.BlockHash = hash
 		for _, l := range r.Logs {
 			l.BlockHash = hash
+			l.Index = index
+			index++
 		}
 	}
 	return &Result{Block: block, Receipts: receipts, State: statedb, Skipped: skipped}, nil

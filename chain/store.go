@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethdb/pebble"
 	"github.com/ethereum/go-ethereum/event"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/ethereum/go-ethereum/triedb"
 	"github.com/ethereum/go-ethereum/triedb/pathdb"
 )
@@ -136,18 +137,25 @@ func (s *Store) load(cg *core.Genesis) error {
 	if !s.HasState(head.Root) {
 		return fmt.Errorf("no state available for any block up to %d", from)
 	}
+	if head.Number.Uint64() == from {
+		s.dropped = s.readUnreplayed(from)
+	}
 	if n := head.Number.Uint64(); n < from {
 		s.rewoundBy = from - n
 		s.log.Info("Rewound chain head to the newest persisted state", "from", from, "to", n)
 		batch := s.db.NewBatch()
+		var dropped []*types.Block
 		for i := n + 1; i <= from; i++ {
 			if b := rawdb.ReadBlock(s.db, rawdb.ReadCanonicalHash(s.db, i), i); b != nil {
-				s.dropped = append(s.dropped, b)
+				dropped = append(dropped, b)
 			}
 		}
 		for i := n + 1; i <= from; i++ {
 			rawdb.DeleteCanonicalHash(batch, i)
 		}
+		// Blocks dropped by an earlier start and not yet replayed follow.
+		s.dropped = append(dropped, s.readUnreplayed(from)...)
+		writeUnreplayed(batch, s.dropped)
 		rawdb.WriteHeadBlockHash(batch, head.Hash())
 		rawdb.WriteHeadHeaderHash(batch, head.Hash())
 		if err := batch.Write(); err != nil {
@@ -164,8 +172,43 @@ func (s *Store) RewoundBy() uint64 { return s.rewoundBy }
 
 // Dropped returns the blocks Open took off the chain because their state was
 // not on disk, oldest first. A chain whose consensus engine does not replay
-// blocks (a rollup's sequencer) re-executes them from here.
+// blocks (a rollup's sequencer) re-executes them from here and then calls
+// Replayed; until it does, every Open returns them again.
 func (s *Store) Dropped() []*types.Block { return s.dropped }
+
+// Replayed records that the blocks Dropped returned are back on the chain.
+func (s *Store) Replayed() error {
+	s.dropped = nil
+	return s.db.Delete(unreplayedKey)
+}
+
+// unreplayedKey lists the hashes of dropped blocks not yet replayed.
+var unreplayedKey = []byte("cairn-unreplayed-blocks")
+
+// readUnreplayed returns the listed blocks above number after.
+func (s *Store) readUnreplayed(after uint64) []*types.Block {
+	raw, _ := s.db.Get(unreplayedKey)
+	var hashes []common.Hash
+	if len(raw) == 0 || rlp.DecodeBytes(raw, &hashes) != nil {
+		return nil
+	}
+	var out []*types.Block
+	for _, h := range hashes {
+		if b := s.BlockByHash(h); b != nil && b.NumberU64() > after {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func writeUnreplayed(w ethdb.KeyValueWriter, blocks []*types.Block) {
+	hashes := make([]common.Hash, len(blocks))
+	for i, b := range blocks {
+		hashes[i] = b.Hash()
+	}
+	raw, _ := rlp.EncodeToBytes(hashes)
+	w.Put(unreplayedKey, raw)
+}
 
 // SyncWrites makes Commit flush every block to stable storage before it
 // returns, so a block acknowledged to a user survives a power loss, not only

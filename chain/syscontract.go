@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/tracing"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/params"
@@ -183,6 +184,13 @@ func (p *precompile) Run(input []byte) ([]byte, error) {
 	value := new(uint256.Int)
 	if msg.Value != nil {
 		value.Set(msg.Value)
+	}
+	// A nonce keeps the contract's account from being "empty" under
+	// EIP-161, which would delete it, storage and all, at the end of a
+	// transaction that leaves it without balance.
+	self := p.sc.Address()
+	if p.env.evm.StateDB.GetNonce(self) == 0 {
+		p.env.evm.StateDB.SetNonce(self, 1, tracing.NonceChangeUnspecified)
 	}
 	out, err := p.sc.Run(&Call{
 		State:  p.env.evm.StateDB,

@@ -8,17 +8,12 @@ import (
 	"log/slog"
 	"math/big"
 	"os"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
-	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/l1"
@@ -89,7 +84,7 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	}
 	keys, alloc := benchAccounts(cfg.Senders)
 	genesis := chain.Genesis{ChainID: benchChainID, GasLimit: 200_000_000, Alloc: alloc}
-	txs := signTransfers(keys, cfg.Transfers)
+	txs := signTransfers(keys, cfg.Transfers, benchChainID)
 
 	cl, err := l1.NewCluster(l1.ClusterConfig{Dir: dir, Validators: cfg.Validators, Genesis: genesis, BlockTime: cfg.BlockTime, Log: cfg.Log})
 	if err != nil {
@@ -104,110 +99,18 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	}
 	fmt.Fprintf(cfg.Out, "L1: %d validators, %d senders, %d signed transfers\n", cfg.Validators, cfg.Senders, len(txs))
 
-	// Watch validator 0 commit blocks.
-	var (
-		mu        sync.Mutex
-		sentAt    = make(map[common.Hash]time.Time, len(txs))
-		latencies []time.Duration
-		blockAt   []time.Time
-		committed int
-		lastAt    time.Time
-		allDone   = make(chan struct{})
-	)
-	events := make(chan core.ChainEvent, 1024)
-	sub := cl.Node(0).Chain().SubscribeChainEvent(events)
-	defer sub.Unsubscribe()
-	go func() {
-		for ev := range events {
-			now := time.Now()
-			mu.Lock()
-			blockAt = append(blockAt, now)
-			for _, tx := range ev.Transactions {
-				if t0, ok := sentAt[tx.Hash()]; ok {
-					latencies = append(latencies, now.Sub(t0))
-					committed++
-				}
-			}
-			lastAt = now
-			if committed == len(txs) {
-				close(allDone)
-				mu.Unlock()
-				return
-			}
-			mu.Unlock()
-		}
-	}()
-
-	clients := make([]*rpc.Client, cfg.Clients)
-	for i := range clients {
-		c, err := rpc.Dial("http://" + cl.RPCAddr(i%cfg.Validators))
-		if err != nil {
-			return nil, err
-		}
-		defer c.Close()
-		clients[i] = c
+	urls := make([]string, cfg.Validators)
+	for i := range urls {
+		urls[i] = "http://" + cl.RPCAddr(i)
 	}
-	// Each client sends the transfers of its share of senders, in nonce order.
-	start := time.Now()
-	var wg sync.WaitGroup
-	var sendErr error
-	var interval time.Duration
-	if cfg.Rate > 0 {
-		interval = time.Second * time.Duration(cfg.Clients) / time.Duration(cfg.Rate)
+	load, err := runLoad(ctx, cl.Node(0).Chain(), urls, cfg.Clients, cfg.Rate, txs)
+	if err != nil {
+		return nil, err
 	}
-	for ci, c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			next := time.Now()
-			for i := ci; i < len(txs); i += len(clients) {
-				if interval > 0 {
-					if d := time.Until(next); d > 0 {
-						time.Sleep(d)
-					}
-					next = next.Add(interval)
-				}
-				raw, _ := txs[i].MarshalBinary()
-				mu.Lock()
-				sentAt[txs[i].Hash()] = time.Now()
-				mu.Unlock()
-				var h common.Hash
-				if err := c.CallContext(ctx, &h, "eth_sendRawTransaction", hexutil.Bytes(raw)); err != nil {
-					mu.Lock()
-					sendErr = fmt.Errorf("send %d: %w", i, err)
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if sendErr != nil {
-		return nil, sendErr
-	}
-	select {
-	case <-allDone:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for commits: %w (%d of %d committed)", ctx.Err(), committed, len(txs))
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	res := &L1Result{Transfers: len(txs), Committed: committed, Elapsed: lastAt.Sub(start)}
-	res.TPS = float64(committed) / res.Elapsed.Seconds()
-	slices.Sort(latencies)
-	res.LatencyP50 = latencies[len(latencies)*50/100]
-	res.LatencyP99 = latencies[len(latencies)*99/100]
-	// Block interval over the run.
-	var in []time.Time
-	for _, t := range blockAt {
-		if !t.Before(start) {
-			in = append(in, t)
-		}
-	}
-	if len(in) > 1 {
-		res.Blocks = len(in)
-		res.BlockTime = in[len(in)-1].Sub(in[0]) / time.Duration(len(in)-1)
-	}
+	res := &L1Result{Transfers: len(txs), Committed: load.committed, Elapsed: load.elapsed()}
+	res.TPS = load.tps()
+	res.LatencyP50, res.LatencyP99 = load.percentile(50), load.percentile(99)
+	res.Blocks, res.BlockTime = load.blockInterval()
 	cl.Stop()
 	fmt.Fprintf(cfg.Out, "measuring go-ethereum's block processing of the same transfers...\n")
 	res.BaselineTPS, res.BaselineNoSigs, err = baseline(genesis, keys, cfg.Transfers)
@@ -241,15 +144,16 @@ func benchAccounts(n int) ([]*ecdsa.PrivateKey, types.GenesisAlloc) {
 
 // signTransfers signs total transfers round-robin over keys, each to a
 // random-looking recipient.
-func signTransfers(keys []*ecdsa.PrivateKey, total int) []*types.Transaction {
-	signer := types.LatestSignerForChainID(big.NewInt(benchChainID))
+func signTransfers(keys []*ecdsa.PrivateKey, total int, chainID uint64) []*types.Transaction {
+	id := new(big.Int).SetUint64(chainID)
+	signer := types.LatestSignerForChainID(id)
 	nonces := make([]uint64, len(keys))
 	txs := make([]*types.Transaction, total)
 	for i := range txs {
 		k := i % len(keys)
 		to := common.BytesToAddress(crypto.Keccak256([]byte{byte(i), byte(i >> 8), byte(i >> 16)})[:20])
 		txs[i] = types.MustSignNewTx(keys[k], signer, &types.DynamicFeeTx{
-			ChainID: big.NewInt(benchChainID), Nonce: nonces[k], Gas: 21000, To: &to, Value: big.NewInt(1),
+			ChainID: id, Nonce: nonces[k], Gas: 21000, To: &to, Value: big.NewInt(1),
 			GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(1000 * params.GWei),
 		})
 		nonces[k]++
@@ -261,7 +165,7 @@ func signTransfers(keys []*ecdsa.PrivateKey, total int) []*types.Transaction {
 // core.ApplyTransaction over a fresh state, in one block, decoded from bytes
 // (so senders are recovered), then again with senders already cached.
 func baseline(g chain.Genesis, keys []*ecdsa.PrivateKey, n int) (withSigs, noSigs float64, err error) {
-	signed := signTransfers(keys, n)
+	signed := signTransfers(keys, n, g.ChainID)
 	raws := make([][]byte, len(signed))
 	for i, tx := range signed {
 		raws[i], _ = tx.MarshalBinary()

@@ -37,3 +37,35 @@ func TestL1BenchmarkSmall(t *testing.T) {
 		t.Fatalf("inconsistent result: %+v", res)
 	}
 }
+
+// BenchmarkRollup runs the full-size rollup benchmark and prints its report:
+//
+//	go test ./lab -run '^$' -bench Rollup -benchtime 1x
+func BenchmarkRollup(b *testing.B) {
+	for range b.N {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		res, err := RunRollup(ctx, RollupConfig{Out: os.Stdout})
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Print(os.Stdout)
+		b.ReportMetric(res.TPS, "transfers/s")
+		b.ReportMetric(res.TPS/res.BaselineTPS, "ratio-vs-geth")
+		b.ReportMetric(res.L1BytesPerTx, "L1-bytes/transfer")
+	}
+}
+
+// A small run checks the rollup benchmark: everything commits, is posted and
+// derived identically.
+func TestRollupBenchmarkSmall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := RunRollup(ctx, RollupConfig{Senders: 8, Transfers: 400, LatencyTxs: 100, LatencyRate: 200, L1Transfers: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TPS <= 0 || res.LatencyP99 < res.LatencyP50 || res.L1BytesPerTx <= 0 || !res.VerifierAgrees || res.BaselineTPS <= 0 {
+		t.Fatalf("inconsistent result: %+v", res)
+	}
+}

@@ -67,7 +67,7 @@ type BatcherConfig struct {
 const (
 	DefaultMaxChannelDuration = time.Second
 	DefaultMaxTxData          = 120_000 // under the L1's 128 KiB transaction limit
-	DefaultMaxPendingBytes    = 32 << 20
+	DefaultMaxPendingBytes    = 8 << 20 // one channel: a batch must stay under batch.MaxChannelSize
 )
 
 // Batcher posts the sequencer's blocks to the L1 batch inbox: it gathers
@@ -128,7 +128,7 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 	if cfg.MaxTxData <= 0 {
 		cfg.MaxTxData = DefaultMaxTxData
 	}
-	if cfg.MaxPendingBytes <= 0 {
+	if cfg.MaxPendingBytes <= 0 || cfg.MaxPendingBytes > DefaultMaxPendingBytes {
 		cfg.MaxPendingBytes = DefaultMaxPendingBytes
 	}
 	if cfg.ResubmitAfter == 0 {
@@ -207,7 +207,7 @@ func (b *Batcher) Step(ctx context.Context, flush bool) (int, error) {
 	if err := b.checkProgress(ctx, safe.Number.Uint64()); err != nil {
 		return 0, err
 	}
-	if err := b.read(ctx); err != nil {
+	if err := b.read(ctx, safe.Number.Uint64()); err != nil {
 		return 0, err
 	}
 	if len(b.pending) == 0 {
@@ -251,7 +251,7 @@ func (b *Batcher) restart(safe uint64) {
 }
 
 // read appends new sequencer blocks to pending, up to MaxPendingBytes.
-func (b *Batcher) read(ctx context.Context) error {
+func (b *Batcher) read(ctx context.Context, safe uint64) error {
 	for b.pendingLen < b.cfg.MaxPendingBytes {
 		block, err := b.cfg.L2.BlockByNumber(ctx, new(big.Int).SetUint64(b.next))
 		if errors.Is(err, ethereum.NotFound) || (err == nil && block == nil) {
@@ -262,7 +262,7 @@ func (b *Batcher) read(ctx context.Context) error {
 		}
 		if n := len(b.pending); n > 0 && block.ParentHash() != b.pending[n-1].Hash() {
 			// The sequencer reorganised: start again from what is safe.
-			b.restart(b.posted)
+			b.restart(safe)
 			return nil
 		}
 		if len(b.pending) == 0 {

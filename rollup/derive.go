@@ -30,8 +30,8 @@ type Sink interface {
 }
 
 // Reasons derivation drops data, as counted in DropStats and the
-// cairn_rollup_derivation_dropped_total metric. docs/rollup-derivation.md
-// numbers the rules.
+// cairn_rollup_derivation_dropped_total metric. docs/rollup.md numbers
+// the rules.
 const (
 	DropForeignSender = "foreign-sender"   // inbox tx not from the batcher (rule 3)
 	DropBadFrame      = "bad-frame"        // tx data that is not valid frames (rule 4)
@@ -286,11 +286,12 @@ func (d *Deriver) channel(ctx context.Context, data []byte, x uint64) error {
 		d.drop(DropBadChannel, x, err)
 		return nil
 	}
-	if len(b.Blocks) == 0 || b.Blocks[0].Number != d.safe.Number.Uint64()+1 || !bytes.Equal(b.ParentCheck[:], d.safe.Hash().Bytes()[:20]) {
+	start, ok := d.extends(b)
+	if !ok {
 		d.drop(DropNotNext, x, fmt.Errorf("batch does not extend safe block %d", d.safe.Number))
 		return nil
 	}
-	for i := range b.Blocks {
+	for i := start; i < len(b.Blocks); i++ {
 		a, err := d.attributes(ctx, &b.Blocks[i], x)
 		if errors.Is(err, errBlockRule) {
 			d.drop(DropBadBlock, x, err)
@@ -304,6 +305,46 @@ func (d *Deriver) channel(ctx context.Context, data []byte, x uint64) error {
 		}
 	}
 	return nil
+}
+
+// extends says where a batch continues the safe chain (rule 7): either its
+// first block is the next one and its parent check matches the safe head,
+// or it overlaps the safe chain and its block at the safe height is the
+// safe block (same time, origin and sequencer transactions); then it
+// continues after that block.
+func (d *Deriver) extends(b *batch.Batch) (int, bool) {
+	if len(b.Blocks) == 0 {
+		return 0, false
+	}
+	safe := d.safe.Number.Uint64()
+	first, last := b.Blocks[0].Number, b.Blocks[len(b.Blocks)-1].Number
+	switch {
+	case first == safe+1:
+		return 0, bytes.Equal(b.ParentCheck[:], d.safe.Hash().Bytes()[:20])
+	case first <= safe && last > safe:
+		k := int(safe + 1 - first)
+		stored := d.store.BlockByHash(d.safe.Hash())
+		return k, stored != nil && sameBlock(stored, &b.Blocks[k-1])
+	}
+	return 0, false
+}
+
+// sameBlock reports whether a stored block is the batch block.
+func sameBlock(stored *types.Block, blk *batch.Block) bool {
+	info, err := Origin(stored.Header())
+	if err != nil || stored.Time() != blk.Time || info.Number != blk.Origin {
+		return false
+	}
+	txs, err := SequencerTxs(stored)
+	if err != nil || len(txs) != len(blk.Txs) {
+		return false
+	}
+	for i := range txs {
+		if txs[i].Hash() != blk.Txs[i].Hash() {
+			return false
+		}
+	}
+	return true
 }
 
 var errBlockRule = errors.New("batch block breaks a derivation rule")

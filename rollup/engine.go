@@ -182,7 +182,7 @@ func (e *Engine) Replay(ctx context.Context, l1 *L1Reader) error {
 			return err
 		}
 	}
-	return nil
+	return e.store.Replayed()
 }
 
 // Matches reports whether stored block b is what attributes a give, without

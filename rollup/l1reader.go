@@ -116,20 +116,26 @@ func (r *L1Reader) Block(ctx context.Context, number uint64) (*types.Block, erro
 	return b, nil
 }
 
+// queueChunk is the most L1 blocks one eth_getLogs call covers, well under
+// the range limits of L1 nodes.
+const queueChunk = 10_000
+
 // Queue returns the portal's deposits and forced transactions of L1 blocks
 // from+1 through to, in L1 order. Logs that do not decode are skipped (the
 // portal never emits them).
 func (r *L1Reader) Queue(ctx context.Context, from, to uint64) ([]QueueItem, error) {
-	if to <= from {
-		return nil, nil
-	}
-	logs, err := r.client.FilterLogs(ctx, ethereum.FilterQuery{
-		FromBlock: new(big.Int).SetUint64(from + 1),
-		ToBlock:   new(big.Int).SetUint64(to),
-		Addresses: []common.Address{PortalAddress},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("portal logs of L1 blocks %d-%d: %w", from+1, to, err)
+	var logs []types.Log
+	for lo := from + 1; lo <= to; lo += queueChunk {
+		hi := min(to, lo+queueChunk-1)
+		part, err := r.client.FilterLogs(ctx, ethereum.FilterQuery{
+			FromBlock: new(big.Int).SetUint64(lo),
+			ToBlock:   new(big.Int).SetUint64(hi),
+			Addresses: []common.Address{PortalAddress},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("portal logs of L1 blocks %d-%d: %w", lo, hi, err)
+		}
+		logs = append(logs, part...)
 	}
 	items := make([]QueueItem, 0, len(logs))
 	for i := range logs {

@@ -141,7 +141,14 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if err := n.engine.Replay(ctx, n.l1); err != nil {
 		return fail(fmt.Errorf("replay after crash: %w", err))
 	}
-	if n.deriver, err = NewDeriver(cfg.Rollup, n.l1, store, n, cfg.Registry, log); err != nil {
+	if err := n.checkAnchor(ctx); err != nil {
+		return fail(err)
+	}
+	var reg prometheus.Registerer
+	if cfg.Registry != nil {
+		reg = prometheus.WrapRegistererWith(labels, cfg.Registry)
+	}
+	if n.deriver, err = NewDeriver(cfg.Rollup, n.l1, store, n, reg, log); err != nil {
 		return fail(err)
 	}
 	if cfg.SequencerRPC != "" {
@@ -169,6 +176,25 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	}
 	log.Info("Rollup node started", "sequencer", cfg.Sequencer, "head", store.Head().Number, "rpc", n.RPCURL())
 	return n, nil
+}
+
+// ErrWrongL1 is returned when the L1 a node reads does not hold the block
+// the rollup is anchored to.
+var ErrWrongL1 = errors.New("the L1 does not hold the rollup's anchor block")
+
+// checkAnchor makes sure the L1 is the one the rollup was created on.
+func (n *Node) checkAnchor(ctx context.Context) error {
+	if n.rollup.L1StartHash == (common.Hash{}) {
+		return nil
+	}
+	h, err := n.l1.Header(ctx, n.rollup.L1Start)
+	if err != nil {
+		return err
+	}
+	if h.Hash() != n.rollup.L1StartHash {
+		return fmt.Errorf("%w: block %d is %s, want %s", ErrWrongL1, n.rollup.L1Start, h.Hash(), n.rollup.L1StartHash)
+	}
+	return nil
 }
 
 // Close stops the loops and the RPC server and closes the chain.
@@ -408,13 +434,18 @@ func (n *Node) SendTransaction(ctx context.Context, raw []byte) error {
 		n.rejected.Inc()
 		return fmt.Errorf("decode transaction: %w", err)
 	}
+	from, need, err := n.pool.check(tx, n.store.Head())
+	if err != nil {
+		n.rejected.Inc()
+		return err
+	}
 	n.stMu.Lock()
 	defer n.stMu.Unlock()
-	head, st, err := n.headState()
+	_, st, err := n.headState()
 	if err != nil {
 		return err
 	}
-	if err := n.pool.add(tx, head, st); err != nil {
+	if err := n.pool.add(tx, from, need, st); err != nil {
 		n.rejected.Inc()
 		return err
 	}

@@ -65,8 +65,10 @@ func newPool(cfg *Config, limit int) *pool {
 	}
 }
 
-// add validates tx against the head block and state and queues it.
-func (p *pool) add(tx *types.Transaction, head *types.Header, st *state.StateDB) error {
+// check validates tx on its own against the head block: type, size,
+// signature, gas and fees. It is the costly part of admission (sender
+// recovery) and runs without locks, so RPC calls check in parallel.
+func (p *pool) check(tx *types.Transaction, head *types.Header) (common.Address, *big.Int, error) {
 	opts := &txpool.ValidationOptions{
 		Config:  p.config.Genesis.Config(),
 		Accept:  1<<types.LegacyTxType | 1<<types.AccessListTxType | 1<<types.DynamicFeeTxType,
@@ -74,16 +76,21 @@ func (p *pool) add(tx *types.Transaction, head *types.Header, st *state.StateDB)
 		MinTip:  new(big.Int),
 	}
 	if err := txpool.ValidateTransaction(tx, head, p.signer, opts); err != nil {
-		return err
+		return common.Address{}, nil, err
 	}
 	if tx.GasFeeCap().Cmp(head.BaseFee) < 0 {
-		return fmt.Errorf("%w: max fee per gas %v, base fee %v", core.ErrFeeCapTooLow, tx.GasFeeCap(), head.BaseFee)
+		return common.Address{}, nil, fmt.Errorf("%w: max fee per gas %v, base fee %v", core.ErrFeeCapTooLow, tx.GasFeeCap(), head.BaseFee)
 	}
 	from, err := types.Sender(p.signer, tx)
 	if err != nil {
-		return fmt.Errorf("%w: %w", txpool.ErrInvalidSender, err)
+		return common.Address{}, nil, fmt.Errorf("%w: %w", txpool.ErrInvalidSender, err)
 	}
-	need := new(big.Int).Add(tx.Cost(), p.fee.Cost(head, tx).Fee)
+	return from, new(big.Int).Add(tx.Cost(), p.fee.Cost(head, tx).Fee), nil
+}
+
+// add queues a checked transaction if its nonce is the sender's next and
+// the sender's balance in st covers need.
+func (p *pool) add(tx *types.Transaction, from common.Address, need *big.Int, st *state.StateDB) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.byHash[tx.Hash()] != nil {

@@ -24,6 +24,9 @@ const (
 	MaxForcedTxSize = 64 * 1024
 	// MaxDepositData is the largest calldata of a deposit.
 	MaxDepositData = 64 * 1024
+	// MaxDepositGasPerL1Block bounds the L2 gas all deposits of one L1
+	// block may ask for, so the deposits an L2 block must run stay bounded.
+	MaxDepositGasPerL1Block = 30_000_000
 )
 
 const portalABI = `[
@@ -51,6 +54,8 @@ var (
 	depositedTopic = PortalABI.Events["TransactionDeposited"].ID
 	forcedTopic    = PortalABI.Events["TransactionForced"].ID
 	queueSlot      = common.Hash{31: 1}
+	gasBlockSlot   = common.Hash{31: 2} // L1 block whose deposit gas gasUsedSlot counts
+	gasUsedSlot    = common.Hash{31: 3}
 )
 
 // Portal is the L1 system contract through which value and transactions
@@ -127,6 +132,9 @@ func (p Portal) Run(c *chain.Call) ([]byte, error) {
 		if len(data) > MaxDepositData {
 			return nil, chain.Revert("portal: data of %d bytes exceeds %d", len(data), MaxDepositData)
 		}
+		if err := useDepositGas(c, gas); err != nil {
+			return nil, err
+		}
 		p.deposit(c, to, c.Value.ToBig(), value, gas, data)
 		return nil, nil
 	case "forceTransaction":
@@ -148,6 +156,21 @@ func (p Portal) Run(c *chain.Call) ([]byte, error) {
 		return c.Get(queueSlot).Bytes(), nil
 	}
 	return nil, chain.Revert("portal: unknown method")
+}
+
+// useDepositGas counts gas against this L1 block's deposit gas budget.
+func useDepositGas(c *chain.Call, gas uint64) error {
+	block := common.BigToHash(c.Block.BlockNumber)
+	used := uint64(0)
+	if c.Get(gasBlockSlot) == block {
+		used = c.Get(gasUsedSlot).Big().Uint64()
+	}
+	if used+gas > MaxDepositGasPerL1Block {
+		return chain.Revert("portal: deposits of this L1 block already use %d of %d L2 gas", used, MaxDepositGasPerL1Block)
+	}
+	c.Set(gasBlockSlot, block)
+	c.Set(gasUsedSlot, common.BigToHash(new(big.Int).SetUint64(used+gas)))
+	return nil
 }
 
 func (Portal) next(c *chain.Call) *big.Int {

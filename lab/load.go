@@ -1,0 +1,170 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// loadResult is what one load run saw of a chain committing transactions.
+type loadResult struct {
+	committed int
+	start     time.Time
+	last      time.Time
+	latencies []time.Duration // send to commit, sorted
+	blockAt   []time.Time     // commits of blocks during the run
+}
+
+func (r *loadResult) elapsed() time.Duration { return r.last.Sub(r.start) }
+
+func (r *loadResult) tps() float64 { return float64(r.committed) / r.elapsed().Seconds() }
+
+func (r *loadResult) percentile(p int) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return r.latencies[min(len(r.latencies)-1, len(r.latencies)*p/100)]
+}
+
+// blockInterval is the number of blocks during the run and their mean
+// interval.
+func (r *loadResult) blockInterval() (int, time.Duration) {
+	if len(r.blockAt) < 2 {
+		return len(r.blockAt), 0
+	}
+	n := len(r.blockAt)
+	return n, r.blockAt[n-1].Sub(r.blockAt[0]) / time.Duration(n-1)
+}
+
+// rpcBatch is how many transactions a client sends in one JSON-RPC batch
+// when sending as fast as it can, as a wallet backend or a bundler would.
+const rpcBatch = 50
+
+// runLoad sends signed transactions through JSON-RPC (clients connections
+// spread over urls, each sending its share in order: at rate tx/s overall,
+// one per request, or as fast as accepted in batches of rpcBatch when rate
+// is 0) and waits until watch has
+// committed all of them, timing each from send to commit.
+func runLoad(ctx context.Context, watch *chain.Store, urls []string, clients, rate int, txs []*types.Transaction) (*loadResult, error) {
+	var (
+		mu      sync.Mutex
+		sentAt  = make(map[common.Hash]time.Time, len(txs))
+		res     = &loadResult{}
+		allDone = make(chan struct{})
+	)
+	events := make(chan core.ChainEvent, 1024)
+	sub := watch.SubscribeChainEvent(events)
+	defer sub.Unsubscribe()
+	go func() {
+		for ev := range events {
+			now := time.Now()
+			mu.Lock()
+			if !res.start.IsZero() {
+				res.blockAt = append(res.blockAt, now)
+			}
+			for _, tx := range ev.Transactions {
+				if t0, ok := sentAt[tx.Hash()]; ok {
+					res.latencies = append(res.latencies, now.Sub(t0))
+					res.committed++
+				}
+			}
+			res.last = now
+			if res.committed == len(txs) {
+				close(allDone)
+				mu.Unlock()
+				return
+			}
+			mu.Unlock()
+		}
+	}()
+	conns := make([]*rpc.Client, clients)
+	for i := range conns {
+		c, err := rpc.Dial(urls[i%len(urls)])
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	var interval time.Duration
+	if rate > 0 {
+		interval = time.Second * time.Duration(clients) / time.Duration(rate)
+	}
+	mu.Lock()
+	res.start = time.Now()
+	mu.Unlock()
+	var (
+		wg      sync.WaitGroup
+		sendErr error
+	)
+	for ci, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := time.Now()
+			var mine []*types.Transaction
+			for i := ci; i < len(txs); i += len(conns) {
+				mine = append(mine, txs[i])
+			}
+			for len(mine) > 0 {
+				n := min(len(mine), rpcBatch)
+				if interval > 0 {
+					n = 1
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
+					next = next.Add(interval)
+				}
+				part := mine[:n]
+				mine = mine[n:]
+				reqs := make([]rpc.BatchElem, n)
+				hashes := make([]common.Hash, n)
+				for j, tx := range part {
+					raw, _ := tx.MarshalBinary()
+					reqs[j] = rpc.BatchElem{Method: "eth_sendRawTransaction", Args: []any{hexutil.Bytes(raw)}, Result: &hashes[j]}
+				}
+				now := time.Now()
+				mu.Lock()
+				for _, tx := range part {
+					sentAt[tx.Hash()] = now
+				}
+				mu.Unlock()
+				err := c.BatchCallContext(ctx, reqs)
+				for j := 0; err == nil && j < n; j++ {
+					err = reqs[j].Error
+				}
+				if err != nil {
+					mu.Lock()
+					sendErr = fmt.Errorf("send: %w", err)
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if sendErr != nil {
+		return nil, sendErr
+	}
+	select {
+	case <-allDone:
+	case <-ctx.Done():
+		mu.Lock()
+		defer mu.Unlock()
+		return nil, fmt.Errorf("waiting for commits: %w (%d of %d committed)", ctx.Err(), res.committed, len(txs))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(res.latencies)
+	return res, nil
+}

@@ -1,0 +1,223 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/l1"
+	"github.com/cairn-dev/cairn/rollup"
+)
+
+// RollupConfig configures the optimistic rollup benchmark.
+type RollupConfig struct {
+	Senders     int           // default 64
+	Transfers   int           // transfers at full speed; default 30,000
+	Clients     int           // concurrent RPC connections; default 8
+	LatencyRate int           // offered transfers/s of the latency run; default 1,000
+	LatencyTxs  int           // transfers of the latency run; default 5,000
+	BlockTime   time.Duration // the sequencer's; default 250ms
+	L1Transfers int           // transfers of the L1 run measured beside it; default 10,000; -1 skips it
+	Dir         string
+	Out         io.Writer
+	Log         *slog.Logger
+}
+
+// RollupResult is what the rollup benchmark measured.
+type RollupResult struct {
+	Transfers  int
+	TPS        float64       // soft-confirmed transfers/s at full speed
+	Elapsed    time.Duration // first send to last commit
+	Blocks     int
+	BlockTime  time.Duration
+	LatencyP50 time.Duration // send to durable block, at LatencyRate
+	LatencyP99 time.Duration
+	LatencyAt  int // offered transfers/s of the latency run
+	// Batches on L1.
+	L1Bytes      uint64  // calldata the batcher got included
+	L1BytesPerTx float64 // per transfer
+	L1Txs        uint64  // batcher transactions
+	// The verifier deriving the same blocks from L1 afterwards.
+	VerifierTPS    float64
+	VerifierAgrees bool
+	// Baselines from the same run.
+	BaselineTPS    float64 // go-ethereum's block processing, senders recovered
+	BaselineNoSigs float64
+	L1             *L1Result // nil when skipped
+}
+
+// RunRollup measures the optimistic rollup: transfers through the
+// sequencer's JSON-RPC at full speed and at a fixed rate, the L1 data its
+// batcher posts, and a verifier deriving the chain from L1; beside it,
+// go-ethereum's block processing and the L1 benchmark, in the same run.
+func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
+	if cfg.Senders == 0 {
+		cfg.Senders = 64
+	}
+	if cfg.Transfers == 0 {
+		cfg.Transfers = 30_000
+	}
+	if cfg.Clients == 0 {
+		cfg.Clients = 8
+	}
+	if cfg.LatencyRate == 0 {
+		cfg.LatencyRate = 1_000
+	}
+	if cfg.LatencyTxs == 0 {
+		cfg.LatencyTxs = 5_000
+	}
+	if cfg.BlockTime == 0 {
+		cfg.BlockTime = rollup.DefaultBlockTime
+	}
+	if cfg.L1Transfers == 0 {
+		cfg.L1Transfers = 10_000
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	dir := cfg.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "cairn-lab-rollup-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	keys, alloc := benchAccounts(cfg.Senders)
+	batcherKey := rollup.BatcherKey()
+	l1Alloc := types.GenesisAlloc{crypto.PubkeyToAddress(batcherKey.PublicKey): {Balance: new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))}}
+	system, err := chain.NewSystemContracts(rollup.Portal{})
+	if err != nil {
+		return nil, err
+	}
+	cl, err := l1.NewCluster(l1.ClusterConfig{Dir: filepath.Join(dir, "l1"), Validators: 1, Genesis: chain.Genesis{ChainID: benchChainID, Alloc: l1Alloc},
+		BlockTime: 200 * time.Millisecond, System: system, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Stop()
+	if err := cl.Start(); err != nil {
+		return nil, err
+	}
+	if err := cl.WaitHeight(ctx, 1); err != nil {
+		return nil, err
+	}
+	l1c, err := ethclient.DialContext(ctx, "http://"+cl.RPCAddr(0))
+	if err != nil {
+		return nil, err
+	}
+	defer l1c.Close()
+	genesis, err := l1c.HeaderByNumber(ctx, new(big.Int))
+	if err != nil {
+		return nil, err
+	}
+	rcfg := rollup.DevConfig(benchChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey))
+	rcfg.Genesis.GasLimit = 200_000_000
+	for a, acc := range alloc {
+		rcfg.Genesis.Alloc[a] = acc
+	}
+	seq, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "sequencer", Rollup: rcfg, DataDir: filepath.Join(dir, "sequencer"), L1: l1c,
+		Sequencer: true, BlockTime: cfg.BlockTime, RPCAddr: "127.0.0.1:0", Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	defer seq.Close()
+	batcher, err := rollup.NewBatcher(rollup.BatcherConfig{Rollup: rcfg, L1: l1c, L2: seq, Key: batcherKey, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	defer batcher.Close()
+
+	txs := signTransfers(keys, cfg.Transfers+cfg.LatencyTxs, rcfg.L2ChainID)
+	fmt.Fprintf(cfg.Out, "rollup: sequencer (%v blocks) + batcher on a 1-validator L1; %d senders, %d transfers at full speed, %d at %d/s\n",
+		cfg.BlockTime, cfg.Senders, cfg.Transfers, cfg.LatencyTxs, cfg.LatencyRate)
+	full, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, cfg.Clients, 0, txs[:cfg.Transfers])
+	if err != nil {
+		return nil, fmt.Errorf("full-speed run: %w", err)
+	}
+	res := &RollupResult{Transfers: cfg.Transfers, TPS: full.tps(), Elapsed: full.elapsed(), LatencyAt: cfg.LatencyRate}
+	res.Blocks, res.BlockTime = full.blockInterval()
+	paced, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, cfg.Clients, cfg.LatencyRate, txs[cfg.Transfers:])
+	if err != nil {
+		return nil, fmt.Errorf("latency run: %w", err)
+	}
+	res.LatencyP50, res.LatencyP99 = paced.percentile(50), paced.percentile(99)
+
+	// Wait for the batcher to post everything, then count its L1 data.
+	total := uint64(len(txs))
+	for batcher.Stats().L2Txs < total {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the batcher: %w (%d of %d posted)", ctx.Err(), batcher.Stats().L2Txs, total)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	st := batcher.Stats()
+	res.L1Bytes, res.L1Txs = st.L1Bytes, st.L1Txs
+	res.L1BytesPerTx = float64(st.L1Bytes) / float64(st.L2Txs)
+	batcher.Close()
+	head := seq.Chain().Head()
+
+	// A verifier derives the chain from L1 alone.
+	t0 := time.Now()
+	ver, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "verifier", Rollup: rcfg, DataDir: filepath.Join(dir, "verifier"), L1: l1c, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	defer ver.Close()
+	for ver.Chain().Head().Number.Cmp(head.Number) < 0 {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the verifier: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	res.VerifierTPS = float64(total) / time.Since(t0).Seconds()
+	res.VerifierAgrees = ver.Chain().GetHeaderByNumber(head.Number.Uint64()).Hash() == head.Hash()
+	ver.Close()
+	seq.Close()
+	cl.Stop()
+
+	fmt.Fprintf(cfg.Out, "measuring go-ethereum's block processing of the same transfers...\n")
+	if res.BaselineTPS, res.BaselineNoSigs, err = baseline(chain.Genesis{ChainID: benchChainID, GasLimit: 200_000_000, Alloc: alloc}, keys, cfg.Transfers); err != nil {
+		return nil, err
+	}
+	if cfg.L1Transfers > 0 {
+		fmt.Fprintf(cfg.Out, "measuring the L1 with the same kind of load...\n")
+		if res.L1, err = RunL1(ctx, L1Config{Transfers: cfg.L1Transfers, Senders: cfg.Senders, Clients: cfg.Clients, Dir: filepath.Join(dir, "l1-bench"), Log: cfg.Log}); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// Print writes the result as a small report.
+func (r *RollupResult) Print(w io.Writer) {
+	fmt.Fprintf(w, "optimistic rollup, %d transfers through the sequencer's JSON-RPC in %v\n", r.Transfers, r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "  L2 sustained:              %8.0f transfers/s (soft-confirmed: in a durable block)\n", r.TPS)
+	fmt.Fprintf(w, "  block time:                %v over %d blocks\n", r.BlockTime.Round(time.Millisecond), r.Blocks)
+	fmt.Fprintf(w, "  soft confirmation:         p50 %v, p99 %v at %d transfers/s\n", r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond), r.LatencyAt)
+	fmt.Fprintf(w, "  L1 data:                   %.1f bytes per transfer (%d bytes in %d batcher transactions)\n", r.L1BytesPerTx, r.L1Bytes, r.L1Txs)
+	fmt.Fprintf(w, "  verifier from L1 only:     %8.0f transfers/s, agrees with the sequencer: %v\n", r.VerifierTPS, r.VerifierAgrees)
+	fmt.Fprintf(w, "  geth block processing:     %8.0f transfers/s (with sender recovery), %.0f/s without\n", r.BaselineTPS, r.BaselineNoSigs)
+	fmt.Fprintf(w, "  ratio L2 / geth:           %.2f\n", r.TPS/r.BaselineTPS)
+	if r.L1 != nil {
+		fmt.Fprintf(w, "  L1 (%d validators):        %8.0f transfers/s, inclusion p50 %v p99 %v\n", 4, r.L1.TPS, r.L1.LatencyP50.Round(time.Millisecond), r.L1.LatencyP99.Round(time.Millisecond))
+		fmt.Fprintf(w, "  ratio L2 / L1:             %.2f\n", r.TPS/r.L1.TPS)
+	}
+}
