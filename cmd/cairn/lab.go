@@ -15,7 +15,7 @@ func labCmd() *cobra.Command {
 		Use:   "lab",
 		Short: "Measure the layers: workloads and attacks against a fresh network",
 	}
-	cmd.AddCommand(labL1Cmd())
+	cmd.AddCommand(labL1Cmd(), labRollupCmd())
 	return cmd
 }
 
@@ -52,5 +52,44 @@ block-processing rate for the same transfers measured in the same run.`,
 	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
 	f.DurationVar(&cfg.BlockTime, "block-time", 200*time.Millisecond, "CometBFT timeout_commit")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
+	return cmd
+}
+
+func labRollupCmd() *cobra.Command {
+	var (
+		cfg     lab.RollupConfig
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "rollup",
+		Short: "Optimistic rollup throughput, soft-confirmation latency and L1 data per transfer",
+		Long: `Starts a 1-validator L1 with the rollup's portal, a sequencer and a batcher in
+this process, sends --transfers signed transfers through the sequencer's JSON-RPC
+as fast as it accepts them and --latency-txs more at --latency-rate per second,
+and prints L2 transfers/s, soft-confirmation latency (send to durable block,
+p50/p99), L1 calldata bytes per transfer, and a verifier's rate deriving the same
+chain from L1, beside go-ethereum's block processing and the L1 benchmark
+measured in the same run.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			cfg.Out = os.Stdout
+			res, err := lab.RunRollup(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			res.Print(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Senders, "senders", 64, "sending accounts")
+	f.IntVar(&cfg.Transfers, "transfers", 30_000, "transfers at full speed")
+	f.IntVar(&cfg.LatencyTxs, "latency-txs", 5_000, "transfers of the latency run")
+	f.IntVar(&cfg.LatencyRate, "latency-rate", 1_000, "offered transfers/s of the latency run")
+	f.IntVar(&cfg.L1Transfers, "l1-transfers", 10_000, "transfers of the L1 run beside it (-1 skips it)")
+	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
+	f.DurationVar(&cfg.BlockTime, "l2-block-time", 250*time.Millisecond, "the sequencer's block time")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }
