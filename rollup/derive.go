@@ -53,6 +53,7 @@ type Deriver struct {
 	signer types.Signer
 	log    *slog.Logger
 
+	warm        func([]*types.Transaction) // recovers senders ahead of execution; may be nil
 	asm         *batch.Assembler
 	l1Pos       uint64 // last L1 block fully processed
 	replayUntil uint64 // L1 blocks up to here only rebuild channel state
@@ -290,6 +291,13 @@ func (d *Deriver) channel(ctx context.Context, data []byte, x uint64) error {
 	if !ok {
 		d.drop(DropNotNext, x, fmt.Errorf("batch does not extend safe block %d", d.safe.Number))
 		return nil
+	}
+	if d.warm != nil {
+		var txs []*types.Transaction
+		for i := start; i < len(b.Blocks); i++ {
+			txs = append(txs, b.Blocks[i].Txs...)
+		}
+		d.warm(txs)
 	}
 	for i := start; i < len(b.Blocks); i++ {
 		a, err := d.attributes(ctx, &b.Blocks[i], x)

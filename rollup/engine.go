@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/ethereum/go-ethereum/core/types"
 
@@ -110,6 +112,28 @@ func (e *Engine) Build(a *Attributes) (*chain.Result, error) {
 	return res, nil
 }
 
+// WarmSenders recovers the senders of txs on every core, so that executing
+// them one by one finds the senders cached. Sender recovery is the largest
+// cost of executing simple transfers.
+func (e *Engine) WarmSenders(txs []*types.Transaction) {
+	signer := types.LatestSigner(e.exec.Config())
+	workers := runtime.GOMAXPROCS(0)
+	if len(txs) < 64 || workers < 2 {
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(txs); i += workers {
+				types.Sender(signer, txs[i])
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // Commit writes a built block as the new head.
 func (e *Engine) Commit(res *chain.Result) error { return e.store.Commit(res) }
 
@@ -171,6 +195,7 @@ func (e *Engine) Replay(ctx context.Context, l1 *L1Reader) error {
 		if err != nil {
 			return err
 		}
+		e.WarmSenders(b.Transactions())
 		res, err := e.Build(a)
 		if err != nil {
 			return err

@@ -151,6 +151,11 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if n.deriver, err = NewDeriver(cfg.Rollup, n.l1, store, n, reg, log); err != nil {
 		return fail(err)
 	}
+	if !cfg.Sequencer {
+		// A sequencer has its senders from admission; a verifier recovers
+		// them for each batch on every core.
+		n.deriver.warm = n.engine.WarmSenders
+	}
 	if cfg.SequencerRPC != "" {
 		if n.forward, err = gethrpc.DialContext(ctx, cfg.SequencerRPC); err != nil {
 			return fail(fmt.Errorf("dial sequencer: %w", err))
