@@ -23,7 +23,7 @@ import (
 // RollupConfig configures the optimistic rollup benchmark.
 type RollupConfig struct {
 	Senders     int           // default 64
-	Transfers   int           // transfers at full speed; default 30,000
+	Transfers   int           // transfers at full speed; default 60,000
 	Clients     int           // concurrent RPC connections; default 8
 	LatencyRate int           // offered transfers/s of the latency run; default 1,000
 	LatencyTxs  int           // transfers of the latency run; default 5,000
@@ -66,7 +66,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 		cfg.Senders = 64
 	}
 	if cfg.Transfers == 0 {
-		cfg.Transfers = 30_000
+		cfg.Transfers = 60_000
 	}
 	if cfg.Clients == 0 {
 		cfg.Clients = 8
@@ -152,6 +152,11 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	}
 	res := &RollupResult{Transfers: cfg.Transfers, TPS: full.tps(), Elapsed: full.elapsed(), LatencyAt: cfg.LatencyRate}
 	res.Blocks, res.BlockTime = full.blockInterval()
+	// Measure latency in steady state, once the batcher has posted the
+	// full-speed run.
+	if err := waitPosted(ctx, batcher, uint64(cfg.Transfers)); err != nil {
+		return nil, err
+	}
 	paced, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, cfg.Clients, cfg.LatencyRate, txs[cfg.Transfers:])
 	if err != nil {
 		return nil, fmt.Errorf("latency run: %w", err)
@@ -163,12 +168,8 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 
 	// Wait for the batcher to post everything, then count its L1 data.
 	total := uint64(len(txs))
-	for batcher.Stats().L2Txs < total {
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for the batcher: %w (%d of %d posted)", ctx.Err(), batcher.Stats().L2Txs, total)
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := waitPosted(ctx, batcher, total); err != nil {
+		return nil, err
 	}
 	st := batcher.Stats()
 	res.L1Bytes, res.L1Txs = st.L1Bytes, st.L1Txs
@@ -222,4 +223,16 @@ func (r *RollupResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "  L1 (%d validators):        %8.0f transfers/s, inclusion p50 %v p99 %v\n", 4, r.L1.TPS, r.L1.LatencyP50.Round(time.Millisecond), r.L1.LatencyP99.Round(time.Millisecond))
 		fmt.Fprintf(w, "  ratio L2 / L1:             %.2f\n", r.TPS/r.L1.TPS)
 	}
+}
+
+// waitPosted waits until the batcher has posted n L2 transactions.
+func waitPosted(ctx context.Context, b *rollup.Batcher, n uint64) error {
+	for b.Stats().L2Txs < n {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the batcher: %w (%d of %d posted)", ctx.Err(), b.Stats().L2Txs, n)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
 }

@@ -84,7 +84,7 @@ measured in the same run.`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&cfg.Senders, "senders", 64, "sending accounts")
-	f.IntVar(&cfg.Transfers, "transfers", 30_000, "transfers at full speed")
+	f.IntVar(&cfg.Transfers, "transfers", 60_000, "transfers at full speed")
 	f.IntVar(&cfg.LatencyTxs, "latency-txs", 5_000, "transfers of the latency run")
 	f.IntVar(&cfg.LatencyRate, "latency-rate", 1_000, "offered transfers/s of the latency run")
 	f.IntVar(&cfg.L1Transfers, "l1-transfers", 10_000, "transfers of the L1 run beside it (-1 skips it)")
