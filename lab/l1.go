@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
-	"os"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -67,21 +66,12 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	if cfg.Clients == 0 {
 		cfg.Clients = 8
 	}
-	if cfg.Out == nil {
-		cfg.Out = io.Discard
+	cfg.Out, cfg.Log = outputs(cfg.Out, cfg.Log)
+	dir, cleanup, err := workDir(cfg.Dir, "cairn-lab-l1-")
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	dir := cfg.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "cairn-lab-l1-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
+	defer cleanup()
 	keys, alloc := benchAccounts(cfg.Senders)
 	genesis := chain.Genesis{ChainID: benchChainID, GasLimit: 200_000_000, Alloc: alloc}
 	txs := signTransfers(keys, cfg.Transfers, benchChainID)

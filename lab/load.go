@@ -3,6 +3,9 @@ package lab
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -173,4 +176,27 @@ func runLoad(ctx context.Context, watch *chain.Store, urls []string, clients, ra
 	defer mu.Unlock()
 	slices.Sort(res.latencies)
 	return res, nil
+}
+
+// outputs defaults a run's report writer and node log to discarding.
+func outputs(out io.Writer, log *slog.Logger) (io.Writer, *slog.Logger) {
+	if out == nil {
+		out = io.Discard
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return out, log
+}
+
+// workDir returns dir, or a fresh temporary directory that cleanup removes.
+func workDir(dir, prefix string) (string, func(), error) {
+	if dir != "" {
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
 }

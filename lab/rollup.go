@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -83,21 +82,12 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	if cfg.L1Transfers == 0 {
 		cfg.L1Transfers = 10_000
 	}
-	if cfg.Out == nil {
-		cfg.Out = io.Discard
+	cfg.Out, cfg.Log = outputs(cfg.Out, cfg.Log)
+	dir, cleanup, err := workDir(cfg.Dir, "cairn-lab-rollup-")
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	dir := cfg.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "cairn-lab-rollup-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	}
+	defer cleanup()
 	keys, alloc := benchAccounts(cfg.Senders)
 	batcherKey := rollup.BatcherKey()
 	l1Alloc := types.GenesisAlloc{crypto.PubkeyToAddress(batcherKey.PublicKey): {Balance: new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))}}
