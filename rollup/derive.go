@@ -386,7 +386,7 @@ func (d *Deriver) attributes(ctx context.Context, blk *batch.Block, x uint64) (*
 	if err != nil {
 		return nil, err
 	}
-	return &Attributes{Parent: parent, Time: blk.Time, Origin: origin, Queue: queue, Txs: blk.Txs}, nil
+	return &Attributes{Parent: parent, Time: blk.Time, Origin: infoOf(origin), Queue: queue, Txs: blk.Txs}, nil
 }
 
 // queue reads the portal items of L1 blocks (from, to] and counts forced
@@ -424,7 +424,7 @@ func (d *Deriver) forceAdvance(ctx context.Context, x uint64) error {
 		if err != nil {
 			return err
 		}
-		a := &Attributes{Parent: d.safe, Time: max(d.safe.Time, origin.Time), Origin: origin, Queue: queue}
+		a := &Attributes{Parent: d.safe, Time: max(d.safe.Time, origin.Time), Origin: infoOf(origin), Queue: queue}
 		if err := d.apply(ctx, a, x); err != nil {
 			return err
 		}

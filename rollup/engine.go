@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -20,7 +21,7 @@ import (
 type Attributes struct {
 	Parent *types.Header
 	Time   uint64
-	Origin *types.Header        // the block's L1 origin
+	Origin L1Info               // the block's L1 origin (its Forced is ignored)
 	Queue  []QueueItem          // portal items of L1 blocks (origin of parent, Origin], in order
 	Txs    []*types.Transaction // the sequencer's transactions
 }
@@ -65,6 +66,13 @@ func (e *Engine) Build(a *Attributes) (*chain.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state of L2 block %d: %w", a.Parent.Number, err)
 	}
+	return BuildBlock(e.exec, st, a)
+}
+
+// BuildBlock executes attributes on st, their parent's state, with an L2
+// executor: the one rule for making an L2 block, shared by the sequencer,
+// derivation and the one-step proof on L1.
+func BuildBlock(exec *chain.Executor, st *state.StateDB, a *Attributes) (*chain.Result, error) {
 	var (
 		deposits []chain.Deposit
 		forced   []*types.Transaction
@@ -77,7 +85,8 @@ func (e *Engine) Build(a *Attributes) (*chain.Result, error) {
 			forced = append(forced, q.Forced)
 		}
 	}
-	info := infoOf(a.Origin)
+	info := a.Origin
+	info.Forced = 0
 	env := chain.Env{
 		Time:     a.Time,
 		Coinbase: SequencerFeeVault,
@@ -86,13 +95,14 @@ func (e *Engine) Build(a *Attributes) (*chain.Result, error) {
 	}
 	txs := make([]*types.Transaction, 0, len(forced)+len(a.Txs))
 	txs = append(append(txs, forced...), a.Txs...)
-	res, err := e.exec.Build(a.Parent, st, env, txs)
+	res, err := exec.Build(a.Parent, st, env, txs)
 	if err != nil {
 		return nil, err
 	}
 	// Record how many forced transactions made it into the block, so a
-	// batch can leave them out. Execution does not see the extra-data, so
-	// setting it afterwards changes only the hash.
+	// batch can leave them out. Execution reads only the origin's base fee
+	// from the extra-data (for the data fee), so setting the count
+	// afterwards changes only the hash.
 	info.Forced = uint32(len(forced))
 	for _, s := range res.Skipped {
 		if s.Index < len(forced) {
@@ -174,7 +184,7 @@ func AttributesOf(ctx context.Context, l1 *L1Reader, parent *types.Header, b *ty
 	if err != nil {
 		return nil, err
 	}
-	return &Attributes{Parent: parent, Time: b.Time(), Origin: origin, Queue: queue, Txs: txs}, nil
+	return &Attributes{Parent: parent, Time: b.Time(), Origin: infoOf(origin), Queue: queue, Txs: txs}, nil
 }
 
 // Replay re-executes the blocks the store dropped at Open because their
@@ -218,7 +228,7 @@ func Matches(b *types.Block, a *Attributes) bool {
 		return false
 	}
 	info, err := Origin(b.Header())
-	if err != nil || info.Number != a.Origin.Number.Uint64() || info.Hash != a.Origin.Hash() {
+	if err != nil || info.Number != a.Origin.Number || info.Hash != a.Origin.Hash {
 		return false
 	}
 	txs, err := SequencerTxs(b)

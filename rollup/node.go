@@ -315,7 +315,7 @@ func (n *Node) Sequence(ctx context.Context) (*types.Block, error) {
 		return nil, err
 	}
 	txs := n.pool.take(maxBlockTxs, parent.GasLimit)
-	res, err := n.engine.Build(&Attributes{Parent: parent, Time: t, Origin: origin, Queue: queue, Txs: txs})
+	res, err := n.engine.Build(&Attributes{Parent: parent, Time: t, Origin: infoOf(origin), Queue: queue, Txs: txs})
 	if err != nil {
 		return nil, err
 	}
