@@ -127,7 +127,12 @@ func Start(cfg Config) (*Devnet, error) {
 	}
 	alloc := DevAlloc()
 	alloc[crypto.PubkeyToAddress(rollup.BatcherKey().PublicKey)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
-	system, err := chain.NewSystemContracts(rollup.Portal{})
+	l2Genesis := rollup.DevGenesis(0)
+	proofs, err := rollup.DevL1Params(&l2Genesis)
+	if err != nil {
+		return nil, err
+	}
+	system, err := chain.NewSystemContracts(rollup.L1Contracts(proofs)...)
 	if err != nil {
 		return nil, err
 	}

@@ -91,7 +91,16 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	keys, alloc := benchAccounts(cfg.Senders)
 	batcherKey := rollup.BatcherKey()
 	l1Alloc := types.GenesisAlloc{crypto.PubkeyToAddress(batcherKey.PublicKey): {Balance: new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))}}
-	system, err := chain.NewSystemContracts(rollup.Portal{})
+	l2Genesis := rollup.DevGenesis(0)
+	l2Genesis.GasLimit = 200_000_000
+	for a, acc := range alloc {
+		l2Genesis.Alloc[a] = acc
+	}
+	proofs, err := rollup.DevL1Params(&l2Genesis)
+	if err != nil {
+		return nil, err
+	}
+	system, err := chain.NewSystemContracts(rollup.L1Contracts(proofs)...)
 	if err != nil {
 		return nil, err
 	}
@@ -116,11 +125,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	rcfg := rollup.DevConfig(benchChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey))
-	rcfg.Genesis.GasLimit = 200_000_000
-	for a, acc := range alloc {
-		rcfg.Genesis.Alloc[a] = acc
-	}
+	rcfg := rollup.NewDevConfig(benchChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey), l2Genesis, proofs)
 	seq, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "sequencer", Rollup: rcfg, DataDir: filepath.Join(dir, "sequencer"), L1: l1c,
 		Sequencer: true, BlockTime: cfg.BlockTime, RPCAddr: "127.0.0.1:0", Log: cfg.Log})
 	if err != nil {

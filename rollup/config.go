@@ -3,6 +3,7 @@ package rollup
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"time"
 
@@ -52,6 +53,8 @@ type Config struct {
 	L1FeeScalar uint64 `json:"l1FeeScalar"`
 	// Genesis is the L2 genesis.
 	Genesis chain.Genesis `json:"genesis"`
+	// Proofs are the rules of the L1 outputs contract and portal.
+	Proofs L1Params `json:"proofs"`
 }
 
 // Defaults for a devnet.
@@ -87,31 +90,81 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// DevConfig returns the devnet's rollup anchored at L1 block start, whose
-// genesis funds the ten test-mnemonic accounts.
-func DevConfig(l1ChainID uint64, start *types.Header, batcher common.Address) *Config {
+// DevGenesis is the devnet's L2 genesis anchored at L1 block l1Start: the
+// ten test-mnemonic accounts hold 10,000 ETH each. It does not depend on the
+// L1's blocks, so the L1's rollup contracts can be configured with its
+// output root before the L1 starts.
+func DevGenesis(l1Start uint64) chain.Genesis {
 	alloc := types.GenesisAlloc{}
 	balance := new(big.Int).Mul(big.NewInt(10_000), big.NewInt(params.Ether))
 	for i := range uint32(10) {
 		alloc[chain.DevAddress(i)] = types.Account{Balance: balance}
 	}
+	return chain.Genesis{
+		ChainID:   DefaultL2ChainID,
+		GasLimit:  DefaultL2GasLimit,
+		BaseFee:   big.NewInt(params.GWei / 1000), // 0.001 gwei, as OP chains run
+		Alloc:     alloc,
+		ExtraData: EncodeL1Info(L1Info{Number: l1Start}),
+	}
+}
+
+// GenesisOutput is the output root of an L2 genesis.
+func GenesisOutput(g *chain.Genesis) (common.Hash, error) {
+	store, err := chain.Open("", g, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return common.Hash{}, err
+	}
+	defer store.Close()
+	out, err := OutputAt(store, 0)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	return out.Root(), nil
+}
+
+// DevL1Params are the devnet's L1 contract rules for an L2 genesis: a
+// challenge window of seconds, 1 ETH bonds, a few seconds per move.
+func DevL1Params(g *chain.Genesis) (L1Params, error) {
+	root, err := GenesisOutput(g)
+	if err != nil {
+		return L1Params{}, err
+	}
+	return L1Params{
+		L2ChainID:          g.ChainID,
+		L1FeeScalar:        DefaultL1FeeScalar,
+		GenesisOutput:      root,
+		FinalizationPeriod: DevFinalizationPeriod,
+		ProposerBond:       big.NewInt(params.Ether),
+		ChallengerBond:     big.NewInt(params.Ether),
+		MoveTimeout:        DevMoveTimeout,
+	}, nil
+}
+
+// NewDevConfig returns a devnet rollup anchored at L1 block start, with
+// genesis g and L1 contract rules p.
+func NewDevConfig(l1ChainID uint64, start *types.Header, batcher common.Address, g chain.Genesis, p L1Params) *Config {
 	return &Config{
 		L1ChainID:      l1ChainID,
-		L2ChainID:      DefaultL2ChainID,
+		L2ChainID:      g.ChainID,
 		L1Start:        start.Number.Uint64(),
 		L1StartHash:    start.Hash(),
 		SeqWindow:      DefaultSeqWindow,
 		MaxSeqDrift:    DefaultMaxSeqDrift,
 		ChannelTimeout: DefaultChannelTimeout,
 		Batcher:        batcher,
-		L1FeeScalar:    DefaultL1FeeScalar,
-		Genesis: chain.Genesis{
-			ChainID:   DefaultL2ChainID,
-			GasLimit:  DefaultL2GasLimit,
-			Timestamp: start.Time,
-			BaseFee:   big.NewInt(params.GWei / 1000), // 0.001 gwei, as OP chains run
-			Alloc:     alloc,
-			ExtraData: EncodeL1Info(L1Info{Number: start.Number.Uint64(), Hash: start.Hash(), BaseFee: start.BaseFee}),
-		},
+		L1FeeScalar:    p.L1FeeScalar,
+		Genesis:        g,
+		Proofs:         p,
 	}
+}
+
+// DevConfig returns the devnet's rollup anchored at L1 block start.
+func DevConfig(l1ChainID uint64, start *types.Header, batcher common.Address) *Config {
+	g := DevGenesis(start.Number.Uint64())
+	p, err := DevL1Params(&g)
+	if err != nil {
+		panic(err) // an in-memory genesis always opens
+	}
+	return NewDevConfig(l1ChainID, start, batcher, g, p)
 }

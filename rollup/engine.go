@@ -49,7 +49,7 @@ func NewEngine(cfg *Config, store *chain.Store, log *slog.Logger) *Engine {
 	return &Engine{
 		cfg:   cfg,
 		store: store,
-		exec:  chain.NewExecutor(cfg.Genesis.Config(), store, nil).WithDataFee(cfg.DataFee()),
+		exec:  chain.NewExecutor(cfg.Genesis.Config(), store, L2System()).WithDataFee(cfg.DataFee()),
 		log:   log,
 	}
 }

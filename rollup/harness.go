@@ -41,12 +41,12 @@ const L1MinerChainID = 900
 
 // NewL1Miner starts a hand-mined L1 whose genesis funds alloc, with the
 // rollup portal installed.
-func NewL1Miner(alloc types.GenesisAlloc) (*L1Miner, error) {
+func NewL1Miner(alloc types.GenesisAlloc, contracts ...chain.SystemContract) (*L1Miner, error) {
 	store, err := chain.Open("", &chain.Genesis{ChainID: L1MinerChainID, Alloc: alloc, Timestamp: 1_700_000_000}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
-	system, err := chain.NewSystemContracts(Portal{})
+	system, err := chain.NewSystemContracts(contracts...)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ type SystemOptions struct {
 func BatcherKey() *ecdsa.PrivateKey { return chain.DevKey(100) }
 
 // NewSystem starts an L1 miner with the test accounts and the batcher funded,
-// mines one block, and anchors a rollup to it.
+// and anchors a rollup to its genesis.
 func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -229,15 +229,16 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	}
 	batcher := BatcherKey()
 	alloc[addressOf(batcher)] = types.Account{Balance: balance}
-	l1, err := NewL1Miner(alloc)
+	g := DevGenesis(0)
+	proofs, err := DevL1Params(&g)
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := l1.Mine(); err != nil {
-		l1.Close()
+	l1, err := NewL1Miner(alloc, L1Contracts(proofs)...)
+	if err != nil {
 		return nil, err
 	}
-	cfg := DevConfig(L1MinerChainID, l1.Head(), addressOf(batcher))
+	cfg := NewDevConfig(L1MinerChainID, l1.Head(), addressOf(batcher), g, proofs)
 	cfg.SeqWindow = 10
 	if opts.SeqWindow != 0 {
 		cfg.SeqWindow = opts.SeqWindow

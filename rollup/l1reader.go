@@ -124,6 +124,25 @@ const queueChunk = 10_000
 // from+1 through to, in L1 order. Logs that do not decode are skipped (the
 // portal never emits them).
 func (r *L1Reader) Queue(ctx context.Context, from, to uint64) ([]QueueItem, error) {
+	logs, err := r.queueLogs(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]QueueItem, 0, len(logs))
+	for i := range logs {
+		item, err := ParseQueueLog(&logs[i], r.chainID)
+		if err != nil {
+			r.log.Warn("Skipping portal log", "block", logs[i].BlockNumber, "err", err)
+			continue
+		}
+		items = append(items, *item)
+	}
+	return items, nil
+}
+
+// queueLogs returns the portal's logs of L1 blocks (from, to] in queue
+// order.
+func (r *L1Reader) queueLogs(ctx context.Context, from, to uint64) ([]types.Log, error) {
 	var logs []types.Log
 	for lo := from + 1; lo <= to; lo += queueChunk {
 		hi := min(to, lo+queueChunk-1)
@@ -137,18 +156,16 @@ func (r *L1Reader) Queue(ctx context.Context, from, to uint64) ([]QueueItem, err
 		}
 		logs = append(logs, part...)
 	}
-	items := make([]QueueItem, 0, len(logs))
-	for i := range logs {
-		if logs[i].Removed {
-			continue
+	kept := logs[:0]
+	for _, l := range logs {
+		if !l.Removed && len(l.Topics) > 0 {
+			kept = append(kept, l)
 		}
-		item, err := ParseQueueLog(&logs[i], r.chainID)
-		if err != nil {
-			r.log.Warn("Skipping portal log", "block", logs[i].BlockNumber, "err", err)
-			continue
-		}
-		items = append(items, *item)
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].Index < items[j].Index })
-	return items, nil
+	sort.SliceStable(kept, func(i, j int) bool {
+		return kept[i].Topics[len(kept[i].Topics)-1].Big().Cmp(kept[j].Topics[len(kept[j].Topics)-1].Big()) < 0
+	})
+	return kept, nil
 }
+
+func nilContext() context.Context { return context.Background() }

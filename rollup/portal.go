@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/big"
@@ -9,7 +10,11 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethdb/memorydb"
+	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/ethereum/go-ethereum/trie"
 
 	"github.com/cairn-dev/cairn/chain"
 )
@@ -34,6 +39,11 @@ const portalABI = `[
 {"type":"function","name":"depositTransaction","stateMutability":"payable","inputs":[{"name":"to","type":"address"},{"name":"value","type":"uint256"},{"name":"gasLimit","type":"uint64"},{"name":"data","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"forceTransaction","stateMutability":"nonpayable","inputs":[{"name":"signedTx","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"queueLength","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"proveWithdrawal","stateMutability":"nonpayable","inputs":[{"name":"withdrawal","type":"bytes"},{"name":"outputIndex","type":"uint256"},{"name":"stateRoot","type":"bytes32"},{"name":"messagePasserRoot","type":"bytes32"},{"name":"blockHash","type":"bytes32"},{"name":"proof","type":"bytes[]"}],"outputs":[]},
+{"type":"function","name":"finalizeWithdrawal","stateMutability":"nonpayable","inputs":[{"name":"withdrawal","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"provenWithdrawal","stateMutability":"view","inputs":[{"name":"withdrawalHash","type":"bytes32"}],"outputs":[{"name":"outputIndex","type":"uint256"},{"name":"outputRoot","type":"bytes32"},{"name":"timestamp","type":"uint64"},{"name":"finalized","type":"bool"}]},
+{"type":"event","name":"WithdrawalProven","inputs":[{"name":"withdrawalHash","type":"bytes32","indexed":true},{"name":"from","type":"address","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"outputIndex","type":"uint256","indexed":false}]},
+{"type":"event","name":"WithdrawalFinalized","inputs":[{"name":"withdrawalHash","type":"bytes32","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"value","type":"uint256","indexed":false},{"name":"data","type":"bytes","indexed":false}]},
 {"type":"event","name":"TransactionDeposited","inputs":[{"name":"from","type":"address","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"queueIndex","type":"uint256","indexed":true},{"name":"mint","type":"uint256","indexed":false},{"name":"value","type":"uint256","indexed":false},{"name":"gasLimit","type":"uint64","indexed":false},{"name":"data","type":"bytes","indexed":false}]},
 {"type":"event","name":"TransactionForced","inputs":[{"name":"from","type":"address","indexed":true},{"name":"queueIndex","type":"uint256","indexed":true},{"name":"signedTx","type":"bytes","indexed":false}]}
 ]`
@@ -71,18 +81,18 @@ var (
 //
 // Each is one event in the queue, numbered in L1 order. The ETH stays in
 // the portal (withdrawals pay it out).
-type Portal struct{}
+type Portal struct{ params L1Params }
 
 // Address implements chain.SystemContract.
-func (Portal) Address() common.Address { return PortalAddress }
+func (*Portal) Address() common.Address { return PortalAddress }
 
 // Name implements chain.SystemContract.
-func (Portal) Name() string { return "rollup-portal" }
+func (*Portal) Name() string { return "rollup-portal" }
 
 // RequiredGas charges L1 gas for what a deposit asks of the L2: a plain
 // transfer costs nothing beyond the 21,000 intrinsic gas, so wallets that
 // send 21,000 gas to an address without code can deposit.
-func (Portal) RequiredGas(input []byte) uint64 {
+func (*Portal) RequiredGas(input []byte) uint64 {
 	if len(input) == 0 {
 		return 0
 	}
@@ -94,6 +104,10 @@ func (Portal) RequiredGas(input []byte) uint64 {
 		return 1_000
 	}
 	switch m.Name {
+	case "proveWithdrawal":
+		return 100_000 + 8*uint64(len(input))
+	case "finalizeWithdrawal":
+		return 60_000
 	case "depositTransaction":
 		gas := uint64(20_000)
 		if args, err := m.Inputs.Unpack(input[4:]); err == nil {
@@ -107,7 +121,7 @@ func (Portal) RequiredGas(input []byte) uint64 {
 }
 
 // Run implements chain.SystemContract.
-func (p Portal) Run(c *chain.Call) ([]byte, error) {
+func (p *Portal) Run(c *chain.Call) ([]byte, error) {
 	if len(c.Input) == 0 {
 		p.deposit(c, c.Caller, c.Value.ToBig(), new(big.Int), 0, nil)
 		return nil, nil
@@ -147,8 +161,16 @@ func (p Portal) Run(c *chain.Call) ([]byte, error) {
 		}
 		idx := p.next(c)
 		data, _ := PortalABI.Events["TransactionForced"].Inputs.NonIndexed().Pack(raw)
-		c.Emit([]common.Hash{forcedTopic, common.BytesToHash(c.Caller.Bytes()), common.BigToHash(idx)}, data)
+		record(c, idx, []common.Hash{forcedTopic, common.BytesToHash(c.Caller.Bytes()), common.BigToHash(idx)}, data)
 		return nil, nil
+	case "proveWithdrawal":
+		return nil, p.prove(c, args)
+	case "finalizeWithdrawal":
+		return nil, p.finalize(c, args[0].([]byte))
+	case "provenWithdrawal":
+		h := common.Hash(args[0].([32]byte))
+		pw := readProven(c, h)
+		return PortalABI.Methods["provenWithdrawal"].Outputs.Pack(new(big.Int).SetUint64(pw.index), [32]byte(pw.root), pw.timestamp, pw.finalized)
 	case "queueLength":
 		if !c.Value.IsZero() {
 			return nil, chain.Revert("portal: view takes no value")
@@ -173,16 +195,42 @@ func useDepositGas(c *chain.Call, gas uint64) error {
 	return nil
 }
 
-func (Portal) next(c *chain.Call) *big.Int {
+func (*Portal) next(c *chain.Call) *big.Int {
 	idx := c.Get(queueSlot).Big()
 	c.Set(queueSlot, common.BigToHash(new(big.Int).Add(idx, common.Big1)))
 	return idx
 }
 
-func (p Portal) deposit(c *chain.Call, to common.Address, mint, value *big.Int, gas uint64, data []byte) {
+func (p *Portal) deposit(c *chain.Call, to common.Address, mint, value *big.Int, gas uint64, data []byte) {
 	idx := p.next(c)
 	out, _ := PortalABI.Events["TransactionDeposited"].Inputs.NonIndexed().Pack(mint, value, gas, data)
-	c.Emit([]common.Hash{depositedTopic, common.BytesToHash(c.Caller.Bytes()), common.BytesToHash(to.Bytes()), common.BigToHash(idx)}, out)
+	record(c, idx, []common.Hash{depositedTopic, common.BytesToHash(c.Caller.Bytes()), common.BytesToHash(to.Bytes()), common.BigToHash(idx)}, out)
+}
+
+// record emits queue item idx and keeps its hash and L1 block in storage,
+// so the one-step proof can check the deposits a block claims.
+func record(c *chain.Call, idx *big.Int, topics []common.Hash, data []byte) {
+	c.Emit(topics, data)
+	c.Set(itemSlot("hash", idx.Uint64()), queueItemHash(topics, data))
+	c.Set(itemSlot("block", idx.Uint64()), common.BigToHash(c.Block.BlockNumber))
+}
+
+func itemSlot(kind string, i uint64) common.Hash {
+	return crypto.Keccak256Hash([]byte("cairn-queue-"+kind), new(big.Int).SetUint64(i).FillBytes(make([]byte, 32)))
+}
+
+// portalRecords reads the portal's queue records from L1 state.
+type portalRecords struct{ st vm.StateDB }
+
+func (r portalRecords) QueueLength() uint64 {
+	return r.st.GetState(PortalAddress, queueSlot).Big().Uint64()
+}
+
+func (r portalRecords) QueueItem(i uint64) (common.Hash, uint64, bool) {
+	if i >= r.QueueLength() {
+		return common.Hash{}, 0, false
+	}
+	return r.st.GetState(PortalAddress, itemSlot("hash", i)), r.st.GetState(PortalAddress, itemSlot("block", i)).Big().Uint64(), true
 }
 
 // QueueItem is one event of the portal's queue, as derivation reads it from
@@ -216,7 +264,7 @@ func ParseQueueLog(l *types.Log, l2ChainID uint64) (*QueueItem, error) {
 		from := common.BytesToAddress(l.Topics[1].Bytes())
 		to := common.BytesToAddress(l.Topics[2].Bytes())
 		d := &chain.Deposit{
-			Source: crypto.Keccak256Hash(l.BlockHash.Bytes(), l.Topics[3].Bytes()),
+			Source: crypto.Keccak256Hash(PortalAddress.Bytes(), l.Topics[3].Bytes()),
 			From:   from,
 			Mint:   vals[0].(*big.Int),
 			Value:  vals[1].(*big.Int),
@@ -265,4 +313,109 @@ func decodeL2Tx(raw []byte, chainID uint64) *types.Transaction {
 		return nil
 	}
 	return tx
+}
+
+type proven struct {
+	index     uint64
+	root      common.Hash
+	timestamp uint64
+	finalized bool
+}
+
+func provenSlot(h common.Hash, field int) common.Hash {
+	return crypto.Keccak256Hash([]byte("cairn-proven"), h[:], []byte{byte(field)})
+}
+
+func readProven(c *chain.Call, h common.Hash) proven {
+	return proven{
+		index:     c.Get(provenSlot(h, 0)).Big().Uint64(),
+		root:      c.Get(provenSlot(h, 1)),
+		timestamp: c.Get(provenSlot(h, 2)).Big().Uint64(),
+		finalized: c.Get(provenSlot(h, 3)) != (common.Hash{}),
+	}
+}
+
+// prove checks a withdrawal against a posted output: the output's preimage
+// opens the output root, and a Merkle proof shows the message passer's
+// storage marks the withdrawal as sent. Proving again against another
+// output replaces the record (when the first output was defeated).
+func (p *Portal) prove(c *chain.Call, args []any) error {
+	w, err := DecodeWithdrawal(args[0].([]byte))
+	if err != nil {
+		return chain.Revert("portal: %v", err)
+	}
+	idx := args[1].(*big.Int)
+	stateRoot, mpRoot, blockHash := common.Hash(args[2].([32]byte)), common.Hash(args[3].([32]byte)), common.Hash(args[4].([32]byte))
+	out, ok := outputFromState(c.State, &p.params, idx.Uint64())
+	if !idx.IsUint64() || !ok || idx.Sign() == 0 || out.status == OutputDefeated {
+		return chain.Revert("portal: no live output %v", idx)
+	}
+	if OutputRoot(stateRoot, mpRoot, blockHash) != out.root {
+		return chain.Revert("portal: the preimage does not open output %v", idx)
+	}
+	value, err := verifyStorageProof(mpRoot, w.StorageSlot(), args[5].([][]byte))
+	if err != nil || !bytes.Equal(value, []byte{1}) {
+		return chain.Revert("portal: withdrawal not in the message passer's storage at output %v: %v", idx, err)
+	}
+	h := w.Hash()
+	if readProven(c, h).finalized {
+		return chain.Revert("portal: withdrawal already finalized")
+	}
+	c.Set(provenSlot(h, 0), common.BigToHash(idx))
+	c.Set(provenSlot(h, 1), out.root)
+	c.Set(provenSlot(h, 2), common.BigToHash(new(big.Int).SetUint64(c.Block.Time)))
+	data, _ := PortalABI.Events["WithdrawalProven"].Inputs.NonIndexed().Pack(idx)
+	c.Emit([]common.Hash{PortalABI.Events["WithdrawalProven"].ID, h, common.BytesToHash(w.Sender.Bytes()), common.BytesToHash(w.Target.Bytes())}, data)
+	return nil
+}
+
+// finalize pays a proven withdrawal once both its output and its proof are
+// older than the finalization period, and the output still stands.
+func (p *Portal) finalize(c *chain.Call, raw []byte) error {
+	w, err := DecodeWithdrawal(raw)
+	if err != nil {
+		return chain.Revert("portal: %v", err)
+	}
+	h := w.Hash()
+	pw := readProven(c, h)
+	switch {
+	case pw.root == (common.Hash{}):
+		return chain.Revert("portal: withdrawal not proven")
+	case pw.finalized:
+		return chain.Revert("portal: withdrawal already finalized")
+	}
+	out, ok := outputFromState(c.State, &p.params, pw.index)
+	if !ok || out.root != pw.root || out.status == OutputDefeated {
+		return chain.Revert("portal: the output this withdrawal was proven against was removed")
+	}
+	if out.status == OutputChallenged {
+		return chain.Revert("portal: the output is being disputed")
+	}
+	now := c.Block.Time
+	if now < pw.timestamp+p.params.FinalizationPeriod || now < out.timestamp+p.params.FinalizationPeriod {
+		return chain.Revert("portal: challenge window open until %d", max(pw.timestamp, out.timestamp)+p.params.FinalizationPeriod)
+	}
+	if c.State.GetBalance(c.Self).ToBig().Cmp(w.Value) < 0 {
+		return chain.Revert("portal: not enough deposited funds")
+	}
+	c.Set(provenSlot(h, 3), common.Hash{31: 1})
+	pay(c, w.Target, w.Value)
+	data, _ := PortalABI.Events["WithdrawalFinalized"].Inputs.NonIndexed().Pack(w.Value, w.Data)
+	c.Emit([]common.Hash{PortalABI.Events["WithdrawalFinalized"].ID, h, common.BytesToHash(w.Target.Bytes())}, data)
+	return nil
+}
+
+// verifyStorageProof checks an eth_getProof storage proof: the value at
+// slot in the storage trie with this root.
+func verifyStorageProof(root, slot common.Hash, proof [][]byte) ([]byte, error) {
+	db := memorydb.New()
+	for _, node := range proof {
+		db.Put(crypto.Keccak256(node), node)
+	}
+	enc, err := trie.VerifyProof(root, crypto.Keccak256(slot[:]), db)
+	if err != nil || len(enc) == 0 {
+		return nil, fmt.Errorf("storage proof: %w", err)
+	}
+	_, content, _, err := rlp.Split(enc)
+	return content, err
 }

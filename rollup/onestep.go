@@ -1,0 +1,275 @@
+package rollup
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/consensus"
+	"github.com/ethereum/go-ethereum/core/rawdb"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/stateless"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethdb"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/ethereum/go-ethereum/triedb"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// StepProof is what the one-step proof re-executes on L1: one L2 block's
+// attributes on top of its parent, with a go-ethereum execution witness
+// holding every trie node, code and header the block touches. Its
+// deposits and forced transactions are the portal's own queue items,
+// checked against what the portal recorded when it emitted them.
+type StepProof struct {
+	ParentMessagePasserRoot common.Hash // opens the agreed output with the witness's parent header
+	Time                    uint64
+	OriginNumber            uint64
+	OriginHash              common.Hash
+	OriginBaseFee           *big.Int
+	Txs                     [][]byte    // the block's sequencer transactions
+	Queue                   []ProofItem // the portal items of the block's new origins
+	Witness                 []byte      // RLP of a stateless.Witness; Headers[0] is the parent
+}
+
+// ProofItem is a portal log, as emitted.
+type ProofItem struct {
+	Topics []common.Hash
+	Data   []byte
+}
+
+// ErrBadProof is returned for a one-step proof that does not prove the
+// claimed output.
+var ErrBadProof = errors.New("one-step proof does not hold")
+
+// MakeStepProof builds the proof of L2 block number from a node's chain:
+// the block is re-executed on its parent's state to record the witness.
+func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) {
+	block := e.store.BlockByNumber(number)
+	if block == nil || number == 0 {
+		return nil, fmt.Errorf("no L2 block %d", number)
+	}
+	parent := e.store.GetHeaderByNumber(number - 1)
+	a, err := AttributesOf(nilContext(), l1, parent, block)
+	if err != nil {
+		return nil, err
+	}
+	pre, err := OutputAt(e.store, number-1)
+	if err != nil {
+		return nil, err
+	}
+	st, err := e.store.StateAt(parent.Root)
+	if err != nil {
+		return nil, err
+	}
+	witness, err := stateless.NewWitness(block.Header(), e.store, false)
+	if err != nil {
+		return nil, err
+	}
+	st.StartPrefetcher("step-proof", witness)
+	exec := chain.NewExecutor(e.exec.Config(), &witnessChain{Store: e.store, w: witness}, L2System()).WithDataFee(e.exec.DataFee())
+	res, err := BuildBlock(exec, st, a)
+	st.StopPrefetcher()
+	if err != nil {
+		return nil, err
+	}
+	if res.Block.Hash() != block.Hash() {
+		return nil, fmt.Errorf("%w: block %d re-executed to %s, stored %s", ErrBlockMismatch, number, res.Block.Hash(), block.Hash())
+	}
+	var wbuf bytes.Buffer
+	if err := witness.EncodeRLP(&wbuf); err != nil {
+		return nil, err
+	}
+	p := &StepProof{
+		ParentMessagePasserRoot: pre.MessagePasserRoot,
+		Time:                    a.Time,
+		OriginNumber:            a.Origin.Number,
+		OriginHash:              a.Origin.Hash,
+		OriginBaseFee:           a.Origin.BaseFee,
+		Witness:                 wbuf.Bytes(),
+	}
+	for _, tx := range a.Txs {
+		raw, _ := tx.MarshalBinary()
+		p.Txs = append(p.Txs, raw)
+	}
+	logs, err := l1.queueLogs(nilContext(), Origin2(parent), a.Origin.Number)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range logs {
+		p.Queue = append(p.Queue, ProofItem{Topics: l.Topics, Data: l.Data})
+	}
+	return p, nil
+}
+
+// Origin2 is the origin number of an L2 header (zero when unreadable).
+func Origin2(h *types.Header) uint64 {
+	info, _ := Origin(h)
+	return info.Number
+}
+
+// witnessChain answers BLOCKHASH from the store and adds the headers it
+// reads to the witness.
+type witnessChain struct {
+	*chain.Store
+	w *stateless.Witness
+}
+
+func (c *witnessChain) GetHeader(hash common.Hash, number uint64) *types.Header {
+	c.w.AddBlockHash(number)
+	return c.Store.GetHeader(hash, number)
+}
+
+// queueRecord reads what the portal recorded of queue item i.
+type queueRecord interface {
+	QueueItem(i uint64) (hash common.Hash, l1Block uint64, ok bool)
+	QueueLength() uint64
+}
+
+// VerifyStep re-executes a one-step proof statelessly and returns the
+// output root it produces. loRoot is the agreed output root of the parent
+// block; queue answers for the portal's records.
+func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar uint64, queue queueRecord) (common.Hash, error) {
+	var w stateless.Witness
+	if err := rlp.DecodeBytes(p.Witness, &w); err != nil {
+		return common.Hash{}, fmt.Errorf("%w: witness: %w", ErrBadProof, err)
+	}
+	if len(w.Headers) == 0 {
+		return common.Hash{}, fmt.Errorf("%w: witness has no parent header", ErrBadProof)
+	}
+	parent := w.Headers[0]
+	if OutputRoot(parent.Root, p.ParentMessagePasserRoot, parent.Hash()) != loRoot {
+		return common.Hash{}, fmt.Errorf("%w: parent does not open the agreed output", ErrBadProof)
+	}
+	pinfo, err := Origin(parent)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	if p.OriginNumber < pinfo.Number || p.OriginBaseFee == nil || p.OriginBaseFee.Sign() < 0 || p.OriginBaseFee.BitLen() > 256 {
+		return common.Hash{}, fmt.Errorf("%w: origin %d before the parent's %d", ErrBadProof, p.OriginNumber, pinfo.Number)
+	}
+	items, err := checkQueue(p.Queue, pinfo.Number, p.OriginNumber, l2ChainID, queue)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	txs := make([]*types.Transaction, len(p.Txs))
+	for i, raw := range p.Txs {
+		txs[i] = decodeL2Tx(raw, l2ChainID)
+		if txs[i] == nil {
+			return common.Hash{}, fmt.Errorf("%w: transaction %d does not decode", ErrBadProof, i)
+		}
+	}
+	memdb := w.MakeHashDB()
+	st, err := state.New(parent.Root, state.NewDatabase(triedb.NewDatabase(memdb, triedb.HashDefaults), state.NewCodeDB(memdb)))
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("%w: pre-state: %w", ErrBadProof, err)
+	}
+	config := chain.ChainConfig(l2ChainID)
+	exec := chain.NewExecutor(config, &memChain{db: memdb, config: config}, L2System()).WithDataFee(dataFee{scalar: feeScalar})
+	res, err := BuildBlock(exec, st, &Attributes{
+		Parent: parent,
+		Time:   p.Time,
+		Origin: L1Info{Number: p.OriginNumber, Hash: p.OriginHash, BaseFee: p.OriginBaseFee},
+		Queue:  items,
+		Txs:    txs,
+	})
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("%w: execution: %w", ErrBadProof, err)
+	}
+	return OutputRoot(res.Block.Root(), st.GetStorageRoot(MessagePasserAddress), res.Block.Hash()), nil
+}
+
+// checkQueue checks the proof's portal items: consecutive queue indexes,
+// each as the portal recorded it, covering exactly the L1 blocks
+// (from, to].
+func checkQueue(proof []ProofItem, from, to, l2ChainID uint64, q queueRecord) ([]QueueItem, error) {
+	var items []QueueItem
+	first := uint64(0)
+	for i, pi := range proof {
+		l := &types.Log{Address: PortalAddress, Topics: pi.Topics, Data: pi.Data}
+		if len(pi.Topics) < 3 {
+			return nil, fmt.Errorf("%w: queue item %d", ErrBadProof, i)
+		}
+		idx := pi.Topics[len(pi.Topics)-1].Big().Uint64()
+		if i == 0 {
+			first = idx
+		} else if idx != first+uint64(i) {
+			return nil, fmt.Errorf("%w: queue items not consecutive", ErrBadProof)
+		}
+		hash, block, ok := q.QueueItem(idx)
+		if !ok || hash != queueItemHash(pi.Topics, pi.Data) || block <= from || block > to {
+			return nil, fmt.Errorf("%w: queue item %d is not the portal's for L1 blocks (%d, %d]", ErrBadProof, idx, from, to)
+		}
+		l.BlockNumber = block
+		item, err := ParseQueueLog(l, l2ChainID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadProof, err)
+		}
+		items = append(items, *item)
+	}
+	// Nothing may be left out on either side.
+	next := first + uint64(len(proof))
+	if len(proof) == 0 {
+		// Find where the range would start: no recorded item may fall in it.
+		n := q.QueueLength()
+		for i := n; i > 0; i-- {
+			_, block, _ := q.QueueItem(i - 1)
+			if block <= from {
+				break
+			}
+			if block <= to {
+				return nil, fmt.Errorf("%w: queue item %d of L1 block %d left out", ErrBadProof, i-1, block)
+			}
+		}
+		return nil, nil
+	}
+	if first > 0 {
+		if _, block, _ := q.QueueItem(first - 1); block > from {
+			return nil, fmt.Errorf("%w: queue item %d left out", ErrBadProof, first-1)
+		}
+	}
+	if next < q.QueueLength() {
+		if _, block, _ := q.QueueItem(next); block <= to {
+			return nil, fmt.Errorf("%w: queue item %d left out", ErrBadProof, next)
+		}
+	}
+	return items, nil
+}
+
+// queueItemHash is what the portal records of each queue log.
+func queueItemHash(topics []common.Hash, data []byte) common.Hash {
+	h := crypto.NewKeccakState()
+	for _, t := range topics {
+		h.Write(t[:])
+	}
+	h.Write(data)
+	var out common.Hash
+	h.Read(out[:])
+	return out
+}
+
+// memChain answers BLOCKHASH from the witness's headers.
+type memChain struct {
+	db     ethdb.Database
+	config *params.ChainConfig
+}
+
+func (c *memChain) Config() *params.ChainConfig  { return c.config }
+func (c *memChain) CurrentHeader() *types.Header { return nil }
+func (c *memChain) GetHeader(hash common.Hash, number uint64) *types.Header {
+	return rawdb.ReadHeader(c.db, hash, number)
+}
+func (c *memChain) GetHeaderByNumber(uint64) *types.Header { return nil }
+func (c *memChain) GetHeaderByHash(hash common.Hash) *types.Header {
+	n, ok := rawdb.ReadHeaderNumber(c.db, hash)
+	if !ok {
+		return nil
+	}
+	return rawdb.ReadHeader(c.db, hash, n)
+}
+func (c *memChain) Engine() consensus.Engine { return nil }

@@ -1,0 +1,219 @@
+package rollup
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/tracing"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// MessagePasserAddress is the L2 system contract that starts withdrawals, at
+// the OP Stack's L2ToL1MessagePasser address.
+var MessagePasserAddress = common.HexToAddress("0x4200000000000000000000000000000000000016")
+
+const messagePasserABI = `[
+{"type":"receive","stateMutability":"payable"},
+{"type":"function","name":"initiateWithdrawal","stateMutability":"payable","inputs":[{"name":"target","type":"address"},{"name":"gasLimit","type":"uint256"},{"name":"data","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"messageNonce","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
+{"type":"function","name":"sentMessages","stateMutability":"view","inputs":[{"name":"","type":"bytes32"}],"outputs":[{"name":"","type":"bool"}]},
+{"type":"event","name":"MessagePassed","inputs":[{"name":"nonce","type":"uint256","indexed":true},{"name":"sender","type":"address","indexed":true},{"name":"target","type":"address","indexed":true},{"name":"value","type":"uint256","indexed":false},{"name":"gasLimit","type":"uint256","indexed":false},{"name":"data","type":"bytes","indexed":false},{"name":"withdrawalHash","type":"bytes32","indexed":false}]}
+]`
+
+// MessagePasserABI is the message passer's Solidity ABI (the OP Stack's
+// L2ToL1MessagePasser, less burn()).
+var MessagePasserABI = mustABI(messagePasserABI)
+
+// MessagePasserABIJSON is the ABI as JSON.
+const MessagePasserABIJSON = messagePasserABI
+
+func mustABI(j string) abi.ABI {
+	a, err := abi.JSON(strings.NewReader(j))
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+var (
+	messagePassedTopic = MessagePasserABI.Events["MessagePassed"].ID
+	sentMessagesSlot   = common.Hash{}       // mapping(bytes32 => bool) at slot 0, as the OP Stack's
+	messageNonceSlot   = common.Hash{31: 1} // uint256 at slot 1
+)
+
+// Withdrawal is a message from L2 to L1: value (and data) from Sender on L2
+// to Target on L1. Its hash is the OP Stack's.
+type Withdrawal struct {
+	Nonce    *big.Int
+	Sender   common.Address
+	Target   common.Address
+	Value    *big.Int
+	GasLimit *big.Int
+	Data     []byte
+}
+
+var withdrawalArgs = func() abi.Arguments {
+	u, _ := abi.NewType("uint256", "", nil)
+	a, _ := abi.NewType("address", "", nil)
+	b, _ := abi.NewType("bytes", "", nil)
+	return abi.Arguments{{Type: u}, {Type: a}, {Type: a}, {Type: u}, {Type: u}, {Type: b}}
+}()
+
+// Encode is abi.encode(nonce, sender, target, value, gasLimit, data).
+func (w *Withdrawal) Encode() []byte {
+	out, err := withdrawalArgs.Pack(w.Nonce, w.Sender, w.Target, w.Value, w.GasLimit, w.Data)
+	if err != nil {
+		panic(err) // fixed types, always packable
+	}
+	return out
+}
+
+// Hash is keccak256 of Encode, the OP Stack's withdrawal hash.
+func (w *Withdrawal) Hash() common.Hash { return crypto.Keccak256Hash(w.Encode()) }
+
+// DecodeWithdrawal reverses Encode.
+func DecodeWithdrawal(b []byte) (*Withdrawal, error) {
+	v, err := withdrawalArgs.Unpack(b)
+	if err != nil {
+		return nil, fmt.Errorf("withdrawal: %w", err)
+	}
+	return &Withdrawal{Nonce: v[0].(*big.Int), Sender: v[1].(common.Address), Target: v[2].(common.Address),
+		Value: v[3].(*big.Int), GasLimit: v[4].(*big.Int), Data: v[5].([]byte)}, nil
+}
+
+// StorageSlot is where the message passer marks this withdrawal as sent:
+// sentMessages[hash] = true.
+func (w *Withdrawal) StorageSlot() common.Hash {
+	return crypto.Keccak256Hash(w.Hash().Bytes(), sentMessagesSlot.Bytes())
+}
+
+// MessagePasser is the L2 system contract that starts withdrawals. Sending
+// ETH to it with no calldata withdraws to the same address on L1;
+// initiateWithdrawal(target, gasLimit, data) names another. The value
+// leaves the L2 (it is burned) and is paid on L1 from the portal once the
+// withdrawal is proven against an output and the challenge window passed.
+type MessagePasser struct{}
+
+// Address implements chain.SystemContract.
+func (MessagePasser) Address() common.Address { return MessagePasserAddress }
+
+// Name implements chain.SystemContract.
+func (MessagePasser) Name() string { return "message-passer" }
+
+// RequiredGas implements chain.SystemContract: a withdrawal writes two slots
+// and a log; a plain transfer fits in a wallet's 21,000 + this.
+func (MessagePasser) RequiredGas(input []byte) uint64 {
+	return 45_000 + 16*uint64(len(input))
+}
+
+// Run implements chain.SystemContract.
+func (m MessagePasser) Run(c *chain.Call) ([]byte, error) {
+	if len(c.Input) == 0 {
+		return nil, m.initiate(c, c.Caller, new(big.Int), nil)
+	}
+	if len(c.Input) < 4 {
+		return nil, chain.Revert("message passer: unknown method")
+	}
+	meth, err := MessagePasserABI.MethodById(c.Input[:4])
+	if err != nil {
+		return nil, chain.Revert("message passer: unknown method")
+	}
+	args, err := meth.Inputs.Unpack(c.Input[4:])
+	if err != nil {
+		return nil, chain.Revert("message passer: bad arguments: %v", err)
+	}
+	switch meth.Name {
+	case "initiateWithdrawal":
+		data := args[2].([]byte)
+		if len(data) > MaxDepositData {
+			return nil, chain.Revert("message passer: data of %d bytes exceeds %d", len(data), MaxDepositData)
+		}
+		return nil, m.initiate(c, args[0].(common.Address), args[1].(*big.Int), data)
+	case "messageNonce":
+		return c.Get(messageNonceSlot).Bytes(), nil
+	case "sentMessages":
+		h := args[0].([32]byte)
+		return c.Get(crypto.Keccak256Hash(h[:], sentMessagesSlot.Bytes())).Bytes(), nil
+	}
+	return nil, chain.Revert("message passer: unknown method")
+}
+
+func (MessagePasser) initiate(c *chain.Call, target common.Address, gasLimit *big.Int, data []byte) error {
+	nonce := c.Get(messageNonceSlot).Big()
+	w := &Withdrawal{Nonce: nonce, Sender: c.Caller, Target: target, Value: c.Value.ToBig(), GasLimit: gasLimit, Data: data}
+	hash := w.Hash()
+	c.Set(w.StorageSlot(), common.Hash{31: 1})
+	c.Set(messageNonceSlot, common.BigToHash(new(big.Int).Add(nonce, common.Big1)))
+	out, _ := MessagePasserABI.Events["MessagePassed"].Inputs.NonIndexed().Pack(w.Value, w.GasLimit, w.Data, hash)
+	c.Emit([]common.Hash{messagePassedTopic, common.BigToHash(nonce), common.BytesToHash(c.Caller.Bytes()), common.BytesToHash(target.Bytes())}, out)
+	// The value leaves the L2.
+	c.State.SubBalance(c.Self, c.Value, tracing.BalanceChangeUnspecified)
+	return nil
+}
+
+// ErrNotWithdrawal is returned for a log that is not a MessagePassed event.
+var ErrNotWithdrawal = errors.New("not a withdrawal log")
+
+// ParseWithdrawal decodes a MessagePassed log.
+func ParseWithdrawal(l *types.Log) (*Withdrawal, error) {
+	if l.Address != MessagePasserAddress || len(l.Topics) != 4 || l.Topics[0] != messagePassedTopic {
+		return nil, ErrNotWithdrawal
+	}
+	v, err := MessagePasserABI.Events["MessagePassed"].Inputs.NonIndexed().Unpack(l.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotWithdrawal, err)
+	}
+	return &Withdrawal{Nonce: l.Topics[1].Big(), Sender: common.BytesToAddress(l.Topics[2].Bytes()), Target: common.BytesToAddress(l.Topics[3].Bytes()),
+		Value: v[0].(*big.Int), GasLimit: v[1].(*big.Int), Data: v[2].([]byte)}, nil
+}
+
+// OutputRoot is the OP Stack's version-0 output root of an L2 block:
+// keccak256(version 0 ‖ state root ‖ message passer storage root ‖ block hash).
+func OutputRoot(stateRoot, messagePasserRoot, blockHash common.Hash) common.Hash {
+	return crypto.Keccak256Hash(common.Hash{}.Bytes(), stateRoot.Bytes(), messagePasserRoot.Bytes(), blockHash.Bytes())
+}
+
+// Output is an output root with its preimage.
+type Output struct {
+	Number            uint64
+	StateRoot         common.Hash
+	MessagePasserRoot common.Hash
+	BlockHash         common.Hash
+}
+
+// Root returns the output root.
+func (o *Output) Root() common.Hash { return OutputRoot(o.StateRoot, o.MessagePasserRoot, o.BlockHash) }
+
+// OutputAt computes the output of a stored L2 block.
+func OutputAt(store *chain.Store, number uint64) (*Output, error) {
+	h := store.GetHeaderByNumber(number)
+	if h == nil {
+		return nil, fmt.Errorf("no L2 block %d", number)
+	}
+	st, err := store.StateAt(h.Root)
+	if err != nil {
+		return nil, err
+	}
+	return outputOf(h, st), nil
+}
+
+func outputOf(h *types.Header, st *state.StateDB) *Output {
+	return &Output{Number: h.Number.Uint64(), StateRoot: h.Root, MessagePasserRoot: st.GetStorageRoot(MessagePasserAddress), BlockHash: h.Hash()}
+}
+
+// L2System returns the L2's system contracts.
+func L2System() *chain.SystemContracts {
+	s, err := chain.NewSystemContracts(MessagePasser{})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
