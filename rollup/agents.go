@@ -1,0 +1,266 @@
+package rollup
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rlp"
+)
+
+// AgentConfig configures a proposer or a challenger.
+type AgentConfig struct {
+	Node *Node             // the L2 node whose derived chain it trusts (a verifier)
+	L1   *ethclient.Client // the L1, for the outputs contract and the portal
+	Key  *ecdsa.PrivateKey // its L1 account, which posts bonds
+	// Interval is how many L2 blocks a proposer lets pass between outputs.
+	Interval uint64
+	// Lie makes a dishonest proposer: it posts Lie(output) instead of the
+	// output's root. A dishonest challenger challenges every output and
+	// disagrees with every midpoint. For the lab's attacks.
+	Lie       func(*Output) common.Hash
+	Dishonest bool
+	// Silent makes the agent post and challenge but never move in a game.
+	Silent bool
+	Manual bool // no loop: the caller calls Step
+	Log    *slog.Logger
+}
+
+// Agent is a proposer or a challenger: it watches the L1 outputs contract
+// and acts on it with its own L1 account, checking every claim against its
+// L2 node's chain derived from L1.
+type Agent struct {
+	cfg      AgentConfig
+	view     L1View
+	l1reader *L1Reader
+	proposer bool
+	log      *slog.Logger
+	sent     map[string]bool // moves already sent
+	moves    map[string]int  // sent transactions by method
+	stop     chan struct{}
+	done     sync.WaitGroup
+	once     sync.Once
+}
+
+// NewProposer returns a proposer of outputs that defends them.
+func NewProposer(cfg AgentConfig) *Agent { return newAgent(cfg, true) }
+
+// NewChallenger returns a challenger that disputes outputs its node
+// disagrees with.
+func NewChallenger(cfg AgentConfig) *Agent { return newAgent(cfg, false) }
+
+func newAgent(cfg AgentConfig, proposer bool) *Agent {
+	if cfg.Interval == 0 {
+		cfg.Interval = 20
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	name := "challenger"
+	if proposer {
+		name = "proposer"
+	}
+	a := &Agent{
+		cfg: cfg, view: L1View{C: cfg.L1}, proposer: proposer,
+		l1reader: NewL1Reader(cfg.L1, cfg.Node.rollup.L2ChainID, cfg.Log),
+		log:      cfg.Log.With("node", name), sent: map[string]bool{}, moves: map[string]int{}, stop: make(chan struct{}),
+	}
+	if !cfg.Manual {
+		a.done.Add(1)
+		go a.loop()
+	}
+	return a
+}
+
+// Moves counts the transactions the agent sent, by method. Not safe to
+// call while the loop runs.
+func (a *Agent) Moves() map[string]int { return a.moves }
+
+// Close stops the loop.
+func (a *Agent) Close() {
+	a.once.Do(func() { close(a.stop); a.done.Wait() })
+}
+
+func (a *Agent) loop() {
+	defer a.done.Done()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := a.Step(ctx); err != nil {
+			a.log.Warn("Step failed", "err", err)
+		}
+		cancel()
+		select {
+		case <-a.stop:
+			return
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// Step looks at the outputs contract once and sends what is due.
+func (a *Agent) Step(ctx context.Context) error {
+	outs, err := a.view.Outputs(ctx)
+	if err != nil {
+		return err
+	}
+	head, err := a.cfg.L1.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if a.proposer {
+		if err := a.propose(ctx, outs); err != nil {
+			return err
+		}
+	}
+	p := &a.cfg.Node.rollup.Proofs
+	for _, o := range outs[1:] {
+		switch {
+		case o.Status == OutputProposed && !a.proposer && head.Time < o.Timestamp+p.FinalizationPeriod:
+			if err := a.maybeChallenge(ctx, o); err != nil {
+				return err
+			}
+		case o.Status == OutputChallenged:
+			g, err := a.view.Game(ctx, o.Index)
+			if err != nil {
+				return err
+			}
+			if head.Time > g.Deadline {
+				a.send(ctx, fmt.Sprintf("resolve-%d-%d", o.Index, g.Deadline), "resolve", nil, big.NewInt(int64(o.Index)))
+				continue
+			}
+			if a.cfg.Silent {
+				continue
+			}
+			if a.proposer && o.Proposer == addressOf(a.cfg.Key) {
+				err = a.defend(ctx, o, g)
+			} else if !a.proposer && g.Challenger == addressOf(a.cfg.Key) {
+				err = a.respond(ctx, o, g)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// truth is the agent's node's output at an L2 block, or nil when it has
+// not derived that far.
+func (a *Agent) truth(n uint64) *Output {
+	if safe := a.cfg.Node.SafeHead(); safe == nil || safe.Number.Uint64() < n {
+		return nil
+	}
+	o, err := OutputAt(a.cfg.Node.store, n)
+	if err != nil {
+		return nil
+	}
+	return o
+}
+
+func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
+	last := outs[len(outs)-1]
+	safe := a.cfg.Node.SafeHead()
+	if safe == nil || safe.Number.Uint64() < last.L2Block+a.cfg.Interval {
+		return nil
+	}
+	o := a.truth(safe.Number.Uint64())
+	if o == nil {
+		return nil
+	}
+	root := o.Root()
+	if a.cfg.Lie != nil {
+		root = a.cfg.Lie(o)
+	}
+	a.send(ctx, fmt.Sprintf("propose-%d", o.Number), "proposeOutput", a.cfg.Node.rollup.Proofs.ProposerBond, o.Number, root)
+	return nil
+}
+
+func (a *Agent) maybeChallenge(ctx context.Context, o OutputInfo) error {
+	if !a.cfg.Dishonest {
+		t := a.truth(o.L2Block)
+		if t == nil || t.Root() == o.Root {
+			return nil
+		}
+		a.log.Warn("Output disagrees with the chain derived from L1: challenging", "index", o.Index, "l2Block", o.L2Block, "posted", o.Root, "derived", t.Root())
+	}
+	a.send(ctx, fmt.Sprintf("challenge-%d-%s", o.Index, o.Root), "challenge", a.cfg.Node.rollup.Proofs.ChallengerBond, big.NewInt(int64(o.Index)))
+	return nil
+}
+
+func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
+	key := fmt.Sprintf("%d-%d-%d-%d", o.Index, g.Turn, g.Lo, g.Hi)
+	switch g.Turn {
+	case TurnDefend:
+		mid := g.Lo + (g.Hi-g.Lo)/2
+		t := a.truth(mid)
+		if t == nil {
+			return nil
+		}
+		a.send(ctx, "defend-"+key, "defend", nil, big.NewInt(int64(o.Index)), t.Root())
+	case TurnStep:
+		if t := a.truth(g.Hi); t == nil || t.Root() != g.HiRoot {
+			a.log.Warn("Cannot prove the disputed output: it is not what L1 data gives", "index", o.Index, "block", g.Hi)
+			return nil
+		}
+		if a.sent["step-"+key] {
+			return nil
+		}
+		proof, err := a.cfg.Node.engine.MakeStepProof(a.l1reader, g.Hi)
+		if err != nil {
+			return err
+		}
+		raw, err := rlp.EncodeToBytes(proof)
+		if err != nil {
+			return err
+		}
+		a.send(ctx, "step-"+key, "step", nil, big.NewInt(int64(o.Index)), raw)
+	}
+	return nil
+}
+
+func (a *Agent) respond(ctx context.Context, o OutputInfo, g *GameInfo) error {
+	if g.Turn != TurnRespond {
+		return nil
+	}
+	mid := g.Lo + (g.Hi-g.Lo)/2
+	agree := false
+	if !a.cfg.Dishonest {
+		t := a.truth(mid)
+		if t == nil {
+			return nil
+		}
+		agree = t.Root() == g.MidRoot
+	}
+	a.send(ctx, fmt.Sprintf("respond-%d-%d-%d", o.Index, g.Lo, g.Hi), "respond", nil, big.NewInt(int64(o.Index)), agree)
+	return nil
+}
+
+// send calls the outputs contract once per key.
+func (a *Agent) send(ctx context.Context, key, method string, value *big.Int, args ...any) {
+	if a.sent[key] {
+		return
+	}
+	data, err := OutputsABI.Pack(method, args...)
+	if err != nil {
+		a.log.Error("Pack", "method", method, "err", err)
+		return
+	}
+	gas := uint64(300_000)
+	if method == "step" {
+		gas = 21_000 + 40*uint64(len(data)) + StepGas(len(data), 0)
+	}
+	tx, err := SendTx(ctx, a.cfg.L1, a.cfg.Key, OutputsAddress, value, data, gas)
+	if err != nil {
+		a.log.Warn("Sending failed", "method", method, "err", err)
+		return
+	}
+	a.sent[key] = true
+	a.moves[method]++
+	a.log.Info("Sent", "method", method, "tx", tx.Hash())
+}

@@ -1,0 +1,250 @@
+package rollup
+
+import (
+	"context"
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// story drives a System with a proposer and a challenger.
+type story struct {
+	*System
+	t          *testing.T
+	ctx        context.Context
+	proposer   *Agent
+	challenger *Agent
+	l1         *ethclient.Client
+	l2         *ethclient.Client
+}
+
+func newStory(t *testing.T, proposer, challenger AgentConfig) *story {
+	s, ctx := newSystem(t, SystemOptions{})
+	for _, c := range []*AgentConfig{&proposer, &challenger} {
+		c.Node, c.L1, c.Manual, c.Interval, c.Log = s.Verifier, s.L1.Client(), true, 1, s.opts.Log
+	}
+	proposer.Key, challenger.Key = chain.DevKey(8), chain.DevKey(9)
+	st := &story{System: s, t: t, ctx: ctx, l1: s.L1.Client(), l2: dial(t, s.Verifier.RPCURL())}
+	st.proposer, st.challenger = NewProposer(proposer), NewChallenger(challenger)
+	t.Cleanup(st.proposer.Close)
+	t.Cleanup(st.challenger.Close)
+	return st
+}
+
+// l2Block sequences a block, posts it and lets the verifier derive it.
+func (st *story) l2Block() {
+	st.t.Helper()
+	must[*types.Block](st.t)(st.Sequence(st.ctx))
+	if err := st.Batch(st.ctx); err != nil {
+		st.t.Fatal(err)
+	}
+	if err := Derive(st.ctx, st.Verifier); err != nil {
+		st.t.Fatal(err)
+	}
+}
+
+// round lets both agents act and mines what they sent.
+func (st *story) round() {
+	st.t.Helper()
+	for _, a := range []*Agent{st.proposer, st.challenger} {
+		if err := a.Step(st.ctx); err != nil {
+			st.t.Fatal(err)
+		}
+	}
+	must2[*types.Block, []chain.Skip](st.t)(st.L1.Mine())
+}
+
+func (st *story) output(i uint64) *OutputInfo {
+	return must[*OutputInfo](st.t)(L1View{C: st.l1}.Output(st.ctx, i))
+}
+
+func (st *story) balance(a common.Address) *big.Int {
+	return must[*big.Int](st.t)(st.l1.BalanceAt(st.ctx, a, nil))
+}
+
+// deposit puts value in the portal from dev account i and onto L2.
+func (st *story) deposit(i uint32, value *big.Int) {
+	sendL1(st.t, st.ctx, st.System, i, PortalAddress, value, nil, 21_000)
+	must2[*types.Block, []chain.Skip](st.t)(st.L1.Mine())
+	st.l2Block()
+}
+
+// withdraw starts a withdrawal of value from dev account i on L2.
+func (st *story) withdraw(i uint32, value *big.Int) (*Withdrawal, uint64) {
+	seq := dial(st.t, st.Sequencer.RPCURL())
+	tx := must[*types.Transaction](st.t)(SendTx(st.ctx, seq, chain.DevKey(i), MessagePasserAddress, value, nil, 100_000))
+	st.l2Block()
+	w, n, err := FindWithdrawal(st.ctx, st.l2, tx.Hash())
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	return w, n
+}
+
+func (st *story) portalCall(i uint32, data []byte) error {
+	_, err := SendTx(st.ctx, st.l1, chain.DevKey(i), PortalAddress, nil, data, 0)
+	if err == nil {
+		must2[*types.Block, []chain.Skip](st.t)(st.L1.Mine())
+	}
+	return err
+}
+
+// A withdrawal is started on L2, proven on L1 against a proposed output,
+// refused inside the challenge window, paid after it, and only once.
+func TestActionWithdrawal(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{})
+	alice := chain.DevAddress(3)
+	st.deposit(3, ether(5))
+	w, n := st.withdraw(3, ether(2))
+	if w.Sender != alice || w.Target != alice || w.Value.Cmp(ether(2)) != 0 {
+		t.Fatalf("withdrawal %+v", w)
+	}
+	st.round() // the proposer posts an output covering it
+	if out := st.output(1); out.L2Block < n || out.Status != OutputProposed {
+		t.Fatalf("output %+v", out)
+	}
+	data, _, err := ProveCalldata(st.ctx, L1View{C: st.l1}, st.l2, w, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.portalCall(3, data); err != nil {
+		t.Fatalf("prove: %v", err)
+	}
+	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", w.Encode()))
+	if err := st.portalCall(3, fin); err == nil || !strings.Contains(err.Error(), "challenge window") {
+		t.Fatalf("finalized inside the window: %v", err)
+	}
+	for range DevFinalizationPeriod/2 + 1 {
+		st.round()
+	}
+	before := st.balance(alice)
+	if err := st.portalCall(3, fin); err != nil {
+		t.Fatalf("finalize: %v", err)
+	}
+	if got := new(big.Int).Sub(st.balance(alice), before); got.Cmp(ether(2)) > 0 || got.Cmp(ether(1)) < 0 {
+		t.Fatalf("alice received %v, want 2 ETH less gas", got)
+	}
+	if err := st.portalCall(3, fin); err == nil || !strings.Contains(err.Error(), "already finalized") {
+		t.Fatalf("finalized twice: %v", err)
+	}
+}
+
+// play runs rounds until output i's game is over and returns the output
+// (nil when it was deleted).
+func (st *story) play(i uint64) *OutputInfo {
+	st.t.Helper()
+	for range 60 {
+		st.round()
+		out := st.output(i)
+		if out.Status == OutputDefended || out.Status == OutputProposed && out.Index == i && st.gameOver(i) {
+			return out
+		}
+		if st.count() <= i {
+			return nil // defeated and deleted
+		}
+	}
+	st.t.Fatalf("game over output %d did not end", i)
+	return nil
+}
+
+func (st *story) gameOver(i uint64) bool {
+	g := must[*GameInfo](st.t)(L1View{C: st.l1}.Game(st.ctx, i))
+	return g.Turn == turnResolved
+}
+
+func (st *story) count() uint64 {
+	return uint64(len(must[[]OutputInfo](st.t)(L1View{C: st.l1}.Outputs(st.ctx))))
+}
+
+// A proposer posts a false output whose message passer holds a withdrawal of
+// more than was ever deposited, and proves that withdrawal. The challenger
+// recomputes the output from L1, challenges, and wins the game on time: the
+// proposer cannot prove the block where its claim departs from the chain.
+// The output is deleted, the theft cannot finalize, the bond is lost.
+func TestActionInvalidOutputIsDefeated(t *testing.T) {
+	thief := chain.DevAddress(8)
+	loot := &Withdrawal{Nonce: big.NewInt(1 << 40), Sender: thief, Target: thief, Value: ether(1_000), GasLimit: new(big.Int), Data: []byte{}}
+	var forged *ForgedOutput
+	st := newStory(t, AgentConfig{Lie: func(o *Output) common.Hash {
+		forged = ForgeOutput(o, loot)
+		return forged.Root
+	}}, AgentConfig{})
+	st.deposit(3, ether(5))
+	st.l2Block()
+	st.l2Block()
+	st.round() // the false output goes up
+	out := st.output(1)
+	if forged == nil || out.Root != forged.Root {
+		t.Fatal("the false output was not proposed")
+	}
+	prove := must[[]byte](t)(PortalABI.Pack("proveWithdrawal", loot.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Proof))
+	if err := st.portalCall(8, prove); err != nil {
+		t.Fatalf("proving against the false output: %v", err)
+	}
+	challengerBefore := st.balance(chain.DevAddress(9))
+	if st.play(1) != nil {
+		t.Fatalf("false output survived: %+v", st.output(1))
+	}
+	for range DevFinalizationPeriod {
+		st.round()
+	}
+	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", loot.Encode()))
+	if err := st.portalCall(8, fin); err == nil || !strings.Contains(err.Error(), "removed") {
+		t.Fatalf("theft finalized or failed for another reason: %v", err)
+	}
+	// The challenger got its bond back and the proposer's (less gas).
+	if gain := new(big.Int).Sub(st.balance(chain.DevAddress(9)), challengerBefore); gain.Cmp(new(big.Int).Div(ether(1), big.NewInt(2))) < 0 {
+		t.Fatalf("challenger gained only %v", gain)
+	}
+}
+
+// A challenger disputes a true output and disagrees with every midpoint:
+// the proposer bisects down to one block, proves it on L1 by re-executing
+// it from a witness, and takes the challenger's bond.
+func TestActionFalseChallengeLoses(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{Dishonest: true})
+	st.deposit(3, ether(5))
+	for range 4 {
+		st.withdraw(3, ether(1))
+	}
+	st.round()
+	proposerBefore := st.balance(chain.DevAddress(8))
+	out := st.play(1)
+	if out == nil || out.Status != OutputDefended {
+		t.Fatalf("true output lost: %+v", out)
+	}
+	if st.proposer.Moves()["step"] != 1 || st.proposer.Moves()["defend"] == 0 {
+		t.Fatalf("the proposer did not bisect and prove: %v", st.proposer.Moves())
+	}
+	if gain := new(big.Int).Sub(st.balance(chain.DevAddress(8)), proposerBefore); gain.Cmp(new(big.Int).Div(ether(9), big.NewInt(10))) < 0 {
+		t.Fatalf("proposer gained %v, want the challenger's 1 ETH bond less its own gas", gain)
+	}
+}
+
+// A proposer of a false output that goes silent loses on time.
+func TestActionSilentDefenderLoses(t *testing.T) {
+	st := newStory(t, AgentConfig{Silent: true, Lie: func(o *Output) common.Hash { return common.Hash{1} }}, AgentConfig{})
+	st.l2Block()
+	st.round()
+	if st.play(1) != nil {
+		t.Fatal("a silent defender kept its false output")
+	}
+}
+
+// A challenger that goes silent after challenging a true output loses on time.
+func TestActionSilentChallengerLoses(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{Dishonest: true, Silent: true})
+	st.l2Block()
+	st.l2Block()
+	st.l2Block()
+	st.round()
+	if out := st.play(1); out == nil || out.Status != OutputDefended {
+		t.Fatalf("output after a silent challenger: %+v", out)
+	}
+}

@@ -1,0 +1,220 @@
+package rollup
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+)
+
+// SendTx signs a dynamic-fee transaction from key with its pending nonce and
+// sends it. gas 0 estimates it.
+func SendTx(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, to common.Address, value *big.Int, data []byte, gas uint64) (*types.Transaction, error) {
+	from := addressOf(key)
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nonce, err := c.PendingNonceAt(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	head, err := c.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if value == nil {
+		value = new(big.Int)
+	}
+	if gas == 0 {
+		if gas, err = c.EstimateGas(ctx, ethereum.CallMsg{From: from, To: &to, Value: value, Data: data}); err != nil {
+			return nil, err
+		}
+	}
+	tip := big.NewInt(params.GWei)
+	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(chainID), &types.DynamicFeeTx{
+		ChainID: chainID, Nonce: nonce, To: &to, Value: value, Data: data, Gas: gas,
+		GasTipCap: tip, GasFeeCap: new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(3)), tip),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tx, c.SendTransaction(ctx, tx)
+}
+
+// WaitReceipt polls for a transaction's receipt.
+func WaitReceipt(ctx context.Context, c *ethclient.Client, hash common.Hash) (*types.Receipt, error) {
+	for {
+		r, err := c.TransactionReceipt(ctx, hash)
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, ethereum.NotFound) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("receipt of %s: %w", hash, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// FindWithdrawal returns the withdrawal an L2 transaction started and the
+// L2 block it is in.
+func FindWithdrawal(ctx context.Context, l2 *ethclient.Client, txHash common.Hash) (*Withdrawal, uint64, error) {
+	r, err := l2.TransactionReceipt(ctx, txHash)
+	if err != nil {
+		return nil, 0, fmt.Errorf("L2 receipt of %s: %w", txHash, err)
+	}
+	for _, l := range r.Logs {
+		if w, err := ParseWithdrawal(l); err == nil {
+			return w, r.BlockNumber.Uint64(), nil
+		}
+	}
+	return nil, 0, fmt.Errorf("transaction %s started no withdrawal", txHash)
+}
+
+// OutputInfo is an output as the L1 outputs contract holds it.
+type OutputInfo struct {
+	Index     uint64
+	Root      common.Hash
+	L2Block   uint64
+	Timestamp uint64
+	Proposer  common.Address
+	Status    uint8
+}
+
+// L1View reads the rollup's L1 contracts with eth_call.
+type L1View struct{ C *ethclient.Client }
+
+func (v L1View) call(ctx context.Context, to common.Address, abiName string, data []byte) ([]byte, error) {
+	out, err := v.C.CallContract(ctx, ethereum.CallMsg{To: &to, Data: data}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", abiName, err)
+	}
+	return out, nil
+}
+
+// Outputs lists the live outputs, the genesis anchor (index 0) included.
+func (v L1View) Outputs(ctx context.Context) ([]OutputInfo, error) {
+	data, _ := OutputsABI.Pack("outputCount")
+	out, err := v.call(ctx, OutputsAddress, "outputCount", data)
+	if err != nil {
+		return nil, err
+	}
+	n := new(big.Int).SetBytes(out).Uint64()
+	var list []OutputInfo
+	for i := uint64(0); i < n; i++ {
+		o, err := v.Output(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, *o)
+	}
+	return list, nil
+}
+
+// Output reads output i.
+func (v L1View) Output(ctx context.Context, i uint64) (*OutputInfo, error) {
+	data, _ := OutputsABI.Pack("getOutput", new(big.Int).SetUint64(i))
+	out, err := v.call(ctx, OutputsAddress, "getOutput", data)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := OutputsABI.Unpack("getOutput", out)
+	if err != nil {
+		return nil, err
+	}
+	return &OutputInfo{Index: i, Root: vals[0].([32]byte), L2Block: vals[1].(uint64), Timestamp: vals[2].(uint64), Proposer: vals[3].(common.Address), Status: vals[4].(uint8)}, nil
+}
+
+// GameInfo is a dispute game as the outputs contract holds it.
+type GameInfo struct {
+	Challenger              common.Address
+	Lo, Hi                  uint64
+	LoRoot, HiRoot, MidRoot common.Hash
+	Turn                    uint8
+	Deadline                uint64
+}
+
+// Game reads the game over output i.
+func (v L1View) Game(ctx context.Context, i uint64) (*GameInfo, error) {
+	data, _ := OutputsABI.Pack("getGame", new(big.Int).SetUint64(i))
+	out, err := v.call(ctx, OutputsAddress, "getGame", data)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := OutputsABI.Unpack("getGame", out)
+	if err != nil {
+		return nil, err
+	}
+	return &GameInfo{Challenger: vals[0].(common.Address), Lo: vals[1].(uint64), Hi: vals[2].(uint64),
+		LoRoot: vals[3].([32]byte), HiRoot: vals[4].([32]byte), MidRoot: vals[5].([32]byte), Turn: vals[6].(uint8), Deadline: vals[7].(uint64)}, nil
+}
+
+// Proven reads a withdrawal's proof record on the portal.
+func (v L1View) Proven(ctx context.Context, h common.Hash) (index uint64, root common.Hash, at uint64, finalized bool, err error) {
+	data, _ := PortalABI.Pack("provenWithdrawal", h)
+	out, err := v.call(ctx, PortalAddress, "provenWithdrawal", data)
+	if err != nil {
+		return 0, common.Hash{}, 0, false, err
+	}
+	vals, err := PortalABI.Unpack("provenWithdrawal", out)
+	if err != nil {
+		return 0, common.Hash{}, 0, false, err
+	}
+	return vals[0].(*big.Int).Uint64(), vals[1].([32]byte), vals[2].(uint64), vals[3].(bool), nil
+}
+
+// ProveCalldata builds the portal's proveWithdrawal call for w against a
+// live output at or after the withdrawal's L2 block, reading the storage
+// proof with eth_getProof from an L2 node.
+func ProveCalldata(ctx context.Context, l1 L1View, l2 *ethclient.Client, w *Withdrawal, l2Block uint64) ([]byte, *OutputInfo, error) {
+	outs, err := l1.Outputs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out *OutputInfo
+	for i := range outs {
+		o := &outs[i]
+		if o.Index > 0 && o.L2Block >= l2Block && o.Status != OutputDefeated {
+			out = o
+			break
+		}
+	}
+	if out == nil {
+		return nil, nil, fmt.Errorf("no output covers L2 block %d yet", l2Block)
+	}
+	var proof struct {
+		StorageHash  common.Hash `json:"storageHash"`
+		StorageProof []struct {
+			Proof []hexutil.Bytes `json:"proof"`
+		} `json:"storageProof"`
+	}
+	if err := l2.Client().CallContext(ctx, &proof, "eth_getProof", MessagePasserAddress, []common.Hash{w.StorageSlot()}, hexutil.Uint64(out.L2Block)); err != nil {
+		return nil, nil, fmt.Errorf("eth_getProof: %w", err)
+	}
+	header, err := l2.HeaderByNumber(ctx, new(big.Int).SetUint64(out.L2Block))
+	if err != nil {
+		return nil, nil, err
+	}
+	if OutputRoot(header.Root, proof.StorageHash, header.Hash()) != out.Root {
+		return nil, nil, fmt.Errorf("output %d at L2 block %d does not match this L2 node's chain", out.Index, out.L2Block)
+	}
+	nodes := make([][]byte, len(proof.StorageProof[0].Proof))
+	for i, n := range proof.StorageProof[0].Proof {
+		nodes[i] = n
+	}
+	data, err := PortalABI.Pack("proveWithdrawal", w.Encode(), new(big.Int).SetUint64(out.Index), header.Root, proof.StorageHash, header.Hash(), nodes)
+	return data, out, err
+}
