@@ -127,7 +127,7 @@ func StepGas(inputLen, extraTxs int) uint64 {
 
 // Sentinel errors of the dispute game, wrapped in reverts.
 var (
-	ErrNoOutput   = errors.New("no such output")
+	ErrNoOutput    = errors.New("no such output")
 	ErrNotYourTurn = errors.New("not this party's move")
 )
 

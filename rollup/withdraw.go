@@ -45,7 +45,7 @@ func mustABI(j string) abi.ABI {
 
 var (
 	messagePassedTopic = MessagePasserABI.Events["MessagePassed"].ID
-	sentMessagesSlot   = common.Hash{}       // mapping(bytes32 => bool) at slot 0, as the OP Stack's
+	sentMessagesSlot   = common.Hash{}      // mapping(bytes32 => bool) at slot 0, as the OP Stack's
 	messageNonceSlot   = common.Hash{31: 1} // uint256 at slot 1
 )
 
