@@ -6,6 +6,7 @@
 package devnet
 
 import (
+	"crypto/ecdsa"
 	"fmt"
 	"io"
 	"log/slog"
@@ -126,7 +127,9 @@ func Start(cfg Config) (*Devnet, error) {
 		_ = reg.Register(collectors.NewBuildInfoCollector())
 	}
 	alloc := DevAlloc()
-	alloc[crypto.PubkeyToAddress(rollup.BatcherKey().PublicKey)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
+	for _, k := range []*ecdsa.PrivateKey{rollup.BatcherKey(), rollup.ProposerKey(), rollup.ChallengerKey()} {
+		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
+	}
 	l2Genesis := rollup.DevGenesis(0)
 	proofs, err := rollup.DevL1Params(&l2Genesis)
 	if err != nil {

@@ -22,12 +22,14 @@ import (
 // derives the chain from L1 alone, and the batcher between them. Each reads
 // the L1 over JSON-RPC, as it would from another machine.
 type Rollup struct {
-	Config    *rollup.Config
-	Sequencer *rollup.Node
-	Verifier  *rollup.Node
-	Batcher   *rollup.Batcher
-	clients   []*ethclient.Client
-	blockTime time.Duration
+	Config     *rollup.Config
+	Sequencer  *rollup.Node
+	Verifier   *rollup.Node
+	Batcher    *rollup.Batcher
+	Proposer   *rollup.Agent
+	Challenger *rollup.Agent
+	clients    []*ethclient.Client
+	blockTime  time.Duration
 }
 
 func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
@@ -91,8 +93,19 @@ func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 		r.Stop()
 		return nil, err
 	}
+	agentL1, err := dial(3)
+	if err != nil {
+		r.Stop()
+		return nil, err
+	}
+	r.Proposer = rollup.NewProposer(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ProposerKey(), Interval: DefaultOutputInterval, Log: d.cfg.Log})
+	r.Challenger = rollup.NewChallenger(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ChallengerKey(), Log: d.cfg.Log})
 	return r, nil
 }
+
+// DefaultOutputInterval is how many L2 blocks the devnet's proposer lets
+// pass between outputs: 10 s of 250 ms blocks.
+const DefaultOutputInterval = 40
 
 // rollupAddrs returns the sequencer's and verifier's listen addresses.
 func rollupAddrs(host string, port int) (string, string, error) {
@@ -107,6 +120,11 @@ func rollupAddrs(host string, port int) (string, string, error) {
 
 // Stop stops the batcher, then the nodes.
 func (r *Rollup) Stop() {
+	for _, a := range []*rollup.Agent{r.Proposer, r.Challenger} {
+		if a != nil {
+			a.Close()
+		}
+	}
 	if r.Batcher != nil {
 		r.Batcher.Close()
 	}

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,5 +68,22 @@ func TestRollupBenchmarkSmall(t *testing.T) {
 	}
 	if res.TPS <= 0 || res.LatencyP99 < res.LatencyP50 || res.L1BytesPerTx <= 0 || !res.VerifierAgrees || res.BaselineTPS <= 0 {
 		t.Fatalf("inconsistent result: %+v", res)
+	}
+}
+
+// Every attack ends as the security model promises.
+func TestAttacks(t *testing.T) {
+	for _, name := range AttackNames() {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var out strings.Builder
+			if err := Attacks[name].Run(ctx, &out); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "outcome as promised") {
+				t.Fatalf("no outcome line:\n%s", out.String())
+			}
+		})
 	}
 }

@@ -212,6 +212,13 @@ type SystemOptions struct {
 	Log          *slog.Logger
 }
 
+// ProposerKey and ChallengerKey are the devnet's output proposer and
+// challenger accounts on L1, kept apart from the users' ten.
+func ProposerKey() *ecdsa.PrivateKey { return chain.DevKey(101) }
+
+// ChallengerKey is the devnet's challenger account on L1.
+func ChallengerKey() *ecdsa.PrivateKey { return chain.DevKey(102) }
+
 // BatcherKey is the batcher account of test systems and the devnet: an
 // account of the test mnemonic kept apart from the ten funded for users.
 func BatcherKey() *ecdsa.PrivateKey { return chain.DevKey(100) }

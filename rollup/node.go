@@ -566,3 +566,11 @@ func (n *Node) BlockByNumber(ctx context.Context, number *big.Int) (*types.Block
 	}
 	return b, nil
 }
+
+// StepProof makes the one-step proof of L2 block number from this node's
+// chain.
+func (n *Node) StepProof(number uint64) (*StepProof, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.engine.MakeStepProof(n.l1, number)
+}

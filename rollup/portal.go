@@ -219,6 +219,15 @@ func itemSlot(kind string, i uint64) common.Hash {
 	return crypto.Keccak256Hash([]byte("cairn-queue-"+kind), new(big.Int).SetUint64(i).FillBytes(make([]byte, 32)))
 }
 
+// PortalRecords reads the portal's queue records from an L1 state, for
+// verifying a one-step proof off-chain as the L1 does.
+func PortalRecords(st vm.StateDB) interface {
+	QueueItem(uint64) (common.Hash, uint64, bool)
+	QueueLength() uint64
+} {
+	return portalRecords{st}
+}
+
 // portalRecords reads the portal's queue records from L1 state.
 type portalRecords struct{ st vm.StateDB }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -15,7 +16,7 @@ func labCmd() *cobra.Command {
 		Use:   "lab",
 		Short: "Measure the layers: workloads and attacks against a fresh network",
 	}
-	cmd.AddCommand(labL1Cmd(), labRollupCmd())
+	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd())
 	return cmd
 }
 
@@ -92,4 +93,50 @@ measured in the same run.`,
 	f.DurationVar(&cfg.BlockTime, "l2-block-time", 250*time.Millisecond, "the sequencer's block time")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
+}
+
+func labAttackCmd() *cobra.Command {
+	long := "Runs an attack on a fresh rollup (an L1 mined by hand, a sequencer, batcher, verifier,\nproposer and challenger in this process), prints what happened with the L1\ntransactions and balances, and exits 0 only when the outcome is the one the\nsecurity model promises. Attacks:\n"
+	for _, n := range lab.AttackNames() {
+		long += fmt.Sprintf("  %-16s %s\n", n, lab.Attacks[n].Summary)
+	}
+	return &cobra.Command{
+		Use:       "attack <name>",
+		Short:     "Run an attack on the optimistic rollup and check it fails as promised",
+		Long:      long,
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: lab.AttackNames(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, ok := lab.Attacks[args[0]]
+			if !ok {
+				return fmt.Errorf("unknown attack %q (known: %v)", args[0], lab.AttackNames())
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
+			defer cancel()
+			fmt.Fprintf(cmd.OutOrStdout(), "attack %s: %s\n", args[0], a.Summary)
+			return a.Run(ctx, cmd.OutOrStdout())
+		},
+	}
+}
+
+func labProofsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "proofs",
+		Short: "One-step proof sizes and L1 gas, and withdrawal latency on a devnet",
+		Long: `Builds L2 blocks of 1, 100 and 1,000 transfers, makes the one-step proof of
+each (its go-ethereum witness and the step's calldata), verifies it as the L1
+contract does, and prints witness bytes, L1 gas and verification time; then
+starts a devnet and times a withdrawal from initiation on L2 to finalization on
+L1 with the devnet's challenge window.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Minute)
+			defer cancel()
+			res, err := lab.RunProofs(ctx, lab.ProofsConfig{Out: cmd.OutOrStdout()})
+			if err != nil {
+				return err
+			}
+			res.Print(cmd.OutOrStdout())
+			return nil
+		},
+	}
 }

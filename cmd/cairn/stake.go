@@ -233,10 +233,11 @@ account already runs a validator, adds --amount to its stake.`,
 	var w signer
 	withdraw := &cobra.Command{
 		Use:   "withdraw",
-		Short: "Collect unbonded ETH whose unbonding period has passed",
+		Short: "Collect unbonded stake (no subcommand), or move a rollup withdrawal along (status, prove, finalize)",
 		RunE:  func(cmd *cobra.Command, _ []string) error { return w.call(cmd, nil, "withdraw") },
 	}
 	w.flags(withdraw)
+	withdraw.AddCommand(rollupWithdrawCmds()...)
 
 	var j signer
 	unjail := &cobra.Command{

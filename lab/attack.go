@@ -1,0 +1,307 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"sort"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rollup"
+)
+
+// Attacks lists the attacks `cairn lab attack` runs, by name.
+var Attacks = map[string]struct {
+	Summary string
+	Run     func(ctx context.Context, out io.Writer) error
+}{
+	"invalid-output": {"a proposer posts a false output to withdraw 1,000 ETH that was never deposited", attackInvalidOutput},
+	"false-challenge": {"a challenger disputes a true output and disagrees with every step", attackFalseChallenge},
+	"silent-party":    {"the proposer of a false output stops answering in its dispute game", attackSilentParty},
+}
+
+// AttackNames returns the attacks' names in order.
+func AttackNames() []string {
+	var names []string
+	for n := range Attacks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// arena is a hand-driven rollup with a proposer and a challenger.
+type arena struct {
+	*rollup.System
+	ctx        context.Context
+	out        io.Writer
+	proposer   *rollup.Agent
+	challenger *rollup.Agent
+	l1, l2     *ethclient.Client
+}
+
+var (
+	attackerKey   = chain.DevKey(8)
+	challengerKey = chain.DevKey(9)
+	userKey       = chain.DevKey(3)
+)
+
+func newArena(ctx context.Context, out io.Writer, proposer, challenger rollup.AgentConfig) (*arena, error) {
+	s, err := rollup.NewSystem(ctx, rollup.SystemOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []*rollup.AgentConfig{&proposer, &challenger} {
+		c.Node, c.L1, c.Manual, c.Interval = s.Verifier, s.L1.Client(), true, 1
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	proposer.Key, challenger.Key = attackerKey, challengerKey
+	l2, err := ethclient.Dial(s.Verifier.RPCURL())
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	a := &arena{System: s, ctx: ctx, out: out, l1: s.L1.Client(), l2: l2,
+		proposer: rollup.NewProposer(proposer), challenger: rollup.NewChallenger(challenger)}
+	fmt.Fprintf(out, "setup: L1 (mined by hand, %d s blocks), rollup sequencer, batcher, verifier; challenge window %d s, move clock %d s, bonds 1 ETH\n",
+		s.L1.BlockTime, rollup.DevFinalizationPeriod, rollup.DevMoveTimeout)
+	return a, nil
+}
+
+func (a *arena) close() {
+	a.proposer.Close()
+	a.challenger.Close()
+	a.l2.Close()
+	a.Close()
+}
+
+// l2Block sequences, posts and derives one L2 block.
+func (a *arena) l2Block() error {
+	if _, err := a.Sequence(a.ctx); err != nil {
+		return err
+	}
+	if err := a.Batch(a.ctx); err != nil {
+		return err
+	}
+	return rollup.Derive(a.ctx, a.Verifier)
+}
+
+// round lets both agents act and mines one L1 block, printing its
+// transactions.
+func (a *arena) round() error {
+	for _, ag := range []*rollup.Agent{a.proposer, a.challenger} {
+		if err := ag.Step(a.ctx); err != nil {
+			return err
+		}
+	}
+	b, _, err := a.L1.Mine()
+	if err != nil {
+		return err
+	}
+	for _, tx := range b.Transactions() {
+		r, err := a.l1.TransactionReceipt(a.ctx, tx.Hash())
+		if err != nil {
+			return err
+		}
+		from := "attacker"
+		if sender, _ := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx); sender == chain.DevAddress(9) {
+			from = "challenger"
+		} else if sender == chain.DevAddress(3) {
+			from = "user"
+		}
+		fmt.Fprintf(a.out, "  L1 block %d: %-10s %-20s status %d, gas %d, tx %s\n", b.NumberU64(), from, method(tx.Data()), r.Status, r.GasUsed, tx.Hash().TerminalString())
+	}
+	return nil
+}
+
+func method(data []byte) string {
+	if len(data) < 4 {
+		return "transfer"
+	}
+	if m, err := rollup.OutputsABI.MethodById(data[:4]); err == nil {
+		return m.Name
+	}
+	if m, err := rollup.PortalABI.MethodById(data[:4]); err == nil {
+		return m.Name
+	}
+	return "call"
+}
+
+// play runs rounds until output i's game ends; it returns the output, or
+// nil when the output was deleted.
+func (a *arena) play(i uint64) (*rollup.OutputInfo, error) {
+	view := rollup.L1View{C: a.l1}
+	for range 60 {
+		if err := a.round(); err != nil {
+			return nil, err
+		}
+		outs, err := view.Outputs(a.ctx)
+		if err != nil {
+			return nil, err
+		}
+		if uint64(len(outs)) <= i {
+			return nil, nil
+		}
+		if outs[i].Status == rollup.OutputDefended {
+			return &outs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("the game over output %d did not end", i)
+}
+
+func (a *arena) balances(label string) {
+	get := func(addr common.Address) string {
+		b, _ := a.l1.BalanceAt(a.ctx, addr, nil)
+		return ethFloat(b)
+	}
+	fmt.Fprintf(a.out, "%s: attacker %s ETH, challenger %s ETH, portal %s ETH, outputs contract (bonds) %s ETH\n", label,
+		get(chain.DevAddress(8)), get(chain.DevAddress(9)), get(rollup.PortalAddress), get(rollup.OutputsAddress))
+}
+
+func ethFloat(wei *big.Int) string {
+	if wei == nil {
+		return "?"
+	}
+	return new(big.Float).Quo(new(big.Float).SetInt(wei), big.NewFloat(params.Ether)).Text('f', 4)
+}
+
+func (a *arena) deposit(value *big.Int) error {
+	if _, err := rollup.SendTx(a.ctx, a.l1, userKey, rollup.PortalAddress, value, nil, 21_000); err != nil {
+		return err
+	}
+	if err := a.round(); err != nil {
+		return err
+	}
+	return a.l2Block()
+}
+
+func attackInvalidOutput(ctx context.Context, out io.Writer) error {
+	thief := chain.DevAddress(8)
+	loot := &rollup.Withdrawal{Nonce: big.NewInt(1 << 40), Sender: thief, Target: thief, Value: new(big.Int).Mul(big.NewInt(1000), big.NewInt(params.Ether)), GasLimit: new(big.Int), Data: []byte{}}
+	var forged *rollup.ForgedOutput
+	a, err := newArena(ctx, out, rollup.AgentConfig{Lie: func(o *rollup.Output) common.Hash {
+		forged = rollup.ForgeOutput(o, loot)
+		return forged.Root
+	}}, rollup.AgentConfig{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	fmt.Fprintln(out, "1. a user deposits 5 ETH: the portal holds all the rollup's ETH")
+	if err := a.deposit(new(big.Int).Mul(big.NewInt(5), big.NewInt(params.Ether))); err != nil {
+		return err
+	}
+	if err := a.l2Block(); err != nil {
+		return err
+	}
+	a.balances("   balances")
+	fmt.Fprintln(out, "2. the attacker proposes an output whose message passer holds a 1,000 ETH withdrawal to itself")
+	if err := a.round(); err != nil {
+		return err
+	}
+	prove, _ := rollup.PortalABI.Pack("proveWithdrawal", loot.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Proof)
+	fmt.Fprintln(out, "3. the attacker proves its withdrawal against the false output (the portal checks the Merkle proof, not the truth)")
+	if _, err := rollup.SendTx(ctx, a.l1, attackerKey, rollup.PortalAddress, nil, prove, 0); err != nil {
+		return fmt.Errorf("proving the forged withdrawal: %w", err)
+	}
+	fmt.Fprintln(out, "4. the challenger recomputes output 1 from L1 data, disagrees, challenges, and the game is played")
+	res, err := a.play(1)
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		return fmt.Errorf("SECURITY FAILURE: the false output survived its game")
+	}
+	fmt.Fprintln(out, "   the false output was deleted: the attacker could not prove the block where its claim departs from the chain")
+	fmt.Fprintln(out, "5. after the challenge window, the attacker tries to finalize its withdrawal")
+	for range rollup.DevFinalizationPeriod {
+		if err := a.round(); err != nil {
+			return err
+		}
+	}
+	fin, _ := rollup.PortalABI.Pack("finalizeWithdrawal", loot.Encode())
+	_, err = rollup.SendTx(ctx, a.l1, attackerKey, rollup.PortalAddress, nil, fin, 0)
+	if err == nil {
+		return fmt.Errorf("SECURITY FAILURE: the portal accepted the forged withdrawal")
+	}
+	fmt.Fprintf(out, "   refused: %v\n", shortErr(err))
+	a.balances("   balances")
+	fmt.Fprintln(out, "outcome as promised: theft failed, the false output was removed, the proposer's bond went to the challenger")
+	return nil
+}
+
+func attackFalseChallenge(ctx context.Context, out io.Writer) error {
+	a, err := newArena(ctx, out, rollup.AgentConfig{}, rollup.AgentConfig{Dishonest: true})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	// Here the attacker is the challenger; the honest proposer uses key 8.
+	fmt.Fprintln(out, "1. an honest proposer posts a true output over a few L2 blocks")
+	for range 4 {
+		if err := a.l2Block(); err != nil {
+			return err
+		}
+	}
+	if err := a.round(); err != nil {
+		return err
+	}
+	a.balances("   balances (proposer is key 8 here)")
+	fmt.Fprintln(out, "2. a dishonest challenger disputes it and disagrees with every midpoint the proposer posts")
+	res, err := a.play(1)
+	if err != nil {
+		return err
+	}
+	if res == nil || res.Status != rollup.OutputDefended {
+		return fmt.Errorf("SECURITY FAILURE: a true output was removed")
+	}
+	if a.proposer.Moves()["step"] != 1 {
+		return fmt.Errorf("the game ended without the one-step proof: %v", a.proposer.Moves())
+	}
+	fmt.Fprintf(out, "   the proposer bisected (%d moves) to one block and proved it on L1 by re-executing it from a witness\n", a.proposer.Moves()["defend"])
+	a.balances("   balances")
+	fmt.Fprintln(out, "outcome as promised: the true output stands, the challenger's bond went to the proposer")
+	return nil
+}
+
+func attackSilentParty(ctx context.Context, out io.Writer) error {
+	a, err := newArena(ctx, out, rollup.AgentConfig{Silent: true, Lie: func(*rollup.Output) common.Hash { return common.Hash{0xde, 0xad} }}, rollup.AgentConfig{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	fmt.Fprintln(out, "1. a proposer posts a false output, then stops answering")
+	if err := a.l2Block(); err != nil {
+		return err
+	}
+	if err := a.round(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "2. the challenger challenges; the proposer's clock runs out; anyone may resolve")
+	res, err := a.play(1)
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		return fmt.Errorf("SECURITY FAILURE: a silent proposer kept its output")
+	}
+	a.balances("   balances")
+	fmt.Fprintln(out, "outcome as promised: the silent party lost on time, its output was removed and its bond paid to the challenger")
+	return nil
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "portal:"); i >= 0 {
+		return s[i:]
+	}
+	return s
+}
