@@ -23,7 +23,7 @@ var Attacks = map[string]struct {
 	Summary string
 	Run     func(ctx context.Context, out io.Writer) error
 }{
-	"invalid-output": {"a proposer posts a false output to withdraw 1,000 ETH that was never deposited", attackInvalidOutput},
+	"invalid-output":  {"a proposer posts a false output to withdraw 1,000 ETH that was never deposited", attackInvalidOutput},
 	"false-challenge": {"a challenger disputes a true output and disagrees with every step", attackFalseChallenge},
 	"silent-party":    {"the proposer of a false output stops answering in its dispute game", attackSilentParty},
 }
