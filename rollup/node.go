@@ -501,16 +501,20 @@ func LayerInfo(c *Config, rpcURLs, wsURLs []string) rpc.Layer {
 		RPC:     rpcURLs,
 		WS:      wsURLs,
 		Contracts: map[string]common.Address{
-			"portal":     PortalAddress,
-			"batchInbox": InboxAddress,
-			"batcher":    c.Batcher,
+			"portal":          PortalAddress,
+			"batchInbox":      InboxAddress,
+			"batcher":         c.Batcher,
+			"outputs":         OutputsAddress,
+			"messagePasserL2": MessagePasserAddress,
 		},
 		Params: map[string]any{
-			"sequencingWindow":  c.SeqWindow,
-			"maxSequencerDrift": c.MaxSeqDrift,
-			"channelTimeout":    c.ChannelTimeout,
-			"l1StartBlock":      c.L1Start,
-			"l1FeeScalar":       c.L1FeeScalar,
+			"sequencingWindow":   c.SeqWindow,
+			"maxSequencerDrift":  c.MaxSeqDrift,
+			"channelTimeout":     c.ChannelTimeout,
+			"l1StartBlock":       c.L1Start,
+			"l1FeeScalar":        c.L1FeeScalar,
+			"finalizationPeriod": c.Proofs.FinalizationPeriod,
+			"moveTimeout":        c.Proofs.MoveTimeout,
 		},
 	}
 }
