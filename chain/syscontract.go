@@ -206,3 +206,21 @@ func (p *precompile) Run(input []byte) ([]byte, error) {
 	}
 	return out, err
 }
+
+// ParseCall finds the method a system contract's input calls in its ABI and
+// unpacks the arguments; on failure it returns an error that reverts with a
+// reason prefixed by name.
+func ParseCall(a *abi.ABI, name string, input []byte) (*abi.Method, []any, error) {
+	if len(input) < 4 {
+		return nil, nil, Revert("%s: unknown method", name)
+	}
+	m, err := a.MethodById(input[:4])
+	if err != nil {
+		return nil, nil, Revert("%s: unknown method", name)
+	}
+	args, err := m.Inputs.Unpack(input[4:])
+	if err != nil {
+		return nil, nil, Revert("%s: bad arguments: %v", name, err)
+	}
+	return m, args, nil
+}

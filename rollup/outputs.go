@@ -231,16 +231,9 @@ func pay(c *chain.Call, to common.Address, amount *big.Int) {
 
 // Run implements chain.SystemContract.
 func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
-	if len(c.Input) < 4 {
-		return nil, chain.Revert("outputs: unknown method")
-	}
-	m, err := OutputsABI.MethodById(c.Input[:4])
+	m, args, err := chain.ParseCall(&OutputsABI, "outputs", c.Input)
 	if err != nil {
-		return nil, chain.Revert("outputs: unknown method")
-	}
-	args, err := m.Inputs.Unpack(c.Input[4:])
-	if err != nil {
-		return nil, chain.Revert("outputs: bad arguments: %v", err)
+		return nil, err
 	}
 	if !m.IsConstant() && m.Name != "proposeOutput" && m.Name != "challenge" && !c.Value.IsZero() {
 		return nil, chain.Revert("outputs: %s takes no value", m.Name)

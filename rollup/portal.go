@@ -126,16 +126,9 @@ func (p *Portal) Run(c *chain.Call) ([]byte, error) {
 		p.deposit(c, c.Caller, c.Value.ToBig(), new(big.Int), 0, nil)
 		return nil, nil
 	}
-	if len(c.Input) < 4 {
-		return nil, chain.Revert("portal: unknown method")
-	}
-	m, err := PortalABI.MethodById(c.Input[:4])
+	m, args, err := chain.ParseCall(&PortalABI, "portal", c.Input)
 	if err != nil {
-		return nil, chain.Revert("portal: unknown method")
-	}
-	args, err := m.Inputs.Unpack(c.Input[4:])
-	if err != nil {
-		return nil, chain.Revert("portal: bad arguments: %v", err)
+		return nil, err
 	}
 	switch m.Name {
 	case "depositTransaction":

@@ -119,16 +119,9 @@ func (m MessagePasser) Run(c *chain.Call) ([]byte, error) {
 	if len(c.Input) == 0 {
 		return nil, m.initiate(c, c.Caller, new(big.Int), nil)
 	}
-	if len(c.Input) < 4 {
-		return nil, chain.Revert("message passer: unknown method")
-	}
-	meth, err := MessagePasserABI.MethodById(c.Input[:4])
+	meth, args, err := chain.ParseCall(&MessagePasserABI, "message passer", c.Input)
 	if err != nil {
-		return nil, chain.Revert("message passer: unknown method")
-	}
-	args, err := meth.Inputs.Unpack(c.Input[4:])
-	if err != nil {
-		return nil, chain.Revert("message passer: bad arguments: %v", err)
+		return nil, err
 	}
 	switch meth.Name {
 	case "initiateWithdrawal":
