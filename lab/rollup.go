@@ -96,7 +96,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	for a, acc := range alloc {
 		l2Genesis.Alloc[a] = acc
 	}
-	proofs, err := rollup.DevL1Params(&l2Genesis)
+	proofs, err := rollup.DevL1Params(&l2Genesis, crypto.PubkeyToAddress(batcherKey.PublicKey))
 	if err != nil {
 		return nil, err
 	}

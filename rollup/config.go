@@ -19,8 +19,8 @@ var (
 	// PortalAddress is the L1 portal system contract: deposits and forced
 	// transactions enter the rollup here.
 	PortalAddress = common.HexToAddress("0x00000000000000000000000000000000CA1E0100")
-	// InboxAddress is the L1 batch inbox. It has no code: batches are the
-	// calldata of transactions the batcher sends to it.
+	// InboxAddress is the L1 batch inbox: batches are the calldata of
+	// transactions the batcher sends to it (see Inbox).
 	InboxAddress = common.HexToAddress("0x00000000000000000000000000000000CA1E01B0")
 	// L1FeeVault is the L2 account that collects the L1 data fees, as the OP
 	// Stack's L1FeeVault predeploy.
@@ -125,13 +125,14 @@ func GenesisOutput(g *chain.Genesis) (common.Hash, error) {
 
 // DevL1Params are the devnet's L1 contract rules for an L2 genesis: a
 // challenge window of seconds, 1 ETH bonds, a few seconds per move.
-func DevL1Params(g *chain.Genesis) (L1Params, error) {
+func DevL1Params(g *chain.Genesis, batcher common.Address) (L1Params, error) {
 	root, err := GenesisOutput(g)
 	if err != nil {
 		return L1Params{}, err
 	}
 	return L1Params{
 		L2ChainID:          g.ChainID,
+		Batcher:            batcher,
 		L1FeeScalar:        DefaultL1FeeScalar,
 		GenesisOutput:      root,
 		FinalizationPeriod: DevFinalizationPeriod,
@@ -162,7 +163,7 @@ func NewDevConfig(l1ChainID uint64, start *types.Header, batcher common.Address,
 // DevConfig returns the devnet's rollup anchored at L1 block start.
 func DevConfig(l1ChainID uint64, start *types.Header, batcher common.Address) *Config {
 	g := DevGenesis(start.Number.Uint64())
-	p, err := DevL1Params(&g)
+	p, err := DevL1Params(&g, batcher)
 	if err != nil {
 		panic(err) // an in-memory genesis always opens
 	}

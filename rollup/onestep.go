@@ -2,10 +2,12 @@ package rollup
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/big"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/consensus"
 	"github.com/ethereum/go-ethereum/core/rawdb"
@@ -19,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/triedb"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
 // StepProof is what the one-step proof re-executes on L1: one L2 block's
@@ -35,6 +38,16 @@ type StepProof struct {
 	Txs                     [][]byte    // the block's sequencer transactions
 	Queue                   []ProofItem // the portal items of the block's new origins
 	Witness                 []byte      // RLP of a stateless.Witness; Headers[0] is the parent
+	// Batch is the batcher's inbox transactions whose frames make the
+	// channel that carries this block; empty for a block without sequencer
+	// transactions.
+	Batch []BatchTx
+}
+
+// BatchTx is one inbox transaction's calldata with its inbox record number.
+type BatchTx struct {
+	Index uint64
+	Data  []byte
 }
 
 // ProofItem is a portal log, as emitted.
@@ -104,6 +117,9 @@ func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) 
 	for _, l := range logs {
 		p.Queue = append(p.Queue, ProofItem{Topics: l.Topics, Data: l.Data})
 	}
+	if p.Batch, err = findBatch(nilContext(), l1, e.cfg, block); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -131,10 +147,15 @@ type queueRecord interface {
 	QueueLength() uint64
 }
 
+// batchRecord reads what the inbox recorded of the batcher's transactions.
+type batchRecord interface {
+	Batch(i uint64) (common.Hash, bool)
+}
+
 // VerifyStep re-executes a one-step proof statelessly and returns the
 // output root it produces. loRoot is the agreed output root of the parent
-// block; queue answers for the portal's records.
-func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar uint64, queue queueRecord) (common.Hash, error) {
+// block; queue and inbox answer for the portal's and the inbox's records.
+func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar uint64, queue queueRecord, inbox batchRecord) (common.Hash, error) {
 	var w stateless.Witness
 	if err := rlp.DecodeBytes(p.Witness, &w); err != nil {
 		return common.Hash{}, fmt.Errorf("%w: witness: %w", ErrBadProof, err)
@@ -163,6 +184,9 @@ func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar uint64, q
 		if txs[i] == nil {
 			return common.Hash{}, fmt.Errorf("%w: transaction %d does not decode", ErrBadProof, i)
 		}
+	}
+	if err := checkBatch(p, parent.Number.Uint64()+1, txs, l2ChainID, inbox); err != nil {
+		return common.Hash{}, err
 	}
 	memdb := w.MakeHashDB()
 	st, err := state.New(parent.Root, state.NewDatabase(triedb.NewDatabase(memdb, triedb.HashDefaults), state.NewCodeDB(memdb)))
@@ -273,3 +297,139 @@ func (c *memChain) GetHeaderByHash(hash common.Hash) *types.Header {
 	return rawdb.ReadHeader(c.db, hash, n)
 }
 func (c *memChain) Engine() consensus.Engine { return nil }
+
+// checkBatch checks that block number's time, origin and sequencer
+// transactions are what the batcher posted for it: the proof's inbox
+// transactions are recorded by the inbox, their frames make one complete
+// channel, and its span batch holds this block with this content. A block
+// without sequencer transactions needs no batch.
+func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID uint64, inbox batchRecord) error {
+	if len(p.Batch) == 0 {
+		if len(txs) > 0 {
+			return fmt.Errorf("%w: a block with transactions needs its batch", ErrBadProof)
+		}
+		return nil
+	}
+	var frames []batch.Frame
+	for _, bt := range p.Batch {
+		h, ok := inbox.Batch(bt.Index)
+		if !ok || h != crypto.Keccak256Hash(bt.Data) {
+			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
+		}
+		fs, err := batch.ParseTxData(bt.Data)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadProof, err)
+		}
+		frames = append(frames, fs...)
+	}
+	id := frames[0].ID
+	var data []byte
+	next := uint16(0)
+	complete := false
+	for _, f := range frames {
+		if f.ID != id || complete {
+			continue
+		}
+		if f.Number != next {
+			return fmt.Errorf("%w: channel frames out of order", ErrBadProof)
+		}
+		data = append(data, f.Data...)
+		next++
+		complete = f.IsLast
+	}
+	if !complete {
+		return fmt.Errorf("%w: incomplete channel", ErrBadProof)
+	}
+	raw, err := batch.Decompress(data)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	b, err := batch.Decode(raw, new(big.Int).SetUint64(l2ChainID))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	for _, blk := range b.Blocks {
+		if blk.Number != number {
+			continue
+		}
+		if blk.Time != p.Time || blk.Origin != p.OriginNumber || len(blk.Txs) != len(txs) {
+			return fmt.Errorf("%w: block %d differs from its batch", ErrBadProof, number)
+		}
+		for i := range txs {
+			if blk.Txs[i].Hash() != txs[i].Hash() {
+				return fmt.Errorf("%w: transaction %d of block %d differs from its batch", ErrBadProof, i, number)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: the batch does not hold block %d", ErrBadProof, number)
+}
+
+// findBatch finds the batcher's inbox transactions that carried block b,
+// reading the L1 blocks where its batch may have landed.
+func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, b *types.Block) ([]BatchTx, error) {
+	txs, err := SequencerTxs(b)
+	if err != nil || len(txs) == 0 {
+		return nil, err
+	}
+	info, _ := Origin(b.Header())
+	from, to := info.Number, info.Number+cfg.SeqWindow+cfg.ChannelTimeout
+	logs, err := l1.client.FilterLogs(ctx, ethereum.FilterQuery{
+		FromBlock: new(big.Int).SetUint64(from), ToBlock: new(big.Int).SetUint64(to),
+		Addresses: []common.Address{InboxAddress}, Topics: [][]common.Hash{{batchRecordedTopic}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	index := map[common.Hash]uint64{}
+	for _, l := range logs {
+		index[l.TxHash] = l.Topics[1].Big().Uint64()
+	}
+	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L1ChainID))
+	channels := map[batch.ChannelID][]BatchTx{}
+	for x := from; x <= to; x++ {
+		blk, err := l1.Block(ctx, x)
+		if errors.Is(err, ErrL1NotReady) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, tx := range blk.Transactions() {
+			idx, ok := index[tx.Hash()]
+			if tx.To() == nil || *tx.To() != InboxAddress || !ok {
+				continue
+			}
+			if from, _ := types.Sender(signer, tx); from != cfg.Batcher {
+				continue
+			}
+			frames, err := batch.ParseTxData(tx.Data())
+			if err != nil || len(frames) == 0 {
+				continue
+			}
+			id := frames[0].ID
+			if frames[0].Number == 0 {
+				channels[id] = nil
+			}
+			channels[id] = append(channels[id], BatchTx{Index: idx, Data: tx.Data()})
+			p := &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: channels[id]}
+			if frames[len(frames)-1].IsLast && checkBatch(p, b.NumberU64(), txs, cfg.L2ChainID, batchList(channels[id])) == nil {
+				return channels[id], nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no batch on L1 holds L2 block %d", b.NumberU64())
+}
+
+// batchList answers inbox records from the transactions themselves, for
+// checking a candidate batch before sending it.
+type batchList []BatchTx
+
+func (l batchList) Batch(i uint64) (common.Hash, bool) {
+	for _, bt := range l {
+		if bt.Index == i {
+			return crypto.Keccak256Hash(bt.Data), true
+		}
+	}
+	return common.Hash{}, false
+}

@@ -23,8 +23,9 @@ var OutputsAddress = common.HexToAddress("0x00000000000000000000000000000000CA1E
 // L1Params are the rules of the rollup's L1 contracts. They are fixed when
 // the L1 starts, and must not depend on the L1's own blocks.
 type L1Params struct {
-	L2ChainID   uint64 `json:"l2ChainId"`
-	L1FeeScalar uint64 `json:"l1FeeScalar"`
+	L2ChainID   uint64         `json:"l2ChainId"`
+	Batcher     common.Address `json:"batcher"` // whose inbox transactions are recorded
+	L1FeeScalar uint64         `json:"l1FeeScalar"`
 	// GenesisOutput is the output root of L2 block 0: the agreed start of
 	// every dispute over the first output.
 	GenesisOutput common.Hash `json:"genesisOutput"`
@@ -98,7 +99,7 @@ func NewOutputs(p L1Params) *Outputs { return &Outputs{p: p} }
 // L1Contracts returns the rollup's L1 system contracts: the portal and the
 // outputs contract.
 func L1Contracts(p L1Params) []chain.SystemContract {
-	return []chain.SystemContract{&Portal{params: p}, NewOutputs(p)}
+	return []chain.SystemContract{&Portal{params: p}, NewOutputs(p), Inbox{batcher: p.Batcher}}
 }
 
 // Address implements chain.SystemContract.
@@ -347,7 +348,7 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		if err := rlp.DecodeBytes(args[1].([]byte), &proof); err != nil {
 			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
 		}
-		got, err := VerifyStep(&proof, g.loRoot, o.p.L2ChainID, o.p.L1FeeScalar, portalRecords{c.State})
+		got, err := VerifyStep(&proof, g.loRoot, o.p.L2ChainID, o.p.L1FeeScalar, portalRecords{c.State}, inboxRecords{c.State})
 		if err != nil {
 			return nil, chain.Revert("outputs: %v", err)
 		}

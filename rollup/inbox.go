@@ -1,0 +1,64 @@
+package rollup
+
+import (
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// Inbox is the L1 batch inbox. It accepts any transaction, so posting to it
+// never fails; for the batcher's it records the calldata's hash and L1
+// block, numbered in order, so the one-step proof can check that a block's
+// transactions are the ones the batcher posted. Derivation reads the
+// transactions themselves (rules 2–3).
+type Inbox struct{ batcher common.Address }
+
+var (
+	inboxCountSlot     = common.Hash{31: 1}
+	batchRecordedTopic = crypto.Keccak256Hash([]byte("BatchRecorded(uint256,bytes32)"))
+)
+
+// Address implements chain.SystemContract.
+func (Inbox) Address() common.Address { return InboxAddress }
+
+// Name implements chain.SystemContract.
+func (Inbox) Name() string { return "rollup-batch-inbox" }
+
+// RequiredGas is zero: the batcher pays for its calldata (the EIP-7623
+// floor makes that 40 gas a byte), and recording two slots per transaction
+// must not make posting fail.
+func (Inbox) RequiredGas([]byte) uint64 { return 0 }
+
+// Run implements chain.SystemContract.
+func (in Inbox) Run(c *chain.Call) ([]byte, error) {
+	if c.Caller != in.batcher || !c.Value.IsZero() {
+		return nil, nil
+	}
+	idx := c.Get(inboxCountSlot).Big().Uint64()
+	h := crypto.Keccak256Hash(c.Input)
+	c.Set(itemSlot("inbox-hash", idx), h)
+	c.Set(itemSlot("inbox-block", idx), common.BigToHash(c.Block.BlockNumber))
+	c.Set(inboxCountSlot, common.BigToHash(new(big.Int).SetUint64(idx+1)))
+	c.Emit([]common.Hash{batchRecordedTopic, common.BigToHash(new(big.Int).SetUint64(idx)), h}, nil)
+	return nil, nil
+}
+
+// inboxRecords reads the inbox's records from L1 state.
+type inboxRecords struct{ st vm.StateDB }
+
+func (r inboxRecords) Batch(i uint64) (common.Hash, bool) {
+	if i >= r.st.GetState(InboxAddress, inboxCountSlot).Big().Uint64() {
+		return common.Hash{}, false
+	}
+	return r.st.GetState(InboxAddress, itemSlot("inbox-hash", i)), true
+}
+
+// InboxRecords reads the inbox's records from an L1 state, for verifying a
+// one-step proof off-chain as the L1 does.
+func InboxRecords(st vm.StateDB) interface{ Batch(uint64) (common.Hash, bool) } {
+	return inboxRecords{st}
+}
