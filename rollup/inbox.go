@@ -59,6 +59,8 @@ func (r inboxRecords) Batch(i uint64) (common.Hash, bool) {
 
 // InboxRecords reads the inbox's records from an L1 state, for verifying a
 // one-step proof off-chain as the L1 does.
-func InboxRecords(st vm.StateDB) interface{ Batch(uint64) (common.Hash, bool) } {
+func InboxRecords(st vm.StateDB) interface {
+	Batch(uint64) (common.Hash, bool)
+} {
 	return inboxRecords{st}
 }
