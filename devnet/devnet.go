@@ -135,12 +135,12 @@ func Start(cfg Config) (*Devnet, error) {
 	if err != nil {
 		return nil, err
 	}
-	system, err := chain.NewSystemContracts(rollup.L1Contracts(proofs)...)
+	wings, err := rollup.WingGenesis(proofs)
 	if err != nil {
 		return nil, err
 	}
 	cluster, err := l1.NewCluster(l1.ClusterConfig{
-		System:      system,
+		Wings:       wings,
 		Dir:         filepath.Join(d.dir, "l1"),
 		Validators:  cfg.Validators,
 		Genesis:     chain.Genesis{ChainID: cfg.ChainID, GasLimit: cfg.GasLimit, Alloc: alloc},

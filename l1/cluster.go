@@ -41,6 +41,7 @@ type ClusterConfig struct {
 	BaseRPCPort int           // node i serves JSON-RPC at BaseRPCPort+i; 0 picks free ports; -1 disables RPC
 	RPCLimits   rpc.Limits
 	System      *chain.SystemContracts
+	Wings       map[string]json.RawMessage // written to the genesis: L2 wings' L1 rules
 	App         Config
 	Registry    prometheus.Registerer
 	Layers      func() []rpc.Layer
@@ -138,7 +139,7 @@ func (c *Cluster) writeGenesis(vals []cmttypes.GenesisValidator) error {
 		now := cmttime.Now().Truncate(time.Second)
 		g := c.cfg.Genesis
 		g.Timestamp = uint64(now.Unix())
-		state := GenesisAppState{Chain: g}
+		state := GenesisAppState{Chain: g, Wings: c.cfg.Wings}
 		if sc := c.cfg.Staking; sc != nil {
 			state.Staking = &StakingGenesis{Params: sc.Params}
 			for i, v := range vals {

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,6 +93,55 @@ func (lingeringDB) Close() error { return nil }
 type GenesisAppState struct {
 	Chain   chain.Genesis   `json:"chain"`
 	Staking *StakingGenesis `json:"staking,omitempty"`
+	// Wings holds each Layer-2 wing's L1 rules, by wing name. Every node
+	// runs the system contracts they describe (see RegisterWing), so a node
+	// started from this genesis executes exactly as the others.
+	Wings map[string]json.RawMessage `json:"wings,omitempty"`
+}
+
+// WingContracts turns a wing's genesis section into the L1 system
+// contracts it runs.
+type WingContracts func(raw json.RawMessage) ([]chain.SystemContract, error)
+
+var (
+	wingsMu sync.Mutex
+	wings   = map[string]WingContracts{}
+)
+
+// RegisterWing makes a wing's L1 contracts known to L1 nodes. Wings call it
+// from an init function; the L1 knows nothing else of them.
+func RegisterWing(name string, f WingContracts) {
+	wingsMu.Lock()
+	defer wingsMu.Unlock()
+	wings[name] = f
+}
+
+// ErrUnknownWing is returned for a genesis naming a wing this binary lacks.
+var ErrUnknownWing = errors.New("genesis names a wing this binary does not have")
+
+// WingContracts returns the system contracts of the genesis's wings, in
+// name order.
+func (g *GenesisAppState) WingContracts() ([]chain.SystemContract, error) {
+	names := make([]string, 0, len(g.Wings))
+	for n := range g.Wings {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []chain.SystemContract
+	for _, n := range names {
+		wingsMu.Lock()
+		f := wings[n]
+		wingsMu.Unlock()
+		if f == nil {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownWing, n)
+		}
+		cs, err := f(g.Wings[n])
+		if err != nil {
+			return nil, fmt.Errorf("wing %q: %w", n, err)
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
 }
 
 // StakingGenesis turns on proof of stake: its rules and the validators of the
@@ -164,6 +214,15 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	system := cfg.System
+	if wc, err := st.WingContracts(); err != nil {
+		store.Close()
+		return nil, err
+	} else if len(wc) > 0 {
+		if system, err = chain.NewSystemContracts(append(system.List(), wc...)...); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	appCfg := cfg.App
 	if stk != nil {
 		appCfg.Staking = stk

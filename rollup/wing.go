@@ -1,0 +1,32 @@
+package rollup
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/l1"
+)
+
+// WingName is the rollup's key in the L1 genesis's wings section.
+const WingName = "optimistic-rollup"
+
+func init() {
+	l1.RegisterWing(WingName, func(raw json.RawMessage) ([]chain.SystemContract, error) {
+		var p L1Params
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		return L1Contracts(p), nil
+	})
+}
+
+// WingGenesis returns the L1 genesis section that installs the rollup's L1
+// contracts with rules p on every L1 node.
+func WingGenesis(p L1Params) (map[string]json.RawMessage, error) {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]json.RawMessage{WingName: raw}, nil
+}
