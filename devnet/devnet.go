@@ -244,6 +244,9 @@ func (d *Devnet) PrintSummary(w io.Writer) {
 		fmt.Fprintf(w, "    sequencer    RPC %-24s WS %s\n", r.Sequencer.RPCURL(), r.Sequencer.WSURL())
 		fmt.Fprintf(w, "    verifier     RPC %-24s WS %s  (derives from L1 only)\n", r.Verifier.RPCURL(), r.Verifier.WSURL())
 		fmt.Fprintf(w, "    portal %s (send ETH to it to deposit), batch inbox %s\n", rollup.PortalAddress, rollup.InboxAddress)
+		fmt.Fprintf(w, "    outputs %s: a proposer posts an output every %d L2 blocks, a challenger checks each; challenge window %d s\n",
+			rollup.OutputsAddress, DefaultOutputInterval, r.Config.Proofs.FinalizationPeriod)
+		fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s, then cairn withdraw prove|finalize <l2-tx-hash>\n", rollup.MessagePasserAddress)
 	}
 	if d.metrics != nil {
 		fmt.Fprintf(w, "    metrics       http://%s/metrics\n", d.cfg.MetricsAddr)
