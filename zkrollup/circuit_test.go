@@ -86,7 +86,7 @@ func TestBatchCircuitRefusesInvalid(t *testing.T) {
 			tr.Sig = other.Sig
 			return []Transfer{tr}, nil
 		},
-		"overdraft":       func(w *world) ([]Transfer, func(*BatchCircuit)) { return []Transfer{w.transfer(t, 0, 1, 101, 0)}, nil },
+		"overdraft": func(w *world) ([]Transfer, func(*BatchCircuit)) { return []Transfer{w.transfer(t, 0, 1, 101, 0)}, nil },
 		"replayed nonce": func(w *world) ([]Transfer, func(*BatchCircuit)) {
 			tr := w.transfer(t, 0, 1, 10, 0)
 			return []Transfer{tr, tr}, nil
