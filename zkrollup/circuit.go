@@ -1,6 +1,8 @@
 package zkrollup
 
 import (
+	"math/big"
+
 	tedwards "github.com/consensys/gnark-crypto/ecc/twistededwards"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/algebra/native/twistededwards"
@@ -20,8 +22,10 @@ type TransferWitness struct {
 	To     frontend.Variable // receiver's account index
 	Amount frontend.Variable
 	Nonce  frontend.Variable
-	Sig    eddsa.Signature
-	PubKey eddsa.PublicKey // the sender's key
+	// The amount's public-data packing: Amount = Mantissa · 10^Exponent.
+	Mantissa, Exponent frontend.Variable
+	Sig                eddsa.Signature
+	PubKey             eddsa.PublicKey // the sender's key
 
 	FromNonce, FromBalance frontend.Variable
 	FromPath               []frontend.Variable // siblings of the sender's leaf in the root before this slot
@@ -34,9 +38,10 @@ type TransferWitness struct {
 // OldRoot gives NewRoot, every transfer signed by its sender's key, with the
 // sender's nonce and enough balance.
 type BatchCircuit struct {
-	OldRoot frontend.Variable `gnark:",public"`
-	NewRoot frontend.Variable `gnark:",public"`
-	Txs     []TransferWitness
+	OldRoot     frontend.Variable `gnark:",public"`
+	NewRoot     frontend.Variable `gnark:",public"`
+	PubDataHash frontend.Variable `gnark:",public"` // see PubDataHash
+	Txs         []TransferWitness
 }
 
 // NewBatchCircuit returns an empty circuit of n slots over a tree of depth.
@@ -78,6 +83,7 @@ func (c *BatchCircuit) Define(api frontend.API) error {
 		}
 		return cur
 	}
+	pub := newHasher()
 	root := c.OldRoot
 	for i := range c.Txs {
 		tx := &c.Txs[i]
@@ -118,7 +124,23 @@ func (c *BatchCircuit) Define(api frontend.API) error {
 		next := rootOf(toNew, tx.To, tx.ToPath)
 
 		root = api.Select(tx.Noop, root, next)
+
+		// Public data: from·2^72 + to·2^40 + mantissa·2^5 + exponent, zero
+		// for padding; the amount must be exactly its packing.
+		api.ToBinary(tx.Mantissa, mantissaBits)
+		expBits := api.ToBinary(tx.Exponent, exponentBits)
+		pow := frontend.Variable(1)
+		p10 := big.NewInt(10)
+		for _, bit := range expBits {
+			pow = api.Mul(pow, api.Select(bit, new(big.Int).Set(p10), 1))
+			p10.Mul(p10, p10)
+		}
+		api.AssertIsEqual(api.Mul(live, api.Sub(tx.Amount, api.Mul(tx.Mantissa, pow))), 0)
+		rec := api.Add(api.Mul(tx.From, new(big.Int).Lsh(big.NewInt(1), 72)), api.Mul(tx.To, new(big.Int).Lsh(big.NewInt(1), 40)),
+			api.Mul(tx.Mantissa, 1<<exponentBits), tx.Exponent)
+		pub.Write(api.Mul(live, rec))
 	}
 	api.AssertIsEqual(root, c.NewRoot)
+	api.AssertIsEqual(pub.Sum(), c.PubDataHash)
 	return nil
 }

@@ -98,7 +98,7 @@ func (t *Tree) Assign(txs []Transfer, n int, padKey *eddsa.PrivateKey) (*BatchCi
 			if err := SignTransfer(padKey, &pad); err != nil {
 				return nil, err
 			}
-			w.Noop, w.From, w.To, w.Amount, w.Nonce = 1, 0, 0, 0, 0
+			w.Noop, w.From, w.To, w.Amount, w.Nonce, w.Mantissa, w.Exponent = 1, 0, 0, 0, 0, 0, 0
 			w.Sig.Assign(tedwards.BN254, pad.Sig)
 			w.PubKey.Assign(tedwards.BN254, padKey.Public().Bytes())
 			w.FromNonce, w.FromBalance = 0, 0
@@ -111,6 +111,11 @@ func (t *Tree) Assign(txs []Transfer, n int, padKey *eddsa.PrivateKey) (*BatchCi
 		tr := txs[i]
 		from, to := t.Account(tr.From), t.Account(tr.To)
 		w.Noop, w.From, w.To, w.Amount, w.Nonce = 0, tr.From, tr.To, tr.Amount, tr.Nonce
+		packed, err := PackAmount(tr.Amount)
+		if err != nil {
+			return nil, err
+		}
+		w.Mantissa, w.Exponent = packed>>exponentBits, packed&(1<<exponentBits-1)
 		w.Sig.Assign(tedwards.BN254, tr.Sig)
 		w.PubKey.A.X, w.PubKey.A.Y = toBig(from.PubX), toBig(from.PubY)
 		w.FromNonce, w.FromBalance = from.Nonce, from.Balance
@@ -134,5 +139,14 @@ func (t *Tree) Assign(txs []Transfer, n int, padKey *eddsa.PrivateKey) (*BatchCi
 		}
 	}
 	c.NewRoot = toBig(t.Root())
+	data, err := EncodeTransfers(txs)
+	if err != nil {
+		return nil, err
+	}
+	h, err := PubDataHash(data, n)
+	if err != nil {
+		return nil, err
+	}
+	c.PubDataHash = toBig(h)
 	return c, nil
 }
