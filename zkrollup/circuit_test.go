@@ -1,8 +1,19 @@
 package zkrollup
 
 import (
+	"bytes"
 	"crypto/rand"
+	"math/big"
 	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/holiman/uint256"
+
+	"github.com/cairn-dev/cairn/chain"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
@@ -145,9 +156,60 @@ func TestBatchGroth16(t *testing.T) {
 	if err := groth16.Verify(proof, vk, public); err != nil {
 		t.Fatalf("proof refused: %v", err)
 	}
+	verifierContract(t, vk, proof, assignment, w)
 	assignment.NewRoot = 7
 	wrong, _ := frontend.NewWitness(assignment, ecc.BN254.ScalarField(), frontend.PublicOnly())
 	if groth16.Verify(proof, vk, wrong) == nil {
 		t.Fatal("proof verified against another root")
 	}
+}
+
+// verifierContract runs the L1 verifier contract on the proof: it moves the
+// root once, and refuses a replay, other public data and other senders.
+func verifierContract(t *testing.T, vk groth16.VerifyingKey, proof groth16.Proof, a *BatchCircuit, w *world) {
+	t.Helper()
+	var vkBuf, proofBuf bytes.Buffer
+	vk.WriteTo(&vkBuf)
+	proof.WriteTo(&proofBuf)
+	operator := common.Address{0x0b}
+	oldRoot := common.BigToHash(a.OldRoot.(*big.Int))
+	newRoot := common.BigToHash(a.NewRoot.(*big.Int))
+	v := NewVerifier(VerifierParams{Slots: 2, Depth: testDepth, VerifyingKey: vkBuf.Bytes(), GenesisRoot: oldRoot, Operator: operator})
+	st, err := state.New(types.EmptyRootHash, state.NewDatabaseForTesting())
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(from common.Address, method string, args ...any) ([]byte, error) {
+		in, err := VerifierABI.Pack(method, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Run(&chain.Call{State: st, Block: vm.BlockContext{BlockNumber: big.NewInt(1)}, Self: VerifierAddress, Caller: from, Value: new(uint256.Int), Input: in})
+	}
+	data := must(EncodeTransfers([]Transfer{{From: 0, To: 1, Amount: 30}}))
+	if _, err := call(common.Address{0x0c}, "submitBatch", newRoot, data, proofBuf.Bytes()); err == nil {
+		t.Fatal("a stranger submitted a batch")
+	}
+	other := must(EncodeTransfers([]Transfer{{From: 0, To: 1, Amount: 31}}))
+	if _, err := call(operator, "submitBatch", newRoot, other, proofBuf.Bytes()); err == nil {
+		t.Fatal("a proof verified for other public data")
+	}
+	t0 := time.Now()
+	if _, err := call(operator, "submitBatch", newRoot, data, proofBuf.Bytes()); err != nil {
+		t.Fatalf("valid batch refused: %v", err)
+	}
+	t.Logf("verifier contract: %v for one batch (proof %d bytes)", time.Since(t0), proofBuf.Len())
+	if got := must(call(operator, "stateRoot")); common.BytesToHash(got) != newRoot {
+		t.Fatal("root not moved")
+	}
+	if _, err := call(operator, "submitBatch", newRoot, data, proofBuf.Bytes()); err == nil {
+		t.Fatal("the same batch verified twice")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
