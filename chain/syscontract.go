@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -223,4 +224,14 @@ func ParseCall(a *abi.ABI, name string, input []byte) (*abi.Method, []any, error
 		return nil, nil, Revert("%s: bad arguments: %v", name, err)
 	}
 	return m, args, nil
+}
+
+// MustParseABI parses a system contract's ABI JSON, which is a constant of
+// the program: a parse error is a programming error and panics.
+func MustParseABI(j string) abi.ABI {
+	a, err := abi.JSON(strings.NewReader(j))
+	if err != nil {
+		panic(err)
+	}
+	return a
 }

@@ -82,7 +82,7 @@ const outputsABI = `[
 ]`
 
 // OutputsABI is the outputs contract's Solidity ABI.
-var OutputsABI = mustABI(outputsABI)
+var OutputsABI = chain.MustParseABI(outputsABI)
 
 // OutputsABIJSON is the ABI as JSON.
 const OutputsABIJSON = outputsABI

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 
-	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
@@ -49,13 +47,7 @@ const portalABI = `[
 ]`
 
 // PortalABI is the portal's Solidity ABI.
-var PortalABI = func() abi.ABI {
-	a, err := abi.JSON(strings.NewReader(portalABI))
-	if err != nil {
-		panic(err)
-	}
-	return a
-}()
+var PortalABI = chain.MustParseABI(portalABI)
 
 // PortalABIJSON is the portal's ABI as JSON, for ethers, viem and cast.
 const PortalABIJSON = portalABI

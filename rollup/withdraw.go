@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -30,18 +29,10 @@ const messagePasserABI = `[
 
 // MessagePasserABI is the message passer's Solidity ABI (the OP Stack's
 // L2ToL1MessagePasser, less burn()).
-var MessagePasserABI = mustABI(messagePasserABI)
+var MessagePasserABI = chain.MustParseABI(messagePasserABI)
 
 // MessagePasserABIJSON is the ABI as JSON.
 const MessagePasserABIJSON = messagePasserABI
-
-func mustABI(j string) abi.ABI {
-	a, err := abi.JSON(strings.NewReader(j))
-	if err != nil {
-		panic(err)
-	}
-	return a
-}
 
 var (
 	messagePassedTopic = MessagePasserABI.Events["MessagePassed"].ID

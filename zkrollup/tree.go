@@ -1,11 +1,8 @@
 package zkrollup
 
 import (
-	"strings"
-
 	"errors"
 	"fmt"
-	"github.com/ethereum/go-ethereum/accounts/abi"
 	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -138,12 +135,4 @@ func toBig(e fr.Element) *big.Int {
 	var b big.Int
 	e.BigInt(&b)
 	return &b
-}
-
-func mustABI(j string) abi.ABI {
-	a, err := abi.JSON(strings.NewReader(j))
-	if err != nil {
-		panic(err)
-	}
-	return a
 }

@@ -35,7 +35,7 @@ const verifierABIJSON = `[
 ]`
 
 // VerifierABI is the verifier contract's ABI.
-var VerifierABI = mustABI(verifierABIJSON)
+var VerifierABI = chain.MustParseABI(verifierABIJSON)
 
 // VerifyGas is what verifying one batch proof costs on L1: a fixed price,
 // as a precompile's pairing check (EIP-197 prices 4 pairings at 181,000),

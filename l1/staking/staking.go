@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
-	"strings"
 
 	"github.com/cometbft/cometbft/crypto/ed25519"
-	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
@@ -77,13 +75,7 @@ const stakingABI = `[
 ]`
 
 // ABI is the staking contract's Solidity ABI.
-var ABI = func() abi.ABI {
-	a, err := abi.JSON(strings.NewReader(stakingABI))
-	if err != nil {
-		panic(err)
-	}
-	return a
-}()
+var ABI = chain.MustParseABI(stakingABI)
 
 // ABIJSON is the ABI as JSON, for ethers, viem and cast.
 const ABIJSON = stakingABI
