@@ -126,7 +126,7 @@ func stepFigure(ctx context.Context, n int) (*StepFigure, error) {
 		return nil, err
 	}
 	f := &StepFigure{Transfers: n, WitnessBytes: len(proof.Witness), CalldataLen: len(data)}
-	f.L1Gas = params.TxGas + calldataFloor(data) + rollup.StepGas(len(data), 0)
+	f.L1Gas = params.TxGas + calldataFloor(data) + rollup.StepGas(len(data))
 	f.Fits = len(data) < l1.DefaultMaxTxSize-1024 && f.L1Gas <= maxTxGas
 	// Verify it as the L1 contract does.
 	pre, err := rollup.OutputAt(s.Verifier.Chain(), b.NumberU64()-1)

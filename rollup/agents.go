@@ -253,7 +253,7 @@ func (a *Agent) send(ctx context.Context, key, method string, value *big.Int, ar
 	}
 	gas := uint64(300_000)
 	if method == "step" {
-		gas = 21_000 + 40*uint64(len(data)) + StepGas(len(data), 0)
+		gas = maxCalldataGas(len(data)) + StepGas(len(data))
 	}
 	tx, err := SendTx(ctx, a.cfg.L1, a.cfg.Key, OutputsAddress, value, data, gas)
 	if err != nil {

@@ -358,7 +358,7 @@ func (b *Batcher) send(ctx context.Context, frames []batch.Frame) (uint64, int, 
 			Nonce:     nonce + uint64(i),
 			GasTipCap: tip,
 			GasFeeCap: feeCap,
-			Gas:       21_000 + 40*uint64(len(data)), // EIP-7623's floor bounds calldata gas
+			Gas:       maxCalldataGas(len(data)),
 			To:        &InboxAddress,
 			Data:      data,
 		})
@@ -391,3 +391,8 @@ func (b *Batcher) send(ctx context.Context, frames []batch.Frame) (uint64, int, 
 	}
 	return last, total, nil
 }
+
+// maxCalldataGas bounds what a transaction carrying n bytes of calldata and
+// running no code costs: 21,000 plus EIP-7623's floor of 40 gas per
+// non-zero byte, which is above the standard 16.
+func maxCalldataGas(n int) uint64 { return 21_000 + 40*uint64(n) }

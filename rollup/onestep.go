@@ -110,7 +110,11 @@ func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) 
 		raw, _ := tx.MarshalBinary()
 		p.Txs = append(p.Txs, raw)
 	}
-	logs, err := l1.queueLogs(nilContext(), Origin2(parent), a.Origin.Number)
+	pinfo, err := Origin(parent)
+	if err != nil {
+		return nil, err
+	}
+	logs, err := l1.queueLogs(nilContext(), pinfo.Number, a.Origin.Number)
 	if err != nil {
 		return nil, err
 	}
@@ -121,12 +125,6 @@ func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) 
 		return nil, err
 	}
 	return p, nil
-}
-
-// Origin2 is the origin number of an L2 header (zero when unreadable).
-func Origin2(h *types.Header) uint64 {
-	info, _ := Origin(h)
-	return info.Number
 }
 
 // witnessChain answers BLOCKHASH from the store and adds the headers it

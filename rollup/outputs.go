@@ -2,14 +2,12 @@ package rollup
 
 import (
 	"errors"
-	"fmt"
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/tracing"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/holiman/uint256"
 
@@ -113,7 +111,7 @@ func (o *Outputs) Name() string { return "rollup-outputs" }
 func (o *Outputs) RequiredGas(input []byte) uint64 {
 	if len(input) >= 4 {
 		if m, err := OutputsABI.MethodById(input[:4]); err == nil && m.Name == "step" {
-			return StepGas(len(input), 0)
+			return StepGas(len(input))
 		}
 	}
 	return 60_000
@@ -121,9 +119,9 @@ func (o *Outputs) RequiredGas(input []byte) uint64 {
 
 // StepGas is the L1 gas a step with this much input costs: 500,000 plus 16
 // per input byte (beyond calldata's own cost, for decoding and hashing the
-// witness). extraTxs is unused and kept for callers' estimates.
-func StepGas(inputLen, extraTxs int) uint64 {
-	return 500_000 + 16*uint64(inputLen) + 0*uint64(extraTxs)
+// witness).
+func StepGas(inputLen int) uint64 {
+	return 500_000 + 16*uint64(inputLen)
 }
 
 // Sentinel errors of the dispute game, wrapped in reverts.
@@ -449,6 +447,3 @@ func (o *Outputs) finish(c *chain.Call, s store, i uint64, out outputRec, g game
 func outputFromState(st vm.StateDB, p *L1Params, i uint64) (outputRec, bool) {
 	return store{st}.output(p, i)
 }
-
-var _ = params.Ether
-var _ = fmt.Sprint
