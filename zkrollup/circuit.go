@@ -11,48 +11,96 @@ import (
 	"github.com/consensys/gnark/std/signature/eddsa"
 )
 
-// AmountBits bounds balances and amounts (gwei) so sums cannot wrap the field.
+// AmountBits bounds balances, amounts and fees (gwei) so sums cannot wrap
+// the field.
 const AmountBits = 64
 
-// TransferWitness is one slot of a batch: a signed transfer, or padding
-// (Noop = 1) that leaves the tree unchanged.
-type TransferWitness struct {
-	Noop   frontend.Variable
-	From   frontend.Variable // sender's account index
-	To     frontend.Variable // receiver's account index
-	Amount frontend.Variable
-	Nonce  frontend.Variable
-	// The amount's public-data packing: Amount = Mantissa · 10^Exponent.
-	Mantissa, Exponent frontend.Variable
-	Sig                eddsa.Signature
-	PubKey             eddsa.PublicKey // the sender's key
-
-	FromNonce, FromBalance frontend.Variable
-	FromPath               []frontend.Variable // siblings of the sender's leaf in the root before this slot
-
-	ToPubX, ToPubY, ToNonce, ToBalance frontend.Variable
-	ToPath                             []frontend.Variable // siblings of the receiver's leaf after the sender's update
+// LeafWitness is one account leaf as the circuit sees it, with the siblings
+// of its path from the leaf up.
+type LeafWitness struct {
+	Address, PubX, PubY, Nonce, Balance frontend.Variable
+	Path                                []frontend.Variable
 }
 
-// BatchCircuit proves that applying Txs in order to the tree with root
-// OldRoot gives NewRoot, every transfer signed by its sender's key, with the
-// sender's nonce and enough balance.
+// OpWitness is one slot of a batch. A is the op's account before the op; B
+// is the transfer's receiver after A's update (for other ops, account 0,
+// left unchanged).
+type OpWitness struct {
+	Type, Account, To, Amount, Fee, Nonce, Address frontend.Variable
+	// NewKey is the key a registration sets (the pad key for other ops).
+	NewKey eddsa.PublicKey
+	// Sig is the L2 signature of a transfer or withdrawal over the op's
+	// message; for other ops, the public pad key's signature of it.
+	Sig  eddsa.Signature
+	A, B LeafWitness
+}
+
+// BatchCircuit proves that applying Ops in order to the tree with root
+// OldRoot, then paying their fees to FeeAccount, gives NewRoot, with every
+// op valid: signatures, nonces, balances, ownership. PubDataHash commits to
+// the fee account and each op's public fields (see PubDataHash).
 type BatchCircuit struct {
 	OldRoot     frontend.Variable `gnark:",public"`
 	NewRoot     frontend.Variable `gnark:",public"`
-	PubDataHash frontend.Variable `gnark:",public"` // see PubDataHash
-	Txs         []TransferWitness
+	PubDataHash frontend.Variable `gnark:",public"`
+	Ops         []OpWitness
+	FeeAccount  frontend.Variable
+	FeeLeaf     LeafWitness
+}
+
+func newLeafWitness(depth int) LeafWitness {
+	return LeafWitness{Path: make([]frontend.Variable, depth)}
 }
 
 // NewBatchCircuit returns an empty circuit of n slots over a tree of depth.
 func NewBatchCircuit(n, depth int) *BatchCircuit {
-	c := &BatchCircuit{Txs: make([]TransferWitness, n)}
-	for i := range c.Txs {
-		c.Txs[i].FromPath = make([]frontend.Variable, depth)
-		c.Txs[i].ToPath = make([]frontend.Variable, depth)
+	c := &BatchCircuit{Ops: make([]OpWitness, n), FeeLeaf: newLeafWitness(depth)}
+	for i := range c.Ops {
+		c.Ops[i].A, c.Ops[i].B = newLeafWitness(depth), newLeafWitness(depth)
 	}
 	return c
 }
+
+// gadgets holds what the constraints of every slot share.
+type gadgets struct {
+	api   frontend.API
+	curve twistededwards.Curve
+	perm  *poseidon2.Permutation
+}
+
+func (g *gadgets) hasher() hash.FieldHasher { return hash.NewMerkleDamgardHasher(g.api, g.perm, 0) }
+
+// leaf is the account's leaf hash; zero for the empty account.
+func (g *gadgets) leaf(address, x, y, nonce, balance frontend.Variable) frontend.Variable {
+	api := g.api
+	h := g.hasher()
+	h.Write(address, x, y, nonce, balance)
+	return api.Select(g.empty(address, x, y, nonce, balance), 0, h.Sum())
+}
+
+func (g *gadgets) empty(vs ...frontend.Variable) frontend.Variable {
+	out := frontend.Variable(1)
+	for _, v := range vs {
+		out = g.api.And(out, g.api.IsZero(v))
+	}
+	return out
+}
+
+// rootOf recomputes the root from a leaf, its index and its path.
+func (g *gadgets) rootOf(leafHash, index frontend.Variable, path []frontend.Variable) frontend.Variable {
+	api := g.api
+	bits := api.ToBinary(index, len(path))
+	cur := leafHash
+	for l, sib := range path {
+		left := api.Select(bits[l], sib, cur)
+		right := api.Select(bits[l], cur, sib)
+		cur = g.perm.Compress(left, right)
+	}
+	return cur
+}
+
+// when asserts that v is zero wherever cond (0 or 1) is one.
+func (g *gadgets) when(cond, v frontend.Variable) { g.api.AssertIsEqual(g.api.Mul(cond, v), 0) }
 
 // Define implements frontend.Circuit.
 func (c *BatchCircuit) Define(api frontend.API) error {
@@ -64,83 +112,102 @@ func (c *BatchCircuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	newHasher := func() hash.FieldHasher { return hash.NewMerkleDamgardHasher(api, perm, 0) }
-	leaf := func(x, y, nonce, balance frontend.Variable) frontend.Variable {
-		h := newHasher()
-		h.Write(x, y, nonce, balance)
-		sum := h.Sum()
-		// The empty account's leaf is zero.
-		empty := api.And(api.And(api.IsZero(x), api.IsZero(y)), api.And(api.IsZero(nonce), api.IsZero(balance)))
-		return api.Select(empty, 0, sum)
-	}
-	rootOf := func(leafHash, index frontend.Variable, path []frontend.Variable) frontend.Variable {
-		bits := api.ToBinary(index, len(path))
-		cur := leafHash
-		for l, sib := range path {
-			left := api.Select(bits[l], sib, cur)
-			right := api.Select(bits[l], cur, sib)
-			cur = perm.Compress(left, right)
-		}
-		return cur
-	}
-	pub := newHasher()
+	g := &gadgets{api: api, curve: curve, perm: perm}
+	pad := padPublic()
+	pub := g.hasher()
+	pub.Write(c.FeeAccount)
 	root := c.OldRoot
-	for i := range c.Txs {
-		tx := &c.Txs[i]
-		live := api.Sub(1, tx.Noop)
-		api.AssertIsBoolean(tx.Noop)
-
-		// The sender's leaf is in the current root.
-		fromLeaf := leaf(tx.PubKey.A.X, tx.PubKey.A.Y, tx.FromNonce, tx.FromBalance)
-		api.AssertIsEqual(api.Mul(live, api.Sub(rootOf(fromLeaf, tx.From, tx.FromPath), root)), 0)
-
-		// Signed by the sender over (from, to, amount, nonce).
-		mh := newHasher()
-		mh.Write(tx.From, tx.To, tx.Amount, tx.Nonce)
-		msg := mh.Sum()
-		if err := eddsa.Verify(curve, tx.Sig, msg, tx.PubKey, newHasher()); err != nil {
+	fees := frontend.Variable(0)
+	for i := range c.Ops {
+		var e [4]frontend.Variable
+		var err error
+		root, e, err = g.slot(&c.Ops[i], root, pad)
+		if err != nil {
 			return err
 		}
-
-		// Nonce and balance; amounts are range-checked so nothing wraps.
-		api.AssertIsEqual(api.Mul(live, api.Sub(tx.Nonce, tx.FromNonce)), 0)
-		api.ToBinary(tx.Amount, AmountBits)
-		api.ToBinary(tx.FromBalance, AmountBits)
-		api.ToBinary(tx.ToBalance, AmountBits)
-		remaining := api.Sub(tx.FromBalance, api.Mul(live, tx.Amount))
-		api.ToBinary(remaining, AmountBits) // no overdraft: would wrap to a huge value
-		api.AssertIsEqual(api.Mul(live, api.IsZero(api.Sub(tx.From, tx.To))), 0)
-
-		// The sender's update.
-		fromNew := leaf(tx.PubKey.A.X, tx.PubKey.A.Y, api.Add(tx.FromNonce, 1), remaining)
-		mid := rootOf(fromNew, tx.From, tx.FromPath)
-
-		// The receiver's leaf is in the intermediate root, then credited.
-		toLeaf := leaf(tx.ToPubX, tx.ToPubY, tx.ToNonce, tx.ToBalance)
-		api.AssertIsEqual(api.Mul(live, api.Sub(rootOf(toLeaf, tx.To, tx.ToPath), mid)), 0)
-		credited := api.Add(tx.ToBalance, tx.Amount)
-		api.ToBinary(credited, AmountBits)
-		toNew := leaf(tx.ToPubX, tx.ToPubY, tx.ToNonce, credited)
-		next := rootOf(toNew, tx.To, tx.ToPath)
-
-		root = api.Select(tx.Noop, root, next)
-
-		// Public data: from·2^72 + to·2^40 + mantissa·2^5 + exponent, zero
-		// for padding; the amount must be exactly its packing.
-		api.ToBinary(tx.Mantissa, mantissaBits)
-		expBits := api.ToBinary(tx.Exponent, exponentBits)
-		pow := frontend.Variable(1)
-		p10 := big.NewInt(10)
-		for _, bit := range expBits {
-			pow = api.Mul(pow, api.Select(bit, new(big.Int).Set(p10), 1))
-			p10.Mul(p10, p10)
-		}
-		api.AssertIsEqual(api.Mul(live, api.Sub(tx.Amount, api.Mul(tx.Mantissa, pow))), 0)
-		rec := api.Add(api.Mul(tx.From, new(big.Int).Lsh(big.NewInt(1), 72)), api.Mul(tx.To, new(big.Int).Lsh(big.NewInt(1), 40)),
-			api.Mul(tx.Mantissa, 1<<exponentBits), tx.Exponent)
-		pub.Write(api.Mul(live, rec))
+		fees = api.Add(fees, c.Ops[i].Fee)
+		pub.Write(e[:]...)
 	}
+
+	// The batch's fees go to the fee account.
+	f := &c.FeeLeaf
+	api.AssertIsEqual(g.rootOf(g.leaf(f.Address, f.PubX, f.PubY, f.Nonce, f.Balance), c.FeeAccount, f.Path), root)
+	credited := api.Add(f.Balance, fees)
+	api.ToBinary(credited, AmountBits)
+	root = g.rootOf(g.leaf(f.Address, f.PubX, f.PubY, f.Nonce, credited), c.FeeAccount, f.Path)
+
 	api.AssertIsEqual(root, c.NewRoot)
 	api.AssertIsEqual(pub.Sum(), c.PubDataHash)
 	return nil
 }
+
+// slot constrains one op applied to root and returns the next root and the
+// op's four public-data elements.
+func (g *gadgets) slot(op *OpWitness, root frontend.Variable, pad twistededwards.Point) (frontend.Variable, [4]frontend.Variable, error) {
+	api := g.api
+	is := func(t OpType) frontend.Variable { return api.IsZero(api.Sub(op.Type, uint64(t))) }
+	isNoop, isT, isD, isW, isR, isX := is(OpNoop), is(OpTransfer), is(OpDeposit), is(OpWithdraw), is(OpRegister), is(OpFullExit)
+	api.AssertIsEqual(api.Add(isNoop, isT, isD, isW, isR, isX), 1)
+	signed := api.Add(isT, isW)
+	a := &op.A
+
+	// The account's leaf is in the current root.
+	api.AssertIsEqual(g.rootOf(g.leaf(a.Address, a.PubX, a.PubY, a.Nonce, a.Balance), op.Account, a.Path), root)
+
+	// Transfers and withdrawals are signed by the account's key; other ops
+	// carry the public pad key's signature, their authority being L1's.
+	msg := g.hasher()
+	msg.Write(op.Type, op.Account, op.To, op.Amount, op.Fee, op.Nonce)
+	key := eddsa.PublicKey{A: twistededwards.Point{X: api.Select(signed, a.PubX, pad.X), Y: api.Select(signed, a.PubY, pad.Y)}}
+	g.curve.AssertIsOnCurve(key.A) // an unregistered account's (0, 0) is not
+	if err := eddsa.Verify(g.curve, op.Sig, msg.Sum(), key, g.hasher()); err != nil {
+		return nil, [4]frontend.Variable{}, err
+	}
+	g.when(signed, api.Sub(op.Nonce, a.Nonce))
+	g.when(api.Sub(1, signed), op.Fee) // only signed ops pay fees
+	api.ToBinary(op.Amount, AmountBits)
+	api.ToBinary(op.Fee, AmountBits)
+
+	// Per type.
+	g.when(isT, api.IsZero(api.Sub(op.Account, op.To)))  // no self-transfer
+	g.when(isT, api.IsZero(op.B.Address))                // to an existing account
+	g.when(api.Sub(1, isT), op.To)                       // other ops name no receiver
+	emptyA := g.empty(a.Address, a.PubX, a.PubY, a.Nonce, a.Balance)
+	g.when(isD, api.IsZero(op.Address))                  // deposits name an owner
+	g.when(api.Mul(isD, api.Sub(1, emptyA)), api.Sub(op.Address, a.Address)) // and credit its account or a new one
+	g.when(api.Add(isW, isR), api.Sub(op.Address, a.Address)) // withdrawals pay, registrations are signed by, the owner
+	g.when(isR, api.IsZero(a.Address))
+	g.when(isR, api.Sub(1, g.empty(a.PubX, a.PubY))) // a key is set once
+	newKey := twistededwards.Point{X: api.Select(isR, op.NewKey.A.X, pad.X), Y: api.Select(isR, op.NewKey.A.Y, pad.Y)}
+	g.curve.AssertIsOnCurve(newKey)
+	owner := api.IsZero(api.Sub(op.Address, a.Address))
+	g.when(isX, api.Sub(op.Amount, api.Mul(owner, a.Balance))) // a full exit takes all, if the address owns the account
+
+	// The account's update; a balance that would go negative wraps and fails the range check.
+	address := api.Add(a.Address, api.Mul(api.Mul(isD, emptyA), api.Sub(op.Address, a.Address)))
+	x, y := api.Select(isR, newKey.X, a.PubX), api.Select(isR, newKey.Y, a.PubY)
+	nonce := api.Add(a.Nonce, signed)
+	balance := api.Sub(api.Add(a.Balance, api.Mul(isD, op.Amount)), api.Mul(signed, api.Add(op.Amount, op.Fee)), api.Mul(isX, op.Amount))
+	api.ToBinary(balance, AmountBits)
+	mid := g.rootOf(g.leaf(address, x, y, nonce, balance), op.Account, a.Path)
+
+	// The receiver (a transfer's; otherwise unchanged).
+	b := &op.B
+	api.AssertIsEqual(g.rootOf(g.leaf(b.Address, b.PubX, b.PubY, b.Nonce, b.Balance), op.To, b.Path), mid)
+	credited := api.Add(b.Balance, api.Mul(isT, op.Amount))
+	api.ToBinary(credited, AmountBits)
+	next := g.rootOf(g.leaf(b.Address, b.PubX, b.PubY, b.Nonce, credited), op.To, b.Path)
+
+	// Public data: zero for padding.
+	live := api.Sub(1, isNoop)
+	head := api.Add(api.Mul(op.Type, pow2(192)), api.Mul(op.Account, pow2(160)), api.Mul(op.To, pow2(128)), api.Mul(op.Amount, pow2(64)), op.Fee)
+	e := [4]frontend.Variable{
+		api.Mul(live, head),
+		api.Mul(api.Add(isD, isW, isR, isX), op.Address),
+		api.Mul(isR, newKey.X),
+		api.Mul(isR, newKey.Y),
+	}
+	return next, e, nil
+}
+
+func pow2(n uint) *big.Int { return new(big.Int).Lsh(big.NewInt(1), n) }

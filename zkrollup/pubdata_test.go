@@ -1,11 +1,10 @@
 package zkrollup
 
 import (
+	"bytes"
 	"errors"
+	"reflect"
 	"testing"
-
-	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/test"
 )
 
 func TestPackAmount(t *testing.T) {
@@ -21,68 +20,73 @@ func TestPackAmount(t *testing.T) {
 	if _, err := PackAmount(1<<35 + 1); !errors.Is(err, ErrAmountNotPacked) {
 		t.Fatalf("inexact amount packed: %v", err)
 	}
+	if p, err := PackFee(2047_000); err != nil || p >= 1<<16 {
+		t.Fatalf("fee packs to %d: %v", p, err)
+	}
 }
 
-// Anyone can rebuild the state from the accounts and the public data on L1:
-// the replayed tree has the operator's root. A transfer costs 13 bytes.
+// Anyone can rebuild every account from L1 alone: replaying the public data
+// of each batch from the genesis tree gives the operator's roots. A
+// transfer costs 16 bytes.
 func TestRebuildFromPublicData(t *testing.T) {
-	w := newWorld(t, 1_000_000, 500, 0)
+	w := newWorld(3)
 	replica := NewTree(testDepth)
-	for i := range uint64(3) {
-		replica.Set(i, w.tree.Account(i))
+	batches := [][]Op{
+		{w.deposit(0, 1_000_000), w.deposit(1, 500), w.register(t, 0), w.register(t, 1)},
+		{w.transfer(t, 0, 1, 30_000, 20, 0), w.transfer(t, 1, 0, 20, 0, 0), w.withdraw(t, 0, 100, 3, 1), w.deposit(2, 9)},
 	}
-	txs := []Transfer{w.transfer(t, 0, 1, 30_000, 0), w.transfer(t, 1, 2, 20_000, 0), w.transfer(t, 0, 2, 7, 1)}
-	assignment, err := w.tree.Assign(txs, 4, w.pad)
-	if err != nil {
-		t.Fatal(err)
+	for i, ops := range batches {
+		w.batch(t, 4, 2, ops...)
+		data, err := EncodeOps(2, ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := replica.Replay(data); err != nil {
+			t.Fatal(err)
+		}
+		if replica.Root() != w.tree.Root() {
+			t.Fatalf("batch %d: the state rebuilt from public data differs", i)
+		}
 	}
-	if err := test.IsSolved(NewBatchCircuit(4, testDepth), assignment, ecc.BN254.ScalarField()); err != nil {
-		t.Fatal(err)
+	data, _ := EncodeOps(0, []Op{w.transfer(t, 0, 1, 1, 0, 2)})
+	if len(data)-HeaderBytes != TransferBytes || TransferBytes > 16 {
+		t.Fatalf("%d bytes of public data for one transfer", len(data)-HeaderBytes)
 	}
-	data, err := EncodeTransfers(txs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(data) != 3*TransferBytes || TransferBytes > 16 {
-		t.Fatalf("%d bytes of public data for 3 transfers", len(data))
-	}
-	if err := replica.Replay(data); err != nil {
-		t.Fatal(err)
-	}
-	if replica.Root() != w.tree.Root() {
-		t.Fatal("the state rebuilt from public data differs")
-	}
-	// The proof commits to exactly this data.
-	assignment.PubDataHash = 1
-	if test.IsSolved(NewBatchCircuit(4, testDepth), assignment, ecc.BN254.ScalarField()) == nil {
+}
+
+// The proof commits to exactly the public data: another hash fails.
+func TestPubDataHashBindsTheBatch(t *testing.T) {
+	w := newWorld(2).funded(t, 100, 0)
+	a := w.batch(t, 2, 0, w.transfer(t, 0, 1, 30, 0, 0))
+	a.PubDataHash = 1
+	if solved(2, a) == nil {
 		t.Fatal("a batch with another public data hash was accepted")
 	}
 }
 
-func FuzzDecodeTransfers(f *testing.F) {
-	f.Add(make([]byte, TransferBytes))
-	f.Add([]byte{1, 2, 3})
+func FuzzDecodeOps(f *testing.F) {
+	w := newWorld(2)
+	reg := Op{Type: OpRegister, Account: 1, Address: w.addr(1), PubKey: PubKeyBytes(w.l2[1])}
+	reg.SignRegister(w.l1[1])
+	seed, _ := EncodeOps(3, []Op{{Type: OpTransfer, Account: 1, To: 2, Amount: 5, Fee: 1}, w.deposit(0, 9), reg, {Type: OpWithdraw, Account: 1, Address: w.addr(1), Amount: 4}, {Type: OpFullExit, Address: w.addr(0)}})
+	f.Add(seed)
+	f.Add([]byte{0, 0, 0, 0, 1, 2, 3})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		recs, err := DecodeTransfers(data)
+		fee, ops, err := DecodeOps(data)
 		if err != nil {
 			return
 		}
-		var txs []Transfer
-		for _, r := range recs {
-			txs = append(txs, Transfer{From: r.From, To: r.To, Amount: r.Amount})
-		}
-		again, err := EncodeTransfers(txs)
+		PubDataHash(data, len(ops)) // must not panic on any decoded data
+		again, err := EncodeOps(fee, ops)
 		if err != nil {
 			return // a non-canonical packing of the same amount
 		}
-		back, err := DecodeTransfers(again)
-		if err != nil || len(back) != len(recs) {
-			t.Fatalf("round trip failed: %v", err)
+		fee2, back, err := DecodeOps(again)
+		if err != nil || fee2 != fee || !reflect.DeepEqual(back, ops) {
+			t.Fatalf("round trip changed the batch: %v", err)
 		}
-		for i := range back {
-			if back[i] != recs[i] {
-				t.Fatalf("record %d changed: %+v -> %+v", i, recs[i], back[i])
-			}
+		if bytes.Equal(again, data) {
+			return
 		}
 	})
 }

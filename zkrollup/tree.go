@@ -3,31 +3,44 @@ package zkrollup
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+	"github.com/ethereum/go-ethereum/common"
 )
 
-// Account is one L2 account: its owner's BabyJubjub public key, nonce and
-// balance (in gwei).
+// Account is one L2 account: the L1 address that owns it (set by its first
+// deposit), its BabyJubjub public key (set once by a registration the L1
+// address signs; zero until then), nonce and balance (in gwei).
 type Account struct {
+	Address    common.Address
 	PubX, PubY fr.Element
 	Nonce      uint64
 	Balance    uint64
 }
 
-// Hash is the account's leaf: Poseidon2 (Merkle–Damgård) of its four fields.
-// The empty account hashes to zero.
+// Empty reports whether the account was never used.
+func (a *Account) Empty() bool {
+	return a.Address == (common.Address{}) && !a.Registered() && a.Nonce == 0 && a.Balance == 0
+}
+
+// Registered reports whether the account has an L2 key.
+func (a *Account) Registered() bool { return !a.PubX.IsZero() || !a.PubY.IsZero() }
+
+// Hash is the account's leaf: Poseidon2 (Merkle–Damgård) of its five fields,
+// the address read as a 160-bit number. The empty account hashes to zero.
 func (a *Account) Hash() fr.Element {
-	if a.PubX.IsZero() && a.PubY.IsZero() && a.Nonce == 0 && a.Balance == 0 {
+	if a.Empty() {
 		return fr.Element{}
 	}
 	h := poseidon2.NewMerkleDamgardHasher()
-	var n, b fr.Element
+	var addr, n, b fr.Element
+	addr.SetBytes(a.Address.Bytes())
 	n.SetUint64(a.Nonce)
 	b.SetUint64(a.Balance)
-	for _, e := range []fr.Element{a.PubX, a.PubY, n, b} {
+	for _, e := range []fr.Element{addr, a.PubX, a.PubY, n, b} {
 		buf := e.Bytes()
 		h.Write(buf[:])
 	}
@@ -135,4 +148,13 @@ func toBig(e fr.Element) *big.Int {
 	var b big.Int
 	e.BigInt(&b)
 	return &b
+}
+
+// Clone returns an independent copy of the tree.
+func (t *Tree) Clone() *Tree {
+	c := &Tree{depth: t.depth, nodes: make([]map[uint64]fr.Element, len(t.nodes)), empty: t.empty, accounts: maps.Clone(t.accounts)}
+	for i, m := range t.nodes {
+		c.nodes[i] = maps.Clone(m)
+	}
+	return c
 }

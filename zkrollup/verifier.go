@@ -2,62 +2,127 @@ package zkrollup
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/big"
 	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/frontend"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/tracing"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
 )
 
-// VerifierAddress is the ZK rollup's L1 verifier system contract.
+// VerifierAddress is the ZK rollup's L1 contract.
 var VerifierAddress = common.HexToAddress("0x00000000000000000000000000000000CA1E0200")
 
-// VerifierParams are the verifier contract's rules, fixed at L1 genesis.
+// VerifierParams are the L1 contract's rules, fixed at L1 genesis.
 type VerifierParams struct {
-	Slots        int            `json:"slots"` // transfers per batch
-	Depth        int            `json:"depth"` // account tree depth
-	VerifyingKey []byte         `json:"verifyingKey"`
+	Slots int `json:"slots"` // ops per batch
+	Depth int `json:"depth"` // account tree depth
+	// VerifyingKey is the Groth16 key of the circuit for Slots and Depth.
+	// Empty, the operator installs it once (installVerifyingKey): how a
+	// devnet starts before its first setup ends. A real deployment fixes it
+	// here, from a multi-party ceremony.
+	VerifyingKey []byte         `json:"verifyingKey,omitempty"`
 	GenesisRoot  common.Hash    `json:"genesisRoot"`
 	Operator     common.Address `json:"operator"` // who submits batches
+	// PriorityDeadline is how many L1 blocks the operator has to process a
+	// deposit or exit request before anyone may switch the contract to
+	// exit mode.
+	PriorityDeadline uint64 `json:"priorityDeadline"`
 }
 
 const verifierABIJSON = `[
+{"type":"receive","stateMutability":"payable"},
+{"type":"function","name":"deposit","stateMutability":"payable","inputs":[{"name":"to","type":"address"}],"outputs":[]},
+{"type":"function","name":"requestExit","stateMutability":"nonpayable","inputs":[{"name":"account","type":"uint32"}],"outputs":[]},
 {"type":"function","name":"submitBatch","stateMutability":"nonpayable","inputs":[{"name":"newRoot","type":"bytes32"},{"name":"pubdata","type":"bytes"},{"name":"proof","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"installVerifyingKey","stateMutability":"nonpayable","inputs":[{"name":"key","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"activateExitMode","stateMutability":"nonpayable","inputs":[],"outputs":[]},
+{"type":"function","name":"exit","stateMutability":"nonpayable","inputs":[{"name":"account","type":"uint32"},{"name":"owner","type":"address"},{"name":"pubX","type":"bytes32"},{"name":"pubY","type":"bytes32"},{"name":"nonce","type":"uint64"},{"name":"balance","type":"uint64"},{"name":"siblings","type":"bytes32[]"}],"outputs":[]},
+{"type":"function","name":"cancelDeposit","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
 {"type":"function","name":"stateRoot","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"bytes32"}]},
 {"type":"function","name":"batchCount","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
-{"type":"event","name":"BatchVerified","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"newRoot","type":"bytes32","indexed":true},{"name":"pubdata","type":"bytes","indexed":false}]}
+{"type":"function","name":"exitMode","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"bool"}]},
+{"type":"function","name":"verifyingKey","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"bytes"}]},
+{"type":"function","name":"priorityQueue","stateMutability":"view","inputs":[],"outputs":[{"name":"head","type":"uint256"},{"name":"tail","type":"uint256"}]},
+{"type":"function","name":"priorityOp","stateMutability":"view","inputs":[{"name":"index","type":"uint256"}],"outputs":[{"name":"opType","type":"uint8"},{"name":"owner","type":"address"},{"name":"account","type":"uint32"},{"name":"amount","type":"uint64"},{"name":"deadline","type":"uint64"}]},
+{"type":"event","name":"BatchVerified","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"newRoot","type":"bytes32","indexed":true},{"name":"pubdata","type":"bytes","indexed":false}]},
+{"type":"event","name":"PriorityOp","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"owner","type":"address","indexed":true},{"name":"opType","type":"uint8","indexed":false},{"name":"account","type":"uint32","indexed":false},{"name":"amount","type":"uint64","indexed":false},{"name":"deadline","type":"uint64","indexed":false}]},
+{"type":"event","name":"Withdrawal","inputs":[{"name":"to","type":"address","indexed":true},{"name":"amount","type":"uint256","indexed":false}]},
+{"type":"event","name":"ExitMode","inputs":[{"name":"blockNumber","type":"uint64","indexed":false}]}
 ]`
 
-// VerifierABI is the verifier contract's ABI.
+// VerifierABI is the L1 contract's ABI.
 var VerifierABI = chain.MustParseABI(verifierABIJSON)
 
-// VerifyGas is what verifying one batch proof costs on L1: a fixed price,
-// as a precompile's pairing check (EIP-197 prices 4 pairings at 181,000),
-// plus the public data hashing.
-const VerifyGas = 250_000
+// VerifierABIJSON is the L1 contract's ABI as JSON, for ethers, viem and cast.
+const VerifierABIJSON = verifierABIJSON
 
-var (
-	rootSlot  = common.Hash{31: 1}
-	countSlot = common.Hash{31: 2}
+// Gas of the L1 contract: a fixed price per method, so it depends on the
+// input only. Verifying a batch is priced as a precompile pairing check
+// (EIP-197 prices 4 pairings at 181,000) plus the public-data hashing, and
+// each slot may recover a registration signature (3,000, as ecrecover) or
+// pay a withdrawal (9,000, as a value call).
+const (
+	VerifyGas      = 250_000
+	slotGas        = 12_000
+	priorityOpGas  = 50_000
+	exitGas        = 60_000
+	exitLevelGas   = 1_000
+	keyWordGas     = 20_000
+	smallCallGas   = 30_000
+	viewGas        = 2_600
+	gweiPerEth     = 1_000_000_000
+	maxExitSibling = 32
 )
 
-// Verifier is the L1 contract that holds the ZK rollup's verified state
-// root and moves it only for a batch whose Groth16 proof verifies.
-type Verifier struct {
-	p    VerifierParams
-	once sync.Once
-	vk   groth16.VerifyingKey
-	err  error
+var (
+	rootSlot     = common.Hash{31: 1}
+	countSlot    = common.Hash{31: 2}
+	headSlot     = common.Hash{31: 3}
+	tailSlot     = common.Hash{31: 4}
+	exitModeSlot = common.Hash{31: 5}
+	keyLenSlot   = common.Hash{31: 6}
+)
+
+func indexedSlot(tag string, i uint64, word uint64) common.Hash {
+	h := crypto.Keccak256Hash([]byte(tag), common.BigToHash(new(big.Int).SetUint64(i)).Bytes())
+	return common.BigToHash(new(big.Int).Add(h.Big(), new(big.Int).SetUint64(word)))
 }
 
-// NewVerifier returns the verifier contract.
-func NewVerifier(p VerifierParams) *Verifier { return &Verifier{p: p} }
+// Sentinel errors of the L1 contract.
+var (
+	ErrProof    = errors.New("batch proof does not verify")
+	ErrNoKey    = errors.New("no verifying key installed")
+	ErrPriority = errors.New("batch does not match the priority queue")
+)
+
+// Verifier is the ZK rollup's L1 contract. It holds the verified state root
+// and moves it only for a batch whose Groth16 proof verifies; keeps the
+// priority queue of deposits and exit requests, which batches must process
+// in order; pays withdrawals when their batch verifies; and, once a
+// priority op waits past its deadline, switches to exit mode, where every
+// owner withdraws their verified balance with a Merkle proof and no
+// operator.
+type Verifier struct {
+	p  VerifierParams
+	mu sync.Mutex
+	vk map[[32]byte]groth16.VerifyingKey // parsed keys by hash
+}
+
+// NewVerifier returns the L1 contract.
+func NewVerifier(p VerifierParams) *Verifier {
+	return &Verifier{p: p, vk: map[[32]byte]groth16.VerifyingKey{}}
+}
 
 // Address implements chain.SystemContract.
 func (v *Verifier) Address() common.Address { return VerifierAddress }
@@ -66,57 +131,338 @@ func (v *Verifier) Address() common.Address { return VerifierAddress }
 func (v *Verifier) Name() string { return "zk-verifier" }
 
 // RequiredGas implements chain.SystemContract.
-func (v *Verifier) RequiredGas(input []byte) uint64 { return VerifyGas + 8*uint64(len(input)) }
-
-func (v *Verifier) key() (groth16.VerifyingKey, error) {
-	v.once.Do(func() {
-		v.vk = groth16.NewVerifyingKey(ecc.BN254)
-		_, v.err = v.vk.ReadFrom(bytes.NewReader(v.p.VerifyingKey))
-	})
-	return v.vk, v.err
+func (v *Verifier) RequiredGas(input []byte) uint64 {
+	if len(input) < 4 {
+		return priorityOpGas // a plain deposit
+	}
+	m, err := VerifierABI.MethodById(input[:4])
+	if err != nil {
+		return smallCallGas
+	}
+	switch m.Name {
+	case "submitBatch":
+		return VerifyGas + slotGas*uint64(v.p.Slots) + 8*uint64(len(input))
+	case "deposit", "requestExit":
+		return priorityOpGas
+	case "exit":
+		return exitGas + exitLevelGas*uint64(v.p.Depth)
+	case "installVerifyingKey":
+		return keyWordGas * (uint64(len(input))/32 + 1)
+	case "activateExitMode", "cancelDeposit":
+		return smallCallGas
+	}
+	return viewGas
 }
-
-// ErrProof is returned for a batch whose proof does not verify.
-var ErrProof = errors.New("batch proof does not verify")
 
 // Run implements chain.SystemContract.
 func (v *Verifier) Run(c *chain.Call) ([]byte, error) {
-	m, args, err := chain.ParseCall(&VerifierABI, "zk verifier", c.Input)
+	if len(c.Input) == 0 {
+		return nil, v.deposit(c, c.Caller)
+	}
+	m, args, err := chain.ParseCall(&VerifierABI, "zk rollup", c.Input)
 	if err != nil {
 		return nil, err
 	}
-	root := c.Get(rootSlot)
-	if root == (common.Hash{}) {
-		root = v.p.GenesisRoot
+	if !m.IsConstant() && m.Name != "deposit" && c.Value.Sign() != 0 {
+		return nil, chain.Revert("zk rollup: %s takes no value", m.Name)
 	}
+	exitMode := c.Get(exitModeSlot) != (common.Hash{})
 	switch m.Name {
-	case "stateRoot":
-		return root.Bytes(), nil
-	case "batchCount":
-		return c.Get(countSlot).Bytes(), nil
+	case "deposit":
+		return nil, v.deposit(c, args[0].(common.Address))
+	case "requestExit":
+		if exitMode {
+			return nil, chain.Revert("zk rollup: in exit mode")
+		}
+		return nil, v.enqueue(c, OpFullExit, c.Caller, uint64(args[0].(uint32)), 0)
 	case "submitBatch":
 		if c.Caller != v.p.Operator {
-			return nil, chain.Revert("zk verifier: only the operator submits batches")
+			return nil, chain.Revert("zk rollup: only the operator submits batches")
 		}
-		newRoot, pubdata, proof := common.Hash(args[0].([32]byte)), args[1].([]byte), args[2].([]byte)
-		if err := v.verify(root, newRoot, pubdata, proof); err != nil {
-			return nil, chain.Revert("zk verifier: %v", err)
+		if exitMode {
+			return nil, chain.Revert("zk rollup: in exit mode")
 		}
-		c.Set(rootSlot, newRoot)
-		n := c.Get(countSlot).Big()
-		c.Set(countSlot, common.BigToHash(new(big.Int).Add(n, common.Big1)))
-		data, _ := VerifierABI.Events["BatchVerified"].Inputs.NonIndexed().Pack(pubdata)
-		c.Emit([]common.Hash{VerifierABI.Events["BatchVerified"].ID, common.BigToHash(n), newRoot}, data)
+		return nil, v.submit(c, common.Hash(args[0].([32]byte)), args[1].([]byte), args[2].([]byte))
+	case "installVerifyingKey":
+		if c.Caller != v.p.Operator {
+			return nil, chain.Revert("zk rollup: only the operator installs the key")
+		}
+		if len(v.p.VerifyingKey) > 0 || c.Get(keyLenSlot) != (common.Hash{}) {
+			return nil, chain.Revert("zk rollup: the verifying key is already set")
+		}
+		key := args[0].([]byte)
+		if _, err := v.parseKey(key); err != nil {
+			return nil, chain.Revert("zk rollup: %v", err)
+		}
+		v.storeKey(c, key)
 		return nil, nil
+	case "activateExitMode":
+		if exitMode {
+			return nil, chain.Revert("zk rollup: already in exit mode")
+		}
+		head, tail := c.Get(headSlot).Big().Uint64(), c.Get(tailSlot).Big().Uint64()
+		if head == tail || priorityDeadline(c, head) >= c.Block.BlockNumber.Uint64() {
+			return nil, chain.Revert("zk rollup: no priority op is overdue")
+		}
+		c.Set(exitModeSlot, common.Hash{31: 1})
+		data, _ := VerifierABI.Events["ExitMode"].Inputs.Pack(c.Block.BlockNumber.Uint64())
+		c.Emit([]common.Hash{VerifierABI.Events["ExitMode"].ID}, data)
+		return nil, nil
+	case "exit":
+		if !exitMode {
+			return nil, chain.Revert("zk rollup: not in exit mode")
+		}
+		return nil, v.exit(c, args)
+	case "cancelDeposit":
+		if !exitMode {
+			return nil, chain.Revert("zk rollup: not in exit mode")
+		}
+		return nil, v.cancelDeposit(c, args[0].(*big.Int))
+	case "stateRoot":
+		return v.root(c).Bytes(), nil
+	case "batchCount":
+		return c.Get(countSlot).Bytes(), nil
+	case "exitMode":
+		return m.Outputs.Pack(exitMode)
+	case "verifyingKey":
+		return m.Outputs.Pack(v.key(c))
+	case "priorityQueue":
+		return m.Outputs.Pack(c.Get(headSlot).Big(), c.Get(tailSlot).Big())
+	case "priorityOp":
+		i := args[0].(*big.Int)
+		if !i.IsUint64() || i.Uint64() >= c.Get(tailSlot).Big().Uint64() {
+			return nil, chain.Revert("zk rollup: no priority op %v", i)
+		}
+		p := loadPriority(c, i.Uint64())
+		return m.Outputs.Pack(uint8(p.op.Type), p.op.Address, uint32(p.op.Account), p.op.Amount, p.deadline)
 	}
-	return nil, chain.Revert("zk verifier: unknown method")
+	return nil, chain.Revert("zk rollup: unknown method")
+}
+
+func (v *Verifier) root(c *chain.Call) common.Hash {
+	if r := c.Get(rootSlot); r != (common.Hash{}) {
+		return r
+	}
+	return v.p.GenesisRoot
+}
+
+// deposit queues a credit of the call's value, in gwei, to the account of to.
+func (v *Verifier) deposit(c *chain.Call, to common.Address) error {
+	if c.Get(exitModeSlot) != (common.Hash{}) {
+		return chain.Revert("zk rollup: in exit mode")
+	}
+	gwei := new(uint256.Int)
+	if rem := new(uint256.Int).Mod(c.Value, uint256.NewInt(gweiPerEth)); !rem.IsZero() || c.Value.IsZero() {
+		return chain.Revert("zk rollup: deposit a positive whole number of gwei")
+	}
+	gwei.Div(c.Value, uint256.NewInt(gweiPerEth))
+	if !gwei.IsUint64() {
+		return chain.Revert("zk rollup: deposit too large")
+	}
+	if to == (common.Address{}) {
+		return chain.Revert("zk rollup: deposit to the zero address")
+	}
+	return v.enqueue(c, OpDeposit, to, 0, gwei.Uint64())
+}
+
+// priority is one queued L1 operation.
+type priority struct {
+	op        Op // Type, Address, and Account (full exit) or Amount (deposit)
+	deadline  uint64
+	cancelled bool
+}
+
+func (v *Verifier) enqueue(c *chain.Call, t OpType, owner common.Address, account, amount uint64) error {
+	i := c.Get(tailSlot).Big().Uint64()
+	deadline := c.Block.BlockNumber.Uint64() + v.p.PriorityDeadline
+	var w0, w1 common.Hash
+	w0[0] = byte(t)
+	copy(w0[1:21], owner.Bytes())
+	new(big.Int).SetUint64(account).FillBytes(w0[21:29])
+	new(big.Int).SetUint64(amount).FillBytes(w1[0:8])
+	new(big.Int).SetUint64(deadline).FillBytes(w1[8:16])
+	c.Set(indexedSlot("zk.queue", i, 0), w0)
+	c.Set(indexedSlot("zk.queue", i, 1), w1)
+	c.Set(tailSlot, common.BigToHash(new(big.Int).SetUint64(i+1)))
+	ev := VerifierABI.Events["PriorityOp"]
+	data, _ := ev.Inputs.NonIndexed().Pack(uint8(t), uint32(account), amount, deadline)
+	c.Emit([]common.Hash{ev.ID, common.BigToHash(new(big.Int).SetUint64(i)), common.BytesToHash(owner.Bytes())}, data)
+	return nil
+}
+
+func loadPriority(c *chain.Call, i uint64) priority {
+	w0, w1 := c.Get(indexedSlot("zk.queue", i, 0)), c.Get(indexedSlot("zk.queue", i, 1))
+	return priority{
+		op: Op{
+			Type:    OpType(w0[0]),
+			Address: common.BytesToAddress(w0[1:21]),
+			Account: new(big.Int).SetBytes(w0[21:29]).Uint64(),
+			Amount:  new(big.Int).SetBytes(w1[0:8]).Uint64(),
+		},
+		deadline:  new(big.Int).SetBytes(w1[8:16]).Uint64(),
+		cancelled: w1[16] != 0,
+	}
+}
+
+func priorityDeadline(c *chain.Call, i uint64) uint64 { return loadPriority(c, i).deadline }
+
+// submit verifies a batch and applies its effects on L1.
+func (v *Verifier) submit(c *chain.Call, newRoot common.Hash, pubdata, proof []byte) error {
+	_, ops, err := DecodeOps(pubdata)
+	if err != nil {
+		return chain.Revert("zk rollup: %v", err)
+	}
+	// Priority ops in queue order; registrations signed by their owner.
+	head, tail := c.Get(headSlot).Big().Uint64(), c.Get(tailSlot).Big().Uint64()
+	for i := range ops {
+		op := &ops[i]
+		switch op.Type {
+		case OpDeposit, OpFullExit:
+			if head >= tail {
+				return chain.Revert("zk rollup: %v: op %d has no queued request", ErrPriority, i)
+			}
+			want := loadPriority(c, head).op
+			if want.Type != op.Type || want.Address != op.Address ||
+				(op.Type == OpDeposit && want.Amount != op.Amount) || (op.Type == OpFullExit && want.Account != op.Account) {
+				return chain.Revert("zk rollup: %v: op %d is not request %d", ErrPriority, i, head)
+			}
+			head++
+		case OpRegister:
+			signer, err := registrant(op.Account, op.PubKey, op.Sig)
+			if err != nil || signer != op.Address {
+				return chain.Revert("zk rollup: op %d: registration not signed by %s", i, op.Address)
+			}
+		}
+	}
+	if err := v.verify(c, v.root(c), newRoot, pubdata, proof); err != nil {
+		return chain.Revert("zk rollup: %v", err)
+	}
+	for i := range ops {
+		if op := &ops[i]; (op.Type == OpWithdraw || op.Type == OpFullExit) && op.Amount > 0 {
+			v.pay(c, op.Address, op.Amount)
+		}
+	}
+	c.Set(headSlot, common.BigToHash(new(big.Int).SetUint64(head)))
+	c.Set(rootSlot, newRoot)
+	n := c.Get(countSlot).Big()
+	c.Set(countSlot, common.BigToHash(new(big.Int).Add(n, common.Big1)))
+	ev := VerifierABI.Events["BatchVerified"]
+	data, _ := ev.Inputs.NonIndexed().Pack(pubdata)
+	c.Emit([]common.Hash{ev.ID, common.BigToHash(n), newRoot}, data)
+	return nil
+}
+
+// pay sends gwei from the contract's balance to an L1 address.
+func (v *Verifier) pay(c *chain.Call, to common.Address, gwei uint64) {
+	wei := new(uint256.Int).Mul(uint256.NewInt(gwei), uint256.NewInt(gweiPerEth))
+	c.State.SubBalance(c.Self, wei, tracing.BalanceChangeUnspecified)
+	c.State.AddBalance(to, wei, tracing.BalanceChangeUnspecified)
+	ev := VerifierABI.Events["Withdrawal"]
+	data, _ := ev.Inputs.NonIndexed().Pack(wei.ToBig())
+	c.Emit([]common.Hash{ev.ID, common.BytesToHash(to.Bytes())}, data)
+}
+
+// exit pays an account's balance at the last verified root to its owner,
+// once, given the account's leaf and Merkle path.
+func (v *Verifier) exit(c *chain.Call, args []any) error {
+	account := uint64(args[0].(uint32))
+	a := Account{Address: args[1].(common.Address), Nonce: args[4].(uint64), Balance: args[5].(uint64)}
+	x, y := args[2].([32]byte), args[3].([32]byte)
+	if a.PubX.SetBytesCanonical(x[:]) != nil || a.PubY.SetBytesCanonical(y[:]) != nil {
+		return chain.Revert("zk rollup: key coordinates outside the field")
+	}
+	raw := args[6].([][32]byte)
+	if len(raw) != v.p.Depth || account >= 1<<v.p.Depth {
+		return chain.Revert("zk rollup: want %d siblings and an account below 2^%d", v.p.Depth, v.p.Depth)
+	}
+	siblings := make([]fr.Element, len(raw))
+	for i, s := range raw {
+		if siblings[i].SetBytesCanonical(s[:]) != nil {
+			return chain.Revert("zk rollup: sibling %d outside the field", i)
+		}
+	}
+	if rootBytes(RootFrom(a.Hash(), account, siblings)) != v.root(c) {
+		return chain.Revert("zk rollup: the account is not in the verified root")
+	}
+	done := indexedSlot("zk.exited", account, 0)
+	if c.Get(done) != (common.Hash{}) {
+		return chain.Revert("zk rollup: account %d already exited", account)
+	}
+	c.Set(done, common.Hash{31: 1})
+	if a.Balance > 0 {
+		v.pay(c, a.Address, a.Balance)
+	}
+	return nil
+}
+
+// cancelDeposit refunds a deposit the operator never processed.
+func (v *Verifier) cancelDeposit(c *chain.Call, index *big.Int) error {
+	head, tail := c.Get(headSlot).Big().Uint64(), c.Get(tailSlot).Big().Uint64()
+	if !index.IsUint64() || index.Uint64() < head || index.Uint64() >= tail {
+		return chain.Revert("zk rollup: priority op %v is not pending", index)
+	}
+	i := index.Uint64()
+	p := loadPriority(c, i)
+	if p.op.Type != OpDeposit || p.cancelled {
+		return chain.Revert("zk rollup: priority op %d is not a refundable deposit", i)
+	}
+	w1 := c.Get(indexedSlot("zk.queue", i, 1))
+	w1[16] = 1
+	c.Set(indexedSlot("zk.queue", i, 1), w1)
+	v.pay(c, p.op.Address, p.op.Amount)
+	return nil
+}
+
+// key returns the verifying key: the genesis one, or the installed one.
+func (v *Verifier) key(c *chain.Call) []byte {
+	if len(v.p.VerifyingKey) > 0 {
+		return v.p.VerifyingKey
+	}
+	n := c.Get(keyLenSlot).Big().Uint64()
+	out := make([]byte, 0, n+31)
+	for w := uint64(0); uint64(len(out)) < n; w++ {
+		word := c.Get(indexedSlot("zk.key", 0, w))
+		out = append(out, word[:]...)
+	}
+	return out[:n]
+}
+
+func (v *Verifier) storeKey(c *chain.Call, key []byte) {
+	c.Set(keyLenSlot, common.BigToHash(big.NewInt(int64(len(key)))))
+	for w := 0; w*32 < len(key); w++ {
+		var word common.Hash
+		copy(word[:], key[w*32:])
+		c.Set(indexedSlot("zk.key", 0, uint64(w)), word)
+	}
+}
+
+func (v *Verifier) parseKey(key []byte) (groth16.VerifyingKey, error) {
+	h := sha256.Sum256(key)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if vk, ok := v.vk[h]; ok {
+		return vk, nil
+	}
+	vk := groth16.NewVerifyingKey(ecc.BN254)
+	if _, err := vk.ReadFrom(bytes.NewReader(key)); err != nil {
+		return nil, fmt.Errorf("verifying key: %w", err)
+	}
+	if vk.NbPublicWitness() != 3 {
+		return nil, fmt.Errorf("verifying key: %d public inputs, want 3", vk.NbPublicWitness())
+	}
+	v.vk[h] = vk
+	return vk, nil
 }
 
 // verify checks a batch proof against the roots and the public data.
-func (v *Verifier) verify(oldRoot, newRoot common.Hash, pubdata, proofBytes []byte) error {
-	vk, err := v.key()
+func (v *Verifier) verify(c *chain.Call, oldRoot, newRoot common.Hash, pubdata, proofBytes []byte) error {
+	raw := v.key(c)
+	if len(raw) == 0 {
+		return ErrNoKey
+	}
+	vk, err := v.parseKey(raw)
 	if err != nil {
-		return fmt.Errorf("verifying key: %w", err)
+		return err
 	}
 	h, err := PubDataHash(pubdata, v.p.Slots)
 	if err != nil {
@@ -136,3 +482,6 @@ func (v *Verifier) verify(oldRoot, newRoot common.Hash, pubdata, proofBytes []by
 	}
 	return nil
 }
+
+// rootBytes is a root as the contract stores it.
+func rootBytes(e fr.Element) common.Hash { return common.Hash(e.Bytes()) }

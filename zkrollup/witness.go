@@ -1,145 +1,77 @@
 package zkrollup
 
 import (
-	"errors"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/sha256"
 	"fmt"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
 	tedwards "github.com/consensys/gnark-crypto/ecc/twistededwards"
+	"github.com/consensys/gnark/std/algebra/native/twistededwards"
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
-// Transfer is a signed L2 transfer between two accounts.
-type Transfer struct {
-	From, To uint64
-	Amount   uint64 // gwei
-	Nonce    uint64
-	Sig      []byte // BabyJubjub EdDSA over TransferMessage
-}
-
-// TransferMessage is what a transfer's sender signs: Poseidon2 of (from,
-// to, amount, nonce), as 32 bytes.
-func TransferMessage(from, to, amount, nonce uint64) []byte {
-	h := poseidon2.NewMerkleDamgardHasher()
-	for _, v := range []uint64{from, to, amount, nonce} {
-		var e fr.Element
-		e.SetUint64(v)
-		b := e.Bytes()
-		h.Write(b[:])
-	}
-	return h.Sum(nil)
-}
-
-// SignTransfer signs a transfer with an L2 key.
-func SignTransfer(key *eddsa.PrivateKey, t *Transfer) error {
-	sig, err := key.Sign(TransferMessage(t.From, t.To, t.Amount, t.Nonce), poseidon2.NewMerkleDamgardHasher())
+// KeyFromSeed derives an L2 key from 32 bytes of seed.
+func KeyFromSeed(seed [32]byte) *eddsa.PrivateKey {
+	k, err := eddsa.GenerateKey(bytes.NewReader(seed[:]))
 	if err != nil {
-		return err
+		panic(err) // a 32-byte reader does not fail
 	}
-	t.Sig = sig
-	return nil
+	return k
 }
 
-// Sentinel errors of native execution.
-var (
-	ErrBadSignature = errors.New("bad transfer signature")
-	ErrNonce        = errors.New("wrong nonce")
-	ErrOverdraft    = errors.New("insufficient balance")
-	ErrSelfTransfer = errors.New("transfer to self")
-)
-
-// Apply checks a transfer against the tree and applies it, as the operator
-// does before it ever reaches the prover.
-func (t *Tree) Apply(tr *Transfer) error {
-	if tr.From >= 1<<t.depth || tr.To >= 1<<t.depth {
-		return ErrIndex
-	}
-	if tr.From == tr.To {
-		return ErrSelfTransfer
-	}
-	from := t.Account(tr.From)
-	var pub eddsa.PublicKey
-	pub.A.X, pub.A.Y = from.PubX, from.PubY
-	ok, err := pub.Verify(tr.Sig, TransferMessage(tr.From, tr.To, tr.Amount, tr.Nonce), poseidon2.NewMerkleDamgardHasher())
-	if err != nil || !ok {
-		return ErrBadSignature
-	}
-	if tr.Nonce != from.Nonce {
-		return fmt.Errorf("%w: account %d expects %d, got %d", ErrNonce, tr.From, from.Nonce, tr.Nonce)
-	}
-	if tr.Amount > from.Balance {
-		return fmt.Errorf("%w: account %d has %d, sends %d", ErrOverdraft, tr.From, from.Balance, tr.Amount)
-	}
-	to := t.Account(tr.To)
-	from.Nonce++
-	from.Balance -= tr.Amount
-	to.Balance += tr.Amount
-	if err := t.Set(tr.From, from); err != nil {
-		return err
-	}
-	return t.Set(tr.To, to)
+// L2Key derives an account's L2 key from its L1 key, so a user keeps one
+// secret (zkSync Lite derives it from an L1 signature instead).
+func L2Key(l1 *ecdsa.PrivateKey) *eddsa.PrivateKey {
+	return KeyFromSeed(sha256.Sum256(append([]byte("cairn/zkrollup/l2key"), crypto.FromECDSA(l1)...)))
 }
 
-// Assign builds the circuit assignment for txs on tree, padded to n slots
-// with pad (a valid signature by padKey over an arbitrary message), and
-// applies them to the tree. It does not check the transfers: that is the
-// circuit's job, so a bad transfer makes proving fail.
-func (t *Tree) Assign(txs []Transfer, n int, padKey *eddsa.PrivateKey) (*BatchCircuit, error) {
-	if len(txs) > n {
-		return nil, fmt.Errorf("%d transfers for %d slots", len(txs), n)
+// PubKeyBytes returns an L2 key's compressed public key, as registrations
+// carry it.
+func PubKeyBytes(k *eddsa.PrivateKey) [32]byte {
+	var out [32]byte
+	copy(out[:], k.PublicKey.Bytes())
+	return out
+}
+
+// padKey signs the slots whose authority is L1's (deposits, registrations,
+// full exits) and padding, so every slot runs the same signature check. Its
+// private key is public on purpose: it authorizes nothing.
+var padKey = KeyFromSeed(sha256.Sum256([]byte("cairn/zkrollup/pad")))
+
+func padPublic() twistededwards.Point {
+	return twistededwards.Point{X: toBig(padKey.PublicKey.A.X), Y: toBig(padKey.PublicKey.A.Y)}
+}
+
+// Assign builds the circuit assignment of ops on the tree, padded to n
+// slots, with the batch's fees paid to feeAccount, and applies them to the
+// tree. It does not check the ops (Apply does, before): that is the
+// circuit's job, so an invalid op makes proving fail.
+func (t *Tree) Assign(ops []Op, n int, feeAccount uint64) (*BatchCircuit, error) {
+	if len(ops) > n {
+		return nil, fmt.Errorf("%d ops for %d slots", len(ops), n)
 	}
 	c := NewBatchCircuit(n, t.depth)
 	c.OldRoot = toBig(t.Root())
-	for i := range c.Txs {
-		w := &c.Txs[i]
-		if i >= len(txs) {
-			pad := Transfer{}
-			if err := SignTransfer(padKey, &pad); err != nil {
-				return nil, err
-			}
-			w.Noop, w.From, w.To, w.Amount, w.Nonce, w.Mantissa, w.Exponent = 1, 0, 0, 0, 0, 0, 0
-			w.Sig.Assign(tedwards.BN254, pad.Sig)
-			w.PubKey.Assign(tedwards.BN254, padKey.Public().Bytes())
-			w.FromNonce, w.FromBalance = 0, 0
-			w.ToPubX, w.ToPubY, w.ToNonce, w.ToBalance = 0, 0, 0, 0
-			for l := range t.depth {
-				w.FromPath[l], w.ToPath[l] = 0, 0
-			}
-			continue
+	var fees uint64
+	for i := range c.Ops {
+		op := Op{Type: OpNoop}
+		if i < len(ops) {
+			op = ops[i]
 		}
-		tr := txs[i]
-		from, to := t.Account(tr.From), t.Account(tr.To)
-		w.Noop, w.From, w.To, w.Amount, w.Nonce = 0, tr.From, tr.To, tr.Amount, tr.Nonce
-		packed, err := PackAmount(tr.Amount)
-		if err != nil {
-			return nil, err
+		if err := t.assignOp(&c.Ops[i], &op); err != nil {
+			return nil, fmt.Errorf("slot %d (%s): %w", i, op.Type, err)
 		}
-		w.Mantissa, w.Exponent = packed>>exponentBits, packed&(1<<exponentBits-1)
-		w.Sig.Assign(tedwards.BN254, tr.Sig)
-		w.PubKey.A.X, w.PubKey.A.Y = toBig(from.PubX), toBig(from.PubY)
-		w.FromNonce, w.FromBalance = from.Nonce, from.Balance
-		for l, s := range t.Proof(tr.From) {
-			w.FromPath[l] = toBig(s)
-		}
-		// The sender's update, as the circuit computes it (unchecked).
-		fromNew := from
-		fromNew.Nonce++
-		fromNew.Balance -= tr.Amount
-		if err := t.Set(tr.From, fromNew); err != nil {
-			return nil, err
-		}
-		w.ToPubX, w.ToPubY, w.ToNonce, w.ToBalance = toBig(to.PubX), toBig(to.PubY), to.Nonce, to.Balance
-		for l, s := range t.Proof(tr.To) {
-			w.ToPath[l] = toBig(s)
-		}
-		to.Balance += tr.Amount
-		if err := t.Set(tr.To, to); err != nil {
-			return nil, err
-		}
+		fees += op.Fee
+	}
+	c.FeeAccount = feeAccount
+	t.assignLeaf(&c.FeeLeaf, feeAccount)
+	if err := t.CreditFees(feeAccount, fees); err != nil {
+		return nil, err
 	}
 	c.NewRoot = toBig(t.Root())
-	data, err := EncodeTransfers(txs)
+	data, err := EncodeOps(feeAccount, ops)
 	if err != nil {
 		return nil, err
 	}
@@ -149,4 +81,38 @@ func (t *Tree) Assign(txs []Transfer, n int, padKey *eddsa.PrivateKey) (*BatchCi
 	}
 	c.PubDataHash = toBig(h)
 	return c, nil
+}
+
+func (t *Tree) assignOp(w *OpWitness, op *Op) error {
+	w.Type, w.Account, w.To, w.Amount, w.Fee, w.Nonce = uint64(op.Type), op.Account, op.To, op.Amount, op.Fee, op.Nonce
+	w.Address = op.Address.Big()
+	if op.Type == OpTransfer {
+		w.Address = 0
+	}
+	w.NewKey.Assign(tedwards.BN254, padKey.PublicKey.Bytes())
+	if op.Type == OpRegister {
+		w.NewKey.Assign(tedwards.BN254, op.PubKey[:])
+	}
+	sig := op.Sig
+	if !op.signed() {
+		var err error
+		if sig, err = padKey.Sign(op.Message(), newMessageHasher()); err != nil {
+			return err
+		}
+	}
+	w.Sig.Assign(tedwards.BN254, sig)
+	t.assignLeaf(&w.A, op.Account)
+	if err := t.updateAccount(op); err != nil {
+		return err
+	}
+	t.assignLeaf(&w.B, receiver(op))
+	return t.updateReceiver(op)
+}
+
+func (t *Tree) assignLeaf(w *LeafWitness, i uint64) {
+	a := t.Account(i)
+	w.Address, w.PubX, w.PubY, w.Nonce, w.Balance = a.Address.Big(), toBig(a.PubX), toBig(a.PubY), a.Nonce, a.Balance
+	for l, s := range t.Proof(i) {
+		w.Path[l] = toBig(s)
+	}
 }
