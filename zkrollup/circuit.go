@@ -169,13 +169,13 @@ func (g *gadgets) slot(op *OpWitness, root frontend.Variable, pad twistededwards
 	api.ToBinary(op.Fee, AmountBits)
 
 	// Per type.
-	g.when(isT, api.IsZero(api.Sub(op.Account, op.To)))  // no self-transfer
-	g.when(isT, api.IsZero(op.B.Address))                // to an existing account
-	g.when(api.Sub(1, isT), op.To)                       // other ops name no receiver
+	g.when(isT, api.IsZero(api.Sub(op.Account, op.To))) // no self-transfer
+	g.when(isT, api.IsZero(op.B.Address))               // to an existing account
+	g.when(api.Sub(1, isT), op.To)                      // other ops name no receiver
 	emptyA := g.empty(a.Address, a.PubX, a.PubY, a.Nonce, a.Balance)
-	g.when(isD, api.IsZero(op.Address))                  // deposits name an owner
+	g.when(isD, api.IsZero(op.Address))                                      // deposits name an owner
 	g.when(api.Mul(isD, api.Sub(1, emptyA)), api.Sub(op.Address, a.Address)) // and credit its account or a new one
-	g.when(api.Add(isW, isR), api.Sub(op.Address, a.Address)) // withdrawals pay, registrations are signed by, the owner
+	g.when(api.Add(isW, isR), api.Sub(op.Address, a.Address))                // withdrawals pay, registrations are signed by, the owner
 	g.when(isR, api.IsZero(a.Address))
 	g.when(isR, api.Sub(1, g.empty(a.PubX, a.PubY))) // a key is set once
 	newKey := twistededwards.Point{X: api.Select(isR, op.NewKey.A.X, pad.X), Y: api.Select(isR, op.NewKey.A.Y, pad.Y)}
