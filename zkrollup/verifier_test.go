@@ -1,0 +1,202 @@
+package zkrollup
+
+import (
+	"errors"
+	"math/big"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/tracing"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/holiman/uint256"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// l1 runs the L1 contract on a bare state, one call per "block".
+type l1 struct {
+	t     *testing.T
+	v     *Verifier
+	st    *state.StateDB
+	block uint64
+}
+
+func newL1(t *testing.T, p VerifierParams) *l1 {
+	st, err := state.New(types.EmptyRootHash, state.NewDatabaseForTesting())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &l1{t: t, v: NewVerifier(p), st: st, block: 1}
+}
+
+func (l *l1) call(from common.Address, wei *big.Int, method string, args ...any) ([]byte, error) {
+	l.t.Helper()
+	var in []byte
+	if method != "" {
+		var err error
+		if in, err = VerifierABI.Pack(method, args...); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+	value := uint256.MustFromBig(wei)
+	l.st.AddBalance(VerifierAddress, value, tracing.BalanceChangeUnspecified)
+	snap := l.st.Snapshot()
+	l.block++
+	out, err := l.v.Run(&chain.Call{State: l.st, Block: vm.BlockContext{BlockNumber: new(big.Int).SetUint64(l.block)}, Self: VerifierAddress, Caller: from, Value: value, Input: in})
+	if err != nil {
+		l.st.RevertToSnapshot(snap)
+		l.st.SubBalance(VerifierAddress, value, tracing.BalanceChangeUnspecified)
+	}
+	return out, err
+}
+
+func (l *l1) must(from common.Address, wei *big.Int, method string, args ...any) []byte {
+	l.t.Helper()
+	out, err := l.call(from, wei, method, args...)
+	if err != nil {
+		l.t.Fatalf("%s: %v", method, err)
+	}
+	return out
+}
+
+func (l *l1) refuses(why string, from common.Address, wei *big.Int, method string, args ...any) {
+	l.t.Helper()
+	var revert *chain.RevertError
+	if _, err := l.call(from, wei, method, args...); !errors.As(err, &revert) {
+		l.t.Fatalf("%s: %s was not refused (%v)", why, method, err)
+	}
+}
+
+func gwei(n uint64) *big.Int { return new(big.Int).Mul(new(big.Int).SetUint64(n), big.NewInt(gweiPerEth)) }
+
+// prove assigns ops on the operator's tree and proves the batch.
+func prove(t *testing.T, k *Keys, tree *Tree, ops ...Op) (common.Hash, []byte, []byte) {
+	t.Helper()
+	a, err := tree.Assign(ops, k.Slots, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := k.Prove(a)
+	if err != nil {
+		t.Fatalf("proving: %v", err)
+	}
+	data, err := EncodeOps(0, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rootBytes(tree.Root()), data, proof
+}
+
+// The L1 contract's story, with real Groth16 proofs: the operator installs
+// the key; users deposit; batches that process the queue, register keys,
+// transfer and withdraw verify and pay out; a batch that invents a deposit
+// or forges a registration is refused though its proof is valid; then the
+// operator ignores an exit request, the contract enters exit mode, and a
+// user leaves with a Merkle proof while another's pending deposit is
+// refunded.
+func TestL1ContractStory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Groth16 setup")
+	}
+	dir := t.TempDir()
+	k, err := LoadKeys(dir, 2, testDepth, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadKeys(dir, 2, testDepth, nil)
+	if err != nil || again.Hash != k.Hash || string(again.VKBytes) != string(k.VKBytes) {
+		t.Fatalf("the cached keys differ: %v", err)
+	}
+	t.Logf("%d constraints for 2 slots at depth %d; verifying key %d bytes", k.CS.GetNbConstraints(), testDepth, len(k.VKBytes))
+
+	w := newWorld(3)
+	operator, stranger := common.Address{0x0b}, common.Address{0x0c}
+	tree := NewTree(testDepth)
+	c := newL1(t, VerifierParams{Slots: 2, Depth: testDepth, GenesisRoot: rootBytes(tree.Root()), Operator: operator, PriorityDeadline: 5})
+	c.refuses("no key yet", operator, new(big.Int), "submitBatch", common.Hash{}, []byte{0, 0, 0, 0}, []byte{})
+	c.refuses("a stranger's key", stranger, new(big.Int), "installVerifyingKey", k.VKBytes)
+	c.must(operator, new(big.Int), "installVerifyingKey", k.VKBytes)
+	c.refuses("a second key", operator, new(big.Int), "installVerifyingKey", k.VKBytes)
+
+	// Deposits: plain ETH, or deposit(to); whole gwei only.
+	c.must(w.addr(0), gwei(1_000_000_000), "")
+	c.must(w.addr(2), gwei(500_000_000), "deposit", w.addr(1))
+	c.refuses("a fraction of a gwei", w.addr(0), big.NewInt(1), "")
+
+	root, data, proof := prove(t, k, tree.Clone(), w.deposit(0, 1_000_000_000), w.deposit(1, 500_000_000))
+	c.refuses("a stranger's batch", stranger, new(big.Int), "submitBatch", root, data, proof)
+	bad, _ := EncodeOps(0, []Op{w.deposit(0, 1_000_000_000), w.deposit(1, 400_000_000)})
+	c.refuses("other public data", operator, new(big.Int), "submitBatch", root, bad, proof)
+	root, data, proof = prove(t, k, tree, w.deposit(0, 1_000_000_000), w.deposit(1, 500_000_000))
+	c.must(operator, new(big.Int), "submitBatch", root, data, proof)
+	c.refuses("a replay", operator, new(big.Int), "submitBatch", root, data, proof)
+
+	// The proof is valid, but the deposit was never made on L1.
+	_, data, proof = prove(t, k, tree.Clone(), w.deposit(2, 5_000_000_000))
+	c.refuses("an invented deposit", operator, new(big.Int), "submitBatch", rootBytes(tree.Clone().Root()), data, proof)
+	forged := w.register(t, 0)
+	forged.SignRegister(w.l1[1])
+	fake := tree.Clone()
+	fakeRoot, data, proof := prove(t, k, fake, forged)
+	c.refuses("a registration the owner did not sign", operator, new(big.Int), "submitBatch", fakeRoot, data, proof)
+
+	root, data, proof = prove(t, k, tree, w.register(t, 0), w.register(t, 1))
+	c.must(operator, new(big.Int), "submitBatch", root, data, proof)
+	before := c.st.GetBalance(w.addr(1)).ToBig()
+	root, data, proof = prove(t, k, tree, w.transfer(t, 0, 1, 300_000_000, 0, 0), w.withdraw(t, 1, 100_000_000, 0, 0))
+	c.must(operator, new(big.Int), "submitBatch", root, data, proof)
+	if got := new(big.Int).Sub(c.st.GetBalance(w.addr(1)).ToBig(), before); got.Cmp(gwei(100_000_000)) != 0 {
+		t.Fatalf("the withdrawal paid %v wei", got)
+	}
+	if got := common.BytesToHash(c.must(operator, new(big.Int), "stateRoot")); got != rootBytes(tree.Root()) {
+		t.Fatal("the contract's root is not the operator's")
+	}
+
+	// The operator ignores an exit request and a deposit.
+	c.must(w.addr(0), new(big.Int), "requestExit", uint32(0))
+	c.must(w.addr(2), gwei(7), "")
+	c.refuses("before the deadline", stranger, new(big.Int), "activateExitMode")
+	c.refuses("exit outside exit mode", w.addr(1), new(big.Int), "exit", exitArgs(tree, 1)...)
+	c.block += 5
+	c.must(stranger, new(big.Int), "activateExitMode")
+	c.refuses("a batch in exit mode", operator, new(big.Int), "submitBatch", root, data, proof)
+	c.refuses("a deposit in exit mode", w.addr(0), gwei(1), "")
+
+	before = c.st.GetBalance(w.addr(1)).ToBig()
+	lie := exitArgs(tree, 1)
+	lie[5] = tree.Account(1).Balance + 1
+	c.refuses("a balance that is not in the root", stranger, new(big.Int), "exit", lie...)
+	c.must(stranger, new(big.Int), "exit", exitArgs(tree, 1)...) // anyone may send it; the owner is paid
+	if got := new(big.Int).Sub(c.st.GetBalance(w.addr(1)).ToBig(), before); got.Cmp(gwei(700_000_000)) != 0 {
+		t.Fatalf("the exit paid %v wei", got)
+	}
+	c.refuses("a second exit", w.addr(1), new(big.Int), "exit", exitArgs(tree, 1)...)
+	c.must(w.addr(0), new(big.Int), "exit", exitArgs(tree, 0)...)
+
+	q, _ := VerifierABI.Unpack("priorityQueue", c.must(stranger, new(big.Int), "priorityQueue"))
+	head, tail := q[0].(*big.Int), q[1].(*big.Int)
+	if head.Int64() != 2 || tail.Int64() != 4 {
+		t.Fatalf("queue [%v, %v)", head, tail)
+	}
+	c.refuses("refunding a full exit request", stranger, new(big.Int), "cancelDeposit", big.NewInt(2))
+	before = c.st.GetBalance(w.addr(2)).ToBig()
+	c.must(stranger, new(big.Int), "cancelDeposit", big.NewInt(3))
+	if got := new(big.Int).Sub(c.st.GetBalance(w.addr(2)).ToBig(), before); got.Cmp(gwei(7)) != 0 {
+		t.Fatalf("the refund paid %v wei", got)
+	}
+	c.refuses("a second refund", stranger, new(big.Int), "cancelDeposit", big.NewInt(3))
+	if left := c.st.GetBalance(VerifierAddress); !left.IsZero() {
+		t.Fatalf("%v wei left in the contract after everyone left", left)
+	}
+}
+
+func exitArgs(tree *Tree, i uint64) []any {
+	a := tree.Account(i)
+	var sib [][32]byte
+	for _, s := range tree.Proof(i) {
+		sib = append(sib, s.Bytes())
+	}
+	return []any{uint32(i), a.Address, [32]byte(a.PubX.Bytes()), [32]byte(a.PubY.Bytes()), a.Nonce, a.Balance, sib}
+}
