@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"github.com/cairn-dev/cairn/internal/ethtx"
+
 	"context"
 	"fmt"
 	"io"
@@ -174,7 +176,7 @@ func ethFloat(wei *big.Int) string {
 }
 
 func (a *arena) deposit(value *big.Int) error {
-	if _, err := rollup.SendTx(a.ctx, a.l1, userKey, rollup.PortalAddress, value, nil, 21_000); err != nil {
+	if _, err := ethtx.Send(a.ctx, a.l1, userKey, rollup.PortalAddress, value, nil, 21_000); err != nil {
 		return err
 	}
 	if err := a.round(); err != nil {
@@ -209,7 +211,7 @@ func attackInvalidOutput(ctx context.Context, out io.Writer) error {
 	}
 	prove, _ := rollup.PortalABI.Pack("proveWithdrawal", loot.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Proof)
 	fmt.Fprintln(out, "3. the attacker proves its withdrawal against the false output (the portal checks the Merkle proof, not the truth)")
-	if _, err := rollup.SendTx(ctx, a.l1, attackerKey, rollup.PortalAddress, nil, prove, 0); err != nil {
+	if _, err := ethtx.Send(ctx, a.l1, attackerKey, rollup.PortalAddress, nil, prove, 0); err != nil {
 		return fmt.Errorf("proving the forged withdrawal: %w", err)
 	}
 	fmt.Fprintln(out, "4. the challenger recomputes output 1 from L1 data, disagrees, challenges, and the game is played")
@@ -228,7 +230,7 @@ func attackInvalidOutput(ctx context.Context, out io.Writer) error {
 		}
 	}
 	fin, _ := rollup.PortalABI.Pack("finalizeWithdrawal", loot.Encode())
-	_, err = rollup.SendTx(ctx, a.l1, attackerKey, rollup.PortalAddress, nil, fin, 0)
+	_, err = ethtx.Send(ctx, a.l1, attackerKey, rollup.PortalAddress, nil, fin, 0)
 	if err == nil {
 		return fmt.Errorf("SECURITY FAILURE: the portal accepted the forged withdrawal")
 	}

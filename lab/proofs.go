@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"github.com/cairn-dev/cairn/internal/ethtx"
+
 	"context"
 	"fmt"
 	"io"
@@ -193,19 +195,19 @@ func withdrawalLatency(ctx context.Context, res *ProofsResult) error {
 	defer seq.Close()
 	user := chain.DevKey(5)
 	// Fund the portal: withdrawals are paid from deposits.
-	dep, err := rollup.SendTx(ctx, l1c, user, rollup.PortalAddress, big.NewInt(params.Ether), nil, 21_000)
+	dep, err := ethtx.Send(ctx, l1c, user, rollup.PortalAddress, big.NewInt(params.Ether), nil, 21_000)
 	if err != nil {
 		return err
 	}
-	if _, err := rollup.WaitReceipt(ctx, l1c, dep.Hash()); err != nil {
+	if _, err := ethtx.WaitReceipt(ctx, l1c, dep.Hash()); err != nil {
 		return err
 	}
 	t0 := time.Now()
-	tx, err := rollup.SendTx(ctx, seq, user, rollup.MessagePasserAddress, big.NewInt(params.Ether/2), nil, 100_000)
+	tx, err := ethtx.Send(ctx, seq, user, rollup.MessagePasserAddress, big.NewInt(params.Ether/2), nil, 100_000)
 	if err != nil {
 		return err
 	}
-	if _, err := rollup.WaitReceipt(ctx, seq, tx.Hash()); err != nil {
+	if _, err := ethtx.WaitReceipt(ctx, seq, tx.Hash()); err != nil {
 		return err
 	}
 	var (
@@ -228,19 +230,19 @@ func withdrawalLatency(ctx context.Context, res *ProofsResult) error {
 		}
 	}
 	res.ToProvable = time.Since(t0)
-	prove, err := rollup.SendTx(ctx, l1c, user, rollup.PortalAddress, nil, data, 0)
+	prove, err := ethtx.Send(ctx, l1c, user, rollup.PortalAddress, nil, data, 0)
 	if err != nil {
 		return err
 	}
-	if _, err := rollup.WaitReceipt(ctx, l1c, prove.Hash()); err != nil {
+	if _, err := ethtx.WaitReceipt(ctx, l1c, prove.Hash()); err != nil {
 		return err
 	}
 	res.ToProven = time.Since(t0)
 	fin, _ := rollup.PortalABI.Pack("finalizeWithdrawal", w.Encode())
 	for {
-		tx, err := rollup.SendTx(ctx, l1c, user, rollup.PortalAddress, nil, fin, 0)
+		tx, err := ethtx.Send(ctx, l1c, user, rollup.PortalAddress, nil, fin, 0)
 		if err == nil {
-			r, err := rollup.WaitReceipt(ctx, l1c, tx.Hash())
+			r, err := ethtx.WaitReceipt(ctx, l1c, tx.Hash())
 			if err != nil {
 				return err
 			}

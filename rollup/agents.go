@@ -1,6 +1,8 @@
 package rollup
 
 import (
+	"github.com/cairn-dev/cairn/internal/ethtx"
+
 	"context"
 	"crypto/ecdsa"
 	"fmt"
@@ -255,7 +257,7 @@ func (a *Agent) send(ctx context.Context, key, method string, value *big.Int, ar
 	if method == "step" {
 		gas = maxCalldataGas(len(data)) + StepGas(len(data))
 	}
-	tx, err := SendTx(ctx, a.cfg.L1, a.cfg.Key, OutputsAddress, value, data, gas)
+	tx, err := ethtx.Send(ctx, a.cfg.L1, a.cfg.Key, OutputsAddress, value, data, gas)
 	if err != nil {
 		a.log.Warn("Sending failed", "method", method, "err", err)
 		return

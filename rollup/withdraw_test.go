@@ -1,6 +1,8 @@
 package rollup
 
 import (
+	"github.com/cairn-dev/cairn/internal/ethtx"
+
 	"context"
 	"math/big"
 	"strings"
@@ -78,7 +80,7 @@ func (st *story) deposit(i uint32, value *big.Int) {
 // withdraw starts a withdrawal of value from dev account i on L2.
 func (st *story) withdraw(i uint32, value *big.Int) (*Withdrawal, uint64) {
 	seq := dial(st.t, st.Sequencer.RPCURL())
-	tx := must[*types.Transaction](st.t)(SendTx(st.ctx, seq, chain.DevKey(i), MessagePasserAddress, value, nil, 100_000))
+	tx := must[*types.Transaction](st.t)(ethtx.Send(st.ctx, seq, chain.DevKey(i), MessagePasserAddress, value, nil, 100_000))
 	st.l2Block()
 	w, n, err := FindWithdrawal(st.ctx, st.l2, tx.Hash())
 	if err != nil {
@@ -88,7 +90,7 @@ func (st *story) withdraw(i uint32, value *big.Int) (*Withdrawal, uint64) {
 }
 
 func (st *story) portalCall(i uint32, data []byte) error {
-	_, err := SendTx(st.ctx, st.l1, chain.DevKey(i), PortalAddress, nil, data, 0)
+	_, err := ethtx.Send(st.ctx, st.l1, chain.DevKey(i), PortalAddress, nil, data, 0)
 	if err == nil {
 		must2[*types.Block, []chain.Skip](st.t)(st.L1.Mine())
 	}

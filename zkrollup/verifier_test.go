@@ -69,7 +69,9 @@ func (l *l1) refuses(why string, from common.Address, wei *big.Int, method strin
 	}
 }
 
-func gwei(n uint64) *big.Int { return new(big.Int).Mul(new(big.Int).SetUint64(n), big.NewInt(gweiPerEth)) }
+func gwei(n uint64) *big.Int {
+	return new(big.Int).Mul(new(big.Int).SetUint64(n), big.NewInt(gweiPerEth))
+}
 
 // prove assigns ops on the operator's tree and proves the batch.
 func prove(t *testing.T, k *Keys, tree *Tree, ops ...Op) (common.Hash, []byte, []byte) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/cairn-dev/cairn/internal/ethtx"
+
 	"context"
 	"fmt"
 	"io"
@@ -116,11 +118,11 @@ func sendPortal(ctx context.Context, out io.Writer, s *signer, l1 *ethclient.Cli
 	if err != nil {
 		return err
 	}
-	tx, err := rollup.SendTx(ctx, l1, key, rollup.PortalAddress, nil, data, 0)
+	tx, err := ethtx.Send(ctx, l1, key, rollup.PortalAddress, nil, data, 0)
 	if err != nil {
 		return err
 	}
-	r, err := rollup.WaitReceipt(ctx, l1, tx.Hash())
+	r, err := ethtx.WaitReceipt(ctx, l1, tx.Hash())
 	if err != nil {
 		return err
 	}

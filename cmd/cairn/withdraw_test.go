@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/cairn-dev/cairn/internal/ethtx"
+
 	"context"
 	"math/big"
 	"os/exec"
@@ -42,18 +44,18 @@ func TestRollupWithdrawCommands(t *testing.T) {
 	}
 	defer seq.Close()
 	user := chain.DevKey(6)
-	dep, err := rollup.SendTx(ctx, l1c, user, rollup.PortalAddress, big.NewInt(params.Ether), nil, 21_000)
+	dep, err := ethtx.Send(ctx, l1c, user, rollup.PortalAddress, big.NewInt(params.Ether), nil, 21_000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rollup.WaitReceipt(ctx, l1c, dep.Hash()); err != nil {
+	if _, err := ethtx.WaitReceipt(ctx, l1c, dep.Hash()); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := rollup.SendTx(ctx, seq, user, rollup.MessagePasserAddress, big.NewInt(params.Ether/4), nil, 100_000)
+	tx, err := ethtx.Send(ctx, seq, user, rollup.MessagePasserAddress, big.NewInt(params.Ether/4), nil, 100_000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rollup.WaitReceipt(ctx, seq, tx.Hash()); err != nil {
+	if _, err := ethtx.WaitReceipt(ctx, seq, tx.Hash()); err != nil {
 		t.Fatal(err)
 	}
 	run := func(args ...string) (string, error) {

@@ -1,0 +1,72 @@
+// Package ethtx sends and waits for L1 transactions from Go: what the
+// wings' agents and the CLI share.
+package ethtx
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+)
+
+// Send signs a dynamic-fee transaction from key with its pending nonce and
+// sends it. gas 0 estimates it.
+func Send(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, to common.Address, value *big.Int, data []byte, gas uint64) (*types.Transaction, error) {
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nonce, err := c.PendingNonceAt(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	head, err := c.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if value == nil {
+		value = new(big.Int)
+	}
+	if gas == 0 {
+		if gas, err = c.EstimateGas(ctx, ethereum.CallMsg{From: from, To: &to, Value: value, Data: data}); err != nil {
+			return nil, err
+		}
+	}
+	tip := big.NewInt(params.GWei)
+	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(chainID), &types.DynamicFeeTx{
+		ChainID: chainID, Nonce: nonce, To: &to, Value: value, Data: data, Gas: gas,
+		GasTipCap: tip, GasFeeCap: new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(3)), tip),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tx, c.SendTransaction(ctx, tx)
+}
+
+// WaitReceipt polls for a transaction's receipt.
+func WaitReceipt(ctx context.Context, c *ethclient.Client, hash common.Hash) (*types.Receipt, error) {
+	for {
+		r, err := c.TransactionReceipt(ctx, hash)
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, ethereum.NotFound) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("receipt of %s: %w", hash, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
