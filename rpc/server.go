@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,12 +70,6 @@ func NewServer(b Backend, opts Options) (*Server, error) {
 	if opts.Limits == (Limits{}) {
 		opts.Limits = DefaultLimits
 	}
-	if opts.Log == nil {
-		opts.Log = slog.Default()
-	}
-	srv := rpc.NewServer()
-	srv.SetBatchLimits(opts.Limits.BatchItems, opts.Limits.BatchBytes)
-	srv.SetHTTPBodyLimit(int(opts.Limits.MaxRequestBytes))
 	oracle := gasprice.NewOracle(oracleBackend{b.Chain()}, gasprice.Config{
 		Blocks:           20,
 		Percentile:       60,
@@ -88,13 +84,29 @@ func NewServer(b Backend, opts Options) (*Server, error) {
 		"web3":  &Web3API{version: opts.ClientVersion},
 		"cairn": &CairnAPI{b: b},
 	}
-	for _, ns := range []string{"eth", "net", "web3", "cairn"} {
+	return NewAPIServer(apis, opts)
+}
+
+// NewAPIServer serves other JSON-RPC namespaces (a wing's own API, such as
+// the ZK rollup operator's zk_) with the same limits, CORS and metrics as
+// a chain's server.
+func NewAPIServer(apis map[string]any, opts Options) (*Server, error) {
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	srv := rpc.NewServer()
+	srv.SetBatchLimits(opts.Limits.BatchItems, opts.Limits.BatchBytes)
+	srv.SetHTTPBodyLimit(int(opts.Limits.MaxRequestBytes))
+	for _, ns := range slices.Sorted(maps.Keys(apis)) {
 		if err := srv.RegisterName(ns, apis[ns]); err != nil {
 			return nil, fmt.Errorf("register %s API: %w", ns, err)
 		}
 	}
 	labels := prometheus.Labels{"server": opts.MetricsLabel}
-	s := &Server{
+	return &Server{
 		rpc:    srv,
 		limits: opts.Limits,
 		log:    opts.Log,
@@ -102,8 +114,7 @@ func NewServer(b Backend, opts Options) (*Server, error) {
 			Name: "requests_total", Help: "JSON-RPC HTTP requests and WebSocket connections.", ConstLabels: labels}),
 		failures: promutil.Counter(opts.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rpc",
 			Name: "errors_total", Help: "JSON-RPC HTTP responses carrying an error.", ConstLabels: labels}),
-	}
-	return s, nil
+	}, nil
 }
 
 // Start listens on addr ("127.0.0.1:8545"; port 0 picks one).

@@ -174,7 +174,11 @@ func (v *Verifier) Run(c *chain.Call) ([]byte, error) {
 		if exitMode {
 			return nil, chain.Revert("zk rollup: in exit mode")
 		}
-		return nil, v.enqueue(c, OpFullExit, c.Caller, uint64(args[0].(uint32)), 0)
+		account := uint64(args[0].(uint32))
+		if account >= 1<<v.p.Depth {
+			return nil, chain.Revert("zk rollup: no account %d", account)
+		}
+		return nil, v.enqueue(c, OpFullExit, c.Caller, account, 0)
 	case "submitBatch":
 		if c.Caller != v.p.Operator {
 			return nil, chain.Revert("zk rollup: only the operator submits batches")

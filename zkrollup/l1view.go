@@ -1,0 +1,89 @@
+package zkrollup
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+)
+
+// l1Contract reads the L1 contract through an L1 node's JSON-RPC.
+type l1Contract struct{ c *ethclient.Client }
+
+func (l *l1Contract) call(ctx context.Context, method string, args ...any) ([]any, error) {
+	in, err := VerifierABI.Pack(method, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := l.c.CallContract(ctx, ethereum.CallMsg{To: &VerifierAddress, Data: in}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("zk contract %s: %w", method, err)
+	}
+	return VerifierABI.Unpack(method, out)
+}
+
+func (l *l1Contract) batchCount(ctx context.Context) (uint64, error) {
+	out, err := l.call(ctx, "batchCount")
+	if err != nil {
+		return 0, err
+	}
+	return out[0].(*big.Int).Uint64(), nil
+}
+
+func (l *l1Contract) queue(ctx context.Context) (head, tail uint64, err error) {
+	out, err := l.call(ctx, "priorityQueue")
+	if err != nil {
+		return 0, 0, err
+	}
+	return out[0].(*big.Int).Uint64(), out[1].(*big.Int).Uint64(), nil
+}
+
+func (l *l1Contract) priorityOp(ctx context.Context, i uint64) (Op, error) {
+	out, err := l.call(ctx, "priorityOp", new(big.Int).SetUint64(i))
+	if err != nil {
+		return Op{}, err
+	}
+	return Op{Type: OpType(out[0].(uint8)), Address: out[1].(common.Address), Account: uint64(out[2].(uint32)), Amount: out[3].(uint64)}, nil
+}
+
+func (l *l1Contract) verifyingKey(ctx context.Context) ([]byte, error) {
+	out, err := l.call(ctx, "verifyingKey")
+	if err != nil {
+		return nil, err
+	}
+	return out[0].([]byte), nil
+}
+
+func (l *l1Contract) exitMode(ctx context.Context) (bool, error) {
+	out, err := l.call(ctx, "exitMode")
+	if err != nil {
+		return false, err
+	}
+	return out[0].(bool), nil
+}
+
+// verifiedBatches returns the public data of every verified batch, in
+// order, from the contract's BatchVerified logs.
+func (l *l1Contract) verifiedBatches(ctx context.Context) ([][]byte, error) {
+	ev := VerifierABI.Events["BatchVerified"]
+	logs, err := l.c.FilterLogs(ctx, ethereum.FilterQuery{Addresses: []common.Address{VerifierAddress}, Topics: [][]common.Hash{{ev.ID}}})
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for i, lg := range logs {
+		if len(lg.Topics) < 2 || lg.Topics[1].Big().Uint64() != uint64(i) {
+			return nil, fmt.Errorf("zk contract: batch log %d out of order", i)
+		}
+		vals, err := ev.Inputs.NonIndexed().Unpack(lg.Data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vals[0].([]byte))
+	}
+	return out, nil
+}
+

@@ -1,0 +1,260 @@
+package zkrollup
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/internal/ethtx"
+	"github.com/cairn-dev/cairn/rollup"
+)
+
+// zkSystem is an L1 mined in the background with the ZK rollup's contract,
+// and an operator that moves by Step.
+type zkSystem struct {
+	t      *testing.T
+	ctx    context.Context
+	l1     *rollup.L1Miner
+	params VerifierParams
+	keys   *Keys
+	dir    string
+	w      *world
+	op     *Operator
+	stop   func()
+}
+
+var operatorKey = chain.DevKey(103)
+
+func newZKSystem(t *testing.T, keys *Keys, users int) *zkSystem {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	w := newWorld(users)
+	alloc := types.GenesisAlloc{crypto.PubkeyToAddress(operatorKey.PublicKey): {Balance: new(big.Int).Mul(big.NewInt(params.Ether), big.NewInt(100))}}
+	for i := range users {
+		alloc[w.addr(uint64(i))] = types.Account{Balance: new(big.Int).Mul(big.NewInt(params.Ether), big.NewInt(100))}
+	}
+	p := VerifierParams{Slots: keys.Slots, Depth: keys.Depth, GenesisRoot: rootBytes(NewTree(keys.Depth).Root()),
+		Operator: crypto.PubkeyToAddress(operatorKey.PublicKey), PriorityDeadline: 20}
+	m, err := rollup.NewL1Miner(alloc, NewVerifier(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &zkSystem{t: t, ctx: ctx, l1: m, params: p, keys: keys, dir: t.TempDir(), w: w}
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Add(1)
+	go func() { // L1 makes a block every few milliseconds
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+				m.Mine()
+			}
+		}
+	}()
+	s.stop = func() { close(done); wg.Wait() }
+	t.Cleanup(func() {
+		if s.op != nil {
+			s.op.Close()
+		}
+		s.stop()
+		m.Close()
+		cancel()
+	})
+	return s
+}
+
+func (s *zkSystem) startOperator() {
+	s.t.Helper()
+	if s.op != nil {
+		s.op.Close()
+	}
+	op, err := StartOperator(s.ctx, OperatorConfig{Params: s.params, L1: s.l1.Client(), Key: operatorKey, Keys: s.keys,
+		DataDir: s.dir, RPCAddr: "127.0.0.1:0", Manual: true})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.op = op
+}
+
+// l1Tx sends an L1 transaction to the contract from user i and waits for it.
+func (s *zkSystem) l1Tx(i uint64, wei *big.Int, method string, args ...any) *types.Receipt {
+	s.t.Helper()
+	var in []byte
+	if method != "" {
+		in, _ = VerifierABI.Pack(method, args...)
+	}
+	tx, err := ethtx.Send(s.ctx, s.l1.Client(), s.w.l1[i], VerifierAddress, wei, in, 500_000)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	r, err := ethtx.WaitReceipt(s.ctx, s.l1.Client(), tx.Hash())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return r
+}
+
+func (s *zkSystem) step() {
+	s.t.Helper()
+	if err := s.op.Step(s.ctx, true); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *zkSystem) client() *Client {
+	s.t.Helper()
+	c, err := DialOperator(s.ctx, s.op.RPCURL())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(c.Close)
+	return c
+}
+
+func (s *zkSystem) balance(i uint64) *big.Int {
+	b, err := s.l1.Client().BalanceAt(s.ctx, s.w.addr(i), nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return b
+}
+
+func testKeys(t *testing.T) *Keys {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("Groth16 setup")
+	}
+	k, err := LoadKeys(t.TempDir(), 2, testDepth, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// The operator's story over real sockets and proofs: users deposit on L1,
+// register and transfer over JSON-RPC, withdraw to L1; the operator
+// restarts with ops accepted but not yet in a batch and loses none; bad ops
+// get clear errors; then the operator vanishes, a user's exit request goes
+// unanswered, and the user leaves with a Merkle proof rebuilt from L1 alone.
+func TestOperatorStory(t *testing.T) {
+	s := newZKSystem(t, testKeys(t), 3)
+	s.startOperator()
+	c := s.client()
+	w := s.w
+
+	// Deposit 1 ETH each; the operator takes them from L1 and proves them.
+	for i := range uint64(2) {
+		if r := s.l1Tx(i, big.NewInt(params.Ether), ""); r.Status != types.ReceiptStatusSuccessful {
+			t.Fatal("deposit failed")
+		}
+	}
+	s.step()
+	for i := range uint64(2) {
+		idx, err := c.AccountIndex(s.ctx, w.addr(i))
+		if err != nil || idx != i {
+			t.Fatalf("user %d has account %d: %v", i, idx, err)
+		}
+		if a, _ := c.Account(s.ctx, i); a.VerifiedBalance != 1_000_000_000 {
+			t.Fatalf("account %d: %+v", i, a)
+		}
+	}
+
+	// Register over RPC, transfer, withdraw.
+	for i := range uint64(2) {
+		reg := w.register(t, i)
+		if _, err := c.Send(s.ctx, &reg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := w.transfer(t, 0, 1, 250_000_000, 1_000, 0)
+	if _, err := c.Send(s.ctx, &tr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(s.ctx, &tr); !errors.Is(err, nil) && !strings.Contains(err.Error(), ErrNonce.Error()) {
+		t.Fatalf("replayed transfer: %v", err)
+	} else if err == nil {
+		t.Fatal("a replayed transfer was accepted")
+	}
+	forged := w.signed(t, Op{Type: OpTransfer, Account: 1, To: 0, Amount: 1, Nonce: 0}, 0)
+	if _, err := c.Send(s.ctx, &forged); err == nil || !strings.Contains(err.Error(), ErrBadSignature.Error()) {
+		t.Fatalf("transfer signed by another key: %v", err)
+	}
+	wd := w.withdraw(t, 1, 100_000_000, 0, 0)
+	if _, err := c.Send(s.ctx, &wd); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := c.Account(s.ctx, 1); a.Balance != 1_150_000_000 || a.VerifiedBalance != 1_000_000_000 {
+		t.Fatalf("soft confirmation: %+v", a)
+	}
+	before := s.balance(1)
+
+	// A restart before the ops are in a batch loses none of them.
+	s.startOperator()
+	c = s.client()
+	if a, _ := c.Account(s.ctx, 1); a.Balance != 1_150_000_000 {
+		t.Fatalf("after a restart: %+v", a)
+	}
+	s.step()
+	if got := new(big.Int).Sub(s.balance(1), before); got.Cmp(big.NewInt(100_000_000*params.GWei)) != 0 {
+		t.Fatalf("the withdrawal paid %v wei on L1", got)
+	}
+	st, _ := c.Status(s.ctx)
+	if st.Verified != st.Batches || st.Verified < 3 {
+		t.Fatalf("status: %+v", st)
+	}
+	for i := range st.Batches {
+		if b, err := c.Batch(s.ctx, uint64(i)); err != nil || b.Status != BatchVerified {
+			t.Fatalf("batch %d: %+v %v", i, b, err)
+		}
+	}
+
+	// The operator is gone. User 0 asks to exit on L1; nobody answers.
+	s.op.Close()
+	s.op = nil
+	s.l1Tx(0, nil, "requestExit", uint32(0))
+	if r := s.l1Tx(2, nil, "activateExitMode"); r.Status == types.ReceiptStatusSuccessful {
+		t.Fatal("exit mode before the deadline")
+	}
+	if err := s.l1.MineN(int(s.params.PriorityDeadline) + 1); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.l1Tx(2, nil, "activateExitMode"); r.Status != types.ReceiptStatusSuccessful {
+		t.Fatal("exit mode refused after the deadline")
+	}
+	tree, err := RebuildFromL1(s.ctx, s.l1.Client(), s.params.Depth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tree.Account(0).Balance
+	if want != 1_000_000_000-250_000_000 { // its fee came back: account 0 is the fee account
+		t.Fatalf("account 0 rebuilt from L1 holds %d gwei", want)
+	}
+	data, err := ExitCalldata(tree, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = s.balance(0)
+	tx, err := ethtx.Send(s.ctx, s.l1.Client(), w.l1[0], VerifierAddress, nil, data, 500_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ethtx.WaitReceipt(s.ctx, s.l1.Client(), tx.Hash())
+	if err != nil || r.Status != types.ReceiptStatusSuccessful {
+		t.Fatalf("exit failed: %v", err)
+	}
+	fee := new(big.Int).Mul(new(big.Int).SetUint64(r.GasUsed), r.EffectiveGasPrice)
+	if got := new(big.Int).Sub(new(big.Int).Add(s.balance(0), fee), before); got.Cmp(new(big.Int).Mul(new(big.Int).SetUint64(want), big.NewInt(params.GWei))) != 0 {
+		t.Fatalf("the exit paid %v wei", got)
+	}
+}
