@@ -86,4 +86,3 @@ func (l *l1Contract) verifiedBatches(ctx context.Context) ([][]byte, error) {
 	}
 	return out, nil
 }
-
