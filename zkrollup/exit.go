@@ -8,15 +8,16 @@ import (
 )
 
 // RebuildFromL1 rebuilds every account at L1's verified root from L1 alone:
-// the public data of each verified batch, replayed from the empty tree. It
+// the public data of each verified batch, replayed from the genesis tree of
+// the contract's rules p. It
 // is what a user runs to leave in exit mode, when the operator is gone.
-func RebuildFromL1(ctx context.Context, c *ethclient.Client, depth int) (*Tree, error) {
+func RebuildFromL1(ctx context.Context, c *ethclient.Client, p VerifierParams) (*Tree, error) {
 	l := &l1Contract{c: c}
 	batches, err := l.verifiedBatches(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t := NewTree(depth)
+	t := GenesisTree(p.Depth, p.Operator)
 	for i, data := range batches {
 		if err := t.Replay(data); err != nil {
 			return nil, fmt.Errorf("verified batch %d: %w", i, err)

@@ -28,8 +28,8 @@ type OperatorConfig struct {
 	KeyDir string
 	// DataDir holds the log of accepted ops; "" keeps it in memory.
 	DataDir      string
-	RPCAddr      string // "" serves no RPC
-	FeeAccount   uint64
+	RPCAddr      string        // "" serves no RPC
+	FeeAccount   uint64        // 0: the operator's own account (see GenesisTree)
 	BatchTimeout time.Duration // a partial batch is sealed after this (default 2 s)
 	Poll         time.Duration // how often L1 is read (default 500 ms)
 	MaxPending   int           // ops accepted but not yet sealed (default 16 batches)
@@ -124,14 +124,14 @@ func StartOperator(ctx context.Context, cfg OperatorConfig) (*Operator, error) {
 	if cfg.KeyDir == "" {
 		cfg.KeyDir = DefaultKeyDir()
 	}
-	genesis := NewTree(cfg.Params.Depth)
+	genesis := GenesisTree(cfg.Params.Depth, cfg.Params.Operator)
 	if rootBytes(genesis.Root()) != cfg.Params.GenesisRoot {
-		return nil, fmt.Errorf("zk operator: genesis root %s is not the empty tree's", cfg.Params.GenesisRoot)
+		return nil, fmt.Errorf("zk operator: genesis root %s is not GenesisTree's", cfg.Params.GenesisRoot)
 	}
 	o := &Operator{
 		cfg: cfg, log: cfg.Log, l1: &l1Contract{c: cfg.L1},
 		soft: genesis, sealed: genesis.Clone(), verified: genesis.Clone(),
-		index: map[common.Address]uint64{}, keyReady: make(chan struct{}), work: make(chan struct{}, 1),
+		index: map[common.Address]uint64{cfg.Params.Operator: 0}, accounts: 1, keyReady: make(chan struct{}), work: make(chan struct{}, 1),
 	}
 	j, records, err := openJournal(cfg.DataDir)
 	if err != nil {

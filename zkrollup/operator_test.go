@@ -37,11 +37,12 @@ var operatorKey = chain.DevKey(103)
 func newZKSystem(t *testing.T, keys *Keys, users int) *zkSystem {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	w := newWorld(users)
+	w.l1[0], w.l2[0] = operatorKey, L2Key(operatorKey) // user 0 runs the operator
 	alloc := types.GenesisAlloc{crypto.PubkeyToAddress(operatorKey.PublicKey): {Balance: new(big.Int).Mul(big.NewInt(params.Ether), big.NewInt(100))}}
 	for i := range users {
 		alloc[w.addr(uint64(i))] = types.Account{Balance: new(big.Int).Mul(big.NewInt(params.Ether), big.NewInt(100))}
 	}
-	p := VerifierParams{Slots: keys.Slots, Depth: keys.Depth, GenesisRoot: rootBytes(NewTree(keys.Depth).Root()),
+	p := VerifierParams{Slots: keys.Slots, Depth: keys.Depth, GenesisRoot: rootBytes(GenesisTree(keys.Depth, crypto.PubkeyToAddress(operatorKey.PublicKey)).Root()),
 		Operator: crypto.PubkeyToAddress(operatorKey.PublicKey), PriorityDeadline: 20}
 	m, err := rollup.NewL1Miner(alloc, NewVerifier(p))
 	if err != nil {
@@ -148,19 +149,20 @@ func testKeys(t *testing.T) *Keys {
 // get clear errors; then the operator vanishes, a user's exit request goes
 // unanswered, and the user leaves with a Merkle proof rebuilt from L1 alone.
 func TestOperatorStory(t *testing.T) {
-	s := newZKSystem(t, testKeys(t), 3)
+	s := newZKSystem(t, testKeys(t), 4)
 	s.startOperator()
 	c := s.client()
 	w := s.w
 
-	// Deposit 1 ETH each; the operator takes them from L1 and proves them.
-	for i := range uint64(2) {
+	// Users 1 and 2 deposit 1 ETH each; the operator takes the deposits
+	// from L1, opens their accounts and proves the batch.
+	for i := uint64(1); i <= 2; i++ {
 		if r := s.l1Tx(i, big.NewInt(params.Ether), ""); r.Status != types.ReceiptStatusSuccessful {
 			t.Fatal("deposit failed")
 		}
 	}
 	s.step()
-	for i := range uint64(2) {
+	for i := uint64(1); i <= 2; i++ {
 		idx, err := c.AccountIndex(s.ctx, w.addr(i))
 		if err != nil || idx != i {
 			t.Fatalf("user %d has account %d: %v", i, idx, err)
@@ -171,13 +173,13 @@ func TestOperatorStory(t *testing.T) {
 	}
 
 	// Register over RPC, transfer, withdraw.
-	for i := range uint64(2) {
+	for i := uint64(1); i <= 2; i++ {
 		reg := w.register(t, i)
 		if _, err := c.Send(s.ctx, &reg); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tr := w.transfer(t, 0, 1, 250_000_000, 1_000, 0)
+	tr := w.transfer(t, 1, 2, 250_000_000, 1_000, 0)
 	if _, err := c.Send(s.ctx, &tr); err != nil {
 		t.Fatal(err)
 	}
@@ -186,27 +188,27 @@ func TestOperatorStory(t *testing.T) {
 	} else if err == nil {
 		t.Fatal("a replayed transfer was accepted")
 	}
-	forged := w.signed(t, Op{Type: OpTransfer, Account: 1, To: 0, Amount: 1, Nonce: 0}, 0)
+	forged := w.signed(t, Op{Type: OpTransfer, Account: 2, To: 1, Amount: 1, Nonce: 0}, 1)
 	if _, err := c.Send(s.ctx, &forged); err == nil || !strings.Contains(err.Error(), ErrBadSignature.Error()) {
 		t.Fatalf("transfer signed by another key: %v", err)
 	}
-	wd := w.withdraw(t, 1, 100_000_000, 0, 0)
+	wd := w.withdraw(t, 2, 100_000_000, 0, 0)
 	if _, err := c.Send(s.ctx, &wd); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := c.Account(s.ctx, 1); a.Balance != 1_150_000_000 || a.VerifiedBalance != 1_000_000_000 {
+	if a, _ := c.Account(s.ctx, 2); a.Balance != 1_150_000_000 || a.VerifiedBalance != 1_000_000_000 {
 		t.Fatalf("soft confirmation: %+v", a)
 	}
-	before := s.balance(1)
+	before := s.balance(2)
 
 	// A restart before the ops are in a batch loses none of them.
 	s.startOperator()
 	c = s.client()
-	if a, _ := c.Account(s.ctx, 1); a.Balance != 1_150_000_000 {
+	if a, _ := c.Account(s.ctx, 2); a.Balance != 1_150_000_000 {
 		t.Fatalf("after a restart: %+v", a)
 	}
 	s.step()
-	if got := new(big.Int).Sub(s.balance(1), before); got.Cmp(big.NewInt(100_000_000*params.GWei)) != 0 {
+	if got := new(big.Int).Sub(s.balance(2), before); got.Cmp(big.NewInt(100_000_000*params.GWei)) != 0 {
 		t.Fatalf("the withdrawal paid %v wei on L1", got)
 	}
 	st, _ := c.Status(s.ctx)
@@ -219,33 +221,37 @@ func TestOperatorStory(t *testing.T) {
 		}
 	}
 
-	// The operator is gone. User 0 asks to exit on L1; nobody answers.
+	if a, _ := c.Account(s.ctx, 0); a.VerifiedBalance != 1_000 {
+		t.Fatalf("the operator's fee account: %+v", a)
+	}
+
+	// The operator is gone. User 1 asks to exit on L1; nobody answers.
 	s.op.Close()
 	s.op = nil
-	s.l1Tx(0, nil, "requestExit", uint32(0))
-	if r := s.l1Tx(2, nil, "activateExitMode"); r.Status == types.ReceiptStatusSuccessful {
+	s.l1Tx(1, nil, "requestExit", uint32(1))
+	if r := s.l1Tx(3, nil, "activateExitMode"); r.Status == types.ReceiptStatusSuccessful {
 		t.Fatal("exit mode before the deadline")
 	}
 	if err := s.l1.MineN(int(s.params.PriorityDeadline) + 1); err != nil {
 		t.Fatal(err)
 	}
-	if r := s.l1Tx(2, nil, "activateExitMode"); r.Status != types.ReceiptStatusSuccessful {
+	if r := s.l1Tx(3, nil, "activateExitMode"); r.Status != types.ReceiptStatusSuccessful {
 		t.Fatal("exit mode refused after the deadline")
 	}
-	tree, err := RebuildFromL1(s.ctx, s.l1.Client(), s.params.Depth)
+	tree, err := RebuildFromL1(s.ctx, s.l1.Client(), s.params)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := tree.Account(0).Balance
-	if want != 1_000_000_000-250_000_000 { // its fee came back: account 0 is the fee account
-		t.Fatalf("account 0 rebuilt from L1 holds %d gwei", want)
+	want := tree.Account(1).Balance
+	if want != 1_000_000_000-250_000_000-1_000 {
+		t.Fatalf("account 1 rebuilt from L1 holds %d gwei", want)
 	}
-	data, err := ExitCalldata(tree, 0)
+	data, err := ExitCalldata(tree, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before = s.balance(0)
-	tx, err := ethtx.Send(s.ctx, s.l1.Client(), w.l1[0], VerifierAddress, nil, data, 500_000)
+	before = s.balance(1)
+	tx, err := ethtx.Send(s.ctx, s.l1.Client(), w.l1[1], VerifierAddress, nil, data, 500_000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +260,7 @@ func TestOperatorStory(t *testing.T) {
 		t.Fatalf("exit failed: %v", err)
 	}
 	fee := new(big.Int).Mul(new(big.Int).SetUint64(r.GasUsed), r.EffectiveGasPrice)
-	if got := new(big.Int).Sub(new(big.Int).Add(s.balance(0), fee), before); got.Cmp(new(big.Int).Mul(new(big.Int).SetUint64(want), big.NewInt(params.GWei))) != 0 {
+	if got := new(big.Int).Sub(new(big.Int).Add(s.balance(1), fee), before); got.Cmp(new(big.Int).Mul(new(big.Int).SetUint64(want), big.NewInt(params.GWei))) != 0 {
 		t.Fatalf("the exit paid %v wei", got)
 	}
 }

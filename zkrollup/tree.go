@@ -158,3 +158,13 @@ func (t *Tree) Clone() *Tree {
 	}
 	return c
 }
+
+// GenesisTree is the rollup's first state: account 0 belongs to the
+// operator, who collects the fees there; every other account is empty.
+func GenesisTree(depth int, operator common.Address) *Tree {
+	t := NewTree(depth)
+	if err := t.Set(0, Account{Address: operator}); err != nil {
+		panic(err) // index 0 is in every tree
+	}
+	return t
+}

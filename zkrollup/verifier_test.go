@@ -16,22 +16,22 @@ import (
 )
 
 // l1 runs the L1 contract on a bare state, one call per "block".
-type l1 struct {
+type l1Harness struct {
 	t     *testing.T
 	v     *Verifier
 	st    *state.StateDB
 	block uint64
 }
 
-func newL1(t *testing.T, p VerifierParams) *l1 {
+func newL1(t *testing.T, p VerifierParams) *l1Harness {
 	st, err := state.New(types.EmptyRootHash, state.NewDatabaseForTesting())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &l1{t: t, v: NewVerifier(p), st: st, block: 1}
+	return &l1Harness{t: t, v: NewVerifier(p), st: st, block: 1}
 }
 
-func (l *l1) call(from common.Address, wei *big.Int, method string, args ...any) ([]byte, error) {
+func (l *l1Harness) call(from common.Address, wei *big.Int, method string, args ...any) ([]byte, error) {
 	l.t.Helper()
 	var in []byte
 	if method != "" {
@@ -52,7 +52,7 @@ func (l *l1) call(from common.Address, wei *big.Int, method string, args ...any)
 	return out, err
 }
 
-func (l *l1) must(from common.Address, wei *big.Int, method string, args ...any) []byte {
+func (l *l1Harness) must(from common.Address, wei *big.Int, method string, args ...any) []byte {
 	l.t.Helper()
 	out, err := l.call(from, wei, method, args...)
 	if err != nil {
@@ -61,7 +61,7 @@ func (l *l1) must(from common.Address, wei *big.Int, method string, args ...any)
 	return out
 }
 
-func (l *l1) refuses(why string, from common.Address, wei *big.Int, method string, args ...any) {
+func (l *l1Harness) refuses(why string, from common.Address, wei *big.Int, method string, args ...any) {
 	l.t.Helper()
 	var revert *chain.RevertError
 	if _, err := l.call(from, wei, method, args...); !errors.As(err, &revert) {
