@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -30,6 +31,7 @@ import (
 	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rpc"
+	"github.com/cairn-dev/cairn/zkrollup"
 )
 
 // Defaults of `cairn devnet`.
@@ -40,6 +42,7 @@ const (
 	DefaultP2PPort    = 26656
 	DefaultBlockTime  = 200 * time.Millisecond
 	DefaultL2RPCPort  = 9545 // the rollup's sequencer; its verifier is on the next port
+	DefaultZKRPCPort  = 9645 // the ZK rollup's operator
 )
 
 // DevBalance is what each test-mnemonic account holds at genesis: 10,000 ETH.
@@ -83,7 +86,13 @@ type Config struct {
 	// being the next one; 0 picks free ports, -1 runs no rollup.
 	L2RPCPort   int
 	L2BlockTime time.Duration // 0: rollup.DefaultBlockTime
-	Log         *slog.Logger
+	// ZKRPCPort is the ZK rollup operator's JSON-RPC port; 0 picks a free
+	// one, -1 runs no ZK rollup.
+	ZKRPCPort int
+	ZKSlots   int    // ops per batch; 0: DefaultZKSlots
+	ZKDepth   int    // account tree depth; 0: DefaultZKDepth
+	ZKKeyDir  string // where proving keys are cached; "": zkrollup.DefaultKeyDir
+	Log       *slog.Logger
 }
 
 // Devnet is a running devnet.
@@ -91,6 +100,7 @@ type Devnet struct {
 	cfg     Config
 	L1      *l1.Cluster
 	Rollup  *Rollup // nil when the devnet runs no rollup
+	ZK      *ZK     // nil when the devnet runs no ZK rollup
 	dir     string
 	tmp     bool
 	metrics *http.Server
@@ -127,7 +137,7 @@ func Start(cfg Config) (*Devnet, error) {
 		_ = reg.Register(collectors.NewBuildInfoCollector())
 	}
 	alloc := DevAlloc()
-	for _, k := range []*ecdsa.PrivateKey{rollup.BatcherKey(), rollup.ProposerKey(), rollup.ChallengerKey()} {
+	for _, k := range []*ecdsa.PrivateKey{rollup.BatcherKey(), rollup.ProposerKey(), rollup.ChallengerKey(), ZKOperatorKey()} {
 		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
 	}
 	l2Genesis := rollup.DevGenesis(0)
@@ -139,6 +149,11 @@ func Start(cfg Config) (*Devnet, error) {
 	if err != nil {
 		return nil, err
 	}
+	zkWing, err := zkrollup.WingGenesis(d.zkParams())
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(wings, zkWing)
 	cluster, err := l1.NewCluster(l1.ClusterConfig{
 		Wings:       wings,
 		Dir:         filepath.Join(d.dir, "l1"),
@@ -166,6 +181,12 @@ func Start(cfg Config) (*Devnet, error) {
 		if d.Rollup, err = startRollup(d, reg); err != nil {
 			d.Stop()
 			return nil, fmt.Errorf("start rollup: %w", err)
+		}
+	}
+	if cfg.ZKRPCPort >= 0 {
+		if d.ZK, err = startZK(d); err != nil {
+			d.Stop()
+			return nil, fmt.Errorf("start ZK rollup: %w", err)
 		}
 	}
 	if cfg.MetricsAddr != "" {
@@ -197,6 +218,9 @@ func (d *Devnet) Stop() {
 	if d.Rollup != nil {
 		d.Rollup.Stop()
 	}
+	if d.ZK != nil {
+		d.ZK.Stop()
+	}
 	if d.L1 != nil {
 		d.L1.Stop()
 	}
@@ -221,6 +245,9 @@ func (d *Devnet) layers() []rpc.Layer {
 	layers := []rpc.Layer{l}
 	if d.Rollup != nil {
 		layers = append(layers, d.Rollup.layer())
+	}
+	if d.ZK != nil {
+		layers = append(layers, d.ZK.layer())
 	}
 	return layers
 }
@@ -247,6 +274,9 @@ func (d *Devnet) PrintSummary(w io.Writer) {
 		fmt.Fprintf(w, "    outputs %s: a proposer posts an output every %d L2 blocks, a challenger checks each; challenge window %d s\n",
 			rollup.OutputsAddress, DefaultOutputInterval, r.Config.Proofs.FinalizationPeriod)
 		fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s, then cairn withdraw prove|finalize <l2-tx-hash>\n", rollup.MessagePasserAddress)
+	}
+	if d.ZK != nil {
+		fmt.Fprint(w, d.ZK.summary())
 	}
 	if d.metrics != nil {
 		fmt.Fprintf(w, "    metrics       http://%s/metrics\n", d.cfg.MetricsAddr)

@@ -34,6 +34,9 @@ func startDevnet(t *testing.T, cfg Config) *Devnet {
 	if cfg.BlockTime == 0 {
 		cfg.BlockTime = 100 * time.Millisecond
 	}
+	if cfg.ZKSlots == 0 {
+		cfg.ZKRPCPort = -1 // the ZK rollup only where a test sizes it small
+	}
 	d, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,6 @@
 package lab
 
 import (
-	"github.com/cairn-dev/cairn/internal/ethtx"
-
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
 )
 

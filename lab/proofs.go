@@ -1,8 +1,6 @@
 package lab
 
 import (
-	"github.com/cairn-dev/cairn/internal/ethtx"
-
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/devnet"
+	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/rollup"
 )
@@ -170,7 +169,7 @@ func calldataFloor(data []byte) uint64 {
 }
 
 func withdrawalLatency(ctx context.Context, res *ProofsResult) error {
-	d, err := devnet.Start(devnet.Config{Validators: 2, RPCPort: 0, P2PPort: 0, L2RPCPort: 0, BlockTime: 100 * time.Millisecond})
+	d, err := devnet.Start(devnet.Config{ZKRPCPort: -1, Validators: 2, RPCPort: 0, P2PPort: 0, L2RPCPort: 0, BlockTime: 100 * time.Millisecond})
 	if err != nil {
 		return err
 	}

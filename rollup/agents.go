@@ -1,8 +1,6 @@
 package rollup
 
 import (
-	"github.com/cairn-dev/cairn/internal/ethtx"
-
 	"context"
 	"crypto/ecdsa"
 	"fmt"
@@ -14,6 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rlp"
+
+	"github.com/cairn-dev/cairn/internal/ethtx"
 )
 
 // AgentConfig configures a proposer or a challenger.

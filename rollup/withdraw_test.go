@@ -1,8 +1,6 @@
 package rollup
 
 import (
-	"github.com/cairn-dev/cairn/internal/ethtx"
-
 	"context"
 	"math/big"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/internal/ethtx"
 )
 
 // story drives a System with a proposer and a challenger.

@@ -86,3 +86,13 @@ func (l *l1Contract) verifiedBatches(ctx context.Context) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// ReadParams reads the L1 contract's rules (without its verifying key).
+func ReadParams(ctx context.Context, c *ethclient.Client) (VerifierParams, error) {
+	out, err := (&l1Contract{c: c}).call(ctx, "rules")
+	if err != nil {
+		return VerifierParams{}, err
+	}
+	return VerifierParams{Slots: int(out[0].(uint32)), Depth: int(out[1].(uint32)), Operator: out[2].(common.Address),
+		PriorityDeadline: out[3].(uint64), GenesisRoot: out[4].([32]byte)}, nil
+}

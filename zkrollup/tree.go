@@ -168,3 +168,14 @@ func GenesisTree(depth int, operator common.Address) *Tree {
 	}
 	return t
 }
+
+// Find returns the lowest-numbered account an address owns.
+func (t *Tree) Find(owner common.Address) (uint64, bool) {
+	found, best := false, uint64(0)
+	for i, a := range t.accounts {
+		if a.Address == owner && (!found || i < best) {
+			found, best = true, i
+		}
+	}
+	return best, found
+}

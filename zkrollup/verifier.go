@@ -49,6 +49,7 @@ const verifierABIJSON = `[
 {"type":"function","name":"activateExitMode","stateMutability":"nonpayable","inputs":[],"outputs":[]},
 {"type":"function","name":"exit","stateMutability":"nonpayable","inputs":[{"name":"account","type":"uint32"},{"name":"owner","type":"address"},{"name":"pubX","type":"bytes32"},{"name":"pubY","type":"bytes32"},{"name":"nonce","type":"uint64"},{"name":"balance","type":"uint64"},{"name":"siblings","type":"bytes32[]"}],"outputs":[]},
 {"type":"function","name":"cancelDeposit","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"rules","stateMutability":"view","inputs":[],"outputs":[{"name":"slots","type":"uint32"},{"name":"depth","type":"uint32"},{"name":"operator","type":"address"},{"name":"priorityDeadline","type":"uint64"},{"name":"genesisRoot","type":"bytes32"}]},
 {"type":"function","name":"stateRoot","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"bytes32"}]},
 {"type":"function","name":"batchCount","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
 {"type":"function","name":"exitMode","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"bool"}]},
@@ -222,6 +223,8 @@ func (v *Verifier) Run(c *chain.Call) ([]byte, error) {
 			return nil, chain.Revert("zk rollup: not in exit mode")
 		}
 		return nil, v.cancelDeposit(c, args[0].(*big.Int))
+	case "rules":
+		return m.Outputs.Pack(uint32(v.p.Slots), uint32(v.p.Depth), v.p.Operator, v.p.PriorityDeadline, [32]byte(v.p.GenesisRoot))
 	case "stateRoot":
 		return v.root(c).Bytes(), nil
 	case "batchCount":

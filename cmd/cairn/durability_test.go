@@ -257,7 +257,7 @@ func TestDevnetResumesAfterSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	rpcBase, p2pBase, l2Base := freeBase(t, 4), freeBase(t, 4), freeBase(t, 2)
 	args := []string{"devnet", "--datadir", dir, "--block-time", "100ms",
-		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--l2-rpc-port", strconv.Itoa(l2Base)}
+		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--l2-rpc-port", strconv.Itoa(l2Base), "--zk-rpc-port", "-1"}
 	proc := start(t, bin, args...)
 	url := "http://127.0.0.1:" + strconv.Itoa(rpcBase)
 	seqURL := "http://127.0.0.1:" + strconv.Itoa(l2Base)

@@ -25,7 +25,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devnetCmd(), initCmd(), testnetCmd(), nodeCmd(), labCmd())
+	root.AddCommand(devnetCmd(), initCmd(), testnetCmd(), nodeCmd(), labCmd(), zkCmd())
 	root.AddCommand(stakingCmds()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)
@@ -92,6 +92,10 @@ with it, a later run on the same directory resumes the chain.`,
 	f.IntVar(&cfg.P2PPort, "p2p-port", devnet.DefaultP2PPort, "CometBFT P2P port of validator 0; validator i uses port+i")
 	f.IntVar(&cfg.L2RPCPort, "l2-rpc-port", devnet.DefaultL2RPCPort, "JSON-RPC port of the rollup's sequencer; its verifier uses port+1; -1 runs no rollup")
 	f.DurationVar(&cfg.L2BlockTime, "l2-block-time", rollup.DefaultBlockTime, "the rollup sequencer's block time")
+	f.IntVar(&cfg.ZKRPCPort, "zk-rpc-port", devnet.DefaultZKRPCPort, "JSON-RPC port of the ZK rollup's operator; -1 runs no ZK rollup")
+	f.IntVar(&cfg.ZKSlots, "zk-slots", devnet.DefaultZKSlots, "ops per ZK rollup batch")
+	f.IntVar(&cfg.ZKDepth, "zk-depth", devnet.DefaultZKDepth, "depth of the ZK rollup's account tree (2^depth accounts)")
+	f.StringVar(&cfg.ZKKeyDir, "zk-keys", "", "cache of the ZK rollup's proving keys (default: the user cache directory)")
 	f.StringVar(&cfg.MetricsAddr, "metrics", "", "serve Prometheus metrics at this address (e.g. 127.0.0.1:9090)")
 	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	return cmd

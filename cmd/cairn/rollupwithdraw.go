@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/cairn-dev/cairn/internal/ethtx"
-
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/spf13/cobra"
 
+	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
 )
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/cairn-dev/cairn/internal/ethtx"
-
 	"context"
 	"math/big"
 	"os/exec"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/devnet"
+	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
 )
 
@@ -23,7 +22,7 @@ import (
 // the challenge window; the ETH arrives on L1.
 func TestRollupWithdrawCommands(t *testing.T) {
 	bin := cairnBinary(t)
-	d, err := devnet.Start(devnet.Config{Validators: 2, BlockTime: 100 * time.Millisecond})
+	d, err := devnet.Start(devnet.Config{ZKRPCPort: -1, Validators: 2, BlockTime: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
