@@ -140,8 +140,10 @@ func (a *API) GetBatch(index hexutil.Uint64) (*BatchInfo, error) {
 }
 
 // Status returns the operator's state (zk_status).
-func (a *API) Status() *StatusInfo {
-	o := a.o
+func (a *API) Status() *StatusInfo { return a.o.Status() }
+
+// Status returns the operator's state.
+func (o *Operator) Status() *StatusInfo {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	s := &StatusInfo{Slots: hexutil.Uint64(o.cfg.Params.Slots), Depth: hexutil.Uint64(o.cfg.Params.Depth), KeysReady: o.keys != nil,

@@ -18,7 +18,13 @@ import (
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/consensys/gnark/logger"
 )
+
+// gnark logs through its own zerolog logger to stdout; Cairn logs with
+// slog, so the wing silences it and reports compile, setup and proving
+// itself.
+func init() { logger.Disable() }
 
 // Keys are the batch circuit of one size, compiled, with its Groth16 keys.
 //
@@ -93,6 +99,12 @@ func LoadKeys(dir string, slots, depth int, log *slog.Logger) (*Keys, error) {
 	}
 	log.Info("zk setup done", "took", time.Since(start).Round(time.Millisecond))
 	return k, nil
+}
+
+// KeysCached reports whether dir holds keys of the circuit with this hash.
+func KeysCached(dir string, hash [32]byte) bool {
+	_, err := os.Stat(filepath.Join(dir, hex.EncodeToString(hash[:8]), "vk"))
+	return err == nil
 }
 
 func (k *Keys) read(dir string) error {

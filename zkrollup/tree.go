@@ -179,3 +179,6 @@ func (t *Tree) Find(owner common.Address) (uint64, bool) {
 	}
 	return best, found
 }
+
+// RootHash is the root as the L1 contract holds it.
+func (t *Tree) RootHash() common.Hash { return rootBytes(t.Root()) }

@@ -16,7 +16,7 @@ func labCmd() *cobra.Command {
 		Use:   "lab",
 		Short: "Measure the layers: workloads and attacks against a fresh network",
 	}
-	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd())
+	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd(), labZKCmd())
 	return cmd
 }
 
@@ -139,4 +139,32 @@ L1 with the devnet's challenge window.`,
 			return nil
 		},
 	}
+}
+
+func labZKCmd() *cobra.Command {
+	var (
+		slots  []int
+		depth  int
+		keyDir string
+	)
+	cmd := &cobra.Command{
+		Use:   "zk",
+		Short: "ZK rollup proofs: proven transfers/s, proof and verification time, memory, L1 bytes, finality",
+		Long: `Compiles the batch circuit for each batch size (default 4, 16 and 32
+transfers over a depth-20 account tree), runs its Groth16 setup once (cached
+in --keys), proves batches of signed transfers and verifies them with the L1
+contract, against native execution of the same transfers as the baseline;
+then runs an operator against an L1 with 1 s blocks and times a full batch
+from submission to verification on L1.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Minute)
+			defer cancel()
+			_, err := lab.RunZK(ctx, lab.ZKConfig{Slots: slots, Depth: depth, KeyDir: keyDir, Out: cmd.OutOrStdout()})
+			return err
+		},
+	}
+	cmd.Flags().IntSliceVar(&slots, "slots", []int{4, 16, 32}, "batch sizes to measure")
+	cmd.Flags().IntVar(&depth, "depth", 20, "account tree depth")
+	cmd.Flags().StringVar(&keyDir, "keys", "", "proving key cache (default: the user cache directory)")
+	return cmd
 }
