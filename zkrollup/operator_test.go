@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
@@ -262,5 +263,60 @@ func TestOperatorStory(t *testing.T) {
 	fee := new(big.Int).Mul(new(big.Int).SetUint64(r.GasUsed), r.EffectiveGasPrice)
 	if got := new(big.Int).Sub(new(big.Int).Add(s.balance(1), fee), before); got.Cmp(new(big.Int).Mul(new(big.Int).SetUint64(want), big.NewInt(params.GWei))) != 0 {
 		t.Fatalf("the exit paid %v wei", got)
+	}
+}
+
+// The pipeline on its own goroutines: while batches are proven and
+// submitted, new transfers keep arriving over JSON-RPC; every one ends up
+// verified on L1 and L1's root is the operator's.
+func TestOperatorPipeline(t *testing.T) {
+	s := newZKSystem(t, testKeys(t), 3)
+	op, err := StartOperator(s.ctx, OperatorConfig{Params: s.params, L1: s.l1.Client(), Key: operatorKey, Keys: s.keys,
+		DataDir: s.dir, RPCAddr: "127.0.0.1:0", BatchTimeout: 50 * time.Millisecond, Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.op = op
+	c := s.client()
+	w := s.w
+	for i := uint64(1); i <= 2; i++ {
+		s.l1Tx(i, big.NewInt(params.Ether), "")
+	}
+	for i := uint64(1); i <= 2; i++ {
+		reg := w.register(t, i)
+		for {
+			if _, err := c.Send(s.ctx, &reg); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond) // until the operator has taken the deposit
+		}
+	}
+	for n := range uint64(6) {
+		from, to := 1+n%2, 2-n%2
+		tr := w.transfer(t, from, to, 1_000+n, 0, n/2)
+		if _, err := c.Send(s.ctx, &tr); err != nil {
+			t.Fatalf("transfer %d: %v", n, err)
+		}
+	}
+	for {
+		st, err := c.Status(s.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Pending == 0 && st.Verified == st.Batches {
+			out, err := (&l1Contract{c: s.l1.Client()}).call(s.ctx, "stateRoot")
+			if err != nil || common.Hash(out[0].([32]byte)) != st.VerifiedRoot {
+				t.Fatalf("L1 root %v, operator's %s: %v", out, st.VerifiedRoot, err)
+			}
+			if a, _ := c.Account(s.ctx, 1); a.VerifiedNonce != 3 || a.VerifiedBalance != a.Balance {
+				t.Fatalf("account 1: %+v", a)
+			}
+			return
+		}
+		select {
+		case <-s.ctx.Done():
+			t.Fatalf("not all verified: %+v", st)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
