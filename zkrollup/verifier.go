@@ -12,6 +12,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/frontend"
+	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/tracing"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -68,14 +69,13 @@ var VerifierABI = chain.MustParseABI(verifierABIJSON)
 // VerifierABIJSON is the L1 contract's ABI as JSON, for ethers, viem and cast.
 const VerifierABIJSON = verifierABIJSON
 
-// Gas of the L1 contract: a fixed price per method, so it depends on the
-// input only. Verifying a batch is priced as a precompile pairing check
-// (EIP-197 prices 4 pairings at 181,000) plus the public-data hashing, and
-// each slot may recover a registration signature (3,000, as ecrecover) or
-// pay a withdrawal (9,000, as a value call).
+// Gas of the L1 contract: a price per method and per record, so it depends
+// on the input only. Verifying a batch is priced as a precompile pairing
+// check (EIP-197 prices 4 pairings at 181,000) plus the public-data hashing.
 const (
 	VerifyGas      = 250_000
-	slotGas        = 12_000
+	ecrecoverGas   = 3_000
+	payGas         = 9_000
 	priorityOpGas  = 50_000
 	exitGas        = 60_000
 	exitLevelGas   = 1_000
@@ -142,7 +142,7 @@ func (v *Verifier) RequiredGas(input []byte) uint64 {
 	}
 	switch m.Name {
 	case "submitBatch":
-		return VerifyGas + slotGas*uint64(v.p.Slots) + 8*uint64(len(input))
+		return VerifyGas + 8*uint64(len(input)) + opsGas(m.Inputs, input[4:])
 	case "deposit", "requestExit":
 		return priorityOpGas
 	case "exit":
@@ -153,6 +153,31 @@ func (v *Verifier) RequiredGas(input []byte) uint64 {
 		return smallCallGas
 	}
 	return viewGas
+}
+
+// opsGas prices what a batch's records make the contract do beyond the
+// proof: recover a registration's signer (3,000, as ecrecover) or pay a
+// withdrawal (9,000, as a value call). Undecodable input costs nothing
+// more: it is refused.
+func opsGas(args abi.Arguments, input []byte) uint64 {
+	vals, err := args.Unpack(input)
+	if err != nil {
+		return 0
+	}
+	_, ops, err := DecodeOps(vals[1].([]byte))
+	if err != nil {
+		return 0
+	}
+	var gas uint64
+	for _, op := range ops {
+		switch op.Type {
+		case OpRegister:
+			gas += ecrecoverGas
+		case OpWithdraw, OpFullExit:
+			gas += payGas
+		}
+	}
+	return gas
 }
 
 // Run implements chain.SystemContract.
