@@ -80,8 +80,12 @@ func (z *ZK) layer() rpc.Layer {
 }
 
 func (z *ZK) summary() string {
+	keys := "proving keys loaded"
+	if !z.Operator.Status().KeysReady {
+		keys = "proving keys: setting up in the background (first run of this size only; ops are accepted meanwhile)"
+	}
 	return fmt.Sprintf("\nZK  ZK rollup, %d ops per batch, 2^%d accounts, Groth16 proofs verified by %s\n"+
 		"    operator     RPC %s  (zk_ methods; cairn zk register|deposit|transfer|withdraw|balance|exit)\n"+
-		"    send ETH to the contract to deposit; exit mode after %d L1 blocks of an unanswered request\n",
-		z.Params.Slots, z.Params.Depth, zkrollup.VerifierAddress, z.Operator.RPCURL(), z.Params.PriorityDeadline)
+		"    send ETH to the contract to deposit; exit mode after %d L1 blocks of an unanswered request\n    %s\n",
+		z.Params.Slots, z.Params.Depth, zkrollup.VerifierAddress, z.Operator.RPCURL(), z.Params.PriorityDeadline, keys)
 }

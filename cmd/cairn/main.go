@@ -74,6 +74,16 @@ with it, a later run on the same directory resumes the chain.`,
 			}
 			d.PrintSummary(cmd.OutOrStdout())
 			fmt.Fprintf(cmd.OutOrStdout(), "\nStarted in %v. Press Ctrl-C to stop.\n", time.Since(start).Round(time.Millisecond))
+			if d.ZK != nil {
+				go func() { // the first run of a circuit size sets up its keys in the background
+					<-d.ZK.Operator.KeysReady()
+					if d.ZK.Operator.Status().KeysReady {
+						fmt.Fprintf(cmd.OutOrStdout(), "ZK rollup: proving keys ready %v after start; batches are proven from now on\n", time.Since(start).Round(100*time.Millisecond))
+					} else {
+						fmt.Fprintln(cmd.OutOrStdout(), "ZK rollup: proving keys unavailable; ops are accepted but not proven (see the log)")
+					}
+				}()
+			}
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 			<-sig
