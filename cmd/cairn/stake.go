@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/privval"
-	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -20,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/l1/staking"
 )
 
@@ -70,52 +70,19 @@ func (s *signer) call(cmd *cobra.Command, value *big.Int, method string, args ..
 	if err != nil {
 		return err
 	}
-	from, to := crypto.PubkeyToAddress(key.PublicKey), staking.Address
-	chainID, err := c.ChainID(ctx)
-	if err != nil {
-		return err
-	}
-	nonce, err := c.PendingNonceAt(ctx, from)
-	if err != nil {
-		return err
-	}
-	tip, err := c.SuggestGasTipCap(ctx)
-	if err != nil {
-		return err
-	}
-	head, err := c.HeaderByNumber(ctx, nil)
-	if err != nil {
-		return err
-	}
-	gas, err := c.EstimateGas(ctx, ethereum.CallMsg{From: from, To: &to, Value: value, Data: data})
+	tx, err := ethtx.Send(ctx, c, key, staking.Address, value, data, 0)
 	if err != nil {
 		return fmt.Errorf("%s: %w", method, err)
 	}
-	tx := types.MustSignNewTx(key, types.LatestSignerForChainID(chainID), &types.DynamicFeeTx{
-		ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: new(big.Int).Add(tip, new(big.Int).Mul(head.BaseFee, big.NewInt(2))),
-		Gas: gas, To: &to, Value: value, Data: data,
-	})
-	if err := c.SendTransaction(ctx, tx); err != nil {
+	r, err := ethtx.WaitReceipt(ctx, c, tx.Hash())
+	if err != nil {
 		return err
 	}
-	for {
-		r, err := c.TransactionReceipt(ctx, tx.Hash())
-		if err == nil {
-			if r.Status != types.ReceiptStatusSuccessful {
-				return fmt.Errorf("%s: transaction %s reverted", method, tx.Hash())
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s by %s: transaction %s in block %d\n", method, from, tx.Hash(), r.BlockNumber)
-			return nil
-		}
-		if !errors.Is(err, ethereum.NotFound) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no receipt for %s: %w", tx.Hash(), ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
+	if r.Status != types.ReceiptStatusSuccessful {
+		return fmt.Errorf("%s: transaction %s reverted", method, tx.Hash())
 	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s by %s: transaction %s in block %d\n", method, crypto.PubkeyToAddress(key.PublicKey), tx.Hash(), r.BlockNumber)
+	return nil
 }
 
 // parseEther reads a decimal amount of ETH exactly, as wei.
