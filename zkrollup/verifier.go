@@ -73,17 +73,16 @@ const VerifierABIJSON = verifierABIJSON
 // on the input only. Verifying a batch is priced as a precompile pairing
 // check (EIP-197 prices 4 pairings at 181,000) plus the public-data hashing.
 const (
-	VerifyGas      = 250_000
-	ecrecoverGas   = 3_000
-	payGas         = 9_000
-	priorityOpGas  = 50_000
-	exitGas        = 60_000
-	exitLevelGas   = 1_000
-	keyWordGas     = 20_000
-	smallCallGas   = 30_000
-	viewGas        = 2_600
-	gweiPerEth     = 1_000_000_000
-	maxExitSibling = 32
+	VerifyGas     = 250_000
+	ecrecoverGas  = 3_000
+	payGas        = 9_000
+	priorityOpGas = 50_000
+	exitGas       = 60_000
+	exitLevelGas  = 1_000
+	keyWordGas    = 20_000
+	smallCallGas  = 30_000
+	viewGas       = 2_600
+	gweiPerEth    = 1_000_000_000
 )
 
 var (
