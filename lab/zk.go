@@ -32,8 +32,8 @@ type ZKConfig struct {
 	KeyDir string
 	// Proofs per size (default 2); the figure is their mean.
 	Proofs int
-	// FinalitySlots sizes the end-to-end run (default the smallest of
-	// Slots; -1 skips it).
+	// FinalitySlots sizes the end-to-end run: one of Slots (default the
+	// first); any other value skips it.
 	FinalitySlots int
 	L1BlockTime   time.Duration // the end-to-end run's L1 block time (default 1 s)
 	Out           io.Writer
@@ -89,11 +89,17 @@ func RunZK(ctx context.Context, cfg ZKConfig) (*ZKResult, error) {
 	fmt.Fprintf(out, "ZK rollup: Groth16 on BN254, Poseidon2 account tree of depth %d, on %d CPUs\n", cfg.Depth, runtime.NumCPU())
 	fmt.Fprintf(out, "%6s %12s %10s %9s %9s %12s %12s %8s %10s %9s %9s\n", "slots", "constraints", "setup", "prove", "verify", "proven tx/s", "native tx/s", "ratio", "L1 B/tx", "L1 gas", "peak MiB")
 	for _, n := range cfg.Slots {
-		f, err := zkFigure(ctx, cfg, n, log)
+		f, keys, err := zkFigure(ctx, cfg, n, log)
 		if err != nil {
 			return nil, fmt.Errorf("%d slots: %w", n, err)
 		}
 		res.Figures = append(res.Figures, *f)
+		if n == cfg.FinalitySlots { // with these keys, before the next size's keys replace them
+			if res.Finality, err = zkFinality(ctx, cfg, keys, log); err != nil {
+				return nil, fmt.Errorf("finality: %w", err)
+			}
+			res.FinalitySlots = n
+		}
 		setup := "cached"
 		if f.Setup > 0 {
 			setup = f.Setup.Round(100 * time.Millisecond).String()
@@ -102,13 +108,8 @@ func RunZK(ctx context.Context, cfg ZKConfig) (*ZKResult, error) {
 			f.Verify.Round(10*time.Microsecond), f.ProvenTPS, f.NativeTPS, f.NativeTPS/f.ProvenTPS, f.L1BytesPerTransfer, f.L1Gas, f.PeakRSSMiB)
 	}
 	fmt.Fprintf(out, "ratio: native tx/s over proven tx/s, measured in this run (the cost of proving)\n")
-	if cfg.FinalitySlots > 0 {
-		d, err := zkFinality(ctx, cfg, cfg.FinalitySlots, log)
-		if err != nil {
-			return nil, fmt.Errorf("finality: %w", err)
-		}
-		res.Finality, res.FinalitySlots = d, cfg.FinalitySlots
-		fmt.Fprintf(out, "submission to finality (a full batch of %d transfers, L1 blocks every %v): %v\n", cfg.FinalitySlots, cfg.L1BlockTime, d.Round(10*time.Millisecond))
+	if res.FinalitySlots > 0 {
+		fmt.Fprintf(out, "submission to finality (a full batch of %d transfers, L1 blocks every %v): %v\n", res.FinalitySlots, cfg.L1BlockTime, res.Finality.Round(10*time.Millisecond))
 	}
 	return res, nil
 }
@@ -153,69 +154,65 @@ func (u *zkUsers) transfers(n int) ([]zkrollup.Op, error) {
 	return ops, nil
 }
 
-func zkFigure(ctx context.Context, cfg ZKConfig, n int, log *slog.Logger) (*ZKFigure, error) {
-	start := time.Now()
-	cached := keysCached(cfg.KeyDir, n, cfg.Depth)
+// zkFigure measures one batch size and returns the size's keys too.
+func zkFigure(ctx context.Context, cfg ZKConfig, n int, log *slog.Logger) (*ZKFigure, *zkrollup.Keys, error) {
 	keys, err := zkrollup.LoadKeys(cfg.KeyDir, n, cfg.Depth, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	f := &ZKFigure{Slots: n, Constraints: keys.CS.GetNbConstraints()}
-	if !cached {
-		f.Setup = time.Since(start)
-	}
+	f := &ZKFigure{Slots: n, Constraints: keys.CS.GetNbConstraints(), Setup: keys.SetupTime}
 	operator := common.Address{0x0e}
 	users, err := newZKUsers(cfg.Depth, n+1, operator)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p := zkrollup.VerifierParams{Slots: n, Depth: cfg.Depth, VerifyingKey: keys.VKBytes, GenesisRoot: users.tree.RootHash(), Operator: operator, PriorityDeadline: 1}
 	contract, err := newContractRunner(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The baseline: the same checks natively (signatures, nonces, balances, tree updates).
 	ops, err := users.transfers(n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	native := users.tree.Clone()
 	t0 := time.Now()
 	for i := range ops {
 		op := ops[i]
 		if err := native.Apply(&op); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	f.NativeTPS = float64(n) / time.Since(t0).Seconds()
 
 	for range cfg.Proofs {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 		ops, err := users.transfers(n)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		a, err := users.tree.Assign(ops, n, 0)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		t := time.Now()
 		proof, err := keys.Prove(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f.Prove += time.Since(t)
 		data, err := zkrollup.EncodeOps(0, ops)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f.L1BytesPerTransfer = float64(len(data)-zkrollup.HeaderBytes) / float64(n)
 		t = time.Now()
 		gas, err := contract.submit(operator, users.tree.RootHash(), data, proof)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f.Verify += time.Since(t)
 		f.L1Gas = gas
@@ -224,15 +221,7 @@ func zkFigure(ctx context.Context, cfg ZKConfig, n int, log *slog.Logger) (*ZKFi
 	f.Verify /= time.Duration(cfg.Proofs)
 	f.ProvenTPS = float64(n) / f.Prove.Seconds()
 	f.PeakRSSMiB = peakRSSMiB()
-	return f, nil
-}
-
-func keysCached(dir string, slots, depth int) bool {
-	_, hash, err := zkrollup.Compile(slots, depth)
-	if err != nil {
-		return false
-	}
-	return zkrollup.KeysCached(dir, hash)
+	return f, keys, nil
 }
 
 func peakRSSMiB() float64 {
@@ -246,11 +235,8 @@ func peakRSSMiB() float64 {
 // zkFinality runs an operator against a hand-mined L1 making a block every
 // L1BlockTime, funds n+1 users through it, then times a full batch of
 // transfers from the first one's submission to L1 verifying the batch.
-func zkFinality(ctx context.Context, cfg ZKConfig, n int, log *slog.Logger) (time.Duration, error) {
-	keys, err := zkrollup.LoadKeys(cfg.KeyDir, n, cfg.Depth, log)
-	if err != nil {
-		return 0, err
-	}
+func zkFinality(ctx context.Context, cfg ZKConfig, keys *zkrollup.Keys, log *slog.Logger) (time.Duration, error) {
+	n := keys.Slots
 	opKey := chain.DevKey(103)
 	opAddr := crypto.PubkeyToAddress(opKey.PublicKey)
 	users, err := newZKUsers(cfg.Depth, n+1, opAddr) // keys only: the operator builds its own tree

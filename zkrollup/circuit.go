@@ -70,12 +70,18 @@ type gadgets struct {
 
 func (g *gadgets) hasher() hash.FieldHasher { return hash.NewMerkleDamgardHasher(g.api, g.perm, 0) }
 
-// leaf is the account's leaf hash; zero for the empty account.
-func (g *gadgets) leaf(address, x, y, nonce, balance frontend.Variable) frontend.Variable {
-	api := g.api
+// leaf is the account's leaf hash (zero for the empty account) and
+// whether the account is empty.
+func (g *gadgets) leaf(address, x, y, nonce, balance frontend.Variable) (hash, empty frontend.Variable) {
 	h := g.hasher()
 	h.Write(address, x, y, nonce, balance)
-	return api.Select(g.empty(address, x, y, nonce, balance), 0, h.Sum())
+	empty = g.empty(address, x, y, nonce, balance)
+	return g.api.Select(empty, 0, h.Sum()), empty
+}
+
+// leafOf is leaf of a witnessed leaf.
+func (g *gadgets) leafOf(l *LeafWitness) (hash, empty frontend.Variable) {
+	return g.leaf(l.Address, l.PubX, l.PubY, l.Nonce, l.Balance)
 }
 
 func (g *gadgets) empty(vs ...frontend.Variable) frontend.Variable {
@@ -86,10 +92,17 @@ func (g *gadgets) empty(vs ...frontend.Variable) frontend.Variable {
 	return out
 }
 
-// rootOf recomputes the root from a leaf, its index and its path.
-func (g *gadgets) rootOf(leafHash, index frontend.Variable, path []frontend.Variable) frontend.Variable {
+// update asserts that the leaf before sits at index under root (siblings
+// path) and returns the root with the leaf after in its place.
+func (g *gadgets) update(root, index frontend.Variable, path []frontend.Variable, before, after frontend.Variable) frontend.Variable {
+	bits := g.api.ToBinary(index, len(path))
+	g.api.AssertIsEqual(g.climb(before, bits, path), root)
+	return g.climb(after, bits, path)
+}
+
+// climb recomputes the root from a leaf, its index's bits and its path.
+func (g *gadgets) climb(leafHash frontend.Variable, bits, path []frontend.Variable) frontend.Variable {
 	api := g.api
-	bits := api.ToBinary(index, len(path))
 	cur := leafHash
 	for l, sib := range path {
 		left := api.Select(bits[l], sib, cur)
@@ -131,10 +144,11 @@ func (c *BatchCircuit) Define(api frontend.API) error {
 
 	// The batch's fees go to the fee account.
 	f := &c.FeeLeaf
-	api.AssertIsEqual(g.rootOf(g.leaf(f.Address, f.PubX, f.PubY, f.Nonce, f.Balance), c.FeeAccount, f.Path), root)
 	credited := api.Add(f.Balance, fees)
 	api.ToBinary(credited, AmountBits)
-	root = g.rootOf(g.leaf(f.Address, f.PubX, f.PubY, f.Nonce, credited), c.FeeAccount, f.Path)
+	before, _ := g.leafOf(f)
+	after, _ := g.leaf(f.Address, f.PubX, f.PubY, f.Nonce, credited)
+	root = g.update(root, c.FeeAccount, f.Path, before, after)
 
 	api.AssertIsEqual(root, c.NewRoot)
 	api.AssertIsEqual(pub.Sum(), c.PubDataHash)
@@ -150,9 +164,7 @@ func (g *gadgets) slot(op *OpWitness, root frontend.Variable, pad twistededwards
 	api.AssertIsEqual(api.Add(isNoop, isT, isD, isW, isR, isX), 1)
 	signed := api.Add(isT, isW)
 	a := &op.A
-
-	// The account's leaf is in the current root.
-	api.AssertIsEqual(g.rootOf(g.leaf(a.Address, a.PubX, a.PubY, a.Nonce, a.Balance), op.Account, a.Path), root)
+	aBefore, emptyA := g.leafOf(a)
 
 	// Transfers and withdrawals are signed by the account's key; other ops
 	// carry the public pad key's signature, their authority being L1's.
@@ -169,10 +181,9 @@ func (g *gadgets) slot(op *OpWitness, root frontend.Variable, pad twistededwards
 	api.ToBinary(op.Fee, AmountBits)
 
 	// Per type.
-	g.when(isT, api.IsZero(api.Sub(op.Account, op.To))) // no self-transfer
-	g.when(isT, api.IsZero(op.B.Address))               // to an existing account
-	g.when(api.Sub(1, isT), op.To)                      // other ops name no receiver
-	emptyA := g.empty(a.Address, a.PubX, a.PubY, a.Nonce, a.Balance)
+	g.when(isT, api.IsZero(api.Sub(op.Account, op.To)))                      // no self-transfer
+	g.when(isT, api.IsZero(op.B.Address))                                    // to an existing account
+	g.when(api.Sub(1, isT), op.To)                                           // other ops name no receiver
 	g.when(isD, api.IsZero(op.Address))                                      // deposits name an owner
 	g.when(api.Mul(isD, api.Sub(1, emptyA)), api.Sub(op.Address, a.Address)) // and credit its account or a new one
 	g.when(api.Add(isW, isR), api.Sub(op.Address, a.Address))                // withdrawals pay, registrations are signed by, the owner
@@ -183,20 +194,23 @@ func (g *gadgets) slot(op *OpWitness, root frontend.Variable, pad twistededwards
 	owner := api.IsZero(api.Sub(op.Address, a.Address))
 	g.when(isX, api.Sub(op.Amount, api.Mul(owner, a.Balance))) // a full exit takes all, if the address owns the account
 
-	// The account's update; a balance that would go negative wraps and fails the range check.
+	// The account's update, its leaf checked against the current root; a
+	// balance that would go negative wraps and fails the range check.
 	address := api.Add(a.Address, api.Mul(api.Mul(isD, emptyA), api.Sub(op.Address, a.Address)))
 	x, y := api.Select(isR, newKey.X, a.PubX), api.Select(isR, newKey.Y, a.PubY)
 	nonce := api.Add(a.Nonce, signed)
 	balance := api.Sub(api.Add(a.Balance, api.Mul(isD, op.Amount)), api.Mul(signed, api.Add(op.Amount, op.Fee)), api.Mul(isX, op.Amount))
 	api.ToBinary(balance, AmountBits)
-	mid := g.rootOf(g.leaf(address, x, y, nonce, balance), op.Account, a.Path)
+	aAfter, _ := g.leaf(address, x, y, nonce, balance)
+	mid := g.update(root, op.Account, a.Path, aBefore, aAfter)
 
-	// The receiver (a transfer's; otherwise unchanged).
+	// The receiver (a transfer's; otherwise unchanged), in the intermediate root.
 	b := &op.B
-	api.AssertIsEqual(g.rootOf(g.leaf(b.Address, b.PubX, b.PubY, b.Nonce, b.Balance), op.To, b.Path), mid)
 	credited := api.Add(b.Balance, api.Mul(isT, op.Amount))
 	api.ToBinary(credited, AmountBits)
-	next := g.rootOf(g.leaf(b.Address, b.PubX, b.PubY, b.Nonce, credited), op.To, b.Path)
+	bBefore, _ := g.leafOf(b)
+	bAfter, _ := g.leaf(b.Address, b.PubX, b.PubY, b.Nonce, credited)
+	next := g.update(mid, op.To, b.Path, bBefore, bAfter)
 
 	// Public data: zero for padding.
 	live := api.Sub(1, isNoop)

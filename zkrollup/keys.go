@@ -39,6 +39,9 @@ type Keys struct {
 	PK           groth16.ProvingKey
 	VK           groth16.VerifyingKey
 	VKBytes      []byte // the verifying key as the L1 contract takes it
+	// SetupTime is how long the setup took, compiling included; 0 when the
+	// keys came from the cache.
+	SetupTime time.Duration
 }
 
 // Compile compiles the batch circuit of slots ops over a tree of depth and
@@ -97,14 +100,9 @@ func LoadKeys(dir string, slots, depth int, log *slog.Logger) (*Keys, error) {
 	if err := k.write(at); err != nil {
 		log.Warn("zk keys not cached", "dir", at, "err", err)
 	}
-	log.Info("zk setup done", "took", time.Since(start).Round(time.Millisecond))
+	k.SetupTime = time.Since(start)
+	log.Info("zk setup done", "took", k.SetupTime.Round(time.Millisecond))
 	return k, nil
-}
-
-// KeysCached reports whether dir holds keys of the circuit with this hash.
-func KeysCached(dir string, hash [32]byte) bool {
-	_, err := os.Stat(filepath.Join(dir, hex.EncodeToString(hash[:8]), "vk"))
-	return err == nil
 }
 
 func (k *Keys) read(dir string) error {

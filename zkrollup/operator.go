@@ -471,14 +471,11 @@ func (o *Operator) installKey(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		tx, err := ethtx.Send(ctx, o.cfg.L1, o.cfg.Key, VerifierAddress, nil, input, 0)
+		r, err := ethtx.SendAndWait(ctx, o.cfg.L1, o.cfg.Key, VerifierAddress, nil, input, 0)
 		if err != nil {
 			return fmt.Errorf("install the verifying key: %w", err)
 		}
-		if r, err := ethtx.WaitReceipt(ctx, o.cfg.L1, tx.Hash()); err != nil || r.Status != types.ReceiptStatusSuccessful {
-			return fmt.Errorf("install the verifying key (tx %s): %v", tx.Hash(), err)
-		}
-		o.log.Info("zk verifying key installed on L1", "bytes", len(o.keys.VKBytes), "tx", tx.Hash())
+		o.log.Info("zk verifying key installed on L1", "bytes", len(o.keys.VKBytes), "tx", r.TxHash)
 	} else if string(have) != string(o.keys.VKBytes) {
 		return fmt.Errorf("%w: L1 holds another circuit's verifying key", ErrStalled)
 	}

@@ -230,7 +230,7 @@ func (v *Verifier) Run(c *chain.Call) ([]byte, error) {
 			return nil, chain.Revert("zk rollup: already in exit mode")
 		}
 		head, tail := c.Get(headSlot).Big().Uint64(), c.Get(tailSlot).Big().Uint64()
-		if head == tail || priorityDeadline(c, head) >= c.Block.BlockNumber.Uint64() {
+		if head == tail || loadPriority(c, head).deadline >= c.Block.BlockNumber.Uint64() {
 			return nil, chain.Revert("zk rollup: no priority op is overdue")
 		}
 		c.Set(exitModeSlot, common.Hash{31: 1})
@@ -334,8 +334,6 @@ func loadPriority(c *chain.Call, i uint64) priority {
 		cancelled: w1[16] != 0,
 	}
 }
-
-func priorityDeadline(c *chain.Call, i uint64) uint64 { return loadPriority(c, i).deadline }
 
 // submit verifies a batch and applies its effects on L1.
 func (v *Verifier) submit(c *chain.Call, newRoot common.Hash, pubdata, proof []byte) error {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/spf13/cobra"
@@ -117,18 +116,11 @@ func sendPortal(ctx context.Context, out io.Writer, s *signer, l1 *ethclient.Cli
 	if err != nil {
 		return err
 	}
-	tx, err := ethtx.Send(ctx, l1, key, rollup.PortalAddress, nil, data, 0)
+	r, err := ethtx.SendAndWait(ctx, l1, key, rollup.PortalAddress, nil, data, 0)
 	if err != nil {
 		return err
 	}
-	r, err := ethtx.WaitReceipt(ctx, l1, tx.Hash())
-	if err != nil {
-		return err
-	}
-	if r.Status != types.ReceiptStatusSuccessful {
-		return fmt.Errorf("transaction %s failed", tx.Hash())
-	}
-	fmt.Fprintf(out, "done: L1 transaction %s in block %d, gas %d\n", tx.Hash(), r.BlockNumber, r.GasUsed)
+	fmt.Fprintf(out, "done: L1 transaction %s in block %d, gas %d\n", r.TxHash, r.BlockNumber, r.GasUsed)
 	return nil
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/cometbft/cometbft/privval"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
@@ -70,18 +69,11 @@ func (s *signer) call(cmd *cobra.Command, value *big.Int, method string, args ..
 	if err != nil {
 		return err
 	}
-	tx, err := ethtx.Send(ctx, c, key, staking.Address, value, data, 0)
+	r, err := ethtx.SendAndWait(ctx, c, key, staking.Address, value, data, 0)
 	if err != nil {
 		return fmt.Errorf("%s: %w", method, err)
 	}
-	r, err := ethtx.WaitReceipt(ctx, c, tx.Hash())
-	if err != nil {
-		return err
-	}
-	if r.Status != types.ReceiptStatusSuccessful {
-		return fmt.Errorf("%s: transaction %s reverted", method, tx.Hash())
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s by %s: transaction %s in block %d\n", method, crypto.PubkeyToAddress(key.PublicKey), tx.Hash(), r.BlockNumber)
+	fmt.Fprintf(cmd.OutOrStdout(), "%s by %s: transaction %s in block %d\n", method, crypto.PubkeyToAddress(key.PublicKey), r.TxHash, r.BlockNumber)
 	return nil
 }
 

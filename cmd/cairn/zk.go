@@ -11,7 +11,6 @@ import (
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
@@ -175,18 +174,11 @@ from L1 alone.`,
 
 // l1Call sends a transaction to the ZK rollup's L1 contract and waits.
 func (z *zkSession) l1Call(what string, value *big.Int, data []byte) error {
-	tx, err := ethtx.Send(z.ctx, z.l1, z.key, zkrollup.VerifierAddress, value, data, 0)
+	r, err := ethtx.SendAndWait(z.ctx, z.l1, z.key, zkrollup.VerifierAddress, value, data, 0)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	r, err := ethtx.WaitReceipt(z.ctx, z.l1, tx.Hash())
-	if err != nil {
-		return err
-	}
-	if r.Status != types.ReceiptStatusSuccessful {
-		return fmt.Errorf("%s: L1 transaction %s reverted", what, tx.Hash())
-	}
-	fmt.Fprintf(z.out, "%s: L1 transaction %s in block %d\n", what, tx.Hash(), r.BlockNumber)
+	fmt.Fprintf(z.out, "%s: L1 transaction %s in block %d\n", what, r.TxHash, r.BlockNumber)
 	return nil
 }
 

@@ -70,3 +70,23 @@ func WaitReceipt(ctx context.Context, c *ethclient.Client, hash common.Hash) (*t
 		}
 	}
 }
+
+// ErrReverted is returned for a transaction that was included but failed.
+var ErrReverted = errors.New("transaction reverted")
+
+// SendAndWait sends a transaction as Send does and waits for its receipt;
+// a failed transaction is an error wrapping ErrReverted.
+func SendAndWait(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, to common.Address, value *big.Int, data []byte, gas uint64) (*types.Receipt, error) {
+	tx, err := Send(ctx, c, key, to, value, data, gas)
+	if err != nil {
+		return nil, err
+	}
+	r, err := WaitReceipt(ctx, c, tx.Hash())
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != types.ReceiptStatusSuccessful {
+		return r, fmt.Errorf("%w: %s", ErrReverted, tx.Hash())
+	}
+	return r, nil
+}
