@@ -52,49 +52,43 @@ type DataFee interface {
 	Vault() common.Address
 }
 
-// runDeposits applies deposits at the start of a block, each with its own gas
+// runDeposit applies a deposit at the start of a block, with its own gas
 // budget, outside the block's gas pool.
-func runDeposits(evm *vm.EVM, setMsg func(*core.Message), statedb *state.StateDB, deposits []Deposit) {
-	if len(deposits) == 0 {
-		return
-	}
+func runDeposit(evm *vm.EVM, setMsg func(*core.Message), statedb *state.StateDB, d *Deposit) {
 	noBaseFee := evm.Config.NoBaseFee
 	evm.Config.NoBaseFee = true
 	defer func() { evm.Config.NoBaseFee = noBaseFee }()
-	for i := range deposits {
-		d := &deposits[i]
-		if d.Mint != nil && d.Mint.Sign() > 0 {
-			statedb.AddBalance(d.From, uint256.MustFromBig(d.Mint), tracing.BalanceChangeUnspecified)
-		}
-		if d.mintOnly() {
-			continue
-		}
-		value := new(uint256.Int)
-		if d.Value != nil {
-			value = uint256.MustFromBig(d.Value)
-		}
-		msg := &core.Message{
-			From:      d.From,
-			To:        d.To,
-			Nonce:     statedb.GetNonce(d.From),
-			Value:     value,
-			GasLimit:  d.Gas,
-			GasPrice:  new(uint256.Int),
-			GasFeeCap: new(uint256.Int),
-			GasTipCap: new(uint256.Int),
-			Data:      d.Data,
-		}
-		msg.SkipNonceCheck().SkipEOACheck()
-		snap := statedb.Snapshot()
-		statedb.SetTxContext(d.Source, 0, 0)
-		evm.SetTxContext(core.NewEVMTxContext(msg))
-		setMsg(msg)
-		_, err := core.ApplyMessage(evm, msg, core.NewGasPool(d.Gas))
-		setMsg(nil)
-		if err != nil {
-			// The message could not start (value above the balance): the
-			// mint stays, the call does not happen.
-			statedb.RevertToSnapshot(snap)
-		}
+	if d.Mint != nil && d.Mint.Sign() > 0 {
+		statedb.AddBalance(d.From, uint256.MustFromBig(d.Mint), tracing.BalanceChangeUnspecified)
+	}
+	if d.mintOnly() {
+		return
+	}
+	value := new(uint256.Int)
+	if d.Value != nil {
+		value = uint256.MustFromBig(d.Value)
+	}
+	msg := &core.Message{
+		From:      d.From,
+		To:        d.To,
+		Nonce:     statedb.GetNonce(d.From),
+		Value:     value,
+		GasLimit:  d.Gas,
+		GasPrice:  new(uint256.Int),
+		GasFeeCap: new(uint256.Int),
+		GasTipCap: new(uint256.Int),
+		Data:      d.Data,
+	}
+	msg.SkipNonceCheck().SkipEOACheck()
+	snap := statedb.Snapshot()
+	statedb.SetTxContext(d.Source, 0, 0)
+	evm.SetTxContext(core.NewEVMTxContext(msg))
+	setMsg(msg)
+	_, err := core.ApplyMessage(evm, msg, core.NewGasPool(d.Gas))
+	setMsg(nil)
+	if err != nil {
+		// The message could not start (value above the balance): the
+		// mint stays, the call does not happen.
+		statedb.RevertToSnapshot(snap)
 	}
 }

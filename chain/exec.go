@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/big"
@@ -15,7 +14,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/params"
-	"github.com/ethereum/go-ethereum/trie"
 	"github.com/holiman/uint256"
 )
 
@@ -170,96 +168,17 @@ func (e *Executor) NewEVM(header *types.Header, statedb vm.StateDB, cfg vm.Confi
 // insufficient funds, no room left, unsupported type...) is left out and
 // listed in Result.Skipped; the block itself only fails on a state error.
 func (e *Executor) Build(parent *types.Header, statedb *state.StateDB, env Env, txs []*types.Transaction) (*Result, error) {
-	ctx := context.Background()
-	header := e.Header(parent, env)
-	rules := e.config.Rules(header.Number, true, header.Time)
-	signer := types.MakeSigner(e.config, header.Number, header.Time)
-	evm, setMsg := e.NewEVM(header, statedb, vm.Config{})
-	defer evm.Release()
-
-	core.PreExecution(ctx, header.ParentBeaconRoot, parent, e.config, evm, header.Number, header.Time)
-	for _, h := range e.hooks {
-		if err := h.BeginBlock(statedb, header, env.Consensus); err != nil {
-			return nil, fmt.Errorf("begin-block hook: %w", err)
-		}
-	}
-	runDeposits(evm, setMsg, statedb, env.Deposits)
-
-	var (
-		gp       = core.NewGasPool(header.GasLimit)
-		included []*types.Transaction
-		receipts types.Receipts
-		skipped  []Skip
-		logs     []*types.Log
-		size     = uint64(header.Size())
-	)
-	for i, tx := range txs {
-		if tx.Type() == types.BlobTxType || tx.Type() == types.SetCodeTxType {
-			skipped = append(skipped, Skip{i, tx, ErrTxTypeRefused})
-			continue
-		}
-		if size+tx.Size() > params.MaxBlockSize-maxBlockSizeBuffer {
-			skipped = append(skipped, Skip{i, tx, errBlockFull})
-			continue
-		}
-		msg, err := core.TransactionToMessage(tx, signer, header.BaseFee)
-		if err != nil {
-			skipped = append(skipped, Skip{i, tx, err})
-			continue
-		}
-		snap, gpSnap := statedb.Snapshot(), gp.Snapshot()
-		if err := e.chargeDataFee(statedb, header, tx, msg); err != nil {
-			skipped = append(skipped, Skip{i, tx, err})
-			continue
-		}
-		statedb.SetTxContext(tx.Hash(), len(included), uint32(len(included)+1))
-		setMsg(msg)
-		receipt, _, err := core.ApplyTransactionWithEVM(ctx, msg, gp, statedb, header.Number, common.Hash{}, header.Time, tx, evm)
-		setMsg(nil)
-		if err != nil {
-			statedb.RevertToSnapshot(snap)
-			gp.Set(gpSnap)
-			skipped = append(skipped, Skip{i, tx, err})
-			continue
-		}
-		included = append(included, tx)
-		receipts = append(receipts, receipt)
-		logs = append(logs, receipt.Logs...)
-		size += tx.Size()
-	}
-	header.GasUsed = gp.Used()
-	for _, h := range e.hooks {
-		if err := h.EndBlock(statedb, header, env.Consensus); err != nil {
-			return nil, fmt.Errorf("end-block hook: %w", err)
-		}
-	}
-
-	requests, _, err := core.PostExecution(ctx, e.config, header.Number, header.Time, logs, types.Withdrawals{}, evm, uint32(len(included)+1))
+	p, err := e.Begin(parent, statedb, env)
 	if err != nil {
-		return nil, fmt.Errorf("post-execution system calls: %w", err)
+		return nil, err
 	}
-	if requests != nil {
-		h := types.CalcRequestsHash(requests)
-		header.RequestsHash = &h
+	for i := range env.Deposits {
+		p.Deposit(&env.Deposits[i])
 	}
-	header.Root = statedb.IntermediateRoot(rules)
-	if err := statedb.Error(); err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+	for i, tx := range txs {
+		p.Apply(i, tx)
 	}
-	block := types.NewBlock(header, &types.Body{Transactions: included, Withdrawals: types.Withdrawals{}}, receipts, trie.NewStackTrie(nil))
-	hash := block.Hash()
-	// Number logs from zero across the block's receipts, as stored receipts
-	// are: deposits' logs have no receipt and must not shift the indexes.
-	var index uint
-	for _, r := range receipts {
-		r.BlockHash = hash
-		for _, l := range r.Logs {
-			l.BlockHash = hash
-			l.Index = index
-			index++
-		}
-	}
-	return &Result{Block: block, Receipts: receipts, State: statedb, Skipped: skipped}, nil
+	return p.Finish()
 }
 
 // chargeDataFee moves the transaction's data fee from its sender to the

@@ -348,6 +348,16 @@ func (s *Store) StateAt(root common.Hash) (*state.StateDB, error) {
 	return state.New(root, s.state)
 }
 
+// TrieNode reads the trie node at path of owner's trie (the account trie
+// for the zero owner) in the state with this root, checking its hash.
+func (s *Store) TrieNode(root, owner common.Hash, path []byte, hash common.Hash) ([]byte, error) {
+	r, err := s.triedb.NodeReader(root)
+	if err != nil {
+		return nil, err
+	}
+	return r.Node(owner, path, hash)
+}
+
 // GetHeader returns a header by hash and number.
 func (s *Store) GetHeader(hash common.Hash, number uint64) *types.Header {
 	return rawdb.ReadHeader(s.db, hash, number)

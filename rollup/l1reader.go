@@ -158,7 +158,8 @@ func (r *L1Reader) queueLogs(ctx context.Context, from, to uint64) ([]types.Log,
 	}
 	kept := logs[:0]
 	for _, l := range logs {
-		if !l.Removed && len(l.Topics) > 0 {
+		// Only queue events: the portal also logs withdrawals.
+		if !l.Removed && len(l.Topics) > 0 && (l.Topics[0] == depositedTopic || l.Topics[0] == forcedTopic) {
 			kept = append(kept, l)
 		}
 	}

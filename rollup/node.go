@@ -578,3 +578,11 @@ func (n *Node) StepProof(number uint64) (*StepProof, error) {
 	defer n.mu.Unlock()
 	return n.engine.MakeStepProof(n.l1, number)
 }
+
+// StepParts builds the parted one-step proof of L2 block number, each
+// load and part at most budget bytes.
+func (n *Node) StepParts(number uint64, budget int) (*PartedProof, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.engine.MakeStepParts(n.l1, number, budget)
+}

@@ -67,6 +67,8 @@ const outputsABI = `[
 {"type":"function","name":"defend","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"midRoot","type":"bytes32"}],"outputs":[]},
 {"type":"function","name":"respond","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"agree","type":"bool"}],"outputs":[]},
 {"type":"function","name":"step","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"proof","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"stepPart","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"part","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"loadBatch","stateMutability":"nonpayable","inputs":[{"name":"load","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"resolve","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
 {"type":"function","name":"claimBond","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
 {"type":"function","name":"outputCount","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
@@ -75,6 +77,7 @@ const outputsABI = `[
 {"type":"event","name":"OutputProposed","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"outputRoot","type":"bytes32","indexed":true},{"name":"l2Block","type":"uint64","indexed":false},{"name":"proposer","type":"address","indexed":false}]},
 {"type":"event","name":"Challenged","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"challenger","type":"address","indexed":true}]},
 {"type":"event","name":"Moved","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"turn","type":"uint8","indexed":false},{"name":"lo","type":"uint64","indexed":false},{"name":"hi","type":"uint64","indexed":false}]},
+{"type":"event","name":"StepProgressed","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"position","type":"uint64","indexed":false}]},
 {"type":"event","name":"GameResolved","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"defenderWon","type":"bool","indexed":false},{"name":"winner","type":"address","indexed":false}]},
 {"type":"event","name":"OutputsDeleted","inputs":[{"name":"fromIndex","type":"uint256","indexed":true}]}
 ]`
@@ -106,11 +109,11 @@ func (o *Outputs) Address() common.Address { return OutputsAddress }
 // Name implements chain.SystemContract.
 func (o *Outputs) Name() string { return "rollup-outputs" }
 
-// RequiredGas implements chain.SystemContract. A step re-executes an L2
-// block: it pays for its input and for each transaction it runs.
+// RequiredGas implements chain.SystemContract. A step, a step part and a
+// batch load pay for their input: they decode and execute it.
 func (o *Outputs) RequiredGas(input []byte) uint64 {
 	if len(input) >= 4 {
-		if m, err := OutputsABI.MethodById(input[:4]); err == nil && m.Name == "step" {
+		if m, err := OutputsABI.MethodById(input[:4]); err == nil && (m.Name == "step" || m.Name == "stepPart" || m.Name == "loadBatch") {
 			return StepGas(len(input))
 		}
 	}
@@ -219,6 +222,16 @@ func (s store) setGame(i uint64, g gameRec) {
 	s.set(fieldSlot("game", i, 7), h64(g.deadline))
 }
 
+// parts reads the env and progress hashes of game i's parted proof.
+func (s store) parts(i uint64) (env, progress common.Hash) {
+	return s.get(fieldSlot("parts", i, 0)), s.get(fieldSlot("parts", i, 1))
+}
+
+func (s store) setParts(i uint64, env, progress common.Hash) {
+	s.set(fieldSlot("parts", i, 0), env)
+	s.set(fieldSlot("parts", i, 1), progress)
+}
+
 func pay(c *chain.Call, to common.Address, amount *big.Int) {
 	if amount == nil || amount.Sign() == 0 {
 		return
@@ -263,6 +276,7 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		}
 		s.setOutput(n, outputRec{root: root, l2Block: l2Block, timestamp: now, proposer: c.Caller, status: OutputProposed})
 		s.setGame(n, gameRec{})
+		s.setParts(n, common.Hash{}, common.Hash{})
 		s.set(outputCountSlot, h64(n+1))
 		data, _ := OutputsABI.Events["OutputProposed"].Inputs.NonIndexed().Pack(l2Block, c.Caller)
 		c.Emit([]common.Hash{OutputsABI.Events["OutputProposed"].ID, h64(n), root}, data)
@@ -354,6 +368,49 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 			return nil, chain.Revert("outputs: %v: block %d executes to output %s, the claim is %s", ErrBadProof, g.hi, got, g.hiRoot)
 		}
 		o.finish(c, s, i, out, g, true)
+		return nil, nil
+
+	case "stepPart":
+		i, out, err := index()
+		if err != nil {
+			return nil, err
+		}
+		g := s.game(i)
+		if out.status != OutputChallenged || g.turn != TurnStep {
+			return nil, chain.Revert("outputs: %v", ErrNotYourTurn)
+		}
+		var part StepPart
+		if err := rlp.DecodeBytes(args[1].([]byte), &part); err != nil {
+			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
+		}
+		envHash, progHash := s.parts(i)
+		res, err := VerifyStepPart(&part, g.loRoot, g.hi, envHash, progHash, o.p.L2ChainID, o.p.L1FeeScalar, portalRecords{c.State}, outputsRecords{c.State})
+		if err != nil {
+			return nil, chain.Revert("outputs: %v", err)
+		}
+		if res.Progress != nil {
+			// A part is a move: the defender's clock starts again.
+			s.setParts(i, res.EnvHash, res.Progress.Hash())
+			g.deadline = now + o.p.MoveTimeout
+			s.setGame(i, g)
+			data, _ := OutputsABI.Events["StepProgressed"].Inputs.NonIndexed().Pack(res.Progress.Position)
+			c.Emit([]common.Hash{OutputsABI.Events["StepProgressed"].ID, h64(i)}, data)
+			return nil, nil
+		}
+		if res.Output != g.hiRoot {
+			return nil, chain.Revert("outputs: %v: block %d executes to output %s, the claim is %s", ErrBadProof, g.hi, res.Output, g.hiRoot)
+		}
+		o.finish(c, s, i, out, g, true)
+		return nil, nil
+
+	case "loadBatch":
+		var load BatchLoad
+		if err := rlp.DecodeBytes(args[0].([]byte), &load); err != nil {
+			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
+		}
+		if err := loadBatch(c.State, &load, o.p.L2ChainID, inboxRecords{c.State}); err != nil {
+			return nil, chain.Revert("outputs: %v", err)
+		}
 		return nil, nil
 
 	case "resolve":

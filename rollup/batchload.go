@@ -1,0 +1,197 @@
+package rollup
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/trie"
+
+	"github.com/cairn-dev/cairn/rollup/batch"
+)
+
+// BatchLoad is the input of the outputs contract's loadBatch: inbox
+// transactions carrying frames of the channel whose first frame is in
+// inbox transaction Start, in order. A channel too large for one L1
+// transaction is loaded in several calls; the call that completes it
+// decodes it and records each L2 block it carries (see SeqRecord), which a
+// parted one-step proof then refers to instead of carrying the channel.
+type BatchLoad struct {
+	Start uint64
+	Txs   []BatchTx
+}
+
+// SeqRecord is the slot the outputs contract sets when a loaded channel
+// carries L2 block number with this time, origin and sequencer
+// transactions, the latter committed to by SeqRoot.
+func SeqRecord(number, time, origin uint64, seqRoot common.Hash, count uint64) common.Hash {
+	var b [32]byte
+	binary.BigEndian.PutUint64(b[0:], number)
+	binary.BigEndian.PutUint64(b[8:], time)
+	binary.BigEndian.PutUint64(b[16:], origin)
+	binary.BigEndian.PutUint64(b[24:], count)
+	return crypto.Keccak256Hash([]byte("cairn-seq"), b[:], seqRoot[:])
+}
+
+// SeqRoot is the root of the trie of a block's sequencer transactions,
+// keyed by their 8-byte big-endian position: sorted keys, so that a run of
+// them is proven with go-ethereum's range proofs.
+func SeqRoot(txs [][]byte) common.Hash {
+	st := trie.NewStackTrie(nil)
+	for i, raw := range txs {
+		st.Update(seqKey(uint64(i)), raw)
+	}
+	return st.Hash()
+}
+
+func seqKey(i uint64) []byte { return binary.BigEndian.AppendUint64(nil, i) }
+
+// channel load progress, per Start.
+func chanSlot(start uint64, field int) common.Hash { return fieldSlot("chan", start, field) }
+
+func chanWord(start, word uint64) common.Hash {
+	return crypto.Keccak256Hash([]byte("cairn-chan-data"), h64(start).Bytes(), h64(word).Bytes())
+}
+
+// loadBatch runs a BatchLoad on the outputs contract's storage.
+func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID uint64, inbox batchRecord) error {
+	s := store{st}
+	idSlot, nextSlot, lenSlot, lastSlot := chanSlot(l.Start, 0), chanSlot(l.Start, 1), chanSlot(l.Start, 2), chanSlot(l.Start, 3)
+	if len(l.Txs) == 0 {
+		return fmt.Errorf("%w: no inbox transactions", ErrBadProof)
+	}
+	stored := s.get(idSlot)
+	started := stored != (common.Hash{})
+	if stored[0] == 2 {
+		return fmt.Errorf("%w: channel at inbox transaction %d is already loaded", ErrBadProof, l.Start)
+	}
+	var id batch.ChannelID
+	copy(id[:], stored[16:])
+	next, size, last := u64(s.get(nextSlot)), u64(s.get(lenSlot)), u64(s.get(lastSlot))
+	var (
+		data     []byte
+		complete bool
+	)
+	for k, bt := range l.Txs {
+		h, ok := inbox.Batch(bt.Index)
+		if !ok || h != crypto.Keccak256Hash(bt.Data) {
+			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
+		}
+		if (started || k > 0) && bt.Index <= last || !started && k == 0 && bt.Index != l.Start {
+			return fmt.Errorf("%w: inbox transaction %d out of order", ErrBadProof, bt.Index)
+		}
+		last = bt.Index
+		frames, err := batch.ParseTxData(bt.Data)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadProof, err)
+		}
+		for _, f := range frames {
+			if !started {
+				if f.Number != 0 {
+					return fmt.Errorf("%w: inbox transaction %d does not start a channel", ErrBadProof, l.Start)
+				}
+				id, started = f.ID, true
+			}
+			if f.ID != id || complete {
+				continue
+			}
+			if f.Number != uint16(next) || next > 0xffff {
+				return fmt.Errorf("%w: channel frames out of order", ErrBadProof)
+			}
+			if size+uint64(len(data))+uint64(len(f.Data)) > batch.MaxChannelSize {
+				return fmt.Errorf("%w: channel over %d bytes", ErrBadProof, batch.MaxChannelSize)
+			}
+			data = append(data, f.Data...)
+			next++
+			complete = f.IsLast
+		}
+	}
+	if !complete {
+		var idw common.Hash
+		idw[0] = 1
+		copy(idw[16:], id[:])
+		s.set(idSlot, idw)
+		s.set(nextSlot, h64(next))
+		s.set(lastSlot, h64(last))
+		s.set(lenSlot, h64(size+uint64(len(data))))
+		appendWords(s, l.Start, size, data)
+		return nil
+	}
+	all := append(readWords(s, l.Start, size), data...)
+	raw, err := batch.Decompress(all)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	b, err := batch.Decode(raw, new(big.Int).SetUint64(l2ChainID))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	for _, blk := range b.Blocks {
+		raws := sequencerRaws(blk.Txs)
+		s.set(SeqRecord(blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws))), common.Hash{31: 1})
+	}
+	s.set(idSlot, common.Hash{0: 2})
+	return nil
+}
+
+// appendWords stores data after the channel's first size bytes.
+func appendWords(s store, start, size uint64, data []byte) {
+	for len(data) > 0 {
+		word, off := size/32, size%32
+		w := s.get(chanWord(start, word))
+		n := copy(w[off:], data)
+		s.set(chanWord(start, word), w)
+		data, size = data[n:], size+uint64(n)
+	}
+}
+
+func readWords(s store, start, size uint64) []byte {
+	out := make([]byte, 0, size)
+	for word := uint64(0); uint64(len(out)) < size; word++ {
+		w := s.get(chanWord(start, word))
+		out = append(out, w[:min(32, size-uint64(len(out)))]...)
+	}
+	return out
+}
+
+// seqRecords reads the recorded blocks of loaded channels.
+type seqRecords interface {
+	Loaded(record common.Hash) bool
+}
+
+type outputsRecords struct{ st vm.StateDB }
+
+func (r outputsRecords) Loaded(record common.Hash) bool {
+	return r.st.GetState(OutputsAddress, record) != (common.Hash{})
+}
+
+// splitLoads cuts a channel's inbox transactions into loads of at most
+// budget bytes of calldata each (one transaction per load at least).
+func splitLoads(txs []BatchTx, budget int) []BatchLoad {
+	var (
+		loads []BatchLoad
+		size  int
+	)
+	for _, bt := range txs {
+		if len(loads) == 0 || size+len(bt.Data) > budget {
+			loads = append(loads, BatchLoad{Start: txs[0].Index})
+			size = 0
+		}
+		loads[len(loads)-1].Txs = append(loads[len(loads)-1].Txs, bt)
+		size += len(bt.Data)
+	}
+	return loads
+}
+
+// sequencerRaws returns the encoded transactions.
+func sequencerRaws(txs []*types.Transaction) [][]byte {
+	out := make([][]byte, len(txs))
+	for i, tx := range txs {
+		out[i], _ = tx.MarshalBinary()
+	}
+	return out
+}

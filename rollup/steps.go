@@ -1,0 +1,407 @@
+package rollup
+
+import (
+	"bytes"
+	"fmt"
+	"math/big"
+	"slices"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/rawdb"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethdb"
+	"github.com/ethereum/go-ethereum/ethdb/memorydb"
+	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/ethereum/go-ethereum/trie"
+	"github.com/ethereum/go-ethereum/trie/trienode"
+	"github.com/ethereum/go-ethereum/triedb"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// A parted one-step proof re-executes one L2 block on L1 in as many L1
+// transactions as it takes, each bounded in size: the block's deposits,
+// forced transactions and sequencer transactions are a list of positions,
+// and each part runs the next positions from the checkpoint the last part
+// left (its hash stored by the outputs contract), with a witness of only
+// the state those positions touch. The part that runs the last position
+// assembles the header and compares the output root with the claim. The
+// sequencer transactions are proven against a channel loaded beforehand
+// with loadBatch, so no part carries a whole channel.
+//
+// Positions of a block with Q queue items and S sequencer transactions:
+// [0, Q) run the queue's deposits in order (its forced transactions are
+// passed over), [Q, 2Q) run its forced transactions in order (its
+// deposits are passed over), [2Q, 2Q+S) run the sequencer transactions:
+// the order BuildBlock runs them in.
+
+// StepEnv is what every part of a parted proof shares. The first part is
+// checked against L1 records; later parts must carry the same env.
+type StepEnv struct {
+	Parent                  []byte // RLP of the parent header, which opens the agreed output
+	ParentMessagePasserRoot common.Hash
+	Time                    uint64
+	OriginNumber            uint64
+	OriginHash              common.Hash
+	OriginBaseFee           *big.Int
+	QueueFirst              uint64 // the first portal item of the block's new origins
+	QueueCount              uint64
+	SeqRoot                 common.Hash // SeqRoot of the sequencer transactions
+	SeqCount                uint64
+}
+
+// Hash is the env's commitment.
+func (e *StepEnv) Hash() common.Hash {
+	b, _ := rlp.EncodeToBytes(e)
+	return crypto.Keccak256Hash(b)
+}
+
+func (e *StepEnv) total() uint64 { return 2*e.QueueCount + e.SeqCount }
+
+// StepProgress is where a parted proof stands after a part.
+type StepProgress struct {
+	Position uint64
+	Forced   uint64 // forced transactions included so far
+	Chain    chain.Checkpoint
+}
+
+// Hash is the progress's commitment.
+func (p *StepProgress) Hash() common.Hash {
+	b, _ := rlp.EncodeToBytes(p)
+	return crypto.Keccak256Hash(b)
+}
+
+// StepPart is one L1 transaction of a parted proof.
+type StepPart struct {
+	Env     StepEnv
+	Prev    *StepProgress `rlp:"nil"` // nil for the first part
+	Count   uint64        // positions this part runs
+	Queue   []ProofItem   // the portal items of its queue positions
+	Txs     [][]byte      // the sequencer transactions of its positions
+	TxProof [][]byte      // range proof of Txs against Env.SeqRoot; empty when Txs are all of them
+	Witness PartWitness
+}
+
+// PartWitness holds the trie nodes, codes and headers one part reads.
+type PartWitness struct {
+	Nodes   [][]byte
+	Codes   [][]byte
+	Headers [][]byte // RLP headers, for BLOCKHASH
+}
+
+// DB loads the witness into a database for stateless execution.
+func (w *PartWitness) DB() (ethdb.Database, error) {
+	db := rawdb.NewMemoryDatabase()
+	for _, n := range w.Nodes {
+		rawdb.WriteLegacyTrieNode(db, crypto.Keccak256Hash(n), n)
+	}
+	for _, c := range w.Codes {
+		rawdb.WriteCode(db, crypto.Keccak256Hash(c), c)
+	}
+	for i, raw := range w.Headers {
+		h := new(types.Header)
+		if err := rlp.DecodeBytes(raw, h); err != nil {
+			return nil, fmt.Errorf("%w: witness header %d: %w", ErrBadProof, i, err)
+		}
+		rawdb.WriteHeader(db, h)
+	}
+	return db, nil
+}
+
+// PartResult is what a verified part proves.
+type PartResult struct {
+	EnvHash  common.Hash
+	Progress *StepProgress // nil once the block is complete
+	Output   common.Hash   // the block's output root, once complete
+}
+
+// VerifyStepPart checks one part of the proof of L2 block number, whose
+// parent's output is loRoot. envHash and progHash are what the contract
+// stored from the parts before (zero before the first).
+func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, progHash common.Hash, l2ChainID, feeScalar uint64, queue queueRecord, seqs seqRecords) (*PartResult, error) {
+	env := &p.Env
+	parent := new(types.Header)
+	if err := rlp.DecodeBytes(env.Parent, parent); err != nil {
+		return nil, fmt.Errorf("%w: parent header: %w", ErrBadProof, err)
+	}
+	if env.OriginBaseFee == nil || env.OriginBaseFee.BitLen() > 256 || env.QueueCount > 1<<32 || env.SeqCount > 1<<32 {
+		return nil, fmt.Errorf("%w: malformed env", ErrBadProof)
+	}
+	pinfo, err := Origin(parent)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	res := &PartResult{EnvHash: env.Hash()}
+	position := uint64(0)
+	if p.Prev == nil {
+		if envHash != (common.Hash{}) {
+			return nil, fmt.Errorf("%w: the proof has begun; continue from its checkpoint", ErrBadProof)
+		}
+		if err := checkEnv(env, parent, pinfo, loRoot, number, queue, seqs); err != nil {
+			return nil, err
+		}
+	} else {
+		if res.EnvHash != envHash || p.Prev.Hash() != progHash {
+			return nil, fmt.Errorf("%w: part does not continue the stored checkpoint", ErrBadProof)
+		}
+		position = p.Prev.Position
+	}
+	total := env.total()
+	if p.Count > total-position || p.Count == 0 && total > 0 {
+		return nil, fmt.Errorf("%w: part runs %d of the %d positions left", ErrBadProof, p.Count, total-position)
+	}
+	items, err := partQueue(p, position, pinfo.Number, l2ChainID, queue)
+	if err != nil {
+		return nil, err
+	}
+	txs, err := partTxs(p, position, l2ChainID)
+	if err != nil {
+		return nil, err
+	}
+	db, err := p.Witness.DB()
+	if err != nil {
+		return nil, err
+	}
+	run, err := runPart(db, env, parent, p.Prev, items, txs, p.Count, l2ChainID, feeScalar)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	res.Progress, res.Output = run.progress, run.output
+	return res, nil
+}
+
+// checkEnv checks a parted proof's env against L1 records: the parent
+// opens the agreed output, the queue range covers exactly the portal
+// items of the new origins, and a block with sequencer transactions was
+// loaded from a batch with this time, origin and transactions.
+func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Hash, number uint64, q queueRecord, seqs seqRecords) error {
+	if number == 0 || parent.Number.Uint64() != number-1 || OutputRoot(parent.Root, env.ParentMessagePasserRoot, parent.Hash()) != loRoot {
+		return fmt.Errorf("%w: parent does not open the agreed output", ErrBadProof)
+	}
+	if env.OriginNumber < pinfo.Number {
+		return fmt.Errorf("%w: origin %d before the parent's %d", ErrBadProof, env.OriginNumber, pinfo.Number)
+	}
+	if env.QueueFirst > 0 {
+		if _, block, ok := q.QueueItem(env.QueueFirst - 1); !ok || block > pinfo.Number {
+			return fmt.Errorf("%w: queue item %d left out", ErrBadProof, env.QueueFirst-1)
+		}
+	}
+	if _, block, ok := q.QueueItem(env.QueueFirst + env.QueueCount); ok && block <= env.OriginNumber {
+		return fmt.Errorf("%w: queue item %d left out", ErrBadProof, env.QueueFirst+env.QueueCount)
+	}
+	if env.SeqCount == 0 {
+		return nil
+	}
+	if !seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)) {
+		return fmt.Errorf("%w: no loaded batch holds block %d with these transactions", ErrBadProof, number)
+	}
+	return nil
+}
+
+// partQueue checks the part's portal items: the ones its queue positions
+// name, each as the portal recorded it in the block's new origins.
+func partQueue(p *StepPart, position, from, l2ChainID uint64, q queueRecord) ([]QueueItem, error) {
+	env := &p.Env
+	end := min(position+p.Count, 2*env.QueueCount)
+	want := uint64(0)
+	if end > position {
+		want = end - position
+	}
+	if uint64(len(p.Queue)) != want {
+		return nil, fmt.Errorf("%w: part needs %d queue items, has %d", ErrBadProof, want, len(p.Queue))
+	}
+	items := make([]QueueItem, len(p.Queue))
+	for k, pi := range p.Queue {
+		idx := env.QueueFirst + (position+uint64(k))%env.QueueCount
+		hash, block, ok := q.QueueItem(idx)
+		if len(pi.Topics) < 3 || !ok || hash != queueItemHash(pi.Topics, pi.Data) || block <= from || block > env.OriginNumber {
+			return nil, fmt.Errorf("%w: queue item %d is not the portal's for L1 blocks (%d, %d]", ErrBadProof, idx, from, env.OriginNumber)
+		}
+		item, err := ParseQueueLog(&types.Log{Address: PortalAddress, Topics: pi.Topics, Data: pi.Data, BlockNumber: block}, l2ChainID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadProof, err)
+		}
+		items[k] = *item
+	}
+	return items, nil
+}
+
+// partTxs checks the part's sequencer transactions with their range proof.
+func partTxs(p *StepPart, position, l2ChainID uint64) ([]*types.Transaction, error) {
+	env := &p.Env
+	first := max(position, 2*env.QueueCount)
+	end := position + p.Count
+	if end <= first {
+		if len(p.Txs) > 0 {
+			return nil, fmt.Errorf("%w: part has transactions it does not run", ErrBadProof)
+		}
+		return nil, nil
+	}
+	if uint64(len(p.Txs)) != end-first {
+		return nil, fmt.Errorf("%w: part needs %d transactions, has %d", ErrBadProof, end-first, len(p.Txs))
+	}
+	keys := make([][]byte, len(p.Txs))
+	txs := make([]*types.Transaction, len(p.Txs))
+	for k, raw := range p.Txs {
+		keys[k] = seqKey(first - 2*env.QueueCount + uint64(k))
+		if txs[k] = decodeL2Tx(raw, l2ChainID); txs[k] == nil {
+			return nil, fmt.Errorf("%w: transaction %d does not decode", ErrBadProof, k)
+		}
+	}
+	var proof ethdb.KeyValueReader
+	if len(p.TxProof) > 0 {
+		db := memorydb.New()
+		for _, n := range p.TxProof {
+			db.Put(crypto.Keccak256(n), n)
+		}
+		proof = db
+	}
+	if _, err := trie.VerifyRangeProof(env.SeqRoot, keys[0], keys, p.Txs, proof); err != nil {
+		return nil, fmt.Errorf("%w: transactions are not the loaded batch's: %w", ErrBadProof, err)
+	}
+	return txs, nil
+}
+
+// partRun is one part's execution.
+type partRun struct {
+	progress *StepProgress
+	output   common.Hash
+	header   *types.Header // once complete
+	state    *state.StateDB
+	tries    *triedb.Database
+	sets     []*trienode.NodeSet
+}
+
+// runPart executes count positions from prev (the parent when nil) over
+// db, holding at least the nodes they read: the one rule shared by the
+// prover and the L1 contract.
+func runPart(db ethdb.Database, env *StepEnv, parent *types.Header, prev *StepProgress, items []QueueItem, txs []*types.Transaction, count, l2ChainID, feeScalar uint64) (*partRun, error) {
+	tries := triedb.NewDatabase(db, triedb.HashDefaults)
+	root := parent.Root
+	if prev != nil {
+		root = prev.Chain.Root
+	}
+	st, err := state.New(root, state.NewDatabase(tries, state.NewCodeDB(db)))
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	config := chain.ChainConfig(l2ChainID)
+	exec := chain.NewExecutor(config, &memChain{db: db, config: config}, L2System()).WithDataFee(dataFee{scalar: feeScalar})
+	cenv := stepChainEnv(env)
+	var p *chain.Partial
+	if prev == nil {
+		p, err = exec.BeginParts(parent, st, cenv, tries)
+		prev = &StepProgress{}
+	} else {
+		p, err = exec.Resume(parent, st, cenv, &prev.Chain, tries)
+	}
+	if err != nil {
+		return nil, err
+	}
+	position, forced := prev.Position, prev.Forced
+	runPositions(p, env, position, count, items, txs, &forced)
+	run := &partRun{state: st, tries: tries}
+	if err := st.Error(); err != nil {
+		p.Release()
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	position += count
+	if position < env.total() {
+		cp, sets, err := p.Suspend()
+		if err != nil {
+			return nil, err
+		}
+		run.progress, run.sets = &StepProgress{Position: position, Forced: forced, Chain: *cp}, sets
+		return run, nil
+	}
+	res, err := p.Finish()
+	if serr := st.Error(); serr != nil {
+		err = fmt.Errorf("state: %w", serr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	run.header = sealStep(res.Block.Header(), env, forced)
+	run.output = OutputRoot(run.header.Root, st.GetStorageRoot(MessagePasserAddress), run.header.Hash())
+	return run, nil
+}
+
+// stepChainEnv is the chain env of the block, as BuildBlock makes it (its
+// deposits run position by position).
+func stepChainEnv(env *StepEnv) chain.Env {
+	return chain.Env{
+		Time:     env.Time,
+		Coinbase: SequencerFeeVault,
+		Extra:    EncodeL1Info(L1Info{Number: env.OriginNumber, Hash: env.OriginHash, BaseFee: env.OriginBaseFee}),
+	}
+}
+
+// sealStep records the forced transactions included in the header's L1
+// info, as BuildBlock does.
+func sealStep(h *types.Header, env *StepEnv, forced uint64) *types.Header {
+	h.Extra = EncodeL1Info(L1Info{Number: env.OriginNumber, Hash: env.OriginHash, BaseFee: env.OriginBaseFee, Forced: uint32(forced)})
+	return h
+}
+
+// runPositions runs positions [position, position+count) of the block on
+// p: items are the queue items of its queue positions and txs the
+// sequencer transactions of the rest, in order.
+func runPositions(p *chain.Partial, env *StepEnv, position, count uint64, items []QueueItem, txs []*types.Transaction, forced *uint64) {
+	q := env.QueueCount
+	for k := uint64(0); k < count; k++ {
+		switch pos := position + k; {
+		case pos < q:
+			if d := items[0].Deposit; d != nil {
+				p.Deposit(d)
+			}
+			items = items[1:]
+		case pos < 2*q:
+			if tx := items[0].Forced; tx != nil && p.Apply(int(pos), tx) == nil {
+				*forced++
+			}
+			items = items[1:]
+		default:
+			p.Apply(int(pos), txs[0])
+			txs = txs[1:]
+		}
+	}
+}
+
+// recorder remembers every value read from a database: the witness of a
+// part, as the prover runs it over everything it knows.
+type recorder struct {
+	ethdb.Database
+	seen map[string][]byte
+}
+
+func (r *recorder) Get(key []byte) ([]byte, error) {
+	v, err := r.Database.Get(key)
+	if err == nil {
+		r.seen[string(key)] = v
+	}
+	return v, err
+}
+
+// witness sorts what was read into a PartWitness.
+func (r *recorder) witness() PartWitness {
+	var w PartWitness
+	keys := make([]string, 0, len(r.seen))
+	for k := range r.seen {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := r.seen[k]
+		switch key := []byte(k); {
+		case len(key) == common.HashLength:
+			w.Nodes = append(w.Nodes, v)
+		case len(key) == 1+common.HashLength && bytes.HasPrefix(key, []byte("c")):
+			w.Codes = append(w.Codes, v)
+		case len(key) == 1+8+common.HashLength && key[0] == 'h':
+			w.Headers = append(w.Headers, v)
+		}
+	}
+	return w
+}
