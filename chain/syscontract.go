@@ -3,6 +3,7 @@ package chain
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"sort"
 	"strings"
@@ -174,7 +175,16 @@ type precompile struct {
 func (p *precompile) RequiredGas(input []byte) uint64 { return p.sc.RequiredGas(input) }
 func (p *precompile) Name() string                    { return "cairn:" + p.sc.Name() }
 
-func (p *precompile) Run(input []byte) ([]byte, error) {
+func (p *precompile) Run(input []byte) (out []byte, err error) {
+	// A system contract that panics on some input is a bug, but it must
+	// not stop the chain: the call reverts, on every node alike.
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("System contract panicked", "contract", p.sc.Name(), "panic", r)
+			rev := Revert("%s: internal error", p.sc.Name()).(*RevertError)
+			out, err = rev.Data, vm.ErrExecutionReverted
+		}
+	}()
 	msg := p.env.msg
 	// A direct call is the only frame of its transaction: the transaction's
 	// recipient is this contract, so EVM code cannot have called it.
@@ -193,7 +203,7 @@ func (p *precompile) Run(input []byte) ([]byte, error) {
 	if p.env.evm.StateDB.GetNonce(self) == 0 {
 		p.env.evm.StateDB.SetNonce(self, 1, tracing.NonceChangeUnspecified)
 	}
-	out, err := p.sc.Run(&Call{
+	out, err = p.sc.Run(&Call{
 		State:  p.env.evm.StateDB,
 		Block:  p.env.evm.Context,
 		Self:   p.sc.Address(),

@@ -31,7 +31,11 @@ type AgentConfig struct {
 	// Silent makes the agent post and challenge but never move in a game.
 	Silent bool
 	Manual bool // no loop: the caller calls Step
-	Log    *slog.Logger
+	// PartBudget is the most calldata of one L1 transaction of a proof: a
+	// block whose one-step proof is larger is proven in parts (loadBatch,
+	// then stepPart). 0 means DefaultPartBudget.
+	PartBudget int
+	Log        *slog.Logger
 }
 
 // Agent is a proposer or a challenger: it watches the L1 outputs contract
@@ -213,6 +217,10 @@ func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
 		if a.sent["step-"+key] {
 			return nil
 		}
+		budget := a.cfg.PartBudget
+		if budget <= 0 {
+			budget = DefaultPartBudget
+		}
 		proof, err := a.cfg.Node.engine.MakeStepProof(a.l1reader, g.Hi)
 		if err != nil {
 			return err
@@ -221,8 +229,33 @@ func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
 		if err != nil {
 			return err
 		}
-		a.send(ctx, "step-"+key, "step", nil, big.NewInt(int64(o.Index)), raw)
+		if len(raw) <= budget {
+			a.send(ctx, "step-"+key, "step", nil, big.NewInt(int64(o.Index)), raw)
+			return nil
+		}
+		return a.stepInParts(ctx, key, o, g, budget)
 	}
+	return nil
+}
+
+// stepInParts proves block g.Hi in bounded L1 transactions: the loads of
+// its channel, then the parts, sent at once with consecutive nonces so
+// they run in order.
+func (a *Agent) stepInParts(ctx context.Context, key string, o OutputInfo, g *GameInfo, budget int) error {
+	proof, err := a.cfg.Node.engine.MakeStepParts(a.l1reader, g.Hi, budget)
+	if err != nil {
+		return err
+	}
+	a.log.Info("Proving the disputed block in parts", "index", o.Index, "block", g.Hi, "loads", len(proof.Loads), "parts", len(proof.Parts))
+	for i, l := range proof.Loads {
+		raw, _ := rlp.EncodeToBytes(&l)
+		a.send(ctx, fmt.Sprintf("load-%s-%d", key, i), "loadBatch", nil, raw)
+	}
+	for i, p := range proof.Parts {
+		raw, _ := rlp.EncodeToBytes(&p)
+		a.send(ctx, fmt.Sprintf("part-%s-%d", key, i), "stepPart", nil, big.NewInt(int64(o.Index)), raw)
+	}
+	a.sent["step-"+key] = true
 	return nil
 }
 
@@ -254,7 +287,7 @@ func (a *Agent) send(ctx context.Context, key, method string, value *big.Int, ar
 		return
 	}
 	gas := uint64(300_000)
-	if method == "step" {
+	if method == "step" || method == "stepPart" || method == "loadBatch" {
 		gas = maxCalldataGas(len(data)) + StepGas(len(data))
 	}
 	tx, err := ethtx.Send(ctx, a.cfg.L1, a.cfg.Key, OutputsAddress, value, data, gas)

@@ -162,6 +162,9 @@ func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar uint64, q
 		return common.Hash{}, fmt.Errorf("%w: witness has no parent header", ErrBadProof)
 	}
 	parent := w.Headers[0]
+	if err := checkParent(parent); err != nil {
+		return common.Hash{}, err
+	}
 	if OutputRoot(parent.Root, p.ParentMessagePasserRoot, parent.Hash()) != loRoot {
 		return common.Hash{}, fmt.Errorf("%w: parent does not open the agreed output", ErrBadProof)
 	}
@@ -204,6 +207,15 @@ func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar uint64, q
 		return common.Hash{}, fmt.Errorf("%w: execution: %w", ErrBadProof, err)
 	}
 	return OutputRoot(res.Block.Root(), st.GetStorageRoot(MessagePasserAddress), res.Block.Hash()), nil
+}
+
+// checkParent refuses a parent header that no L2 block has: execution
+// reads its base fee.
+func checkParent(h *types.Header) error {
+	if h.BaseFee == nil || h.Number == nil || !h.Number.IsUint64() || h.Number.Uint64() == ^uint64(0) {
+		return fmt.Errorf("%w: malformed parent header", ErrBadProof)
+	}
+	return nil
 }
 
 // checkQueue checks the proof's portal items: consecutive queue indexes,

@@ -126,6 +126,9 @@ func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, pro
 	if err := rlp.DecodeBytes(env.Parent, parent); err != nil {
 		return nil, fmt.Errorf("%w: parent header: %w", ErrBadProof, err)
 	}
+	if err := checkParent(parent); err != nil {
+		return nil, err
+	}
 	if env.OriginBaseFee == nil || env.OriginBaseFee.BitLen() > 256 || env.QueueCount > 1<<32 || env.SeqCount > 1<<32 {
 		return nil, fmt.Errorf("%w: malformed env", ErrBadProof)
 	}

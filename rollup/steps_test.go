@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/rawdb"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/ethereum/go-ethereum/triedb"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/contracts"
@@ -121,4 +123,78 @@ func TestStepParts(t *testing.T) {
 	if res.Progress != nil || res.Output != post.Root() {
 		t.Fatalf("parts prove %s, want %s", res.Output, post.Root())
 	}
+}
+
+// A challenger disputes a true output down to a block too large for one
+// L1 transaction; the proposer proves it in parts and wins.
+func TestActionFalseChallengeLosesToPartedProof(t *testing.T) {
+	st := newStory(t, AgentConfig{PartBudget: 6_000}, AgentConfig{Dishonest: true})
+	seq := dial(t, st.Sequencer.RPCURL())
+	for i := range 24 {
+		if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.l2Block()
+	st.l2Block()
+	st.round()
+	out := st.play(1)
+	if out == nil || out.Status != OutputDefended {
+		t.Fatalf("true output lost: %+v", out)
+	}
+	moves := st.proposer.Moves()
+	if moves["loadBatch"] != 1 || moves["stepPart"] < 2 || moves["step"] != 0 {
+		t.Fatalf("the proposer did not prove in parts: %v", moves)
+	}
+}
+
+type noLoads struct{}
+
+func (noLoads) Loaded(common.Hash) bool { return true }
+
+// FuzzStepPart feeds arbitrary bytes to a step part's decoder and
+// verifier, as anyone may call stepPart with anything.
+func FuzzStepPart(f *testing.F) {
+	parent := must[*types.Header](&testing.T{})(&types.Header{Number: big.NewInt(0), Extra: EncodeL1Info(L1Info{BaseFee: big.NewInt(1)}), Difficulty: new(big.Int)}, nil)
+	praw, _ := rlp.EncodeToBytes(parent)
+	tx := types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(901), Gas: 21_000})
+	raw, _ := tx.MarshalBinary()
+	seed := StepPart{
+		Env:     StepEnv{Parent: praw, OriginBaseFee: big.NewInt(1), SeqRoot: SeqRoot([][]byte{raw}), SeqCount: 1},
+		Count:   1,
+		Txs:     [][]byte{raw},
+		Witness: PartWitness{Nodes: [][]byte{{0xc0}}, Headers: [][]byte{praw}},
+	}
+	enc, _ := rlp.EncodeToBytes(&seed)
+	f.Add(enc)
+	seed.Prev = &StepProgress{Position: 1}
+	enc, _ = rlp.EncodeToBytes(&seed)
+	f.Add(enc)
+	lo := OutputRoot(parent.Root, common.Hash{}, parent.Hash())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p StepPart
+		if rlp.DecodeBytes(data, &p) != nil {
+			return
+		}
+		VerifyStepPart(&p, lo, 1, common.Hash{}, common.Hash{}, 901, 1, noQueue{}, noLoads{}) // must not panic
+	})
+}
+
+// FuzzBatchLoad feeds arbitrary channel loads to loadBatch, its inbox
+// records taken from the load itself so frames reach the decoder.
+func FuzzBatchLoad(f *testing.F) {
+	f.Add(must[[]byte](&testing.T{})(rlp.EncodeToBytes(&BatchLoad{Txs: []BatchTx{{Index: 0, Data: []byte{0, 1, 2}}}})))
+	f.Add([]byte{0xc0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var l BatchLoad
+		if rlp.DecodeBytes(data, &l) != nil {
+			return
+		}
+		db := rawdb.NewMemoryDatabase()
+		st, err := state.New(types.EmptyRootHash, state.NewDatabase(triedb.NewDatabase(db, nil), state.NewCodeDB(db)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		loadBatch(st, &l, 901, batchList(l.Txs)) // must not panic
+	})
 }
