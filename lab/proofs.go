@@ -36,6 +36,14 @@ type StepFigure struct {
 	L1Gas        uint64
 	Fits         bool // within the L1's transaction size and the per-transaction gas cap
 	Verify       time.Duration
+	// The same block proven in parts (loadBatch, then stepPart), each L1
+	// transaction within rollup.DefaultPartBudget bytes.
+	Loads, Parts  int
+	MaxPartBytes  int    // calldata of the largest load or part
+	MaxPartGas    uint64 // L1 gas of the costliest one
+	TotalPartsGas uint64
+	PartsWitness  int // witness bytes over all parts
+	VerifyInParts time.Duration
 }
 
 // ProofsResult is what RunProofs measured.
@@ -151,8 +159,61 @@ func stepFigure(ctx context.Context, n int) (*StepFigure, error) {
 	if got != post.Root() {
 		return nil, fmt.Errorf("the proof of block %d gives %s, the chain has %s", b.NumberU64(), got, post.Root())
 	}
+	if err := partsFigure(f, s, b.NumberU64(), pre.Root(), post.Root()); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
+
+// partsFigure measures the block's proof in parts and verifies it on a
+// copy of the L1 state as the outputs contract does.
+func partsFigure(f *StepFigure, s *rollup.System, number uint64, pre, post common.Hash) error {
+	proof, err := s.Verifier.StepParts(number, rollup.DefaultPartBudget)
+	if err != nil {
+		return err
+	}
+	f.Loads, f.Parts = len(proof.Loads), len(proof.Parts)
+	count := func(method string, args ...any) error {
+		data, err := rollup.OutputsABI.Pack(method, args...)
+		gas := params.TxGas + calldataFloor(data) + rollup.StepGas(len(data))
+		f.MaxPartBytes, f.MaxPartGas = max(f.MaxPartBytes, len(data)), max(f.MaxPartGas, gas)
+		f.TotalPartsGas += gas
+		return err
+	}
+	for _, l := range proof.Loads {
+		raw, _ := rlp.EncodeToBytes(&l)
+		if err := count("loadBatch", raw); err != nil {
+			return err
+		}
+	}
+	for _, p := range proof.Parts {
+		raw, _ := rlp.EncodeToBytes(&p)
+		if err := count("stepPart", big.NewInt(1), raw); err != nil {
+			return err
+		}
+		for _, n := range p.Witness.Nodes {
+			f.PartsWitness += len(n)
+		}
+		for _, c := range p.Witness.Codes {
+			f.PartsWitness += len(c)
+		}
+	}
+	st, err := s.L1.Chain().StateAt(s.L1.Head().Root)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	got, err := rollup.VerifyParted(st, proof, pre, number, s.Config.L2ChainID, s.Config.L1FeeScalar)
+	f.VerifyInParts = time.Since(t0)
+	if err != nil {
+		return err
+	}
+	if got != post {
+		return fmt.Errorf("the parts of block %d prove %s, the chain has %s", number, got, post)
+	}
+	return nil
+}
+
 
 // calldataFloor is EIP-7623's floor cost of calldata: 10 gas per token, a
 // zero byte one token and any other byte four.
@@ -273,6 +334,11 @@ func (r *ProofsResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "  %10s %14s %14s %14s %10s %s\n", "transfers", "witness bytes", "calldata bytes", "L1 gas", "verify", "fits one L1 tx")
 	for _, f := range r.Steps {
 		fmt.Fprintf(w, "  %10d %14d %14d %14d %10v %v\n", f.Transfers, f.WitnessBytes, f.CalldataLen, f.L1Gas, f.Verify.Round(time.Millisecond), f.Fits)
+	}
+	fmt.Fprintf(w, "the same blocks proven in parts (loadBatch, then stepPart), each L1 transaction at most %d bytes:\n", rollup.DefaultPartBudget)
+	fmt.Fprintf(w, "  %10s %6s %6s %16s %14s %14s %14s %10s\n", "transfers", "loads", "parts", "largest tx bytes", "largest tx gas", "total L1 gas", "witness bytes", "verify")
+	for _, f := range r.Steps {
+		fmt.Fprintf(w, "  %10d %6d %6d %16d %14d %14d %14d %10v\n", f.Transfers, f.Loads, f.Parts, f.MaxPartBytes, f.MaxPartGas, f.TotalPartsGas, f.PartsWitness, f.VerifyInParts.Round(time.Millisecond))
 	}
 	if r.ToFinalized > 0 {
 		fmt.Fprintf(w, "withdrawal on a devnet: provable after %v (output posted and derived), proven after %v, finalized after %v (challenge window %v)\n",

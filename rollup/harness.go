@@ -209,6 +209,7 @@ type SystemOptions struct {
 	Dir          string // data directories; "" keeps chains in memory
 	SeqWindow    uint64 // 0: 10
 	CensorForced bool   // the sequencer ignores forced transactions
+	MaxTxData    int    // the batcher's calldata per L1 transaction; 0: DefaultMaxTxData
 	Log          *slog.Logger
 }
 
@@ -305,7 +306,7 @@ func (s *System) StartVerifier(ctx context.Context) error {
 func (s *System) StartBatcher() error {
 	b, err := NewBatcher(BatcherConfig{
 		Rollup: s.Config, L1: s.L1.Client(), L2: s.Sequencer, Key: BatcherKey(),
-		Manual: true, ReceiptTimeout: 5 * time.Second, Log: s.opts.Log,
+		Manual: true, ReceiptTimeout: 5 * time.Second, MaxTxData: s.opts.MaxTxData, Log: s.opts.Log,
 	})
 	if err != nil {
 		return err

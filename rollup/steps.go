@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/rawdb"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethdb"
 	"github.com/ethereum/go-ethereum/ethdb/memorydb"
@@ -407,4 +408,30 @@ func (r *recorder) witness() PartWitness {
 		}
 	}
 	return w
+}
+
+// VerifyParted runs a whole parted proof on an L1 state as the outputs
+// contract would, call after call: the loads, then the parts. It returns
+// the output root the parts prove.
+func VerifyParted(st vm.StateDB, proof *PartedProof, loRoot common.Hash, number, l2ChainID, feeScalar uint64) (common.Hash, error) {
+	for i := range proof.Loads {
+		if err := loadBatch(st, &proof.Loads[i], l2ChainID, inboxRecords{st}); err != nil {
+			return common.Hash{}, fmt.Errorf("load %d: %w", i, err)
+		}
+	}
+	var envHash, progHash common.Hash
+	for i := range proof.Parts {
+		res, err := VerifyStepPart(&proof.Parts[i], loRoot, number, envHash, progHash, l2ChainID, feeScalar, portalRecords{st}, outputsRecords{st})
+		if err != nil {
+			return common.Hash{}, fmt.Errorf("part %d: %w", i, err)
+		}
+		if res.Progress == nil {
+			if i != len(proof.Parts)-1 {
+				return common.Hash{}, fmt.Errorf("%w: part %d completes the block before the last", ErrBadProof, i)
+			}
+			return res.Output, nil
+		}
+		envHash, progHash = res.EnvHash, res.Progress.Hash()
+	}
+	return common.Hash{}, fmt.Errorf("%w: the parts do not complete the block", ErrBadProof)
 }

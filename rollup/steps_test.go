@@ -38,7 +38,8 @@ func (g *partsGame) play(p *StepPart) (*PartResult, error) {
 // contract), a forced transaction and twenty sequencer transfers, batches
 // it, and returns its parted proof cut to a small budget.
 func partedBlock(t *testing.T, budget int) (*System, *types.Block, *PartedProof) {
-	s, ctx := newSystem(t, SystemOptions{})
+	// Small frames, so the channel spans several inbox transactions.
+	s, ctx := newSystem(t, SystemOptions{MaxTxData: 1_000})
 	greeterABI, bin := contracts.Greeter()
 	ctor := must[[]byte](t)(greeterABI.Pack("", "deposited"))
 	sendL1(t, ctx, s, 4, PortalAddress, nil, must[[]byte](t)(PortalABI.Pack("depositTransaction", common.Address{}, new(big.Int), uint64(2_000_000), append(bin, ctor...))), 1_000_000)
@@ -89,12 +90,27 @@ func TestStepParts(t *testing.T) {
 	if _, err := g.play(&proof.Parts[0]); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("first part before the load: %v", err)
 	}
-	for _, l := range proof.Loads {
-		if err := loadBatch(st, &l, s.Config.L2ChainID, InboxRecords(st)); err != nil {
-			t.Fatal(err)
+	// Load the channel one inbox transaction per call, as a channel too
+	// large for one L1 transaction is: the contract keeps the frames
+	// between calls and decodes the channel when the last one arrives.
+	load := proof.Loads[0]
+	if len(load.Txs) < 2 {
+		t.Fatalf("the channel is in %d inbox transactions, want several", len(load.Txs))
+	}
+	if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: load.Txs[1:2]}, s.Config.L2ChainID, InboxRecords(st)); !errors.Is(err, ErrBadProof) {
+		t.Fatalf("loading a channel from its second frame: %v", err)
+	}
+	for i, bt := range load.Txs {
+		if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, s.Config.L2ChainID, InboxRecords(st)); err != nil {
+			t.Fatalf("load %d: %v", i, err)
+		}
+		if i == 0 {
+			if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, s.Config.L2ChainID, InboxRecords(st)); !errors.Is(err, ErrBadProof) {
+				t.Fatalf("the same frame twice: %v", err)
+			}
 		}
 	}
-	if err := loadBatch(st, &proof.Loads[0], s.Config.L2ChainID, InboxRecords(st)); !errors.Is(err, ErrBadProof) {
+	if err := loadBatch(st, &load, s.Config.L2ChainID, InboxRecords(st)); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("loading a channel twice: %v", err)
 	}
 
