@@ -214,7 +214,6 @@ func partsFigure(f *StepFigure, s *rollup.System, number uint64, pre, post commo
 	return nil
 }
 
-
 // calldataFloor is EIP-7623's floor cost of calldata: 10 gas per token, a
 // zero byte one token and any other byte four.
 func calldataFloor(data []byte) uint64 {
