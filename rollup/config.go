@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,6 +83,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: genesis chain ID %d, want %d", ErrConfig, c.Genesis.ChainID, c.L2ChainID)
 	case c.SeqWindow < 2:
 		return fmt.Errorf("%w: sequencing window must be at least 2 L1 blocks", ErrConfig)
+	case c.Proofs.SeqWindow != 0 && c.Proofs.SeqWindow != c.SeqWindow:
+		return fmt.Errorf("%w: sequencing window %d differs from the L1 contracts' %d", ErrConfig, c.SeqWindow, c.Proofs.SeqWindow)
 	case c.ChannelTimeout == 0:
 		return fmt.Errorf("%w: channel timeout must be positive", ErrConfig)
 	case c.Batcher == (common.Address{}):
@@ -139,6 +142,7 @@ func DevL1Params(g *chain.Genesis, batcher common.Address) (L1Params, error) {
 		ProposerBond:       big.NewInt(params.Ether),
 		ChallengerBond:     big.NewInt(params.Ether),
 		MoveTimeout:        DevMoveTimeout,
+		SeqWindow:          DefaultSeqWindow,
 	}, nil
 }
 
@@ -150,7 +154,7 @@ func NewDevConfig(l1ChainID uint64, start *types.Header, batcher common.Address,
 		L2ChainID:      g.ChainID,
 		L1Start:        start.Number.Uint64(),
 		L1StartHash:    start.Hash(),
-		SeqWindow:      DefaultSeqWindow,
+		SeqWindow:      cmp.Or(p.SeqWindow, DefaultSeqWindow),
 		MaxSeqDrift:    DefaultMaxSeqDrift,
 		ChannelTimeout: DefaultChannelTimeout,
 		Batcher:        batcher,

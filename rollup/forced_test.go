@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
 
@@ -120,5 +121,38 @@ func TestActionForcedTransactionCensoringSequencer(t *testing.T) {
 	}
 	if s.Sequencer.SafeHead().Hash() != s.Verifier.SafeHead().Hash() {
 		t.Fatal("safe heads differ")
+	}
+}
+
+// When the batcher posts nothing for a sequencing window, derivation
+// advances on its own, and the one-step proof accepts those blocks
+// without a batch.
+func TestStepProofForcedAdvance(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{SeqWindow: 4})
+	carol := common.Address{0xca}
+	force(t, ctx, s, 2, signL2(t, s, 2, 0, carol, ether(1)))
+	for range s.Config.SeqWindow + 2 {
+		must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	}
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	head := s.Verifier.Chain().Head().Number.Uint64()
+	if head == 0 {
+		t.Fatal("no forced advance")
+	}
+	st := must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+	for n := uint64(1); n <= head; n++ {
+		p := must[*StepProof](t)(s.Verifier.StepProof(n))
+		pre := must[*Output](t)(OutputAt(s.Verifier.Chain(), n-1))
+		post := must[*Output](t)(OutputAt(s.Verifier.Chain(), n))
+		got, err := VerifyStep(p, pre.Root(), s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(st), InboxRecords(st))
+		if err != nil || got != post.Root() {
+			t.Fatalf("forced block %d: %v", n, err)
+		}
+		parts := must[*PartedProof](t)(s.Verifier.StepParts(n, DefaultPartBudget))
+		if got, err := VerifyParted(st.Copy(), parts, pre.Root(), n, &s.Config.Proofs); err != nil || got != post.Root() {
+			t.Fatalf("forced block %d in parts: %v", n, err)
+		}
 	}
 }

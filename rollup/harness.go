@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"fmt"
@@ -242,15 +243,12 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
+	proofs.SeqWindow = cmp.Or(opts.SeqWindow, 10)
 	l1, err := NewL1Miner(alloc, L1Contracts(proofs)...)
 	if err != nil {
 		return nil, err
 	}
 	cfg := NewDevConfig(L1MinerChainID, l1.Head(), addressOf(batcher), g, proofs)
-	cfg.SeqWindow = 10
-	if opts.SeqWindow != 0 {
-		cfg.SeqWindow = opts.SeqWindow
-	}
 	cfg.ChannelTimeout = 10
 	s := &System{L1: l1, Config: cfg, Clock: NewClock(l1.Head().Time), dir: opts.Dir, opts: opts}
 	if err := s.StartSequencer(ctx); err != nil {

@@ -57,10 +57,30 @@ func (r inboxRecords) Batch(i uint64) (common.Hash, bool) {
 	return r.st.GetState(InboxAddress, itemSlot("inbox-hash", i)), true
 }
 
+// RecordAfter reports whether the inbox recorded a batcher transaction
+// in an L1 block in (from, to], by binary search on the records, which
+// are in L1 block order.
+func (r inboxRecords) RecordAfter(from, to uint64) bool {
+	lo, hi := uint64(0), r.st.GetState(InboxAddress, inboxCountSlot).Big().Uint64()
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if r.st.GetState(InboxAddress, itemSlot("inbox-block", mid)).Big().Uint64() <= from {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo == r.st.GetState(InboxAddress, inboxCountSlot).Big().Uint64() {
+		return false
+	}
+	return r.st.GetState(InboxAddress, itemSlot("inbox-block", lo)).Big().Uint64() <= to
+}
+
 // InboxRecords reads the inbox's records from an L1 state, for verifying a
 // one-step proof off-chain as the L1 does.
 func InboxRecords(st vm.StateDB) interface {
 	Batch(uint64) (common.Hash, bool)
+	RecordAfter(from, to uint64) bool
 } {
 	return inboxRecords{st}
 }

@@ -148,12 +148,32 @@ type queueRecord interface {
 // batchRecord reads what the inbox recorded of the batcher's transactions.
 type batchRecord interface {
 	Batch(i uint64) (common.Hash, bool)
+	// RecordAfter reports whether a batcher transaction landed in an L1
+	// block in (from, to].
+	RecordAfter(from, to uint64) bool
+}
+
+// ErrNoBatch is returned for a block proven without the batch that
+// carried it, when derivation could not have made it without one.
+var ErrNoBatch = errors.New("a block without a batch must be derivation's forced advance")
+
+// checkForcedAdvance checks a block claimed without any batch: derivation
+// makes one only when the sequencing window of its parent's origin ran
+// out with nothing from the batcher, and then it advances the origin by
+// one L1 block. To be sure nothing the batcher posted could have carried
+// the block, the contract asks that no batcher transaction landed at all
+// in L1 blocks (parent origin, parent origin + window].
+func checkForcedAdvance(parentOrigin, origin, window uint64, inbox batchRecord) error {
+	if window == 0 || origin != parentOrigin+1 || inbox.RecordAfter(parentOrigin, parentOrigin+window) {
+		return fmt.Errorf("%w: %w", ErrBadProof, ErrNoBatch)
+	}
+	return nil
 }
 
 // VerifyStep re-executes a one-step proof statelessly and returns the
 // output root it produces. loRoot is the agreed output root of the parent
 // block; queue and inbox answer for the portal's and the inbox's records.
-func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar uint64, queue queueRecord, inbox batchRecord) (common.Hash, error) {
+func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar, seqWindow uint64, queue queueRecord, inbox batchRecord) (common.Hash, error) {
 	var w stateless.Witness
 	if err := rlp.DecodeBytes(p.Witness, &w); err != nil {
 		return common.Hash{}, fmt.Errorf("%w: witness: %w", ErrBadProof, err)
@@ -188,6 +208,11 @@ func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar uint64, q
 	}
 	if err := checkBatch(p, parent.Number.Uint64()+1, txs, l2ChainID, inbox); err != nil {
 		return common.Hash{}, err
+	}
+	if len(p.Batch) == 0 {
+		if err := checkForcedAdvance(pinfo.Number, p.OriginNumber, seqWindow, inbox); err != nil {
+			return common.Hash{}, err
+		}
 	}
 	memdb := w.MakeHashDB()
 	st, err := state.New(parent.Root, state.NewDatabase(triedb.NewDatabase(memdb, triedb.HashDefaults), state.NewCodeDB(memdb)))
@@ -312,7 +337,7 @@ func (c *memChain) Engine() consensus.Engine { return nil }
 // transactions are what the batcher posted for it: the proof's inbox
 // transactions are recorded by the inbox, their frames make one complete
 // channel, and its span batch holds this block with this content. A block
-// without sequencer transactions needs no batch.
+// without a batch must be a forced advance (see checkForcedAdvance).
 func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID uint64, inbox batchRecord) error {
 	if len(p.Batch) == 0 {
 		if len(txs) > 0 {
@@ -379,7 +404,7 @@ func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID
 // reading the L1 blocks where its batch may have landed.
 func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, b *types.Block) ([]BatchTx, error) {
 	txs, err := SequencerTxs(b)
-	if err != nil || len(txs) == 0 {
+	if err != nil {
 		return nil, err
 	}
 	info, _ := Origin(b.Header())
@@ -428,12 +453,17 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, b *types.Block) (
 			}
 		}
 	}
+	if len(txs) == 0 {
+		return nil, nil // a forced advance, or the contract refuses it
+	}
 	return nil, fmt.Errorf("no batch on L1 holds L2 block %d", b.NumberU64())
 }
 
 // batchList answers inbox records from the transactions themselves, for
 // checking a candidate batch before sending it.
 type batchList []BatchTx
+
+func (batchList) RecordAfter(uint64, uint64) bool { return true }
 
 func (l batchList) Batch(i uint64) (common.Hash, bool) {
 	for _, bt := range l {

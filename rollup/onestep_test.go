@@ -18,6 +18,7 @@ type noQueue struct{}
 func (noQueue) QueueItem(uint64) (common.Hash, uint64, bool) { return common.Hash{}, 0, false }
 func (noQueue) QueueLength() uint64                          { return 0 }
 func (noQueue) Batch(uint64) (common.Hash, bool)             { return common.Hash{}, false }
+func (noQueue) RecordAfter(uint64, uint64) bool              { return false }
 
 // realProof returns the encoded one-step proof of a block with a transfer,
 // and the outputs around it.
@@ -66,16 +67,16 @@ func TestStepProof(t *testing.T) {
 	if err := rlp.DecodeBytes(raw, &p); err != nil {
 		t.Fatal(err)
 	}
-	got, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, PortalRecords(l1State), InboxRecords(l1State))
+	got, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State))
 	if err != nil || got != post {
 		t.Fatalf("proof gives %s, %v; want %s", got, err, post)
 	}
 	p.Time++
-	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
+	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("a block with another time than its batch: %v", err)
 	}
 	p.Time--
-	if _, err := VerifyStep(&p, post, s.Config.L2ChainID, s.Config.L1FeeScalar, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
+	if _, err := VerifyStep(&p, post, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("wrong agreed output: %v", err)
 	}
 	var tx types.Transaction
@@ -85,18 +86,23 @@ func TestStepProof(t *testing.T) {
 	// An alternative history that leaves out a batched transaction is
 	// refused, with or without the batch.
 	p.Txs = nil
-	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
+	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("a block without its batched transaction: %v", err)
 	}
 	batch := p.Batch
 	p.Batch = nil
+	// Nor can the block be claimed empty without its batch: only a forced
+	// advance, with nothing from the batcher in the window, needs none.
+	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrNoBatch) {
+		t.Fatalf("a batched block claimed empty without its batch: %v", err)
+	}
 	p.Txs = [][]byte{must[[]byte](t)(tx.MarshalBinary())}
-	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
+	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("a block with transactions but no batch: %v", err)
 	}
 	p.Batch = batch
 	p.Batch[0].Index++
-	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
+	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("a batch the inbox did not record: %v", err)
 	}
 }
@@ -114,7 +120,7 @@ func FuzzStepProof(f *testing.F) {
 		if rlp.DecodeBytes(data, &p) != nil {
 			return
 		}
-		VerifyStep(&p, pre, id, scalar, noQueue{}, noQueue{}) // must not panic
+		VerifyStep(&p, pre, id, scalar, 10, noQueue{}, noQueue{}) // must not panic
 	})
 }
 

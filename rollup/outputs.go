@@ -36,6 +36,11 @@ type L1Params struct {
 	// MoveTimeout is each party's clock, in seconds, for each move of a
 	// dispute game. The party to move when it runs out loses.
 	MoveTimeout uint64 `json:"moveTimeout"`
+	// SeqWindow is derivation's sequencing window in L1 blocks. A one-step
+	// proof may claim a block that no batch carries only as derivation's
+	// forced advance: no batcher transaction in the window. 0 refuses such
+	// claims.
+	SeqWindow uint64 `json:"seqWindow"`
 }
 
 // Defaults. The devnet's window is seconds so a withdrawal completes while
@@ -360,7 +365,7 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		if err := rlp.DecodeBytes(args[1].([]byte), &proof); err != nil {
 			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
 		}
-		got, err := VerifyStep(&proof, g.loRoot, o.p.L2ChainID, o.p.L1FeeScalar, portalRecords{c.State}, inboxRecords{c.State})
+		got, err := VerifyStep(&proof, g.loRoot, o.p.L2ChainID, o.p.L1FeeScalar, o.p.SeqWindow, portalRecords{c.State}, inboxRecords{c.State})
 		if err != nil {
 			return nil, chain.Revert("outputs: %v", err)
 		}
@@ -384,7 +389,7 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
 		}
 		envHash, progHash := s.parts(i)
-		res, err := VerifyStepPart(&part, g.loRoot, g.hi, envHash, progHash, o.p.L2ChainID, o.p.L1FeeScalar, portalRecords{c.State}, outputsRecords{c.State})
+		res, err := VerifyStepPart(&part, g.loRoot, g.hi, envHash, progHash, &o.p, portalRecords{c.State}, inboxRecords{c.State}, outputsRecords{c.State})
 		if err != nil {
 			return nil, chain.Revert("outputs: %v", err)
 		}

@@ -121,7 +121,8 @@ type PartResult struct {
 // VerifyStepPart checks one part of the proof of L2 block number, whose
 // parent's output is loRoot. envHash and progHash are what the contract
 // stored from the parts before (zero before the first).
-func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, progHash common.Hash, l2ChainID, feeScalar uint64, queue queueRecord, seqs seqRecords) (*PartResult, error) {
+func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, progHash common.Hash, params *L1Params, queue queueRecord, inbox batchRecord, seqs seqRecords) (*PartResult, error) {
+	l2ChainID, feeScalar := params.L2ChainID, params.L1FeeScalar
 	env := &p.Env
 	parent := new(types.Header)
 	if err := rlp.DecodeBytes(env.Parent, parent); err != nil {
@@ -143,7 +144,7 @@ func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, pro
 		if envHash != (common.Hash{}) {
 			return nil, fmt.Errorf("%w: the proof has begun; continue from its checkpoint", ErrBadProof)
 		}
-		if err := checkEnv(env, parent, pinfo, loRoot, number, queue, seqs); err != nil {
+		if err := checkEnv(env, parent, pinfo, loRoot, number, params.SeqWindow, queue, inbox, seqs); err != nil {
 			return nil, err
 		}
 	} else {
@@ -179,8 +180,9 @@ func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, pro
 // checkEnv checks a parted proof's env against L1 records: the parent
 // opens the agreed output, the queue range covers exactly the portal
 // items of the new origins, and a block with sequencer transactions was
-// loaded from a batch with this time, origin and transactions.
-func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Hash, number uint64, q queueRecord, seqs seqRecords) error {
+// loaded from a batch with this time, origin and transactions. A block no
+// loaded batch holds must be a forced advance.
+func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Hash, number, seqWindow uint64, q queueRecord, inbox batchRecord, seqs seqRecords) error {
 	if number == 0 || parent.Number.Uint64() != number-1 || OutputRoot(parent.Root, env.ParentMessagePasserRoot, parent.Hash()) != loRoot {
 		return fmt.Errorf("%w: parent does not open the agreed output", ErrBadProof)
 	}
@@ -195,13 +197,13 @@ func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Ha
 	if _, block, ok := q.QueueItem(env.QueueFirst + env.QueueCount); ok && block <= env.OriginNumber {
 		return fmt.Errorf("%w: queue item %d left out", ErrBadProof, env.QueueFirst+env.QueueCount)
 	}
-	if env.SeqCount == 0 {
+	if seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)) {
 		return nil
 	}
-	if !seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)) {
+	if env.SeqCount > 0 {
 		return fmt.Errorf("%w: no loaded batch holds block %d with these transactions", ErrBadProof, number)
 	}
-	return nil
+	return checkForcedAdvance(pinfo.Number, env.OriginNumber, seqWindow, inbox)
 }
 
 // partQueue checks the part's portal items: the ones its queue positions
@@ -413,15 +415,15 @@ func (r *recorder) witness() PartWitness {
 // VerifyParted runs a whole parted proof on an L1 state as the outputs
 // contract would, call after call: the loads, then the parts. It returns
 // the output root the parts prove.
-func VerifyParted(st vm.StateDB, proof *PartedProof, loRoot common.Hash, number, l2ChainID, feeScalar uint64) (common.Hash, error) {
+func VerifyParted(st vm.StateDB, proof *PartedProof, loRoot common.Hash, number uint64, params *L1Params) (common.Hash, error) {
 	for i := range proof.Loads {
-		if err := loadBatch(st, &proof.Loads[i], l2ChainID, inboxRecords{st}); err != nil {
+		if err := loadBatch(st, &proof.Loads[i], params.L2ChainID, inboxRecords{st}); err != nil {
 			return common.Hash{}, fmt.Errorf("load %d: %w", i, err)
 		}
 	}
 	var envHash, progHash common.Hash
 	for i := range proof.Parts {
-		res, err := VerifyStepPart(&proof.Parts[i], loRoot, number, envHash, progHash, l2ChainID, feeScalar, portalRecords{st}, outputsRecords{st})
+		res, err := VerifyStepPart(&proof.Parts[i], loRoot, number, envHash, progHash, params, portalRecords{st}, inboxRecords{st}, outputsRecords{st})
 		if err != nil {
 			return common.Hash{}, fmt.Errorf("part %d: %w", i, err)
 		}

@@ -22,12 +22,12 @@ type partsGame struct {
 	st                *state.StateDB
 	lo                common.Hash
 	number            uint64
-	id, scalar        uint64
+	params            *L1Params
 	envHash, progHash common.Hash
 }
 
 func (g *partsGame) play(p *StepPart) (*PartResult, error) {
-	res, err := VerifyStepPart(p, g.lo, g.number, g.envHash, g.progHash, g.id, g.scalar, PortalRecords(g.st), outputsRecords{g.st})
+	res, err := VerifyStepPart(p, g.lo, g.number, g.envHash, g.progHash, g.params, PortalRecords(g.st), InboxRecords(g.st), outputsRecords{g.st})
 	if err == nil && res.Progress != nil {
 		g.envHash, g.progHash = res.EnvHash, res.Progress.Hash()
 	}
@@ -84,7 +84,7 @@ func TestStepParts(t *testing.T) {
 	st := must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
 	pre := must[*Output](t)(OutputAt(s.Sequencer.Chain(), b.NumberU64()-1))
 	post := must[*Output](t)(OutputAt(s.Sequencer.Chain(), b.NumberU64()))
-	g := &partsGame{st: st, lo: pre.Root(), number: b.NumberU64(), id: s.Config.L2ChainID, scalar: s.Config.L1FeeScalar}
+	g := &partsGame{st: st, lo: pre.Root(), number: b.NumberU64(), params: &s.Config.Proofs}
 
 	// A block with sequencer transactions needs its channel loaded first.
 	if _, err := g.play(&proof.Parts[0]); !errors.Is(err, ErrBadProof) {
@@ -192,7 +192,7 @@ func FuzzStepPart(f *testing.F) {
 		if rlp.DecodeBytes(data, &p) != nil {
 			return
 		}
-		VerifyStepPart(&p, lo, 1, common.Hash{}, common.Hash{}, 901, 1, noQueue{}, noLoads{}) // must not panic
+		VerifyStepPart(&p, lo, 1, common.Hash{}, common.Hash{}, &L1Params{L2ChainID: 901, L1FeeScalar: 1, SeqWindow: 10}, noQueue{}, noQueue{}, noLoads{}) // must not panic
 	})
 }
 

@@ -87,11 +87,11 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 		SeqRoot: SeqRoot(raws), SeqCount: uint64(len(raws)),
 	}
 	proof := &PartedProof{}
-	if len(raws) > 0 {
-		channel, err := findBatch(ctx, l1, e.cfg, block)
-		if err != nil {
-			return nil, err
-		}
+	channel, err := findBatch(ctx, l1, e.cfg, block)
+	if err != nil {
+		return nil, err
+	}
+	if len(channel) > 0 {
 		proof.Loads = splitLoads(channel, budget)
 	}
 	known, err := e.partsWitness(block, parent, a)
