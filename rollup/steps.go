@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/rawdb"
@@ -377,15 +378,19 @@ func runPositions(p *chain.Partial, env *StepEnv, position, count uint64, items 
 
 // recorder remembers every value read from a database: the witness of a
 // part, as the prover runs it over everything it knows.
+// State hashing reads storage tries concurrently, hence the lock.
 type recorder struct {
 	ethdb.Database
+	mu   sync.Mutex
 	seen map[string][]byte
 }
 
 func (r *recorder) Get(key []byte) ([]byte, error) {
 	v, err := r.Database.Get(key)
 	if err == nil {
+		r.mu.Lock()
 		r.seen[string(key)] = v
+		r.mu.Unlock()
 	}
 	return v, err
 }
