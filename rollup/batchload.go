@@ -121,14 +121,9 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID uint64, inbox batchRecord)
 		appendWords(s, l.Start, size, data)
 		return nil
 	}
-	all := append(readWords(s, l.Start, size), data...)
-	raw, err := batch.Decompress(all)
+	b, err := decodeChannel(append(readWords(s, l.Start, size), data...), l2ChainID)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBadProof, err)
-	}
-	b, err := batch.Decode(raw, new(big.Int).SetUint64(l2ChainID))
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBadProof, err)
+		return err
 	}
 	for _, blk := range b.Blocks {
 		raws := sequencerRaws(blk.Txs)
@@ -136,6 +131,19 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID uint64, inbox batchRecord)
 	}
 	s.set(idSlot, common.Hash{0: 2})
 	return nil
+}
+
+// decodeChannel decompresses and decodes a complete channel's data.
+func decodeChannel(data []byte, l2ChainID uint64) (*batch.Batch, error) {
+	raw, err := batch.Decompress(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	b, err := batch.Decode(raw, new(big.Int).SetUint64(l2ChainID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	return b, nil
 }
 
 // appendWords stores data after the channel's first size bytes.

@@ -375,13 +375,9 @@ func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID
 	if !complete {
 		return fmt.Errorf("%w: incomplete channel", ErrBadProof)
 	}
-	raw, err := batch.Decompress(data)
+	b, err := decodeChannel(data, l2ChainID)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBadProof, err)
-	}
-	b, err := batch.Decode(raw, new(big.Int).SetUint64(l2ChainID))
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBadProof, err)
+		return err
 	}
 	for _, blk := range b.Blocks {
 		if blk.Number != number {

@@ -268,6 +268,18 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		}
 		return i.Uint64(), out, nil
 	}
+	// stepTurn finds a game at one block apart, where a step may come.
+	stepTurn := func() (uint64, outputRec, gameRec, error) {
+		i, out, err := index()
+		if err != nil {
+			return 0, out, gameRec{}, err
+		}
+		g := s.game(i)
+		if out.status != OutputChallenged || g.turn != TurnStep {
+			return 0, out, g, chain.Revert("outputs: %v", ErrNotYourTurn)
+		}
+		return i, out, g, nil
+	}
 	switch m.Name {
 	case "proposeOutput":
 		l2Block, root := args[0].(uint64), common.Hash(args[1].([32]byte))
@@ -353,13 +365,9 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		return nil, nil
 
 	case "step":
-		i, out, err := index()
+		i, out, g, err := stepTurn()
 		if err != nil {
 			return nil, err
-		}
-		g := s.game(i)
-		if out.status != OutputChallenged || g.turn != TurnStep {
-			return nil, chain.Revert("outputs: %v", ErrNotYourTurn)
 		}
 		var proof StepProof
 		if err := rlp.DecodeBytes(args[1].([]byte), &proof); err != nil {
@@ -376,13 +384,9 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		return nil, nil
 
 	case "stepPart":
-		i, out, err := index()
+		i, out, g, err := stepTurn()
 		if err != nil {
 			return nil, err
-		}
-		g := s.game(i)
-		if out.status != OutputChallenged || g.turn != TurnStep {
-			return nil, chain.Revert("outputs: %v", ErrNotYourTurn)
 		}
 		var part StepPart
 		if err := rlp.DecodeBytes(args[1].([]byte), &part); err != nil {
