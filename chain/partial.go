@@ -213,16 +213,13 @@ func (p *Partial) Suspend() (*Checkpoint, []*trienode.NodeSet, error) {
 		Root: root, GasRemaining: p.gp.Available(false), GasUsed: p.gp.CumulativeUsed(), Size: p.size,
 		Included: uint64(p.Included()), Bloom: p.bloom, RequestLogs: p.reqLogs,
 	}
+	txRoot, txSet := p.txTrie.Commit(false)
+	rcRoot, rcSet := p.rcTrie.Commit(false)
+	cp.TxRoot, cp.ReceiptRoot = txRoot, rcRoot
 	var sets []*trienode.NodeSet
-	for _, t := range []*trie.Trie{p.txTrie, p.rcTrie} {
-		root, set := t.Commit(false)
+	for _, set := range []*trienode.NodeSet{txSet, rcSet} {
 		if set != nil {
 			sets = append(sets, set)
-		}
-		if t == p.txTrie {
-			cp.TxRoot = root
-		} else {
-			cp.ReceiptRoot = root
 		}
 	}
 	return cp, sets, nil
@@ -281,7 +278,6 @@ func (p *Partial) Finish() (*Result, error) {
 			return nil, err
 		}
 		header.TxHash, header.ReceiptHash, header.Bloom = p.txTrie.Hash(), p.rcTrie.Hash(), p.bloom
-		header.UncleHash = types.EmptyUncleHash
 		header.WithdrawalsHash = &types.EmptyWithdrawalsHash
 		block = types.NewBlockWithHeader(header)
 	} else {

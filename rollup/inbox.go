@@ -61,19 +61,36 @@ func (r inboxRecords) Batch(i uint64) (common.Hash, bool) {
 // in an L1 block in (from, to], by binary search on the records, which
 // are in L1 block order.
 func (r inboxRecords) RecordAfter(from, to uint64) bool {
-	lo, hi := uint64(0), r.st.GetState(InboxAddress, inboxCountSlot).Big().Uint64()
+	blockOf := func(i uint64) (uint64, error) {
+		return r.st.GetState(InboxAddress, itemSlot("inbox-block", i)).Big().Uint64(), nil
+	}
+	n := r.st.GetState(InboxAddress, inboxCountSlot).Big().Uint64()
+	i, _ := firstRecordAfter(n, from, blockOf)
+	if i == n {
+		return false
+	}
+	b, _ := blockOf(i)
+	return b <= to
+}
+
+// firstRecordAfter finds, among n records kept in L1 block order (the
+// portal's queue, the inbox's transactions), the first whose L1 block is
+// after block x, or n.
+func firstRecordAfter(n, x uint64, blockOf func(uint64) (uint64, error)) (uint64, error) {
+	lo, hi := uint64(0), n
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		if r.st.GetState(InboxAddress, itemSlot("inbox-block", mid)).Big().Uint64() <= from {
+		b, err := blockOf(mid)
+		if err != nil {
+			return 0, err
+		}
+		if b <= x {
 			lo = mid + 1
 		} else {
 			hi = mid
 		}
 	}
-	if lo == r.st.GetState(InboxAddress, inboxCountSlot).Big().Uint64() {
-		return false
-	}
-	return r.st.GetState(InboxAddress, itemSlot("inbox-block", lo)).Big().Uint64() <= to
+	return lo, nil
 }
 
 // InboxRecords reads the inbox's records from an L1 state, for verifying a

@@ -76,23 +76,9 @@ func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) 
 	if err != nil {
 		return nil, err
 	}
-	st, err := e.store.StateAt(parent.Root)
+	witness, err := e.witnessBlock(block, parent, a)
 	if err != nil {
 		return nil, err
-	}
-	witness, err := stateless.NewWitness(block.Header(), e.store, false)
-	if err != nil {
-		return nil, err
-	}
-	st.StartPrefetcher("step-proof", witness)
-	exec := chain.NewExecutor(e.exec.Config(), &witnessChain{Store: e.store, w: witness}, L2System()).WithDataFee(e.exec.DataFee())
-	res, err := BuildBlock(exec, st, a)
-	st.StopPrefetcher()
-	if err != nil {
-		return nil, err
-	}
-	if res.Block.Hash() != block.Hash() {
-		return nil, fmt.Errorf("%w: block %d re-executed to %s, stored %s", ErrBlockMismatch, number, res.Block.Hash(), block.Hash())
 	}
 	var wbuf bytes.Buffer
 	if err := witness.EncodeRLP(&wbuf); err != nil {
@@ -125,6 +111,31 @@ func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) 
 		return nil, err
 	}
 	return p, nil
+}
+
+// witnessBlock re-executes a stored block from its attributes on its
+// parent's state and returns the go-ethereum witness of every trie node,
+// code and header that takes.
+func (e *Engine) witnessBlock(block *types.Block, parent *types.Header, a *Attributes) (*stateless.Witness, error) {
+	st, err := e.store.StateAt(parent.Root)
+	if err != nil {
+		return nil, err
+	}
+	w, err := stateless.NewWitness(block.Header(), e.store, false)
+	if err != nil {
+		return nil, err
+	}
+	st.StartPrefetcher("step-proof", w)
+	exec := chain.NewExecutor(e.exec.Config(), &witnessChain{Store: e.store, w: w}, L2System()).WithDataFee(e.exec.DataFee())
+	res, err := BuildBlock(exec, st, a)
+	st.StopPrefetcher()
+	if err != nil {
+		return nil, err
+	}
+	if res.Block.Hash() != block.Hash() {
+		return nil, fmt.Errorf("%w: block %d re-executed to %s, stored %s", ErrBlockMismatch, block.NumberU64(), res.Block.Hash(), block.Hash())
+	}
+	return w, nil
 }
 
 // witnessChain answers BLOCKHASH from the store and adds the headers it
@@ -250,7 +261,6 @@ func checkQueue(proof []ProofItem, from, to, l2ChainID uint64, q queueRecord) ([
 	var items []QueueItem
 	first := uint64(0)
 	for i, pi := range proof {
-		l := &types.Log{Address: PortalAddress, Topics: pi.Topics, Data: pi.Data}
 		if len(pi.Topics) < 3 {
 			return nil, fmt.Errorf("%w: queue item %d", ErrBadProof, i)
 		}
@@ -260,14 +270,9 @@ func checkQueue(proof []ProofItem, from, to, l2ChainID uint64, q queueRecord) ([
 		} else if idx != first+uint64(i) {
 			return nil, fmt.Errorf("%w: queue items not consecutive", ErrBadProof)
 		}
-		hash, block, ok := q.QueueItem(idx)
-		if !ok || hash != queueItemHash(pi.Topics, pi.Data) || block <= from || block > to {
-			return nil, fmt.Errorf("%w: queue item %d is not the portal's for L1 blocks (%d, %d]", ErrBadProof, idx, from, to)
-		}
-		l.BlockNumber = block
-		item, err := ParseQueueLog(l, l2ChainID)
+		item, err := queueItemAt(pi, idx, from, to, l2ChainID, q)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadProof, err)
+			return nil, err
 		}
 		items = append(items, *item)
 	}
@@ -298,6 +303,20 @@ func checkQueue(proof []ProofItem, from, to, l2ChainID uint64, q queueRecord) ([
 		}
 	}
 	return items, nil
+}
+
+// queueItemAt checks a proof's portal log against what the portal recorded
+// as queue item idx, in L1 blocks (from, to], and parses it.
+func queueItemAt(pi ProofItem, idx, from, to, l2ChainID uint64, q queueRecord) (*QueueItem, error) {
+	hash, block, ok := q.QueueItem(idx)
+	if len(pi.Topics) < 3 || !ok || hash != queueItemHash(pi.Topics, pi.Data) || block <= from || block > to {
+		return nil, fmt.Errorf("%w: queue item %d is not the portal's for L1 blocks (%d, %d]", ErrBadProof, idx, from, to)
+	}
+	item, err := ParseQueueLog(&types.Log{Address: PortalAddress, Topics: pi.Topics, Data: pi.Data, BlockNumber: block}, l2ChainID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadProof, err)
+	}
+	return item, nil
 }
 
 // queueItemHash is what the portal records of each queue log.

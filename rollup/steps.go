@@ -221,14 +221,9 @@ func partQueue(p *StepPart, position, from, l2ChainID uint64, q queueRecord) ([]
 	}
 	items := make([]QueueItem, len(p.Queue))
 	for k, pi := range p.Queue {
-		idx := env.QueueFirst + (position+uint64(k))%env.QueueCount
-		hash, block, ok := q.QueueItem(idx)
-		if len(pi.Topics) < 3 || !ok || hash != queueItemHash(pi.Topics, pi.Data) || block <= from || block > env.OriginNumber {
-			return nil, fmt.Errorf("%w: queue item %d is not the portal's for L1 blocks (%d, %d]", ErrBadProof, idx, from, env.OriginNumber)
-		}
-		item, err := ParseQueueLog(&types.Log{Address: PortalAddress, Topics: pi.Topics, Data: pi.Data, BlockNumber: block}, l2ChainID)
+		item, err := queueItemAt(pi, env.QueueFirst+(position+uint64(k))%env.QueueCount, from, env.OriginNumber, l2ChainID, q)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadProof, err)
+			return nil, err
 		}
 		items[k] = *item
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/rawdb"
-	"github.com/ethereum/go-ethereum/core/stateless"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethdb"
 	"github.com/ethereum/go-ethereum/ethdb/memorydb"
@@ -94,10 +93,14 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 	if len(channel) > 0 {
 		proof.Loads = splitLoads(channel, budget)
 	}
-	known, err := e.partsWitness(block, parent, a)
+	// The parts read the same accounts and slots as the whole block; a
+	// node that only hashing at a part's end needs (a branch collapsing
+	// under a deletion) is fetched later, by path.
+	w, err := e.witnessBlock(block, parent, a)
 	if err != nil {
 		return nil, fmt.Errorf("witness of L2 block %d: %w", number, err)
 	}
+	known := w.MakeHashDB()
 	pr := &partsProver{
 		env: &env, parent: parent, items: items, proofItems: proofItems, txs: a.Txs, raws: raws,
 		known: known, store: e.store, l2ChainID: e.cfg.L2ChainID, feeScalar: e.cfg.L1FeeScalar, number: number,
@@ -139,46 +142,7 @@ func queueStart(ctx context.Context, l1 *L1Reader, logs []types.Log, origin uint
 	if err != nil {
 		return 0, err
 	}
-	lo, hi := uint64(0), n // the first index whose L1 block is after origin
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		block, err := read(itemSlot("block", mid))
-		if err != nil {
-			return 0, err
-		}
-		if block <= origin {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo, nil
-}
-
-// partsWitness executes the block on the node's own state and returns a
-// database of every node, code and header that takes. The parts read the
-// same accounts and slots; a node that only hashing at a part's end needs
-// (a branch collapsing under a deletion) is fetched later, by path.
-func (e *Engine) partsWitness(block *types.Block, parent *types.Header, a *Attributes) (ethdb.Database, error) {
-	st, err := e.store.StateAt(parent.Root)
-	if err != nil {
-		return nil, err
-	}
-	w, err := stateless.NewWitness(block.Header(), e.store, false)
-	if err != nil {
-		return nil, err
-	}
-	st.StartPrefetcher("step-parts", w)
-	exec := chain.NewExecutor(e.exec.Config(), &witnessChain{Store: e.store, w: w}, L2System()).WithDataFee(e.exec.DataFee())
-	res, err := BuildBlock(exec, st, a)
-	st.StopPrefetcher()
-	if err != nil {
-		return nil, err
-	}
-	if res.Block.Hash() != block.Hash() {
-		return nil, fmt.Errorf("%w: block %d re-executed to %s, stored %s", ErrBlockMismatch, block.NumberU64(), res.Block.Hash(), block.Hash())
-	}
-	return w.MakeHashDB(), nil
+	return firstRecordAfter(n, origin, func(i uint64) (uint64, error) { return read(itemSlot("block", i)) })
 }
 
 // partsProver cuts a block's proof into parts.
