@@ -45,6 +45,20 @@ type SystemContract interface {
 // the sender and value of the transaction itself.
 var ErrNotDirectCall = errors.New("system contract: callable only as a transaction's direct recipient")
 
+// NestedCallee is a system contract that answers EVM code calling it back
+// while it is itself calling out ([Call.CallOut]), as the portal answers
+// l2Sender() to the target of a withdrawal. Such a call sees the state only:
+// a system contract knows no caller or value but the transaction's, so any
+// other call back into it, or into another system contract, reverts with
+// [ErrNotDirectCall].
+type NestedCallee interface {
+	RunNested(state vm.StateDB, input []byte) ([]byte, error)
+}
+
+// ErrNoCallOut is returned by [Call.CallOut] on a Call that was not made by
+// an EVM (a contract run directly, as tests and tools do).
+var ErrNoCallOut = errors.New("system contract: no EVM to call out with")
+
 // Call is what a system contract sees of one call.
 type Call struct {
 	State  vm.StateDB
@@ -53,6 +67,22 @@ type Call struct {
 	Caller common.Address
 	Value  *uint256.Int // already credited to Self when Run starts
 	Input  []byte
+
+	env *callEnv // the EVM running the call, for CallOut; nil outside one
+}
+
+// CallOut calls to from the contract's own address with value and exactly
+// gas, as Solidity's to.call{value: value, gas: gas}(input) does, and
+// returns what the callee returned. The contract must have charged that gas
+// in RequiredGas: what the callee leaves is not refunded. A failed callee's
+// state changes are reverted and its error returned; the contract's own
+// changes stand unless Run then returns an error.
+func (c *Call) CallOut(to common.Address, value *uint256.Int, gas uint64, input []byte) ([]byte, error) {
+	if c.env == nil {
+		return nil, ErrNoCallOut
+	}
+	ret, _, err := c.env.evm.Call(c.Self, to, input, vm.NewGasBudget(gas, 0), value)
+	return ret, err
 }
 
 // Emit appends a log from the contract.
@@ -145,8 +175,9 @@ func (s *SystemContracts) Lookup(addr common.Address) (SystemContract, bool) {
 
 // callEnv ties the precompile adapters of one EVM to the message being run.
 type callEnv struct {
-	evm *vm.EVM
-	msg *core.Message
+	evm     *vm.EVM
+	msg     *core.Message
+	running bool // a system contract's Run is in progress
 }
 
 // install adds the system contracts to an EVM's precompile table and returns
@@ -186,12 +217,20 @@ func (p *precompile) Run(input []byte) (out []byte, err error) {
 		}
 	}()
 	msg := p.env.msg
-	// A direct call is the only frame of its transaction: the transaction's
-	// recipient is this contract, so EVM code cannot have called it.
-	if msg == nil || msg.To == nil || *msg.To != p.sc.Address() {
-		err := Revert("%v", ErrNotDirectCall)
-		return err.(*RevertError).Data, vm.ErrExecutionReverted
+	// A direct call is the first frame of its transaction: the transaction's
+	// recipient is this contract, and no system contract is running yet
+	// (while one is, any call into one comes from EVM code it called out to).
+	direct := msg != nil && msg.To != nil && *msg.To == p.sc.Address()
+	if direct && p.env.running {
+		if n, ok := p.sc.(NestedCallee); ok {
+			return revertData(n.RunNested(p.env.evm.StateDB, input))
+		}
 	}
+	if !direct || p.env.running {
+		return revertData(nil, Revert("%v", ErrNotDirectCall))
+	}
+	p.env.running = true
+	defer func() { p.env.running = false }()
 	value := new(uint256.Int)
 	if msg.Value != nil {
 		value.Set(msg.Value)
@@ -203,14 +242,20 @@ func (p *precompile) Run(input []byte) (out []byte, err error) {
 	if p.env.evm.StateDB.GetNonce(self) == 0 {
 		p.env.evm.StateDB.SetNonce(self, 1, tracing.NonceChangeUnspecified)
 	}
-	out, err = p.sc.Run(&Call{
+	return revertData(p.sc.Run(&Call{
 		State:  p.env.evm.StateDB,
 		Block:  p.env.evm.Context,
 		Self:   p.sc.Address(),
 		Caller: msg.From,
 		Value:  value,
 		Input:  input,
-	})
+		env:    p.env,
+	}))
+}
+
+// revertData turns a RevertError into its return data and the EVM's revert
+// error, so the caller sees the reason as from a Solidity revert.
+func revertData(out []byte, err error) ([]byte, error) {
 	var rev *RevertError
 	if errors.As(err, &rev) {
 		return rev.Data, vm.ErrExecutionReverted

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
 	"path/filepath"
 	"sync"
@@ -207,10 +208,11 @@ type System struct {
 
 // SystemOptions tune a System.
 type SystemOptions struct {
-	Dir          string // data directories; "" keeps chains in memory
-	SeqWindow    uint64 // 0: 10
-	CensorForced bool   // the sequencer ignores forced transactions
-	MaxTxData    int    // the batcher's calldata per L1 transaction; 0: DefaultMaxTxData
+	Dir          string             // data directories; "" keeps chains in memory
+	SeqWindow    uint64             // 0: 10
+	CensorForced bool               // the sequencer ignores forced transactions
+	MaxTxData    int                // the batcher's calldata per L1 transaction; 0: DefaultMaxTxData
+	L1Alloc      types.GenesisAlloc // more L1 genesis accounts (contracts a story calls)
 	Log          *slog.Logger
 }
 
@@ -231,7 +233,10 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	alloc := types.GenesisAlloc{}
+	alloc := maps.Clone(opts.L1Alloc)
+	if alloc == nil {
+		alloc = types.GenesisAlloc{}
+	}
 	balance := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
 	for i := range uint32(10) {
 		alloc[chain.DevAddress(i)] = types.Account{Balance: balance}

@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethdb/memorydb"
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/ethereum/go-ethereum/trie"
+	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
 )
@@ -39,9 +40,10 @@ const portalABI = `[
 {"type":"function","name":"queueLength","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
 {"type":"function","name":"proveWithdrawal","stateMutability":"nonpayable","inputs":[{"name":"withdrawal","type":"bytes"},{"name":"outputIndex","type":"uint256"},{"name":"stateRoot","type":"bytes32"},{"name":"messagePasserRoot","type":"bytes32"},{"name":"blockHash","type":"bytes32"},{"name":"proof","type":"bytes[]"}],"outputs":[]},
 {"type":"function","name":"finalizeWithdrawal","stateMutability":"nonpayable","inputs":[{"name":"withdrawal","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"l2Sender","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"address"}]},
 {"type":"function","name":"provenWithdrawal","stateMutability":"view","inputs":[{"name":"withdrawalHash","type":"bytes32"}],"outputs":[{"name":"outputIndex","type":"uint256"},{"name":"outputRoot","type":"bytes32"},{"name":"timestamp","type":"uint64"},{"name":"finalized","type":"bool"}]},
 {"type":"event","name":"WithdrawalProven","inputs":[{"name":"withdrawalHash","type":"bytes32","indexed":true},{"name":"from","type":"address","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"outputIndex","type":"uint256","indexed":false}]},
-{"type":"event","name":"WithdrawalFinalized","inputs":[{"name":"withdrawalHash","type":"bytes32","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"value","type":"uint256","indexed":false},{"name":"data","type":"bytes","indexed":false}]},
+{"type":"event","name":"WithdrawalFinalized","inputs":[{"name":"withdrawalHash","type":"bytes32","indexed":true},{"name":"success","type":"bool","indexed":false}]},
 {"type":"event","name":"TransactionDeposited","inputs":[{"name":"from","type":"address","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"queueIndex","type":"uint256","indexed":true},{"name":"mint","type":"uint256","indexed":false},{"name":"value","type":"uint256","indexed":false},{"name":"gasLimit","type":"uint64","indexed":false},{"name":"data","type":"bytes","indexed":false}]},
 {"type":"event","name":"TransactionForced","inputs":[{"name":"from","type":"address","indexed":true},{"name":"queueIndex","type":"uint256","indexed":true},{"name":"signedTx","type":"bytes","indexed":false}]}
 ]`
@@ -58,7 +60,12 @@ var (
 	queueSlot      = common.Hash{31: 1}
 	gasBlockSlot   = common.Hash{31: 2} // L1 block whose deposit gas gasUsedSlot counts
 	gasUsedSlot    = common.Hash{31: 3}
+	l2SenderSlot   = common.Hash{31: 4} // the sender of the withdrawal being finalized
 )
+
+// DefaultL2Sender is what l2Sender() returns when no withdrawal is being
+// finalized, as in the OP Stack.
+var DefaultL2Sender = common.HexToAddress("0x000000000000000000000000000000000000dEaD")
 
 // Portal is the L1 system contract through which value and transactions
 // enter the rollup.
@@ -99,7 +106,15 @@ func (*Portal) RequiredGas(input []byte) uint64 {
 	case "proveWithdrawal":
 		return 100_000 + 8*uint64(len(input))
 	case "finalizeWithdrawal":
-		return 60_000
+		// The target's call gets exactly the withdrawal's gas limit, paid
+		// here up front, so no relayer can starve it.
+		gas := uint64(60_000)
+		if args, err := m.Inputs.Unpack(input[4:]); err == nil {
+			if w, err := DecodeWithdrawal(args[0].([]byte)); err == nil && w.GasLimit.IsUint64() && w.GasLimit.Uint64() <= MaxWithdrawalGas {
+				gas += w.GasLimit.Uint64()
+			}
+		}
+		return gas
 	case "depositTransaction":
 		gas := uint64(20_000)
 		if args, err := m.Inputs.Unpack(input[4:]); err == nil {
@@ -152,6 +167,8 @@ func (p *Portal) Run(c *chain.Call) ([]byte, error) {
 		return nil, p.prove(c, args)
 	case "finalizeWithdrawal":
 		return nil, p.finalize(c, args[0].([]byte))
+	case "l2Sender":
+		return p.RunNested(c.State, c.Input)
 	case "provenWithdrawal":
 		h := common.Hash(args[0].([32]byte))
 		pw := readProven(c, h)
@@ -389,14 +406,40 @@ func (p *Portal) finalize(c *chain.Call, raw []byte) error {
 	if now < pw.timestamp+p.params.FinalizationPeriod || now < out.timestamp+p.params.FinalizationPeriod {
 		return chain.Revert("portal: challenge window open until %d", max(pw.timestamp, out.timestamp)+p.params.FinalizationPeriod)
 	}
-	if c.State.GetBalance(c.Self).ToBig().Cmp(w.Value) < 0 {
+	if !w.GasLimit.IsUint64() || w.GasLimit.Uint64() > MaxWithdrawalGas {
+		return chain.Revert("portal: gas limit %v exceeds %d", w.GasLimit, MaxWithdrawalGas)
+	}
+	value, overflow := uint256.FromBig(w.Value)
+	if overflow || c.State.GetBalance(c.Self).Cmp(value) < 0 {
 		return chain.Revert("portal: not enough deposited funds")
 	}
+	// As the OP Stack's portal: the withdrawal is spent before the call, so
+	// the target cannot finalize it twice, and a failed call does not make
+	// it replayable (a messenger above the portal may offer replay).
 	c.Set(provenSlot(h, 3), common.Hash{31: 1})
-	pay(c, w.Target, w.Value)
-	data, _ := PortalABI.Events["WithdrawalFinalized"].Inputs.NonIndexed().Pack(w.Value, w.Data)
-	c.Emit([]common.Hash{PortalABI.Events["WithdrawalFinalized"].ID, h, common.BytesToHash(w.Target.Bytes())}, data)
+	c.Set(l2SenderSlot, common.BytesToHash(w.Sender.Bytes()))
+	_, err = c.CallOut(w.Target, value, w.GasLimit.Uint64(), w.Data)
+	c.Set(l2SenderSlot, common.Hash{})
+	if errors.Is(err, chain.ErrNoCallOut) {
+		return err
+	}
+	data, _ := PortalABI.Events["WithdrawalFinalized"].Inputs.NonIndexed().Pack(err == nil)
+	c.Emit([]common.Hash{PortalABI.Events["WithdrawalFinalized"].ID, h}, data)
 	return nil
+}
+
+// RunNested implements chain.NestedCallee: while a withdrawal's target runs,
+// it may ask l2Sender() who sent the withdrawal on L2, as contracts do on
+// the OP Stack to authenticate a message.
+func (*Portal) RunNested(state vm.StateDB, input []byte) ([]byte, error) {
+	if len(input) < 4 || !bytes.Equal(input[:4], PortalABI.Methods["l2Sender"].ID) {
+		return nil, chain.Revert("portal: only l2Sender() answers during a withdrawal's call")
+	}
+	sender := common.BytesToAddress(state.GetState(PortalAddress, l2SenderSlot).Bytes())
+	if sender == (common.Address{}) {
+		sender = DefaultL2Sender
+	}
+	return common.LeftPadBytes(sender.Bytes(), 32), nil
 }
 
 // verifyStorageProof checks an eth_getProof storage proof: the value at

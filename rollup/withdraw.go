@@ -40,6 +40,17 @@ var (
 	messageNonceSlot   = common.Hash{31: 1} // uint256 at slot 1
 )
 
+// Withdrawal gas limits: the L1 gas the target's call on finalization gets.
+const (
+	// DefaultWithdrawalGas is the gas limit of a plain transfer to the
+	// message passer, the OP Stack's RECEIVE_DEFAULT_GAS_LIMIT: enough for
+	// a contract wallet to accept the ETH.
+	DefaultWithdrawalGas = 100_000
+	// MaxWithdrawalGas is the largest gas limit a withdrawal may ask for,
+	// so every withdrawal fits one L1 transaction.
+	MaxWithdrawalGas = 10_000_000
+)
+
 // Withdrawal is a message from L2 to L1: value (and data) from Sender on L2
 // to Target on L1. Its hash is the OP Stack's.
 type Withdrawal struct {
@@ -108,7 +119,7 @@ func (MessagePasser) RequiredGas(input []byte) uint64 {
 // Run implements chain.SystemContract.
 func (m MessagePasser) Run(c *chain.Call) ([]byte, error) {
 	if len(c.Input) == 0 {
-		return nil, m.initiate(c, c.Caller, new(big.Int), nil)
+		return nil, m.initiate(c, c.Caller, big.NewInt(DefaultWithdrawalGas), nil)
 	}
 	meth, args, err := chain.ParseCall(&MessagePasserABI, "message passer", c.Input)
 	if err != nil {
@@ -119,6 +130,9 @@ func (m MessagePasser) Run(c *chain.Call) ([]byte, error) {
 		data := args[2].([]byte)
 		if len(data) > MaxDepositData {
 			return nil, chain.Revert("message passer: data of %d bytes exceeds %d", len(data), MaxDepositData)
+		}
+		if gas := args[1].(*big.Int); gas.Cmp(big.NewInt(MaxWithdrawalGas)) > 0 {
+			return nil, chain.Revert("message passer: gas limit %v exceeds %d", gas, MaxWithdrawalGas)
 		}
 		return nil, m.initiate(c, args[0].(common.Address), args[1].(*big.Int), data)
 	case "messageNonce":

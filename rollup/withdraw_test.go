@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
@@ -26,7 +27,11 @@ type story struct {
 }
 
 func newStory(t *testing.T, proposer, challenger AgentConfig) *story {
-	s, ctx := newSystem(t, SystemOptions{})
+	return newStoryWith(t, SystemOptions{}, proposer, challenger)
+}
+
+func newStoryWith(t *testing.T, opts SystemOptions, proposer, challenger AgentConfig) *story {
+	s, ctx := newSystem(t, opts)
 	for _, c := range []*AgentConfig{&proposer, &challenger} {
 		c.Node, c.L1, c.Manual, c.Interval, c.Log = s.Verifier, s.L1.Client(), true, 1, s.opts.Log
 	}
@@ -133,6 +138,123 @@ func TestActionWithdrawal(t *testing.T) {
 	}
 	if err := st.portalCall(3, fin); err == nil || !strings.Contains(err.Error(), "already finalized") {
 		t.Fatalf("finalized twice: %v", err)
+	}
+}
+
+// receiverCode is L1 runtime code that records what a withdrawal's call
+// brings: slot 0 = portal.l2Sender(), slot 1 = msg.value, slot 2 = the
+// first calldata word, slot 3 = 1 + the success of calling back into the
+// portal with 1 wei (a deposit attempted from inside the call).
+func receiverCode() []byte {
+	code := []byte{0x63}
+	code = append(code, PortalABI.Methods["l2Sender"].ID...)
+	code = append(code, 0x60, 0xe0, 0x1b, 0x60, 0x00, 0x52, // mstore(0, selector << 224)
+		0x60, 0x20, 0x60, 0x00, 0x60, 0x04, 0x60, 0x00, 0x73) // staticcall(gas, portal, 0, 4, 0, 32)
+	code = append(code, PortalAddress.Bytes()...)
+	code = append(code, 0x5a, 0xfa, 0x50,
+		0x60, 0x00, 0x51, 0x60, 0x00, 0x55, // sstore(0, mload(0))
+		0x34, 0x60, 0x01, 0x55, // sstore(1, callvalue)
+		0x60, 0x00, 0x35, 0x60, 0x02, 0x55, // sstore(2, calldataload(0))
+		0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x01, 0x73) // call(gas, portal, 1, 0, 0, 0, 0)
+	code = append(code, PortalAddress.Bytes()...)
+	return append(code, 0x5a, 0xf1, 0x60, 0x01, 0x01, 0x60, 0x03, 0x55, 0x00) // sstore(3, success + 1)
+}
+
+// A withdrawal carries a call: on finalization the portal calls its target
+// on L1 with the value, the data and exactly the gas limit the L2 sender
+// chose, and the target can ask the portal who sent it on L2. A target that
+// reverts leaves the ETH in the portal and the withdrawal spent, as on the
+// OP Stack.
+func TestActionWithdrawalCall(t *testing.T) {
+	receiver := common.HexToAddress("0x00000000000000000000000000000000000C0FFE")
+	reverter := common.HexToAddress("0x0000000000000000000000000000000000000BAD")
+	st := newStoryWith(t, SystemOptions{L1Alloc: types.GenesisAlloc{
+		receiver: {Code: receiverCode(), Balance: new(big.Int)},
+		reverter: {Code: []byte{0x60, 0x00, 0x60, 0x00, 0xfd}, Balance: new(big.Int)}, // revert(0, 0)
+	}}, AgentConfig{}, AgentConfig{})
+	alice, relayer := chain.DevAddress(3), uint32(4)
+	st.deposit(3, ether(5))
+
+	seq := dial(t, st.Sequencer.RPCURL())
+	word := common.BigToHash(big.NewInt(42))
+	send := func(target common.Address, gas int64) (*Withdrawal, uint64) {
+		data := must[[]byte](t)(MessagePasserABI.Pack("initiateWithdrawal", target, big.NewInt(gas), word.Bytes()))
+		tx := must[*types.Transaction](t)(ethtx.Send(st.ctx, seq, chain.DevKey(3), MessagePasserAddress, ether(1), data, 200_000))
+		st.l2Block()
+		return must2[*Withdrawal, uint64](t)(FindWithdrawal(st.ctx, st.l2, tx.Hash()))
+	}
+	// A gas limit no L1 transaction could give is refused on L2.
+	tooMuch := must[[]byte](t)(MessagePasserABI.Pack("initiateWithdrawal", receiver, big.NewInt(MaxWithdrawalGas+1), []byte(nil)))
+	if _, err := ethtx.Send(st.ctx, seq, chain.DevKey(3), MessagePasserAddress, nil, tooMuch, 0); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("gas limit over the maximum accepted: %v", err)
+	}
+	good, _ := send(receiver, 200_000)
+	bad, n := send(reverter, 50_000)
+	st.round() // an output covering both
+	for _, w := range []*Withdrawal{good, bad} {
+		data, _ := must2[[]byte, *OutputInfo](t)(ProveCalldata(st.ctx, L1View{C: st.l1}, st.l2, w, n))
+		if err := st.portalCall(relayer, data); err != nil {
+			t.Fatalf("prove: %v", err)
+		}
+	}
+	for range DevFinalizationPeriod/2 + 1 {
+		st.round()
+	}
+	portalBefore := st.balance(PortalAddress)
+	finalize := func(w *Withdrawal) bool {
+		t.Helper()
+		fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", w.Encode()))
+		tx := must[*types.Transaction](t)(ethtx.Send(st.ctx, st.l1, chain.DevKey(relayer), PortalAddress, nil, fin, 0))
+		must2[*types.Block, []chain.Skip](t)(st.L1.Mine())
+		r := must[*types.Receipt](t)(st.l1.TransactionReceipt(st.ctx, tx.Hash()))
+		ev := PortalABI.Events["WithdrawalFinalized"]
+		for _, l := range r.Logs {
+			if l.Topics[0] == ev.ID && l.Topics[1] == w.Hash() {
+				return must[[]any](t)(ev.Inputs.NonIndexed().Unpack(l.Data))[0].(bool)
+			}
+		}
+		t.Fatalf("no WithdrawalFinalized in %+v", r)
+		return false
+	}
+	if !finalize(good) {
+		t.Fatal("the call to the receiver failed")
+	}
+	slot := func(i byte) common.Hash {
+		return common.BytesToHash(must[[]byte](t)(st.l1.StorageAt(st.ctx, receiver, common.Hash{31: i}, nil)))
+	}
+	if got := common.BytesToAddress(slot(0).Bytes()); got != alice {
+		t.Errorf("l2Sender() inside the call = %s, want the L2 sender %s (not the relayer)", got, alice)
+	}
+	if got := slot(1).Big(); got.Cmp(ether(1)) != 0 {
+		t.Errorf("msg.value = %v, want 1 ETH", got)
+	}
+	if slot(2) != word {
+		t.Errorf("calldata word = %s, want %s", slot(2), word)
+	}
+	if got := slot(3).Big().Int64(); got != 1 {
+		t.Errorf("calling back into the portal: 1+success = %d, want 1 (refused)", got)
+	}
+	if got := st.balance(receiver); got.Cmp(ether(1)) != 0 {
+		t.Errorf("receiver holds %v, want 1 ETH", got)
+	}
+	if finalize(bad) {
+		t.Fatal("the call to a reverting target succeeded")
+	}
+	if got := st.balance(reverter); got.Sign() != 0 {
+		t.Errorf("reverting target holds %v", got)
+	}
+	if got := new(big.Int).Sub(portalBefore, st.balance(PortalAddress)); got.Cmp(ether(1)) != 0 {
+		t.Errorf("portal paid out %v, want only the good withdrawal's 1 ETH", got)
+	}
+	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", bad.Encode()))
+	if err := st.portalCall(relayer, fin); err == nil || !strings.Contains(err.Error(), "already finalized") {
+		t.Fatalf("a failed withdrawal was replayable: %v", err)
+	}
+	// Outside a withdrawal's call, l2Sender() is the OP Stack's default.
+	q := must[[]byte](t)(PortalABI.Pack("l2Sender"))
+	out := must[[]byte](t)(st.l1.CallContract(st.ctx, ethereum.CallMsg{To: &PortalAddress, Data: q}, nil))
+	if common.BytesToAddress(out) != DefaultL2Sender {
+		t.Fatalf("l2Sender() = %x", out)
 	}
 }
 
