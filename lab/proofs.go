@@ -151,7 +151,7 @@ func stepFigure(ctx context.Context, n int) (*StepFigure, error) {
 		return nil, err
 	}
 	t0 := time.Now()
-	got, err := rollup.VerifyStep(proof, pre.Root(), s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, rollup.PortalRecords(l1State), rollup.InboxRecords(l1State))
+	got, err := rollup.VerifyStep(proof, pre.Root(), &s.Config.Proofs, l1State)
 	f.Verify = time.Since(t0)
 	if err != nil {
 		return nil, err

@@ -221,6 +221,15 @@ func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
 		if budget <= 0 {
 			budget = DefaultPartBudget
 		}
+		// An origin older than L1 state's block hash history is proven
+		// first, header by header, from one it still holds.
+		headers, err := a.cfg.Node.L1HeaderProof(g.Hi, budget)
+		if err != nil {
+			return err
+		}
+		for i, h := range headers {
+			a.send(ctx, fmt.Sprintf("headers-%s-%d", key, i), "proveL1Headers", nil, h)
+		}
 		proof, err := a.cfg.Node.engine.MakeStepProof(a.l1reader, g.Hi)
 		if err != nil {
 			return err
@@ -287,7 +296,7 @@ func (a *Agent) send(ctx context.Context, key, method string, value *big.Int, ar
 		return
 	}
 	gas := uint64(300_000)
-	if method == "step" || method == "stepPart" || method == "loadBatch" {
+	if method == "step" || method == "stepPart" || method == "loadBatch" || method == "proveL1Headers" {
 		gas = maxCalldataGas(len(data)) + StepGas(len(data))
 	}
 	tx, err := ethtx.Send(ctx, a.cfg.L1, a.cfg.Key, OutputsAddress, value, data, gas)

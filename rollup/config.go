@@ -85,6 +85,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: sequencing window must be at least 2 L1 blocks", ErrConfig)
 	case c.Proofs.SeqWindow != 0 && c.Proofs.SeqWindow != c.SeqWindow:
 		return fmt.Errorf("%w: sequencing window %d differs from the L1 contracts' %d", ErrConfig, c.SeqWindow, c.Proofs.SeqWindow)
+	case c.Proofs.MaxSeqDrift != 0 && c.Proofs.MaxSeqDrift != c.MaxSeqDrift:
+		return fmt.Errorf("%w: sequencer drift %d differs from the L1 contracts' %d", ErrConfig, c.MaxSeqDrift, c.Proofs.MaxSeqDrift)
 	case c.ChannelTimeout == 0:
 		return fmt.Errorf("%w: channel timeout must be positive", ErrConfig)
 	case c.Batcher == (common.Address{}):
@@ -143,6 +145,7 @@ func DevL1Params(g *chain.Genesis, batcher common.Address) (L1Params, error) {
 		ChallengerBond:     big.NewInt(params.Ether),
 		MoveTimeout:        DevMoveTimeout,
 		SeqWindow:          DefaultSeqWindow,
+		MaxSeqDrift:        DefaultMaxSeqDrift,
 	}, nil
 }
 

@@ -2,6 +2,7 @@ package rollup
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"testing"
 
@@ -146,9 +147,14 @@ func TestStepProofForcedAdvance(t *testing.T) {
 		p := must[*StepProof](t)(s.Verifier.StepProof(n))
 		pre := must[*Output](t)(OutputAt(s.Verifier.Chain(), n-1))
 		post := must[*Output](t)(OutputAt(s.Verifier.Chain(), n))
-		got, err := VerifyStep(p, pre.Root(), s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(st), InboxRecords(st))
+		got, err := VerifyStep(p, pre.Root(), &s.Config.Proofs, st)
 		if err != nil || got != post.Root() {
 			t.Fatalf("forced block %d: %v", n, err)
+		}
+		// Nothing but derivation's rule sets a forced advance's time.
+		p.Time++
+		if _, err := VerifyStep(p, pre.Root(), &s.Config.Proofs, st); !errors.Is(err, ErrBadProof) {
+			t.Fatalf("forced block %d at another time: %v", n, err)
 		}
 		parts := must[*PartedProof](t)(s.Verifier.StepParts(n, DefaultPartBudget))
 		if got, err := VerifyParted(st.Copy(), parts, pre.Root(), n, &s.Config.Proofs); err != nil || got != post.Root() {

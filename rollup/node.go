@@ -579,6 +579,14 @@ func (n *Node) StepProof(number uint64) (*StepProof, error) {
 	return n.engine.MakeStepProof(n.l1, number)
 }
 
+// L1HeaderProof returns the proveL1Headers calls, each at most budget
+// bytes, that must precede the one-step proof of L2 block number.
+func (n *Node) L1HeaderProof(number uint64, budget int) ([][]byte, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.engine.MakeL1HeaderProof(n.l1, number, budget)
+}
+
 // StepParts builds the parted one-step proof of L2 block number, each
 // load and part at most budget bytes.
 func (n *Node) StepParts(number uint64, budget int) (*PartedProof, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/stateless"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethdb"
 	"github.com/ethereum/go-ethereum/params"
@@ -33,8 +34,7 @@ type StepProof struct {
 	ParentMessagePasserRoot common.Hash // opens the agreed output with the witness's parent header
 	Time                    uint64
 	OriginNumber            uint64
-	OriginHash              common.Hash
-	OriginBaseFee           *big.Int
+	OriginHeader            []byte      // RLP of the L1 origin's header
 	Txs                     [][]byte    // the block's sequencer transactions
 	Queue                   []ProofItem // the portal items of the block's new origins
 	Witness                 []byte      // RLP of a stateless.Witness; Headers[0] is the parent
@@ -84,12 +84,15 @@ func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) 
 	if err := witness.EncodeRLP(&wbuf); err != nil {
 		return nil, err
 	}
+	oraw, err := originHeader(nilContext(), l1, a.Origin)
+	if err != nil {
+		return nil, err
+	}
 	p := &StepProof{
 		ParentMessagePasserRoot: pre.MessagePasserRoot,
 		Time:                    a.Time,
 		OriginNumber:            a.Origin.Number,
-		OriginHash:              a.Origin.Hash,
-		OriginBaseFee:           a.Origin.BaseFee,
+		OriginHeader:            oraw,
 		Witness:                 wbuf.Bytes(),
 	}
 	for _, tx := range a.Txs {
@@ -184,7 +187,12 @@ func checkForcedAdvance(parentOrigin, origin, window uint64, inbox batchRecord) 
 // VerifyStep re-executes a one-step proof statelessly and returns the
 // output root it produces. loRoot is the agreed output root of the parent
 // block; queue and inbox answer for the portal's and the inbox's records.
-func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar, seqWindow uint64, queue queueRecord, inbox batchRecord) (common.Hash, error) {
+func VerifyStep(p *StepProof, loRoot common.Hash, params *L1Params, st vm.StateDB) (common.Hash, error) {
+	return verifyStep(p, loRoot, params, recordsOf(st))
+}
+
+func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records) (common.Hash, error) {
+	l2ChainID := params.L2ChainID
 	var w stateless.Witness
 	if err := rlp.DecodeBytes(p.Witness, &w); err != nil {
 		return common.Hash{}, fmt.Errorf("%w: witness: %w", ErrBadProof, err)
@@ -203,10 +211,14 @@ func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar, seqWindo
 	if err != nil {
 		return common.Hash{}, fmt.Errorf("%w: %w", ErrBadProof, err)
 	}
-	if p.OriginNumber < pinfo.Number || p.OriginBaseFee == nil || p.OriginBaseFee.Sign() < 0 || p.OriginBaseFee.BitLen() > 256 {
+	if p.OriginNumber < pinfo.Number {
 		return common.Hash{}, fmt.Errorf("%w: origin %d before the parent's %d", ErrBadProof, p.OriginNumber, pinfo.Number)
 	}
-	items, err := checkQueue(p.Queue, pinfo.Number, p.OriginNumber, l2ChainID, queue)
+	origin, originTime, err := checkOrigin(p.OriginHeader, p.OriginNumber, pinfo, l1.headers)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	items, err := checkQueue(p.Queue, pinfo.Number, p.OriginNumber, l2ChainID, l1.queue)
 	if err != nil {
 		return common.Hash{}, err
 	}
@@ -217,11 +229,14 @@ func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar, seqWindo
 			return common.Hash{}, fmt.Errorf("%w: transaction %d does not decode", ErrBadProof, i)
 		}
 	}
-	if err := checkBatch(p, parent.Number.Uint64()+1, txs, l2ChainID, inbox); err != nil {
+	if err := checkBatch(p, parent.Number.Uint64()+1, txs, l2ChainID, l1.inbox); err != nil {
+		return common.Hash{}, err
+	}
+	if err := checkTime(p.Time, parent.Time, originTime, len(p.Batch) > 0, params); err != nil {
 		return common.Hash{}, err
 	}
 	if len(p.Batch) == 0 {
-		if err := checkForcedAdvance(pinfo.Number, p.OriginNumber, seqWindow, inbox); err != nil {
+		if err := checkForcedAdvance(pinfo.Number, p.OriginNumber, params.SeqWindow, l1.inbox); err != nil {
 			return common.Hash{}, err
 		}
 	}
@@ -231,11 +246,11 @@ func VerifyStep(p *StepProof, loRoot common.Hash, l2ChainID, feeScalar, seqWindo
 		return common.Hash{}, fmt.Errorf("%w: pre-state: %w", ErrBadProof, err)
 	}
 	config := chain.ChainConfig(l2ChainID)
-	exec := chain.NewExecutor(config, &memChain{db: memdb, config: config}, L2System()).WithDataFee(dataFee{scalar: feeScalar})
+	exec := chain.NewExecutor(config, &memChain{db: memdb, config: config}, L2System()).WithDataFee(dataFee{scalar: params.L1FeeScalar})
 	res, err := BuildBlock(exec, st, &Attributes{
 		Parent: parent,
 		Time:   p.Time,
-		Origin: L1Info{Number: p.OriginNumber, Hash: p.OriginHash, BaseFee: p.OriginBaseFee},
+		Origin: origin,
 		Queue:  items,
 		Txs:    txs,
 	})

@@ -3,6 +3,7 @@ package rollup
 import (
 	"context"
 	"errors"
+	"math/big"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -19,6 +20,11 @@ func (noQueue) QueueItem(uint64) (common.Hash, uint64, bool) { return common.Has
 func (noQueue) QueueLength() uint64                          { return 0 }
 func (noQueue) Batch(uint64) (common.Hash, bool)             { return common.Hash{}, false }
 func (noQueue) RecordAfter(uint64, uint64) bool              { return false }
+func (noQueue) KnowsL1Block(uint64, common.Hash) bool        { return true }
+
+// noRecords answers every question of a fuzzed proof so it reaches
+// execution.
+var noRecords = l1Records{queue: noQueue{}, inbox: noQueue{}, seqs: noLoads{}, headers: noQueue{}}
 
 // realProof returns the encoded one-step proof of a block with a transfer,
 // and the outputs around it.
@@ -67,18 +73,31 @@ func TestStepProof(t *testing.T) {
 	if err := rlp.DecodeBytes(raw, &p); err != nil {
 		t.Fatal(err)
 	}
-	got, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State))
+	got, err := VerifyStep(&p, pre, &s.Config.Proofs, l1State)
 	if err != nil || got != post {
 		t.Fatalf("proof gives %s, %v; want %s", got, err, post)
 	}
 	p.Time++
-	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
+	if _, err := VerifyStep(&p, pre, &s.Config.Proofs, l1State); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("a block with another time than its batch: %v", err)
 	}
 	p.Time--
-	if _, err := VerifyStep(&p, post, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
+	if _, err := VerifyStep(&p, post, &s.Config.Proofs, l1State); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("wrong agreed output: %v", err)
 	}
+	// The origin's header is L1's: another base fee (the data fee's
+	// price) makes another hash, which L1 state does not know.
+	origin := new(types.Header)
+	if err := rlp.DecodeBytes(p.OriginHeader, origin); err != nil {
+		t.Fatal(err)
+	}
+	real := p.OriginHeader
+	origin.BaseFee = new(big.Int).Mul(origin.BaseFee, big.NewInt(100))
+	p.OriginHeader = must[[]byte](t)(rlp.EncodeToBytes(origin))
+	if _, err := VerifyStep(&p, pre, &s.Config.Proofs, l1State); !errors.Is(err, ErrUnknownL1Block) {
+		t.Fatalf("a forged origin header: %v", err)
+	}
+	p.OriginHeader = real
 	var tx types.Transaction
 	if err := tx.UnmarshalBinary(p.Txs[0]); err != nil {
 		t.Fatal(err)
@@ -86,23 +105,23 @@ func TestStepProof(t *testing.T) {
 	// An alternative history that leaves out a batched transaction is
 	// refused, with or without the batch.
 	p.Txs = nil
-	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
+	if _, err := VerifyStep(&p, pre, &s.Config.Proofs, l1State); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("a block without its batched transaction: %v", err)
 	}
 	batch := p.Batch
 	p.Batch = nil
 	// Nor can the block be claimed empty without its batch: only a forced
 	// advance, with nothing from the batcher in the window, needs none.
-	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrNoBatch) {
+	if _, err := VerifyStep(&p, pre, &s.Config.Proofs, l1State); !errors.Is(err, ErrNoBatch) {
 		t.Fatalf("a batched block claimed empty without its batch: %v", err)
 	}
 	p.Txs = [][]byte{must[[]byte](t)(tx.MarshalBinary())}
-	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
+	if _, err := VerifyStep(&p, pre, &s.Config.Proofs, l1State); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("a block with transactions but no batch: %v", err)
 	}
 	p.Batch = batch
 	p.Batch[0].Index++
-	if _, err := VerifyStep(&p, pre, s.Config.L2ChainID, s.Config.L1FeeScalar, s.Config.SeqWindow, PortalRecords(l1State), InboxRecords(l1State)); !errors.Is(err, ErrBadProof) {
+	if _, err := VerifyStep(&p, pre, &s.Config.Proofs, l1State); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("a batch the inbox did not record: %v", err)
 	}
 }
@@ -114,13 +133,12 @@ func FuzzStepProof(f *testing.F) {
 	f.Add(raw)
 	f.Add([]byte{0xc0})
 	f.Add(raw[:len(raw)/2])
-	id, scalar := s.Config.L2ChainID, s.Config.L1FeeScalar
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var p StepProof
 		if rlp.DecodeBytes(data, &p) != nil {
 			return
 		}
-		VerifyStep(&p, pre, id, scalar, 10, noQueue{}, noQueue{}) // must not panic
+		verifyStep(&p, pre, &s.Config.Proofs, noRecords) // must not panic
 	})
 }
 

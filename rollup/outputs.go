@@ -41,6 +41,10 @@ type L1Params struct {
 	// forced advance: no batcher transaction in the window. 0 refuses such
 	// claims.
 	SeqWindow uint64 `json:"seqWindow"`
+	// MaxSeqDrift is derivation's bound, in seconds, on how far a batched
+	// block's time may run ahead of its origin's. 0 leaves the bound
+	// unchecked.
+	MaxSeqDrift uint64 `json:"maxSeqDrift"`
 }
 
 // Defaults. The devnet's window is seconds so a withdrawal completes while
@@ -73,12 +77,15 @@ const outputsABI = `[
 {"type":"function","name":"respond","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"agree","type":"bool"}],"outputs":[]},
 {"type":"function","name":"step","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"proof","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"stepPart","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"part","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"proveL1Headers","stateMutability":"nonpayable","inputs":[{"name":"headers","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"l1BlockHash","stateMutability":"view","inputs":[{"name":"number","type":"uint256"}],"outputs":[{"name":"","type":"bytes32"}]},
 {"type":"function","name":"loadBatch","stateMutability":"nonpayable","inputs":[{"name":"load","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"resolve","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
 {"type":"function","name":"claimBond","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
 {"type":"function","name":"outputCount","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
 {"type":"function","name":"getOutput","stateMutability":"view","inputs":[{"name":"index","type":"uint256"}],"outputs":[{"name":"outputRoot","type":"bytes32"},{"name":"l2Block","type":"uint64"},{"name":"timestamp","type":"uint64"},{"name":"proposer","type":"address"},{"name":"status","type":"uint8"}]},
 {"type":"function","name":"getGame","stateMutability":"view","inputs":[{"name":"index","type":"uint256"}],"outputs":[{"name":"challenger","type":"address"},{"name":"lo","type":"uint64"},{"name":"hi","type":"uint64"},{"name":"loRoot","type":"bytes32"},{"name":"hiRoot","type":"bytes32"},{"name":"midRoot","type":"bytes32"},{"name":"turn","type":"uint8"},{"name":"deadline","type":"uint64"}]},
+{"type":"event","name":"L1HeaderProven","inputs":[{"name":"number","type":"uint256","indexed":true},{"name":"hash","type":"bytes32","indexed":false}]},
 {"type":"event","name":"OutputProposed","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"outputRoot","type":"bytes32","indexed":true},{"name":"l2Block","type":"uint64","indexed":false},{"name":"proposer","type":"address","indexed":false}]},
 {"type":"event","name":"Challenged","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"challenger","type":"address","indexed":true}]},
 {"type":"event","name":"Moved","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"turn","type":"uint8","indexed":false},{"name":"lo","type":"uint64","indexed":false},{"name":"hi","type":"uint64","indexed":false}]},
@@ -118,7 +125,7 @@ func (o *Outputs) Name() string { return "rollup-outputs" }
 // batch load pay for their input: they decode and execute it.
 func (o *Outputs) RequiredGas(input []byte) uint64 {
 	if len(input) >= 4 {
-		if m, err := OutputsABI.MethodById(input[:4]); err == nil && (m.Name == "step" || m.Name == "stepPart" || m.Name == "loadBatch") {
+		if m, err := OutputsABI.MethodById(input[:4]); err == nil && (m.Name == "step" || m.Name == "stepPart" || m.Name == "loadBatch" || m.Name == "proveL1Headers") {
 			return StepGas(len(input))
 		}
 	}
@@ -373,7 +380,7 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		if err := rlp.DecodeBytes(args[1].([]byte), &proof); err != nil {
 			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
 		}
-		got, err := VerifyStep(&proof, g.loRoot, o.p.L2ChainID, o.p.L1FeeScalar, o.p.SeqWindow, portalRecords{c.State}, inboxRecords{c.State})
+		got, err := VerifyStep(&proof, g.loRoot, &o.p, c.State)
 		if err != nil {
 			return nil, chain.Revert("outputs: %v", err)
 		}
@@ -393,7 +400,7 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
 		}
 		envHash, progHash := s.parts(i)
-		res, err := VerifyStepPart(&part, g.loRoot, g.hi, envHash, progHash, &o.p, portalRecords{c.State}, inboxRecords{c.State}, outputsRecords{c.State})
+		res, err := VerifyStepPart(&part, g.loRoot, g.hi, envHash, progHash, &o.p, c.State)
 		if err != nil {
 			return nil, chain.Revert("outputs: %v", err)
 		}
@@ -421,6 +428,18 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 			return nil, chain.Revert("outputs: %v", err)
 		}
 		return nil, nil
+
+	case "proveL1Headers":
+		number, hash, err := proveL1Headers(c.State, args[0].([]byte))
+		if err != nil {
+			return nil, chain.Revert("outputs: %v", err)
+		}
+		data, _ := OutputsABI.Events["L1HeaderProven"].Inputs.NonIndexed().Pack(hash)
+		c.Emit([]common.Hash{OutputsABI.Events["L1HeaderProven"].ID, h64(number)}, data)
+		return nil, nil
+
+	case "l1BlockHash":
+		return s.get(l1HashSlot(args[0].(*big.Int).Uint64())).Bytes(), nil
 
 	case "resolve":
 		i, out, err := index()

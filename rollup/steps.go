@@ -3,7 +3,6 @@ package rollup
 import (
 	"bytes"
 	"fmt"
-	"math/big"
 	"slices"
 	"sync"
 
@@ -46,8 +45,7 @@ type StepEnv struct {
 	ParentMessagePasserRoot common.Hash
 	Time                    uint64
 	OriginNumber            uint64
-	OriginHash              common.Hash
-	OriginBaseFee           *big.Int
+	OriginHeader            []byte // RLP of the L1 origin's header
 	QueueFirst              uint64 // the first portal item of the block's new origins
 	QueueCount              uint64
 	SeqRoot                 common.Hash // SeqRoot of the sequencer transactions
@@ -122,7 +120,11 @@ type PartResult struct {
 // VerifyStepPart checks one part of the proof of L2 block number, whose
 // parent's output is loRoot. envHash and progHash are what the contract
 // stored from the parts before (zero before the first).
-func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, progHash common.Hash, params *L1Params, queue queueRecord, inbox batchRecord, seqs seqRecords) (*PartResult, error) {
+func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, progHash common.Hash, params *L1Params, st vm.StateDB) (*PartResult, error) {
+	return verifyStepPart(p, loRoot, number, envHash, progHash, params, recordsOf(st))
+}
+
+func verifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, progHash common.Hash, params *L1Params, l1 l1Records) (*PartResult, error) {
 	l2ChainID, feeScalar := params.L2ChainID, params.L1FeeScalar
 	env := &p.Env
 	parent := new(types.Header)
@@ -132,7 +134,7 @@ func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, pro
 	if err := checkParent(parent); err != nil {
 		return nil, err
 	}
-	if env.OriginBaseFee == nil || env.OriginBaseFee.BitLen() > 256 || env.QueueCount > 1<<32 || env.SeqCount > 1<<32 {
+	if env.QueueCount > 1<<32 || env.SeqCount > 1<<32 {
 		return nil, fmt.Errorf("%w: malformed env", ErrBadProof)
 	}
 	pinfo, err := Origin(parent)
@@ -145,7 +147,7 @@ func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, pro
 		if envHash != (common.Hash{}) {
 			return nil, fmt.Errorf("%w: the proof has begun; continue from its checkpoint", ErrBadProof)
 		}
-		if err := checkEnv(env, parent, pinfo, loRoot, number, params.SeqWindow, queue, inbox, seqs); err != nil {
+		if err := checkEnv(env, parent, pinfo, loRoot, number, params, l1); err != nil {
 			return nil, err
 		}
 	} else {
@@ -158,7 +160,13 @@ func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, pro
 	if p.Count > total-position || p.Count == 0 && total > 0 {
 		return nil, fmt.Errorf("%w: part runs %d of the %d positions left", ErrBadProof, p.Count, total-position)
 	}
-	items, err := partQueue(p, position, pinfo.Number, l2ChainID, queue)
+	// The first part checked that L1 knows the origin; later ones carry
+	// the same env, its hash stored.
+	origin, _, err := decodeOrigin(env.OriginHeader, env.OriginNumber)
+	if err != nil {
+		return nil, err
+	}
+	items, err := partQueue(p, position, pinfo.Number, l2ChainID, l1.queue)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +178,7 @@ func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, pro
 	if err != nil {
 		return nil, err
 	}
-	run, err := runPart(db, env, parent, p.Prev, items, txs, p.Count, l2ChainID, feeScalar)
+	run, err := runPart(db, env, origin, parent, p.Prev, items, txs, p.Count, l2ChainID, feeScalar)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadProof, err)
 	}
@@ -179,16 +187,22 @@ func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, pro
 }
 
 // checkEnv checks a parted proof's env against L1 records: the parent
-// opens the agreed output, the queue range covers exactly the portal
-// items of the new origins, and a block with sequencer transactions was
-// loaded from a batch with this time, origin and transactions. A block no
-// loaded batch holds must be a forced advance.
-func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Hash, number, seqWindow uint64, q queueRecord, inbox batchRecord, seqs seqRecords) error {
+// opens the agreed output, L1 knows the origin header, the queue range
+// covers exactly the portal items of the new origins, and a block with
+// sequencer transactions was loaded from a batch with this time, origin
+// and transactions. A block no loaded batch holds must be a forced
+// advance. The time must follow derivation's rules for either.
+func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Hash, number uint64, params *L1Params, l1 l1Records) error {
+	q := l1.queue
 	if number == 0 || parent.Number.Uint64() != number-1 || OutputRoot(parent.Root, env.ParentMessagePasserRoot, parent.Hash()) != loRoot {
 		return fmt.Errorf("%w: parent does not open the agreed output", ErrBadProof)
 	}
 	if env.OriginNumber < pinfo.Number {
 		return fmt.Errorf("%w: origin %d before the parent's %d", ErrBadProof, env.OriginNumber, pinfo.Number)
+	}
+	_, originTime, err := checkOrigin(env.OriginHeader, env.OriginNumber, pinfo, l1.headers)
+	if err != nil {
+		return err
 	}
 	if env.QueueFirst > 0 {
 		if _, block, ok := q.QueueItem(env.QueueFirst - 1); !ok || block > pinfo.Number {
@@ -198,13 +212,17 @@ func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Ha
 	if _, block, ok := q.QueueItem(env.QueueFirst + env.QueueCount); ok && block <= env.OriginNumber {
 		return fmt.Errorf("%w: queue item %d left out", ErrBadProof, env.QueueFirst+env.QueueCount)
 	}
-	if seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)) {
+	batched := l1.seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount))
+	if err := checkTime(env.Time, parent.Time, originTime, batched, params); err != nil {
+		return err
+	}
+	if batched {
 		return nil
 	}
 	if env.SeqCount > 0 {
 		return fmt.Errorf("%w: no loaded batch holds block %d with these transactions", ErrBadProof, number)
 	}
-	return checkForcedAdvance(pinfo.Number, env.OriginNumber, seqWindow, inbox)
+	return checkForcedAdvance(pinfo.Number, env.OriginNumber, params.SeqWindow, l1.inbox)
 }
 
 // partQueue checks the part's portal items: the ones its queue positions
@@ -279,7 +297,7 @@ type partRun struct {
 // runPart executes count positions from prev (the parent when nil) over
 // db, holding at least the nodes they read: the one rule shared by the
 // prover and the L1 contract.
-func runPart(db ethdb.Database, env *StepEnv, parent *types.Header, prev *StepProgress, items []QueueItem, txs []*types.Transaction, count, l2ChainID, feeScalar uint64) (*partRun, error) {
+func runPart(db ethdb.Database, env *StepEnv, origin L1Info, parent *types.Header, prev *StepProgress, items []QueueItem, txs []*types.Transaction, count, l2ChainID, feeScalar uint64) (*partRun, error) {
 	tries := triedb.NewDatabase(db, triedb.HashDefaults)
 	root := parent.Root
 	if prev != nil {
@@ -291,7 +309,7 @@ func runPart(db ethdb.Database, env *StepEnv, parent *types.Header, prev *StepPr
 	}
 	config := chain.ChainConfig(l2ChainID)
 	exec := chain.NewExecutor(config, &memChain{db: db, config: config}, L2System()).WithDataFee(dataFee{scalar: feeScalar})
-	cenv := stepChainEnv(env)
+	cenv := stepChainEnv(env, origin)
 	var p *chain.Partial
 	if prev == nil {
 		p, err = exec.BeginParts(parent, st, cenv, tries)
@@ -325,25 +343,26 @@ func runPart(db ethdb.Database, env *StepEnv, parent *types.Header, prev *StepPr
 	if err != nil {
 		return nil, err
 	}
-	run.header = sealStep(res.Block.Header(), env, forced)
+	run.header = sealStep(res.Block.Header(), origin, forced)
 	run.output = OutputRoot(run.header.Root, st.GetStorageRoot(MessagePasserAddress), run.header.Hash())
 	return run, nil
 }
 
 // stepChainEnv is the chain env of the block, as BuildBlock makes it (its
 // deposits run position by position).
-func stepChainEnv(env *StepEnv) chain.Env {
+func stepChainEnv(env *StepEnv, origin L1Info) chain.Env {
 	return chain.Env{
 		Time:     env.Time,
 		Coinbase: SequencerFeeVault,
-		Extra:    EncodeL1Info(L1Info{Number: env.OriginNumber, Hash: env.OriginHash, BaseFee: env.OriginBaseFee}),
+		Extra:    EncodeL1Info(origin),
 	}
 }
 
 // sealStep records the forced transactions included in the header's L1
 // info, as BuildBlock does.
-func sealStep(h *types.Header, env *StepEnv, forced uint64) *types.Header {
-	h.Extra = EncodeL1Info(L1Info{Number: env.OriginNumber, Hash: env.OriginHash, BaseFee: env.OriginBaseFee, Forced: uint32(forced)})
+func sealStep(h *types.Header, origin L1Info, forced uint64) *types.Header {
+	origin.Forced = uint32(forced)
+	h.Extra = EncodeL1Info(origin)
 	return h
 }
 
@@ -423,7 +442,7 @@ func VerifyParted(st vm.StateDB, proof *PartedProof, loRoot common.Hash, number 
 	}
 	var envHash, progHash common.Hash
 	for i := range proof.Parts {
-		res, err := VerifyStepPart(&proof.Parts[i], loRoot, number, envHash, progHash, params, portalRecords{st}, inboxRecords{st}, outputsRecords{st})
+		res, err := VerifyStepPart(&proof.Parts[i], loRoot, number, envHash, progHash, params, st)
 		if err != nil {
 			return common.Hash{}, fmt.Errorf("part %d: %w", i, err)
 		}

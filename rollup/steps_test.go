@@ -27,7 +27,7 @@ type partsGame struct {
 }
 
 func (g *partsGame) play(p *StepPart) (*PartResult, error) {
-	res, err := VerifyStepPart(p, g.lo, g.number, g.envHash, g.progHash, g.params, PortalRecords(g.st), InboxRecords(g.st), outputsRecords{g.st})
+	res, err := VerifyStepPart(p, g.lo, g.number, g.envHash, g.progHash, g.params, g.st)
 	if err == nil && res.Progress != nil {
 		g.envHash, g.progHash = res.EnvHash, res.Progress.Hash()
 	}
@@ -176,7 +176,7 @@ func FuzzStepPart(f *testing.F) {
 	tx := types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(901), Gas: 21_000})
 	raw, _ := tx.MarshalBinary()
 	seed := StepPart{
-		Env:     StepEnv{Parent: praw, OriginBaseFee: big.NewInt(1), SeqRoot: SeqRoot([][]byte{raw}), SeqCount: 1},
+		Env:     StepEnv{Parent: praw, OriginHeader: praw, SeqRoot: SeqRoot([][]byte{raw}), SeqCount: 1},
 		Count:   1,
 		Txs:     [][]byte{raw},
 		Witness: PartWitness{Nodes: [][]byte{{0xc0}}, Headers: [][]byte{praw}},
@@ -192,7 +192,7 @@ func FuzzStepPart(f *testing.F) {
 		if rlp.DecodeBytes(data, &p) != nil {
 			return
 		}
-		VerifyStepPart(&p, lo, 1, common.Hash{}, common.Hash{}, &L1Params{L2ChainID: 901, L1FeeScalar: 1, SeqWindow: 10}, noQueue{}, noQueue{}, noLoads{}) // must not panic
+		verifyStepPart(&p, lo, 1, common.Hash{}, common.Hash{}, &L1Params{L2ChainID: 901, L1FeeScalar: 1, SeqWindow: 10}, noRecords) // must not panic
 	})
 }
 

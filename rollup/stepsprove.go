@@ -78,10 +78,14 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 		proofItems = append(proofItems, ProofItem{Topics: logs[i].Topics, Data: logs[i].Data})
 	}
 	praw, _ := rlp.EncodeToBytes(parent)
+	oraw, err := originHeader(ctx, l1, a.Origin)
+	if err != nil {
+		return nil, err
+	}
 	raws := sequencerRaws(a.Txs)
 	env := StepEnv{
 		Parent: praw, ParentMessagePasserRoot: pre.MessagePasserRoot,
-		Time: a.Time, OriginNumber: a.Origin.Number, OriginHash: a.Origin.Hash, OriginBaseFee: a.Origin.BaseFee,
+		Time: a.Time, OriginNumber: a.Origin.Number, OriginHeader: oraw,
 		QueueFirst: first, QueueCount: uint64(len(items)),
 		SeqRoot: SeqRoot(raws), SeqCount: uint64(len(raws)),
 	}
@@ -102,7 +106,7 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 	}
 	known := w.MakeHashDB()
 	pr := &partsProver{
-		env: &env, parent: parent, items: items, proofItems: proofItems, txs: a.Txs, raws: raws,
+		env: &env, origin: a.Origin, parent: parent, items: items, proofItems: proofItems, txs: a.Txs, raws: raws,
 		known: known, store: e.store, l2ChainID: e.cfg.L2ChainID, feeScalar: e.cfg.L1FeeScalar, number: number,
 	}
 	pr.seqTrie = trie.NewEmpty(triedb.NewDatabase(rawdb.NewMemoryDatabase(), triedb.HashDefaults))
@@ -148,6 +152,7 @@ func queueStart(ctx context.Context, l1 *L1Reader, logs []types.Log, origin uint
 // partsProver cuts a block's proof into parts.
 type partsProver struct {
 	env                  *StepEnv
+	origin               L1Info
 	parent               *types.Header
 	items                []QueueItem
 	proofItems           []ProofItem
@@ -235,7 +240,7 @@ func (pr *partsProver) part(prev *StepProgress, pos, n uint64) (*StepPart, *part
 	)
 	for range maxFetches {
 		rec = &recorder{Database: pr.known, seen: map[string][]byte{}}
-		run, err = runPart(rec, pr.env, pr.parent, prev, items, txs, n, pr.l2ChainID, pr.feeScalar)
+		run, err = runPart(rec, pr.env, pr.origin, pr.parent, prev, items, txs, n, pr.l2ChainID, pr.feeScalar)
 		var missing *trie.MissingNodeError
 		if !errors.As(err, &missing) {
 			break

@@ -371,3 +371,30 @@ func TestActionSilentChallengerLoses(t *testing.T) {
 		t.Fatalf("output after a silent challenger: %+v", out)
 	}
 }
+
+// A true output is disputed long after its blocks were made: the disputed
+// block's L1 origin is older than the 8,191 block hashes L1 state keeps
+// (EIP-2935). The proposer walks L1 headers back to it, parent hash by
+// parent hash, from one the history still holds, then proves the block.
+func TestActionFalseChallengeOverAnOldOrigin(t *testing.T) {
+	st := newStoryWith(t, SystemOptions{SeqWindow: 20_000}, AgentConfig{}, AgentConfig{Dishonest: true})
+	st.deposit(3, ether(5))
+	st.l2Block()
+	if err := st.L1.MineN(historyServeWindow + 100); err != nil {
+		t.Fatal(err)
+	}
+	st.round()
+	if out := st.play(1); out == nil || out.Status != OutputDefended {
+		t.Fatalf("true output lost: %+v", out)
+	}
+	moves := st.proposer.Moves()
+	if moves["step"] != 1 || moves["proveL1Headers"] < 2 {
+		t.Fatalf("the proposer did not prove the old origin's header in several calls: %v", moves)
+	}
+	origin := must[L1Info](t)(Origin(must[*types.Header](t)(st.l2.HeaderByNumber(st.ctx, big.NewInt(1)))))
+	q := must[[]byte](t)(OutputsABI.Pack("l1BlockHash", new(big.Int).SetUint64(origin.Number)))
+	got := must[[]byte](t)(st.l1.CallContract(st.ctx, ethereum.CallMsg{To: &OutputsAddress, Data: q}, nil))
+	if common.BytesToHash(got) != origin.Hash {
+		t.Fatalf("stored hash of L1 block %d = %x, want %s", origin.Number, got, origin.Hash)
+	}
+}
