@@ -58,7 +58,7 @@ func chanWord(start, word uint64) common.Hash {
 }
 
 // loadBatch runs a BatchLoad on the outputs contract's storage.
-func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID uint64, inbox batchRecord) error {
+func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow uint64, inbox batchRecord) error {
 	s := store{st}
 	idSlot, nextSlot, lenSlot, lastSlot := chanSlot(l.Start, 0), chanSlot(l.Start, 1), chanSlot(l.Start, 2), chanSlot(l.Start, 3)
 	if len(l.Txs) == 0 {
@@ -75,9 +75,10 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID uint64, inbox batchRecord)
 	var (
 		data     []byte
 		complete bool
+		x        uint64 // the L1 block of the transaction completing the channel
 	)
 	for k, bt := range l.Txs {
-		h, ok := inbox.Batch(bt.Index)
+		h, block, ok := inbox.Batch(bt.Index)
 		if !ok || h != crypto.Keccak256Hash(bt.Data) {
 			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
 		}
@@ -107,7 +108,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID uint64, inbox batchRecord)
 			}
 			data = append(data, f.Data...)
 			next++
-			complete = f.IsLast
+			complete, x = f.IsLast, block
 		}
 	}
 	if !complete {
@@ -125,7 +126,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID uint64, inbox batchRecord)
 	if err != nil {
 		return err
 	}
-	for _, blk := range b.Blocks {
+	for _, blk := range windowed(b.Blocks, x, seqWindow) {
 		raws := sequencerRaws(blk.Txs)
 		s.set(SeqRecord(blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws))), common.Hash{31: 1})
 	}

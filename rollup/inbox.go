@@ -50,11 +50,11 @@ func (in Inbox) Run(c *chain.Call) ([]byte, error) {
 // inboxRecords reads the inbox's records from L1 state.
 type inboxRecords struct{ st vm.StateDB }
 
-func (r inboxRecords) Batch(i uint64) (common.Hash, bool) {
+func (r inboxRecords) Batch(i uint64) (common.Hash, uint64, bool) {
 	if i >= r.st.GetState(InboxAddress, inboxCountSlot).Big().Uint64() {
-		return common.Hash{}, false
+		return common.Hash{}, 0, false
 	}
-	return r.st.GetState(InboxAddress, itemSlot("inbox-hash", i)), true
+	return r.st.GetState(InboxAddress, itemSlot("inbox-hash", i)), r.st.GetState(InboxAddress, itemSlot("inbox-block", i)).Big().Uint64(), true
 }
 
 // RecordAfter reports whether the inbox recorded a batcher transaction
@@ -96,7 +96,7 @@ func firstRecordAfter(n, x uint64, blockOf func(uint64) (uint64, error)) (uint64
 // InboxRecords reads the inbox's records from an L1 state, for verifying a
 // one-step proof off-chain as the L1 does.
 func InboxRecords(st vm.StateDB) interface {
-	Batch(uint64) (common.Hash, bool)
+	Batch(uint64) (common.Hash, uint64, bool)
 	RecordAfter(from, to uint64) bool
 } {
 	return inboxRecords{st}

@@ -11,6 +11,8 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
+
+	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
 // l1Chain mines n L1 blocks and returns their headers by number, with a
@@ -116,4 +118,24 @@ func FuzzProveL1Headers(f *testing.F) {
 			t.Fatalf("stored %s for L1 block %d", hash, n)
 		}
 	})
+}
+
+// windowed keeps a batch's blocks up to the first that the sequencing
+// window refuses at the channel's inclusion block x.
+func TestWindowed(t *testing.T) {
+	blocks := []batch.Block{{Number: 1, Origin: 10}, {Number: 2, Origin: 12}, {Number: 3, Origin: 20}, {Number: 4, Origin: 11}}
+	for _, c := range []struct {
+		x, window uint64
+		want      int
+	}{
+		{x: 20, window: 11, want: 4},
+		{x: 20, window: 10, want: 0}, // block 1's window (10, 19] is closed at 20
+		{x: 19, window: 10, want: 2}, // block 3's origin is after 19
+		{x: 21, window: 10, want: 0},
+		{x: 5, window: 0, want: 4}, // 0 checks nothing
+	} {
+		if got := windowed(blocks, c.x, c.window); len(got) != c.want {
+			t.Errorf("x %d window %d: %d blocks, want %d", c.x, c.window, len(got), c.want)
+		}
+	}
 }

@@ -161,7 +161,9 @@ type queueRecord interface {
 
 // batchRecord reads what the inbox recorded of the batcher's transactions.
 type batchRecord interface {
-	Batch(i uint64) (common.Hash, bool)
+	// Batch is the calldata hash of batcher transaction i and the L1
+	// block that included it.
+	Batch(i uint64) (hash common.Hash, l1Block uint64, ok bool)
 	// RecordAfter reports whether a batcher transaction landed in an L1
 	// block in (from, to].
 	RecordAfter(from, to uint64) bool
@@ -229,7 +231,7 @@ func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records
 			return common.Hash{}, fmt.Errorf("%w: transaction %d does not decode", ErrBadProof, i)
 		}
 	}
-	if err := checkBatch(p, parent.Number.Uint64()+1, txs, l2ChainID, l1.inbox); err != nil {
+	if err := checkBatch(p, parent.Number.Uint64()+1, txs, l2ChainID, params.SeqWindow, l1.inbox); err != nil {
 		return common.Hash{}, err
 	}
 	if err := checkTime(p.Time, parent.Time, originTime, len(p.Batch) > 0, params); err != nil {
@@ -370,41 +372,47 @@ func (c *memChain) Engine() consensus.Engine { return nil }
 // checkBatch checks that block number's time, origin and sequencer
 // transactions are what the batcher posted for it: the proof's inbox
 // transactions are recorded by the inbox, their frames make one complete
-// channel, and its span batch holds this block with this content. A block
-// without a batch must be a forced advance (see checkForcedAdvance).
-func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID uint64, inbox batchRecord) error {
+// channel, and its span batch holds this block with this content, among
+// the blocks the sequencing window lets derivation apply (see windowed).
+// A block without a batch must be a forced advance (see
+// checkForcedAdvance).
+func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID, seqWindow uint64, inbox batchRecord) error {
 	if len(p.Batch) == 0 {
 		if len(txs) > 0 {
 			return fmt.Errorf("%w: a block with transactions needs its batch", ErrBadProof)
 		}
 		return nil
 	}
-	var frames []batch.Frame
-	for _, bt := range p.Batch {
-		h, ok := inbox.Batch(bt.Index)
+	var (
+		data     []byte
+		id       batch.ChannelID
+		next     uint16
+		complete bool
+		x        uint64 // the L1 block of the transaction completing the channel
+	)
+	for k, bt := range p.Batch {
+		h, block, ok := inbox.Batch(bt.Index)
 		if !ok || h != crypto.Keccak256Hash(bt.Data) {
 			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
 		}
-		fs, err := batch.ParseTxData(bt.Data)
+		frames, err := batch.ParseTxData(bt.Data)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrBadProof, err)
 		}
-		frames = append(frames, fs...)
-	}
-	id := frames[0].ID
-	var data []byte
-	next := uint16(0)
-	complete := false
-	for _, f := range frames {
-		if f.ID != id || complete {
-			continue
+		for i, f := range frames {
+			if k == 0 && i == 0 {
+				id = f.ID
+			}
+			if f.ID != id || complete {
+				continue
+			}
+			if f.Number != next {
+				return fmt.Errorf("%w: channel frames out of order", ErrBadProof)
+			}
+			data = append(data, f.Data...)
+			next++
+			complete, x = f.IsLast, block
 		}
-		if f.Number != next {
-			return fmt.Errorf("%w: channel frames out of order", ErrBadProof)
-		}
-		data = append(data, f.Data...)
-		next++
-		complete = f.IsLast
 	}
 	if !complete {
 		return fmt.Errorf("%w: incomplete channel", ErrBadProof)
@@ -413,7 +421,7 @@ func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID
 	if err != nil {
 		return err
 	}
-	for _, blk := range b.Blocks {
+	for _, blk := range windowed(b.Blocks, x, seqWindow) {
 		if blk.Number != number {
 			continue
 		}
@@ -451,7 +459,7 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, b *types.Block) (
 		index[l.TxHash] = l.Topics[1].Big().Uint64()
 	}
 	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L1ChainID))
-	channels := map[batch.ChannelID][]BatchTx{}
+	channels := map[batch.ChannelID]batchList{}
 	for x := from; x <= to; x++ {
 		blk, err := l1.Block(ctx, x)
 		if errors.Is(err, ErrL1NotReady) {
@@ -474,12 +482,14 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, b *types.Block) (
 			}
 			id := frames[0].ID
 			if frames[0].Number == 0 {
-				channels[id] = nil
+				channels[id] = batchList{}
 			}
-			channels[id] = append(channels[id], BatchTx{Index: idx, Data: tx.Data()})
-			p := &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: channels[id]}
-			if frames[len(frames)-1].IsLast && checkBatch(p, b.NumberU64(), txs, cfg.L2ChainID, batchList(channels[id])) == nil {
-				return channels[id], nil
+			c := channels[id]
+			c.txs, c.blocks = append(c.txs, BatchTx{Index: idx, Data: tx.Data()}), append(c.blocks, x)
+			channels[id] = c
+			p := &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: c.txs}
+			if frames[len(frames)-1].IsLast && checkBatch(p, b.NumberU64(), txs, cfg.L2ChainID, cfg.SeqWindow, c) == nil {
+				return c.txs, nil
 			}
 		}
 	}
@@ -489,17 +499,38 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, b *types.Block) (
 	return nil, fmt.Errorf("no batch on L1 holds L2 block %d", b.NumberU64())
 }
 
-// batchList answers inbox records from the transactions themselves, for
-// checking a candidate batch before sending it.
-type batchList []BatchTx
+// batchList answers inbox records from the transactions themselves and
+// the L1 blocks that included them, for checking a candidate batch before
+// sending it.
+type batchList struct {
+	txs    []BatchTx
+	blocks []uint64
+}
 
 func (batchList) RecordAfter(uint64, uint64) bool { return true }
 
-func (l batchList) Batch(i uint64) (common.Hash, bool) {
-	for _, bt := range l {
+func (l batchList) Batch(i uint64) (common.Hash, uint64, bool) {
+	for k, bt := range l.txs {
 		if bt.Index == i {
-			return crypto.Keccak256Hash(bt.Data), true
+			return crypto.Keccak256Hash(bt.Data), l.blocks[k], true
 		}
 	}
-	return common.Hash{}, false
+	return common.Hash{}, 0, false
+}
+
+// windowed returns the blocks of a batch whose channel completed in L1
+// block x that derivation applies as far as the sequencing window goes
+// (rule 8): it drops the first block whose origin is after x, or whose
+// window closed before x, with the rest of its batch. A seqWindow of 0
+// checks nothing.
+func windowed(blocks []batch.Block, x, seqWindow uint64) []batch.Block {
+	if seqWindow == 0 {
+		return blocks
+	}
+	for i, blk := range blocks {
+		if blk.Origin > x || blk.Origin+seqWindow <= x {
+			return blocks[:i]
+		}
+	}
+	return blocks
 }

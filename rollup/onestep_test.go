@@ -18,7 +18,7 @@ type noQueue struct{}
 
 func (noQueue) QueueItem(uint64) (common.Hash, uint64, bool) { return common.Hash{}, 0, false }
 func (noQueue) QueueLength() uint64                          { return 0 }
-func (noQueue) Batch(uint64) (common.Hash, bool)             { return common.Hash{}, false }
+func (noQueue) Batch(uint64) (common.Hash, uint64, bool)     { return common.Hash{}, 0, false }
 func (noQueue) RecordAfter(uint64, uint64) bool              { return false }
 func (noQueue) KnowsL1Block(uint64, common.Hash) bool        { return true }
 
@@ -76,6 +76,13 @@ func TestStepProof(t *testing.T) {
 	got, err := VerifyStep(&p, pre, &s.Config.Proofs, l1State)
 	if err != nil || got != post {
 		t.Fatalf("proof gives %s, %v; want %s", got, err, post)
+	}
+	// Had the batch landed after the block's sequencing window closed,
+	// derivation would have dropped it, and so does the contract.
+	narrow := s.Config.Proofs
+	narrow.SeqWindow = 1
+	if _, err := VerifyStep(&p, pre, &narrow, l1State); !errors.Is(err, ErrBadProof) {
+		t.Fatalf("a batch late for its window: %v", err)
 	}
 	p.Time++
 	if _, err := VerifyStep(&p, pre, &s.Config.Proofs, l1State); !errors.Is(err, ErrBadProof) {
