@@ -92,12 +92,3 @@ func firstRecordAfter(n, x uint64, blockOf func(uint64) (uint64, error)) (uint64
 	}
 	return lo, nil
 }
-
-// InboxRecords reads the inbox's records from an L1 state, for verifying a
-// one-step proof off-chain as the L1 does.
-func InboxRecords(st vm.StateDB) interface {
-	Batch(uint64) (common.Hash, uint64, bool)
-	RecordAfter(from, to uint64) bool
-} {
-	return inboxRecords{st}
-}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -43,7 +42,7 @@ func (r outputsRecords) KnowsL1Block(number uint64, hash common.Hash) bool {
 	if hash == (common.Hash{}) {
 		return false
 	}
-	if r.st.GetState(params.HistoryStorageAddress, common.BigToHash(new(big.Int).SetUint64(number%historyServeWindow))) == hash {
+	if r.st.GetState(params.HistoryStorageAddress, h64(number%historyServeWindow)) == hash {
 		return true
 	}
 	return r.st.GetState(OutputsAddress, l1HashSlot(number)) == hash

@@ -110,8 +110,10 @@ func (*Portal) RequiredGas(input []byte) uint64 {
 		// here up front, so no relayer can starve it.
 		gas := uint64(60_000)
 		if args, err := m.Inputs.Unpack(input[4:]); err == nil {
-			if w, err := DecodeWithdrawal(args[0].([]byte)); err == nil && w.GasLimit.IsUint64() && w.GasLimit.Uint64() <= MaxWithdrawalGas {
-				gas += w.GasLimit.Uint64()
+			if w, err := DecodeWithdrawal(args[0].([]byte)); err == nil {
+				if limit, ok := w.callGas(); ok {
+					gas += limit
+				}
 			}
 		}
 		return gas
@@ -219,15 +221,6 @@ func record(c *chain.Call, idx *big.Int, topics []common.Hash, data []byte) {
 
 func itemSlot(kind string, i uint64) common.Hash {
 	return crypto.Keccak256Hash([]byte("cairn-queue-"+kind), new(big.Int).SetUint64(i).FillBytes(make([]byte, 32)))
-}
-
-// PortalRecords reads the portal's queue records from an L1 state, for
-// verifying a one-step proof off-chain as the L1 does.
-func PortalRecords(st vm.StateDB) interface {
-	QueueItem(uint64) (common.Hash, uint64, bool)
-	QueueLength() uint64
-} {
-	return portalRecords{st}
 }
 
 // portalRecords reads the portal's queue records from L1 state.
@@ -406,7 +399,8 @@ func (p *Portal) finalize(c *chain.Call, raw []byte) error {
 	if now < pw.timestamp+p.params.FinalizationPeriod || now < out.timestamp+p.params.FinalizationPeriod {
 		return chain.Revert("portal: challenge window open until %d", max(pw.timestamp, out.timestamp)+p.params.FinalizationPeriod)
 	}
-	if !w.GasLimit.IsUint64() || w.GasLimit.Uint64() > MaxWithdrawalGas {
+	gas, ok := w.callGas()
+	if !ok {
 		return chain.Revert("portal: gas limit %v exceeds %d", w.GasLimit, MaxWithdrawalGas)
 	}
 	value, overflow := uint256.FromBig(w.Value)
@@ -418,7 +412,7 @@ func (p *Portal) finalize(c *chain.Call, raw []byte) error {
 	// it replayable (a messenger above the portal may offer replay).
 	c.Set(provenSlot(h, 3), common.Hash{31: 1})
 	c.Set(l2SenderSlot, common.BytesToHash(w.Sender.Bytes()))
-	_, err = c.CallOut(w.Target, value, w.GasLimit.Uint64(), w.Data)
+	_, err = c.CallOut(w.Target, value, gas, w.Data)
 	c.Set(l2SenderSlot, common.Hash{})
 	if errors.Is(err, chain.ErrNoCallOut) {
 		return err

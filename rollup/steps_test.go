@@ -97,20 +97,20 @@ func TestStepParts(t *testing.T) {
 	if len(load.Txs) < 2 {
 		t.Fatalf("the channel is in %d inbox transactions, want several", len(load.Txs))
 	}
-	if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: load.Txs[1:2]}, s.Config.L2ChainID, s.Config.SeqWindow, InboxRecords(st)); !errors.Is(err, ErrBadProof) {
+	if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: load.Txs[1:2]}, s.Config.L2ChainID, s.Config.SeqWindow, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("loading a channel from its second frame: %v", err)
 	}
 	for i, bt := range load.Txs {
-		if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, s.Config.L2ChainID, s.Config.SeqWindow, InboxRecords(st)); err != nil {
+		if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, s.Config.L2ChainID, s.Config.SeqWindow, inboxRecords{st}); err != nil {
 			t.Fatalf("load %d: %v", i, err)
 		}
 		if i == 0 {
-			if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, s.Config.L2ChainID, s.Config.SeqWindow, InboxRecords(st)); !errors.Is(err, ErrBadProof) {
+			if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, s.Config.L2ChainID, s.Config.SeqWindow, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
 				t.Fatalf("the same frame twice: %v", err)
 			}
 		}
 	}
-	if err := loadBatch(st, &load, s.Config.L2ChainID, s.Config.SeqWindow, InboxRecords(st)); !errors.Is(err, ErrBadProof) {
+	if err := loadBatch(st, &load, s.Config.L2ChainID, s.Config.SeqWindow, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("loading a channel twice: %v", err)
 	}
 

@@ -81,6 +81,15 @@ func (w *Withdrawal) Encode() []byte {
 // Hash is keccak256 of Encode, the OP Stack's withdrawal hash.
 func (w *Withdrawal) Hash() common.Hash { return crypto.Keccak256Hash(w.Encode()) }
 
+// callGas is the gas the target's call gets on L1, when the gas limit is
+// within MaxWithdrawalGas.
+func (w *Withdrawal) callGas() (uint64, bool) {
+	if w.GasLimit == nil || !w.GasLimit.IsUint64() || w.GasLimit.Uint64() > MaxWithdrawalGas {
+		return 0, false
+	}
+	return w.GasLimit.Uint64(), true
+}
+
 // DecodeWithdrawal reverses Encode.
 func DecodeWithdrawal(b []byte) (*Withdrawal, error) {
 	v, err := withdrawalArgs.Unpack(b)
