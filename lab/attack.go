@@ -27,6 +27,10 @@ var Attacks = map[string]struct {
 	"invalid-output":  {"a proposer posts a false output to withdraw 1,000 ETH that was never deposited", attackInvalidOutput},
 	"false-challenge": {"a challenger disputes a true output and disagrees with every step", attackFalseChallenge},
 	"silent-party":    {"the proposer of a false output stops answering in its dispute game", attackSilentParty},
+	"self-challenge":  {"a proposer challenges its own false output at once, to lock honest challengers out", attackSelfChallenge},
+	"future-output":   {"a proposer posts an output for an L2 block that L1 data does not give yet", attackFutureOutput},
+	"unsettled-base":  {"a proposer posts two false outputs and withdraws against the second while the first is disputed", attackUnsettledBase},
+	"reprove-grief":   {"a griefer re-proves a user's withdrawal to restart its challenge window", attackReproveGrief},
 }
 
 // AttackNames returns the attacks' names in order.
@@ -72,8 +76,8 @@ func newArena(ctx context.Context, out io.Writer, proposer, challenger rollup.Ag
 	}
 	a := &arena{System: s, ctx: ctx, out: out, l1: s.L1.Client(), l2: l2,
 		proposer: rollup.NewProposer(proposer), challenger: rollup.NewChallenger(challenger)}
-	fmt.Fprintf(out, "setup: L1 (mined by hand, %d s blocks), rollup sequencer, batcher, verifier; challenge window %d s, move clock %d s, bonds 1 ETH\n",
-		s.L1.BlockTime, rollup.DevFinalizationPeriod, rollup.DevMoveTimeout)
+	fmt.Fprintf(out, "setup: L1 (mined by hand, %d s blocks), rollup sequencer, batcher, verifier; challenge window %d s, chess clock %d s a party, bonds 1 ETH\n",
+		s.L1.BlockTime, rollup.DevFinalizationPeriod, rollup.DevGameClock)
 	return a, nil
 }
 
@@ -97,9 +101,18 @@ func (a *arena) l2Block() error {
 
 // round lets both agents act and mines one L1 block, printing its
 // transactions.
-func (a *arena) round() error {
+func (a *arena) round() error { return a.roundWith(nil) }
+
+// roundWith is round with the attacker's own transactions, sent by extra
+// after the agents', in the same L1 block.
+func (a *arena) roundWith(extra func() error) error {
 	for _, ag := range []*rollup.Agent{a.proposer, a.challenger} {
 		if err := ag.Step(a.ctx); err != nil {
+			return err
+		}
+	}
+	if extra != nil {
+		if err := extra(); err != nil {
 			return err
 		}
 	}
@@ -113,10 +126,13 @@ func (a *arena) round() error {
 			return err
 		}
 		from := "attacker"
-		if sender, _ := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx); sender == chain.DevAddress(9) {
+		switch sender, _ := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx); sender {
+		case chain.DevAddress(9):
 			from = "challenger"
-		} else if sender == chain.DevAddress(3) {
+		case chain.DevAddress(3):
 			from = "user"
+		case chain.DevAddress(6):
+			from = "griefer"
 		}
 		fmt.Fprintf(a.out, "  L1 block %d: %-10s %-20s status %d, gas %d, tx %s\n", b.NumberU64(), from, method(tx.Data()), r.Status, r.GasUsed, tx.Hash().TerminalString())
 	}
@@ -136,11 +152,15 @@ func method(data []byte) string {
 	return "call"
 }
 
-// play runs rounds until output i's game ends; it returns the output, or
-// nil when the output was deleted.
+// play runs rounds until every game over output i is over; it returns the
+// output, or nil when the output was deleted.
 func (a *arena) play(i uint64) (*rollup.OutputInfo, error) {
 	view := rollup.L1View{C: a.l1}
-	for range 60 {
+	first, err := view.Output(a.ctx, i)
+	if err != nil {
+		return nil, err
+	}
+	for range 90 {
 		if err := a.round(); err != nil {
 			return nil, err
 		}
@@ -148,14 +168,14 @@ func (a *arena) play(i uint64) (*rollup.OutputInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		if uint64(len(outs)) <= i {
+		if uint64(len(outs)) <= i || outs[i].Serial != first.Serial {
 			return nil, nil
 		}
-		if outs[i].Status == rollup.OutputDefended {
+		if outs[i].Games > 0 && outs[i].Open == 0 {
 			return &outs[i], nil
 		}
 	}
-	return nil, fmt.Errorf("the game over output %d did not end", i)
+	return nil, fmt.Errorf("the games over output %d did not end", i)
 }
 
 func (a *arena) balances(label string) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rlp"
 
@@ -124,33 +125,52 @@ func (a *Agent) Step(ctx context.Context) error {
 			return err
 		}
 	}
+	me := addressOf(a.cfg.Key)
 	p := &a.cfg.Node.rollup.Proofs
+	disputed := false // an honest challenger disputes the first false output only
 	for _, o := range outs[1:] {
-		switch {
-		case o.Status == OutputProposed && !a.proposer && head.Time < o.Timestamp+p.FinalizationPeriod:
-			if err := a.maybeChallenge(ctx, o); err != nil {
-				return err
-			}
-		case o.Status == OutputChallenged:
-			g, err := a.view.Game(ctx, o.Index)
-			if err != nil {
-				return err
+		games, err := a.view.Games(ctx, o)
+		if err != nil {
+			return err
+		}
+		mine := false
+		for _, g := range games {
+			mine = mine || g.Challenger == me
+			if g.Result != GameOpen {
+				continue
 			}
 			if head.Time > g.Deadline {
-				a.send(ctx, fmt.Sprintf("resolve-%d-%d", o.Index, g.Deadline), "resolve", nil, big.NewInt(int64(o.Index)))
+				// A party ends a game the other has lost on time.
+				if a.proposer && o.Proposer == me && g.Turn == TurnRespond || !a.proposer && g.Challenger == me && g.Turn != TurnRespond {
+					a.send(ctx, fmt.Sprintf("resolve-%d-%d", o.Serial, g.Number), "resolve", nil, big.NewInt(int64(o.Index)), big.NewInt(int64(g.Number)))
+				}
 				continue
 			}
 			if a.cfg.Silent {
 				continue
 			}
-			if a.proposer && o.Proposer == addressOf(a.cfg.Key) {
-				err = a.defend(ctx, o, g)
-			} else if !a.proposer && g.Challenger == addressOf(a.cfg.Key) {
-				err = a.respond(ctx, o, g)
+			if a.proposer && o.Proposer == me {
+				err = a.defend(ctx, o, &g)
+			} else if !a.proposer && g.Challenger == me {
+				err = a.respond(ctx, o, &g)
 			}
 			if err != nil {
 				return err
 			}
+		}
+		if a.proposer || disputed || head.Time >= o.Timestamp+p.FinalizationPeriod {
+			continue
+		}
+		wrong := a.cfg.Dishonest
+		if !wrong {
+			known, disagree := a.disputes(o)
+			if !known {
+				continue
+			}
+			wrong, disputed = disagree, disagree
+		}
+		if wrong && !mine {
+			a.send(ctx, fmt.Sprintf("challenge-%d", o.Serial), "challenge", p.ChallengerBond, big.NewInt(int64(o.Index)))
 		}
 	}
 	return nil
@@ -169,13 +189,54 @@ func (a *Agent) truth(n uint64) *Output {
 	return o
 }
 
+// claimable is the newest L2 block an output proposed in L1 block l1Block
+// may claim: what derivation made of the L1 blocks before it. known is
+// false until the node has derived that far.
+func (a *Agent) claimable(l1Block uint64) (n uint64, known bool) {
+	if l1Block == 0 || a.cfg.Node.L1Done() < l1Block-1 {
+		return 0, false
+	}
+	return a.cfg.Node.DerivedBy(l1Block - 1), true
+}
+
+// disputes reports whether output o is false: its block is not one L1 data
+// before it gave, or its root is not the node's. known is false while the
+// node cannot tell yet.
+func (a *Agent) disputes(o OutputInfo) (known, wrong bool) {
+	limit, ok := a.claimable(o.L1Block)
+	if !ok {
+		return false, false
+	}
+	if o.L2Block > limit {
+		a.log.Warn("Output claims an L2 block that L1 data before it does not give: challenging", "index", o.Index, "l2Block", o.L2Block, "derivable", limit)
+		return true, true
+	}
+	t := a.truth(o.L2Block)
+	if t == nil {
+		return false, false
+	}
+	if t.Root() != o.Root {
+		a.log.Warn("Output disagrees with the chain derived from L1: challenging", "index", o.Index, "l2Block", o.L2Block, "posted", o.Root, "derived", t.Root())
+		return true, true
+	}
+	return true, false
+}
+
 func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
 	last := outs[len(outs)-1]
 	safe := a.cfg.Node.SafeHead()
 	if safe == nil || safe.Number.Uint64() < last.L2Block+a.cfg.Interval {
 		return nil
 	}
-	o := a.truth(safe.Number.Uint64())
+	// An output built on a false one would be bisected from a false base,
+	// where the truth cannot be proven: an honest proposer waits for
+	// challengers to remove it.
+	for _, o := range outs[1:] {
+		if t := a.truth(o.L2Block); a.cfg.Lie == nil && (t == nil || t.Root() != o.Root) {
+			return nil
+		}
+	}
+	o := a.truth(min(safe.Number.Uint64(), last.L2Block+MaxOutputSpan))
 	if o == nil {
 		return nil
 	}
@@ -187,28 +248,22 @@ func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
 	return nil
 }
 
-func (a *Agent) maybeChallenge(ctx context.Context, o OutputInfo) error {
-	if !a.cfg.Dishonest {
-		t := a.truth(o.L2Block)
-		if t == nil || t.Root() == o.Root {
-			return nil
-		}
-		a.log.Warn("Output disagrees with the chain derived from L1: challenging", "index", o.Index, "l2Block", o.L2Block, "posted", o.Root, "derived", t.Root())
-	}
-	a.send(ctx, fmt.Sprintf("challenge-%d-%s", o.Index, o.Root), "challenge", a.cfg.Node.rollup.Proofs.ChallengerBond, big.NewInt(int64(o.Index)))
-	return nil
-}
-
 func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
-	key := fmt.Sprintf("%d-%d-%d-%d", o.Index, g.Turn, g.Lo, g.Hi)
+	key := fmt.Sprintf("%d-%d-%d-%d-%d", o.Serial, g.Number, g.Turn, g.Lo, g.Hi)
+	index, game := big.NewInt(int64(o.Index)), big.NewInt(int64(g.Number))
 	switch g.Turn {
 	case TurnDefend:
 		mid := g.Lo + (g.Hi-g.Lo)/2
-		t := a.truth(mid)
-		if t == nil {
+		root := common.Hash{}
+		if t := a.truth(mid); t != nil {
+			root = t.Root()
+		} else if a.cfg.Lie != nil {
+			// A liar defends a block it does not have with a made-up root.
+			root = crypto.Keccak256Hash(h64(mid).Bytes())
+		} else {
 			return nil
 		}
-		a.send(ctx, "defend-"+key, "defend", nil, big.NewInt(int64(o.Index)), t.Root())
+		a.send(ctx, "defend-"+key, "defend", nil, index, game, root)
 	case TurnStep:
 		if t := a.truth(g.Hi); t == nil || t.Root() != g.HiRoot {
 			a.log.Warn("Cannot prove the disputed output: it is not what L1 data gives", "index", o.Index, "block", g.Hi)
@@ -239,7 +294,7 @@ func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
 			return err
 		}
 		if len(raw) <= budget {
-			a.send(ctx, "step-"+key, "step", nil, big.NewInt(int64(o.Index)), raw)
+			a.send(ctx, "step-"+key, "step", nil, index, game, raw)
 			return nil
 		}
 		return a.stepInParts(ctx, key, o, g, budget)
@@ -262,7 +317,7 @@ func (a *Agent) stepInParts(ctx context.Context, key string, o OutputInfo, g *Ga
 	}
 	for i, p := range proof.Parts {
 		raw, _ := rlp.EncodeToBytes(&p)
-		a.send(ctx, fmt.Sprintf("part-%s-%d", key, i), "stepPart", nil, big.NewInt(int64(o.Index)), raw)
+		a.send(ctx, fmt.Sprintf("part-%s-%d", key, i), "stepPart", nil, big.NewInt(int64(o.Index)), big.NewInt(int64(g.Number)), raw)
 	}
 	a.sent["step-"+key] = true
 	return nil
@@ -275,13 +330,21 @@ func (a *Agent) respond(ctx context.Context, o OutputInfo, g *GameInfo) error {
 	mid := g.Lo + (g.Hi-g.Lo)/2
 	agree := false
 	if !a.cfg.Dishonest {
-		t := a.truth(mid)
-		if t == nil {
+		// A block L1 data before the output did not give is disputed
+		// whatever its root: the defender cannot prove it in this game.
+		limit, known := a.claimable(o.L1Block)
+		if !known {
 			return nil
 		}
-		agree = t.Root() == g.MidRoot
+		if mid <= limit {
+			t := a.truth(mid)
+			if t == nil {
+				return nil
+			}
+			agree = t.Root() == g.MidRoot
+		}
 	}
-	a.send(ctx, fmt.Sprintf("respond-%d-%d-%d", o.Index, g.Lo, g.Hi), "respond", nil, big.NewInt(int64(o.Index)), agree)
+	a.send(ctx, fmt.Sprintf("respond-%d-%d-%d-%d", o.Serial, g.Number, g.Lo, g.Hi), "respond", nil, big.NewInt(int64(o.Index)), big.NewInt(int64(g.Number)), agree)
 	return nil
 }
 

@@ -90,6 +90,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow uint64, inbox b
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrBadProof, err)
 		}
+		took := 0
 		for _, f := range frames {
 			if !started {
 				if f.Number != 0 {
@@ -108,7 +109,14 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow uint64, inbox b
 			}
 			data = append(data, f.Data...)
 			next++
+			took++
 			complete, x = f.IsLast, block
+		}
+		// A transaction without the channel's next frames would move the
+		// load past it for nothing, and so past frames it never carried:
+		// the channel could then never be loaded.
+		if took == 0 {
+			return fmt.Errorf("%w: inbox transaction %d carries none of the channel's next frames", ErrBadProof, bt.Index)
 		}
 	}
 	if !complete {
@@ -126,9 +134,11 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow uint64, inbox b
 	if err != nil {
 		return err
 	}
+	// Each record holds 1 + the L1 block that completed the channel: a
+	// game may use it only if that is before its output (checkBefore).
 	for _, blk := range windowed(b.Blocks, x, seqWindow) {
 		raws := sequencerRaws(blk.Txs)
-		s.set(SeqRecord(blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws))), common.Hash{31: 1})
+		s.set(SeqRecord(blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws))), h64(x+1))
 	}
 	s.set(idSlot, common.Hash{0: 2})
 	return nil
@@ -169,13 +179,16 @@ func readWords(s store, start, size uint64) []byte {
 
 // seqRecords reads the recorded blocks of loaded channels.
 type seqRecords interface {
-	Loaded(record common.Hash) bool
+	// Loaded reports whether a loaded channel recorded this block, and the
+	// L1 block that completed that channel.
+	Loaded(record common.Hash) (l1Block uint64, ok bool)
 }
 
 type outputsRecords struct{ st vm.StateDB }
 
-func (r outputsRecords) Loaded(record common.Hash) bool {
-	return r.st.GetState(OutputsAddress, record) != (common.Hash{})
+func (r outputsRecords) Loaded(record common.Hash) (uint64, bool) {
+	v := u64(r.st.GetState(OutputsAddress, record))
+	return v - min(v, 1), v != 0
 }
 
 // splitLoads cuts a channel's inbox transactions into loads of at most

@@ -143,7 +143,7 @@ func DevL1Params(g *chain.Genesis, batcher common.Address) (L1Params, error) {
 		FinalizationPeriod: DevFinalizationPeriod,
 		ProposerBond:       big.NewInt(params.Ether),
 		ChallengerBond:     big.NewInt(params.Ether),
-		MoveTimeout:        DevMoveTimeout,
+		GameClock:          DevGameClock,
 		SeqWindow:          DefaultSeqWindow,
 		MaxSeqDrift:        DefaultMaxSeqDrift,
 	}, nil

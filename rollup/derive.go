@@ -3,11 +3,14 @@ package rollup
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
+	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -60,6 +63,7 @@ type Deriver struct {
 	safe        *types.Header
 	recent      []derived // safe blocks not yet known final, oldest first
 
+	done      atomic.Uint64 // the last L1 block fully derived from
 	mu        sync.Mutex
 	safeHead  *types.Header
 	finalHead *types.Header
@@ -123,6 +127,7 @@ func (d *Deriver) reset() error {
 	d.safe = safe
 	d.recent = nil
 	d.replayUntil = p.L1Pos
+	d.done.Store(p.L1Pos)
 	d.l1Pos = max(d.cfg.L1Start, p.L1Pos-min(p.L1Pos, d.cfg.ChannelTimeout))
 	d.publish(safe, safe)
 	return nil
@@ -250,6 +255,7 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 		if err := d.writeProgress(); err != nil {
 			return false, err
 		}
+		d.done.Store(x)
 		d.finalize(ctx)
 	}
 	return true, nil
@@ -438,8 +444,39 @@ func (d *Deriver) apply(ctx context.Context, a *Attributes, x uint64) error {
 	}
 	d.safe = h
 	d.recent = append(d.recent, derived{header: h, from: x})
+	if err := d.store.Database().Put(derivedFromKey(h.Number.Uint64()), binary.BigEndian.AppendUint64(nil, x)); err != nil {
+		return err
+	}
 	d.publish(h, nil)
 	return nil
+}
+
+func derivedFromKey(n uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("cairn-rollup-derived-from-"), n)
+}
+
+// L1Done is the last L1 block derivation has fully processed.
+func (d *Deriver) L1Done() uint64 { return d.done.Load() }
+
+// DerivedBy returns the newest safe L2 block that derivation made from L1
+// blocks up to l1Block: what an output proposed in the L1 block after it
+// may claim.
+func (d *Deriver) DerivedBy(l1Block uint64) uint64 {
+	safe := d.SafeHead()
+	if safe == nil {
+		return 0
+	}
+	from := func(n uint64) uint64 {
+		raw, err := d.store.Database().Get(derivedFromKey(n))
+		if err != nil || len(raw) != 8 {
+			return 0 // genesis, or derived before this was recorded
+		}
+		return binary.BigEndian.Uint64(raw)
+	}
+	// The L1 block each block came from grows with the block number.
+	n := safe.Number.Uint64()
+	k := sort.Search(int(n), func(i int) bool { return from(uint64(i)+1) > l1Block })
+	return uint64(k)
 }
 
 // finalize moves the finalized head to the newest safe block derived from a

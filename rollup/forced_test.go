@@ -147,17 +147,17 @@ func TestStepProofForcedAdvance(t *testing.T) {
 		p := must[*StepProof](t)(s.Verifier.StepProof(n))
 		pre := must[*Output](t)(OutputAt(s.Verifier.Chain(), n-1))
 		post := must[*Output](t)(OutputAt(s.Verifier.Chain(), n))
-		got, err := VerifyStep(p, pre.Root(), &s.Config.Proofs, st)
+		got, err := VerifyStep(p, pre.Root(), AnyL1Block, &s.Config.Proofs, st)
 		if err != nil || got != post.Root() {
 			t.Fatalf("forced block %d: %v", n, err)
 		}
 		// Nothing but derivation's rule sets a forced advance's time.
 		p.Time++
-		if _, err := VerifyStep(p, pre.Root(), &s.Config.Proofs, st); !errors.Is(err, ErrBadProof) {
+		if _, err := VerifyStep(p, pre.Root(), AnyL1Block, &s.Config.Proofs, st); !errors.Is(err, ErrBadProof) {
 			t.Fatalf("forced block %d at another time: %v", n, err)
 		}
 		parts := must[*PartedProof](t)(s.Verifier.StepParts(n, DefaultPartBudget))
-		if got, err := VerifyParted(st.Copy(), parts, pre.Root(), n, &s.Config.Proofs); err != nil || got != post.Root() {
+		if got, err := VerifyParted(st.Copy(), parts, pre.Root(), n, AnyL1Block, &s.Config.Proofs); err != nil || got != post.Root() {
 			t.Fatalf("forced block %d in parts: %v", n, err)
 		}
 	}

@@ -35,7 +35,10 @@ func (Inbox) RequiredGas([]byte) uint64 { return 0 }
 
 // Run implements chain.SystemContract.
 func (in Inbox) Run(c *chain.Call) ([]byte, error) {
-	if c.Caller != in.batcher || !c.Value.IsZero() {
+	if !c.Value.IsZero() {
+		return nil, chain.Revert("inbox: takes no value")
+	}
+	if c.Caller != in.batcher {
 		return nil, nil
 	}
 	idx := c.Get(inboxCountSlot).Big().Uint64()

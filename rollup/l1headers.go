@@ -131,11 +131,34 @@ type l1Records struct {
 	inbox   batchRecord
 	seqs    seqRecords
 	headers headerRecord
+	// before caps the L1 data a proof may use: a game over an output
+	// proven with L1 blocks before the one that included the output (see
+	// checkBefore).
+	before uint64
 }
 
-// recordsOf reads them from an L1 state.
-func recordsOf(st vm.StateDB) l1Records {
-	return l1Records{queue: portalRecords{st}, inbox: inboxRecords{st}, seqs: outputsRecords{st}, headers: outputsRecords{st}}
+// AnyL1Block is the cap of a proof checked against all L1 data, as tools
+// and tests check one outside a game.
+const AnyL1Block = ^uint64(0)
+
+// recordsOf reads them from an L1 state, for a proof that may use L1
+// blocks before before.
+func recordsOf(st vm.StateDB, before uint64) l1Records {
+	return l1Records{queue: portalRecords{st}, inbox: inboxRecords{st}, seqs: outputsRecords{st}, headers: outputsRecords{st}, before: before}
+}
+
+// ErrAfterOutput is returned for a one-step proof that needs L1 data from
+// the L1 block that included the disputed output, or later: an output
+// claims what derivation makes of the L1 data before it, so a block
+// derivation could not have made by then cannot be proven for it.
+var ErrAfterOutput = errors.New("the block needs L1 data from after the output was proposed")
+
+// checkBefore checks that L1 block n is before the cap.
+func (r *l1Records) checkBefore(what string, n uint64) error {
+	if n >= r.before {
+		return fmt.Errorf("%w: %w: %s in L1 block %d, the output in %d", ErrBadProof, ErrAfterOutput, what, n, r.before)
+	}
+	return nil
 }
 
 // ErrUnknownL1Block is returned for an L1 header whose hash L1 state does

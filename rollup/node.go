@@ -514,13 +514,20 @@ func LayerInfo(c *Config, rpcURLs, wsURLs []string) rpc.Layer {
 			"l1StartBlock":       c.L1Start,
 			"l1FeeScalar":        c.L1FeeScalar,
 			"finalizationPeriod": c.Proofs.FinalizationPeriod,
-			"moveTimeout":        c.Proofs.MoveTimeout,
+			"gameClock":          c.Proofs.GameClock,
 		},
 	}
 }
 
 // SafeHead implements rpc.HeadTags.
 func (n *Node) SafeHead() *types.Header { return n.deriver.SafeHead() }
+
+// DerivedBy is the newest safe L2 block derived from L1 blocks up to
+// l1Block (see Deriver.DerivedBy).
+func (n *Node) DerivedBy(l1Block uint64) uint64 { return n.deriver.DerivedBy(l1Block) }
+
+// L1Done is the last L1 block the node has derived from.
+func (n *Node) L1Done() uint64 { return n.deriver.L1Done() }
 
 // FinalizedHead implements rpc.HeadTags.
 func (n *Node) FinalizedHead() *types.Header { return n.deriver.FinalizedHead() }

@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethdb"
+	"github.com/ethereum/go-ethereum/ethdb/memorydb"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/ethereum/go-ethereum/triedb"
@@ -138,6 +139,26 @@ func (e *Engine) witnessBlock(block *types.Block, parent *types.Header, a *Attri
 	if res.Block.Hash() != block.Hash() {
 		return nil, fmt.Errorf("%w: block %d re-executed to %s, stored %s", ErrBlockMismatch, block.NumberU64(), res.Block.Hash(), block.Hash())
 	}
+	// The output root reads the message passer's storage root, which the
+	// block need not touch: the path to its account in the parent state
+	// goes in too, or the verifier could not read it.
+	pre, err := e.store.StateAt(parent.Root)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := pre.Database().OpenTrie(parent.Root)
+	if err != nil {
+		return nil, err
+	}
+	nodes := memorydb.New()
+	if err := tr.Prove(crypto.Keccak256(MessagePasserAddress.Bytes()), nodes); err != nil {
+		return nil, err
+	}
+	it := nodes.NewIterator(nil, nil)
+	for it.Next() {
+		w.State[string(it.Value())] = struct{}{}
+	}
+	it.Release()
 	return w, nil
 }
 
@@ -179,18 +200,21 @@ var ErrNoBatch = errors.New("a block without a batch must be derivation's forced
 // one L1 block. To be sure nothing the batcher posted could have carried
 // the block, the contract asks that no batcher transaction landed at all
 // in L1 blocks (parent origin, parent origin + window].
-func checkForcedAdvance(parentOrigin, origin, window uint64, inbox batchRecord) error {
-	if window == 0 || origin != parentOrigin+1 || inbox.RecordAfter(parentOrigin, parentOrigin+window) {
+func checkForcedAdvance(parentOrigin, origin, window uint64, l1 *l1Records) error {
+	if window == 0 || origin != parentOrigin+1 || l1.inbox.RecordAfter(parentOrigin, parentOrigin+window) {
 		return fmt.Errorf("%w: %w", ErrBadProof, ErrNoBatch)
 	}
-	return nil
+	// Derivation makes the advance once it has seen the whole window.
+	return l1.checkBefore("the sequencing window's end", parentOrigin+window)
 }
 
 // VerifyStep re-executes a one-step proof statelessly and returns the
 // output root it produces. loRoot is the agreed output root of the parent
-// block; queue and inbox answer for the portal's and the inbox's records.
-func VerifyStep(p *StepProof, loRoot common.Hash, params *L1Params, st vm.StateDB) (common.Hash, error) {
-	return verifyStep(p, loRoot, params, recordsOf(st))
+// block; the portal's and the inbox's records are read from L1 state st,
+// and only L1 data from blocks before before may be used (the L1 block
+// that included the disputed output; AnyL1Block for none).
+func VerifyStep(p *StepProof, loRoot common.Hash, before uint64, params *L1Params, st vm.StateDB) (common.Hash, error) {
+	return verifyStep(p, loRoot, params, recordsOf(st, before))
 }
 
 func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records) (common.Hash, error) {
@@ -216,6 +240,9 @@ func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records
 	if p.OriginNumber < pinfo.Number {
 		return common.Hash{}, fmt.Errorf("%w: origin %d before the parent's %d", ErrBadProof, p.OriginNumber, pinfo.Number)
 	}
+	if err := l1.checkBefore("origin", p.OriginNumber); err != nil {
+		return common.Hash{}, err
+	}
 	origin, originTime, err := checkOrigin(p.OriginHeader, p.OriginNumber, pinfo, l1.headers)
 	if err != nil {
 		return common.Hash{}, err
@@ -231,14 +258,14 @@ func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records
 			return common.Hash{}, fmt.Errorf("%w: transaction %d does not decode", ErrBadProof, i)
 		}
 	}
-	if err := checkBatch(p, parent.Number.Uint64()+1, txs, l2ChainID, params.SeqWindow, l1.inbox); err != nil {
+	if err := checkBatch(p, parent.Number.Uint64()+1, txs, l2ChainID, params.SeqWindow, l1.inbox, l1.before); err != nil {
 		return common.Hash{}, err
 	}
 	if err := checkTime(p.Time, parent.Time, originTime, len(p.Batch) > 0, params); err != nil {
 		return common.Hash{}, err
 	}
 	if len(p.Batch) == 0 {
-		if err := checkForcedAdvance(pinfo.Number, p.OriginNumber, params.SeqWindow, l1.inbox); err != nil {
+		if err := checkForcedAdvance(pinfo.Number, p.OriginNumber, params.SeqWindow, &l1); err != nil {
 			return common.Hash{}, err
 		}
 	}
@@ -248,7 +275,8 @@ func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records
 		return common.Hash{}, fmt.Errorf("%w: pre-state: %w", ErrBadProof, err)
 	}
 	config := chain.ChainConfig(l2ChainID)
-	exec := chain.NewExecutor(config, &memChain{db: memdb, config: config}, L2System()).WithDataFee(dataFee{scalar: params.L1FeeScalar})
+	headers := &memChain{db: memdb, config: config}
+	exec := chain.NewExecutor(config, headers, L2System()).WithDataFee(dataFee{scalar: params.L1FeeScalar})
 	res, err := BuildBlock(exec, st, &Attributes{
 		Parent: parent,
 		Time:   p.Time,
@@ -259,7 +287,14 @@ func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records
 	if err != nil {
 		return common.Hash{}, fmt.Errorf("%w: execution: %w", ErrBadProof, err)
 	}
-	return OutputRoot(res.Block.Root(), st.GetStorageRoot(MessagePasserAddress), res.Block.Hash()), nil
+	mpRoot := st.GetStorageRoot(MessagePasserAddress)
+	if err := st.Error(); err != nil {
+		return common.Hash{}, fmt.Errorf("%w: state: %w", ErrBadProof, err)
+	}
+	if err := headers.complete(); err != nil {
+		return common.Hash{}, err
+	}
+	return OutputRoot(res.Block.Root(), mpRoot, res.Block.Hash()), nil
 }
 
 // checkParent refuses a parent header that no L2 block has: execution
@@ -348,16 +383,37 @@ func queueItemHash(topics []common.Hash, data []byte) common.Hash {
 	return out
 }
 
-// memChain answers BLOCKHASH from the witness's headers.
+// memChain answers BLOCKHASH from the witness's headers. A header the
+// execution asks for and the witness lacks would make BLOCKHASH 0 where
+// the real chain has a hash, so it makes the proof fail (see complete).
 type memChain struct {
-	db     ethdb.Database
-	config *params.ChainConfig
+	db      ethdb.Database
+	config  *params.ChainConfig
+	missing *uint64 // the first header asked for and not found
 }
+
+// ErrMissingHeader is returned for a proof whose witness leaves out a
+// header its block reads with BLOCKHASH.
+var ErrMissingHeader = errors.New("witness lacks a header the block reads")
 
 func (c *memChain) Config() *params.ChainConfig  { return c.config }
 func (c *memChain) CurrentHeader() *types.Header { return nil }
 func (c *memChain) GetHeader(hash common.Hash, number uint64) *types.Header {
-	return rawdb.ReadHeader(c.db, hash, number)
+	h := rawdb.ReadHeader(c.db, hash, number)
+	if h == nil && c.missing == nil {
+		c.missing = &number
+	}
+	return h
+}
+
+// complete fails when execution asked for a header the witness lacks.
+// Headers are looked up by hash, walking back from the parent, so the ones
+// found are linked to the agreed parent.
+func (c *memChain) complete() error {
+	if c.missing != nil {
+		return fmt.Errorf("%w: %w: L2 block %d", ErrBadProof, ErrMissingHeader, *c.missing)
+	}
+	return nil
 }
 func (c *memChain) GetHeaderByNumber(uint64) *types.Header { return nil }
 func (c *memChain) GetHeaderByHash(hash common.Hash) *types.Header {
@@ -376,7 +432,7 @@ func (c *memChain) Engine() consensus.Engine { return nil }
 // the blocks the sequencing window lets derivation apply (see windowed).
 // A block without a batch must be a forced advance (see
 // checkForcedAdvance).
-func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID, seqWindow uint64, inbox batchRecord) error {
+func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID, seqWindow uint64, inbox batchRecord, before uint64) error {
 	if len(p.Batch) == 0 {
 		if len(txs) > 0 {
 			return fmt.Errorf("%w: a block with transactions needs its batch", ErrBadProof)
@@ -394,6 +450,9 @@ func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID
 		h, block, ok := inbox.Batch(bt.Index)
 		if !ok || h != crypto.Keccak256Hash(bt.Data) {
 			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
+		}
+		if block >= before {
+			return fmt.Errorf("%w: %w: inbox transaction %d in L1 block %d, the output in %d", ErrBadProof, ErrAfterOutput, bt.Index, block, before)
 		}
 		frames, err := batch.ParseTxData(bt.Data)
 		if err != nil {
@@ -488,7 +547,7 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, b *types.Block) (
 			c.txs, c.blocks = append(c.txs, BatchTx{Index: idx, Data: tx.Data()}), append(c.blocks, x)
 			channels[id] = c
 			p := &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: c.txs}
-			if frames[len(frames)-1].IsLast && checkBatch(p, b.NumberU64(), txs, cfg.L2ChainID, cfg.SeqWindow, c) == nil {
+			if frames[len(frames)-1].IsLast && checkBatch(p, b.NumberU64(), txs, cfg.L2ChainID, cfg.SeqWindow, c, AnyL1Block) == nil {
 				return c.txs, nil
 			}
 		}

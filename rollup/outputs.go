@@ -8,7 +8,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/tracing"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -28,14 +27,16 @@ type L1Params struct {
 	// every dispute over the first output.
 	GenesisOutput common.Hash `json:"genesisOutput"`
 	// FinalizationPeriod is the challenge window in seconds of L1 time:
-	// an output is final, and withdrawals proven against it payable, this
-	// long after it was proposed (and after the withdrawal was proven).
+	// an output may be challenged this long after it was proposed, and is
+	// final once the window has passed, no game against it is open or was
+	// lost, and every output before it is final.
 	FinalizationPeriod uint64   `json:"finalizationPeriod"`
 	ProposerBond       *big.Int `json:"proposerBond"`
 	ChallengerBond     *big.Int `json:"challengerBond"`
-	// MoveTimeout is each party's clock, in seconds, for each move of a
-	// dispute game. The party to move when it runs out loses.
-	MoveTimeout uint64 `json:"moveTimeout"`
+	// GameClock is each party's chess clock in seconds: the most time it
+	// may spend, over all its moves, in one dispute game. A party's own
+	// moves do not refill it. The party to move when it runs out loses.
+	GameClock uint64 `json:"gameClock"`
 	// SeqWindow is derivation's sequencing window in L1 blocks. A one-step
 	// proof may claim a block that no batch carries only as derivation's
 	// forced advance: no batcher transaction in the window. 0 refuses such
@@ -52,45 +53,63 @@ type L1Params struct {
 const (
 	DevFinalizationPeriod     = 12
 	DefaultFinalizationPeriod = 7 * 24 * 3600
-	DevMoveTimeout            = 6
+	// DevGameClock covers an honest party's moves in the deepest game
+	// (MaxOutputSpan's 16 bisection moves, then the step) with L1 blocks
+	// of a few seconds.
+	DevGameClock = 60
+	// MaxOutputSpan is the most L2 blocks one output may cover past the
+	// one before it, which bounds a game at 16 bisection moves a party.
+	MaxOutputSpan = 1 << 16
+	// maxSettleSteps is how many outputs one call may newly find final;
+	// an output further behind waits for calls that settle those before it.
+	maxSettleSteps = 256
 )
 
-// Output and game states.
+// Output states.
 const (
 	OutputNone       = 0
-	OutputProposed   = 1
-	OutputChallenged = 2
-	OutputDefended   = 3 // won its dispute game
+	OutputProposed   = 1 // no game open against it
+	OutputChallenged = 2 // one or more games open
+	OutputDefended   = 3 // every game against it so far won by its proposer
 	OutputDefeated   = 4
+)
 
+// Game turns and results.
+const (
 	TurnNone     = 0
 	TurnDefend   = 1 // the proposer posts the output root at the midpoint
 	TurnRespond  = 2 // the challenger agrees or disagrees with it
 	TurnStep     = 3 // one block apart: the proposer proves it on L1
 	turnResolved = 4
+
+	GameOpen          = 0
+	GameDefenderWon   = 1
+	GameChallengerWon = 2
 )
 
 const outputsABI = `[
 {"type":"function","name":"proposeOutput","stateMutability":"payable","inputs":[{"name":"l2Block","type":"uint64"},{"name":"outputRoot","type":"bytes32"}],"outputs":[{"name":"index","type":"uint256"}]},
-{"type":"function","name":"challenge","stateMutability":"payable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
-{"type":"function","name":"defend","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"midRoot","type":"bytes32"}],"outputs":[]},
-{"type":"function","name":"respond","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"agree","type":"bool"}],"outputs":[]},
-{"type":"function","name":"step","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"proof","type":"bytes"}],"outputs":[]},
-{"type":"function","name":"stepPart","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"part","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"challenge","stateMutability":"payable","inputs":[{"name":"index","type":"uint256"}],"outputs":[{"name":"game","type":"uint256"}]},
+{"type":"function","name":"defend","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"game","type":"uint256"},{"name":"midRoot","type":"bytes32"}],"outputs":[]},
+{"type":"function","name":"respond","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"game","type":"uint256"},{"name":"agree","type":"bool"}],"outputs":[]},
+{"type":"function","name":"step","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"game","type":"uint256"},{"name":"proof","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"stepPart","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"game","type":"uint256"},{"name":"part","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"proveL1Headers","stateMutability":"nonpayable","inputs":[{"name":"headers","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"l1BlockHash","stateMutability":"view","inputs":[{"name":"number","type":"uint256"}],"outputs":[{"name":"","type":"bytes32"}]},
 {"type":"function","name":"loadBatch","stateMutability":"nonpayable","inputs":[{"name":"load","type":"bytes"}],"outputs":[]},
-{"type":"function","name":"resolve","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
-{"type":"function","name":"claimBond","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"resolve","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"game","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"claimBond","stateMutability":"nonpayable","inputs":[{"name":"serial","type":"uint256"}],"outputs":[]},
+{"type":"function","name":"claimGameBond","stateMutability":"nonpayable","inputs":[{"name":"serial","type":"uint256"},{"name":"game","type":"uint256"}],"outputs":[]},
 {"type":"function","name":"outputCount","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
-{"type":"function","name":"getOutput","stateMutability":"view","inputs":[{"name":"index","type":"uint256"}],"outputs":[{"name":"outputRoot","type":"bytes32"},{"name":"l2Block","type":"uint64"},{"name":"timestamp","type":"uint64"},{"name":"proposer","type":"address"},{"name":"status","type":"uint8"}]},
-{"type":"function","name":"getGame","stateMutability":"view","inputs":[{"name":"index","type":"uint256"}],"outputs":[{"name":"challenger","type":"address"},{"name":"lo","type":"uint64"},{"name":"hi","type":"uint64"},{"name":"loRoot","type":"bytes32"},{"name":"hiRoot","type":"bytes32"},{"name":"midRoot","type":"bytes32"},{"name":"turn","type":"uint8"},{"name":"deadline","type":"uint64"}]},
+{"type":"function","name":"isFinal","stateMutability":"view","inputs":[{"name":"index","type":"uint256"}],"outputs":[{"name":"","type":"bool"}]},
+{"type":"function","name":"getOutput","stateMutability":"view","inputs":[{"name":"index","type":"uint256"}],"outputs":[{"name":"outputRoot","type":"bytes32"},{"name":"l2Block","type":"uint64"},{"name":"timestamp","type":"uint64"},{"name":"proposer","type":"address"},{"name":"status","type":"uint8"},{"name":"serial","type":"uint64"},{"name":"l1Block","type":"uint64"},{"name":"games","type":"uint64"},{"name":"openGames","type":"uint64"}]},
+{"type":"function","name":"getGame","stateMutability":"view","inputs":[{"name":"index","type":"uint256"},{"name":"game","type":"uint256"}],"outputs":[{"name":"challenger","type":"address"},{"name":"lo","type":"uint64"},{"name":"hi","type":"uint64"},{"name":"loRoot","type":"bytes32"},{"name":"hiRoot","type":"bytes32"},{"name":"midRoot","type":"bytes32"},{"name":"turn","type":"uint8"},{"name":"deadline","type":"uint64"},{"name":"result","type":"uint8"},{"name":"defenderClock","type":"uint64"},{"name":"challengerClock","type":"uint64"}]},
 {"type":"event","name":"L1HeaderProven","inputs":[{"name":"number","type":"uint256","indexed":true},{"name":"hash","type":"bytes32","indexed":false}]},
 {"type":"event","name":"OutputProposed","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"outputRoot","type":"bytes32","indexed":true},{"name":"l2Block","type":"uint64","indexed":false},{"name":"proposer","type":"address","indexed":false}]},
-{"type":"event","name":"Challenged","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"challenger","type":"address","indexed":true}]},
-{"type":"event","name":"Moved","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"turn","type":"uint8","indexed":false},{"name":"lo","type":"uint64","indexed":false},{"name":"hi","type":"uint64","indexed":false}]},
-{"type":"event","name":"StepProgressed","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"position","type":"uint64","indexed":false}]},
-{"type":"event","name":"GameResolved","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"defenderWon","type":"bool","indexed":false},{"name":"winner","type":"address","indexed":false}]},
+{"type":"event","name":"Challenged","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"challenger","type":"address","indexed":true},{"name":"game","type":"uint256","indexed":false}]},
+{"type":"event","name":"Moved","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"game","type":"uint256","indexed":false},{"name":"turn","type":"uint8","indexed":false},{"name":"lo","type":"uint64","indexed":false},{"name":"hi","type":"uint64","indexed":false}]},
+{"type":"event","name":"StepProgressed","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"game","type":"uint256","indexed":false},{"name":"position","type":"uint64","indexed":false}]},
+{"type":"event","name":"GameResolved","inputs":[{"name":"index","type":"uint256","indexed":true},{"name":"game","type":"uint256","indexed":false},{"name":"defenderWon","type":"bool","indexed":false},{"name":"winner","type":"address","indexed":false}]},
 {"type":"event","name":"OutputsDeleted","inputs":[{"name":"fromIndex","type":"uint256","indexed":true}]}
 ]`
 
@@ -102,8 +121,12 @@ const OutputsABIJSON = outputsABI
 
 // Outputs is the L1 system contract where proposers post L2 output roots
 // with a bond, and where anyone may challenge one within the finalization
-// period by an interactive bisection game ending in a one-step proof. See
-// docs/rollup.md for the numbered rules.
+// period: each challenge opens a game of its own between the output's
+// proposer and that challenger, an interactive bisection ending in a
+// one-step proof, played on chess clocks. One lost game deletes the
+// output; it is final only when none was lost, none is open, its window
+// has passed and every output before it is final. See docs/rollup.md for
+// the numbered rules.
 type Outputs struct{ p L1Params }
 
 // NewOutputs returns the outputs contract.
@@ -142,7 +165,9 @@ func StepGas(inputLen int) uint64 {
 // Sentinel errors of the dispute game, wrapped in reverts.
 var (
 	ErrNoOutput    = errors.New("no such output")
+	ErrNoGame      = errors.New("no such game")
 	ErrNotYourTurn = errors.New("not this party's move")
+	ErrOutOfTime   = errors.New("the party's clock has run out")
 )
 
 type outputRec struct {
@@ -151,20 +176,20 @@ type outputRec struct {
 	timestamp uint64
 	proposer  common.Address
 	status    uint8
-	bondPaid  bool
+	// l1Block is the L1 block that included the proposal: the output
+	// claims the L2 block derivation makes from L1 data before it, and
+	// its games' one-step proofs may use no L1 data from it or later.
+	l1Block uint64
+	serial  uint64 // unique over all proposals; an index is reused after a deletion
+	games   uint64 // games opened against it
+	open    uint64 // games not yet resolved
 }
 
-type gameRec struct {
-	challenger common.Address
-	lo, hi     uint64
-	loRoot     common.Hash
-	hiRoot     common.Hash
-	midRoot    common.Hash
-	turn       uint8
-	deadline   uint64
-}
-
-var outputCountSlot = common.Hash{31: 1}
+var (
+	outputCountSlot = common.Hash{31: 1}
+	serialCountSlot = common.Hash{31: 2}
+	settledSlot     = common.Hash{31: 3} // the highest index known final
+)
 
 func fieldSlot(kind string, idx uint64, field int) common.Hash {
 	return crypto.Keccak256Hash([]byte("cairn-"+kind), new(big.Int).SetUint64(idx).FillBytes(make([]byte, 32)), []byte{byte(field)})
@@ -174,6 +199,8 @@ type store struct{ st vm.StateDB }
 
 func (s store) get(slot common.Hash) common.Hash { return s.st.GetState(OutputsAddress, slot) }
 func (s store) set(slot, v common.Hash)          { s.st.SetState(OutputsAddress, slot, v) }
+func (s store) flag(slot common.Hash) bool       { return s.get(slot) != (common.Hash{}) }
+func (s store) setFlag(slot common.Hash)         { s.set(slot, common.Hash{31: 1}) }
 func u64(h common.Hash) uint64                   { return h.Big().Uint64() }
 func h64(v uint64) common.Hash                   { return common.BigToHash(new(big.Int).SetUint64(v)) }
 
@@ -185,7 +212,7 @@ func (s store) output(p *L1Params, i uint64) (outputRec, bool) {
 		return outputRec{}, false
 	}
 	if i == 0 {
-		return outputRec{root: p.GenesisOutput, status: OutputDefended, bondPaid: true}, true
+		return outputRec{root: p.GenesisOutput, status: OutputDefended}, true
 	}
 	return outputRec{
 		root:      s.get(fieldSlot("output", i, 0)),
@@ -193,7 +220,10 @@ func (s store) output(p *L1Params, i uint64) (outputRec, bool) {
 		timestamp: u64(s.get(fieldSlot("output", i, 2))),
 		proposer:  common.BytesToAddress(s.get(fieldSlot("output", i, 3)).Bytes()),
 		status:    uint8(u64(s.get(fieldSlot("output", i, 4)))),
-		bondPaid:  s.get(fieldSlot("output", i, 5)) != (common.Hash{}),
+		l1Block:   u64(s.get(fieldSlot("output", i, 5))),
+		serial:    u64(s.get(fieldSlot("output", i, 6))),
+		games:     u64(s.get(fieldSlot("output", i, 7))),
+		open:      u64(s.get(fieldSlot("output", i, 8))),
 	}, true
 }
 
@@ -203,332 +233,64 @@ func (s store) setOutput(i uint64, o outputRec) {
 	s.set(fieldSlot("output", i, 2), h64(o.timestamp))
 	s.set(fieldSlot("output", i, 3), common.BytesToHash(o.proposer.Bytes()))
 	s.set(fieldSlot("output", i, 4), h64(uint64(o.status)))
-	paid := common.Hash{}
-	if o.bondPaid {
-		paid[31] = 1
-	}
-	s.set(fieldSlot("output", i, 5), paid)
+	s.set(fieldSlot("output", i, 5), h64(o.l1Block))
+	s.set(fieldSlot("output", i, 6), h64(o.serial))
+	s.set(fieldSlot("output", i, 7), h64(o.games))
+	s.set(fieldSlot("output", i, 8), h64(o.open))
 }
 
-func (s store) game(i uint64) gameRec {
-	return gameRec{
-		challenger: common.BytesToAddress(s.get(fieldSlot("game", i, 0)).Bytes()),
-		lo:         u64(s.get(fieldSlot("game", i, 1))),
-		hi:         u64(s.get(fieldSlot("game", i, 2))),
-		loRoot:     s.get(fieldSlot("game", i, 3)),
-		hiRoot:     s.get(fieldSlot("game", i, 4)),
-		midRoot:    s.get(fieldSlot("game", i, 5)),
-		turn:       uint8(u64(s.get(fieldSlot("game", i, 6)))),
-		deadline:   u64(s.get(fieldSlot("game", i, 7))),
-	}
+// Per serial: where the proposal sits, and what became of its bond.
+func serialSlot(serial uint64, field int) common.Hash { return fieldSlot("serial", serial, field) }
+
+const (
+	serialIndex    = 0 // the index it was proposed at
+	serialProposer = 1
+	serialDefeated = 2 // it lost a game: its bond went to the challenger
+	serialPaid     = 3 // its bond was returned
+)
+
+// live reports whether proposal serial still stands at its index.
+func (s store) live(p *L1Params, serial uint64) (uint64, outputRec, bool) {
+	i := u64(s.get(serialSlot(serial, serialIndex)))
+	out, ok := s.output(p, i)
+	return i, out, ok && i > 0 && out.serial == serial
 }
 
-func (s store) setGame(i uint64, g gameRec) {
-	s.set(fieldSlot("game", i, 0), common.BytesToHash(g.challenger.Bytes()))
-	s.set(fieldSlot("game", i, 1), h64(g.lo))
-	s.set(fieldSlot("game", i, 2), h64(g.hi))
-	s.set(fieldSlot("game", i, 3), g.loRoot)
-	s.set(fieldSlot("game", i, 4), g.hiRoot)
-	s.set(fieldSlot("game", i, 5), g.midRoot)
-	s.set(fieldSlot("game", i, 6), h64(uint64(g.turn)))
-	s.set(fieldSlot("game", i, 7), h64(g.deadline))
-}
-
-// parts reads the env and progress hashes of game i's parted proof.
-func (s store) parts(i uint64) (env, progress common.Hash) {
-	return s.get(fieldSlot("parts", i, 0)), s.get(fieldSlot("parts", i, 1))
-}
-
-func (s store) setParts(i uint64, env, progress common.Hash) {
-	s.set(fieldSlot("parts", i, 0), env)
-	s.set(fieldSlot("parts", i, 1), progress)
-}
-
-func pay(c *chain.Call, to common.Address, amount *big.Int) {
+// pay moves amount from the contract to an address; it reverts rather than
+// pay out more than the contract holds.
+func pay(c *chain.Call, to common.Address, amount *big.Int) error {
 	if amount == nil || amount.Sign() == 0 {
-		return
+		return nil
 	}
-	v := uint256.MustFromBig(amount)
+	v, overflow := uint256.FromBig(amount)
+	if overflow || c.State.GetBalance(c.Self).Cmp(v) < 0 {
+		return chain.Revert("%s: balance below the %v wei to pay", c.Self, amount)
+	}
 	c.State.SubBalance(c.Self, v, tracing.BalanceChangeUnspecified)
 	c.State.AddBalance(to, v, tracing.BalanceChangeUnspecified)
+	return nil
 }
 
-// Run implements chain.SystemContract.
-func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
-	m, args, err := chain.ParseCall(&OutputsABI, "outputs", c.Input)
-	if err != nil {
-		return nil, err
+// finalOutput reports whether output i is final: it and every output
+// before it stand with no game open or lost and their challenge windows
+// passed. When write is set it records how far it found outputs final, so
+// later calls start from there; one call looks at no more than
+// maxSettleSteps outputs it has not found final before.
+func (o *Outputs) finalOutput(s store, i, now uint64, write bool) bool {
+	settled := u64(s.get(settledSlot))
+	if i <= settled {
+		return i < s.count()
 	}
-	if !m.IsConstant() && m.Name != "proposeOutput" && m.Name != "challenge" && !c.Value.IsZero() {
-		return nil, chain.Revert("outputs: %s takes no value", m.Name)
+	target := min(i, settled+maxSettleSteps)
+	j := settled + 1
+	for ; j <= target; j++ {
+		out, ok := s.output(&o.p, j)
+		if !ok || out.open > 0 || out.status == OutputDefeated || now < out.timestamp+o.p.FinalizationPeriod {
+			break
+		}
 	}
-	s := store{c.State}
-	now := c.Block.Time
-	index := func() (uint64, outputRec, error) {
-		i := args[0].(*big.Int)
-		if !i.IsUint64() {
-			return 0, outputRec{}, chain.Revert("outputs: %v", ErrNoOutput)
-		}
-		out, ok := s.output(&o.p, i.Uint64())
-		if !ok || i.Sign() == 0 {
-			return 0, outputRec{}, chain.Revert("outputs: %v: %d", ErrNoOutput, i)
-		}
-		return i.Uint64(), out, nil
+	if write && j-1 > settled {
+		s.set(settledSlot, h64(j-1))
 	}
-	// stepTurn finds a game at one block apart, where a step may come.
-	stepTurn := func() (uint64, outputRec, gameRec, error) {
-		i, out, err := index()
-		if err != nil {
-			return 0, out, gameRec{}, err
-		}
-		g := s.game(i)
-		if out.status != OutputChallenged || g.turn != TurnStep {
-			return 0, out, g, chain.Revert("outputs: %v", ErrNotYourTurn)
-		}
-		return i, out, g, nil
-	}
-	switch m.Name {
-	case "proposeOutput":
-		l2Block, root := args[0].(uint64), common.Hash(args[1].([32]byte))
-		if c.Value.ToBig().Cmp(o.p.ProposerBond) != 0 {
-			return nil, chain.Revert("outputs: bond must be %v wei", o.p.ProposerBond)
-		}
-		n := s.count()
-		last, _ := s.output(&o.p, n-1)
-		if l2Block <= last.l2Block {
-			return nil, chain.Revert("outputs: L2 block %d does not follow the last output's %d", l2Block, last.l2Block)
-		}
-		s.setOutput(n, outputRec{root: root, l2Block: l2Block, timestamp: now, proposer: c.Caller, status: OutputProposed})
-		s.setGame(n, gameRec{})
-		s.setParts(n, common.Hash{}, common.Hash{})
-		s.set(outputCountSlot, h64(n+1))
-		data, _ := OutputsABI.Events["OutputProposed"].Inputs.NonIndexed().Pack(l2Block, c.Caller)
-		c.Emit([]common.Hash{OutputsABI.Events["OutputProposed"].ID, h64(n), root}, data)
-		return common.BigToHash(new(big.Int).SetUint64(n)).Bytes(), nil
-
-	case "challenge":
-		i, out, err := index()
-		if err != nil {
-			return nil, err
-		}
-		if c.Value.ToBig().Cmp(o.p.ChallengerBond) != 0 {
-			return nil, chain.Revert("outputs: bond must be %v wei", o.p.ChallengerBond)
-		}
-		if out.status != OutputProposed {
-			return nil, chain.Revert("outputs: output %d cannot be challenged (status %d)", i, out.status)
-		}
-		if now >= out.timestamp+o.p.FinalizationPeriod {
-			return nil, chain.Revert("outputs: output %d is past its challenge window", i)
-		}
-		base, _ := s.output(&o.p, i-1)
-		g := gameRec{challenger: c.Caller, lo: base.l2Block, hi: out.l2Block, loRoot: base.root, hiRoot: out.root, turn: TurnDefend, deadline: now + o.p.MoveTimeout}
-		if g.hi-g.lo == 1 {
-			g.turn = TurnStep
-		}
-		out.status = OutputChallenged
-		s.setOutput(i, out)
-		s.setGame(i, g)
-		c.Emit([]common.Hash{OutputsABI.Events["Challenged"].ID, h64(i), common.BytesToHash(c.Caller.Bytes())}, nil)
-		o.moved(c, i, g)
-		return nil, nil
-
-	case "defend":
-		i, out, err := index()
-		if err != nil {
-			return nil, err
-		}
-		g := s.game(i)
-		if out.status != OutputChallenged || g.turn != TurnDefend || c.Caller != out.proposer {
-			return nil, chain.Revert("outputs: %v", ErrNotYourTurn)
-		}
-		g.midRoot = common.Hash(args[1].([32]byte))
-		g.turn, g.deadline = TurnRespond, now+o.p.MoveTimeout
-		s.setGame(i, g)
-		o.moved(c, i, g)
-		return nil, nil
-
-	case "respond":
-		i, out, err := index()
-		if err != nil {
-			return nil, err
-		}
-		g := s.game(i)
-		if out.status != OutputChallenged || g.turn != TurnRespond || c.Caller != g.challenger {
-			return nil, chain.Revert("outputs: %v", ErrNotYourTurn)
-		}
-		mid := g.lo + (g.hi-g.lo)/2
-		if args[1].(bool) {
-			g.lo, g.loRoot = mid, g.midRoot
-		} else {
-			g.hi, g.hiRoot = mid, g.midRoot
-		}
-		g.midRoot = common.Hash{}
-		g.turn, g.deadline = TurnDefend, now+o.p.MoveTimeout
-		if g.hi-g.lo == 1 {
-			g.turn = TurnStep
-		}
-		s.setGame(i, g)
-		o.moved(c, i, g)
-		return nil, nil
-
-	case "step":
-		i, out, g, err := stepTurn()
-		if err != nil {
-			return nil, err
-		}
-		var proof StepProof
-		if err := rlp.DecodeBytes(args[1].([]byte), &proof); err != nil {
-			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
-		}
-		got, err := VerifyStep(&proof, g.loRoot, &o.p, c.State)
-		if err != nil {
-			return nil, chain.Revert("outputs: %v", err)
-		}
-		if got != g.hiRoot {
-			return nil, chain.Revert("outputs: %v: block %d executes to output %s, the claim is %s", ErrBadProof, g.hi, got, g.hiRoot)
-		}
-		o.finish(c, s, i, out, g, true)
-		return nil, nil
-
-	case "stepPart":
-		i, out, g, err := stepTurn()
-		if err != nil {
-			return nil, err
-		}
-		var part StepPart
-		if err := rlp.DecodeBytes(args[1].([]byte), &part); err != nil {
-			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
-		}
-		envHash, progHash := s.parts(i)
-		res, err := VerifyStepPart(&part, g.loRoot, g.hi, envHash, progHash, &o.p, c.State)
-		if err != nil {
-			return nil, chain.Revert("outputs: %v", err)
-		}
-		if res.Progress != nil {
-			// A part is a move: the defender's clock starts again.
-			s.setParts(i, res.EnvHash, res.Progress.Hash())
-			g.deadline = now + o.p.MoveTimeout
-			s.setGame(i, g)
-			data, _ := OutputsABI.Events["StepProgressed"].Inputs.NonIndexed().Pack(res.Progress.Position)
-			c.Emit([]common.Hash{OutputsABI.Events["StepProgressed"].ID, h64(i)}, data)
-			return nil, nil
-		}
-		if res.Output != g.hiRoot {
-			return nil, chain.Revert("outputs: %v: block %d executes to output %s, the claim is %s", ErrBadProof, g.hi, res.Output, g.hiRoot)
-		}
-		o.finish(c, s, i, out, g, true)
-		return nil, nil
-
-	case "loadBatch":
-		var load BatchLoad
-		if err := rlp.DecodeBytes(args[0].([]byte), &load); err != nil {
-			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
-		}
-		if err := loadBatch(c.State, &load, o.p.L2ChainID, o.p.SeqWindow, inboxRecords{c.State}); err != nil {
-			return nil, chain.Revert("outputs: %v", err)
-		}
-		return nil, nil
-
-	case "proveL1Headers":
-		number, hash, err := proveL1Headers(c.State, args[0].([]byte))
-		if err != nil {
-			return nil, chain.Revert("outputs: %v", err)
-		}
-		data, _ := OutputsABI.Events["L1HeaderProven"].Inputs.NonIndexed().Pack(hash)
-		c.Emit([]common.Hash{OutputsABI.Events["L1HeaderProven"].ID, h64(number)}, data)
-		return nil, nil
-
-	case "l1BlockHash":
-		return s.get(l1HashSlot(args[0].(*big.Int).Uint64())).Bytes(), nil
-
-	case "resolve":
-		i, out, err := index()
-		if err != nil {
-			return nil, err
-		}
-		g := s.game(i)
-		if out.status != OutputChallenged {
-			return nil, chain.Revert("outputs: output %d has no open game", i)
-		}
-		if now <= g.deadline {
-			return nil, chain.Revert("outputs: the clock runs until %d (now %d)", g.deadline, now)
-		}
-		// The party whose move it was has run out of time.
-		o.finish(c, s, i, out, g, g.turn == TurnRespond)
-		return nil, nil
-
-	case "claimBond":
-		i, out, err := index()
-		if err != nil {
-			return nil, err
-		}
-		final := out.status == OutputDefended || (out.status == OutputProposed && now >= out.timestamp+o.p.FinalizationPeriod)
-		if !final || out.bondPaid {
-			return nil, chain.Revert("outputs: output %d's bond is not claimable", i)
-		}
-		out.bondPaid = true
-		s.setOutput(i, out)
-		pay(c, out.proposer, o.p.ProposerBond)
-		return nil, nil
-
-	case "outputCount":
-		return h64(s.count()).Bytes(), nil
-
-	case "getOutput":
-		i := args[0].(*big.Int)
-		out, _ := s.output(&o.p, i.Uint64())
-		if !i.IsUint64() {
-			out = outputRec{}
-		}
-		return m.Outputs.Pack([32]byte(out.root), out.l2Block, out.timestamp, out.proposer, out.status)
-
-	case "getGame":
-		g := s.game(args[0].(*big.Int).Uint64())
-		return m.Outputs.Pack(g.challenger, g.lo, g.hi, [32]byte(g.loRoot), [32]byte(g.hiRoot), [32]byte(g.midRoot), g.turn, g.deadline)
-	}
-	return nil, chain.Revert("outputs: unknown method")
-}
-
-func (o *Outputs) moved(c *chain.Call, i uint64, g gameRec) {
-	data, _ := OutputsABI.Events["Moved"].Inputs.NonIndexed().Pack(g.turn, g.lo, g.hi)
-	c.Emit([]common.Hash{OutputsABI.Events["Moved"].ID, h64(i)}, data)
-}
-
-// finish ends game i. The winner takes both bonds. A defeated output is
-// deleted with every output after it (their open games end with bonds
-// returned), and the next proposal takes its index.
-func (o *Outputs) finish(c *chain.Call, s store, i uint64, out outputRec, g gameRec, defenderWon bool) {
-	winner := out.proposer
-	if defenderWon {
-		out.status = OutputDefended
-		s.setOutput(i, out)
-		pay(c, out.proposer, o.p.ChallengerBond)
-	} else {
-		winner = g.challenger
-		out.status = OutputDefeated
-		out.bondPaid = true
-		s.setOutput(i, out)
-		pay(c, g.challenger, new(big.Int).Add(o.p.ChallengerBond, o.p.ProposerBond))
-		n := s.count()
-		for j := i + 1; j < n; j++ {
-			later, _ := s.output(&o.p, j)
-			if later.status == OutputChallenged {
-				pay(c, s.game(j).challenger, o.p.ChallengerBond)
-			}
-			if !later.bondPaid {
-				pay(c, later.proposer, o.p.ProposerBond)
-			}
-		}
-		s.set(outputCountSlot, h64(i))
-		c.Emit([]common.Hash{OutputsABI.Events["OutputsDeleted"].ID, h64(i)}, nil)
-	}
-	g.turn = turnResolved
-	s.setGame(i, g)
-	data, _ := OutputsABI.Events["GameResolved"].Inputs.NonIndexed().Pack(defenderWon, winner)
-	c.Emit([]common.Hash{OutputsABI.Events["GameResolved"].ID, h64(i)}, data)
-}
-
-// OutputStatus reads output i from L1 state, for the portal.
-func outputFromState(st vm.StateDB, p *L1Params, i uint64) (outputRec, bool) {
-	return store{st}.output(p, i)
+	return j > i
 }

@@ -139,6 +139,9 @@ func (p *Portal) Run(c *chain.Call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !m.IsPayable() && !c.Value.IsZero() {
+		return nil, chain.Revert("portal: %s takes no value", m.Name)
+	}
 	switch m.Name {
 	case "depositTransaction":
 		to, value, gas, data := args[0].(common.Address), args[1].(*big.Int), args[2].(uint64), args[3].([]byte)
@@ -154,9 +157,6 @@ func (p *Portal) Run(c *chain.Call) ([]byte, error) {
 		p.deposit(c, to, c.Value.ToBig(), value, gas, data)
 		return nil, nil
 	case "forceTransaction":
-		if !c.Value.IsZero() {
-			return nil, chain.Revert("portal: forceTransaction takes no value")
-		}
 		raw := args[0].([]byte)
 		if len(raw) == 0 || len(raw) > MaxForcedTxSize {
 			return nil, chain.Revert("portal: transaction of %d bytes outside (0, %d]", len(raw), MaxForcedTxSize)
@@ -176,9 +176,6 @@ func (p *Portal) Run(c *chain.Call) ([]byte, error) {
 		pw := readProven(c, h)
 		return PortalABI.Methods["provenWithdrawal"].Outputs.Pack(new(big.Int).SetUint64(pw.index), [32]byte(pw.root), pw.timestamp, pw.finalized)
 	case "queueLength":
-		if !c.Value.IsZero() {
-			return nil, chain.Revert("portal: view takes no value")
-		}
 		return c.Get(queueSlot).Bytes(), nil
 	}
 	return nil, chain.Revert("portal: unknown method")
@@ -362,8 +359,17 @@ func (p *Portal) prove(c *chain.Call, args []any) error {
 		return chain.Revert("portal: withdrawal not in the message passer's storage at output %v: %v", idx, err)
 	}
 	h := w.Hash()
-	if readProven(c, h).finalized {
+	pw := readProven(c, h)
+	if pw.finalized {
 		return chain.Revert("portal: withdrawal already finalized")
+	}
+	// As the OP Stack's portal: a proof stands while the output it was
+	// made against does; only once that output is gone may another replace
+	// it (else anyone could restart a victim's wait forever).
+	if pw.root != (common.Hash{}) {
+		if prev, ok := outputFromState(c.State, &p.params, pw.index); ok && pw.index > 0 && prev.root == pw.root && prev.status != OutputDefeated {
+			return chain.Revert("portal: withdrawal already proven against output %d, which stands", pw.index)
+		}
 	}
 	c.Set(provenSlot(h, 0), common.BigToHash(idx))
 	c.Set(provenSlot(h, 1), out.root)
@@ -392,12 +398,15 @@ func (p *Portal) finalize(c *chain.Call, raw []byte) error {
 	if !ok || out.root != pw.root || out.status == OutputDefeated {
 		return chain.Revert("portal: the output this withdrawal was proven against was removed")
 	}
-	if out.status == OutputChallenged {
+	if out.open > 0 {
 		return chain.Revert("portal: the output is being disputed")
 	}
 	now := c.Block.Time
 	if now < pw.timestamp+p.params.FinalizationPeriod || now < out.timestamp+p.params.FinalizationPeriod {
 		return chain.Revert("portal: challenge window open until %d", max(pw.timestamp, out.timestamp)+p.params.FinalizationPeriod)
+	}
+	if !NewOutputs(p.params).finalOutput(store{c.State}, pw.index, now, true) {
+		return chain.Revert("portal: an output before output %d is not yet final", pw.index)
 	}
 	gas, ok := w.callGas()
 	if !ok {

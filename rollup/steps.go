@@ -119,9 +119,10 @@ type PartResult struct {
 
 // VerifyStepPart checks one part of the proof of L2 block number, whose
 // parent's output is loRoot. envHash and progHash are what the contract
-// stored from the parts before (zero before the first).
-func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, progHash common.Hash, params *L1Params, st vm.StateDB) (*PartResult, error) {
-	return verifyStepPart(p, loRoot, number, envHash, progHash, params, recordsOf(st))
+// stored from the parts before (zero before the first). Only L1 data from
+// blocks before before may be used, as in VerifyStep.
+func VerifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, progHash common.Hash, before uint64, params *L1Params, st vm.StateDB) (*PartResult, error) {
+	return verifyStepPart(p, loRoot, number, envHash, progHash, params, recordsOf(st, before))
 }
 
 func verifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, progHash common.Hash, params *L1Params, l1 l1Records) (*PartResult, error) {
@@ -200,6 +201,9 @@ func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Ha
 	if env.OriginNumber < pinfo.Number {
 		return fmt.Errorf("%w: origin %d before the parent's %d", ErrBadProof, env.OriginNumber, pinfo.Number)
 	}
+	if err := l1.checkBefore("origin", env.OriginNumber); err != nil {
+		return err
+	}
 	_, originTime, err := checkOrigin(env.OriginHeader, env.OriginNumber, pinfo, l1.headers)
 	if err != nil {
 		return err
@@ -212,17 +216,17 @@ func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Ha
 	if _, block, ok := q.QueueItem(env.QueueFirst + env.QueueCount); ok && block <= env.OriginNumber {
 		return fmt.Errorf("%w: queue item %d left out", ErrBadProof, env.QueueFirst+env.QueueCount)
 	}
-	batched := l1.seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount))
+	loadedAt, batched := l1.seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount))
 	if err := checkTime(env.Time, parent.Time, originTime, batched, params); err != nil {
 		return err
 	}
 	if batched {
-		return nil
+		return l1.checkBefore("the loaded batch's channel", loadedAt)
 	}
 	if env.SeqCount > 0 {
 		return fmt.Errorf("%w: no loaded batch holds block %d with these transactions", ErrBadProof, number)
 	}
-	return checkForcedAdvance(pinfo.Number, env.OriginNumber, params.SeqWindow, l1.inbox)
+	return checkForcedAdvance(pinfo.Number, env.OriginNumber, params.SeqWindow, &l1)
 }
 
 // partQueue checks the part's portal items: the ones its queue positions
@@ -308,7 +312,8 @@ func runPart(db ethdb.Database, env *StepEnv, origin L1Info, parent *types.Heade
 		return nil, fmt.Errorf("state: %w", err)
 	}
 	config := chain.ChainConfig(l2ChainID)
-	exec := chain.NewExecutor(config, &memChain{db: db, config: config}, L2System()).WithDataFee(dataFee{scalar: feeScalar})
+	headers := &memChain{db: db, config: config}
+	exec := chain.NewExecutor(config, headers, L2System()).WithDataFee(dataFee{scalar: feeScalar})
 	cenv := stepChainEnv(env, origin)
 	var p *chain.Partial
 	if prev == nil {
@@ -327,6 +332,10 @@ func runPart(db ethdb.Database, env *StepEnv, origin L1Info, parent *types.Heade
 		p.Release()
 		return nil, fmt.Errorf("state: %w", err)
 	}
+	if err := headers.complete(); err != nil {
+		p.Release()
+		return nil, err
+	}
 	position += count
 	if position < env.total() {
 		cp, sets, err := p.Suspend()
@@ -337,14 +346,17 @@ func runPart(db ethdb.Database, env *StepEnv, origin L1Info, parent *types.Heade
 		return run, nil
 	}
 	res, err := p.Finish()
-	if serr := st.Error(); serr != nil {
-		err = fmt.Errorf("state: %w", serr)
-	}
 	if err != nil {
 		return nil, err
 	}
+	// The output reads the message passer's storage root whether or not
+	// the block touched it; a witness without its account fails here.
+	mpRoot := st.GetStorageRoot(MessagePasserAddress)
+	if err := st.Error(); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
 	run.header = sealStep(res.Block.Header(), origin, forced)
-	run.output = OutputRoot(run.header.Root, st.GetStorageRoot(MessagePasserAddress), run.header.Hash())
+	run.output = OutputRoot(run.header.Root, mpRoot, run.header.Hash())
 	return run, nil
 }
 
@@ -434,7 +446,7 @@ func (r *recorder) witness() PartWitness {
 // VerifyParted runs a whole parted proof on an L1 state as the outputs
 // contract would, call after call: the loads, then the parts. It returns
 // the output root the parts prove.
-func VerifyParted(st vm.StateDB, proof *PartedProof, loRoot common.Hash, number uint64, params *L1Params) (common.Hash, error) {
+func VerifyParted(st vm.StateDB, proof *PartedProof, loRoot common.Hash, number, before uint64, params *L1Params) (common.Hash, error) {
 	for i := range proof.Loads {
 		if err := loadBatch(st, &proof.Loads[i], params.L2ChainID, params.SeqWindow, inboxRecords{st}); err != nil {
 			return common.Hash{}, fmt.Errorf("load %d: %w", i, err)
@@ -442,7 +454,7 @@ func VerifyParted(st vm.StateDB, proof *PartedProof, loRoot common.Hash, number 
 	}
 	var envHash, progHash common.Hash
 	for i := range proof.Parts {
-		res, err := VerifyStepPart(&proof.Parts[i], loRoot, number, envHash, progHash, params, st)
+		res, err := VerifyStepPart(&proof.Parts[i], loRoot, number, envHash, progHash, before, params, st)
 		if err != nil {
 			return common.Hash{}, fmt.Errorf("part %d: %w", i, err)
 		}

@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"context"
 	"errors"
 	"math/big"
 	"testing"
@@ -27,7 +28,7 @@ type partsGame struct {
 }
 
 func (g *partsGame) play(p *StepPart) (*PartResult, error) {
-	res, err := VerifyStepPart(p, g.lo, g.number, g.envHash, g.progHash, g.params, g.st)
+	res, err := VerifyStepPart(p, g.lo, g.number, g.envHash, g.progHash, AnyL1Block, g.params, g.st)
 	if err == nil && res.Progress != nil {
 		g.envHash, g.progHash = res.EnvHash, res.Progress.Hash()
 	}
@@ -166,7 +167,7 @@ func TestActionFalseChallengeLosesToPartedProof(t *testing.T) {
 
 type noLoads struct{}
 
-func (noLoads) Loaded(common.Hash) bool { return true }
+func (noLoads) Loaded(common.Hash) (uint64, bool) { return 0, true }
 
 // FuzzStepPart feeds arbitrary bytes to a step part's decoder and
 // verifier, as anyone may call stepPart with anything.
@@ -213,4 +214,44 @@ func FuzzBatchLoad(f *testing.F) {
 		}
 		loadBatch(st, &l, 901, 0, batchList{txs: l.Txs, blocks: make([]uint64, len(l.Txs))}) // must not panic
 	})
+}
+
+// Anyone may call loadBatch. A load that adds an inbox transaction without
+// the channel's next frames is refused: accepted, it would move the load
+// past that transaction, and so past the channel's own later ones, which
+// could then never be loaded.
+func TestLoadBatchRefusesTransactionsWithoutItsFrames(t *testing.T) {
+	s, _, proof := partedBlock(t, 8_000)
+	ctx := context.Background()
+	must[*types.Block](t)(s.Sequence(ctx)) // a later channel, in later inbox transactions
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var inbox [][]byte // the batcher's inbox transactions, by inbox index
+	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(s.Config.L1ChainID))
+	for n := uint64(1); n <= s.L1.Head().Number.Uint64(); n++ {
+		for _, tx := range s.L1.Chain().BlockByNumber(n).Transactions() {
+			if from, _ := types.Sender(signer, tx); tx.To() != nil && *tx.To() == InboxAddress && from == s.Config.Batcher {
+				inbox = append(inbox, tx.Data())
+			}
+		}
+	}
+	load := proof.Loads[0]
+	last := load.Txs[len(load.Txs)-1].Index
+	if uint64(len(inbox)) <= last+1 {
+		t.Fatalf("%d inbox transactions, want one after the channel's last (%d)", len(inbox), last)
+	}
+	st := must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+	run := func(txs ...BatchTx) error {
+		return loadBatch(st, &BatchLoad{Start: load.Start, Txs: txs}, s.Config.L2ChainID, s.Config.SeqWindow, inboxRecords{st})
+	}
+	if err := run(load.Txs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(BatchTx{Index: last + 1, Data: inbox[last+1]}); !errors.Is(err, ErrBadProof) {
+		t.Fatalf("a load of another channel's inbox transaction: %v", err)
+	}
+	if err := run(load.Txs[1:]...); err != nil {
+		t.Fatalf("the channel's own transactions after the refused load: %v", err)
+	}
 }

@@ -258,27 +258,26 @@ func TestActionWithdrawalCall(t *testing.T) {
 	}
 }
 
-// play runs rounds until output i's game is over and returns the output
-// (nil when it was deleted).
+// play runs rounds until every game over output i is over and returns the
+// output (nil when it was deleted).
 func (st *story) play(i uint64) *OutputInfo {
 	st.t.Helper()
-	for range 60 {
+	serial := st.output(i).Serial
+	for range 90 {
 		st.round()
-		out := st.output(i)
-		if out.Status == OutputDefended || out.Status == OutputProposed && out.Index == i && st.gameOver(i) {
-			return out
-		}
 		if st.count() <= i {
 			return nil // defeated and deleted
 		}
+		out := st.output(i)
+		if out.Serial != serial {
+			return nil // deleted, and another proposal took its index
+		}
+		if out.Games > 0 && out.Open == 0 {
+			return out
+		}
 	}
-	st.t.Fatalf("game over output %d did not end", i)
+	st.t.Fatalf("games over output %d did not end", i)
 	return nil
-}
-
-func (st *story) gameOver(i uint64) bool {
-	g := must[*GameInfo](st.t)(L1View{C: st.l1}.Game(st.ctx, i))
-	return g.Turn == turnResolved
 }
 
 func (st *story) count() uint64 {
@@ -396,5 +395,106 @@ func TestActionFalseChallengeOverAnOldOrigin(t *testing.T) {
 	got := must[[]byte](t)(st.l1.CallContract(st.ctx, ethereum.CallMsg{To: &OutputsAddress, Data: q}, nil))
 	if common.BytesToHash(got) != origin.Hash {
 		t.Fatalf("stored hash of L1 block %d = %x, want %s", origin.Number, got, origin.Hash)
+	}
+}
+
+// Once the message passer holds a withdrawal, a disputed block that does
+// not touch it still commits to its storage root in the output. The
+// one-step proof must carry the message passer's account for such a block,
+// or the honest proposer computes a wrong output and loses.
+func TestActionHonestStepOverBlockWithoutWithdrawal(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{Dishonest: true})
+	st.deposit(3, ether(5))
+	st.withdraw(3, ether(1))
+	st.round() // output 1 covers the withdrawal
+	first := st.output(1)
+	st.l2Block()
+	st.l2Block()
+	st.round() // output 2: blocks that leave the message passer alone
+	if second := st.output(2); second.L2Block <= first.L2Block {
+		t.Fatalf("no second output: %+v", second)
+	}
+	// The dishonest challenger disagrees with every midpoint, so output
+	// 2's game ends at the first block after output 1.
+	if out := st.play(2); out == nil || out.Status != OutputDefended {
+		t.Fatalf("true output lost over a block without withdrawals: %+v", out)
+	}
+	if st.proposer.Moves()["step"] < 2 {
+		t.Fatalf("the proposer did not prove both games: %v", st.proposer.Moves())
+	}
+}
+
+// Anyone may prove anyone's withdrawal, but not again while the output it
+// was proven against stands: re-proving restarted the wait, so a griefer
+// could keep a victim's withdrawal from ever finalizing.
+func TestActionReproveGrief(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{})
+	st.deposit(3, ether(5))
+	w, n := st.withdraw(3, ether(2))
+	st.round()
+	data, _ := must2[[]byte, *OutputInfo](t)(ProveCalldata(st.ctx, L1View{C: st.l1}, st.l2, w, n))
+	if err := st.portalCall(3, data); err != nil {
+		t.Fatalf("prove: %v", err)
+	}
+	_, _, provenAt, _ := must4(t)(L1View{C: st.l1}.Proven(st.ctx, w.Hash()))
+	for range DevFinalizationPeriod/2 - 1 {
+		st.round()
+	}
+	// Just before the window ends, a griefer (account 6) proves it again.
+	if err := st.portalCall(6, data); err == nil || !strings.Contains(err.Error(), "already proven") {
+		t.Fatalf("re-proving against the same standing output: %v", err)
+	}
+	if _, _, at, _ := must4(t)(L1View{C: st.l1}.Proven(st.ctx, w.Hash())); at != provenAt {
+		t.Fatalf("proof time moved from %d to %d", provenAt, at)
+	}
+	for range 2 {
+		st.round()
+	}
+	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", w.Encode()))
+	if err := st.portalCall(3, fin); err != nil {
+		t.Fatalf("finalize after the window: %v", err)
+	}
+}
+
+func must4(t *testing.T) func(uint64, common.Hash, uint64, bool, error) (uint64, common.Hash, uint64, bool) {
+	return func(a uint64, b common.Hash, c uint64, d bool, err error) (uint64, common.Hash, uint64, bool) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b, c, d
+	}
+}
+
+// Each party plays on a chess clock: its moves spend it and never refill
+// it, and a move after it ran out is refused, so a late move cannot save a
+// lost game.
+func TestActionChessClock(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{Dishonest: true, Silent: true})
+	for range 4 {
+		st.l2Block()
+	}
+	st.round() // the output
+	st.round() // the challenge
+	st.round() // the first midpoint
+	view := L1View{C: st.l1}
+	g := must[*GameInfo](t)(view.Game(st.ctx, 1, 0))
+	if g.Turn != TurnRespond || g.DefenderClock == 0 {
+		t.Fatalf("game after the defender's move: %+v", g)
+	}
+	// The silent challenger lets its clock run out, then tries to move.
+	for st.L1.Head().Time <= g.Deadline {
+		must2[*types.Block, []chain.Skip](t)(st.L1.Mine())
+	}
+	late := must[[]byte](t)(OutputsABI.Pack("respond", big.NewInt(1), big.NewInt(0), false))
+	if _, err := ethtx.Send(st.ctx, st.l1, chain.DevKey(9), OutputsAddress, nil, late, 0); err == nil || !strings.Contains(err.Error(), ErrOutOfTime.Error()) {
+		t.Fatalf("a move after the deadline: %v", err)
+	}
+	if out := st.play(1); out == nil || out.Status != OutputDefended {
+		t.Fatalf("output after the challenger ran out of time: %+v", out)
+	}
+	g = must[*GameInfo](t)(view.Game(st.ctx, 1, 0))
+	if g.Result != GameDefenderWon || g.ChallengerClock != 0 {
+		t.Fatalf("game %+v", g)
 	}
 }

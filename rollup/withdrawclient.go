@@ -34,6 +34,10 @@ type OutputInfo struct {
 	Timestamp uint64
 	Proposer  common.Address
 	Status    uint8
+	Serial    uint64 // the proposal's number, which claimBond takes
+	L1Block   uint64 // the L1 block that included it
+	Games     uint64 // games opened against it
+	Open      uint64 // games still open
 }
 
 // L1View reads the rollup's L1 contracts with eth_call.
@@ -77,21 +81,37 @@ func (v L1View) Output(ctx context.Context, i uint64) (*OutputInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &OutputInfo{Index: i, Root: vals[0].([32]byte), L2Block: vals[1].(uint64), Timestamp: vals[2].(uint64), Proposer: vals[3].(common.Address), Status: vals[4].(uint8)}, nil
+	return &OutputInfo{Index: i, Root: vals[0].([32]byte), L2Block: vals[1].(uint64), Timestamp: vals[2].(uint64), Proposer: vals[3].(common.Address), Status: vals[4].(uint8),
+		Serial: vals[5].(uint64), L1Block: vals[6].(uint64), Games: vals[7].(uint64), Open: vals[8].(uint64)}, nil
+}
+
+// Final reports whether output i is final: withdrawals proven against it
+// may be paid.
+func (v L1View) Final(ctx context.Context, i uint64) (bool, error) {
+	data, _ := OutputsABI.Pack("isFinal", new(big.Int).SetUint64(i))
+	out, err := v.call(ctx, OutputsAddress, "isFinal", data)
+	if err != nil {
+		return false, err
+	}
+	return new(big.Int).SetBytes(out).Sign() != 0, nil
 }
 
 // GameInfo is a dispute game as the outputs contract holds it.
 type GameInfo struct {
+	Number                  uint64 // the game's number among its output's
 	Challenger              common.Address
 	Lo, Hi                  uint64
 	LoRoot, HiRoot, MidRoot common.Hash
 	Turn                    uint8
-	Deadline                uint64
+	Deadline                uint64 // when the party to move runs out of time
+	Result                  uint8  // GameOpen, GameDefenderWon or GameChallengerWon
+	DefenderClock           uint64 // seconds each party has spent
+	ChallengerClock         uint64
 }
 
-// Game reads the game over output i.
-func (v L1View) Game(ctx context.Context, i uint64) (*GameInfo, error) {
-	data, _ := OutputsABI.Pack("getGame", new(big.Int).SetUint64(i))
+// Game reads game n over output i.
+func (v L1View) Game(ctx context.Context, i, n uint64) (*GameInfo, error) {
+	data, _ := OutputsABI.Pack("getGame", new(big.Int).SetUint64(i), new(big.Int).SetUint64(n))
 	out, err := v.call(ctx, OutputsAddress, "getGame", data)
 	if err != nil {
 		return nil, err
@@ -100,8 +120,22 @@ func (v L1View) Game(ctx context.Context, i uint64) (*GameInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &GameInfo{Challenger: vals[0].(common.Address), Lo: vals[1].(uint64), Hi: vals[2].(uint64),
-		LoRoot: vals[3].([32]byte), HiRoot: vals[4].([32]byte), MidRoot: vals[5].([32]byte), Turn: vals[6].(uint8), Deadline: vals[7].(uint64)}, nil
+	return &GameInfo{Number: n, Challenger: vals[0].(common.Address), Lo: vals[1].(uint64), Hi: vals[2].(uint64),
+		LoRoot: vals[3].([32]byte), HiRoot: vals[4].([32]byte), MidRoot: vals[5].([32]byte), Turn: vals[6].(uint8), Deadline: vals[7].(uint64),
+		Result: vals[8].(uint8), DefenderClock: vals[9].(uint64), ChallengerClock: vals[10].(uint64)}, nil
+}
+
+// Games reads every game over output o.
+func (v L1View) Games(ctx context.Context, o OutputInfo) ([]GameInfo, error) {
+	var list []GameInfo
+	for n := range o.Games {
+		g, err := v.Game(ctx, o.Index, n)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, *g)
+	}
+	return list, nil
 }
 
 // Proven reads a withdrawal's proof record on the portal.

@@ -84,7 +84,24 @@ func withdrawal(ctx context.Context, out io.Writer, action string, s *signer, l1
 		case finalized:
 			fmt.Fprintln(out, "status: finalized (paid on L1)")
 		case root != (common.Hash{}):
-			fmt.Fprintf(out, "status: proven against output %d at L1 time %d; finalizable once the challenge window has passed\n", idx, provenAt)
+			o, err := view.Output(ctx, idx)
+			if err != nil {
+				return err
+			}
+			final, err := view.Final(ctx, idx)
+			if err != nil {
+				return err
+			}
+			switch {
+			case o.Root != root:
+				fmt.Fprintf(out, "status: the output %d it was proven against was removed; prove it again against a live output\n", idx)
+			case o.Open > 0:
+				fmt.Fprintf(out, "status: proven against output %d, which is being disputed (%d games open)\n", idx, o.Open)
+			case final:
+				fmt.Fprintf(out, "status: proven against output %d, which is final; ready to finalize once its own proof is past the challenge window (proven at L1 time %d)\n", idx, provenAt)
+			default:
+				fmt.Fprintf(out, "status: proven against output %d at L1 time %d; finalizable once the challenge window has passed and every output before it is final\n", idx, provenAt)
+			}
 		case cover != nil:
 			fmt.Fprintf(out, "status: ready to prove (output %d covers L2 block %d)\n", cover.Index, cover.L2Block)
 		default:
