@@ -141,6 +141,7 @@ func Start(cfg Config) (*Devnet, error) {
 		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
 	}
 	l2Genesis := rollup.DevGenesis(0)
+	alloc[rollup.PortalAddress] = rollup.PortalBacking(&l2Genesis)
 	proofs, err := rollup.DevL1Params(&l2Genesis, crypto.PubkeyToAddress(rollup.BatcherKey().PublicKey))
 	if err != nil {
 		return nil, err

@@ -130,12 +130,12 @@ func stepFigure(ctx context.Context, n int) (*StepFigure, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := rollup.OutputsABI.Pack("step", big.NewInt(1), raw)
+	data, err := rollup.OutputsABI.Pack("step", big.NewInt(1), new(big.Int), raw)
 	if err != nil {
 		return nil, err
 	}
 	f := &StepFigure{Transfers: n, WitnessBytes: len(proof.Witness), CalldataLen: len(data)}
-	f.L1Gas = params.TxGas + calldataFloor(data) + rollup.StepGas(len(data))
+	f.L1Gas = params.TxGas + calldataFloor(data) + rollup.NewOutputs(s.Config.Proofs).RequiredGas(data)
 	f.Fits = len(data) < l1.DefaultMaxTxSize-1024 && f.L1Gas <= maxTxGas
 	// Verify it as the L1 contract does.
 	pre, err := rollup.OutputAt(s.Verifier.Chain(), b.NumberU64()-1)
@@ -175,7 +175,7 @@ func partsFigure(f *StepFigure, s *rollup.System, number uint64, pre, post commo
 	f.Loads, f.Parts = len(proof.Loads), len(proof.Parts)
 	count := func(method string, args ...any) error {
 		data, err := rollup.OutputsABI.Pack(method, args...)
-		gas := params.TxGas + calldataFloor(data) + rollup.StepGas(len(data))
+		gas := params.TxGas + calldataFloor(data) + rollup.NewOutputs(s.Config.Proofs).RequiredGas(data)
 		f.MaxPartBytes, f.MaxPartGas = max(f.MaxPartBytes, len(data)), max(f.MaxPartGas, gas)
 		f.TotalPartsGas += gas
 		return err
@@ -188,7 +188,7 @@ func partsFigure(f *StepFigure, s *rollup.System, number uint64, pre, post commo
 	}
 	for _, p := range proof.Parts {
 		raw, _ := rlp.EncodeToBytes(&p)
-		if err := count("stepPart", big.NewInt(1), raw); err != nil {
+		if err := count("stepPart", big.NewInt(1), new(big.Int), raw); err != nil {
 			return err
 		}
 		for _, n := range p.Witness.Nodes {

@@ -96,6 +96,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	for a, acc := range alloc {
 		l2Genesis.Alloc[a] = acc
 	}
+	l1Alloc[rollup.PortalAddress] = rollup.PortalBacking(&l2Genesis)
 	proofs, err := rollup.DevL1Params(&l2Genesis, crypto.PubkeyToAddress(batcherKey.PublicKey))
 	if err != nil {
 		return nil, err

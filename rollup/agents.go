@@ -293,7 +293,7 @@ func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
 		if err != nil {
 			return err
 		}
-		if len(raw) <= budget {
+		if len(raw) <= budget && execGas(proof.Txs, proof.Queue, a.cfg.Node.rollup.L2ChainID) <= PartExecBudget {
 			a.send(ctx, "step-"+key, "step", nil, index, game, raw)
 			return nil
 		}
@@ -360,7 +360,7 @@ func (a *Agent) send(ctx context.Context, key, method string, value *big.Int, ar
 	}
 	gas := uint64(300_000)
 	if method == "step" || method == "stepPart" || method == "loadBatch" || method == "proveL1Headers" {
-		gas = maxCalldataGas(len(data)) + StepGas(len(data))
+		gas = maxCalldataGas(len(data)) + NewOutputs(a.cfg.Node.rollup.Proofs).RequiredGas(data)
 	}
 	tx, err := ethtx.Send(ctx, a.cfg.L1, a.cfg.Key, OutputsAddress, value, data, gas)
 	if err != nil {

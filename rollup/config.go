@@ -114,6 +114,21 @@ func DevGenesis(l1Start uint64) chain.Genesis {
 	}
 }
 
+// PortalBacking is the L1 genesis account of the portal for an L2 genesis:
+// it holds the ETH the L2 genesis hands out, so every L2 wei can be
+// withdrawn without draining what users deposited. An L1 genesis for the
+// rollup must give the portal this account (or an L2 genesis must mint
+// nothing).
+func PortalBacking(g *chain.Genesis) types.Account {
+	total := new(big.Int)
+	for _, acc := range g.Alloc {
+		if acc.Balance != nil {
+			total.Add(total, acc.Balance)
+		}
+	}
+	return types.Account{Balance: total}
+}
+
 // GenesisOutput is the output root of an L2 genesis.
 func GenesisOutput(g *chain.Genesis) (common.Hash, error) {
 	store, err := chain.Open("", g, slog.New(slog.DiscardHandler))

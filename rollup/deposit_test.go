@@ -80,3 +80,21 @@ func TestPortalDepositGasBudget(t *testing.T) {
 		t.Fatal("deposit refused in a new L1 block")
 	}
 }
+
+// The L2 genesis hands out ETH that no one deposited; the portal holds as
+// much on L1 from the start, so early withdrawals of it do not pay out
+// other users' deposits.
+func TestPortalBacksTheL2Genesis(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	l2 := dial(t, s.Sequencer.RPCURL())
+	supply := new(big.Int)
+	for a := range s.Config.Genesis.Alloc {
+		supply.Add(supply, must[*big.Int](t)(l2.BalanceAt(ctx, a, nil)))
+	}
+	if supply.Sign() == 0 {
+		t.Fatal("the L2 genesis mints nothing")
+	}
+	if got := must[*big.Int](t)(s.L1.Client().BalanceAt(ctx, PortalAddress, nil)); got.Cmp(supply) != 0 {
+		t.Fatalf("portal holds %v on L1, the L2 genesis hands out %v", got, supply)
+	}
+}

@@ -244,6 +244,7 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	batcher := BatcherKey()
 	alloc[addressOf(batcher)] = types.Account{Balance: balance}
 	g := DevGenesis(0)
+	alloc[PortalAddress] = PortalBacking(&g)
 	proofs, err := DevL1Params(&g, addressOf(batcher))
 	if err != nil {
 		return nil, err

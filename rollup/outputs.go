@@ -145,12 +145,26 @@ func (o *Outputs) Address() common.Address { return OutputsAddress }
 func (o *Outputs) Name() string { return "rollup-outputs" }
 
 // RequiredGas implements chain.SystemContract. A step, a step part and a
-// batch load pay for their input: they decode and execute it.
+// batch load pay for their input: they decode and execute it. A step and a
+// step part also pay for the L2 gas they may re-execute (see
+// ExecGasDivisor).
 func (o *Outputs) RequiredGas(input []byte) uint64 {
-	if len(input) >= 4 {
-		if m, err := OutputsABI.MethodById(input[:4]); err == nil && (m.Name == "step" || m.Name == "stepPart" || m.Name == "loadBatch" || m.Name == "proveL1Headers") {
-			return StepGas(len(input))
+	if len(input) < 4 {
+		return 60_000
+	}
+	m, err := OutputsABI.MethodById(input[:4])
+	if err != nil {
+		return 60_000
+	}
+	switch m.Name {
+	case "step", "stepPart":
+		gas := StepGas(len(input))
+		if args, err := m.Inputs.Unpack(input[4:]); err == nil {
+			gas += proofExecGas(m.Name, args[2].([]byte), o.p.L2ChainID) / ExecGasDivisor
 		}
+		return gas
+	case "loadBatch", "proveL1Headers":
+		return StepGas(len(input))
 	}
 	return 60_000
 }

@@ -255,3 +255,28 @@ func TestLoadBatchRefusesTransactionsWithoutItsFrames(t *testing.T) {
 		t.Fatalf("the channel's own transactions after the refused load: %v", err)
 	}
 }
+
+// A step pays for the L2 gas it may re-execute, read from its input, not
+// for its bytes alone: otherwise a proof of a block stuffed with heavy
+// transactions makes every L1 node run them for the price of a transfer.
+func TestStepPaysForTheL2GasItRuns(t *testing.T) {
+	o := NewOutputs(L1Params{L2ChainID: 901})
+	tx := func(gas uint64) []byte {
+		raw, _ := types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(901), Gas: gas}).MarshalBinary()
+		return raw
+	}
+	cost := func(method string, proof any) uint64 {
+		raw := must[[]byte](t)(rlp.EncodeToBytes(proof))
+		return o.RequiredGas(must[[]byte](t)(OutputsABI.Pack(method, big.NewInt(1), big.NewInt(0), raw)))
+	}
+	light := cost("step", &StepProof{Txs: [][]byte{tx(21_000)}})
+	heavy := cost("step", &StepProof{Txs: [][]byte{tx(10_000_000)}})
+	if heavy < light+(10_000_000-21_000)/ExecGasDivisor {
+		t.Fatalf("a step with a 10M-gas transaction costs %d, one with a transfer %d", heavy, light)
+	}
+	lightPart := cost("stepPart", &StepPart{Txs: [][]byte{tx(21_000)}})
+	heavyPart := cost("stepPart", &StepPart{Txs: [][]byte{tx(21_000), tx(8_000_000)}})
+	if heavyPart < lightPart+8_000_000/ExecGasDivisor {
+		t.Fatalf("a part with an 8M-gas transaction costs %d, one with a transfer %d", heavyPart, lightPart)
+	}
+}

@@ -188,6 +188,11 @@ func (pr *partsProver) cut(budget int) ([]StepPart, error) {
 				n = max(1, min(next, n-1))
 				continue
 			}
+			if gas := execGas(part.Txs, part.Queue, pr.l2ChainID); gas > PartExecBudget && n > 1 {
+				next := n * PartExecBudget * 9 / (10 * gas)
+				n = max(1, min(next, n-1))
+				continue
+			}
 			if len(raw) > budget {
 				return nil, fmt.Errorf("position %d of block %d needs a %d-byte part, over the %d budget", pos, pr.number, len(raw), budget)
 			}
