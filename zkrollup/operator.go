@@ -338,16 +338,20 @@ func (o *Operator) sealLocked() error {
 
 func (o *Operator) cutLocked(n int) error {
 	ops := append([]Op(nil), o.pending[:n]...)
-	o.pending = o.pending[n:]
-	o.oldest = o.cfg.Clock()
-	a, err := o.sealed.Assign(ops, o.cfg.Params.Slots, o.cfg.FeeAccount)
+	// Encoding is checked before anything moves, so a batch that cannot be
+	// sealed leaves the pending ops and the sealed tree as they were.
+	data, err := EncodeOps(o.cfg.FeeAccount, ops)
+	if err != nil {
+		return fmt.Errorf("%w: encode batch: %w", ErrStalled, err)
+	}
+	next := o.sealed.Clone()
+	a, err := next.Assign(ops, o.cfg.Params.Slots, o.cfg.FeeAccount)
 	if err != nil {
 		return fmt.Errorf("%w: assign batch: %w", ErrStalled, err)
 	}
-	data, err := EncodeOps(o.cfg.FeeAccount, ops)
-	if err != nil {
-		return err
-	}
+	o.sealed = next
+	o.pending = o.pending[n:]
+	o.oldest = o.cfg.Clock()
 	b := &batch{Index: uint64(len(o.batches)), Ops: ops, Status: BatchSealed, Root: rootBytes(o.sealed.Root()), Data: data, assignment: a, Sealed: o.cfg.Clock()}
 	// Fees are credited when a batch is sealed.
 	if err := o.soft.CreditFees(o.cfg.FeeAccount, fees(ops)); err != nil {

@@ -193,6 +193,14 @@ func TestOperatorStory(t *testing.T) {
 	if _, err := c.Send(s.ctx, &forged); err == nil || !strings.Contains(err.Error(), ErrBadSignature.Error()) {
 		t.Fatalf("transfer signed by another key: %v", err)
 	}
+	// Amounts and fees travel packed in the public data: ones that do not
+	// pack are refused at once, before they could wedge a batch (and the
+	// restart below, which replays the journal).
+	for _, bad := range []Op{w.transfer(t, 1, 2, 1, 2049, 1), w.transfer(t, 1, 2, 1<<35+1, 0, 1)} {
+		if _, err := c.Send(s.ctx, &bad); err == nil || !strings.Contains(err.Error(), ErrAmountNotPacked.Error()) {
+			t.Fatalf("unpackable transfer (amount %d, fee %d): %v", bad.Amount, bad.Fee, err)
+		}
+	}
 	wd := w.withdraw(t, 2, 100_000_000, 0, 0)
 	if _, err := c.Send(s.ctx, &wd); err != nil {
 		t.Fatal(err)

@@ -174,8 +174,21 @@ func (t *Tree) Check(op *Op) error {
 		if op.Nonce != a.Nonce {
 			return fmt.Errorf("%w: account %d expects %d, got %d", ErrNonce, op.Account, a.Nonce, op.Nonce)
 		}
+		// The public data carries amounts and fees packed: one that does
+		// not pack could be applied but never sealed into a batch.
+		if _, err := PackAmount(op.Amount); err != nil {
+			return err
+		}
+		if _, err := PackFee(op.Fee); err != nil {
+			return err
+		}
 		if op.Amount > a.Balance || op.Fee > a.Balance-op.Amount {
 			return fmt.Errorf("%w: account %d has %d gwei, spends %d+%d", ErrOverdraft, op.Account, a.Balance, op.Amount, op.Fee)
+		}
+		if op.Type == OpTransfer {
+			if to := t.Account(op.To); to.Balance+op.Amount < to.Balance {
+				return ErrOverflow
+			}
 		}
 		return nil
 	case OpDeposit:

@@ -240,8 +240,11 @@ func (t *Tree) Replay(data []byte) error {
 		if op.Account >= 1<<t.depth || op.To >= 1<<t.depth || a.Balance+op.Amount < a.Balance {
 			return fmt.Errorf("%w: op %d out of bounds", ErrPubData, i)
 		}
-		if (op.signed() || op.Type == OpFullExit) && op.Amount+op.Fee > a.Balance {
+		if (op.signed() || op.Type == OpFullExit) && (op.Amount > a.Balance || op.Fee > a.Balance-op.Amount) {
 			return fmt.Errorf("%w: overdraft in verified data", ErrPubData)
+		}
+		if to := t.Account(op.To); op.Type == OpTransfer && to.Balance+op.Amount < to.Balance || fees+op.Fee < fees {
+			return fmt.Errorf("%w: op %d overflows a balance", ErrPubData, i)
 		}
 		if err := t.updateAccount(op); err != nil {
 			return err

@@ -188,7 +188,7 @@ func (v *Verifier) Run(c *chain.Call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !m.IsConstant() && m.Name != "deposit" && c.Value.Sign() != 0 {
+	if !m.IsPayable() && c.Value.Sign() != 0 {
 		return nil, chain.Revert("zk rollup: %s takes no value", m.Name)
 	}
 	exitMode := c.Get(exitModeSlot) != (common.Hash{})
@@ -335,8 +335,18 @@ func loadPriority(c *chain.Call, i uint64) priority {
 	}
 }
 
+// ErrNonCanonical is returned for a root that is not a field element's
+// canonical encoding: the proof checks it reduced mod r, so root and
+// root + r would both verify, and the contract would store bytes that no
+// tree has, breaking exits and the rebuild from L1.
+var ErrNonCanonical = errors.New("root is not below the field modulus")
+
 // submit verifies a batch and applies its effects on L1.
 func (v *Verifier) submit(c *chain.Call, newRoot common.Hash, pubdata, proof []byte) error {
+	var root fr.Element
+	if root.SetBytesCanonical(newRoot[:]) != nil {
+		return chain.Revert("zk rollup: %v: %s", ErrNonCanonical, newRoot)
+	}
 	_, ops, err := DecodeOps(pubdata)
 	if err != nil {
 		return chain.Revert("zk rollup: %v", err)
@@ -368,7 +378,9 @@ func (v *Verifier) submit(c *chain.Call, newRoot common.Hash, pubdata, proof []b
 	}
 	for i := range ops {
 		if op := &ops[i]; (op.Type == OpWithdraw || op.Type == OpFullExit) && op.Amount > 0 {
-			v.pay(c, op.Address, op.Amount)
+			if err := v.pay(c, op.Address, op.Amount); err != nil {
+				return err
+			}
 		}
 	}
 	c.Set(headSlot, common.BigToHash(new(big.Int).SetUint64(head)))
@@ -381,14 +393,19 @@ func (v *Verifier) submit(c *chain.Call, newRoot common.Hash, pubdata, proof []b
 	return nil
 }
 
-// pay sends gwei from the contract's balance to an L1 address.
-func (v *Verifier) pay(c *chain.Call, to common.Address, gwei uint64) {
+// pay sends gwei from the contract's balance to an L1 address; it reverts
+// rather than pay out more than the contract holds.
+func (v *Verifier) pay(c *chain.Call, to common.Address, gwei uint64) error {
 	wei := new(uint256.Int).Mul(uint256.NewInt(gwei), uint256.NewInt(gweiPerEth))
+	if c.State.GetBalance(c.Self).Cmp(wei) < 0 {
+		return chain.Revert("zk rollup: %d gwei to pay, the contract holds less", gwei)
+	}
 	c.State.SubBalance(c.Self, wei, tracing.BalanceChangeUnspecified)
 	c.State.AddBalance(to, wei, tracing.BalanceChangeUnspecified)
 	ev := VerifierABI.Events["Withdrawal"]
 	data, _ := ev.Inputs.NonIndexed().Pack(wei.ToBig())
 	c.Emit([]common.Hash{ev.ID, common.BytesToHash(to.Bytes())}, data)
+	return nil
 }
 
 // exit pays an account's balance at the last verified root to its owner,
@@ -419,7 +436,7 @@ func (v *Verifier) exit(c *chain.Call, args []any) error {
 	}
 	c.Set(done, common.Hash{31: 1})
 	if a.Balance > 0 {
-		v.pay(c, a.Address, a.Balance)
+		return v.pay(c, a.Address, a.Balance)
 	}
 	return nil
 }
@@ -438,8 +455,7 @@ func (v *Verifier) cancelDeposit(c *chain.Call, index *big.Int) error {
 	w1 := c.Get(indexedSlot("zk.queue", i, 1))
 	w1[16] = 1
 	c.Set(indexedSlot("zk.queue", i, 1), w1)
-	v.pay(c, p.op.Address, p.op.Amount)
-	return nil
+	return v.pay(c, p.op.Address, p.op.Amount)
 }
 
 // key returns the verifying key: the genesis one, or the installed one.
@@ -472,6 +488,9 @@ func (v *Verifier) parseKey(key []byte) (groth16.VerifyingKey, error) {
 	if vk, ok := v.vk[h]; ok {
 		return vk, nil
 	}
+	if err := checkKeyEncoding(key); err != nil {
+		return nil, fmt.Errorf("verifying key: %w", err)
+	}
 	vk := groth16.NewVerifyingKey(ecc.BN254)
 	if _, err := vk.ReadFrom(bytes.NewReader(key)); err != nil {
 		return nil, fmt.Errorf("verifying key: %w", err)
@@ -502,8 +521,8 @@ func (v *Verifier) verify(c *chain.Call, oldRoot, newRoot common.Hash, pubdata, 
 	if err != nil {
 		return err
 	}
-	proof := groth16.NewProof(ecc.BN254)
-	if _, err := proof.ReadFrom(bytes.NewReader(proofBytes)); err != nil {
+	proof, err := readProof(proofBytes)
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrProof, err)
 	}
 	if err := groth16.Verify(proof, vk, public); err != nil {

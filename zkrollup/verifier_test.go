@@ -1,13 +1,11 @@
 package zkrollup
 
 import (
-	"bytes"
 	"errors"
 	"math/big"
 	"testing"
 
-	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/tracing"
@@ -150,6 +148,11 @@ func TestL1ContractStory(t *testing.T) {
 	bad, _ := EncodeOps(0, []Op{w.deposit(0, 1_000_000_000), w.deposit(1, 400_000_000)})
 	c.refuses("other public data", operator, new(big.Int), "submitBatch", root, bad, proof)
 	root, data, proof = prove(t, k, tree, w.deposit(0, 1_000_000_000), w.deposit(1, 500_000_000))
+	// The same batch claiming root + r: the proof checks the root mod r, so
+	// it verifies, but the contract would store bytes of no tree, and every
+	// exit (and the rebuild from L1) would compare against them.
+	aliased := common.BigToHash(new(big.Int).Add(root.Big(), fr.Modulus()))
+	c.refuses("a root above the field modulus", operator, new(big.Int), "submitBatch", aliased, data, proof)
 	c.must(operator, new(big.Int), "submitBatch", root, data, proof)
 	c.refuses("a replay", operator, new(big.Int), "submitBatch", root, data, proof)
 
@@ -239,6 +242,45 @@ func FuzzContractInput(f *testing.F) {
 		c.run(operator, new(big.Int), in)
 		c.run(common.Address{0x0c}, big.NewInt(gweiPerEth), in)
 		c.v.parseKey(in)
-		groth16.NewProof(ecc.BN254).ReadFrom(bytes.NewReader(in)) // as verify reads a batch's proof
+		readProof(in) // as verify reads a batch's proof
 	})
+}
+
+// A proof or key that declares more points than its bytes could hold is
+// refused before gnark's decoder allocates them: a few bytes declaring
+// 2^32 points would otherwise kill every L1 node with an out-of-memory
+// error that no recover catches.
+func TestHugeDeclaredLengthsRefused(t *testing.T) {
+	point := func(n int) []byte { b := make([]byte, n); b[0] = 0b10 << 6; return b } // compressed
+	huge := []byte{0xff, 0xff, 0xff, 0xff}
+	proof := append(append(append(point(32), point(64)...), point(32)...), huge...)
+	if _, err := readProof(proof); !errors.Is(err, ErrEncoding) {
+		t.Fatalf("a proof declaring 2^32 commitments: %v", err)
+	}
+	key := append(append(append(append(append(append(point(32), point(32)...), point(64)...), point(64)...), point(32)...), point(64)...), huge...)
+	if _, err := NewVerifier(VerifierParams{}).parseKey(key); !errors.Is(err, ErrEncoding) {
+		t.Fatalf("a key declaring 2^32 points: %v", err)
+	}
+	nested := append(append(append(append(append(append(point(32), point(32)...), point(64)...), point(64)...), point(32)...), point(64)...), 0, 0, 0, 0, 0, 0, 0, 1)
+	if _, err := NewVerifier(VerifierParams{}).parseKey(append(nested, huge...)); !errors.Is(err, ErrEncoding) {
+		t.Fatalf("a key declaring 2^32 committed inputs: %v", err)
+	}
+}
+
+// A payout larger than what the contract holds reverts: subtracting would
+// wrap the balance around instead (uint256), creating ETH.
+func TestPayoutNeverOverdraws(t *testing.T) {
+	l := newL1(t, VerifierParams{Slots: 2, Depth: testDepth})
+	l.st.AddBalance(VerifierAddress, uint256.NewInt(5*gweiPerEth), tracing.BalanceChangeUnspecified)
+	call := &chain.Call{State: l.st, Block: vm.BlockContext{BlockNumber: big.NewInt(1)}, Self: VerifierAddress}
+	var revert *chain.RevertError
+	if err := l.v.pay(call, common.Address{1}, 6); !errors.As(err, &revert) {
+		t.Fatalf("paying 6 gwei from 5: %v", err)
+	}
+	if got := l.st.GetBalance(VerifierAddress); got.Cmp(uint256.NewInt(5*gweiPerEth)) != 0 {
+		t.Fatalf("contract holds %v after a refused payout", got)
+	}
+	if err := l.v.pay(call, common.Address{1}, 5); err != nil {
+		t.Fatal(err)
+	}
 }
