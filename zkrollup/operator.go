@@ -289,12 +289,19 @@ func (o *Operator) Submit(op Op) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if len(o.pending) >= o.cfg.MaxPending {
+		return ErrBusy
+	}
 	return o.acceptLocked(op)
 }
 
+// acceptLocked applies an op and journals it. Priority ops from L1 are
+// taken however many L2 ops wait: L1 bounds their rate (PrioritySpacing),
+// and a flood of L2 ops must not hold them past their deadline and force
+// exit mode. L2 ops wait behind at most MaxPending others.
 func (o *Operator) acceptLocked(op Op) error {
-	if len(o.pending) >= o.cfg.MaxPending {
-		return ErrBusy
+	if o.cfg.MaxPending == 0 {
+		return ErrStalled
 	}
 	if err := o.soft.Apply(&op); err != nil {
 		return err

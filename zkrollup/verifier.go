@@ -39,18 +39,34 @@ type VerifierParams struct {
 	// deposit or exit request before anyone may switch the contract to
 	// exit mode.
 	PriorityDeadline uint64 `json:"priorityDeadline"`
+	// PrioritySpacing is how many L1 blocks the operator is granted per
+	// priority op: an op's deadline is PriorityDeadline blocks away, and at
+	// least PrioritySpacing after the deadline of the op before it. A burst
+	// of requests then pushes deadlines out instead of outrunning the
+	// operator into exit mode. 0 grants nothing more.
+	PrioritySpacing uint64 `json:"prioritySpacing,omitempty"`
+	// PriorityFee is the wei a full-exit request pays, to the operator.
+	PriorityFee *big.Int `json:"priorityFee,omitempty"`
+	// MinDeposit is the smallest deposit, in gwei, so that filling the
+	// account tree costs real money.
+	MinDeposit uint64 `json:"minDeposit,omitempty"`
+	// GenesisAccounts are the owners of the genesis tree's accounts, by
+	// index (GenesisTree: the operator's account 0). Deposits open the
+	// next accounts in queue order, as the operator numbers them.
+	GenesisAccounts []common.Address `json:"genesisAccounts,omitempty"`
 }
 
 const verifierABIJSON = `[
 {"type":"receive","stateMutability":"payable"},
 {"type":"function","name":"deposit","stateMutability":"payable","inputs":[{"name":"to","type":"address"}],"outputs":[]},
-{"type":"function","name":"requestExit","stateMutability":"nonpayable","inputs":[{"name":"account","type":"uint32"}],"outputs":[]},
+{"type":"function","name":"requestExit","stateMutability":"payable","inputs":[{"name":"account","type":"uint32"}],"outputs":[]},
 {"type":"function","name":"submitBatch","stateMutability":"nonpayable","inputs":[{"name":"newRoot","type":"bytes32"},{"name":"pubdata","type":"bytes"},{"name":"proof","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"installVerifyingKey","stateMutability":"nonpayable","inputs":[{"name":"key","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"activateExitMode","stateMutability":"nonpayable","inputs":[],"outputs":[]},
 {"type":"function","name":"exit","stateMutability":"nonpayable","inputs":[{"name":"account","type":"uint32"},{"name":"owner","type":"address"},{"name":"pubX","type":"bytes32"},{"name":"pubY","type":"bytes32"},{"name":"nonce","type":"uint64"},{"name":"balance","type":"uint64"},{"name":"siblings","type":"bytes32[]"}],"outputs":[]},
 {"type":"function","name":"cancelDeposit","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
-{"type":"function","name":"rules","stateMutability":"view","inputs":[],"outputs":[{"name":"slots","type":"uint32"},{"name":"depth","type":"uint32"},{"name":"operator","type":"address"},{"name":"priorityDeadline","type":"uint64"},{"name":"genesisRoot","type":"bytes32"}]},
+{"type":"function","name":"rules","stateMutability":"view","inputs":[],"outputs":[{"name":"slots","type":"uint32"},{"name":"depth","type":"uint32"},{"name":"operator","type":"address"},{"name":"priorityDeadline","type":"uint64"},{"name":"genesisRoot","type":"bytes32"},{"name":"prioritySpacing","type":"uint64"},{"name":"priorityFee","type":"uint256"},{"name":"minDeposit","type":"uint64"}]},
+{"type":"function","name":"accountOf","stateMutability":"view","inputs":[{"name":"owner","type":"address"}],"outputs":[{"name":"account","type":"uint32"},{"name":"exists","type":"bool"}]},
 {"type":"function","name":"stateRoot","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"bytes32"}]},
 {"type":"function","name":"batchCount","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
 {"type":"function","name":"exitMode","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"bool"}]},
@@ -92,6 +108,8 @@ var (
 	tailSlot     = common.Hash{31: 4}
 	exitModeSlot = common.Hash{31: 5}
 	keyLenSlot   = common.Hash{31: 6}
+	lastDueSlot  = common.Hash{31: 7} // the deadline of the newest priority op
+	accountsSlot = common.Hash{31: 8} // accounts the deposits have opened, the operator's included
 )
 
 func indexedSlot(tag string, i uint64, word uint64) common.Hash {
@@ -200,8 +218,19 @@ func (v *Verifier) Run(c *chain.Call) ([]byte, error) {
 			return nil, chain.Revert("zk rollup: in exit mode")
 		}
 		account := uint64(args[0].(uint32))
-		if account >= 1<<v.p.Depth {
-			return nil, chain.Revert("zk rollup: no account %d", account)
+		if own, ok := v.accountOf(c, c.Caller); !ok || own != account {
+			return nil, chain.Revert("zk rollup: only the owner of account %d may request its exit", account)
+		}
+		fee := v.p.PriorityFee
+		if fee == nil {
+			fee = new(big.Int)
+		}
+		if c.Value.ToBig().Cmp(fee) != 0 {
+			return nil, chain.Revert("zk rollup: an exit request pays %v wei", fee)
+		}
+		if !c.Value.IsZero() {
+			c.State.SubBalance(c.Self, c.Value, tracing.BalanceChangeUnspecified)
+			c.State.AddBalance(v.p.Operator, c.Value, tracing.BalanceChangeUnspecified)
 		}
 		return nil, v.enqueue(c, OpFullExit, c.Caller, account, 0)
 	case "submitBatch":
@@ -248,7 +277,14 @@ func (v *Verifier) Run(c *chain.Call) ([]byte, error) {
 		}
 		return nil, v.cancelDeposit(c, args[0].(*big.Int))
 	case "rules":
-		return m.Outputs.Pack(uint32(v.p.Slots), uint32(v.p.Depth), v.p.Operator, v.p.PriorityDeadline, [32]byte(v.p.GenesisRoot))
+		fee := v.p.PriorityFee
+		if fee == nil {
+			fee = new(big.Int)
+		}
+		return m.Outputs.Pack(uint32(v.p.Slots), uint32(v.p.Depth), v.p.Operator, v.p.PriorityDeadline, [32]byte(v.p.GenesisRoot), v.p.PrioritySpacing, fee, v.p.MinDeposit)
+	case "accountOf":
+		i, ok := v.accountOf(c, args[0].(common.Address))
+		return m.Outputs.Pack(uint32(i), ok)
 	case "stateRoot":
 		return v.root(c).Bytes(), nil
 	case "batchCount":
@@ -290,10 +326,46 @@ func (v *Verifier) deposit(c *chain.Call, to common.Address) error {
 	if !gwei.IsUint64() {
 		return chain.Revert("zk rollup: deposit too large")
 	}
+	if gwei.Uint64() < v.p.MinDeposit {
+		return chain.Revert("zk rollup: the smallest deposit is %d gwei", v.p.MinDeposit)
+	}
 	if to == (common.Address{}) {
 		return chain.Revert("zk rollup: deposit to the zero address")
 	}
+	// The contract numbers accounts as the operator does, in queue order,
+	// so it refuses a deposit that would open one past the tree's end
+	// rather than leave the operator a priority op it cannot process.
+	if _, ok := v.accountOf(c, to); !ok {
+		n := v.accounts(c)
+		if n >= 1<<v.p.Depth {
+			return chain.Revert("zk rollup: the account tree is full")
+		}
+		c.Set(ownerSlot(to), common.BigToHash(new(big.Int).SetUint64(n+1)))
+		c.Set(accountsSlot, common.BigToHash(new(big.Int).SetUint64(n+1)))
+	}
 	return v.enqueue(c, OpDeposit, to, 0, gwei.Uint64())
+}
+
+func ownerSlot(a common.Address) common.Hash {
+	return crypto.Keccak256Hash([]byte("zk.owner"), a.Bytes())
+}
+
+// accounts is how many accounts the tree has: the genesis tree's and the
+// ones deposits opened.
+func (v *Verifier) accounts(c *chain.Call) uint64 {
+	return max(uint64(len(v.p.GenesisAccounts)), c.Get(accountsSlot).Big().Uint64())
+}
+
+// accountOf is the account of an L1 address: its genesis account, or the
+// one its first deposit opened.
+func (v *Verifier) accountOf(c *chain.Call, a common.Address) (uint64, bool) {
+	for i, g := range v.p.GenesisAccounts {
+		if g == a {
+			return uint64(i), true
+		}
+	}
+	n := c.Get(ownerSlot(a)).Big().Uint64()
+	return n - min(n, 1), n > 0
 }
 
 // priority is one queued L1 operation.
@@ -305,7 +377,8 @@ type priority struct {
 
 func (v *Verifier) enqueue(c *chain.Call, t OpType, owner common.Address, account, amount uint64) error {
 	i := c.Get(tailSlot).Big().Uint64()
-	deadline := c.Block.BlockNumber.Uint64() + v.p.PriorityDeadline
+	deadline := max(c.Block.BlockNumber.Uint64()+v.p.PriorityDeadline, c.Get(lastDueSlot).Big().Uint64()+v.p.PrioritySpacing)
+	c.Set(lastDueSlot, common.BigToHash(new(big.Int).SetUint64(deadline)))
 	var w0, w1 common.Hash
 	w0[0] = byte(t)
 	copy(w0[1:21], owner.Bytes())

@@ -284,3 +284,43 @@ func TestPayoutNeverOverdraws(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Priority ops are bounded so that nobody can outrun the operator into
+// exit mode: only an account's owner requests its exit, paying the fee;
+// deposits have a minimum and stop when the tree is full (the contract
+// numbers accounts as the operator does); and each op's deadline is at
+// least PrioritySpacing blocks after the one before.
+func TestPriorityOpsBounded(t *testing.T) {
+	operator, alice, bob, carol := common.Address{0x0b}, common.Address{0xa1}, common.Address{0xb0}, common.Address{0xc0}
+	fee := big.NewInt(1_000)
+	c := newL1(t, VerifierParams{Slots: 2, Depth: 2, Operator: operator, PriorityDeadline: 10, PrioritySpacing: 3, PriorityFee: fee, MinDeposit: 5,
+		GenesisAccounts: []common.Address{operator}})
+	c.refuses("a deposit under the minimum", alice, gwei(4), "")
+	for _, who := range []common.Address{alice, bob, carol} {
+		c.must(who, gwei(5), "")
+	}
+	c.refuses("a deposit opening a fifth account in a tree of four", common.Address{0xd0}, gwei(5), "")
+	c.must(alice, gwei(5), "") // an existing account takes more
+	for i, who := range []common.Address{operator, alice, bob, carol} {
+		out, _ := VerifierABI.Unpack("accountOf", c.must(who, new(big.Int), "accountOf", who))
+		if out[0].(uint32) != uint32(i) || !out[1].(bool) {
+			t.Fatalf("%s has account %v", who, out)
+		}
+	}
+	c.refuses("an exit request for another's account", bob, fee, "requestExit", uint32(1))
+	c.refuses("an exit request without its fee", alice, new(big.Int), "requestExit", uint32(1))
+	c.must(alice, fee, "requestExit", uint32(1))
+	c.must(bob, fee, "requestExit", uint32(2))
+	if got := c.st.GetBalance(operator); got.Cmp(uint256.NewInt(2_000)) != 0 {
+		t.Fatalf("the operator received %v wei of fees", got)
+	}
+	var last uint64
+	for i := range 6 {
+		out, _ := VerifierABI.Unpack("priorityOp", c.must(alice, new(big.Int), "priorityOp", big.NewInt(int64(i))))
+		d := out[4].(uint64)
+		if i > 0 && d < last+3 {
+			t.Fatalf("op %d is due at %d, %d blocks after op %d", i, d, d-last, i-1)
+		}
+		last = d
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -41,16 +42,30 @@ func (p VerifierParams) Validate() error {
 		return fmt.Errorf("%w: no operator", ErrParams)
 	case p.PriorityDeadline == 0:
 		return fmt.Errorf("%w: no priority deadline", ErrParams)
+	case uint64(len(p.GenesisAccounts)) > 1<<p.Depth:
+		return fmt.Errorf("%w: %d genesis accounts in a tree of depth %d", ErrParams, len(p.GenesisAccounts), p.Depth)
+	case p.PriorityFee != nil && p.PriorityFee.Sign() < 0:
+		return fmt.Errorf("%w: negative priority fee", ErrParams)
 	}
 	return nil
 }
+
+// The devnet's bounds on priority ops: every op grants the operator 2 more
+// L1 blocks (a batch of 4 proves in well under 8 blocks of 200 ms), an exit
+// request pays 0.0001 ETH and a deposit is at least 0.001 ETH.
+const (
+	DevPrioritySpacing = 2
+	DevPriorityFee     = 100_000_000_000_000 // wei
+	DevMinDeposit      = 1_000_000           // gwei
+)
 
 // DevParams are the devnet's rules: slots ops per batch over a tree of
 // depth, run by operator, with no verifying key at genesis (the operator
 // installs it once its setup is done) and a deadline of 600 L1 blocks.
 func DevParams(slots, depth int, operator common.Address) VerifierParams {
 	return VerifierParams{Slots: slots, Depth: depth, Operator: operator, PriorityDeadline: 600,
-		GenesisRoot: rootBytes(GenesisTree(depth, operator).Root())}
+		PrioritySpacing: DevPrioritySpacing, PriorityFee: big.NewInt(DevPriorityFee), MinDeposit: DevMinDeposit,
+		GenesisRoot: rootBytes(GenesisTree(depth, operator).Root()), GenesisAccounts: []common.Address{operator}}
 }
 
 // WingGenesis returns the L1 genesis section that installs the ZK rollup's

@@ -242,7 +242,7 @@ func (z *zkSession) exit() error {
 		activate, _ := zkrollup.VerifierABI.Pack("activateExitMode")
 		if _, err := z.l1.CallContract(z.ctx, ethereum.CallMsg{From: z.addr, To: &zkrollup.VerifierAddress, Data: activate}, nil); err != nil {
 			req, _ := zkrollup.VerifierABI.Pack("requestExit", uint32(idx))
-			if err := z.l1Call(fmt.Sprintf("request a full exit of account %d", idx), nil, req); err != nil {
+			if err := z.l1Call(fmt.Sprintf("request a full exit of account %d", idx), p.PriorityFee, req); err != nil {
 				return err
 			}
 			fmt.Fprintf(z.out, "the operator must pay out account %d within %d L1 blocks; if it does not, run cairn zk exit again to leave with a Merkle proof\n", idx, p.PriorityDeadline)
