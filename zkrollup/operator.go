@@ -128,6 +128,11 @@ func StartOperator(ctx context.Context, cfg OperatorConfig) (*Operator, error) {
 	if rootBytes(genesis.Root()) != cfg.Params.GenesisRoot {
 		return nil, fmt.Errorf("zk operator: genesis root %s is not GenesisTree's", cfg.Params.GenesisRoot)
 	}
+	if cfg.FeeAccount >= 1<<cfg.Params.Depth || cfg.FeeAccount > 0 && int(cfg.FeeAccount) >= len(cfg.Params.GenesisAccounts) {
+		// Only a genesis account is sure to have an owner from the start:
+		// fees credited to an empty index would be ETH nobody can withdraw.
+		return nil, fmt.Errorf("zk operator: fee account %d is not an owned genesis account", cfg.FeeAccount)
+	}
 	o := &Operator{
 		cfg: cfg, log: cfg.Log, l1: &l1Contract{c: cfg.L1},
 		soft: genesis, sealed: genesis.Clone(), verified: genesis.Clone(),

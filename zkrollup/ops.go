@@ -9,6 +9,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
 	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/common"
@@ -134,6 +135,29 @@ func registrant(account uint64, pubKey [32]byte, sig []byte) (common.Address, er
 	return crypto.PubkeyToAddress(*pub), nil
 }
 
+// ErrWeakKey is returned for a registration of an L2 key that protects
+// nothing: the identity, a point outside the prime-order subgroup (whose
+// signatures need not be unique), or the padding key, whose private key is
+// public.
+var ErrWeakKey = errors.New("weak L2 key")
+
+// checkUserKey refuses weak L2 keys at admission.
+func checkUserKey(pub *eddsa.PublicKey) error {
+	var inSub twistededwards.PointAffine
+	order := twistededwards.GetEdwardsCurve().Order
+	switch {
+	case pub.A.IsZero():
+		return fmt.Errorf("%w: the identity", ErrWeakKey)
+	case !pub.A.IsOnCurve():
+		return fmt.Errorf("%w: not on the curve", ErrWeakKey)
+	case !inSub.ScalarMultiplication(&pub.A, &order).IsZero():
+		return fmt.Errorf("%w: outside the prime-order subgroup", ErrWeakKey)
+	case pub.A.Equal(&padKey.PublicKey.A):
+		return fmt.Errorf("%w: the public padding key", ErrWeakKey)
+	}
+	return nil
+}
+
 // decodeKey decompresses an L2 public key.
 func decodeKey(b [32]byte) (eddsa.PublicKey, error) {
 	var pub eddsa.PublicKey
@@ -209,7 +233,11 @@ func (t *Tree) Check(op *Op) error {
 		if a.Registered() {
 			return fmt.Errorf("%w: %d", ErrRegistered, op.Account)
 		}
-		if _, err := decodeKey(op.PubKey); err != nil {
+		pub, err := decodeKey(op.PubKey)
+		if err != nil {
+			return err
+		}
+		if err := checkUserKey(&pub); err != nil {
 			return err
 		}
 		signer, err := registrant(op.Account, op.PubKey, op.Sig)

@@ -2,9 +2,11 @@ package zkrollup
 
 import (
 	"crypto/ecdsa"
+	"errors"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
 	"github.com/consensys/gnark/test"
 	"github.com/ethereum/go-ethereum/common"
@@ -101,4 +103,31 @@ func (w *world) batch(t *testing.T, slots int, feeAccount uint64, ops ...Op) *Ba
 
 func solved(slots int, a *BatchCircuit) error {
 	return test.IsSolved(NewBatchCircuit(slots, testDepth), a, ecc.BN254.ScalarField())
+}
+
+// A registration of a key that protects nothing is refused at admission:
+// the identity, a small-order point, or the padding key (its private key
+// is public).
+func TestWeakL2KeysRefused(t *testing.T) {
+	w := newWorld(1).funded(t)
+	w.tree.Set(0, Account{Address: w.addr(0)})
+	var identity, order2 twistededwards.PointAffine
+	identity.X.SetZero()
+	identity.Y.SetOne()
+	order2.X.SetZero()
+	order2.Y.SetOne()
+	order2.Y.Neg(&order2.Y)
+	for name, key := range map[string][32]byte{"identity": identity.Bytes(), "order 2": order2.Bytes(), "padding": PubKeyBytes(padKey)} {
+		op := Op{Type: OpRegister, Account: 0, Address: w.addr(0), PubKey: key}
+		if err := op.SignRegister(w.l1[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.tree.Check(&op); !errors.Is(err, ErrWeakKey) {
+			t.Errorf("%s key: %v", name, err)
+		}
+	}
+	good := w.register(t, 0)
+	if err := w.tree.Check(&good); err != nil {
+		t.Fatalf("a real key: %v", err)
+	}
 }
