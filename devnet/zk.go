@@ -42,7 +42,7 @@ func (d *Devnet) zkParams() zkrollup.VerifierParams {
 	if depth == 0 {
 		depth = DefaultZKDepth
 	}
-	return zkrollup.DevParams(slots, depth, crypto.PubkeyToAddress(ZKOperatorKey().PublicKey))
+	return zkrollup.DevParams(d.cfg.ChainID, slots, depth, crypto.PubkeyToAddress(ZKOperatorKey().PublicKey))
 }
 
 func startZK(d *Devnet) (*ZK, error) {

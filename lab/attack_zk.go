@@ -52,6 +52,7 @@ func newZKArena(out io.Writer, p zkrollup.VerifierParams) (*zkArena, error) {
 	}
 	operator := chain.DevAddress(7)
 	tree := zkrollup.GenesisTree(zkAttackDepth, operator)
+	tree.SetDomain(p.Domain())
 	p.Slots, p.Depth, p.Operator, p.GenesisRoot, p.VerifyingKey = zkAttackSlots, zkAttackDepth, operator, tree.RootHash(), keys.VKBytes
 	p.GenesisAccounts = []common.Address{operator}
 	st, err := state.New(types.EmptyRootHash, state.NewDatabaseForTesting())

@@ -121,14 +121,15 @@ type zkUsers struct {
 	l1   []*ecdsa.PrivateKey
 }
 
-func newZKUsers(depth, n int, operator common.Address) (*zkUsers, error) {
+func newZKUsers(d zkrollup.Domain, depth, n int, operator common.Address) (*zkUsers, error) {
 	u := &zkUsers{tree: zkrollup.GenesisTree(depth, operator)}
+	u.tree.SetDomain(d)
 	for i := range n {
 		k := chain.DevKey(uint32(1000 + i))
 		u.l1 = append(u.l1, k)
 		addr := crypto.PubkeyToAddress(k.PublicKey)
 		reg := zkrollup.Op{Type: zkrollup.OpRegister, Account: uint64(i + 1), Address: addr, PubKey: zkrollup.PubKeyBytes(zkrollup.L2Key(k))}
-		if err := reg.SignRegister(k); err != nil {
+		if err := reg.SignRegister(k, d); err != nil {
 			return nil, err
 		}
 		for _, op := range []zkrollup.Op{{Type: zkrollup.OpDeposit, Account: uint64(i + 1), Address: addr, Amount: 1_000_000_000}, reg} {
@@ -147,7 +148,7 @@ func (u *zkUsers) transfers(n int) ([]zkrollup.Op, error) {
 		from := uint64(i%len(u.l1) + 1)
 		to := from%uint64(len(u.l1)) + 1
 		ops[i] = zkrollup.Op{Type: zkrollup.OpTransfer, Account: from, To: to, Amount: 1_000, Fee: 10, Nonce: u.tree.Account(from).Nonce}
-		if err := ops[i].Sign(zkrollup.L2Key(u.l1[from-1])); err != nil {
+		if err := ops[i].Sign(zkrollup.L2Key(u.l1[from-1]), u.tree.Domain()); err != nil {
 			return nil, err
 		}
 	}
@@ -162,7 +163,7 @@ func zkFigure(ctx context.Context, cfg ZKConfig, n int, log *slog.Logger) (*ZKFi
 	}
 	f := &ZKFigure{Slots: n, Constraints: keys.CS.GetNbConstraints(), Setup: keys.SetupTime}
 	operator := common.Address{0x0e}
-	users, err := newZKUsers(cfg.Depth, n+1, operator)
+	users, err := newZKUsers(zkrollup.VerifierParams{}.Domain(), cfg.Depth, n+1, operator)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -239,7 +240,8 @@ func zkFinality(ctx context.Context, cfg ZKConfig, keys *zkrollup.Keys, log *slo
 	n := keys.Slots
 	opKey := chain.DevKey(103)
 	opAddr := crypto.PubkeyToAddress(opKey.PublicKey)
-	users, err := newZKUsers(cfg.Depth, n+1, opAddr) // keys only: the operator builds its own tree
+	p := zkrollup.DevParams(rollup.L1MinerChainID, n, cfg.Depth, opAddr)
+	users, err := newZKUsers(p.Domain(), cfg.Depth, n+1, opAddr) // keys only: the operator builds its own tree
 	if err != nil {
 		return 0, err
 	}
@@ -247,7 +249,6 @@ func zkFinality(ctx context.Context, cfg ZKConfig, keys *zkrollup.Keys, log *slo
 	for _, k := range users.l1 {
 		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: big.NewInt(params.Ether)}
 	}
-	p := zkrollup.DevParams(n, cfg.Depth, opAddr)
 	m, err := rollup.NewL1Miner(alloc, zkrollup.NewVerifier(p))
 	if err != nil {
 		return 0, err
@@ -279,7 +280,7 @@ func zkFinality(ctx context.Context, cfg ZKConfig, keys *zkrollup.Keys, log *slo
 	}
 	for i, k := range users.l1 {
 		reg := zkrollup.Op{Type: zkrollup.OpRegister, Account: uint64(i + 1), Address: crypto.PubkeyToAddress(k.PublicKey), PubKey: zkrollup.PubKeyBytes(zkrollup.L2Key(k))}
-		if err := reg.SignRegister(k); err != nil {
+		if err := reg.SignRegister(k, p.Domain()); err != nil {
 			return 0, err
 		}
 		for op.Submit(reg) != nil { // until the operator has taken the deposit from L1

@@ -43,9 +43,13 @@ type BatchCircuit struct {
 	OldRoot     frontend.Variable `gnark:",public"`
 	NewRoot     frontend.Variable `gnark:",public"`
 	PubDataHash frontend.Variable `gnark:",public"`
-	Ops         []OpWitness
-	FeeAccount  frontend.Variable
-	FeeLeaf     LeafWitness
+	// Domain is the deployment's Domain element. It is private, but the
+	// public data hash starts with it, so the contract, which hashes its
+	// own, fixes it: signatures for another deployment do not verify.
+	Domain     frontend.Variable
+	Ops        []OpWitness
+	FeeAccount frontend.Variable
+	FeeLeaf    LeafWitness
 }
 
 func newLeafWitness(depth int) LeafWitness {
@@ -128,13 +132,14 @@ func (c *BatchCircuit) Define(api frontend.API) error {
 	g := &gadgets{api: api, curve: curve, perm: perm}
 	pad := padPublic()
 	pub := g.hasher()
+	pub.Write(c.Domain)
 	pub.Write(c.FeeAccount)
 	root := c.OldRoot
 	fees := frontend.Variable(0)
 	for i := range c.Ops {
 		var e [4]frontend.Variable
 		var err error
-		root, e, err = g.slot(&c.Ops[i], root, pad)
+		root, e, err = g.slot(&c.Ops[i], root, pad, c.Domain)
 		if err != nil {
 			return err
 		}
@@ -157,7 +162,7 @@ func (c *BatchCircuit) Define(api frontend.API) error {
 
 // slot constrains one op applied to root and returns the next root and the
 // op's four public-data elements.
-func (g *gadgets) slot(op *OpWitness, root frontend.Variable, pad twistededwards.Point) (frontend.Variable, [4]frontend.Variable, error) {
+func (g *gadgets) slot(op *OpWitness, root frontend.Variable, pad twistededwards.Point, domain frontend.Variable) (frontend.Variable, [4]frontend.Variable, error) {
 	api := g.api
 	is := func(t OpType) frontend.Variable { return api.IsZero(api.Sub(op.Type, uint64(t))) }
 	isNoop, isT, isD, isW, isR, isX := is(OpNoop), is(OpTransfer), is(OpDeposit), is(OpWithdraw), is(OpRegister), is(OpFullExit)
@@ -169,7 +174,7 @@ func (g *gadgets) slot(op *OpWitness, root frontend.Variable, pad twistededwards
 	// Transfers and withdrawals are signed by the account's key; other ops
 	// carry the public pad key's signature, their authority being L1's.
 	msg := g.hasher()
-	msg.Write(op.Type, op.Account, op.To, op.Amount, op.Fee, op.Nonce)
+	msg.Write(domain, op.Type, op.Account, op.To, op.Amount, op.Fee, op.Nonce)
 	key := eddsa.PublicKey{A: twistededwards.Point{X: api.Select(signed, a.PubX, pad.X), Y: api.Select(signed, a.PubY, pad.Y)}}
 	g.curve.AssertIsOnCurve(key.A) // an unregistered account's (0, 0) is not
 	if err := eddsa.Verify(g.curve, op.Sig, msg.Sum(), key, g.hasher()); err != nil {

@@ -18,6 +18,7 @@ func RebuildFromL1(ctx context.Context, c *ethclient.Client, p VerifierParams) (
 		return nil, err
 	}
 	t := GenesisTree(p.Depth, p.Operator)
+	t.SetDomain(p.Domain())
 	for i, data := range batches {
 		if err := t.Replay(data); err != nil {
 			return nil, fmt.Errorf("verified batch %d: %w", i, err)

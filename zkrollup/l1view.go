@@ -95,5 +95,5 @@ func ReadParams(ctx context.Context, c *ethclient.Client) (VerifierParams, error
 	}
 	return VerifierParams{Slots: int(out[0].(uint32)), Depth: int(out[1].(uint32)), Operator: out[2].(common.Address),
 		PriorityDeadline: out[3].(uint64), GenesisRoot: out[4].([32]byte),
-		PrioritySpacing: out[5].(uint64), PriorityFee: out[6].(*big.Int), MinDeposit: out[7].(uint64)}, nil
+		PrioritySpacing: out[5].(uint64), PriorityFee: out[6].(*big.Int), MinDeposit: out[7].(uint64), L1ChainID: out[8].(uint64)}, nil
 }

@@ -125,6 +125,7 @@ func StartOperator(ctx context.Context, cfg OperatorConfig) (*Operator, error) {
 		cfg.KeyDir = DefaultKeyDir()
 	}
 	genesis := GenesisTree(cfg.Params.Depth, cfg.Params.Operator)
+	genesis.SetDomain(cfg.Params.Domain())
 	if rootBytes(genesis.Root()) != cfg.Params.GenesisRoot {
 		return nil, fmt.Errorf("zk operator: genesis root %s is not GenesisTree's", cfg.Params.GenesisRoot)
 	}

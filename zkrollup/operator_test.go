@@ -44,7 +44,9 @@ func newZKSystem(t *testing.T, keys *Keys, users int) *zkSystem {
 		alloc[w.addr(uint64(i))] = types.Account{Balance: new(big.Int).Mul(big.NewInt(params.Ether), big.NewInt(100))}
 	}
 	p := VerifierParams{Slots: keys.Slots, Depth: keys.Depth, GenesisRoot: rootBytes(GenesisTree(keys.Depth, crypto.PubkeyToAddress(operatorKey.PublicKey)).Root()),
-		Operator: crypto.PubkeyToAddress(operatorKey.PublicKey), PriorityDeadline: 20, GenesisAccounts: []common.Address{crypto.PubkeyToAddress(operatorKey.PublicKey)}}
+		Operator: crypto.PubkeyToAddress(operatorKey.PublicKey), PriorityDeadline: 20, GenesisAccounts: []common.Address{crypto.PubkeyToAddress(operatorKey.PublicKey)},
+		L1ChainID: rollup.L1MinerChainID}
+	w.tree.SetDomain(p.Domain())
 	m, err := rollup.NewL1Miner(alloc, NewVerifier(p))
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package zkrollup
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -66,10 +67,32 @@ func (op *Op) signed() bool { return op.Type == OpTransfer || op.Type == OpWithd
 
 func newMessageHasher() hash.Hash { return poseidon2.NewMerkleDamgardHasher() }
 
+// Domain binds every signature of the rollup to one deployment: the L1's
+// chain ID and the L1 contract's address. A signature made for one
+// deployment (a devnet, a testnet, a fork) is worthless on another.
+type Domain struct {
+	ChainID  uint64
+	Contract common.Address
+}
+
+// Element is the domain as one field element: keccak256 of its parts,
+// reduced mod r. The circuit takes it as a private input that the public
+// data hash commits to, and the contract computes it from its own rules.
+func (d Domain) Element() fr.Element {
+	var chainID [8]byte
+	binary.BigEndian.PutUint64(chainID[:], d.ChainID)
+	var e fr.Element
+	e.SetBytes(crypto.Keccak256([]byte("cairn-zk-domain"), chainID[:], d.Contract.Bytes()))
+	return e
+}
+
 // Message is what an L2-signed op's key signs: Poseidon2 (Merkle–Damgård) of
-// (type, account, to, amount, fee, nonce), as 32 bytes.
-func (op *Op) Message() []byte {
+// (domain, type, account, to, amount, fee, nonce), as 32 bytes.
+func (op *Op) Message(d Domain) []byte {
 	h := newMessageHasher()
+	dom := d.Element()
+	b := dom.Bytes()
+	h.Write(b[:])
 	for _, v := range []uint64{uint64(op.Type), op.Account, op.To, op.Amount, op.Fee, op.Nonce} {
 		var e fr.Element
 		e.SetUint64(v)
@@ -79,9 +102,10 @@ func (op *Op) Message() []byte {
 	return h.Sum(nil)
 }
 
-// Sign signs a transfer or withdrawal with the account's L2 key.
-func (op *Op) Sign(key *eddsa.PrivateKey) error {
-	sig, err := key.Sign(op.Message(), newMessageHasher())
+// Sign signs a transfer or withdrawal with the account's L2 key, for the
+// deployment d.
+func (op *Op) Sign(key *eddsa.PrivateKey, d Domain) error {
+	sig, err := key.Sign(op.Message(d), newMessageHasher())
 	if err != nil {
 		return err
 	}
@@ -90,14 +114,14 @@ func (op *Op) Sign(key *eddsa.PrivateKey) error {
 }
 
 // RegisterText is the message an L1 address signs (EIP-191 personal_sign, as
-// wallets show it) to bind an L2 key to its account.
-func RegisterText(account uint64, pubKey [32]byte) string {
-	return fmt.Sprintf("Cairn ZK rollup: register L2 key 0x%x for account %d", pubKey, account)
+// wallets show it) to bind an L2 key to its account of the deployment d.
+func RegisterText(d Domain, account uint64, pubKey [32]byte) string {
+	return fmt.Sprintf("Cairn ZK rollup: register L2 key 0x%x for account %d of the rollup at %s on chain %d", pubKey, account, d.Contract, d.ChainID)
 }
 
 // SignRegister fills a registration's signature with the L1 key.
-func (op *Op) SignRegister(l1 *ecdsa.PrivateKey) error {
-	sig, err := crypto.Sign(accounts.TextHash([]byte(RegisterText(op.Account, op.PubKey))), l1)
+func (op *Op) SignRegister(l1 *ecdsa.PrivateKey, d Domain) error {
+	sig, err := crypto.Sign(accounts.TextHash([]byte(RegisterText(d, op.Account, op.PubKey))), l1)
 	if err != nil {
 		return err
 	}
@@ -120,7 +144,7 @@ var (
 )
 
 // registrant recovers the L1 address that signed a registration.
-func registrant(account uint64, pubKey [32]byte, sig []byte) (common.Address, error) {
+func registrant(d Domain, account uint64, pubKey [32]byte, sig []byte) (common.Address, error) {
 	if len(sig) != crypto.SignatureLength {
 		return common.Address{}, fmt.Errorf("%w: registration signature of %d bytes", ErrBadSignature, len(sig))
 	}
@@ -128,7 +152,7 @@ func registrant(account uint64, pubKey [32]byte, sig []byte) (common.Address, er
 	if s[64] >= 27 {
 		s[64] -= 27 // wallets' v
 	}
-	pub, err := crypto.SigToPub(accounts.TextHash([]byte(RegisterText(account, pubKey))), s)
+	pub, err := crypto.SigToPub(accounts.TextHash([]byte(RegisterText(d, account, pubKey))), s)
 	if err != nil {
 		return common.Address{}, fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
@@ -192,7 +216,7 @@ func (t *Tree) Check(op *Op) error {
 		}
 		var pub eddsa.PublicKey
 		pub.A.X, pub.A.Y = a.PubX, a.PubY
-		if ok, err := pub.Verify(op.Sig, op.Message(), newMessageHasher()); err != nil || !ok {
+		if ok, err := pub.Verify(op.Sig, op.Message(t.domain), newMessageHasher()); err != nil || !ok {
 			return ErrBadSignature
 		}
 		if op.Nonce != a.Nonce {
@@ -240,7 +264,7 @@ func (t *Tree) Check(op *Op) error {
 		if err := checkUserKey(&pub); err != nil {
 			return err
 		}
-		signer, err := registrant(op.Account, op.PubKey, op.Sig)
+		signer, err := registrant(t.domain, op.Account, op.PubKey, op.Sig)
 		if err != nil {
 			return err
 		}

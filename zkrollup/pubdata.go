@@ -171,15 +171,16 @@ func DecodeOps(data []byte) (uint64, []Op, error) {
 }
 
 // PubDataHash is the commitment to a batch's public data that the circuit
-// exposes: Poseidon2 (Merkle–Damgård) over the fee account and four field
-// elements per slot (zero for padding):
+// exposes: Poseidon2 (Merkle–Damgård) over the deployment's Domain
+// element, the fee account and four field elements per slot (zero for
+// padding):
 //
 //	type·2^192 + account·2^160 + to·2^128 + amount·2^64 + fee
 //	the address (deposit, withdraw, register, full exit)
 //	the registered key's X and Y (register)
 //
 // A registration's L1 signature is not hashed: the L1 contract checks it.
-func PubDataHash(data []byte, slots int) (fr.Element, error) {
+func PubDataHash(d Domain, data []byte, slots int) (fr.Element, error) {
 	feeAccount, ops, err := DecodeOps(data)
 	if err != nil {
 		return fr.Element{}, err
@@ -192,6 +193,7 @@ func PubDataHash(data []byte, slots int) (fr.Element, error) {
 		b := e.Bytes()
 		h.Write(b[:])
 	}
+	write(d.Element())
 	var e fr.Element
 	e.SetUint64(feeAccount)
 	write(e)

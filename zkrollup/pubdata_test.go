@@ -67,7 +67,7 @@ func TestPubDataHashBindsTheBatch(t *testing.T) {
 func FuzzDecodeOps(f *testing.F) {
 	w := newWorld(2)
 	reg := Op{Type: OpRegister, Account: 1, Address: w.addr(1), PubKey: PubKeyBytes(w.l2[1])}
-	reg.SignRegister(w.l1[1])
+	reg.SignRegister(w.l1[1], w.tree.Domain())
 	seed, _ := EncodeOps(3, []Op{{Type: OpTransfer, Account: 1, To: 2, Amount: 5, Fee: 1}, w.deposit(0, 9), reg, {Type: OpWithdraw, Account: 1, Address: w.addr(1), Amount: 4}, {Type: OpFullExit, Address: w.addr(0)}})
 	f.Add(seed)
 	f.Add([]byte{0, 0, 0, 0, 1, 2, 3})
@@ -76,7 +76,7 @@ func FuzzDecodeOps(f *testing.F) {
 		if err != nil {
 			return
 		}
-		PubDataHash(data, len(ops)) // must not panic on any decoded data
+		PubDataHash(w.tree.Domain(), data, len(ops)) // must not panic on any decoded data
 		again, err := EncodeOps(fee, ops)
 		if err != nil {
 			return // a non-canonical packing of the same amount

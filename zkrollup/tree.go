@@ -73,7 +73,14 @@ type Tree struct {
 	nodes    []map[uint64]fr.Element // nodes[level][index]; level 0 = leaves
 	empty    []fr.Element            // empty[level]: the root of an empty subtree of that height
 	accounts map[uint64]Account
+	domain   Domain // what its ops' signatures are bound to (see Domain)
 }
+
+// SetDomain sets the deployment the tree's ops are signed for.
+func (t *Tree) SetDomain(d Domain) { t.domain = d }
+
+// Domain is the deployment the tree's ops are signed for.
+func (t *Tree) Domain() Domain { return t.domain }
 
 // NewTree returns an empty tree of the given depth (2^depth accounts).
 func NewTree(depth int) *Tree {
@@ -152,7 +159,7 @@ func toBig(e fr.Element) *big.Int {
 
 // Clone returns an independent copy of the tree.
 func (t *Tree) Clone() *Tree {
-	c := &Tree{depth: t.depth, nodes: make([]map[uint64]fr.Element, len(t.nodes)), empty: t.empty, accounts: maps.Clone(t.accounts)}
+	c := &Tree{depth: t.depth, nodes: make([]map[uint64]fr.Element, len(t.nodes)), empty: t.empty, accounts: maps.Clone(t.accounts), domain: t.domain}
 	for i, m := range t.nodes {
 		c.nodes[i] = maps.Clone(m)
 	}

@@ -54,6 +54,14 @@ type VerifierParams struct {
 	// index (GenesisTree: the operator's account 0). Deposits open the
 	// next accounts in queue order, as the operator numbers them.
 	GenesisAccounts []common.Address `json:"genesisAccounts,omitempty"`
+	// L1ChainID is the L1's chain ID: with the contract's address, the
+	// Domain every signature of the rollup is bound to.
+	L1ChainID uint64 `json:"l1ChainId"`
+}
+
+// Domain is the deployment's signature domain.
+func (p VerifierParams) Domain() Domain {
+	return Domain{ChainID: p.L1ChainID, Contract: VerifierAddress}
 }
 
 const verifierABIJSON = `[
@@ -65,7 +73,7 @@ const verifierABIJSON = `[
 {"type":"function","name":"activateExitMode","stateMutability":"nonpayable","inputs":[],"outputs":[]},
 {"type":"function","name":"exit","stateMutability":"nonpayable","inputs":[{"name":"account","type":"uint32"},{"name":"owner","type":"address"},{"name":"pubX","type":"bytes32"},{"name":"pubY","type":"bytes32"},{"name":"nonce","type":"uint64"},{"name":"balance","type":"uint64"},{"name":"siblings","type":"bytes32[]"}],"outputs":[]},
 {"type":"function","name":"cancelDeposit","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"}],"outputs":[]},
-{"type":"function","name":"rules","stateMutability":"view","inputs":[],"outputs":[{"name":"slots","type":"uint32"},{"name":"depth","type":"uint32"},{"name":"operator","type":"address"},{"name":"priorityDeadline","type":"uint64"},{"name":"genesisRoot","type":"bytes32"},{"name":"prioritySpacing","type":"uint64"},{"name":"priorityFee","type":"uint256"},{"name":"minDeposit","type":"uint64"}]},
+{"type":"function","name":"rules","stateMutability":"view","inputs":[],"outputs":[{"name":"slots","type":"uint32"},{"name":"depth","type":"uint32"},{"name":"operator","type":"address"},{"name":"priorityDeadline","type":"uint64"},{"name":"genesisRoot","type":"bytes32"},{"name":"prioritySpacing","type":"uint64"},{"name":"priorityFee","type":"uint256"},{"name":"minDeposit","type":"uint64"},{"name":"l1ChainId","type":"uint64"}]},
 {"type":"function","name":"accountOf","stateMutability":"view","inputs":[{"name":"owner","type":"address"}],"outputs":[{"name":"account","type":"uint32"},{"name":"exists","type":"bool"}]},
 {"type":"function","name":"stateRoot","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"bytes32"}]},
 {"type":"function","name":"batchCount","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
@@ -281,7 +289,7 @@ func (v *Verifier) Run(c *chain.Call) ([]byte, error) {
 		if fee == nil {
 			fee = new(big.Int)
 		}
-		return m.Outputs.Pack(uint32(v.p.Slots), uint32(v.p.Depth), v.p.Operator, v.p.PriorityDeadline, [32]byte(v.p.GenesisRoot), v.p.PrioritySpacing, fee, v.p.MinDeposit)
+		return m.Outputs.Pack(uint32(v.p.Slots), uint32(v.p.Depth), v.p.Operator, v.p.PriorityDeadline, [32]byte(v.p.GenesisRoot), v.p.PrioritySpacing, fee, v.p.MinDeposit, v.p.L1ChainID)
 	case "accountOf":
 		i, ok := v.accountOf(c, args[0].(common.Address))
 		return m.Outputs.Pack(uint32(i), ok)
@@ -440,7 +448,7 @@ func (v *Verifier) submit(c *chain.Call, newRoot common.Hash, pubdata, proof []b
 			}
 			head++
 		case OpRegister:
-			signer, err := registrant(op.Account, op.PubKey, op.Sig)
+			signer, err := registrant(v.p.Domain(), op.Account, op.PubKey, op.Sig)
 			if err != nil || signer != op.Address {
 				return chain.Revert("zk rollup: op %d: registration not signed by %s", i, op.Address)
 			}
@@ -585,7 +593,7 @@ func (v *Verifier) verify(c *chain.Call, oldRoot, newRoot common.Hash, pubdata, 
 	if err != nil {
 		return err
 	}
-	h, err := PubDataHash(pubdata, v.p.Slots)
+	h, err := PubDataHash(v.p.Domain(), pubdata, v.p.Slots)
 	if err != nil {
 		return err
 	}

@@ -132,6 +132,7 @@ func TestL1ContractStory(t *testing.T) {
 	w := newWorld(3)
 	operator, stranger := common.Address{0x0b}, common.Address{0x0c}
 	tree := NewTree(testDepth)
+	tree.SetDomain(VerifierParams{}.Domain())
 	c := newL1(t, VerifierParams{Slots: 2, Depth: testDepth, GenesisRoot: rootBytes(tree.Root()), Operator: operator, PriorityDeadline: 5})
 	c.refuses("no key yet", operator, new(big.Int), "submitBatch", common.Hash{}, []byte{0, 0, 0, 0}, []byte{})
 	c.refuses("a stranger's key", stranger, new(big.Int), "installVerifyingKey", k.VKBytes)
@@ -160,7 +161,7 @@ func TestL1ContractStory(t *testing.T) {
 	_, data, proof = prove(t, k, tree.Clone(), w.deposit(2, 5_000_000_000))
 	c.refuses("an invented deposit", operator, new(big.Int), "submitBatch", rootBytes(tree.Clone().Root()), data, proof)
 	forged := w.register(t, 0)
-	forged.SignRegister(w.l1[1])
+	forged.SignRegister(w.l1[1], w.tree.Domain())
 	fake := tree.Clone()
 	fakeRoot, data, proof := prove(t, k, fake, forged)
 	c.refuses("a registration the owner did not sign", operator, new(big.Int), "submitBatch", fakeRoot, data, proof)

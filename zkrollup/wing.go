@@ -59,11 +59,11 @@ const (
 	DevMinDeposit      = 1_000_000           // gwei
 )
 
-// DevParams are the devnet's rules: slots ops per batch over a tree of
+// DevParams are the devnet's rules, on the L1 of chain l1ChainID: slots ops per batch over a tree of
 // depth, run by operator, with no verifying key at genesis (the operator
 // installs it once its setup is done) and a deadline of 600 L1 blocks.
-func DevParams(slots, depth int, operator common.Address) VerifierParams {
-	return VerifierParams{Slots: slots, Depth: depth, Operator: operator, PriorityDeadline: 600,
+func DevParams(l1ChainID uint64, slots, depth int, operator common.Address) VerifierParams {
+	return VerifierParams{L1ChainID: l1ChainID, Slots: slots, Depth: depth, Operator: operator, PriorityDeadline: 600,
 		PrioritySpacing: DevPrioritySpacing, PriorityFee: big.NewInt(DevPriorityFee), MinDeposit: DevMinDeposit,
 		GenesisRoot: rootBytes(GenesisTree(depth, operator).Root()), GenesisAccounts: []common.Address{operator}}
 }

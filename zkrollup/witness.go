@@ -54,6 +54,7 @@ func (t *Tree) Assign(ops []Op, n int, feeAccount uint64) (*BatchCircuit, error)
 	}
 	c := NewBatchCircuit(n, t.depth)
 	c.OldRoot = toBig(t.Root())
+	c.Domain = toBig(t.domain.Element())
 	var fees uint64
 	for i := range c.Ops {
 		op := Op{Type: OpNoop}
@@ -75,7 +76,7 @@ func (t *Tree) Assign(ops []Op, n int, feeAccount uint64) (*BatchCircuit, error)
 	if err != nil {
 		return nil, err
 	}
-	h, err := PubDataHash(data, n)
+	h, err := PubDataHash(t.domain, data, n)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +97,7 @@ func (t *Tree) assignOp(w *OpWitness, op *Op) error {
 	sig := op.Sig
 	if !op.signed() {
 		var err error
-		if sig, err = padKey.Sign(op.Message(), newMessageHasher()); err != nil {
+		if sig, err = padKey.Sign(op.Message(t.domain), newMessageHasher()); err != nil {
 			return err
 		}
 	}

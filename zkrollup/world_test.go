@@ -26,6 +26,7 @@ type world struct {
 
 func newWorld(users int) *world {
 	w := &world{tree: NewTree(testDepth)}
+	w.tree.SetDomain(VerifierParams{}.Domain()) // the contract's, with the tests' chain ID 0
 	for i := range users {
 		k := chain.DevKey(uint32(i))
 		w.l1 = append(w.l1, k)
@@ -43,7 +44,7 @@ func (w *world) deposit(i, gwei uint64) Op {
 func (w *world) register(t *testing.T, i uint64) Op {
 	t.Helper()
 	op := Op{Type: OpRegister, Account: i, Address: w.addr(i), PubKey: PubKeyBytes(w.l2[i])}
-	if err := op.SignRegister(w.l1[i]); err != nil {
+	if err := op.SignRegister(w.l1[i], w.tree.Domain()); err != nil {
 		t.Fatal(err)
 	}
 	return op
@@ -51,7 +52,7 @@ func (w *world) register(t *testing.T, i uint64) Op {
 
 func (w *world) signed(t *testing.T, op Op, signer uint64) Op {
 	t.Helper()
-	if err := op.Sign(w.l2[signer]); err != nil {
+	if err := op.Sign(w.l2[signer], w.tree.Domain()); err != nil {
 		t.Fatal(err)
 	}
 	return op
@@ -119,7 +120,7 @@ func TestWeakL2KeysRefused(t *testing.T) {
 	order2.Y.Neg(&order2.Y)
 	for name, key := range map[string][32]byte{"identity": identity.Bytes(), "order 2": order2.Bytes(), "padding": PubKeyBytes(padKey)} {
 		op := Op{Type: OpRegister, Account: 0, Address: w.addr(0), PubKey: key}
-		if err := op.SignRegister(w.l1[0]); err != nil {
+		if err := op.SignRegister(w.l1[0], w.tree.Domain()); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.tree.Check(&op); !errors.Is(err, ErrWeakKey) {
@@ -129,5 +130,36 @@ func TestWeakL2KeysRefused(t *testing.T) {
 	good := w.register(t, 0)
 	if err := w.tree.Check(&good); err != nil {
 		t.Fatalf("a real key: %v", err)
+	}
+}
+
+// Signatures are bound to one deployment, the L1's chain ID and the
+// contract's address: a transfer or a registration signed for another one
+// is refused, so a signature cannot be replayed across devnets, testnets
+// and forks.
+func TestSignaturesBoundToTheDeployment(t *testing.T) {
+	w := newWorld(2).funded(t, 1_000, 1_000)
+	other := []Domain{{ChainID: 99, Contract: VerifierAddress}, {ChainID: w.tree.Domain().ChainID, Contract: common.Address{1}}}
+	for _, d := range other {
+		tr := Op{Type: OpTransfer, Account: 0, To: 1, Amount: 10, Nonce: 0}
+		if err := tr.Sign(w.l2[0], d); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.tree.Check(&tr); !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("a transfer signed for %+v: %v", d, err)
+		}
+	}
+	fresh := newWorld(1)
+	fresh.tree.Apply(&Op{Type: OpDeposit, Account: 0, Address: fresh.addr(0), Amount: 1})
+	reg := Op{Type: OpRegister, Account: 0, Address: fresh.addr(0), PubKey: PubKeyBytes(fresh.l2[0])}
+	if err := reg.SignRegister(fresh.l1[0], other[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.tree.Check(&reg); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("a registration signed for another chain: %v", err)
+	}
+	good := fresh.register(t, 0)
+	if err := fresh.tree.Check(&good); err != nil {
+		t.Fatal(err)
 	}
 }

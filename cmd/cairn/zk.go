@@ -116,7 +116,11 @@ from L1 alone.`,
 			}
 			l2 := zkrollup.L2Key(z.key)
 			op := zkrollup.Op{Type: zkrollup.OpRegister, Account: idx, Address: z.addr, PubKey: zkrollup.PubKeyBytes(l2)}
-			if err := op.SignRegister(z.key); err != nil {
+			d, err := z.domain()
+			if err != nil {
+				return err
+			}
+			if err := op.SignRegister(z.key, d); err != nil {
 				return err
 			}
 			return z.send(&op, fmt.Sprintf("register L2 key 0x%x for account %d", op.PubKey, idx))
@@ -183,6 +187,15 @@ func (z *zkSession) l1Call(what string, value *big.Int, data []byte) error {
 }
 
 // signed signs and sends a transfer or withdrawal.
+// domain is the deployment the L1 contract says signatures are for.
+func (z *zkSession) domain() (zkrollup.Domain, error) {
+	p, err := zkrollup.ReadParams(z.ctx, z.l1)
+	if err != nil {
+		return zkrollup.Domain{}, fmt.Errorf("read the ZK rollup's rules from L1: %w", err)
+	}
+	return p.Domain(), nil
+}
+
 func (z *zkSession) signed(t zkrollup.OpType, to uint64, amountEth, feeEth string) error {
 	amount, err := ethToGwei(amountEth)
 	if err != nil {
@@ -201,7 +214,11 @@ func (z *zkSession) signed(t zkrollup.OpType, to uint64, amountEth, feeEth strin
 		return err
 	}
 	op := zkrollup.Op{Type: t, Account: idx, To: to, Amount: amount, Fee: fee, Nonce: uint64(a.Nonce)}
-	if err := op.Sign(zkrollup.L2Key(z.key)); err != nil {
+	d, err := z.domain()
+	if err != nil {
+		return err
+	}
+	if err := op.Sign(zkrollup.L2Key(z.key), d); err != nil {
 		return err
 	}
 	what := fmt.Sprintf("%s %s ETH from account %d", t, amountEth, idx)
