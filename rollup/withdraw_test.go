@@ -498,3 +498,25 @@ func TestActionChessClock(t *testing.T) {
 		t.Fatalf("game %+v", g)
 	}
 }
+
+// Value sent with a call that takes none is refused, not kept: the
+// outputs contract's views and moves, the portal's views and
+// withdrawals, and the inbox.
+func TestValueToNonPayableMethodsRefused(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{})
+	calls := []struct {
+		to   common.Address
+		data []byte
+	}{
+		{OutputsAddress, must[[]byte](t)(OutputsABI.Pack("outputCount"))},
+		{OutputsAddress, must[[]byte](t)(OutputsABI.Pack("resolve", big.NewInt(1), big.NewInt(0)))},
+		{PortalAddress, must[[]byte](t)(PortalABI.Pack("queueLength"))},
+		{PortalAddress, must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", []byte{1}))},
+		{InboxAddress, []byte{0, 1, 2}},
+	}
+	for _, c := range calls {
+		if _, err := ethtx.Send(st.ctx, st.l1, chain.DevKey(3), c.to, ether(1), c.data, 0); err == nil || !strings.Contains(err.Error(), "value") {
+			t.Errorf("1 ETH to %s with %x: %v", c.to, c.data[:min(4, len(c.data))], err)
+		}
+	}
+}
