@@ -225,10 +225,10 @@ func (t *Tree) Check(op *Op) error {
 		// The public data carries amounts and fees packed: one that does
 		// not pack could be applied but never sealed into a batch.
 		if _, err := PackAmount(op.Amount); err != nil {
-			return err
+			return fmt.Errorf("amount: %w", err)
 		}
 		if _, err := PackFee(op.Fee); err != nil {
-			return err
+			return fmt.Errorf("fee: %w", err)
 		}
 		if op.Amount > a.Balance || op.Fee > a.Balance-op.Amount {
 			return fmt.Errorf("%w: account %d has %d gwei, spends %d+%d", ErrOverdraft, op.Account, a.Balance, op.Amount, op.Fee)
