@@ -53,7 +53,7 @@ func TestBadInputOverRPC(t *testing.T) {
 	startHeight, _ := c.BlockNumber(ctx)
 
 	wrongChain, _ := types.MustSignNewTx(key, types.LatestSignerForChainID(big.NewInt(1)), &types.DynamicFeeTx{ChainID: big.NewInt(1), Nonce: 1, Gas: 21000, GasFeeCap: fee, To: &to}).MarshalBinary()
-	poorTx, _ := types.MustSignNewTx(mustKey(t), signer, &types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Gas: 21000, GasFeeCap: fee, To: &to, Value: big.NewInt(1)}).MarshalBinary()
+	poorTx, _ := types.MustSignNewTx(mustKey(t), signer, &types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Gas: 21000, GasFeeCap: fee, GasTipCap: big.NewInt(1), To: &to, Value: big.NewInt(1)}).MarshalBinary()
 	cases := []struct {
 		name string
 		raw  []byte
@@ -74,8 +74,8 @@ func TestBadInputOverRPC(t *testing.T) {
 			b, _ := bad.MarshalBinary()
 			return b
 		}(), "invalid"},
-		{"nonce too low", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 0, Gas: 21000, GasFeeCap: fee, To: &to}), "nonce too low"},
-		{"nonce too far ahead", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 9, Gas: 21000, GasFeeCap: fee, To: &to}), "nonce too high"},
+		{"nonce too low", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 0, Gas: 21000, GasFeeCap: fee, GasTipCap: big.NewInt(1), To: &to}), "nonce too low"},
+		{"nonce too far ahead", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 9, Gas: 21000, GasFeeCap: fee, GasTipCap: big.NewInt(1), To: &to}), "nonce too high"},
 		{"insufficient funds", poorTx, "insufficient funds for gas * price + value"},
 		{"gas above the block limit", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 1, Gas: 12_000_000, GasFeeCap: big.NewInt(1), To: &to}), "exceeds block gas limit"},
 		{"oversized transaction", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 1, Gas: 9_000_000, GasFeeCap: big.NewInt(1), To: &to, Data: make([]byte, 200_000)}), "oversized data"},

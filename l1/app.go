@@ -15,7 +15,6 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/lru"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/txpool"
 	"github.com/ethereum/go-ethereum/core/txpool/txorder"
@@ -66,7 +65,7 @@ type App struct {
 	log   *slog.Logger
 	stats *Metrics
 
-	decoded *lru.Cache[common.Hash, *decodedTx]
+	decoded *decodeCache
 	builds  atomic.Int64 // block executions, for tests of the result cache
 
 	mu         sync.Mutex // guards the fields below against RPC readers
@@ -105,7 +104,7 @@ func NewApp(store *chain.Store, system *chain.SystemContracts, cfg Config, metri
 		cfg:     cfg,
 		log:     log,
 		stats:   metrics,
-		decoded: lru.NewCache[common.Hash, *decodedTx](65536),
+		decoded: newDecodeCache(decodeCacheBytes),
 		results: map[[32]byte]*chain.Result{},
 	}
 	if err := a.resetCheckState(); err != nil {
@@ -149,11 +148,12 @@ func (a *App) resetCheckState() error {
 	return nil
 }
 
-// decode parses raw transaction bytes and recovers the sender, caching both
-// by hash so every phase of a transaction's life recovers its sender once.
+// decode parses raw transaction bytes and recovers the sender. What passed
+// CheckTx is cached by hash, so the later phases of a transaction's life do
+// not recover its sender again.
 func (a *App) decode(raw []byte) (*decodedTx, error) {
 	hash := crypto.Keccak256Hash(raw)
-	if d, ok := a.decoded.Get(hash); ok {
+	if d, ok := a.decoded.get(hash); ok {
 		return d, nil
 	}
 	if uint64(len(raw)) > a.cfg.MaxTxSize {
@@ -173,9 +173,7 @@ func (a *App) decode(raw []byte) (*decodedTx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", txpool.ErrInvalidSender, err)
 	}
-	d := &decodedTx{tx: tx, from: from}
-	a.decoded.Add(hash, d)
-	return d, nil
+	return &decodedTx{tx: tx, from: from}, nil
 }
 
 // Info tells CometBFT where the application is, so it replays what is missing.
@@ -200,18 +198,21 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 }
 
 // CheckTx admits a transaction to the mempool: decoding, chain ID, signature,
-// size, intrinsic gas, nonce against the pending nonce, balance for the
-// maximum cost, and go-ethereum's replacement rule.
+// size, intrinsic gas, a fee cap covering the next block's base fee and a tip
+// of at least MinTip, nonce against the pending nonce, balance for the
+// maximum cost, go-ethereum's replacement rule, and the pool's byte bound.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	d, err := a.decode(req.Tx)
 	if err == nil {
 		a.mu.Lock()
 		st := a.checkState
 		a.mu.Unlock()
+		head := a.store.Head()
+		baseFee := a.exec.Header(head, chain.Env{}).BaseFee
 		if req.Type == abci.CheckTxType_Recheck {
-			err = a.pool.recheck(d.tx, d.from, st)
+			err = a.pool.recheck(d.tx, d.from, st, baseFee)
 		} else {
-			err = a.pool.add(d.tx, d.from, a.store.Head(), st, a.cfg.MaxTxSize)
+			err = a.pool.add(d.tx, d.from, head, baseFee, st, a.cfg.MaxTxSize)
 		}
 	}
 	if err != nil {
@@ -222,6 +223,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	}
 	if req.Type == abci.CheckTxType_New {
 		a.stats.TxAccepted.Inc()
+		a.decoded.add(d.tx.Hash(), d, len(req.Tx))
 	}
 	return &abci.ResponseCheckTx{Code: CodeOK, GasWanted: int64(d.tx.Gas())}, nil
 }

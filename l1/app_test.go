@@ -156,7 +156,9 @@ func TestCheckTxRefusals(t *testing.T) {
 		{"malformed RLP", []byte{0xf8, 0xff, 0x00}, "rlp"},
 		{"empty", nil, "typed transaction too short"},
 		{"wrong chain ID", sign(&types.DynamicFeeTx{ChainID: big.NewInt(1), Gas: 21000, GasFeeCap: big.NewInt(params.GWei), To: &to}, 1), "invalid chain id"},
-		{"insufficient funds", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 21000, GasFeeCap: big.NewInt(params.GWei), To: &to, Value: big.NewInt(2 * params.Ether)}, appChainID), "insufficient funds for gas * price + value"},
+		{"insufficient funds", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 21000, GasFeeCap: big.NewInt(params.GWei), GasTipCap: big.NewInt(1), To: &to, Value: big.NewInt(2 * params.Ether)}, appChainID), "insufficient funds for gas * price + value"},
+		{"no tip", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 21000, GasFeeCap: big.NewInt(params.GWei), To: &to}, appChainID), "gas tip cap 0, minimum needed 1"},
+		{"fee cap below the base fee", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 21000, GasFeeCap: big.NewInt(1), GasTipCap: big.NewInt(1), To: &to}, appChainID), "max fee per gas less than block base fee"},
 		{"intrinsic gas", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 20000, GasFeeCap: big.NewInt(params.GWei), To: &to}, appChainID), "intrinsic gas too low"},
 		{"gas above cap", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 20_000_000, GasFeeCap: big.NewInt(1), To: &to}, appChainID), "gas limit too high"},
 		{"tip above cap", sign(&types.DynamicFeeTx{ChainID: big.NewInt(appChainID), Gas: 21000, GasFeeCap: big.NewInt(1), GasTipCap: big.NewInt(2), To: &to}, appChainID), "max priority fee per gas higher than max fee per gas"},
@@ -226,5 +228,106 @@ func TestProposalValidation(t *testing.T) {
 	info, _ := app.Info(ctx, &abci.RequestInfo{})
 	if info.LastBlockHeight != 1 || string(info.LastBlockAppHash) != string(head.Root.Bytes()) {
 		t.Fatalf("info %+v", info)
+	}
+}
+
+// A transaction that can never be included costs nothing to send, so it
+// must not get in: before, a fee cap of 0 from an empty account passed
+// (its cost is 0), survived every recheck, and 2,048 of them filled the
+// mempool. The fee cap must cover the next block's base fee, with a tip.
+func TestMempoolRefusesFreeSpam(t *testing.T) {
+	app := newTestApp(t)
+	empty, _ := crypto.GenerateKey()
+	to := common.HexToAddress("0x70")
+	for _, c := range []struct {
+		tip, feeCap int64
+		want        string
+	}{{0, 0, "gas tip cap 0, minimum needed 1"}, {1, 1, "max fee per gas less than block base fee"}} {
+		free := types.MustSignNewTx(empty, types.LatestSignerForChainID(big.NewInt(appChainID)), &types.DynamicFeeTx{
+			ChainID: big.NewInt(appChainID), Gas: 2_000_000, To: &to, Data: make([]byte, 64*1024),
+			GasTipCap: big.NewInt(c.tip), GasFeeCap: big.NewInt(c.feeCap)})
+		raw, _ := free.MarshalBinary()
+		wantCheck(t, checkTx(t, app, raw, abci.CheckTxType_New), c.want)
+	}
+	if app.PendingCount() != 0 {
+		t.Fatal("a free transaction is pending")
+	}
+}
+
+// go-ethereum's replacement rule, rounded up: below 10 wei a replacement at
+// the same price is refused too (it rounded down to no bump at all, an
+// endless churn of free replacements).
+func TestReplacementBumpRoundsUp(t *testing.T) {
+	for _, c := range []struct {
+		prev, next int64
+		ok         bool
+	}{{5, 5, false}, {5, 6, true}, {9, 9, false}, {10, 10, false}, {10, 11, true}, {100, 109, false}, {100, 110, true}, {101, 111, false}, {101, 112, true}} {
+		if got := bumped(big.NewInt(c.prev), big.NewInt(c.next)); got != c.ok {
+			t.Errorf("bumped(%d, %d) = %v, want %v", c.prev, c.next, got, c.ok)
+		}
+	}
+}
+
+// A pending transaction whose fee cap the rising base fee has overtaken is
+// dropped at recheck: it cannot be included and would sit there for ever.
+func TestRecheckDropsWhatCannotPayTheBaseFee(t *testing.T) {
+	app := newTestApp(t)
+	key := chain.DevKey(0)
+	head := app.Store().Head()
+	baseFee := app.Executor().Header(head, chain.Env{}).BaseFee
+	capWei := new(big.Int).Set(baseFee)
+	to := common.HexToAddress("0x70")
+	tx := types.MustSignNewTx(key, types.LatestSignerForChainID(big.NewInt(appChainID)), &types.DynamicFeeTx{
+		ChainID: big.NewInt(appChainID), Nonce: 0, Gas: 21000, To: &to, GasTipCap: big.NewInt(1), GasFeeCap: capWei})
+	raw, _ := tx.MarshalBinary()
+	wantCheck(t, checkTx(t, app, raw, abci.CheckTxType_New), "")
+	if err := app.pool.recheck(tx, chain.DevAddress(0), app.checkState, new(big.Int).Add(baseFee, common.Big1)); err == nil {
+		t.Fatal("recheck kept a transaction below the base fee")
+	}
+	if app.PendingCount() != 0 {
+		t.Fatal("the transaction is still pending")
+	}
+}
+
+// When the pool is full, a transaction gets in only by evicting the last
+// transaction of a sender paying a lower tip; with nothing cheaper it is
+// refused, and evictions never open a nonce gap.
+func TestFullPoolEvictsTheCheapest(t *testing.T) {
+	app := newTestApp(t)
+	app.pool.maxBytes = 3 * 120 // room for three transfers
+	send := func(key uint32, nonce uint64, tipGwei int64) *abci.ResponseCheckTx {
+		return checkTx(t, app, rawTx(t, chain.DevKey(key), nonce, tipGwei, 100), abci.CheckTxType_New)
+	}
+	wantCheck(t, send(0, 0, 1), "")
+	wantCheck(t, send(0, 1, 1), "")
+	wantCheck(t, send(1, 0, 2), "")
+	wantCheck(t, send(2, 0, 1), "txpool is full") // pays no more than the cheapest
+	wantCheck(t, send(2, 0, 3), "")               // evicts sender 0's nonce 1
+	if n, _ := app.PendingNonce(chain.DevAddress(0)); n != 1 {
+		t.Fatalf("sender 0's pending nonce %d, want 1 (its last was evicted)", n)
+	}
+	wantCheck(t, checkTx(t, app, rawTx(t, chain.DevKey(0), 1, 1, 100), abci.CheckTxType_Recheck), "no longer pending")
+}
+
+// The decode cache keeps only what passed CheckTx, and within a byte
+// budget: garbage and refused transactions take no room, and large ones
+// cannot pile up by the gigabyte.
+func TestDecodeCacheBounded(t *testing.T) {
+	app := newTestApp(t)
+	refused := rawTx(t, chain.DevKey(0), 5, 1, 10) // nonce too high
+	wantCheck(t, checkTx(t, app, refused, abci.CheckTxType_New), "nonce too high")
+	if app.decoded.len() != 0 {
+		t.Fatalf("a refused transaction was cached (%d entries)", app.decoded.len())
+	}
+	wantCheck(t, checkTx(t, app, rawTx(t, chain.DevKey(0), 0, 1, 10), abci.CheckTxType_New), "")
+	if app.decoded.len() != 1 {
+		t.Fatalf("%d cached, want the accepted transaction", app.decoded.len())
+	}
+	c := newDecodeCache(1000)
+	for i := range 10 {
+		c.add(common.Hash{byte(i)}, &decodedTx{}, 300)
+	}
+	if c.bytes > 1000 || c.len() != 3 {
+		t.Fatalf("cache holds %d entries of %d bytes, budget 1000", c.len(), c.bytes)
 	}
 }

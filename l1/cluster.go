@@ -155,6 +155,12 @@ func (c *Cluster) writeGenesis(vals []cmttypes.GenesisValidator) error {
 		}
 		params := cmttypes.DefaultConsensusParams()
 		params.Block.MaxBytes = 8 * 1024 * 1024
+		if sc := c.cfg.Staking; sc != nil {
+			// Evidence must expire before unbonded stake is paid out, or a
+			// validator could leave and then equivocate for free.
+			params.Evidence.MaxAgeNumBlocks = int64(max(1, sc.Params.UnbondingBlocks/2))
+			params.Evidence.MaxAgeDuration = time.Duration(max(1, sc.Params.UnbondingSeconds/2)) * time.Second
+		}
 		doc := &cmttypes.GenesisDoc{
 			ChainID:         fmt.Sprintf("cairn-%d", g.ChainID),
 			GenesisTime:     now,

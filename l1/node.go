@@ -159,6 +159,12 @@ func (g *GenesisAppState) Setup() (*chain.Genesis, *staking.Staking, error) {
 	if g.Staking == nil {
 		return &cg, nil, nil
 	}
+	if err := g.Staking.Params.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if len(g.Staking.Validators) > g.Staking.Params.MaxValidators {
+		return nil, nil, fmt.Errorf("%w: %d genesis validators, at most %d active", staking.ErrParams, len(g.Staking.Validators), g.Staking.Params.MaxValidators)
+	}
 	stk := staking.New(cg.ChainID, g.Staking.Params)
 	acct, err := stk.GenesisAccount(g.Staking.Validators)
 	if err != nil {
@@ -206,6 +212,10 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	genesis, stk, err := st.Setup()
+	if err == nil && stk != nil {
+		ev := doc.ConsensusParams.Evidence
+		err = stk.Params().CheckEvidenceAge(ev.MaxAgeNumBlocks, ev.MaxAgeDuration)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("genesis: %w", err)
 	}

@@ -1,12 +1,14 @@
 package l1
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/big"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/txpool"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -20,8 +22,21 @@ const DefaultMaxTxSize = 4 * 32 * 1024
 // DefaultAccountSlots is how many pending transactions one sender may have.
 const DefaultAccountSlots = 4096
 
+// DefaultPoolBytes bounds the bytes of all pending transactions in the
+// view, under CometBFT's own mempool bound (256 MiB), so the view decides
+// what is admitted and what is evicted when it is full.
+const DefaultPoolBytes = 64 * 1024 * 1024
+
+// MinTip is the smallest priority fee per gas admitted, go-ethereum's
+// default price limit (1 wei).
+const MinTip = 1
+
 // priceBump is the percentage a replacement must raise both fee caps by.
 const priceBump = 10
+
+// ErrPoolFull is returned for a transaction refused because the pool is
+// full of transactions that pay at least as much.
+var ErrPoolFull = errors.New("txpool is full")
 
 // pool is the application's view of its CometBFT mempool: for every sender,
 // the pending transactions by nonce, gapless from the sender's state nonce.
@@ -32,6 +47,8 @@ type pool struct {
 	config   *params.ChainConfig
 	signer   types.Signer
 	slots    int
+	maxBytes uint64
+	bytes    uint64 // of all pending transactions
 	accounts map[common.Address]*pending
 	byHash   map[common.Hash]*types.Transaction
 }
@@ -40,6 +57,12 @@ type pending struct {
 	base  uint64 // state nonce when last pruned
 	txs   map[uint64]*types.Transaction
 	spent *big.Int // sum of the pending transactions' maximum costs
+	// The end of the gapless run from state nonce memoState, while
+	// memoOK: recheck asks for it once per transaction, and walking the
+	// run each time was quadratic in the sender's pending count.
+	memoOK    bool
+	memoState uint64
+	memoNext  uint64
 }
 
 func (acc *pending) put(tx *types.Transaction) {
@@ -48,12 +71,18 @@ func (acc *pending) put(tx *types.Transaction) {
 	}
 	acc.txs[tx.Nonce()] = tx
 	acc.spent.Add(acc.spent, tx.Cost())
+	if acc.memoOK && tx.Nonce() == acc.memoNext {
+		acc.memoOK = false // the run may go further now
+	}
 }
 
 func (acc *pending) drop(nonce uint64) {
 	if old := acc.txs[nonce]; old != nil {
 		acc.spent.Sub(acc.spent, old.Cost())
 		delete(acc.txs, nonce)
+		if acc.memoOK && nonce >= acc.memoState && nonce < acc.memoNext {
+			acc.memoNext = nonce // the run now ends here
+		}
 	}
 }
 
@@ -62,6 +91,7 @@ func newPool(config *params.ChainConfig, slots int) *pool {
 		config:   config,
 		signer:   types.LatestSigner(config),
 		slots:    slots,
+		maxBytes: DefaultPoolBytes,
 		accounts: map[common.Address]*pending{},
 		byHash:   map[common.Hash]*types.Transaction{},
 	}
@@ -70,13 +100,29 @@ func newPool(config *params.ChainConfig, slots int) *pool {
 // nextNonce is the first nonce after a sender's gapless pending run. Caller
 // holds mu.
 func (p *pool) nextNonce(addr common.Address, stateNonce uint64) uint64 {
-	n := stateNonce
-	if acc := p.accounts[addr]; acc != nil {
-		for acc.txs[n] != nil {
-			n++
-		}
+	acc := p.accounts[addr]
+	if acc == nil {
+		return stateNonce
 	}
+	if acc.memoOK && acc.memoState == stateNonce {
+		return acc.memoNext
+	}
+	n := stateNonce
+	for acc.txs[n] != nil {
+		n++
+	}
+	acc.memoOK, acc.memoState, acc.memoNext = true, stateNonce, n
 	return n
+}
+
+// effectiveTip is what a transaction pays the proposer per gas at a base
+// fee (zero when its fee cap is below it).
+func effectiveTip(tx *types.Transaction, baseFee *big.Int) *big.Int {
+	tip, err := tx.EffectiveGasTip(baseFee)
+	if err != nil {
+		return new(big.Int)
+	}
+	return tip
 }
 
 // PendingNonce returns the nonce the sender's next transaction should use.
@@ -109,16 +155,23 @@ func (p *pool) Len() int {
 
 // add validates tx against the head state and the pending transactions of its
 // sender and adds it, replacing a pending one with the same nonce when both of
-// its fee caps are at least 10% higher (go-ethereum's rule).
-func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Header, st *state.StateDB, maxSize uint64) error {
+// its fee caps are at least 10% higher (go-ethereum's rule). Its fee cap must
+// cover baseFee, the next block's, and its tip MinTip: a transaction that
+// can never be included would otherwise sit in every node's mempool for
+// free. When the pool is full, a transaction is admitted only by evicting
+// a sender's last transaction that pays a lower tip.
+func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Header, baseFee *big.Int, st *state.StateDB, maxSize uint64) error {
 	opts := &txpool.ValidationOptions{
 		Config:  p.config,
 		Accept:  1<<types.LegacyTxType | 1<<types.AccessListTxType | 1<<types.DynamicFeeTxType,
 		MaxSize: maxSize,
-		MinTip:  new(big.Int),
+		MinTip:  big.NewInt(MinTip),
 	}
 	if err := txpool.ValidateTransaction(tx, head, p.signer, opts); err != nil {
 		return err
+	}
+	if tx.GasFeeCap().Cmp(baseFee) < 0 {
+		return fmt.Errorf("%w: max fee per gas %v, the next block's base fee %v", core.ErrFeeCapTooLow, tx.GasFeeCap(), baseFee)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -153,26 +206,80 @@ func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Heade
 	if err != nil {
 		return err
 	}
+	old := (*types.Transaction)(nil)
+	if acc != nil {
+		old = acc.txs[tx.Nonce()]
+	}
+	if old != nil && (!bumped(old.GasFeeCap(), tx.GasFeeCap()) || !bumped(old.GasTipCap(), tx.GasTipCap())) {
+		return fmt.Errorf("%w: need both fee caps %d%% above the pending transaction's", txpool.ErrReplaceUnderpriced, priceBump)
+	}
+	grow := tx.Size()
+	if old != nil {
+		grow -= min(grow, old.Size())
+	}
+	for p.bytes+grow > p.maxBytes {
+		if !p.evictCheaperLocked(from, effectiveTip(tx, baseFee), baseFee) {
+			return fmt.Errorf("%w: %d bytes pending pay at least this transaction's tip", ErrPoolFull, p.bytes)
+		}
+	}
 	if acc == nil {
 		acc = &pending{base: st.GetNonce(from), txs: map[uint64]*types.Transaction{}, spent: new(big.Int)}
 		p.accounts[from] = acc
 	}
-	if old := acc.txs[tx.Nonce()]; old != nil {
-		if !bumped(old.GasFeeCap(), tx.GasFeeCap()) || !bumped(old.GasTipCap(), tx.GasTipCap()) {
-			return fmt.Errorf("%w: need both fee caps %d%% above the pending transaction's", txpool.ErrReplaceUnderpriced, priceBump)
-		}
+	if old != nil {
 		delete(p.byHash, old.Hash())
+		p.bytes -= old.Size()
 	}
 	acc.put(tx)
 	p.byHash[tx.Hash()] = tx
+	p.bytes += tx.Size()
 	return nil
 }
 
-// bumped reports whether next >= prev * (100 + priceBump) / 100.
+// evictCheaperLocked drops the last pending transaction (highest nonce, so
+// no gap opens) of the sender, other than from, whose last transaction pays
+// the lowest tip at baseFee, if that tip is below tip. It reports whether it
+// dropped one. CometBFT's mempool drops the bytes at its next recheck.
+func (p *pool) evictCheaperLocked(from common.Address, tip, baseFee *big.Int) bool {
+	var (
+		victim    common.Address
+		victimTx  *types.Transaction
+		victimTip *big.Int
+	)
+	for addr, acc := range p.accounts {
+		if addr == from {
+			continue
+		}
+		var last *types.Transaction
+		for _, t := range acc.txs {
+			if last == nil || t.Nonce() > last.Nonce() {
+				last = t
+			}
+		}
+		if last == nil {
+			continue
+		}
+		lt := effectiveTip(last, baseFee)
+		// Ties go to the lower address, so every node evicts the same.
+		if victimTx == nil || lt.Cmp(victimTip) < 0 || lt.Cmp(victimTip) == 0 && bytes.Compare(addr[:], victim[:]) < 0 {
+			victim, victimTx, victimTip = addr, last, lt
+		}
+	}
+	if victimTx == nil || victimTip.Cmp(tip) >= 0 {
+		return false
+	}
+	p.removeLocked(victim, victimTx)
+	return true
+}
+
+// bumped reports whether next >= prev * (100 + priceBump) / 100, rounded
+// up, and next > prev: below 10 wei a same-price replacement would
+// otherwise pass.
 func bumped(prev, next *big.Int) bool {
 	need := new(big.Int).Mul(prev, big.NewInt(100+priceBump))
+	need.Add(need, big.NewInt(99))
 	need.Div(need, big.NewInt(100))
-	return next.Cmp(need) >= 0
+	return next.Cmp(need) >= 0 && next.Cmp(prev) > 0
 }
 
 // errReplaced is returned on recheck for a transaction no longer in the view:
@@ -180,14 +287,19 @@ func bumped(prev, next *big.Int) bool {
 var errReplaced = errors.New("transaction no longer pending: included or replaced")
 
 // recheck re-validates a pending transaction after a block; it drops it when
-// it has gone (included or replaced) or turned invalid.
-func (p *pool) recheck(tx *types.Transaction, from common.Address, st *state.StateDB) error {
+// it has gone (included or replaced), turned invalid, or can no longer pay
+// the next block's base fee (there is no parked pool to wait in).
+func (p *pool) recheck(tx *types.Transaction, from common.Address, st *state.StateDB, baseFee *big.Int) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.byHash[tx.Hash()] == nil {
 		return errReplaced
 	}
 	acc := p.accounts[from]
+	if tx.GasFeeCap().Cmp(baseFee) < 0 {
+		p.removeLocked(from, tx)
+		return fmt.Errorf("%w: max fee per gas %v, the next block's base fee %v", core.ErrFeeCapTooLow, tx.GasFeeCap(), baseFee)
+	}
 	if tx.Nonce() >= p.nextNonce(from, st.GetNonce(from)) {
 		p.removeLocked(from, tx)
 		return fmt.Errorf("nonce gap before %d", tx.Nonce())
@@ -210,6 +322,9 @@ func (p *pool) recheck(tx *types.Transaction, from common.Address, st *state.Sta
 }
 
 func (p *pool) removeLocked(from common.Address, tx *types.Transaction) {
+	if p.byHash[tx.Hash()] != nil {
+		p.bytes -= tx.Size()
+	}
 	delete(p.byHash, tx.Hash())
 	if acc := p.accounts[from]; acc != nil && acc.txs[tx.Nonce()] == tx {
 		acc.drop(tx.Nonce())
@@ -232,6 +347,9 @@ func (p *pool) prune(st *state.StateDB) {
 		for n, t := range acc.txs {
 			if n < nonce {
 				acc.drop(n)
+				if p.byHash[t.Hash()] != nil {
+					p.bytes -= t.Size()
+				}
 				delete(p.byHash, t.Hash())
 			}
 		}

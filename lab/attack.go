@@ -24,15 +24,17 @@ var Attacks = map[string]struct {
 	Summary string
 	Run     func(ctx context.Context, out io.Writer) error
 }{
-	"invalid-output":    {"a proposer posts a false output to withdraw 1,000 ETH that was never deposited", attackInvalidOutput},
-	"false-challenge":   {"a challenger disputes a true output and disagrees with every step", attackFalseChallenge},
-	"silent-party":      {"the proposer of a false output stops answering in its dispute game", attackSilentParty},
-	"self-challenge":    {"a proposer challenges its own false output at once, to lock honest challengers out", attackSelfChallenge},
-	"future-output":     {"a proposer posts an output for an L2 block that L1 data does not give yet", attackFutureOutput},
-	"unsettled-base":    {"a proposer posts two false outputs and withdraws against the second while the first is disputed", attackUnsettledBase},
-	"reprove-grief":     {"a griefer re-proves a user's withdrawal to restart its challenge window", attackReproveGrief},
-	"noncanonical-root": {"the ZK operator submits its new root plus the field modulus, which the proof cannot tell apart", attackNoncanonicalRoot},
-	"exit-spam":         {"a spammer floods the ZK rollup's priority queue to force its exit mode", attackExitSpam},
+	"invalid-output":        {"a proposer posts a false output to withdraw 1,000 ETH that was never deposited", attackInvalidOutput},
+	"false-challenge":       {"a challenger disputes a true output and disagrees with every step", attackFalseChallenge},
+	"silent-party":          {"the proposer of a false output stops answering in its dispute game", attackSilentParty},
+	"self-challenge":        {"a proposer challenges its own false output at once, to lock honest challengers out", attackSelfChallenge},
+	"future-output":         {"a proposer posts an output for an L2 block that L1 data does not give yet", attackFutureOutput},
+	"unsettled-base":        {"a proposer posts two false outputs and withdraws against the second while the first is disputed", attackUnsettledBase},
+	"reprove-grief":         {"a griefer re-proves a user's withdrawal to restart its challenge window", attackReproveGrief},
+	"noncanonical-root":     {"the ZK operator submits its new root plus the field modulus, which the proof cannot tell apart", attackNoncanonicalRoot},
+	"exit-spam":             {"a spammer floods the ZK rollup's priority queue to force its exit mode", attackExitSpam},
+	"mempool-flood":         {"free and cheapest-price transactions flood the L1's mempool to censor everyone", attackMempoolFlood},
+	"unbond-and-equivocate": {"a validator unbonds, equivocates while its vote still counts, and withdraws", attackUnbondAndEquivocate},
 }
 
 // AttackNames returns the attacks' names in order.

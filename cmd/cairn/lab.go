@@ -96,7 +96,7 @@ measured in the same run.`,
 }
 
 func labAttackCmd() *cobra.Command {
-	long := "Runs an attack on a fresh rollup (an L1 mined by hand, a sequencer, batcher, verifier,\nproposer and challenger in this process), prints what happened with the L1\ntransactions and balances, and exits 0 only when the outcome is the one the\nsecurity model promises. Attacks:\n"
+	long := "Runs an attack on a fresh rollup (an L1 mined by hand, a sequencer, batcher, verifier,\nproposer and challenger in this process), the ZK rollup's contract, or the L1, prints\nwhat happened with its transactions and balances, and exits 0 only when the\noutcome is the one the security model promises. Attacks:\n"
 	for _, n := range lab.AttackNames() {
 		long += fmt.Sprintf("  %-16s %s\n", n, lab.Attacks[n].Summary)
 	}

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"time"
 
 	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/oasisprotocol/curve25519-voi/curve"
 
 	"github.com/cairn-dev/cairn/chain"
 )
@@ -24,6 +27,8 @@ type Params struct {
 	MinStake           *big.Int `json:"minStake"`           // wei a validator needs to be active
 	MaxValidators      int      `json:"maxValidators"`      // size of the active set
 	UnbondingBlocks    uint64   `json:"unbondingBlocks"`    // blocks before unbonded stake is paid out
+	UnbondingSeconds   uint64   `json:"unbondingSeconds"`   // and seconds: both must pass
+	MinSelfBond        *big.Int `json:"minSelfBond"`        // wei an operator keeps in its own validator to be active
 	BlockReward        *big.Int `json:"blockReward"`        // wei minted to the proposer's validator each block
 	DoubleSignSlashBps uint64   `json:"doubleSignSlashBps"` // share of stake slashed for double-signing
 	DowntimeSlashBps   uint64   `json:"downtimeSlashBps"`   // share of stake slashed for downtime
@@ -38,6 +43,8 @@ func DefaultParams() Params {
 		MinStake:           new(big.Int).Mul(big.NewInt(1), big.NewInt(params.Ether)),
 		MaxValidators:      100,
 		UnbondingBlocks:    20,
+		UnbondingSeconds:   4,
+		MinSelfBond:        new(big.Int).Mul(big.NewInt(1), big.NewInt(params.Ether)),
 		BlockReward:        new(big.Int),
 		DoubleSignSlashBps: 500, // 5%
 		DowntimeSlashBps:   10,  // 0.1%
@@ -51,7 +58,42 @@ func DefaultParams() Params {
 var (
 	ErrUnknownValidator = errors.New("unknown validator")
 	ErrBadSignature     = errors.New("consensus key signature does not bind this account")
+	ErrParams           = errors.New("invalid staking parameters")
 )
+
+// Validate checks the rules for a genesis.
+func (p Params) Validate() error {
+	switch {
+	case p.MinStake == nil || p.MinStake.Sign() <= 0:
+		return fmt.Errorf("%w: minimum stake must be positive", ErrParams)
+	case p.MinSelfBond != nil && p.MinSelfBond.Sign() < 0:
+		return fmt.Errorf("%w: negative minimum self-bond", ErrParams)
+	case p.MaxValidators < 1:
+		return fmt.Errorf("%w: %d validators", ErrParams, p.MaxValidators)
+	case p.DoubleSignSlashBps > 10_000 || p.DowntimeSlashBps > 10_000:
+		return fmt.Errorf("%w: a slash above 100%%", ErrParams)
+	case p.UnbondingBlocks == 0 || p.UnbondingSeconds == 0:
+		return fmt.Errorf("%w: no unbonding period", ErrParams)
+	case p.BlockReward != nil && p.BlockReward.Sign() < 0:
+		return fmt.Errorf("%w: negative block reward", ErrParams)
+	case p.MaxValidators > 1024:
+		return fmt.Errorf("%w: %d validators, at most 1024 (CometBFT's total voting power)", ErrParams, p.MaxValidators)
+	}
+	return nil
+}
+
+// CheckEvidenceAge refuses a genesis whose consensus evidence outlives the
+// unbonding period: stake could then leave before the evidence against it
+// lands, and a validator could equivocate for free. CometBFT accepts
+// evidence while it is younger than maxBlocks blocks or maxAge, so both
+// must be shorter than the unbonding period's blocks and seconds.
+func (p Params) CheckEvidenceAge(maxBlocks int64, maxAge time.Duration) error {
+	if maxBlocks < 0 || uint64(maxBlocks) >= p.UnbondingBlocks || maxAge >= time.Duration(p.UnbondingSeconds)*time.Second {
+		return fmt.Errorf("%w: evidence is valid for %d blocks or %v, not within the unbonding period of %d blocks and %d s",
+			ErrParams, maxBlocks, maxAge, p.UnbondingBlocks, p.UnbondingSeconds)
+	}
+	return nil
+}
 
 // maxUnbondings bounds one delegator's pending unbonding entries, so withdraw
 // has a fixed gas cost.
@@ -145,7 +187,7 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 	if err != nil {
 		return nil, chain.Revert("bad arguments: %v", err)
 	}
-	if m.IsConstant() && call.Value.Sign() > 0 {
+	if !m.IsPayable() && call.Value.Sign() > 0 {
 		return nil, chain.Revert("%s is not payable", m.Name)
 	}
 	d := db{st: call.State, self: Address}
@@ -161,7 +203,9 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 		if call.Value.Sign() == 0 {
 			return nil, chain.Revert("nothing to delegate")
 		}
-		s.delegate(d, val, call.Caller, call.Value.ToBig())
+		if err := s.delegate(d, val, call.Caller, call.Value.ToBig()); err != nil {
+			return nil, chain.Revert("%v", err)
+		}
 		call.Emit([]common.Hash{ABI.Events["Delegated"].ID, common.BytesToHash(val.Bytes()), common.BytesToHash(call.Caller.Bytes())},
 			common.BigToHash(call.Value.ToBig()).Bytes())
 		return nil, nil
@@ -170,7 +214,7 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 			return nil, chain.Revert("unbond is not payable")
 		}
 		val, amount := args[0].(common.Address), args[1].(*big.Int)
-		release, err := s.unbond(d, val, call.Caller, amount, number)
+		release, err := s.unbond(d, val, call.Caller, amount, number, call.Block.Time)
 		if err != nil {
 			return nil, chain.Revert("%v", err)
 		}
@@ -181,7 +225,7 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 		if call.Value.Sign() > 0 {
 			return nil, chain.Revert("withdraw is not payable")
 		}
-		paid := s.withdraw(d, call.Caller, number)
+		paid := s.withdraw(d, call.Caller, number, call.Block.Time)
 		if paid.Sign() > 0 {
 			call.Emit([]common.Hash{ABI.Events["Withdrawn"].ID, common.BytesToHash(call.Caller.Bytes())}, common.BigToHash(paid).Bytes())
 		}
@@ -193,6 +237,9 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 		v := d.load(call.Caller)
 		if !v.Jailed {
 			return nil, chain.Revert("validator is not jailed")
+		}
+		if v.Tombstoned {
+			return nil, chain.Revert("validator double-signed: it may never return")
 		}
 		if number < v.JailedUntil {
 			return nil, chain.Revert("jailed until block %d", v.JailedUntil)
@@ -210,8 +257,19 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 			return nil, chain.Revert("commission above 100%%")
 		}
 		v := d.load(call.Caller)
+		// As the Cosmos SDK: a bounded step, and one change per unbonding
+		// period, so delegators can leave before the next.
+		step := max(bps, v.Commission) - min(bps, v.Commission)
+		if step > MaxCommissionChangeBps {
+			return nil, chain.Revert("commission may change by at most %d bps at a time", MaxCommissionChangeBps)
+		}
+		last := d.u64(vkey(call.Caller, "commissionChanged"))
+		if last != 0 && number < last+s.params.UnbondingBlocks {
+			return nil, chain.Revert("commission changed at block %d: next change from block %d", last, last+s.params.UnbondingBlocks)
+		}
 		v.Commission = bps
 		d.save(v)
+		d.setU64(vkey(call.Caller, "commissionChanged"), number)
 		return nil, nil
 	case "validators":
 		ops := make([]common.Address, d.count())
@@ -245,6 +303,9 @@ func (s *Staking) register(call *chain.Call, d db, pub [32]byte, sig []byte, com
 	case pub == [32]byte{}:
 		return chain.Revert("empty consensus key")
 	}
+	if err := checkConsensusKey(pub); err != nil {
+		return chain.Revert("%v", err)
+	}
 	pk := ed25519.PubKey(pub[:])
 	if !pk.VerifySignature(RegistrationMessage(s.chainID, op, pub), sig) {
 		return chain.Revert("%v", ErrBadSignature)
@@ -256,24 +317,54 @@ func (s *Staking) register(call *chain.Call, d db, pub [32]byte, sig []byte, com
 	d.setAddr(key("cons", cons), op)
 	d.append(op)
 	d.save(&Validator{Operator: op, PubKey: pub, Stake: new(big.Int), Shares: new(big.Int), Commission: commission, WindowStart: call.Block.BlockNumber.Uint64()})
-	s.delegate(d, op, op, call.Value.ToBig())
+	if err := s.delegate(d, op, op, call.Value.ToBig()); err != nil {
+		return chain.Revert("%v", err)
+	}
 	call.Emit([]common.Hash{ABI.Events["ValidatorRegistered"].ID, common.BytesToHash(op.Bytes())}, pub[:])
 	return nil
 }
 
+// ErrNoShares is returned for a delegation too small to buy one share:
+// it would add stake for nothing, raising the share price for the others.
+var ErrNoShares = errors.New("delegation buys no share at the current price")
+
+// ErrWeakKey is returned for a consensus key that is not a canonical
+// encoding of a point of large order: ZIP-215 verification accepts
+// signatures under small-order keys that need no private key at all.
+var ErrWeakKey = errors.New("weak consensus key")
+
+func checkConsensusKey(pub [32]byte) error {
+	var y curve.CompressedEdwardsY
+	if _, err := y.SetBytes(pub[:]); err != nil || !y.IsCanonicalVartime() {
+		return fmt.Errorf("%w: not a canonical point encoding", ErrWeakKey)
+	}
+	var p curve.EdwardsPoint
+	if _, err := p.SetCompressedY(&y); err != nil {
+		return fmt.Errorf("%w: not on the curve", ErrWeakKey)
+	}
+	if p.IsSmallOrder() {
+		return fmt.Errorf("%w: small order", ErrWeakKey)
+	}
+	return nil
+}
+
 // delegate adds amount (already in the contract's balance) to a validator
-// for del, at the current share price.
-func (s *Staking) delegate(d db, val, del common.Address, amount *big.Int) {
+// for del, at the current share price. One that buys no share is refused.
+func (s *Staking) delegate(d db, val, del common.Address, amount *big.Int) error {
 	v := d.load(val)
 	shares := new(big.Int).Set(amount)
 	if v.Shares.Sign() > 0 && v.Stake.Sign() > 0 {
 		shares.Mul(amount, v.Shares).Div(shares, v.Stake)
+	}
+	if shares.Sign() == 0 {
+		return fmt.Errorf("%w: %s wei, %s wei a share", ErrNoShares, amount, new(big.Int).Div(v.Stake, v.Shares))
 	}
 	v.Stake.Add(v.Stake, amount)
 	v.Shares.Add(v.Shares, shares)
 	d.save(v)
 	d.setShares(val, del, new(big.Int).Add(d.shares(val, del), shares))
 	d.addAccounted(amount)
+	return nil
 }
 
 func (s *Staking) delegationAmount(d db, val, del common.Address) *big.Int {
@@ -285,9 +376,11 @@ func (s *Staking) delegationAmount(d db, val, del common.Address) *big.Int {
 	return amt.Div(amt, v.Shares)
 }
 
-// unbond takes amount of del's stake out of val; it is paid by withdraw
-// after the unbonding period.
-func (s *Staking) unbond(d db, val, del common.Address, amount *big.Int, number uint64) (uint64, error) {
+// unbond takes amount of del's stake out of val into its unbonding pool,
+// where it stays slashable for the validator's infractions; withdraw pays
+// it after the unbonding period. An operator keeps at least MinSelfBond in
+// its own validator, or leaves it entirely.
+func (s *Staking) unbond(d db, val, del common.Address, amount *big.Int, number, now uint64) (uint64, error) {
 	if !d.registered(val) {
 		return 0, fmt.Errorf("%w %s", ErrUnknownValidator, val)
 	}
@@ -296,6 +389,11 @@ func (s *Staking) unbond(d db, val, del common.Address, amount *big.Int, number 
 	}
 	if have := s.delegationAmount(d, val, del); amount.Cmp(have) > 0 {
 		return 0, fmt.Errorf("unbonding %s, delegation is %s", amount, have)
+	}
+	if have := s.delegationAmount(d, val, del); del == val && s.params.MinSelfBond != nil {
+		if left := new(big.Int).Sub(have, amount); left.Sign() > 0 && left.Cmp(s.params.MinSelfBond) < 0 {
+			return 0, fmt.Errorf("the operator's own stake would fall to %s, below the minimum self-bond %s: unbond all of it or less", left, s.params.MinSelfBond)
+		}
 	}
 	n := d.unbondings(del)
 	if n >= maxUnbondings {
@@ -311,28 +409,43 @@ func (s *Staking) unbond(d db, val, del common.Address, amount *big.Int, number 
 	d.setShares(val, del, new(big.Int).Sub(d.shares(val, del), burn))
 	v.Shares.Sub(v.Shares, burn)
 	v.Stake.Sub(v.Stake, amount)
+	pool := new(big.Int).Set(amount)
+	if v.UnbondingShares.Sign() > 0 && v.Unbonding.Sign() > 0 {
+		pool.Mul(amount, v.UnbondingShares).Div(pool, v.Unbonding)
+	}
+	v.Unbonding.Add(v.Unbonding, amount)
+	v.UnbondingShares.Add(v.UnbondingShares, pool)
 	d.save(v)
 	release := number + s.params.UnbondingBlocks
-	d.setUnbonding(del, n, amount, release)
+	d.setUnbonding(del, n, unbondingEntry{val: val, shares: pool, release: release, releaseTime: now + s.params.UnbondingSeconds})
 	d.setUnbondings(del, n+1)
 	return release, nil
 }
 
-// withdraw pays del every unbonding entry that has matured.
-func (s *Staking) withdraw(d db, del common.Address, number uint64) *big.Int {
+// withdraw pays del every unbonding entry that has matured: its share of
+// its validator's unbonding pool, after any slash.
+func (s *Staking) withdraw(d db, del common.Address, number, now uint64) *big.Int {
 	paid := new(big.Int)
 	n, kept := d.unbondings(del), uint64(0)
 	for i := uint64(0); i < n; i++ {
-		amount, release := d.unbonding(del, i)
-		if release <= number {
+		e := d.unbonding(del, i)
+		if e.release <= number && e.releaseTime <= now {
+			v := d.load(e.val)
+			amount := new(big.Int)
+			if v.UnbondingShares.Sign() > 0 {
+				amount.Mul(e.shares, v.Unbonding).Div(amount, v.UnbondingShares)
+			}
+			v.Unbonding.Sub(v.Unbonding, amount)
+			v.UnbondingShares.Sub(v.UnbondingShares, e.shares)
+			d.save(v)
 			paid.Add(paid, amount)
 			continue
 		}
-		d.setUnbonding(del, kept, amount, release)
+		d.setUnbonding(del, kept, e)
 		kept++
 	}
 	for i := kept; i < n; i++ {
-		d.setUnbonding(del, i, new(big.Int), 0)
+		d.setUnbonding(del, i, unbondingEntry{shares: new(big.Int)})
 	}
 	d.setUnbondings(del, kept)
 	if paid.Sign() > 0 {
@@ -342,9 +455,21 @@ func (s *Staking) withdraw(d db, del common.Address, number uint64) *big.Int {
 	return paid
 }
 
-// Power is the voting power of a stake: whole ETH.
+// MaxCommissionChangeBps is the most a validator's commission moves in one
+// change.
+const MaxCommissionChangeBps = 100
+
+// maxPower bounds one validator's voting power so that a full active set
+// stays under CometBFT's MaxTotalVotingPower.
+const maxPower = cmttypes.MaxTotalVotingPower / 1024
+
+// Power is the voting power of a stake: whole ETH, at most maxPower.
 func Power(stake *big.Int) int64 {
-	return new(big.Int).Div(stake, big.NewInt(params.Ether)).Int64()
+	p := new(big.Int).Div(stake, big.NewInt(params.Ether))
+	if !p.IsInt64() || p.Int64() > maxPower {
+		return maxPower
+	}
+	return p.Int64()
 }
 
 // BeginBlock applies consensus evidence: double-signing is slashed and
@@ -358,7 +483,7 @@ func (s *Staking) BeginBlock(st vm.StateDB, header *types.Header, c chain.Consen
 		if op == (common.Address{}) {
 			continue
 		}
-		s.punish(d, d.load(op), s.params.DoubleSignSlashBps, number)
+		s.punishDoubleSign(d, d.load(op), number)
 	}
 	for _, vote := range c.Votes {
 		op := d.operatorOf(vote.Address)
@@ -384,19 +509,42 @@ func (s *Staking) BeginBlock(st vm.StateDB, header *types.Header, c chain.Consen
 	return nil
 }
 
-// punish slashes bps of a validator's stake (burnt) and jails it.
+// punish slashes bps of a validator's stake and of its unbonding pool
+// (burnt) and jails it, for downtime.
 func (s *Staking) punish(d db, v *Validator, bps uint64, number uint64) {
 	if v.Jailed {
 		return // already punished for this episode
 	}
-	slash := new(big.Int).Mul(v.Stake, new(big.Int).SetUint64(bps))
-	slash.Div(slash, big.NewInt(10_000))
-	v.Stake.Sub(v.Stake, slash)
+	s.slash(d, v, bps)
 	v.Jailed, v.JailedUntil, v.Missed = true, number+s.params.JailBlocks, 0
 	d.save(v)
-	if slash.Sign() > 0 {
-		d.subAccounted(slash)
-		d.burn(slash)
+}
+
+// punishDoubleSign slashes a double-signer, jailed or not, and tombstones
+// it: it may never unjail, so one slash covers the episode. The stake
+// unbonding from it is slashed too: it was at stake when the validator
+// signed twice, and the unbonding period outlives the evidence's age
+// (CheckEvidenceAge), so leaving first does not escape the slash.
+func (s *Staking) punishDoubleSign(d db, v *Validator, number uint64) {
+	if v.Tombstoned {
+		return
+	}
+	s.slash(d, v, s.params.DoubleSignSlashBps)
+	v.Jailed, v.Tombstoned, v.JailedUntil, v.Missed = true, true, ^uint64(0), 0
+	d.save(v)
+}
+
+func (s *Staking) slash(d db, v *Validator, bps uint64) {
+	cut := func(x *big.Int) *big.Int {
+		c := new(big.Int).Mul(x, new(big.Int).SetUint64(bps))
+		c.Div(c, big.NewInt(10_000))
+		x.Sub(x, c)
+		return c
+	}
+	total := new(big.Int).Add(cut(v.Stake), cut(v.Unbonding))
+	if total.Sign() > 0 {
+		d.subAccounted(total)
+		d.burn(total)
 	}
 }
 
@@ -418,7 +566,13 @@ func (s *Staking) EndBlock(st vm.StateDB, header *types.Header, c chain.Consensu
 			d.save(v)
 			d.addAccounted(new(big.Int).Sub(reward, commission))
 			if commission.Sign() > 0 {
-				s.delegate(d, op, op, commission)
+				if err := s.delegate(d, op, op, commission); err != nil {
+					// Too small for a share: it stays in the stake.
+					v = d.load(op)
+					v.Stake.Add(v.Stake, commission)
+					d.save(v)
+					d.addAccounted(commission)
+				}
 			}
 		}
 	}
@@ -437,7 +591,7 @@ func (s *Staking) updatePower(d db) {
 	want := make(map[common.Address]int64, len(vals))
 	var eligible []*Validator
 	for _, v := range vals {
-		if !v.Jailed && v.Stake.Cmp(s.params.MinStake) >= 0 && Power(v.Stake) > 0 {
+		if !v.Jailed && v.Stake.Cmp(s.params.MinStake) >= 0 && Power(v.Stake) > 0 && s.selfBonded(d, v) {
 			eligible = append(eligible, v)
 		}
 	}
@@ -461,6 +615,15 @@ func (s *Staking) updatePower(d db) {
 		}
 	}
 	d.setUpdates(changed)
+}
+
+// selfBonded reports whether a validator's operator keeps MinSelfBond in
+// it: one that has left its own validator gives it no power.
+func (s *Staking) selfBonded(d db, v *Validator) bool {
+	if s.params.MinSelfBond == nil || s.params.MinSelfBond.Sign() == 0 {
+		return true
+	}
+	return s.delegationAmount(d, v.Operator, v.Operator).Cmp(s.params.MinSelfBond) >= 0
 }
 
 // Update is a change of one validator's voting power.

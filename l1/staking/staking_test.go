@@ -2,8 +2,10 @@ package staking
 
 import (
 	"crypto/ecdsa"
+	"errors"
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/ethereum/go-ethereum/common"
@@ -19,13 +21,13 @@ const chainID = 4141
 
 func eth(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(params.Ether)) }
 
+// harness is a Sim that fails the test on errors.
 type harness struct {
-	t      *testing.T
-	stk    *Staking
-	store  *chain.Store
-	exec   *chain.Executor
-	nonces map[common.Address]uint64
-	last   *chain.Result
+	t *testing.T
+	*Sim
+	stk   *Staking
+	store *chain.Store
+	last  *chain.Result
 }
 
 type valKey struct {
@@ -44,59 +46,36 @@ func (v valKey) cons() []byte { return consAddress(v.pub) }
 
 func newHarness(t *testing.T, p Params, genesis ...GenesisValidator) *harness {
 	t.Helper()
-	stk := New(chainID, p)
-	acct, err := stk.GenesisAccount(genesis)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alloc := types.GenesisAlloc{Address: acct}
+	funded := types.GenesisAlloc{}
 	for i := range uint32(4) {
-		alloc[chain.DevAddress(i)] = types.Account{Balance: eth(1000)}
+		funded[chain.DevAddress(i)] = types.Account{Balance: eth(1000)}
 	}
-	store, err := chain.Open("", &chain.Genesis{ChainID: chainID, Alloc: alloc}, nil)
+	sim, err := NewSim(chainID, p, funded, genesis...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	sys, _ := chain.NewSystemContracts(stk)
-	return &harness{t: t, stk: stk, store: store, exec: chain.NewExecutor(store.Config(), store, sys, stk), nonces: map[common.Address]uint64{}}
+	t.Cleanup(sim.Close)
+	return &harness{t: t, Sim: sim, stk: sim.stk, store: sim.store}
 }
 
 func (h *harness) tx(key *ecdsa.PrivateKey, value *big.Int, method string, args ...any) *types.Transaction {
-	data, err := ABI.Pack(method, args...)
+	tx, err := h.Call(key, value, method, args...)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	from := crypto.PubkeyToAddress(key.PublicKey)
-	to := Address
-	tx := types.MustSignNewTx(key, types.LatestSigner(h.store.Config()), &types.DynamicFeeTx{
-		ChainID: big.NewInt(chainID), Nonce: h.nonces[from], Gas: 300_000, To: &to, Value: value, Data: data,
-		GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(100 * params.GWei),
-	})
-	h.nonces[from]++
+	h.queued = h.queued[:len(h.queued)-1] // block takes its transactions explicitly
 	return tx
 }
 
 // block runs one block proposed by proposer with consensus info c.
 func (h *harness) block(c chain.Consensus, txs ...*types.Transaction) *chain.Result {
 	h.t.Helper()
-	head := h.store.Head()
-	st, err := h.store.StateAt(head.Root)
+	h.queued = txs
+	res, err := h.Block(c)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	res, err := h.exec.Build(head, st, chain.Env{Time: head.Time + 1, Coinbase: Address, Consensus: c}, txs)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if len(res.Skipped) > 0 {
-		h.t.Fatalf("skipped: %v", res.Skipped[0].Err)
-	}
-	// Read what the block decided before Commit invalidates the state.
 	h.last = res
-	if err := h.store.Commit(res); err != nil {
-		h.t.Fatal(err)
-	}
 	return res
 }
 
@@ -227,11 +206,12 @@ func TestStakeDelegateRewardUnbond(t *testing.T) {
 func TestSlashingAndJail(t *testing.T) {
 	p := DefaultParams()
 	p.DowntimeWindow, p.MaxMissed, p.JailBlocks = 10, 3, 5
-	a, b := newValKey(), newValKey()
-	opA, opB := chain.DevAddress(0), chain.DevAddress(1)
+	a, b, c := newValKey(), newValKey(), newValKey()
+	opA, opB, opC := chain.DevAddress(0), chain.DevAddress(1), chain.DevAddress(2)
 	h := newHarness(t, p,
 		GenesisValidator{Operator: opA, PubKey: a.pub, Stake: eth(100)},
-		GenesisValidator{Operator: opB, PubKey: b.pub, Stake: eth(100)})
+		GenesisValidator{Operator: opB, PubKey: b.pub, Stake: eth(100)},
+		GenesisValidator{Operator: opC, PubKey: c.pub, Stake: eth(100)})
 
 	// B double-signs: 5% slashed and burnt, jailed, power 0.
 	supplyBefore := h.balance(Address)
@@ -246,22 +226,21 @@ func TestSlashingAndJail(t *testing.T) {
 	if got := h.updates(); len(got) != 1 || got[b.pub] != 0 {
 		t.Fatalf("updates %v", got)
 	}
-	// Unjail too early is refused; after the wait it works and power returns.
-	res := h.block(chain.Consensus{}, h.tx(chain.DevKey(1), nil, "unjail"))
-	if res.Receipts[0].Status != 0 {
-		t.Fatal("unjail before the waiting period succeeded")
+	// A double-signer is tombstoned: it may never unjail, and more
+	// evidence of the same episode slashes nothing more.
+	for range p.JailBlocks + 1 {
+		h.block(chain.Consensus{Evidence: []chain.Misbehaviour{{Address: b.cons(), Height: 1}}})
 	}
-	for range p.JailBlocks {
-		h.block(chain.Consensus{})
+	if res := h.block(chain.Consensus{}, h.tx(chain.DevKey(1), nil, "unjail")); res.Receipts[0].Status != 0 {
+		t.Fatal("a double-signer unjailed")
 	}
-	h.block(chain.Consensus{}, h.tx(chain.DevKey(1), nil, "unjail"))
-	if vb := h.validator(opB); vb.Jailed || vb.Power != 95 {
-		t.Fatalf("after unjail: jailed %v power %d", vb.Jailed, vb.Power)
+	if vb := h.validator(opB); !vb.Jailed || !vb.Tombstoned || vb.Stake.Cmp(eth(95)) != 0 {
+		t.Fatalf("after more evidence: jailed %v tombstoned %v stake %v", vb.Jailed, vb.Tombstoned, vb.Stake)
 	}
 
 	// A stops signing. Within one window at most it misses more than 3
 	// blocks: jailed, 0.1% slashed.
-	offline := chain.Consensus{Votes: []chain.Vote{{Address: a.cons(), Signed: false}, {Address: b.cons(), Signed: true}}}
+	offline := chain.Consensus{Votes: []chain.Vote{{Address: a.cons(), Signed: false}, {Address: c.cons(), Signed: true}}}
 	missed := 0
 	for !h.validator(opA).Jailed && missed < int(p.DowntimeWindow+p.MaxMissed+1) {
 		h.block(offline)
@@ -274,8 +253,28 @@ func TestSlashingAndJail(t *testing.T) {
 	if !va.Jailed || va.Stake.Cmp(new(big.Int).Sub(eth(100), new(big.Int).Div(eth(100), big.NewInt(1000)))) != 0 {
 		t.Fatalf("after downtime: jailed %v stake %v", va.Jailed, va.Stake)
 	}
-	if h.validator(opB).Jailed {
+	if h.validator(opC).Jailed {
 		t.Fatal("a validator that signed was jailed")
+	}
+	// Unjail too early is refused; after the wait it works and power returns.
+	if res := h.block(chain.Consensus{}, h.tx(chain.DevKey(0), nil, "unjail")); res.Receipts[0].Status != 0 {
+		t.Fatal("unjail before the waiting period succeeded")
+	}
+	for range p.JailBlocks {
+		h.block(chain.Consensus{})
+	}
+	h.block(chain.Consensus{}, h.tx(chain.DevKey(0), nil, "unjail"))
+	if va := h.validator(opA); va.Jailed || va.Power != 99 {
+		t.Fatalf("after unjail: jailed %v power %d", va.Jailed, va.Power)
+	}
+	// Evidence against a jailed validator still slashes it.
+	for !h.validator(opA).Jailed {
+		h.block(offline)
+	}
+	before := h.validator(opA).Stake
+	h.block(chain.Consensus{Evidence: []chain.Misbehaviour{{Address: a.cons(), Height: h.store.Head().Number.Int64()}}})
+	if va := h.validator(opA); !va.Tombstoned || va.Stake.Cmp(before) >= 0 {
+		t.Fatalf("double-signing while jailed: tombstoned %v, stake %v from %v", va.Tombstoned, va.Stake, before)
 	}
 }
 
@@ -289,4 +288,149 @@ func TestActiveSetCap(t *testing.T) {
 	if got := h.updates(); len(got) != 2 || got[a.pub] != 0 || got[b.pub] != 20 {
 		t.Fatalf("updates %v: want A out and B in", got)
 	}
+}
+
+// A validator unbonds all its stake, still votes (CometBFT applies the
+// change two blocks later), equivocates, and tries to walk away with its
+// stake. Its unbonding stake stays in its pool and is slashed with it; the
+// evidence's age is bounded by the unbonding period (CheckEvidenceAge), so
+// the evidence always lands first. Before, unbonding removed the stake
+// from reach at once and the slash found nothing.
+func TestUnbondAndEquivocate(t *testing.T) {
+	p := DefaultParams()
+	a, b := newValKey(), newValKey()
+	opA, opB := chain.DevAddress(0), chain.DevAddress(1)
+	h := newHarness(t, p,
+		GenesisValidator{Operator: opA, PubKey: a.pub, Stake: eth(100)},
+		GenesisValidator{Operator: opB, PubKey: b.pub, Stake: eth(100)})
+	h.block(chain.Consensus{}, h.tx(chain.DevKey(1), nil, "unbond", opB, eth(100)))
+	infraction := h.store.Head().Number.Int64() + 1
+	h.block(chain.Consensus{})
+	h.block(chain.Consensus{Evidence: []chain.Misbehaviour{{Address: b.cons(), Height: infraction}}})
+	for range p.UnbondingBlocks {
+		h.block(chain.Consensus{})
+	}
+	res := h.block(chain.Consensus{}, h.tx(chain.DevKey(1), nil, "withdraw"))
+	if len(res.Receipts[0].Logs) != 1 {
+		t.Fatalf("withdraw paid nothing: %+v", res.Receipts[0])
+	}
+	paid := new(big.Int).SetBytes(res.Receipts[0].Logs[0].Data)
+	if paid.Cmp(eth(95)) != 0 {
+		t.Fatalf("the equivocator withdrew %v, want 95 ETH (5%% slashed)", paid)
+	}
+	if err := p.CheckEvidenceAge(int64(p.UnbondingBlocks), time.Second); err == nil {
+		t.Fatal("evidence as old as the unbonding period was accepted")
+	}
+	if err := p.CheckEvidenceAge(int64(p.UnbondingBlocks/2), time.Duration(p.UnbondingSeconds)*time.Second); err == nil {
+		t.Fatal("evidence valid for the unbonding period's seconds was accepted")
+	}
+	if err := p.CheckEvidenceAge(int64(p.UnbondingBlocks/2), time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Share-price inflation: a validator reduced to a sliver of shares, whose
+// stake then grows, would make later delegations round to zero shares and
+// keep the delegators' ETH. A delegation that buys no share is refused, and
+// an operator cannot unbond its own stake below MinSelfBond (so its
+// validator keeps enough shares for the price to stay small).
+func TestShareInflationRefused(t *testing.T) {
+	p := DefaultParams()
+	a := newValKey()
+	opA := chain.DevAddress(0)
+	h := newHarness(t, p, GenesisValidator{Operator: opA, PubKey: a.pub, Stake: eth(100)})
+	res := h.block(chain.Consensus{}, h.tx(chain.DevKey(0), nil, "unbond", opA, new(big.Int).Sub(eth(100), big.NewInt(1))))
+	if res.Receipts[0].Status != 0 {
+		t.Fatal("the operator unbonded down to 1 wei of self-bond")
+	}
+	// A validator whose share price has risen: force one by hand.
+	st := h.state()
+	d := db{st: st, self: Address}
+	v := d.load(opA)
+	v.Stake.Mul(v.Stake, big.NewInt(1_000))
+	d.save(v)
+	if err := h.stk.delegate(d, opA, chain.DevAddress(1), big.NewInt(999)); !errors.Is(err, ErrNoShares) {
+		t.Fatalf("a delegation buying no share: %v", err)
+	}
+}
+
+// A consensus key that no private key needs (small order, or a
+// non-canonical encoding: ZIP-215 accepts signatures under them) is
+// refused at registration.
+func TestWeakConsensusKeysRefused(t *testing.T) {
+	for name, pub := range map[string][32]byte{
+		"identity":      {1},                                                                                                                                                                                              // y = 1: the neutral point
+		"order 2":       {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, // y = -1
+		"non-canonical": {0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, // y = p + 1
+	} {
+		if err := checkConsensusKey(pub); !errors.Is(err, ErrWeakKey) {
+			t.Errorf("%s key: %v", name, err)
+		}
+	}
+	if err := checkConsensusKey(newValKey().pub); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Commission moves by at most MaxCommissionChangeBps at a time and once
+// per unbonding period: no jump from 0 to 100% under the delegators.
+func TestCommissionRateLimited(t *testing.T) {
+	p := DefaultParams()
+	a := newValKey()
+	h := newHarness(t, p, GenesisValidator{Operator: chain.DevAddress(0), PubKey: a.pub, Stake: eth(100)})
+	set := func(bps uint16) uint64 {
+		return h.block(chain.Consensus{}, h.tx(chain.DevKey(0), nil, "setCommission", bps)).Receipts[0].Status
+	}
+	if set(10_000) != 0 {
+		t.Fatal("commission jumped from 0 to 100%")
+	}
+	if set(MaxCommissionChangeBps) != 1 {
+		t.Fatal("a step of the maximum was refused")
+	}
+	if set(2*MaxCommissionChangeBps) != 0 {
+		t.Fatal("a second change within the unbonding period was accepted")
+	}
+	for range p.UnbondingBlocks {
+		h.block(chain.Consensus{})
+	}
+	if set(2*MaxCommissionChangeBps) != 1 {
+		t.Fatal("a change after the period was refused")
+	}
+}
+
+// FuzzStakingInput sends arbitrary calldata, with and without value, to
+// the staking contract holding validators with delegations and
+// unbondings: no input may panic it or break its accounting.
+func FuzzStakingInput(f *testing.F) {
+	for _, m := range ABI.Methods {
+		f.Add(m.ID, uint8(0))
+	}
+	f.Add(must(ABI.Pack("unbond", chain.DevAddress(0), big.NewInt(1))), uint8(1))
+	f.Add(must(ABI.Pack("setCommission", uint16(100))), uint8(0))
+	f.Fuzz(func(t *testing.T, in []byte, value uint8) {
+		a := newValKey()
+		h := newHarness(t, DefaultParams(), GenesisValidator{Operator: chain.DevAddress(0), PubKey: a.pub, Stake: eth(100)})
+		h.block(chain.Consensus{}, h.tx(chain.DevKey(1), eth(5), "delegate", chain.DevAddress(0)), h.tx(chain.DevKey(1), nil, "unbond", chain.DevAddress(0), eth(1)))
+		to := Address
+		for _, k := range []uint32{0, 1, 2} {
+			key := chain.DevKey(k)
+			from := crypto.PubkeyToAddress(key.PublicKey)
+			tx := types.MustSignNewTx(key, types.LatestSigner(h.store.Config()), &types.DynamicFeeTx{
+				ChainID: big.NewInt(chainID), Nonce: h.nonces[from], Gas: 300_000, To: &to, Value: big.NewInt(int64(value)), Data: in,
+				GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(100 * params.GWei)})
+			h.nonces[from]++
+			h.block(chain.Consensus{Evidence: []chain.Misbehaviour{{Address: a.cons(), Height: 1}}}, tx)
+		}
+		d := db{st: h.state(), self: Address}
+		if d.accounted().Cmp(d.balance()) > 0 {
+			t.Fatalf("accounted %v above the balance %v", d.accounted(), d.balance())
+		}
+	})
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

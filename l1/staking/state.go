@@ -72,19 +72,28 @@ type Validator struct {
 	Missed      uint64 // blocks missed in the current window
 	WindowStart uint64
 	Power       int64 // voting power last given to CometBFT
+	// Unbonding is the stake leaving the validator, still slashable for
+	// its infractions until paid out; delegators' entries hold shares of
+	// it (UnbondingShares), so a slash reaches them all.
+	Unbonding       *big.Int
+	UnbondingShares *big.Int
+	Tombstoned      bool // double-signed: jailed for good
 }
 
 func (d db) load(op common.Address) *Validator {
 	v := &Validator{
-		Operator:    op,
-		Stake:       d.big(vkey(op, "stake")),
-		Shares:      d.big(vkey(op, "shares")),
-		Commission:  d.u64(vkey(op, "commission")),
-		Jailed:      d.u64(vkey(op, "jailed")) != 0,
-		JailedUntil: d.u64(vkey(op, "jailedUntil")),
-		Missed:      d.u64(vkey(op, "missed")),
-		WindowStart: d.u64(vkey(op, "window")),
-		Power:       int64(d.u64(vkey(op, "power"))),
+		Operator:        op,
+		Stake:           d.big(vkey(op, "stake")),
+		Shares:          d.big(vkey(op, "shares")),
+		Commission:      d.u64(vkey(op, "commission")),
+		Jailed:          d.u64(vkey(op, "jailed")) != 0,
+		JailedUntil:     d.u64(vkey(op, "jailedUntil")),
+		Missed:          d.u64(vkey(op, "missed")),
+		WindowStart:     d.u64(vkey(op, "window")),
+		Power:           int64(d.u64(vkey(op, "power"))),
+		Unbonding:       d.big(vkey(op, "ubd.stake")),
+		UnbondingShares: d.big(vkey(op, "ubd.shares")),
+		Tombstoned:      d.u64(vkey(op, "tomb")) != 0,
 	}
 	copy(v.PubKey[:], d.get(vkey(op, "pub")).Bytes())
 	return v
@@ -105,6 +114,15 @@ func (d db) save(v *Validator) {
 	d.setU64(vkey(op, "missed"), v.Missed)
 	d.setU64(vkey(op, "window"), v.WindowStart)
 	d.setU64(vkey(op, "power"), uint64(v.Power))
+	if v.Unbonding != nil {
+		d.setBig(vkey(op, "ubd.stake"), v.Unbonding)
+		d.setBig(vkey(op, "ubd.shares"), v.UnbondingShares)
+	}
+	tomb := uint64(0)
+	if v.Tombstoned {
+		tomb = 1
+	}
+	d.setU64(vkey(op, "tomb"), tomb)
 }
 
 // Delegations: shares of a delegator in a validator.
@@ -115,12 +133,30 @@ func (d db) setShares(val, del common.Address, s *big.Int) { d.setBig(dkey(val, 
 
 // Unbonding entries of a delegator: amount and the block it is released at.
 func (d db) unbondings(del common.Address) uint64 { return d.u64(key("ubn", del.Bytes())) }
-func (d db) unbonding(del common.Address, i uint64) (*big.Int, uint64) {
-	return d.big(key("ubn.amount", del.Bytes(), u64b(i))), d.u64(key("ubn.release", del.Bytes(), u64b(i)))
+
+// unbondingEntry is one pending unbonding of a delegator: shares of a
+// validator's unbonding pool, paid once both the block and the time of its
+// release have come.
+type unbondingEntry struct {
+	val         common.Address
+	shares      *big.Int
+	release     uint64 // block
+	releaseTime uint64 // seconds
 }
-func (d db) setUnbonding(del common.Address, i uint64, amount *big.Int, release uint64) {
-	d.setBig(key("ubn.amount", del.Bytes(), u64b(i)), amount)
-	d.setU64(key("ubn.release", del.Bytes(), u64b(i)), release)
+
+func (d db) unbonding(del common.Address, i uint64) unbondingEntry {
+	return unbondingEntry{
+		val:         d.addr(key("ubn.val", del.Bytes(), u64b(i))),
+		shares:      d.big(key("ubn.amount", del.Bytes(), u64b(i))),
+		release:     d.u64(key("ubn.release", del.Bytes(), u64b(i))),
+		releaseTime: d.u64(key("ubn.releaseTime", del.Bytes(), u64b(i))),
+	}
+}
+func (d db) setUnbonding(del common.Address, i uint64, e unbondingEntry) {
+	d.setAddr(key("ubn.val", del.Bytes(), u64b(i)), e.val)
+	d.setBig(key("ubn.amount", del.Bytes(), u64b(i)), e.shares)
+	d.setU64(key("ubn.release", del.Bytes(), u64b(i)), e.release)
+	d.setU64(key("ubn.releaseTime", del.Bytes(), u64b(i)), e.releaseTime)
 }
 func (d db) setUnbondings(del common.Address, n uint64) { d.setU64(key("ubn", del.Bytes()), n) }
 
