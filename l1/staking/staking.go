@@ -607,14 +607,28 @@ func (s *Staking) updatePower(d db) {
 		}
 	}
 	var changed []common.Address
+	var gone []*Validator
 	for _, v := range vals { // in registration order: deterministic
 		if p := want[v.Operator]; p != v.Power {
 			v.Power = p
 			d.save(v)
 			changed = append(changed, v.Operator)
+		} else if v.left() {
+			gone = append(gone, v)
 		}
 	}
 	d.setUpdates(changed)
+	if len(gone) > 0 {
+		d.prune(vals, gone)
+	}
+}
+
+// left reports whether a validator has fully left: no power (CometBFT
+// already told), stake, shares or unbonding stake. A tombstoned one stays,
+// so its key stays banned.
+func (v *Validator) left() bool {
+	return v.Power == 0 && v.Stake.Sign() == 0 && v.Shares.Sign() == 0 && v.Unbonding.Sign() == 0 &&
+		v.UnbondingShares.Sign() == 0 && !v.Tombstoned
 }
 
 // selfBonded reports whether a validator's operator keeps MinSelfBond in

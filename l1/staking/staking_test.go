@@ -434,3 +434,39 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// A validator that has fully left (no stake, shares, unbonding stake or
+// power) is removed from the registry, so register, unbond and withdraw
+// cycles do not grow the walk EndBlock makes every block.
+func TestLeftValidatorsPruned(t *testing.T) {
+	p := DefaultParams()
+	a := newValKey()
+	h := newHarness(t, p, GenesisValidator{Operator: chain.DevAddress(0), PubKey: a.pub, Stake: eth(100)})
+	for range 3 {
+		b := newValKey()
+		h.block(chain.Consensus{}, register(h, chain.DevKey(1), b, eth(10), 0))
+		h.block(chain.Consensus{}, h.tx(chain.DevKey(1), nil, "unbond", chain.DevAddress(1), eth(10)))
+		for range p.UnbondingBlocks + 4 {
+			h.block(chain.Consensus{})
+		}
+		h.block(chain.Consensus{}, h.tx(chain.DevKey(1), nil, "withdraw"))
+		h.block(chain.Consensus{})
+		if n := len(Validators(h.state())); n != 1 {
+			t.Fatalf("%d validators in the registry after one left, want 1", n)
+		}
+	}
+}
+
+// Value sent with a method that takes none is refused, not kept.
+func TestValueToNonPayableRefused(t *testing.T) {
+	a := newValKey()
+	h := newHarness(t, DefaultParams(), GenesisValidator{Operator: chain.DevAddress(0), PubKey: a.pub, Stake: eth(100)})
+	for _, c := range []struct {
+		method string
+		args   []any
+	}{{"validators", nil}, {"unjail", nil}, {"setCommission", []any{uint16(0)}}, {"unbond", []any{chain.DevAddress(0), eth(1)}}} {
+		if res := h.block(chain.Consensus{}, h.tx(chain.DevKey(0), eth(1), c.method, c.args...)); res.Receipts[0].Status != 0 {
+			t.Errorf("1 ETH with %s was kept", c.method)
+		}
+	}
+}

@@ -54,6 +54,31 @@ func (d db) registered(op common.Address) bool {
 }
 func (d db) operatorOf(cons []byte) common.Address { return d.addr(key("cons", cons)) }
 
+// prune removes validators that have left from the registry, keeping the
+// others in order, so EndBlock's walk over the registry is bounded by the
+// validators that still hold stake, not by every one ever registered.
+func (d db) prune(vals, gone []*Validator) {
+	drop := map[common.Address]bool{}
+	for _, v := range gone {
+		drop[v.Operator] = true
+		d.set(key("cons", ConsensusAddress(v.PubKey)), common.Hash{})
+		for _, f := range []string{"pub", "stake", "shares", "commission", "jailed", "jailedUntil", "missed", "window", "power", "ubd.stake", "ubd.shares", "tomb", "commissionChanged"} {
+			d.set(vkey(v.Operator, f), common.Hash{})
+		}
+	}
+	n := uint64(0)
+	for _, v := range vals {
+		if !drop[v.Operator] {
+			d.setAddr(key("vals", u64b(n)), v.Operator)
+			n++
+		}
+	}
+	for i := n; i < uint64(len(vals)); i++ {
+		d.set(key("vals", u64b(i)), common.Hash{})
+	}
+	d.setU64(key("vals"), n)
+}
+
 func (d db) append(op common.Address) {
 	n := d.count()
 	d.setAddr(key("vals", u64b(n)), op)
