@@ -194,7 +194,38 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if head := a.store.Head(); head.Number.Sign() != 0 {
 		return nil, fmt.Errorf("InitChain on a chain at height %d", head.Number)
 	}
+	if a.cfg.Staking != nil {
+		if err := a.checkGenesisValidators(req.Validators); err != nil {
+			return nil, err
+		}
+	}
 	return &abci.ResponseInitChain{AppHash: a.store.Genesis().Root().Bytes()}, nil
+}
+
+// checkGenesisValidators refuses a CometBFT genesis whose validator set is
+// not the staking contract's genesis set with its powers: the two would
+// disagree on who may sign from the first block.
+func (a *App) checkGenesisValidators(vals []abci.ValidatorUpdate) error {
+	st, err := a.store.StateAt(a.store.Genesis().Root())
+	if err != nil {
+		return err
+	}
+	want := map[string]int64{}
+	for _, v := range staking.Validators(st) {
+		if v.Power > 0 {
+			want[string(v.PubKey[:])] = v.Power
+		}
+	}
+	if len(vals) != len(want) {
+		return fmt.Errorf("%w: CometBFT's genesis has %d validators, staking %d", staking.ErrParams, len(vals), len(want))
+	}
+	for _, v := range vals {
+		pub := v.PubKey.GetEd25519()
+		if p, ok := want[string(pub)]; !ok || p != v.Power {
+			return fmt.Errorf("%w: CometBFT's genesis validator %x with power %d is not staking's (power %d)", staking.ErrParams, pub, v.Power, p)
+		}
+	}
+	return nil
 }
 
 // CheckTx admits a transaction to the mempool: decoding, chain ID, signature,

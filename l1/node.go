@@ -97,6 +97,10 @@ type GenesisAppState struct {
 	// runs the system contracts they describe (see RegisterWing), so a node
 	// started from this genesis executes exactly as the others.
 	Wings map[string]json.RawMessage `json:"wings,omitempty"`
+	// MaxTxSize is the largest transaction in bytes (DefaultMaxTxSize when
+	// 0). It decides which proposals are valid, so it is the genesis's,
+	// not a node's, to set.
+	MaxTxSize uint64 `json:"maxTxSize,omitempty"`
 }
 
 // WingContracts turns a wing's genesis section into the L1 system
@@ -156,6 +160,9 @@ type StakingGenesis struct {
 // staking module.
 func (g *GenesisAppState) Setup() (*chain.Genesis, *staking.Staking, error) {
 	cg := g.Chain
+	if g.MaxTxSize > DefaultMaxTxSize {
+		return nil, nil, fmt.Errorf("genesis transaction limit %d above the mempool's %d", g.MaxTxSize, DefaultMaxTxSize)
+	}
 	if g.Staking == nil {
 		return &cg, nil, nil
 	}
@@ -234,6 +241,13 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		}
 	}
 	appCfg := cfg.App
+	if st.MaxTxSize != 0 && appCfg.MaxTxSize != 0 && appCfg.MaxTxSize != st.MaxTxSize {
+		store.Close()
+		return nil, fmt.Errorf("node config sets a %d-byte transaction limit, the genesis %d: the limit is consensus's", appCfg.MaxTxSize, st.MaxTxSize)
+	}
+	if st.MaxTxSize != 0 {
+		appCfg.MaxTxSize = st.MaxTxSize
+	}
 	if stk != nil {
 		appCfg.Staking = stk
 		if system, err = chain.NewSystemContracts(append(system.List(), stk)...); err != nil {

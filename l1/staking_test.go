@@ -2,10 +2,14 @@ package l1
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -192,5 +196,63 @@ func TestDoubleSignerIsSlashed(t *testing.T) {
 	// 5% of a stake of at least 100 ETH (rewards may have raised it).
 	if max := new(big.Int).Mul(big.NewInt(96), big.NewInt(params.Ether)); v.Stake.Cmp(max) > 0 || v.Power != 0 {
 		t.Fatalf("double-signer: power %d, stake %v", v.Power, v.Stake)
+	}
+}
+
+// InitChain refuses a CometBFT genesis whose validators are not the
+// staking contract's genesis validators with their powers.
+func TestInitChainChecksTheValidatorSet(t *testing.T) {
+	var pub [32]byte
+	key := ed25519.GenPrivKey()
+	copy(pub[:], key.PubKey().Bytes())
+	stk := staking.New(66, staking.DefaultParams())
+	acct, err := stk.GenesisAccount([]staking.GenesisValidator{{Operator: chain.DevAddress(0), PubKey: pub, Stake: new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := chain.Open("", &chain.Genesis{ChainID: 66, Alloc: types.GenesisAlloc{staking.Address: acct}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	app, err := NewApp(store, nil, Config{Staking: stk}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := func(k []byte, power int64) abci.ValidatorUpdate {
+		return abci.ValidatorUpdate{PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: k}}, Power: power}
+	}
+	other := ed25519.GenPrivKey().PubKey().Bytes()
+	for name, vals := range map[string][]abci.ValidatorUpdate{
+		"another key":   {update(other, 100)},
+		"another power": {update(pub[:], 7)},
+		"one more":      {update(pub[:], 100), update(other, 100)},
+	} {
+		if _, err := app.InitChain(context.Background(), &abci.RequestInitChain{Validators: vals}); !errors.Is(err, staking.ErrParams) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := app.InitChain(context.Background(), &abci.RequestInitChain{Validators: []abci.ValidatorUpdate{update(pub[:], 100)}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The genesis, not a node, sets the transaction size limit (proposals are
+// valid or not by it); a limit above the mempool's, or a genesis whose
+// evidence outlives unbonding, is refused.
+func TestGenesisRulesChecked(t *testing.T) {
+	if _, _, err := (&GenesisAppState{MaxTxSize: DefaultMaxTxSize + 1}).Setup(); err == nil {
+		t.Fatal("a transaction limit above the mempool's was accepted")
+	}
+	p := staking.DefaultParams()
+	p.DoubleSignSlashBps = 10_001
+	if _, _, err := (&GenesisAppState{Staking: &StakingGenesis{Params: p}}).Setup(); !errors.Is(err, staking.ErrParams) {
+		t.Fatalf("a slash above 100%%: %v", err)
+	}
+	p = staking.DefaultParams()
+	p.MaxValidators = 1
+	two := []staking.GenesisValidator{{Operator: chain.DevAddress(0), Stake: big.NewInt(params.Ether)}, {Operator: chain.DevAddress(1), Stake: big.NewInt(params.Ether)}}
+	if _, _, err := (&GenesisAppState{Staking: &StakingGenesis{Params: p, Validators: two}}).Setup(); !errors.Is(err, staking.ErrParams) {
+		t.Fatalf("more genesis validators than the active set: %v", err)
 	}
 }

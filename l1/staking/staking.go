@@ -99,6 +99,10 @@ func (p Params) CheckEvidenceAge(maxBlocks int64, maxAge time.Duration) error {
 // has a fixed gas cost.
 const maxUnbondings = 16
 
+// viewPage is the most registry entries a view reads: validatorsFrom pages
+// through the registry, and RequiredGas charges by the page.
+const viewPage = 1024
+
 const stakingABI = `[
 {"type":"function","name":"registerValidator","stateMutability":"payable","inputs":[{"name":"pubKey","type":"bytes32"},{"name":"signature","type":"bytes"},{"name":"commissionBps","type":"uint16"}],"outputs":[]},
 {"type":"function","name":"delegate","stateMutability":"payable","inputs":[{"name":"validator","type":"address"}],"outputs":[]},
@@ -107,6 +111,7 @@ const stakingABI = `[
 {"type":"function","name":"unjail","stateMutability":"nonpayable","inputs":[],"outputs":[]},
 {"type":"function","name":"setCommission","stateMutability":"nonpayable","inputs":[{"name":"commissionBps","type":"uint16"}],"outputs":[]},
 {"type":"function","name":"validators","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"address[]"}]},
+{"type":"function","name":"validatorsFrom","stateMutability":"view","inputs":[{"name":"start","type":"uint256"},{"name":"count","type":"uint256"}],"outputs":[{"name":"","type":"address[]"}]},
 {"type":"function","name":"validator","stateMutability":"view","inputs":[{"name":"operator","type":"address"}],"outputs":[{"name":"pubKey","type":"bytes32"},{"name":"stake","type":"uint256"},{"name":"commissionBps","type":"uint16"},{"name":"jailed","type":"bool"},{"name":"jailedUntil","type":"uint64"},{"name":"missed","type":"uint64"},{"name":"power","type":"uint64"}]},
 {"type":"function","name":"delegation","stateMutability":"view","inputs":[{"name":"validator","type":"address"},{"name":"delegator","type":"address"}],"outputs":[{"name":"amount","type":"uint256"}]},
 {"type":"event","name":"ValidatorRegistered","inputs":[{"name":"operator","type":"address","indexed":true},{"name":"pubKey","type":"bytes32","indexed":false}]},
@@ -160,7 +165,15 @@ func (s *Staking) RequiredGas(input []byte) uint64 {
 	case "unjail", "setCommission":
 		return 30_000
 	case "validators":
-		return 5_000 + 2_000*uint64(len(input)) // listing is cheap but not free
+		return 5_000 + 2_100*uint64(viewPage) // one page of the registry
+	case "validatorsFrom":
+		n := uint64(viewPage)
+		if args, err := m.Inputs.Unpack(input[4:]); err == nil {
+			if c := args[1].(*big.Int); c.IsUint64() {
+				n = min(n, c.Uint64())
+			}
+		}
+		return 5_000 + 2_100*n
 	}
 	return 5_000
 }
@@ -206,6 +219,7 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 		if err := s.delegate(d, val, call.Caller, call.Value.ToBig()); err != nil {
 			return nil, chain.Revert("%v", err)
 		}
+		d.changed()
 		call.Emit([]common.Hash{ABI.Events["Delegated"].ID, common.BytesToHash(val.Bytes()), common.BytesToHash(call.Caller.Bytes())},
 			common.BigToHash(call.Value.ToBig()).Bytes())
 		return nil, nil
@@ -218,6 +232,7 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 		if err != nil {
 			return nil, chain.Revert("%v", err)
 		}
+		d.changed()
 		data, _ := ABI.Events["Unbonded"].Inputs.NonIndexed().Pack(amount, release)
 		call.Emit([]common.Hash{ABI.Events["Unbonded"].ID, common.BytesToHash(val.Bytes()), common.BytesToHash(call.Caller.Bytes())}, data)
 		return nil, nil
@@ -227,6 +242,7 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 		}
 		paid := s.withdraw(d, call.Caller, number, call.Block.Time)
 		if paid.Sign() > 0 {
+			d.changed() // a validator may have fully left: prune it
 			call.Emit([]common.Hash{ABI.Events["Withdrawn"].ID, common.BytesToHash(call.Caller.Bytes())}, common.BigToHash(paid).Bytes())
 		}
 		return m.Outputs.Pack(paid)
@@ -246,6 +262,7 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 		}
 		v.Jailed, v.Missed, v.WindowStart = false, 0, number
 		d.save(v)
+		d.changed()
 		call.Emit([]common.Hash{ABI.Events["Unjailed"].ID, common.BytesToHash(call.Caller.Bytes())}, nil)
 		return nil, nil
 	case "setCommission":
@@ -272,9 +289,20 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 		d.setU64(vkey(call.Caller, "commissionChanged"), number)
 		return nil, nil
 	case "validators":
-		ops := make([]common.Address, d.count())
+		// The registry's first page: a view's work is bounded whatever the
+		// registry's size; validatorsFrom reads the rest.
+		ops := make([]common.Address, min(d.count(), viewPage))
 		for i := range ops {
 			ops[i] = d.at(uint64(i))
+		}
+		return m.Outputs.Pack(ops)
+	case "validatorsFrom":
+		start, count := args[0].(*big.Int), args[1].(*big.Int)
+		var ops []common.Address
+		if start.IsUint64() && count.IsUint64() {
+			for i := start.Uint64(); i < d.count() && uint64(len(ops)) < min(count.Uint64(), viewPage); i++ {
+				ops = append(ops, d.at(i))
+			}
 		}
 		return m.Outputs.Pack(ops)
 	case "validator":
@@ -320,6 +348,7 @@ func (s *Staking) register(call *chain.Call, d db, pub [32]byte, sig []byte, com
 	if err := s.delegate(d, op, op, call.Value.ToBig()); err != nil {
 		return chain.Revert("%v", err)
 	}
+	d.changed()
 	call.Emit([]common.Hash{ABI.Events["ValidatorRegistered"].ID, common.BytesToHash(op.Bytes())}, pub[:])
 	return nil
 }
@@ -518,6 +547,7 @@ func (s *Staking) punish(d db, v *Validator, bps uint64, number uint64) {
 	s.slash(d, v, bps)
 	v.Jailed, v.JailedUntil, v.Missed = true, number+s.params.JailBlocks, 0
 	d.save(v)
+	d.changed()
 }
 
 // punishDoubleSign slashes a double-signer, jailed or not, and tombstones
@@ -532,6 +562,7 @@ func (s *Staking) punishDoubleSign(d db, v *Validator, number uint64) {
 	s.slash(d, v, s.params.DoubleSignSlashBps)
 	v.Jailed, v.Tombstoned, v.JailedUntil, v.Missed = true, true, ^uint64(0), 0
 	d.save(v)
+	d.changed()
 }
 
 func (s *Staking) slash(d db, v *Validator, bps uint64) {
@@ -557,7 +588,9 @@ func (s *Staking) EndBlock(st vm.StateDB, header *types.Header, c chain.Consensu
 		d.mint(s.params.BlockReward)
 	}
 	reward := new(big.Int).Sub(d.balance(), d.accounted())
+	rewarded := common.Address{}
 	if op := d.operatorOf(c.Proposer); op != (common.Address{}) && reward.Sign() > 0 {
+		rewarded = op
 		v := d.load(op)
 		if v.Shares.Sign() > 0 {
 			commission := new(big.Int).Mul(reward, new(big.Int).SetUint64(v.Commission))
@@ -576,13 +609,41 @@ func (s *Staking) EndBlock(st vm.StateDB, header *types.Header, c chain.Consensu
 			}
 		}
 	}
+	// Only the reward moved stake this block: the proposer's stake grew,
+	// which cannot reorder the active set if it is in it. Its power is all
+	// that may change, so the registry need not be walked.
+	if !d.flag(key("changed")) {
+		if rewarded == (common.Address{}) {
+			d.setUpdates(nil)
+			return nil
+		}
+		if v := d.load(rewarded); v.Power > 0 {
+			var changed []common.Address
+			if p := Power(v.Stake); p != v.Power {
+				v.Power = p
+				d.save(v)
+				changed = append(changed, v.Operator)
+			}
+			d.setUpdates(changed)
+			return nil
+		}
+	}
 	s.updatePower(d)
 	return nil
 }
 
+// changed marks that a validator's eligibility or standing may have moved
+// this block (a registration, delegation, unbonding, slash or unjail), so
+// EndBlock recomputes the active set from the whole registry.
+func (d db) changed() { d.setFlag(key("changed")) }
+
 // updatePower gives CometBFT's voting power to the top MaxValidators by
-// stake (ties by operator address), and records which changed.
+// stake (ties by operator address), and records which changed. It walks
+// the registry, which the pruning of validators that have left keeps to
+// those holding stake; EndBlock skips it in blocks where only the reward
+// moved stake.
 func (s *Staking) updatePower(d db) {
+	d.set(key("changed"), common.Hash{})
 	n := d.count()
 	vals := make([]*Validator, 0, n)
 	for i := uint64(0); i < n; i++ {

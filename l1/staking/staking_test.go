@@ -11,8 +11,10 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
 )
@@ -468,5 +470,61 @@ func TestValueToNonPayableRefused(t *testing.T) {
 		if res := h.block(chain.Consensus{}, h.tx(chain.DevKey(0), eth(1), c.method, c.args...)); res.Receipts[0].Status != 0 {
 			t.Errorf("1 ETH with %s was kept", c.method)
 		}
+	}
+}
+
+// In a block where only the reward moved stake, EndBlock does not walk
+// the registry: it reads a bounded number of slots however many
+// validators are registered. A staking transaction makes it walk again.
+func TestEndBlockBoundedWhenOnlyTheRewardMoves(t *testing.T) {
+	p := DefaultParams()
+	a := newValKey()
+	h := newHarness(t, p, GenesisValidator{Operator: chain.DevAddress(0), PubKey: a.pub, Stake: eth(100)})
+	for k := uint32(1); k <= 3; k++ { // one validator per funded account
+		h.block(chain.Consensus{}, register(h, chain.DevKey(k), newValKey(), eth(1), 0))
+	}
+	proposer := chain.Consensus{Proposer: a.cons()}
+	counter := &countingState{StateDB: h.state()}
+	if err := h.stk.EndBlock(counter, h.store.Head(), proposer); err != nil {
+		t.Fatal(err)
+	}
+	quiet := counter.reads
+	st := h.state()
+	db{st: st, self: Address}.changed()
+	counter = &countingState{StateDB: st}
+	if err := h.stk.EndBlock(counter, h.store.Head(), proposer); err != nil {
+		t.Fatal(err)
+	}
+	if walk := counter.reads; quiet >= walk || quiet > 40 {
+		t.Fatalf("a reward-only EndBlock read %d slots, a full one %d", quiet, walk)
+	}
+}
+
+type countingState struct {
+	*state.StateDB
+	reads int
+}
+
+func (c *countingState) GetState(a common.Address, k common.Hash) common.Hash {
+	c.reads++
+	return c.StateDB.GetState(a, k)
+}
+
+// Views read a bounded page of the registry and are charged by it.
+func TestRegistryViewsPaged(t *testing.T) {
+	a := newValKey()
+	h := newHarness(t, DefaultParams(), GenesisValidator{Operator: chain.DevAddress(0), PubKey: a.pub, Stake: eth(100)})
+	h.block(chain.Consensus{}, register(h, chain.DevKey(1), newValKey(), eth(1), 0))
+	in := must(ABI.Pack("validatorsFrom", big.NewInt(1), big.NewInt(5)))
+	out, err := h.stk.Run(&chain.Call{State: h.state(), Block: vm.BlockContext{BlockNumber: big.NewInt(9)}, Self: Address, Value: new(uint256.Int), Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := ABI.Unpack("validatorsFrom", out)
+	if ops := got[0].([]common.Address); len(ops) != 1 || ops[0] != chain.DevAddress(1) {
+		t.Fatalf("page from 1: %v", ops)
+	}
+	if small, wide := h.stk.RequiredGas(in), h.stk.RequiredGas(must(ABI.Pack("validatorsFrom", big.NewInt(0), big.NewInt(1000)))); small >= wide {
+		t.Fatalf("a 5-entry page costs %d, a 1000-entry one %d", small, wide)
 	}
 }

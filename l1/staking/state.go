@@ -42,6 +42,8 @@ func (d db) setBig(k common.Hash, v *big.Int)        { d.set(k, common.BigToHash
 func (d db) u64(k common.Hash) uint64                { return d.big(k).Uint64() }
 func (d db) setU64(k common.Hash, v uint64)          { d.setBig(k, new(big.Int).SetUint64(v)) }
 func (d db) addr(k common.Hash) common.Address       { return common.BytesToAddress(d.get(k).Bytes()) }
+func (d db) flag(k common.Hash) bool                 { return d.get(k) != (common.Hash{}) }
+func (d db) setFlag(k common.Hash)                   { d.set(k, common.Hash{31: 1}) }
 func (d db) setAddr(k common.Hash, a common.Address) { d.set(k, common.BytesToHash(a.Bytes())) }
 
 // Validator fields.
