@@ -61,3 +61,43 @@ func FuzzOutputsInput(f *testing.F) {
 		}
 	})
 }
+
+// Finality is found at most 256 outputs a call; with more outputs waiting,
+// anyone calls settle until the one wanted is reached, so no withdrawal is
+// stuck behind a long row of final outputs.
+func TestSettleAdvancesPastTheStepBound(t *testing.T) {
+	p := L1Params{L2ChainID: 901, ProposerBond: big.NewInt(1), ChallengerBond: big.NewInt(1), FinalizationPeriod: 10, GameClock: 10}
+	st, err := state.New(types.EmptyRootHash, state.NewDatabaseForTesting())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := NewOutputs(p)
+	run := func(time uint64, wei uint64, input []byte) []byte {
+		t.Helper()
+		v := uint256.NewInt(wei)
+		st.AddBalance(OutputsAddress, v, tracing.BalanceChangeUnspecified)
+		out, err := o.Run(&chain.Call{State: st, Block: vm.BlockContext{BlockNumber: big.NewInt(int64(time)), Time: time}, Self: OutputsAddress, Caller: common.Address{1}, Value: v, Input: input})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	const n = 600
+	for i := range uint64(n) {
+		run(1, 1, must[[]byte](t)(OutputsABI.Pack("proposeOutput", i+1, [32]byte{byte(i)})))
+	}
+	s := store{st}
+	if o.finalOutput(s, n, 100, false) {
+		t.Fatal("output 600 found final in one look past 256 outputs")
+	}
+	calls := 0
+	for !o.finalOutput(s, n, 100, false) {
+		run(100, 0, must[[]byte](t)(OutputsABI.Pack("settle")))
+		if calls++; calls > 3 {
+			t.Fatal("settle does not advance")
+		}
+	}
+	if calls != 2 { // 256, then 512: the last 88 are found in the look itself
+		t.Fatalf("%d settle calls for 600 outputs, want 2", calls)
+	}
+}
