@@ -145,7 +145,16 @@ func (e *Engine) WarmSenders(txs []*types.Transaction) {
 }
 
 // Commit writes a built block as the new head.
-func (e *Engine) Commit(res *chain.Result) error { return e.store.Commit(res) }
+func (e *Engine) Commit(res *chain.Result) error {
+	// The output of the block needs the message passer's storage root,
+	// which the block's state will not serve once it is 128 blocks old:
+	// keep it, so outputs can be checked and proven long after.
+	mp := res.State.GetStorageRoot(MessagePasserAddress)
+	if err := e.store.Commit(res); err != nil {
+		return err
+	}
+	return e.store.Database().Put(mpRootKey(res.Block.NumberU64(), res.Block.Hash()), mp.Bytes())
+}
 
 // SequencerTxs returns the transactions of an L2 block that a batch carries:
 // all but the forced ones at its start.

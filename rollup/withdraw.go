@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
@@ -207,9 +208,18 @@ func OutputAt(store *chain.Store, number uint64) (*Output, error) {
 	}
 	st, err := store.StateAt(h.Root)
 	if err != nil {
+		// The state is gone; the message passer root kept at commit is not.
+		if raw, rerr := store.Database().Get(mpRootKey(number, h.Hash())); rerr == nil && len(raw) == common.HashLength {
+			return &Output{Number: number, StateRoot: h.Root, MessagePasserRoot: common.BytesToHash(raw), BlockHash: h.Hash()}, nil
+		}
 		return nil, err
 	}
 	return outputOf(h, st), nil
+}
+
+// mpRootKey is where a node keeps a block's message passer storage root.
+func mpRootKey(number uint64, hash common.Hash) []byte {
+	return append(binary.BigEndian.AppendUint64([]byte("cairn-rollup-mproot-"), number), hash[:]...)
 }
 
 func outputOf(h *types.Header, st *state.StateDB) *Output {

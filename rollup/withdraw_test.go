@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 
@@ -518,5 +519,46 @@ func TestValueToNonPayableMethodsRefused(t *testing.T) {
 		if _, err := ethtx.Send(st.ctx, st.l1, chain.DevKey(3), c.to, ether(1), c.data, 0); err == nil || !strings.Contains(err.Error(), "value") {
 			t.Errorf("1 ETH to %s with %x: %v", c.to, c.data[:min(4, len(c.data))], err)
 		}
+	}
+}
+
+// An L2 node keeps the state of its recent blocks only (128 layers), so
+// the output that first covered a withdrawal soon cannot be proven
+// against. Every later output holds the withdrawal too, and the prover
+// takes the newest one the node can serve: a withdrawal proven long after
+// it was first provable still goes through.
+func TestActionWithdrawalProvenLongAfter(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{})
+	st.deposit(3, ether(5))
+	w, n := st.withdraw(3, ether(2))
+	st.round() // output 1 covers it
+	first := st.output(1)
+	if first.L2Block < n {
+		t.Fatalf("output 1 at L2 block %d, the withdrawal is in %d", first.L2Block, n)
+	}
+	for range 150 { // more blocks than the node keeps states of
+		st.l2Block()
+	}
+	st.round() // a newer output
+	var proof struct{}
+	if err := st.l2.Client().CallContext(st.ctx, &proof, "eth_getProof", MessagePasserAddress, []common.Hash{w.StorageSlot()}, hexutil.Uint64(first.L2Block)); err == nil {
+		t.Fatal("the node still serves the state of the first output's block: the test proves nothing")
+	}
+	data, out, err := ProveCalldata(st.ctx, L1View{C: st.l1}, st.l2, w, n)
+	if err != nil {
+		t.Fatalf("prove long after: %v", err)
+	}
+	if out.Index == first.Index {
+		t.Fatalf("proved against output %d, whose state is gone", out.Index)
+	}
+	if err := st.portalCall(3, data); err != nil {
+		t.Fatalf("prove: %v", err)
+	}
+	for range DevFinalizationPeriod/2 + 1 {
+		st.round()
+	}
+	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", w.Encode()))
+	if err := st.portalCall(3, fin); err != nil {
+		t.Fatalf("finalize: %v", err)
 	}
 }

@@ -154,23 +154,41 @@ func (v L1View) Proven(ctx context.Context, h common.Hash) (index uint64, root c
 
 // ProveCalldata builds the portal's proveWithdrawal call for w against a
 // live output at or after the withdrawal's L2 block, reading the storage
-// proof with eth_getProof from an L2 node.
+// proof with eth_getProof from an L2 node. Every such output holds the
+// withdrawal (the message passer never clears a slot), so it takes the
+// newest one whose state the node still serves: an L2 node keeps the state
+// of its recent blocks only, and the output that first covered the
+// withdrawal may be long behind the head.
 func ProveCalldata(ctx context.Context, l1 L1View, l2 *ethclient.Client, w *Withdrawal, l2Block uint64) ([]byte, *OutputInfo, error) {
 	outs, err := l1.Outputs(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	var out *OutputInfo
-	for i := range outs {
+	var firstErr error
+	for i := len(outs) - 1; i > 0; i-- {
 		o := &outs[i]
-		if o.Index > 0 && o.L2Block >= l2Block && o.Status != OutputDefeated {
-			out = o
+		if o.L2Block < l2Block {
 			break
 		}
+		if o.Status == OutputDefeated {
+			continue
+		}
+		data, err := proveAgainst(ctx, l2, w, o)
+		if err == nil {
+			return data, o, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
 	}
-	if out == nil {
-		return nil, nil, fmt.Errorf("no output covers L2 block %d yet", l2Block)
+	if firstErr != nil {
+		return nil, nil, firstErr
 	}
+	return nil, nil, fmt.Errorf("no output covers L2 block %d yet", l2Block)
+}
+
+// proveAgainst builds the proveWithdrawal call against output out.
+func proveAgainst(ctx context.Context, l2 *ethclient.Client, w *Withdrawal, out *OutputInfo) ([]byte, error) {
 	var proof struct {
 		StorageHash  common.Hash `json:"storageHash"`
 		StorageProof []struct {
@@ -178,19 +196,21 @@ func ProveCalldata(ctx context.Context, l1 L1View, l2 *ethclient.Client, w *With
 		} `json:"storageProof"`
 	}
 	if err := l2.Client().CallContext(ctx, &proof, "eth_getProof", MessagePasserAddress, []common.Hash{w.StorageSlot()}, hexutil.Uint64(out.L2Block)); err != nil {
-		return nil, nil, fmt.Errorf("eth_getProof: %w", err)
+		return nil, fmt.Errorf("eth_getProof at output %d (L2 block %d): %w", out.Index, out.L2Block, err)
 	}
 	header, err := l2.HeaderByNumber(ctx, new(big.Int).SetUint64(out.L2Block))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if OutputRoot(header.Root, proof.StorageHash, header.Hash()) != out.Root {
-		return nil, nil, fmt.Errorf("output %d at L2 block %d does not match this L2 node's chain", out.Index, out.L2Block)
+		return nil, fmt.Errorf("output %d at L2 block %d does not match this L2 node's chain", out.Index, out.L2Block)
+	}
+	if len(proof.StorageProof) != 1 {
+		return nil, fmt.Errorf("eth_getProof returned %d storage proofs", len(proof.StorageProof))
 	}
 	nodes := make([][]byte, len(proof.StorageProof[0].Proof))
 	for i, n := range proof.StorageProof[0].Proof {
 		nodes[i] = n
 	}
-	data, err := PortalABI.Pack("proveWithdrawal", w.Encode(), new(big.Int).SetUint64(out.Index), header.Root, proof.StorageHash, header.Hash(), nodes)
-	return data, out, err
+	return PortalABI.Pack("proveWithdrawal", w.Encode(), new(big.Int).SetUint64(out.Index), header.Root, proof.StorageHash, header.Hash(), nodes)
 }

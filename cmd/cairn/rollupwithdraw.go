@@ -69,17 +69,9 @@ func withdrawal(ctx context.Context, out io.Writer, action string, s *signer, l1
 	}
 	switch action {
 	case "status":
-		outs, err := view.Outputs(ctx)
-		if err != nil {
-			return err
-		}
-		var cover *rollup.OutputInfo
-		for i := range outs {
-			if outs[i].Index > 0 && outs[i].L2Block >= block {
-				cover = &outs[i]
-				break
-			}
-		}
+		// "Ready to prove" only when proving would work now: an output
+		// covers the block and the L2 node serves the state one needs.
+		_, cover, proveErr := rollup.ProveCalldata(ctx, view, l2, w, block)
 		switch {
 		case finalized:
 			fmt.Fprintln(out, "status: finalized (paid on L1)")
@@ -102,10 +94,10 @@ func withdrawal(ctx context.Context, out io.Writer, action string, s *signer, l1
 			default:
 				fmt.Fprintf(out, "status: proven against output %d at L1 time %d; finalizable once the challenge window has passed and every output before it is final\n", idx, provenAt)
 			}
-		case cover != nil:
+		case proveErr == nil:
 			fmt.Fprintf(out, "status: ready to prove (output %d covers L2 block %d)\n", cover.Index, cover.L2Block)
 		default:
-			fmt.Fprintln(out, "status: waiting for an output that covers its L2 block")
+			fmt.Fprintf(out, "status: not provable yet: %v\n", proveErr)
 		}
 		return nil
 	case "prove":
