@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"sort"
 	"sync"
 	"time"
 
@@ -45,14 +46,18 @@ type AgentConfig struct {
 type Agent struct {
 	cfg      AgentConfig
 	view     L1View
-	l1reader *L1Reader
 	proposer bool
 	log      *slog.Logger
 	sent     map[string]bool // moves already sent
 	moves    map[string]int  // sent transactions by method
-	stop     chan struct{}
-	done     sync.WaitGroup
-	once     sync.Once
+	// proofs holds the one-step proofs of the blocks of this proposer's
+	// outputs, built when it proposed: a step needs the parent's state,
+	// which the node serves for its last 128 blocks only, and a game can
+	// outlast that.
+	proofs map[uint64]*readyProof
+	stop   chan struct{}
+	done   sync.WaitGroup
+	once   sync.Once
 }
 
 // NewProposer returns a proposer of outputs that defends them.
@@ -75,8 +80,8 @@ func newAgent(cfg AgentConfig, proposer bool) *Agent {
 	}
 	a := &Agent{
 		cfg: cfg, view: L1View{C: cfg.L1}, proposer: proposer,
-		l1reader: NewL1Reader(cfg.L1, cfg.Node.rollup.L2ChainID, cfg.Log),
-		log:      cfg.Log.With("node", name), sent: map[string]bool{}, moves: map[string]int{}, stop: make(chan struct{}),
+		log: cfg.Log.With("node", name), sent: map[string]bool{}, moves: map[string]int{}, stop: make(chan struct{}),
+		proofs: map[uint64]*readyProof{},
 	}
 	if !cfg.Manual {
 		a.done.Add(1)
@@ -124,6 +129,7 @@ func (a *Agent) Step(ctx context.Context) error {
 		if err := a.propose(ctx, outs); err != nil {
 			return err
 		}
+		a.forget(ctx, outs)
 	}
 	me := addressOf(a.cfg.Key)
 	p := &a.cfg.Node.rollup.Proofs
@@ -244,8 +250,80 @@ func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
 	if a.cfg.Lie != nil {
 		root = a.cfg.Lie(o)
 	}
+	if a.sent[fmt.Sprintf("propose-%d", o.Number)] {
+		return nil
+	}
+	// Build the proofs a game over this output could ask for while the
+	// node still has the states they need.
+	for n := last.L2Block + 1; n <= o.Number; n++ {
+		if _, ok := a.proofs[n]; ok {
+			continue
+		}
+		p, err := a.buildProof(n)
+		if err != nil {
+			a.log.Warn("Cannot prepare the one-step proof of a block of the output", "block", n, "err", err)
+			continue
+		}
+		a.proofs[n] = p
+	}
 	a.send(ctx, fmt.Sprintf("propose-%d", o.Number), "proposeOutput", a.cfg.Node.rollup.Proofs.ProposerBond, o.Number, root)
 	return nil
+}
+
+// readyProof is the one-step proof of a block: a single step, or the loads
+// and parts of a parted one.
+type readyProof struct {
+	single []byte
+	parted *PartedProof
+}
+
+func (a *Agent) budget() int {
+	if a.cfg.PartBudget > 0 {
+		return a.cfg.PartBudget
+	}
+	return DefaultPartBudget
+}
+
+// buildProof builds block n's one-step proof, in parts when one step would
+// be over the part budget or the part gas budget.
+func (a *Agent) buildProof(n uint64) (*readyProof, error) {
+	proof, err := a.cfg.Node.StepProof(n)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := rlp.EncodeToBytes(proof)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) <= a.budget() && execGas(proof.Txs, proof.Queue, a.cfg.Node.rollup.L2ChainID) <= PartExecBudget {
+		return &readyProof{single: raw}, nil
+	}
+	parted, err := a.cfg.Node.StepParts(n, a.budget())
+	if err != nil {
+		return nil, err
+	}
+	return &readyProof{parted: parted}, nil
+}
+
+// forget drops the prepared proofs of blocks no game can reach any more:
+// those up to the newest final output. Final outputs are a prefix of the
+// list, so a binary search finds it.
+func (a *Agent) forget(ctx context.Context, outs []OutputInfo) {
+	if len(a.proofs) == 0 {
+		return
+	}
+	k := sort.Search(len(outs)-1, func(i int) bool {
+		final, err := a.view.Final(ctx, outs[i+1].Index)
+		return err != nil || !final
+	}) // outs[1..k] are final
+	if k == 0 {
+		return
+	}
+	for n := range a.proofs {
+		if n <= outs[k].L2Block {
+			delete(a.proofs, n)
+		}
+	}
 }
 
 func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
@@ -272,32 +350,26 @@ func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
 		if a.sent["step-"+key] {
 			return nil
 		}
-		budget := a.cfg.PartBudget
-		if budget <= 0 {
-			budget = DefaultPartBudget
-		}
 		// An origin older than L1 state's block hash history is proven
 		// first, header by header, from one it still holds.
-		headers, err := a.cfg.Node.L1HeaderProof(g.Hi, budget)
+		headers, err := a.cfg.Node.L1HeaderProof(g.Hi, a.budget())
 		if err != nil {
 			return err
 		}
 		for i, h := range headers {
 			a.send(ctx, fmt.Sprintf("headers-%s-%d", key, i), "proveL1Headers", nil, h)
 		}
-		proof, err := a.cfg.Node.engine.MakeStepProof(a.l1reader, g.Hi)
-		if err != nil {
-			return err
+		proof := a.proofs[g.Hi]
+		if proof == nil {
+			if proof, err = a.buildProof(g.Hi); err != nil {
+				return err
+			}
 		}
-		raw, err := rlp.EncodeToBytes(proof)
-		if err != nil {
-			return err
-		}
-		if len(raw) <= budget && execGas(proof.Txs, proof.Queue, a.cfg.Node.rollup.L2ChainID) <= PartExecBudget {
-			a.send(ctx, "step-"+key, "step", nil, index, game, raw)
+		if proof.single != nil {
+			a.send(ctx, "step-"+key, "step", nil, index, game, proof.single)
 			return nil
 		}
-		return a.stepInParts(ctx, key, o, g, budget)
+		a.stepInParts(ctx, key, o, g, proof.parted)
 	}
 	return nil
 }
@@ -305,11 +377,7 @@ func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
 // stepInParts proves block g.Hi in bounded L1 transactions: the loads of
 // its channel, then the parts, sent at once with consecutive nonces so
 // they run in order.
-func (a *Agent) stepInParts(ctx context.Context, key string, o OutputInfo, g *GameInfo, budget int) error {
-	proof, err := a.cfg.Node.engine.MakeStepParts(a.l1reader, g.Hi, budget)
-	if err != nil {
-		return err
-	}
+func (a *Agent) stepInParts(ctx context.Context, key string, o OutputInfo, g *GameInfo, proof *PartedProof) {
 	a.log.Info("Proving the disputed block in parts", "index", o.Index, "block", g.Hi, "loads", len(proof.Loads), "parts", len(proof.Parts))
 	for i, l := range proof.Loads {
 		raw, _ := rlp.EncodeToBytes(&l)
@@ -320,7 +388,6 @@ func (a *Agent) stepInParts(ctx context.Context, key string, o OutputInfo, g *Ga
 		a.send(ctx, fmt.Sprintf("part-%s-%d", key, i), "stepPart", nil, big.NewInt(int64(o.Index)), big.NewInt(int64(g.Number)), raw)
 	}
 	a.sent["step-"+key] = true
-	return nil
 }
 
 func (a *Agent) respond(ctx context.Context, o OutputInfo, g *GameInfo) error {

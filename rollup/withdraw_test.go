@@ -562,3 +562,34 @@ func TestActionWithdrawalProvenLongAfter(t *testing.T) {
 		t.Fatalf("finalize: %v", err)
 	}
 }
+
+// A dishonest challenger plays slowly, so that by the time the game comes
+// down to one block the block's parent is far more than the 128 blocks
+// behind the head whose states a node serves. The honest proposer built
+// the proofs of its output's blocks when it proposed, and still wins.
+func TestActionSlowChallengerCannotOutwaitTheState(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{Dishonest: true})
+	st.deposit(3, ether(5))
+	for range 3 {
+		st.withdraw(3, ether(1))
+	}
+	st.round() // the output
+	st.round() // the challenge
+	// 150 L2 blocks go by in a few seconds of L1 time, well inside the
+	// challenger's clock.
+	for range 150 {
+		must[*types.Block](t)(st.Sequence(st.ctx))
+	}
+	if err := st.Batch(st.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := Derive(st.ctx, st.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if out := st.play(1); out == nil || out.Status != OutputDefended {
+		t.Fatalf("true output lost to a slow challenger: %+v", out)
+	}
+	if st.proposer.Moves()["step"] == 0 && st.proposer.Moves()["stepPart"] == 0 {
+		t.Fatalf("the game ended without a step: %v", st.proposer.Moves())
+	}
+}
