@@ -75,7 +75,7 @@ func TestBadInputOverRPC(t *testing.T) {
 			return b
 		}(), "invalid"},
 		{"nonce too low", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 0, Gas: 21000, GasFeeCap: fee, GasTipCap: big.NewInt(1), To: &to}), "nonce too low"},
-		{"nonce too far ahead", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 9, Gas: 21000, GasFeeCap: fee, GasTipCap: big.NewInt(1), To: &to}), "nonce too high"},
+		{"nonce too far ahead", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 1000, Gas: 21000, GasFeeCap: fee, GasTipCap: big.NewInt(1), To: &to}), "nonce too high"},
 		{"insufficient funds", poorTx, "insufficient funds for gas * price + value"},
 		{"gas above the block limit", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 1, Gas: 12_000_000, GasFeeCap: big.NewInt(1), To: &to}), "exceeds block gas limit"},
 		{"oversized transaction", sign(&types.DynamicFeeTx{ChainID: big.NewInt(DefaultL1ChainID), Nonce: 1, Gas: 9_000_000, GasFeeCap: big.NewInt(1), To: &to, Data: make([]byte, 200_000)}), "oversized data"},

@@ -282,8 +282,23 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 			Gas:       tx.Gas(),
 		})
 	}
-	for _, txs := range bySender {
+	st, err := a.store.StateAt(head.Root)
+	if err != nil {
+		return nil, err
+	}
+	for from, txs := range bySender {
 		slices.SortFunc(txs, func(a, b *txpool.LazyTransaction) int { return cmp.Compare(a.Tx.Nonce(), b.Tx.Nonce()) })
+		// Only the executable run: what waits behind a gap stays queued.
+		next, k := st.GetNonce(from), 0
+		for k < len(txs) && txs[k].Tx.Nonce() == next {
+			k++
+			next++
+		}
+		if k == 0 {
+			delete(bySender, from)
+			continue
+		}
+		bySender[from] = txs[:k]
 	}
 	order := txorder.NewTransactionsByPriceAndNonce(a.pool.signer, bySender, baseFee)
 	var (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"math/big"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -105,9 +106,12 @@ func TestMempoolQueueAndReplace(t *testing.T) {
 	wantCheck(t, checkTx(t, app, tx0, abci.CheckTxType_New), "")
 	wantCheck(t, checkTx(t, app, tx1, abci.CheckTxType_New), "")
 	wantCheck(t, checkTx(t, app, tx1, abci.CheckTxType_New), "already known")
-	wantCheck(t, checkTx(t, app, rawTx(t, key, 3, 1, 10), abci.CheckTxType_New), "nonce too high")
+	// A future nonce waits behind the gap, as go-ethereum queues it; one
+	// further than AccountQueue ahead is refused.
+	wantCheck(t, checkTx(t, app, rawTx(t, key, 3, 1, 10), abci.CheckTxType_New), "")
+	wantCheck(t, checkTx(t, app, rawTx(t, key, 2+AccountQueue+1, 1, 10), abci.CheckTxType_New), "nonce too high")
 	if n, _ := app.PendingNonce(chain.DevAddress(0)); n != 2 {
-		t.Fatalf("pending nonce %d, want 2", n)
+		t.Fatalf("pending nonce %d, want 2 (nonce 3 waits behind the gap)", n)
 	}
 	if app.PendingTransaction(crypto.Keccak256Hash(tx0)) == nil {
 		t.Fatal("a queued transaction is not found by hash")
@@ -314,7 +318,7 @@ func TestFullPoolEvictsTheCheapest(t *testing.T) {
 // cannot pile up by the gigabyte.
 func TestDecodeCacheBounded(t *testing.T) {
 	app := newTestApp(t)
-	refused := rawTx(t, chain.DevKey(0), 5, 1, 10) // nonce too high
+	refused := rawTx(t, chain.DevKey(0), 1000, 1, 10) // nonce too high
 	wantCheck(t, checkTx(t, app, refused, abci.CheckTxType_New), "nonce too high")
 	if app.decoded.len() != 0 {
 		t.Fatalf("a refused transaction was cached (%d entries)", app.decoded.len())
@@ -329,5 +333,47 @@ func TestDecodeCacheBounded(t *testing.T) {
 	}
 	if c.bytes > 1000 || c.len() != 3 {
 		t.Fatalf("cache holds %d entries of %d bytes, budget 1000", c.len(), c.bytes)
+	}
+}
+
+// Clients that send consecutive nonces over several connections have them
+// arrive out of order. As go-ethereum does, a future nonce waits behind
+// the gap and is promoted when it fills: with every sender's nonces
+// shuffled, none is refused, and the blocks carry all of them in order.
+func TestShuffledNoncesQueueAndPromote(t *testing.T) {
+	app := newTestApp(t)
+	const senders, per = 3, 20
+	var all [][]byte
+	for s := range uint32(senders) {
+		for n := range uint64(per) {
+			all = append(all, rawTx(t, chain.DevKey(s), n, 1, 10))
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	for i, raw := range all {
+		if res := checkTx(t, app, raw, abci.CheckTxType_New); res.Code != CodeOK {
+			t.Fatalf("transaction %d refused: %s", i, res.Log)
+		}
+	}
+	for s := range uint32(senders) {
+		if n, _ := app.PendingNonce(chain.DevAddress(s)); n != per {
+			t.Fatalf("sender %d's pending nonce %d, want %d", s, n, per)
+		}
+	}
+	for range 5 {
+		commitBlock(t, app, all)
+		for _, raw := range all {
+			checkTx(t, app, raw, abci.CheckTxType_Recheck)
+		}
+	}
+	st, err := app.Store().StateAt(app.Store().Head().Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range uint32(senders) {
+		if n := st.GetNonce(chain.DevAddress(s)); n != per {
+			t.Fatalf("sender %d's nonce on chain %d, want %d: transactions were lost", s, n, per)
+		}
 	}
 }

@@ -22,6 +22,12 @@ const DefaultMaxTxSize = 4 * 32 * 1024
 // DefaultAccountSlots is how many pending transactions one sender may have.
 const DefaultAccountSlots = 4096
 
+// AccountQueue is how many transactions one sender may have waiting behind
+// a nonce gap, go-ethereum's default (--txpool.accountqueue 64): a client
+// sending consecutive nonces over several connections has them arrive out
+// of order, and each waits until the gap fills.
+const AccountQueue = 64
+
 // DefaultPoolBytes bounds the bytes of all pending transactions in the
 // view, under CometBFT's own mempool bound (256 MiB), so the view decides
 // what is admitted and what is evicted when it is full.
@@ -74,6 +80,17 @@ func (acc *pending) put(tx *types.Transaction) {
 	if acc.memoOK && tx.Nonce() == acc.memoNext {
 		acc.memoOK = false // the run may go further now
 	}
+}
+
+// queued counts the transactions waiting behind a gap at next.
+func (acc *pending) queued(next uint64) int {
+	n := 0
+	for nonce := range acc.txs {
+		if nonce > next {
+			n++
+		}
+	}
+	return n
 }
 
 func (acc *pending) drop(nonce uint64) {
@@ -181,9 +198,7 @@ func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Heade
 	acc := p.accounts[from]
 	err := txpool.ValidateTransactionWithState(tx, p.signer, &txpool.ValidationOptionsWithState{
 		State: st,
-		FirstNonceGap: func(addr common.Address) uint64 {
-			return p.nextNonce(addr, st.GetNonce(addr))
-		},
+		// Future nonces queue (below), so no gap check here.
 		UsedAndLeftSlots: func(common.Address) (int, int) {
 			if acc == nil {
 				return 0, p.slots
@@ -205,6 +220,11 @@ func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Heade
 	})
 	if err != nil {
 		return err
+	}
+	if next := p.nextNonce(from, st.GetNonce(from)); tx.Nonce() > next {
+		if tx.Nonce()-next > AccountQueue || acc != nil && acc.queued(next) >= AccountQueue && acc.txs[tx.Nonce()] == nil {
+			return fmt.Errorf("%w: tx nonce %d, next executable %d, at most %d may wait behind a gap", core.ErrNonceTooHigh, tx.Nonce(), next, AccountQueue)
+		}
 	}
 	old := (*types.Transaction)(nil)
 	if acc != nil {
@@ -300,10 +320,12 @@ func (p *pool) recheck(tx *types.Transaction, from common.Address, st *state.Sta
 		p.removeLocked(from, tx)
 		return fmt.Errorf("%w: max fee per gas %v, the next block's base fee %v", core.ErrFeeCapTooLow, tx.GasFeeCap(), baseFee)
 	}
-	if tx.Nonce() >= p.nextNonce(from, st.GetNonce(from)) {
+	if tx.Nonce() < st.GetNonce(from) {
 		p.removeLocked(from, tx)
-		return fmt.Errorf("nonce gap before %d", tx.Nonce())
+		return fmt.Errorf("%w: nonce %d, state %d", core.ErrNonceTooLow, tx.Nonce(), st.GetNonce(from))
 	}
+	// A transaction behind a gap stays queued, as go-ethereum keeps it,
+	// until the gap fills or it is evicted.
 	balance := st.GetBalance(from).ToBig()
 	if balance.Cmp(acc.spent) >= 0 {
 		return nil // covers everything the sender has pending
