@@ -3,6 +3,8 @@ package rollup
 import (
 	"context"
 	"math/big"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,4 +163,37 @@ var _ = crypto.Keccak256
 
 func callMsg(to common.Address, data []byte) ethereum.CallMsg {
 	return ethereum.CallMsg{To: &to, Data: data}
+}
+
+// Senders whose consecutive nonces arrive out of order (several
+// connections) are not refused: as go-ethereum does, the sequencer holds a
+// transaction behind a nonce gap until the gap fills, then sequences it.
+func TestSequencerQueuesFutureNonces(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	seq := dial(t, s.Sequencer.RPCURL())
+	var txs []*types.Transaction
+	for i := range uint32(3) {
+		for n := range uint64(15) {
+			txs = append(txs, signL2(t, s, 3+i, n, common.Address{0x77}, big.NewInt(1)))
+		}
+	}
+	rand.New(rand.NewPCG(3, 4)).Shuffle(len(txs), func(i, j int) { txs[i], txs[j] = txs[j], txs[i] })
+	for i, tx := range txs {
+		if err := seq.SendTransaction(ctx, tx); err != nil {
+			t.Fatalf("transaction %d (nonce %d) refused: %v", i, tx.Nonce(), err)
+		}
+	}
+	if n := must[uint64](t)(seq.PendingNonceAt(ctx, chain.DevAddress(3))); n != 15 {
+		t.Fatalf("pending nonce %d, want 15", n)
+	}
+	must[*types.Block](t)(s.Sequence(ctx))
+	for i := range uint32(3) {
+		if n := must[uint64](t)(seq.NonceAt(ctx, chain.DevAddress(3+i), nil)); n != 15 {
+			t.Fatalf("sender %d's nonce %d after the block, want 15", i, n)
+		}
+	}
+	far := signL2(t, s, 3, 15+AccountQueue+1, common.Address{0x77}, big.NewInt(1))
+	if err := seq.SendTransaction(ctx, far); err == nil || !strings.Contains(err.Error(), "nonce too high") {
+		t.Fatalf("a nonce past the account queue: %v", err)
+	}
 }

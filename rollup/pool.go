@@ -21,10 +21,14 @@ const (
 	DefaultMaxTxSize = 128 * 1024 // as go-ethereum's pool
 )
 
-// ErrNonceGap is returned for a transaction whose nonce is above the
-// sender's next pending nonce: the sequencer orders first come, first
-// served, and does not hold transactions that cannot run yet.
-var ErrNonceGap = errors.New("nonce too high: the sequencer does not queue transactions behind a nonce gap")
+// AccountQueue is how many transactions of one sender may wait behind a
+// nonce gap, go-ethereum's default: a client sending consecutive nonces
+// over several connections has them arrive out of order.
+const AccountQueue = 64
+
+// ErrNonceGap is returned for a transaction whose nonce is more than
+// AccountQueue above the sender's next pending nonce.
+var ErrNonceGap = errors.New("nonce too high")
 
 // ErrPoolFull is returned when the mempool holds its limit of transactions.
 var ErrPoolFull = errors.New("txpool is full")
@@ -35,7 +39,8 @@ var ErrPoolFull = errors.New("txpool is full")
 var ErrReplacement = errors.New("a transaction with this nonce is already pending: replacement is not supported by the sequencer")
 
 // pool is the sequencer's mempool: first come, first served, gapless per
-// sender.
+// sender. A transaction behind a nonce gap waits in future until the gap
+// fills, then joins the queue.
 type pool struct {
 	mu      sync.Mutex
 	signer  types.Signer
@@ -47,6 +52,8 @@ type pool struct {
 	from    map[common.Hash]common.Address
 	next    map[common.Address]uint64 // next nonce of senders with pending transactions
 	pending map[common.Address]int
+	future  map[common.Address]map[uint64]*types.Transaction
+	waiting int // transactions in future
 }
 
 func newPool(cfg *Config, limit int) *pool {
@@ -62,6 +69,7 @@ func newPool(cfg *Config, limit int) *pool {
 		from:    map[common.Hash]common.Address{},
 		next:    map[common.Address]uint64{},
 		pending: map[common.Address]int{},
+		future:  map[common.Address]map[uint64]*types.Transaction{},
 	}
 }
 
@@ -97,6 +105,11 @@ func (p *pool) add(tx *types.Transaction, from common.Address, need *big.Int, st
 		return txpool.ErrAlreadyKnown
 	}
 	stateNonce := st.GetNonce(from)
+	for n, w := range p.future[from] { // overtaken: its nonce was used
+		if n < stateNonce {
+			p.dropFutureLocked(from, n, w)
+		}
+	}
 	next, ok := p.next[from]
 	if !ok || next < stateNonce {
 		next = stateNonce
@@ -106,21 +119,58 @@ func (p *pool) add(tx *types.Transaction, from common.Address, need *big.Int, st
 		return fmt.Errorf("%w: next nonce %d, tx nonce %d", core.ErrNonceTooLow, stateNonce, tx.Nonce())
 	case tx.Nonce() < next:
 		return ErrReplacement
-	case tx.Nonce() > next:
-		return fmt.Errorf("%w: next nonce %d, tx nonce %d", ErrNonceGap, next, tx.Nonce())
+	case tx.Nonce() > next+AccountQueue:
+		return fmt.Errorf("%w: next nonce %d, tx nonce %d, at most %d may wait behind a gap", ErrNonceGap, next, tx.Nonce(), AccountQueue)
 	}
 	if balance := st.GetBalance(from).ToBig(); balance.Cmp(need) < 0 {
 		return fmt.Errorf("%w: balance %v, tx cost %v", core.ErrInsufficientFunds, balance, need)
 	}
-	if len(p.queue) >= p.limit {
+	if len(p.queue)+p.waiting >= p.limit {
 		return ErrPoolFull
 	}
+	if tx.Nonce() > next {
+		f := p.future[from]
+		if f == nil {
+			f = map[uint64]*types.Transaction{}
+			p.future[from] = f
+		}
+		if f[tx.Nonce()] != nil {
+			return ErrReplacement
+		}
+		f[tx.Nonce()] = tx
+		p.byHash[tx.Hash()] = tx
+		p.from[tx.Hash()] = from
+		p.waiting++
+		return nil
+	}
+	p.enqueueLocked(tx, from)
+	// The gap before waiting transactions may have closed.
+	for f := p.future[from]; f != nil && f[p.next[from]] != nil; {
+		n := p.next[from]
+		w := f[n]
+		p.dropFutureLocked(from, n, w)
+		p.enqueueLocked(w, from)
+	}
+	return nil
+}
+
+func (p *pool) dropFutureLocked(from common.Address, n uint64, w *types.Transaction) {
+	f := p.future[from]
+	delete(f, n)
+	delete(p.byHash, w.Hash())
+	delete(p.from, w.Hash())
+	p.waiting--
+	if len(f) == 0 {
+		delete(p.future, from)
+	}
+}
+
+func (p *pool) enqueueLocked(tx *types.Transaction, from common.Address) {
 	p.queue = append(p.queue, tx)
 	p.byHash[tx.Hash()] = tx
 	p.from[tx.Hash()] = from
 	p.next[from] = tx.Nonce() + 1
 	p.pending[from]++
-	return nil
 }
 
 // take returns up to max transactions in arrival order, leaving them queued.
@@ -208,6 +258,8 @@ func (p *pool) reset() {
 	p.from = map[common.Hash]common.Address{}
 	p.next = map[common.Address]uint64{}
 	p.pending = map[common.Address]int{}
+	p.future = map[common.Address]map[uint64]*types.Transaction{}
+	p.waiting = 0
 }
 
 func (p *pool) get(hash common.Hash) *types.Transaction {
