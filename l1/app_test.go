@@ -377,3 +377,16 @@ func TestShuffledNoncesQueueAndPromote(t *testing.T) {
 		}
 	}
 }
+
+// The view splits into what can run now and what waits behind a gap, as
+// txpool_content reports it.
+func TestPoolContentSplitsPendingAndQueued(t *testing.T) {
+	app := newTestApp(t)
+	for _, n := range []uint64{0, 1, 4} {
+		wantCheck(t, checkTx(t, app, rawTx(t, chain.DevKey(0), n, 1, 10), abci.CheckTxType_New), "")
+	}
+	pending, queued := app.pool.Content()
+	if p, q := pending[chain.DevAddress(0)], queued[chain.DevAddress(0)]; len(p) != 2 || len(q) != 1 || q[0].Nonce() != 4 {
+		t.Fatalf("pending %d, queued %d", len(p), len(q))
+	}
+}

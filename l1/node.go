@@ -369,6 +369,11 @@ func (n *Node) PendingNonce(addr common.Address) (uint64, error) {
 	return n.app.PendingNonce(addr)
 }
 
+// TxPoolContent implements rpc.TxPoolReader.
+func (n *Node) TxPoolContent() (pending, queued map[common.Address][]*types.Transaction) {
+	return n.app.pool.Content()
+}
+
 // PendingTransaction implements rpc.Backend.
 func (n *Node) PendingTransaction(hash common.Hash) *types.Transaction {
 	return n.app.PendingTransaction(hash)

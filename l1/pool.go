@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -161,6 +162,31 @@ func (p *pool) Has(hash common.Hash) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.byHash[hash] != nil
+}
+
+// Content splits the view by sender into what is executable from the
+// state nonce (pending) and what waits behind a gap (queued), in nonce
+// order, as go-ethereum's txpool_content does.
+func (p *pool) Content() (pending, queued map[common.Address][]*types.Transaction) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pending, queued = map[common.Address][]*types.Transaction{}, map[common.Address][]*types.Transaction{}
+	for addr, acc := range p.accounts {
+		next := p.nextNonce(addr, acc.base)
+		nonces := make([]uint64, 0, len(acc.txs))
+		for n := range acc.txs {
+			nonces = append(nonces, n)
+		}
+		slices.Sort(nonces)
+		for _, n := range nonces {
+			if n < next {
+				pending[addr] = append(pending[addr], acc.txs[n])
+			} else {
+				queued[addr] = append(queued[addr], acc.txs[n])
+			}
+		}
+	}
+	return pending, queued
 }
 
 // Len is the number of pending transactions.

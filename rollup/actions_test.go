@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
@@ -195,5 +196,31 @@ func TestSequencerQueuesFutureNonces(t *testing.T) {
 	far := signL2(t, s, 3, 15+AccountQueue+1, common.Address{0x77}, big.NewInt(1))
 	if err := seq.SendTransaction(ctx, far); err == nil || !strings.Contains(err.Error(), "nonce too high") {
 		t.Fatalf("a nonce past the account queue: %v", err)
+	}
+}
+
+// txpool_status and txpool_content answer as go-ethereum's: what the
+// sequencer will run, and what waits behind a nonce gap.
+func TestSequencerTxPoolRPC(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	seq := dial(t, s.Sequencer.RPCURL())
+	for _, n := range []uint64{0, 1, 3} {
+		if err := seq.SendTransaction(ctx, signL2(t, s, 3, n, common.Address{0x77}, big.NewInt(1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var status map[string]hexutil.Uint
+	if err := seq.Client().CallContext(ctx, &status, "txpool_status"); err != nil {
+		t.Fatal(err)
+	}
+	if status["pending"] != 2 || status["queued"] != 1 {
+		t.Fatalf("txpool_status %v, want 2 pending and 1 queued", status)
+	}
+	var content map[string]map[string]map[string]map[string]any
+	if err := seq.Client().CallContext(ctx, &content, "txpool_content"); err != nil {
+		t.Fatal(err)
+	}
+	if q := content["queued"][chain.DevAddress(3).Hex()]; len(q) != 1 || q["3"] == nil {
+		t.Fatalf("queued: %v", content["queued"])
 	}
 }

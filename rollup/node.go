@@ -479,6 +479,15 @@ func (n *Node) PendingTransaction(hash common.Hash) *types.Transaction {
 	return n.pool.get(hash)
 }
 
+// TxPoolContent implements rpc.TxPoolReader: the sequencer's queue and what
+// waits behind nonce gaps (nothing on a verifier, which forwards).
+func (n *Node) TxPoolContent() (pending, queued map[common.Address][]*types.Transaction) {
+	if n.pool == nil {
+		return nil, nil
+	}
+	return n.pool.content()
+}
+
 // Layers implements rpc.Backend.
 func (n *Node) Layers() []rpc.Layer {
 	if n.cfg.Layers != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -260,6 +261,29 @@ func (p *pool) reset() {
 	p.pending = map[common.Address]int{}
 	p.future = map[common.Address]map[uint64]*types.Transaction{}
 	p.waiting = 0
+}
+
+// content is the queue (pending, by sender in nonce order) and what waits
+// behind a gap (queued).
+func (p *pool) content() (pending, queued map[common.Address][]*types.Transaction) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pending, queued = map[common.Address][]*types.Transaction{}, map[common.Address][]*types.Transaction{}
+	for _, tx := range p.queue {
+		from := p.from[tx.Hash()]
+		pending[from] = append(pending[from], tx)
+	}
+	for from, f := range p.future {
+		nonces := make([]uint64, 0, len(f))
+		for n := range f {
+			nonces = append(nonces, n)
+		}
+		slices.Sort(nonces)
+		for _, n := range nonces {
+			queued[from] = append(queued[from], f[n])
+		}
+	}
+	return pending, queued
 }
 
 func (p *pool) get(hash common.Hash) *types.Transaction {

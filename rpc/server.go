@@ -84,6 +84,9 @@ func NewServer(b Backend, opts Options) (*Server, error) {
 		"web3":  &Web3API{version: opts.ClientVersion},
 		"cairn": &CairnAPI{b: b},
 	}
+	if _, ok := b.(TxPoolReader); ok {
+		apis["txpool"] = &TxPoolAPI{b: b}
+	}
 	return NewAPIServer(apis, opts)
 }
 
