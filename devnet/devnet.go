@@ -92,7 +92,10 @@ type Config struct {
 	ZKSlots   int    // ops per batch; 0: DefaultZKSlots
 	ZKDepth   int    // account tree depth; 0: DefaultZKDepth
 	ZKKeyDir  string // where proving keys are cached; "": zkrollup.DefaultKeyDir
-	Log       *slog.Logger
+	// Relay runs a relayer that proves and finalizes every rollup
+	// withdrawal on its own, as the OP Stack's relayer does.
+	Relay bool
+	Log   *slog.Logger
 }
 
 // Devnet is a running devnet.
@@ -137,7 +140,7 @@ func Start(cfg Config) (*Devnet, error) {
 		_ = reg.Register(collectors.NewBuildInfoCollector())
 	}
 	alloc := DevAlloc()
-	for _, k := range []*ecdsa.PrivateKey{rollup.BatcherKey(), rollup.ProposerKey(), rollup.ChallengerKey(), ZKOperatorKey()} {
+	for _, k := range []*ecdsa.PrivateKey{rollup.BatcherKey(), rollup.ProposerKey(), rollup.ChallengerKey(), rollup.RelayerKey(), ZKOperatorKey()} {
 		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
 	}
 	l2Genesis := rollup.DevGenesis(0)
@@ -274,7 +277,11 @@ func (d *Devnet) PrintSummary(w io.Writer) {
 		fmt.Fprintf(w, "    portal %s (send ETH to it to deposit), batch inbox %s\n", rollup.PortalAddress, rollup.InboxAddress)
 		fmt.Fprintf(w, "    outputs %s: a proposer posts an output every %d L2 blocks, a challenger checks each; challenge window %d s\n",
 			rollup.OutputsAddress, DefaultOutputInterval, r.Config.Proofs.FinalizationPeriod)
-		fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s, then cairn withdraw prove|finalize <l2-tx-hash>\n", rollup.MessagePasserAddress)
+		if d.cfg.Relay {
+			fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s; the relayer proves and finalizes it on L1 (--relay)\n", rollup.MessagePasserAddress)
+		} else {
+			fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s, then cairn withdraw prove|finalize <l2-tx-hash> (or run with --relay)\n", rollup.MessagePasserAddress)
+		}
 	}
 	if d.ZK != nil {
 		fmt.Fprint(w, d.ZK.summary())

@@ -28,6 +28,7 @@ type Rollup struct {
 	Batcher    *rollup.Batcher
 	Proposer   *rollup.Agent
 	Challenger *rollup.Agent
+	Relayer    *rollup.Relayer // with Config.Relay
 	clients    []*ethclient.Client
 	blockTime  time.Duration
 }
@@ -100,6 +101,15 @@ func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 	}
 	r.Proposer = rollup.NewProposer(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ProposerKey(), Interval: DefaultOutputInterval, Log: d.cfg.Log})
 	r.Challenger = rollup.NewChallenger(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ChallengerKey(), Log: d.cfg.Log})
+	if d.cfg.Relay {
+		relayL2, err := ethclient.DialContext(ctx, r.Verifier.RPCURL())
+		if err != nil {
+			r.Stop()
+			return nil, err
+		}
+		r.clients = append(r.clients, relayL2)
+		r.Relayer = rollup.NewRelayer(rollup.RelayerConfig{L1: agentL1, L2: relayL2, Key: rollup.RelayerKey(), Log: d.cfg.Log})
+	}
 	return r, nil
 }
 
@@ -120,6 +130,9 @@ func rollupAddrs(host string, port int) (string, string, error) {
 
 // Stop stops the batcher, then the nodes.
 func (r *Rollup) Stop() {
+	if r.Relayer != nil {
+		r.Relayer.Close()
+	}
 	for _, a := range []*rollup.Agent{r.Proposer, r.Challenger} {
 		if a != nil {
 			a.Close()

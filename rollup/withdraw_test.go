@@ -593,3 +593,26 @@ func TestActionSlowChallengerCannotOutwaitTheState(t *testing.T) {
 		t.Fatalf("the game ended without a step: %v", st.proposer.Moves())
 	}
 }
+
+// A relayer proves and finalizes a user's withdrawal on its own: the user
+// starts it on L2 and is paid on L1.
+func TestActionRelayerCompletesWithdrawals(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{})
+	st.deposit(3, ether(5))
+	w, _ := st.withdraw(3, ether(2))
+	relayer := NewRelayer(RelayerConfig{L1: st.l1, L2: st.l2, Key: chain.DevKey(7), Manual: true, Log: st.opts.Log})
+	t.Cleanup(relayer.Close)
+	before := st.balance(chain.DevAddress(3))
+	for range 3 * DevFinalizationPeriod {
+		if err := relayer.Step(st.ctx); err != nil {
+			t.Fatal(err)
+		}
+		st.round()
+		if _, _, _, finalized := must4(t)(L1View{C: st.l1}.Proven(st.ctx, w.Hash())); finalized {
+			break
+		}
+	}
+	if got := new(big.Int).Sub(st.balance(chain.DevAddress(3)), before); got.Cmp(ether(2)) != 0 {
+		t.Fatalf("the user received %v on L1, want the 2 ETH it withdrew (the relayer pays the gas)", got)
+	}
+}

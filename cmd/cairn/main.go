@@ -106,6 +106,7 @@ with it, a later run on the same directory resumes the chain.`,
 	f.IntVar(&cfg.ZKSlots, "zk-slots", devnet.DefaultZKSlots, "ops per ZK rollup batch")
 	f.IntVar(&cfg.ZKDepth, "zk-depth", devnet.DefaultZKDepth, "depth of the ZK rollup's account tree (2^depth accounts)")
 	f.StringVar(&cfg.ZKKeyDir, "zk-keys", "", "cache of the ZK rollup's proving keys (default: the user cache directory)")
+	f.BoolVar(&cfg.Relay, "relay", false, "prove and finalize every rollup withdrawal on L1 on its own, as the OP Stack's relayer does")
 	f.StringVar(&cfg.MetricsAddr, "metrics", "", "serve Prometheus metrics at this address (e.g. 127.0.0.1:9090)")
 	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	return cmd
