@@ -224,3 +224,22 @@ func TestSequencerTxPoolRPC(t *testing.T) {
 		t.Fatalf("queued: %v", content["queued"])
 	}
 }
+
+// A sender's pending transactions must fit its balance together, as
+// go-ethereum checks: two that each fit but not both are not both taken.
+func TestSequencerChecksPendingCostsTogether(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	seq := dial(t, s.Sequencer.RPCURL())
+	half := new(big.Int).Mul(big.NewInt(6_000), big.NewInt(params.Ether)) // each account holds 10,000 ETH
+	if err := seq.SendTransaction(ctx, signL2(t, s, 4, 0, common.Address{0x77}, half)); err != nil {
+		t.Fatal(err)
+	}
+	err := seq.SendTransaction(ctx, signL2(t, s, 4, 1, common.Address{0x77}, half))
+	if err == nil || !strings.Contains(err.Error(), "insufficient funds") {
+		t.Fatalf("a second transaction the balance cannot cover with the first: %v", err)
+	}
+	must[*types.Block](t)(s.Sequence(ctx))
+	if err := seq.SendTransaction(ctx, signL2(t, s, 4, 1, common.Address{0x77}, big.NewInt(1))); err != nil {
+		t.Fatalf("after the first was included: %v", err)
+	}
+}

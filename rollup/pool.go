@@ -55,6 +55,10 @@ type pool struct {
 	pending map[common.Address]int
 	future  map[common.Address]map[uint64]*types.Transaction
 	waiting int // transactions in future
+	// What each pending transaction may cost its sender, and the sum per
+	// sender: a new one must fit the balance with all of them.
+	cost  map[common.Hash]*big.Int
+	spent map[common.Address]*big.Int
 }
 
 func newPool(cfg *Config, limit int) *pool {
@@ -71,6 +75,8 @@ func newPool(cfg *Config, limit int) *pool {
 		next:    map[common.Address]uint64{},
 		pending: map[common.Address]int{},
 		future:  map[common.Address]map[uint64]*types.Transaction{},
+		cost:    map[common.Hash]*big.Int{},
+		spent:   map[common.Address]*big.Int{},
 	}
 }
 
@@ -123,9 +129,11 @@ func (p *pool) add(tx *types.Transaction, from common.Address, need *big.Int, st
 	case tx.Nonce() > next+AccountQueue:
 		return fmt.Errorf("%w: next nonce %d, tx nonce %d, at most %d may wait behind a gap", ErrNonceGap, next, tx.Nonce(), AccountQueue)
 	}
-	if balance := st.GetBalance(from).ToBig(); balance.Cmp(need) < 0 {
-		return fmt.Errorf("%w: balance %v, tx cost %v", core.ErrInsufficientFunds, balance, need)
+	total := new(big.Int).Add(need, p.spentOf(from))
+	if balance := st.GetBalance(from).ToBig(); balance.Cmp(total) < 0 {
+		return fmt.Errorf("%w: balance %v, tx cost %v with the sender's pending ones %v", core.ErrInsufficientFunds, balance, need, total)
 	}
+	p.charge(tx, from, need)
 	if len(p.queue)+p.waiting >= p.limit {
 		return ErrPoolFull
 	}
@@ -149,13 +157,46 @@ func (p *pool) add(tx *types.Transaction, from common.Address, need *big.Int, st
 	for f := p.future[from]; f != nil && f[p.next[from]] != nil; {
 		n := p.next[from]
 		w := f[n]
-		p.dropFutureLocked(from, n, w)
+		p.unwaitLocked(from, n, w)
 		p.enqueueLocked(w, from)
 	}
 	return nil
 }
 
+func (p *pool) spentOf(from common.Address) *big.Int {
+	if s := p.spent[from]; s != nil {
+		return s
+	}
+	return new(big.Int)
+}
+
+func (p *pool) charge(tx *types.Transaction, from common.Address, need *big.Int) {
+	p.cost[tx.Hash()] = need
+	p.spent[from] = new(big.Int).Add(p.spentOf(from), need)
+}
+
+// refund forgets a transaction's cost once it leaves the pool.
+func (p *pool) refund(tx *types.Transaction, from common.Address) {
+	c := p.cost[tx.Hash()]
+	if c == nil {
+		return
+	}
+	delete(p.cost, tx.Hash())
+	if s := new(big.Int).Sub(p.spentOf(from), c); s.Sign() > 0 {
+		p.spent[from] = s
+	} else {
+		delete(p.spent, from)
+	}
+}
+
+// dropFutureLocked takes a waiting transaction out of future; promote
+// keeps its cost charged, as it moves to the queue.
 func (p *pool) dropFutureLocked(from common.Address, n uint64, w *types.Transaction) {
+	p.unwaitLocked(from, n, w)
+	p.refund(w, from)
+}
+
+func (p *pool) unwaitLocked(from common.Address, n uint64, w *types.Transaction) {
 	f := p.future[from]
 	delete(f, n)
 	delete(p.byHash, w.Hash())
@@ -242,6 +283,7 @@ func (p *pool) removeLocked(tx *types.Transaction) {
 	if !ok {
 		return
 	}
+	p.refund(tx, from)
 	delete(p.byHash, h)
 	delete(p.from, h)
 	if p.pending[from]--; p.pending[from] <= 0 {
@@ -261,6 +303,8 @@ func (p *pool) reset() {
 	p.pending = map[common.Address]int{}
 	p.future = map[common.Address]map[uint64]*types.Transaction{}
 	p.waiting = 0
+	p.cost = map[common.Hash]*big.Int{}
+	p.spent = map[common.Address]*big.Int{}
 }
 
 // content is the queue (pending, by sender in nonce order) and what waits
