@@ -39,7 +39,8 @@ func (f *forger) lie(o *rollup.Output) common.Hash {
 	return forged.Root
 }
 
-// proveLoot proves the loot against output i with the forged preimage.
+// proveLoot sends the proof of the loot against output i with the forged
+// preimage; the next round mines it.
 func (a *arena) proveLoot(f *forger, i uint64) error {
 	o, err := rollup.L1View{C: a.l1}.Output(a.ctx, i)
 	if err != nil {
@@ -53,7 +54,7 @@ func (a *arena) proveLoot(f *forger, i uint64) error {
 	if _, err := ethtx.Send(a.ctx, a.l1, attackerKey, rollup.PortalAddress, nil, data, 0); err != nil {
 		return fmt.Errorf("proving the forged withdrawal: %w", err)
 	}
-	return a.round()
+	return nil
 }
 
 // finalizeLoot tries to take the loot; it fails when the attack did.

@@ -381,10 +381,7 @@ func checkConsensusKey(pub [32]byte) error {
 // for del, at the current share price. One that buys no share is refused.
 func (s *Staking) delegate(d db, val, del common.Address, amount *big.Int) error {
 	v := d.load(val)
-	shares := new(big.Int).Set(amount)
-	if v.Shares.Sign() > 0 && v.Stake.Sign() > 0 {
-		shares.Mul(amount, v.Shares).Div(shares, v.Stake)
-	}
+	shares := toShares(amount, v.Shares, v.Stake)
 	if shares.Sign() == 0 {
 		return fmt.Errorf("%w: %s wei, %s wei a share", ErrNoShares, amount, new(big.Int).Div(v.Stake, v.Shares))
 	}
@@ -398,11 +395,27 @@ func (s *Staking) delegate(d db, val, del common.Address, amount *big.Int) error
 
 func (s *Staking) delegationAmount(d db, val, del common.Address) *big.Int {
 	v := d.load(val)
-	if v.Shares.Sign() == 0 {
+	return toAmount(d.shares(val, del), v.Shares, v.Stake)
+}
+
+// toShares is what amount buys of a pool holding stake for total shares:
+// one share a wei while the pool is empty. Both a validator's stake and
+// its unbonding pool are priced so.
+func toShares(amount, total, stake *big.Int) *big.Int {
+	if total.Sign() == 0 || stake.Sign() == 0 {
+		return new(big.Int).Set(amount)
+	}
+	out := new(big.Int).Mul(amount, total)
+	return out.Div(out, stake)
+}
+
+// toAmount is what shares of such a pool are worth, rounded down.
+func toAmount(shares, total, stake *big.Int) *big.Int {
+	if total.Sign() == 0 {
 		return new(big.Int)
 	}
-	amt := new(big.Int).Mul(d.shares(val, del), v.Stake)
-	return amt.Div(amt, v.Shares)
+	out := new(big.Int).Mul(shares, stake)
+	return out.Div(out, total)
 }
 
 // unbond takes amount of del's stake out of val into its unbonding pool,
@@ -416,10 +429,11 @@ func (s *Staking) unbond(d db, val, del common.Address, amount *big.Int, number,
 	if amount.Sign() <= 0 {
 		return 0, errors.New("nothing to unbond")
 	}
-	if have := s.delegationAmount(d, val, del); amount.Cmp(have) > 0 {
+	have := s.delegationAmount(d, val, del)
+	if amount.Cmp(have) > 0 {
 		return 0, fmt.Errorf("unbonding %s, delegation is %s", amount, have)
 	}
-	if have := s.delegationAmount(d, val, del); del == val && s.params.MinSelfBond != nil {
+	if del == val && s.params.MinSelfBond != nil {
 		if left := new(big.Int).Sub(have, amount); left.Sign() > 0 && left.Cmp(s.params.MinSelfBond) < 0 {
 			return 0, fmt.Errorf("the operator's own stake would fall to %s, below the minimum self-bond %s: unbond all of it or less", left, s.params.MinSelfBond)
 		}
@@ -438,10 +452,7 @@ func (s *Staking) unbond(d db, val, del common.Address, amount *big.Int, number,
 	d.setShares(val, del, new(big.Int).Sub(d.shares(val, del), burn))
 	v.Shares.Sub(v.Shares, burn)
 	v.Stake.Sub(v.Stake, amount)
-	pool := new(big.Int).Set(amount)
-	if v.UnbondingShares.Sign() > 0 && v.Unbonding.Sign() > 0 {
-		pool.Mul(amount, v.UnbondingShares).Div(pool, v.Unbonding)
-	}
+	pool := toShares(amount, v.UnbondingShares, v.Unbonding)
 	v.Unbonding.Add(v.Unbonding, amount)
 	v.UnbondingShares.Add(v.UnbondingShares, pool)
 	d.save(v)
@@ -460,10 +471,7 @@ func (s *Staking) withdraw(d db, del common.Address, number, now uint64) *big.In
 		e := d.unbonding(del, i)
 		if e.release <= number && e.releaseTime <= now {
 			v := d.load(e.val)
-			amount := new(big.Int)
-			if v.UnbondingShares.Sign() > 0 {
-				amount.Mul(e.shares, v.Unbonding).Div(amount, v.UnbondingShares)
-			}
+			amount := toAmount(e.shares, v.UnbondingShares, v.Unbonding)
 			v.Unbonding.Sub(v.Unbonding, amount)
 			v.UnbondingShares.Sub(v.UnbondingShares, e.shares)
 			d.save(v)
