@@ -14,6 +14,8 @@ import (
 	"github.com/ethereum/go-ethereum/core/txpool"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
 )
 
 // DefaultMaxTxSize is the largest transaction accepted, as go-ethereum's pool
@@ -37,9 +39,6 @@ const DefaultPoolBytes = 64 * 1024 * 1024
 // MinTip is the smallest priority fee per gas admitted, go-ethereum's
 // default price limit (1 wei).
 const MinTip = 1
-
-// priceBump is the percentage a replacement must raise both fee caps by.
-const priceBump = 10
 
 // ErrPoolFull is returned for a transaction refused because the pool is
 // full of transactions that pay at least as much.
@@ -256,8 +255,8 @@ func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Heade
 	if acc != nil {
 		old = acc.txs[tx.Nonce()]
 	}
-	if old != nil && (!bumped(old.GasFeeCap(), tx.GasFeeCap()) || !bumped(old.GasTipCap(), tx.GasTipCap())) {
-		return fmt.Errorf("%w: need both fee caps %d%% above the pending transaction's", txpool.ErrReplaceUnderpriced, priceBump)
+	if old != nil && !chain.Bumped(old, tx) {
+		return fmt.Errorf("%w: need both fee caps %d%% above the pending transaction's", txpool.ErrReplaceUnderpriced, chain.PriceBump)
 	}
 	grow := tx.Size()
 	if old != nil {
@@ -316,16 +315,6 @@ func (p *pool) evictCheaperLocked(from common.Address, tip, baseFee *big.Int) bo
 	}
 	p.removeLocked(victim, victimTx)
 	return true
-}
-
-// bumped reports whether next >= prev * (100 + priceBump) / 100, rounded
-// up, and next > prev: below 10 wei a same-price replacement would
-// otherwise pass.
-func bumped(prev, next *big.Int) bool {
-	need := new(big.Int).Mul(prev, big.NewInt(100+priceBump))
-	need.Add(need, big.NewInt(99))
-	need.Div(need, big.NewInt(100))
-	return next.Cmp(need) >= 0 && next.Cmp(prev) > 0
 }
 
 // errReplaced is returned on recheck for a transaction no longer in the view:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"math/rand/v2"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -26,15 +27,22 @@ type L1Config struct {
 	Rate       int           // offered transfers/s; 0 sends as fast as RPC accepts
 	BlockTime  time.Duration // default 200ms
 	Clients    int           // concurrent RPC connections; default 8
-	Dir        string        // data directory; a temporary one when empty
-	Out        io.Writer
-	Log        *slog.Logger // node logs; discarded when nil
+	// Shuffled sends one transaction per request with each sender's nonces
+	// out of order across connections, as a wallet backend with several
+	// connections does: the load the issue measured geth and Anvil with.
+	Shuffled bool
+	Dir      string // data directory; a temporary one when empty
+	Out      io.Writer
+	Log      *slog.Logger // node logs; discarded when nil
 }
 
 // L1Result is what the benchmark measured.
 type L1Result struct {
 	Transfers      int
 	Committed      int
+	Refused        int           // answered with an error by eth_sendRawTransaction
+	Lost           int           // accepted but not committed within a minute
+	FirstRefusal   string        // the first refusal's error, if any
 	Elapsed        time.Duration // first send to last commit
 	TPS            float64       // committed transfers per second
 	LatencyP50     time.Duration // send to commit, as seen by validator 0
@@ -93,11 +101,19 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	for i := range urls {
 		urls[i] = "http://" + cl.RPCAddr(i)
 	}
-	load, err := runLoad(ctx, cl.Node(0).Chain(), urls, cfg.Clients, cfg.Rate, txs)
+	opts := loadOptions{clients: cfg.Clients, rate: cfg.Rate, settle: time.Minute}
+	if cfg.Shuffled {
+		shuffleNonces(txs, cfg.Senders)
+		opts.single = true
+	}
+	load, err := runLoad(ctx, cl.Node(0).Chain(), urls, opts, txs)
 	if err != nil {
 		return nil, err
 	}
-	res := &L1Result{Transfers: len(txs), Committed: load.committed, Elapsed: load.elapsed()}
+	res := &L1Result{Transfers: len(txs), Committed: load.committed, Refused: load.refused, Lost: load.lost(), Elapsed: load.elapsed()}
+	if load.firstErr != nil {
+		res.FirstRefusal = load.firstErr.Error()
+	}
 	res.TPS = load.tps()
 	res.LatencyP50, res.LatencyP99 = load.percentile(50), load.percentile(99)
 	res.Blocks, res.BlockTime = load.blockInterval()
@@ -113,11 +129,33 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 // Print writes the result as a small report.
 func (r *L1Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "committed %d/%d transfers in %v\n", r.Committed, r.Transfers, r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "  refused, lost:             %d, %d%s\n", r.Refused, r.Lost, refusalNote(r.FirstRefusal))
 	fmt.Fprintf(w, "  L1 sustained:              %8.0f transfers/s\n", r.TPS)
 	fmt.Fprintf(w, "  inclusion latency:         p50 %v, p99 %v\n", r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond))
 	fmt.Fprintf(w, "  block time:                %v over %d blocks\n", r.BlockTime.Round(time.Millisecond), r.Blocks)
 	fmt.Fprintf(w, "  geth block processing:     %8.0f transfers/s (with sender recovery), %.0f/s without\n", r.BaselineTPS, r.BaselineNoSigs)
 	fmt.Fprintf(w, "  ratio L1 / geth:           %.2f\n", r.TPS/r.BaselineTPS)
+}
+
+func refusalNote(first string) string {
+	if first == "" {
+		return ""
+	}
+	return " (first refusal: " + first + ")"
+}
+
+// shuffleNonces shuffles txs (signed round-robin over senders) within
+// windows of 32 nonces per sender, so that each sender's consecutive nonces
+// reach different connections in no order, yet no gap exceeds the 64 that
+// go-ethereum's pool (and Cairn's) hold per sender. The seed is fixed: runs
+// are repeatable.
+func shuffleNonces(txs []*types.Transaction, senders int) {
+	r := rand.New(rand.NewPCG(15, 3))
+	window := 32 * senders
+	for lo := 0; lo < len(txs); lo += window {
+		w := txs[lo:min(lo+window, len(txs))]
+		r.Shuffle(len(w), func(i, j int) { w[i], w[j] = w[j], w[i] })
+	}
 }
 
 // benchAccounts derives n funded sender keys.

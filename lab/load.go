@@ -21,12 +21,18 @@ import (
 
 // loadResult is what one load run saw of a chain committing transactions.
 type loadResult struct {
-	committed int
+	sent      int // transactions offered
+	refused   int // answered with an error by eth_sendRawTransaction
+	firstErr  error
+	committed int // of those accepted
 	start     time.Time
 	last      time.Time
 	latencies []time.Duration // send to commit, sorted
 	blockAt   []time.Time     // commits of blocks during the run
 }
+
+// lost counts transactions that were accepted but never committed.
+func (r *loadResult) lost() int { return r.sent - r.refused - r.committed }
 
 func (r *loadResult) elapsed() time.Duration { return r.last.Sub(r.start) }
 
@@ -53,17 +59,30 @@ func (r *loadResult) blockInterval() (int, time.Duration) {
 // when sending as fast as it can, as a wallet backend or a bundler would.
 const rpcBatch = 50
 
-// runLoad sends signed transactions through JSON-RPC (clients connections
-// spread over urls, each sending its share in order: at rate tx/s overall,
-// one per request, or as fast as accepted in batches of rpcBatch when rate
-// is 0) and waits until watch has
-// committed all of them, timing each from send to commit.
-func runLoad(ctx context.Context, watch *chain.Store, urls []string, clients, rate int, txs []*types.Transaction) (*loadResult, error) {
+// loadOptions shape a load run.
+type loadOptions struct {
+	clients int // concurrent connections, spread over the URLs
+	// rate is the offered transactions/s overall, one per request; 0 sends
+	// as fast as accepted, in batches of rpcBatch (or one per request with
+	// single).
+	rate   int
+	single bool
+	// settle bounds the wait for commits after the last send; what is not
+	// committed by then is counted lost. 0 waits as long as ctx allows and
+	// fails if ctx ends first.
+	settle time.Duration
+}
+
+// runLoad sends signed transactions through JSON-RPC, each connection its
+// share (every clients-th transaction) in order, and waits until watch has
+// committed every accepted one, timing each from send to commit. Refusals
+// are counted, not fatal: a load that bots and wallets send must meet none.
+func runLoad(ctx context.Context, watch *chain.Store, urls []string, o loadOptions, txs []*types.Transaction) (*loadResult, error) {
 	var (
-		mu      sync.Mutex
-		sentAt  = make(map[common.Hash]time.Time, len(txs))
-		res     = &loadResult{}
-		allDone = make(chan struct{})
+		mu     sync.Mutex
+		sentAt = make(map[common.Hash]time.Time, len(txs))
+		res    = &loadResult{sent: len(txs)}
+		commit = make(chan struct{}, 1)
 	)
 	events := make(chan core.ChainEvent, 1024)
 	sub := watch.SubscribeChainEvent(events)
@@ -77,20 +96,20 @@ func runLoad(ctx context.Context, watch *chain.Store, urls []string, clients, ra
 			}
 			for _, tx := range ev.Transactions {
 				if t0, ok := sentAt[tx.Hash()]; ok {
+					delete(sentAt, tx.Hash())
 					res.latencies = append(res.latencies, now.Sub(t0))
 					res.committed++
 				}
 			}
 			res.last = now
-			if res.committed == len(txs) {
-				close(allDone)
-				mu.Unlock()
-				return
-			}
 			mu.Unlock()
+			select {
+			case commit <- struct{}{}:
+			default:
+			}
 		}
 	}()
-	conns := make([]*rpc.Client, clients)
+	conns := make([]*rpc.Client, o.clients)
 	for i := range conns {
 		c, err := rpc.Dial(urls[i%len(urls)])
 		if err != nil {
@@ -107,8 +126,8 @@ func runLoad(ctx context.Context, watch *chain.Store, urls []string, clients, ra
 		encoded[tx.Hash()] = hexutil.Encode(raw)
 	}
 	var interval time.Duration
-	if rate > 0 {
-		interval = time.Second * time.Duration(clients) / time.Duration(rate)
+	if o.rate > 0 {
+		interval = time.Second * time.Duration(o.clients) / time.Duration(o.rate)
 	}
 	mu.Lock()
 	res.start = time.Now()
@@ -128,6 +147,9 @@ func runLoad(ctx context.Context, watch *chain.Store, urls []string, clients, ra
 			}
 			for len(mine) > 0 {
 				n := min(len(mine), rpcBatch)
+				if o.single {
+					n = 1
+				}
 				if interval > 0 {
 					n = 1
 					if d := time.Until(next); d > 0 {
@@ -148,16 +170,23 @@ func runLoad(ctx context.Context, watch *chain.Store, urls []string, clients, ra
 					sentAt[tx.Hash()] = now
 				}
 				mu.Unlock()
-				err := c.BatchCallContext(ctx, reqs)
-				for j := 0; err == nil && j < n; j++ {
-					err = reqs[j].Error
-				}
-				if err != nil {
+				if err := c.BatchCallContext(ctx, reqs); err != nil {
 					mu.Lock()
 					sendErr = fmt.Errorf("send: %w", err)
 					mu.Unlock()
 					return
 				}
+				mu.Lock()
+				for j, r := range reqs {
+					if r.Error != nil {
+						res.refused++
+						if res.firstErr == nil {
+							res.firstErr = r.Error
+						}
+						delete(sentAt, part[j].Hash())
+					}
+				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -165,12 +194,27 @@ func runLoad(ctx context.Context, watch *chain.Store, urls []string, clients, ra
 	if sendErr != nil {
 		return nil, sendErr
 	}
-	select {
-	case <-allDone:
-	case <-ctx.Done():
+	var deadline <-chan time.Time
+	if o.settle > 0 {
+		deadline = time.After(o.settle)
+	}
+	for {
 		mu.Lock()
-		defer mu.Unlock()
-		return nil, fmt.Errorf("waiting for commits: %w (%d of %d committed)", ctx.Err(), res.committed, len(txs))
+		waiting := len(sentAt)
+		mu.Unlock()
+		if waiting == 0 {
+			break
+		}
+		select {
+		case <-commit:
+			continue
+		case <-deadline:
+		case <-ctx.Done():
+			if o.settle == 0 {
+				return nil, fmt.Errorf("waiting for commits: %w (%d accepted transactions not committed)", ctx.Err(), waiting)
+			}
+		}
+		break
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -28,9 +28,12 @@ type RollupConfig struct {
 	LatencyTxs  int           // transfers of the latency run; default 5,000
 	BlockTime   time.Duration // the sequencer's; default 250ms
 	L1Transfers int           // transfers of the L1 run measured beside it; default 10,000; -1 skips it
-	Dir         string
-	Out         io.Writer
-	Log         *slog.Logger
+	// Shuffled sends the full-speed run one transaction per request, each
+	// sender's nonces out of order across connections (see L1Config).
+	Shuffled bool
+	Dir      string
+	Out      io.Writer
+	Log      *slog.Logger
 }
 
 // RollupResult is what the rollup benchmark measured.
@@ -43,6 +46,10 @@ type RollupResult struct {
 	LatencyP50 time.Duration // send to durable block, at LatencyRate
 	LatencyP99 time.Duration
 	LatencyAt  int // offered transfers/s of the latency run
+	// Refused by eth_sendRawTransaction, and accepted but never committed,
+	// over both runs.
+	Refused, Lost int
+	FirstRefusal  string
 	// Batches on L1.
 	L1Bytes      uint64  // calldata the batcher got included
 	L1BytesPerTx float64 // per transfer
@@ -142,20 +149,33 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	txs := signTransfers(keys, cfg.Transfers+cfg.LatencyTxs, rcfg.L2ChainID)
 	fmt.Fprintf(cfg.Out, "rollup: sequencer (%v blocks) + batcher on a 1-validator L1; %d senders, %d transfers at full speed, %d at %d/s\n",
 		cfg.BlockTime, cfg.Senders, cfg.Transfers, cfg.LatencyTxs, cfg.LatencyRate)
-	full, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, cfg.Clients, 0, txs[:cfg.Transfers])
+	opts := loadOptions{clients: cfg.Clients, settle: time.Minute}
+	if cfg.Shuffled {
+		shuffleNonces(txs[:cfg.Transfers], cfg.Senders)
+		opts.single = true
+	}
+	full, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, opts, txs[:cfg.Transfers])
 	if err != nil {
 		return nil, fmt.Errorf("full-speed run: %w", err)
 	}
 	res := &RollupResult{Transfers: cfg.Transfers, TPS: full.tps(), Elapsed: full.elapsed(), LatencyAt: cfg.LatencyRate}
+	res.count(full)
+	if err := res.complete(); err != nil {
+		return res, err
+	}
 	res.Blocks, res.BlockTime = full.blockInterval()
 	// Measure latency in steady state, once the batcher has posted the
 	// full-speed run.
 	if err := waitPosted(ctx, batcher, uint64(cfg.Transfers)); err != nil {
 		return nil, err
 	}
-	paced, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, cfg.Clients, cfg.LatencyRate, txs[cfg.Transfers:])
+	paced, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, loadOptions{clients: cfg.Clients, rate: cfg.LatencyRate, settle: time.Minute}, txs[cfg.Transfers:])
 	if err != nil {
 		return nil, fmt.Errorf("latency run: %w", err)
+	}
+	res.count(paced)
+	if err := res.complete(); err != nil {
+		return res, err
 	}
 	res.LatencyP50, res.LatencyP99 = paced.percentile(50), paced.percentile(99)
 	// Every transfer is in a block at or below this head; the batcher posts
@@ -205,10 +225,28 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	return res, nil
 }
 
+func (r *RollupResult) count(l *loadResult) {
+	r.Refused += l.refused
+	r.Lost += l.lost()
+	if l.firstErr != nil && r.FirstRefusal == "" {
+		r.FirstRefusal = l.firstErr.Error()
+	}
+}
+
+// complete fails a run in which a transfer was refused or lost: the
+// measurements after it need every transfer in.
+func (r *RollupResult) complete() error {
+	if r.Refused+r.Lost > 0 {
+		return fmt.Errorf("%d transfers refused, %d lost (first refusal: %s)", r.Refused, r.Lost, r.FirstRefusal)
+	}
+	return nil
+}
+
 // Print writes the result as a small report.
 func (r *RollupResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "optimistic rollup, %d transfers through the sequencer's JSON-RPC in %v\n", r.Transfers, r.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "  L2 sustained:              %8.0f transfers/s (soft-confirmed: in a durable block)\n", r.TPS)
+	fmt.Fprintf(w, "  refused, lost:             %d, %d%s\n", r.Refused, r.Lost, refusalNote(r.FirstRefusal))
 	fmt.Fprintf(w, "  block time:                %v over %d blocks\n", r.BlockTime.Round(time.Millisecond), r.Blocks)
 	fmt.Fprintf(w, "  soft confirmation:         p50 %v, p99 %v at %d transfers/s\n", r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond), r.LatencyAt)
 	fmt.Fprintf(w, "  L1 data:                   %.1f bytes per transfer (%d bytes in %d batcher transactions)\n", r.L1BytesPerTx, r.L1Bytes, r.L1Txs)

@@ -243,3 +243,58 @@ func TestSequencerChecksPendingCostsTogether(t *testing.T) {
 		t.Fatalf("after the first was included: %v", err)
 	}
 }
+
+// A transaction paying both fee caps 10% more replaces the pending one of
+// its nonce, as go-ethereum's pool allows, pending or behind a gap; one
+// paying less is refused with go-ethereum's error.
+func TestSequencerReplacesByFee(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	seq := dial(t, s.Sequencer.RPCURL())
+	id := new(big.Int).SetUint64(s.Config.L2ChainID)
+	sign := func(nonce uint64, tip, cap int64, to common.Address) *types.Transaction {
+		tx, err := types.SignNewTx(chain.DevKey(5), types.LatestSignerForChainID(id), &types.DynamicFeeTx{
+			ChainID: id, Nonce: nonce, To: &to, Value: big.NewInt(1), Gas: 21_000,
+			GasTipCap: big.NewInt(tip), GasFeeCap: big.NewInt(cap),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	first, gapped := sign(0, 1e6, 1e9, common.Address{0x71}), sign(2, 1e6, 1e9, common.Address{0x71})
+	for _, tx := range []*types.Transaction{first, gapped} {
+		if err := seq.SendTransaction(ctx, tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tx := range []*types.Transaction{sign(0, 1.09e6, 1.1e9, common.Address{0x72}), sign(2, 1.1e6, 1.09e9, common.Address{0x72})} {
+		if err := seq.SendTransaction(ctx, tx); err == nil || !strings.Contains(err.Error(), "replacement transaction underpriced") {
+			t.Fatalf("a replacement under 10%% more on one cap: %v", err)
+		}
+	}
+	again, gappedAgain := sign(0, 1.1e6, 1.1e9, common.Address{0x72}), sign(2, 1.1e6, 1.1e9, common.Address{0x72})
+	for _, tx := range []*types.Transaction{again, gappedAgain, sign(1, 1e6, 1e9, common.Address{0x71})} {
+		if err := seq.SendTransaction(ctx, tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var status map[string]hexutil.Uint
+	if err := seq.Client().CallContext(ctx, &status, "txpool_status"); err != nil {
+		t.Fatal(err)
+	}
+	if status["pending"] != 3 || status["queued"] != 0 {
+		t.Fatalf("txpool_status %v, want the three nonces pending", status)
+	}
+	must[*types.Block](t)(s.Sequence(ctx))
+	for _, c := range []struct {
+		tx *types.Transaction
+		in bool
+	}{{first, false}, {gapped, false}, {again, true}, {gappedAgain, true}} {
+		if got := included(t, s.Sequencer, c.tx.Hash()); got != c.in {
+			t.Errorf("transaction of nonce %d to %s included: %v, want %v", c.tx.Nonce(), c.tx.To(), got, c.in)
+		}
+	}
+	if b := must[*big.Int](t)(seq.BalanceAt(ctx, common.Address{0x72}, nil)); b.Int64() != 2 {
+		t.Fatalf("the replacements' recipient holds %v, want 2", b)
+	}
+}

@@ -34,21 +34,25 @@ var ErrNonceGap = errors.New("nonce too high")
 // ErrPoolFull is returned when the mempool holds its limit of transactions.
 var ErrPoolFull = errors.New("txpool is full")
 
-// ErrReplacement is returned for a second transaction with a nonce already
-// pending: within a 250 ms block time nothing stays pending long enough to
-// need replacing.
-var ErrReplacement = errors.New("a transaction with this nonce is already pending: replacement is not supported by the sequencer")
+// ErrBeingSequenced is returned for a replacement of a transaction the
+// sequencer is executing into a block right now: a moment later its nonce
+// is used.
+var ErrBeingSequenced = errors.New("a transaction with this nonce is being sequenced: it cannot be replaced")
 
 // pool is the sequencer's mempool: first come, first served, gapless per
 // sender. A transaction behind a nonce gap waits in future until the gap
-// fills, then joins the queue.
+// fills, then joins the queue. A transaction paying both fee caps
+// chain.PriceBump percent more replaces the one of its nonce, in place, as
+// go-ethereum's pool does.
 type pool struct {
 	mu      sync.Mutex
 	signer  types.Signer
 	config  *Config
 	fee     chain.DataFee
 	limit   int
-	queue   []*types.Transaction
+	queue   []*slot
+	inBlock int // the queue's first entries, taken for the block being built
+	at      map[senderNonce]*slot
 	byHash  map[common.Hash]*types.Transaction
 	from    map[common.Hash]common.Address
 	next    map[common.Address]uint64 // next nonce of senders with pending transactions
@@ -61,6 +65,17 @@ type pool struct {
 	spent map[common.Address]*big.Int
 }
 
+// slot is a place in the queue; a replacement takes its predecessor's.
+type slot struct {
+	tx    *types.Transaction
+	taken bool // in the block being built: not replaceable
+}
+
+type senderNonce struct {
+	from  common.Address
+	nonce uint64
+}
+
 func newPool(cfg *Config, limit int) *pool {
 	if limit <= 0 {
 		limit = DefaultPoolSize
@@ -70,6 +85,7 @@ func newPool(cfg *Config, limit int) *pool {
 		config:  cfg,
 		fee:     cfg.DataFee(),
 		limit:   limit,
+		at:      map[senderNonce]*slot{},
 		byHash:  map[common.Hash]*types.Transaction{},
 		from:    map[common.Hash]common.Address{},
 		next:    map[common.Address]uint64{},
@@ -103,8 +119,11 @@ func (p *pool) check(tx *types.Transaction, head *types.Header) (common.Address,
 	return from, new(big.Int).Add(tx.Cost(), p.fee.Cost(head, tx).Fee), nil
 }
 
-// add queues a checked transaction if its nonce is the sender's next and
-// the sender's balance in st covers need.
+// add queues a checked transaction if its nonce is the sender's next, or
+// within AccountQueue of it (it then waits for the gap to fill), or if it
+// replaces a transaction of its nonce with both fee caps chain.PriceBump
+// percent higher; and if the sender's balance in st covers need with its
+// other pending transactions.
 func (p *pool) add(tx *types.Transaction, from common.Address, need *big.Int, st *state.StateDB) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -121,35 +140,62 @@ func (p *pool) add(tx *types.Transaction, from common.Address, need *big.Int, st
 	if !ok || next < stateNonce {
 		next = stateNonce
 	}
+	var (
+		old    *types.Transaction // the transaction tx replaces
+		oldAt  *slot
+		future = tx.Nonce() > next
+	)
 	switch {
 	case tx.Nonce() < stateNonce:
 		return fmt.Errorf("%w: next nonce %d, tx nonce %d", core.ErrNonceTooLow, stateNonce, tx.Nonce())
 	case tx.Nonce() < next:
-		return ErrReplacement
+		if oldAt = p.at[senderNonce{from, tx.Nonce()}]; oldAt == nil {
+			return fmt.Errorf("%w: next nonce %d, tx nonce %d", core.ErrNonceTooLow, next, tx.Nonce())
+		}
+		if oldAt.taken {
+			return ErrBeingSequenced
+		}
+		old = oldAt.tx
 	case tx.Nonce() > next+AccountQueue:
 		return fmt.Errorf("%w: next nonce %d, tx nonce %d, at most %d may wait behind a gap", ErrNonceGap, next, tx.Nonce(), AccountQueue)
+	case future:
+		old = p.future[from][tx.Nonce()]
+	}
+	if old != nil && !chain.Bumped(old, tx) {
+		return fmt.Errorf("%w: need both fee caps %d%% above the pending transaction's", txpool.ErrReplaceUnderpriced, chain.PriceBump)
 	}
 	total := new(big.Int).Add(need, p.spentOf(from))
+	if old != nil {
+		total.Sub(total, p.cost[old.Hash()])
+	}
 	if balance := st.GetBalance(from).ToBig(); balance.Cmp(total) < 0 {
 		return fmt.Errorf("%w: balance %v, tx cost %v with the sender's pending ones %v", core.ErrInsufficientFunds, balance, need, total)
 	}
-	p.charge(tx, from, need)
-	if len(p.queue)+p.waiting >= p.limit {
+	if old == nil && len(p.queue)+p.waiting >= p.limit {
 		return ErrPoolFull
 	}
-	if tx.Nonce() > next {
+	if old != nil {
+		p.refund(old, from)
+		delete(p.byHash, old.Hash())
+		delete(p.from, old.Hash())
+	}
+	p.charge(tx, from, need)
+	p.byHash[tx.Hash()] = tx
+	p.from[tx.Hash()] = from
+	switch {
+	case oldAt != nil:
+		oldAt.tx = tx
+		return nil
+	case future:
 		f := p.future[from]
 		if f == nil {
 			f = map[uint64]*types.Transaction{}
 			p.future[from] = f
 		}
-		if f[tx.Nonce()] != nil {
-			return ErrReplacement
+		if old == nil {
+			p.waiting++
 		}
 		f[tx.Nonce()] = tx
-		p.byHash[tx.Hash()] = tx
-		p.from[tx.Hash()] = from
-		p.waiting++
 		return nil
 	}
 	p.enqueueLocked(tx, from)
@@ -194,13 +240,13 @@ func (p *pool) refund(tx *types.Transaction, from common.Address) {
 func (p *pool) dropFutureLocked(from common.Address, n uint64, w *types.Transaction) {
 	p.unwaitLocked(from, n, w)
 	p.refund(w, from)
+	delete(p.byHash, w.Hash())
+	delete(p.from, w.Hash())
 }
 
 func (p *pool) unwaitLocked(from common.Address, n uint64, w *types.Transaction) {
 	f := p.future[from]
 	delete(f, n)
-	delete(p.byHash, w.Hash())
-	delete(p.from, w.Hash())
 	p.waiting--
 	if len(f) == 0 {
 		delete(p.future, from)
@@ -208,28 +254,44 @@ func (p *pool) unwaitLocked(from common.Address, n uint64, w *types.Transaction)
 }
 
 func (p *pool) enqueueLocked(tx *types.Transaction, from common.Address) {
-	p.queue = append(p.queue, tx)
+	s := &slot{tx: tx}
+	p.queue = append(p.queue, s)
+	p.at[senderNonce{from, tx.Nonce()}] = s
 	p.byHash[tx.Hash()] = tx
 	p.from[tx.Hash()] = from
 	p.next[from] = tx.Nonce() + 1
 	p.pending[from]++
 }
 
-// take returns up to max transactions in arrival order, leaving them queued.
+// take returns up to max transactions in arrival order, leaving them queued
+// but no longer replaceable until done.
 func (p *pool) take(max int, gas uint64) []*types.Transaction {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var used uint64
-	n := 0
-	for n < len(p.queue) && n < max {
-		g := p.queue[n].Gas()
-		if used+g > gas {
+	p.releaseLocked() // an earlier attempt that failed
+	var (
+		used uint64
+		txs  []*types.Transaction
+	)
+	for len(txs) < len(p.queue) && len(txs) < max {
+		s := p.queue[len(txs)]
+		if used+s.tx.Gas() > gas {
 			break
 		}
-		used += g
-		n++
+		used += s.tx.Gas()
+		s.taken = true
+		txs = append(txs, s.tx)
 	}
-	return append([]*types.Transaction(nil), p.queue[:n]...)
+	p.inBlock = len(txs)
+	return txs
+}
+
+// releaseLocked makes the transactions taken for a block replaceable again.
+func (p *pool) releaseLocked() {
+	for _, s := range p.queue[:min(p.inBlock, len(p.queue))] {
+		s.taken = false
+	}
+	p.inBlock = 0
 }
 
 // done removes the transactions of a block attempt: included ones, and
@@ -238,6 +300,7 @@ func (p *pool) take(max int, gas uint64) []*types.Transaction {
 func (p *pool) done(taken []*types.Transaction, skipped []chain.Skip) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.releaseLocked()
 	keep := map[common.Hash]bool{}
 	dead := map[common.Address]bool{}
 	for _, s := range skipped {
@@ -248,22 +311,22 @@ func (p *pool) done(taken []*types.Transaction, skipped []chain.Skip) {
 		}
 	}
 	rest := p.queue[len(taken):]
-	var front []*types.Transaction
-	for _, tx := range taken {
-		if keep[tx.Hash()] && !dead[p.from[tx.Hash()]] {
-			front = append(front, tx)
+	var front []*slot
+	for _, s := range p.queue[:len(taken)] {
+		if keep[s.tx.Hash()] && !dead[p.from[s.tx.Hash()]] {
+			front = append(front, s)
 			continue
 		}
-		p.removeLocked(tx)
+		p.removeLocked(s.tx)
 	}
 	if len(dead) > 0 {
 		kept := rest[:0]
-		for _, tx := range rest {
-			if dead[p.from[tx.Hash()]] {
-				p.removeLocked(tx)
+		for _, s := range rest {
+			if dead[p.from[s.tx.Hash()]] {
+				p.removeLocked(s.tx)
 				continue
 			}
-			kept = append(kept, tx)
+			kept = append(kept, s)
 		}
 		rest = kept
 	}
@@ -286,6 +349,9 @@ func (p *pool) removeLocked(tx *types.Transaction) {
 	p.refund(tx, from)
 	delete(p.byHash, h)
 	delete(p.from, h)
+	if k := (senderNonce{from, tx.Nonce()}); p.at[k] != nil && p.at[k].tx == tx {
+		delete(p.at, k)
+	}
 	if p.pending[from]--; p.pending[from] <= 0 {
 		delete(p.pending, from)
 		delete(p.next, from)
@@ -296,7 +362,8 @@ func (p *pool) removeLocked(tx *types.Transaction) {
 func (p *pool) reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.queue = nil
+	p.queue, p.inBlock = nil, 0
+	p.at = map[senderNonce]*slot{}
 	p.byHash = map[common.Hash]*types.Transaction{}
 	p.from = map[common.Hash]common.Address{}
 	p.next = map[common.Address]uint64{}
@@ -313,9 +380,9 @@ func (p *pool) content() (pending, queued map[common.Address][]*types.Transactio
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pending, queued = map[common.Address][]*types.Transaction{}, map[common.Address][]*types.Transaction{}
-	for _, tx := range p.queue {
-		from := p.from[tx.Hash()]
-		pending[from] = append(pending[from], tx)
+	for _, s := range p.queue {
+		from := p.from[s.tx.Hash()]
+		pending[from] = append(pending[from], s.tx)
 	}
 	for from, f := range p.future {
 		nonces := make([]uint64, 0, len(f))
