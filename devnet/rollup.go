@@ -66,7 +66,7 @@ func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 	dir := filepath.Join(d.dir, "rollup")
 	if r.Sequencer, err = rollup.StartNode(ctx, rollup.NodeConfig{
 		Name: "sequencer", Rollup: r.Config, DataDir: filepath.Join(dir, "sequencer"), L1: seqL1,
-		Sequencer: true, BlockTime: r.blockTime, RPCAddr: seqAddr, Registry: reg, Layers: d.layers, Log: d.cfg.Log,
+		Sequencer: true, BlockTime: r.blockTime, RPCAddr: seqAddr, SequencerKey: rollup.SequencerKey(), Registry: reg, Layers: d.layers, Log: d.cfg.Log,
 	}); err != nil {
 		r.Stop()
 		return nil, err
@@ -78,7 +78,7 @@ func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 	}
 	if r.Verifier, err = rollup.StartNode(ctx, rollup.NodeConfig{
 		Name: "verifier", Rollup: r.Config, DataDir: filepath.Join(dir, "verifier"), L1: verL1,
-		RPCAddr: verAddr, SequencerRPC: r.Sequencer.RPCURL(), Registry: reg, Layers: d.layers, Log: d.cfg.Log,
+		RPCAddr: verAddr, SequencerRPC: r.Sequencer.RPCURL(), Follow: true, Registry: reg, Layers: d.layers, Log: d.cfg.Log,
 	}); err != nil {
 		r.Stop()
 		return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -50,6 +51,9 @@ type Config struct {
 	ChannelTimeout uint64 `json:"channelTimeout"`
 	// Batcher is the only L1 account whose transactions to the inbox count.
 	Batcher common.Address `json:"batcher"`
+	// UnsafeBlockSigner is the sequencer's key for the blocks it publishes
+	// before L1 has them (see SignedBlock); zero when it publishes none.
+	UnsafeBlockSigner common.Address `json:"unsafeBlockSigner"`
 	// L1FeeScalar scales the L1 data fee, in millionths (1_000_000 = 1×).
 	L1FeeScalar uint64 `json:"l1FeeScalar"`
 	// Genesis is the L2 genesis.
@@ -168,17 +172,18 @@ func DevL1Params(g *chain.Genesis, batcher common.Address) (L1Params, error) {
 // genesis g and L1 contract rules p.
 func NewDevConfig(l1ChainID uint64, start *types.Header, batcher common.Address, g chain.Genesis, p L1Params) *Config {
 	return &Config{
-		L1ChainID:      l1ChainID,
-		L2ChainID:      g.ChainID,
-		L1Start:        start.Number.Uint64(),
-		L1StartHash:    start.Hash(),
-		SeqWindow:      cmp.Or(p.SeqWindow, DefaultSeqWindow),
-		MaxSeqDrift:    DefaultMaxSeqDrift,
-		ChannelTimeout: DefaultChannelTimeout,
-		Batcher:        batcher,
-		L1FeeScalar:    p.L1FeeScalar,
-		Genesis:        g,
-		Proofs:         p,
+		L1ChainID:         l1ChainID,
+		L2ChainID:         g.ChainID,
+		L1Start:           start.Number.Uint64(),
+		L1StartHash:       start.Hash(),
+		SeqWindow:         cmp.Or(p.SeqWindow, DefaultSeqWindow),
+		MaxSeqDrift:       DefaultMaxSeqDrift,
+		ChannelTimeout:    DefaultChannelTimeout,
+		Batcher:           batcher,
+		L1FeeScalar:       p.L1FeeScalar,
+		UnsafeBlockSigner: crypto.PubkeyToAddress(SequencerKey().PublicKey),
+		Genesis:           g,
+		Proofs:            p,
 	}
 }
 

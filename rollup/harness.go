@@ -283,7 +283,7 @@ func (s *System) dataDir(name string) string {
 func (s *System) StartSequencer(ctx context.Context) error {
 	n, err := StartNode(ctx, NodeConfig{
 		Name: "sequencer", Rollup: s.Config, DataDir: s.dataDir("sequencer"), L1: s.L1.Client(),
-		Sequencer: true, Manual: true, Clock: s.Clock.Now, RPCAddr: "127.0.0.1:0",
+		Sequencer: true, Manual: true, Clock: s.Clock.Now, RPCAddr: "127.0.0.1:0", SequencerKey: SequencerKey(),
 		CensorForced: s.opts.CensorForced, Log: s.opts.Log,
 	})
 	if err != nil {
@@ -297,7 +297,7 @@ func (s *System) StartSequencer(ctx context.Context) error {
 func (s *System) StartVerifier(ctx context.Context) error {
 	n, err := StartNode(ctx, NodeConfig{
 		Name: "verifier", Rollup: s.Config, DataDir: s.dataDir("verifier"), L1: s.L1.Client(),
-		Manual: true, RPCAddr: "127.0.0.1:0", Log: s.opts.Log,
+		Manual: true, RPCAddr: "127.0.0.1:0", SequencerRPC: s.Sequencer.RPCURL(), Log: s.opts.Log,
 	})
 	if err != nil {
 		return err

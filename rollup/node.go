@@ -2,6 +2,7 @@ package rollup
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -40,8 +42,16 @@ type NodeConfig struct {
 	Manual    bool
 	RPCAddr   string // "" serves no RPC
 	RPCLimits rpc.Limits
-	// SequencerRPC is where a verifier forwards transactions sent to it.
+	// SequencerRPC is where a verifier forwards transactions sent to it
+	// and, with Follow, fetches the sequencer's unsafe blocks.
 	SequencerRPC string
+	// Follow makes a verifier execute and serve the sequencer's unsafe
+	// blocks as they are built (see SignedBlock), so its latest is the
+	// sequencer's; safe and finalized still come from L1 alone.
+	Follow bool
+	// SequencerKey signs the blocks a sequencer publishes; it must be the
+	// rollup's UnsafeBlockSigner. Nil publishes none.
+	SequencerKey *ecdsa.PrivateKey
 	// CensorForced makes a sequencer that ignores forced transactions: it
 	// never moves its L1 origin past a block that queued one. For tests.
 	CensorForced bool
@@ -72,12 +82,13 @@ type Node struct {
 	st     *state.StateDB // head state for validating transactions
 	stRoot common.Hash
 
-	reorgs    prometheus.Counter
-	blocks    prometheus.Counter
-	rejected  prometheus.Counter
-	stop      chan struct{}
-	done      sync.WaitGroup
-	closeOnce sync.Once
+	reorgs         prometheus.Counter
+	blocks         prometheus.Counter
+	rejected       prometheus.Counter
+	unsafeRejected prometheus.Counter
+	stop           chan struct{}
+	done           sync.WaitGroup
+	closeOnce      sync.Once
 }
 
 // ErrNotSequencer is returned by a verifier without a sequencer to forward
@@ -130,6 +141,16 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 			Name: "sequenced_blocks_total", Help: "Blocks the sequencer built.", ConstLabels: labels}),
 		rejected: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
 			Name: "rejected_txs_total", Help: "Transactions refused by the sequencer's mempool.", ConstLabels: labels}),
+		unsafeRejected: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
+			Name: "rejected_unsafe_blocks_total", Help: "Unsafe blocks from the sequencer refused: bad signature, or not re-executing to themselves.", ConstLabels: labels}),
+	}
+	if cfg.SequencerKey != nil && crypto.PubkeyToAddress(cfg.SequencerKey.PublicKey) != cfg.Rollup.UnsafeBlockSigner {
+		store.Close()
+		return nil, fmt.Errorf("%w: the sequencer key is not the rollup's unsafe-block signer %s", ErrConfig, cfg.Rollup.UnsafeBlockSigner)
+	}
+	if cfg.Follow && (cfg.SequencerRPC == "" || cfg.Rollup.UnsafeBlockSigner == (common.Address{})) {
+		store.Close()
+		return nil, fmt.Errorf("%w: following needs the sequencer's RPC and the rollup's unsafe-block signer", ErrConfig)
 	}
 	if cfg.Sequencer {
 		n.pool = newPool(cfg.Rollup, cfg.PoolSize)
@@ -162,7 +183,11 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		}
 	}
 	if cfg.RPCAddr != "" {
-		srv, err := rpc.NewServer(n, rpc.Options{ClientVersion: ClientVersion, Limits: cfg.RPCLimits, Registry: cfg.Registry, MetricsLabel: cfg.Name, Log: log})
+		opts := rpc.Options{ClientVersion: ClientVersion, Limits: cfg.RPCLimits, Registry: cfg.Registry, MetricsLabel: cfg.Name, Log: log}
+		if cfg.SequencerKey != nil {
+			opts.APIs = map[string]any{"rollup": &RollupAPI{n}}
+		}
+		srv, err := rpc.NewServer(n, opts)
 		if err == nil {
 			err = srv.Start(cfg.RPCAddr)
 		}
@@ -177,6 +202,10 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		if cfg.Sequencer {
 			n.done.Add(1)
 			go n.sequenceLoop()
+		}
+		if cfg.Follow {
+			n.done.Add(1)
+			go n.followLoop()
 		}
 	}
 	log.Info("Rollup node started", "sequencer", cfg.Sequencer, "head", store.Head().Number, "rpc", n.RPCURL())
@@ -460,15 +489,27 @@ func (n *Node) SendTransaction(ctx context.Context, raw []byte) error {
 // PendingNonce implements rpc.Backend.
 func (n *Node) PendingNonce(addr common.Address) (uint64, error) {
 	n.stMu.Lock()
-	defer n.stMu.Unlock()
 	_, st, err := n.headState()
 	if err != nil {
+		n.stMu.Unlock()
 		return 0, err
 	}
-	if n.pool == nil {
-		return st.GetNonce(addr), nil
+	local := st.GetNonce(addr)
+	n.stMu.Unlock()
+	if n.pool != nil {
+		return n.pool.nonce(addr, local), nil
 	}
-	return n.pool.nonce(addr, st.GetNonce(addr)), nil
+	if n.forward != nil {
+		// The sequencer's pool holds what was forwarded: ask it, as a
+		// wallet sending twice in a row needs its second nonce.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		var remote hexutil.Uint64
+		if err := n.forward.CallContext(ctx, &remote, "eth_getTransactionCount", addr, "pending"); err == nil {
+			return max(local, uint64(remote)), nil
+		}
+	}
+	return local, nil
 }
 
 // PendingTransaction implements rpc.Backend.

@@ -63,6 +63,9 @@ type Options struct {
 	Registry      prometheus.Registerer // nil: no metrics registered
 	MetricsLabel  string                // distinguishes servers in one process
 	Log           *slog.Logger
+	// APIs are more namespaces served beside the chain's (a node's own,
+	// such as the rollup sequencer's rollup_).
+	APIs map[string]any
 }
 
 // NewServer builds the server for a backend. Call Start to listen.
@@ -86,6 +89,12 @@ func NewServer(b Backend, opts Options) (*Server, error) {
 	}
 	if _, ok := b.(TxPoolReader); ok {
 		apis["txpool"] = &TxPoolAPI{b: b}
+	}
+	for ns, api := range opts.APIs {
+		if apis[ns] != nil {
+			return nil, fmt.Errorf("namespace %s is served already", ns)
+		}
+		apis[ns] = api
 	}
 	return NewAPIServer(apis, opts)
 }

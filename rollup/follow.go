@@ -1,0 +1,257 @@
+package rollup
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/ethereum/go-ethereum/trie"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// Unsafe blocks: a verifier need not wait for L1 to know the sequencer's
+// chain. The sequencer publishes each block it builds, signed by its
+// unsafe-block key (Config.UnsafeBlockSigner), over rollup_unsafeBlocks; a
+// following verifier executes each one itself on its own state, keeps it if
+// it gives the same block, and serves it as latest. As in the OP Stack, an
+// unsafe block is trusted only as far as the sequencer's word: safe and
+// finalized still come from L1 alone, and derivation replaces an unsafe
+// block that L1 data disagrees with.
+
+// SequencerKey is the devnet's unsafe-block signer: the sequencer's key for
+// the blocks it publishes before they reach L1, kept apart from the
+// batcher's L1 account (OP's "p2p sequencer key").
+func SequencerKey() *ecdsa.PrivateKey { return chain.DevKey(105) }
+
+// SignedBlock is an unsafe block as rollup_unsafeBlocks serves it.
+type SignedBlock struct {
+	Block     hexutil.Bytes `json:"block"`     // the block, RLP-encoded
+	Signature hexutil.Bytes `json:"signature"` // 65 bytes over UnsafeSigningHash
+}
+
+// UnsafeSigningHash is what the sequencer signs for a block: as OP's gossip
+// signature, keccak256(domain ‖ chain ID ‖ payload hash), with a zero
+// 32-byte domain and the block hash as the payload hash. The block hash
+// commits to the header, hence to the transactions' root.
+func UnsafeSigningHash(l2ChainID uint64, block common.Hash) common.Hash {
+	var buf [96]byte
+	new(big.Int).SetUint64(l2ChainID).FillBytes(buf[32:64])
+	copy(buf[64:], block[:])
+	return crypto.Keccak256Hash(buf[:])
+}
+
+// Errors of unsafe blocks.
+var (
+	// ErrUnsafeSignature is returned for an unsafe block not signed by the
+	// rollup's unsafe-block signer.
+	ErrUnsafeSignature = errors.New("unsafe block not signed by the sequencer")
+	// ErrUnsafeMismatch is returned for an unsafe block that executing its
+	// transactions on its parent does not reproduce.
+	ErrUnsafeMismatch = errors.New("unsafe block does not re-execute to itself")
+	// errDiverged: the sequencer's chain no longer extends this node's
+	// unsafe head; the node drops its unsafe blocks and fetches again.
+	errDiverged = errors.New("the sequencer's chain diverged from the unsafe head")
+)
+
+// Follow limits.
+const (
+	maxFollowBlocks = 64              // blocks one rollup_unsafeBlocks answer holds at most
+	maxFollowBytes  = 4 << 20         // and bytes, past its first block
+	followWait      = 2 * time.Second // how long a call waits for a new block
+)
+
+// SignBlock signs b as the unsafe-block signer of the chain.
+func SignBlock(key *ecdsa.PrivateKey, l2ChainID uint64, b *types.Block) (*SignedBlock, error) {
+	raw, err := rlp.EncodeToBytes(b)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := crypto.Sign(UnsafeSigningHash(l2ChainID, b.Hash()).Bytes(), key)
+	if err != nil {
+		return nil, err
+	}
+	return &SignedBlock{Block: raw, Signature: sig}, nil
+}
+
+// OpenSignedBlock decodes a signed block and checks its signature against
+// signer and its body against its header. It reads untrusted bytes.
+func OpenSignedBlock(sb *SignedBlock, l2ChainID uint64, signer common.Address) (*types.Block, error) {
+	b := new(types.Block)
+	if err := rlp.DecodeBytes(sb.Block, b); err != nil {
+		return nil, fmt.Errorf("decode unsafe block: %w", err)
+	}
+	if len(sb.Signature) != crypto.SignatureLength {
+		return nil, fmt.Errorf("%w: signature of %d bytes", ErrUnsafeSignature, len(sb.Signature))
+	}
+	pub, err := crypto.SigToPub(UnsafeSigningHash(l2ChainID, b.Hash()).Bytes(), sb.Signature)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnsafeSignature, err)
+	}
+	if from := crypto.PubkeyToAddress(*pub); from != signer {
+		return nil, fmt.Errorf("%w: signed by %s, want %s", ErrUnsafeSignature, from, signer)
+	}
+	if got := types.DeriveSha(b.Transactions(), trie.NewStackTrie(nil)); got != b.TxHash() {
+		return nil, fmt.Errorf("%w: transactions hash to %s, header says %s", ErrUnsafeMismatch, got, b.TxHash())
+	}
+	return b, nil
+}
+
+// RollupAPI is the rollup_ namespace of a sequencer that publishes its
+// blocks.
+type RollupAPI struct{ n *Node }
+
+// UnsafeBlocks returns the sequencer's blocks from number from on, signed,
+// at most max (and maxFollowBlocks, and about maxFollowBytes). When from is
+// past the head it waits up to two seconds for it: a follower calls it in
+// a loop and hears of each block as it is committed.
+func (api *RollupAPI) UnsafeBlocks(ctx context.Context, from, max hexutil.Uint64) ([]*SignedBlock, error) {
+	n := api.n
+	if n.cfg.SequencerKey == nil {
+		return nil, errors.New("this node does not publish unsafe blocks")
+	}
+	if n.store.Head().Number.Uint64() < uint64(from) {
+		events := make(chan core.ChainEvent, 16)
+		sub := n.store.SubscribeChainEvent(events)
+		timer := time.NewTimer(followWait)
+		for n.store.Head().Number.Uint64() < uint64(from) {
+			select {
+			case <-events:
+				continue
+			case <-timer.C:
+			case <-ctx.Done():
+			case <-n.stop:
+			}
+			break
+		}
+		timer.Stop()
+		sub.Unsubscribe()
+	}
+	count := min(uint64(max), maxFollowBlocks)
+	var (
+		out  []*SignedBlock
+		size int
+	)
+	for num := uint64(from); uint64(len(out)) < count && size < maxFollowBytes; num++ {
+		b := n.store.BlockByNumber(num)
+		if b == nil {
+			break
+		}
+		sb, err := SignBlock(n.cfg.SequencerKey, n.rollup.L2ChainID, b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sb)
+		size += len(sb.Block)
+	}
+	return out, nil
+}
+
+// followLoop keeps the node's unsafe chain up with the sequencer's.
+func (n *Node) followLoop() {
+	defer n.done.Done()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), followWait+5*time.Second)
+		got, err := n.Follow(ctx)
+		cancel()
+		var wait time.Duration
+		switch {
+		case errors.Is(err, errDiverged):
+			wait = 100 * time.Millisecond // until the sequencer's reorganisation, or derivation
+		case err != nil:
+			n.log.Debug("Following the sequencer", "err", err)
+			wait = 250 * time.Millisecond
+		case got == 0:
+			wait = 10 * time.Millisecond // the long poll timed out
+		}
+		select {
+		case <-n.stop:
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Follow fetches the sequencer's blocks after the head (waiting briefly for
+// one when there is none) and executes each; it returns how many it added.
+func (n *Node) Follow(ctx context.Context) (int, error) {
+	if n.forward == nil || n.rollup.UnsafeBlockSigner == (common.Address{}) {
+		return 0, errors.New("no sequencer to follow")
+	}
+	var blocks []*SignedBlock
+	from := n.store.Head().Number.Uint64() + 1
+	if err := n.forward.CallContext(ctx, &blocks, "rollup_unsafeBlocks", hexutil.Uint64(from), hexutil.Uint64(maxFollowBlocks)); err != nil {
+		return 0, err
+	}
+	added := 0
+	for _, sb := range blocks {
+		b, err := OpenSignedBlock(sb, n.rollup.L2ChainID, n.rollup.UnsafeBlockSigner)
+		if err != nil {
+			n.unsafeRejected.Inc()
+			return added, err
+		}
+		ok, err := n.applyUnsafe(ctx, b)
+		if err != nil {
+			if errors.Is(err, ErrUnsafeMismatch) {
+				n.unsafeRejected.Inc()
+			}
+			return added, err
+		}
+		if ok {
+			added++
+		}
+	}
+	return added, nil
+}
+
+// applyUnsafe executes a sequencer block on the head and commits it if it
+// re-executes to itself. Blocks at or below the safe head are L1's to
+// decide and are ignored; a block that does not extend the head means the
+// sequencer reorganised: the node drops its unsafe blocks.
+func (n *Node) applyUnsafe(ctx context.Context, b *types.Block) (bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	number := b.NumberU64()
+	safe := n.deriver.SafeHead()
+	if number <= safe.Number.Uint64() {
+		return false, nil
+	}
+	if h := n.store.GetHeaderByNumber(number); h != nil && h.Hash() == b.Hash() {
+		return false, nil
+	}
+	head := n.store.Head()
+	if number != head.Number.Uint64()+1 || b.ParentHash() != head.Hash() {
+		if head.Number.Cmp(safe.Number) > 0 {
+			n.log.Info("The sequencer's chain diverged: dropping unsafe blocks", "block", number, "unsafeHead", head.Number, "safe", safe.Number)
+			if _, err := n.store.SetHead(safe.Number.Uint64()); err != nil {
+				return false, err
+			}
+			n.reorgs.Inc()
+		}
+		return false, errDiverged
+	}
+	a, err := AttributesOf(ctx, n.l1, head, b)
+	if err != nil {
+		return false, fmt.Errorf("attributes of unsafe block %d: %w", number, err)
+	}
+	res, err := n.engine.Build(a)
+	if err != nil {
+		return false, err
+	}
+	if res.Block.Hash() != b.Hash() {
+		return false, fmt.Errorf("%w: block %d is %s, re-executed %s", ErrUnsafeMismatch, number, b.Hash(), res.Block.Hash())
+	}
+	if err := n.engine.Commit(res); err != nil {
+		return false, err
+	}
+	return true, nil
+}

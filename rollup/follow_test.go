@@ -1,0 +1,149 @@
+package rollup
+
+import (
+	"errors"
+	"math/big"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/ethereum/go-ethereum/trie"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// A verifier that follows the sequencer's signed unsafe blocks serves
+// them as latest, executed by itself, before any batch reaches L1: a
+// wallet pointed at it sends twice in a row without a stale nonce. Safe
+// still moves only with L1, and L1 confirms the same blocks.
+func TestVerifierFollowsUnsafeBlocks(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	ver := dial(t, s.Verifier.RPCURL())
+	bob := common.Address{0xb0, 0xb}
+	first := must[*types.Transaction](t)(s.SendL2(ctx, ver, chain.DevKey(1), bob, ether(1)))
+	second := must[*types.Transaction](t)(s.SendL2(ctx, ver, chain.DevKey(1), bob, ether(1)))
+	if first.Nonce() != 0 || second.Nonce() != 1 {
+		t.Fatalf("back-to-back sends through the verifier got nonces %d and %d, want 0 and 1", first.Nonce(), second.Nonce())
+	}
+	b := must[*types.Block](t)(s.Sequence(ctx))
+	if n := must[int](t)(s.Verifier.Follow(ctx)); n != 1 {
+		t.Fatalf("followed %d blocks, want 1", n)
+	}
+	if got := s.Verifier.Chain().Head(); got.Hash() != b.Hash() {
+		t.Fatalf("verifier head %d %s, want the sequencer's %d %s", got.Number, got.Hash(), b.Number(), b.Hash())
+	}
+	r := must[*types.Receipt](t)(ver.TransactionReceipt(ctx, second.Hash()))
+	if r.Status != types.ReceiptStatusSuccessful || r.BlockHash != b.Hash() {
+		t.Fatalf("receipt on the verifier: %+v", r)
+	}
+	if got := must[*big.Int](t)(ver.BalanceAt(ctx, bob, nil)); got.Cmp(ether(2)) != 0 {
+		t.Fatalf("bob holds %v on the verifier, want 2 ETH", got)
+	}
+	if safe := s.Verifier.SafeHead(); safe.Number.Sign() != 0 {
+		t.Fatalf("safe head %d before any batch", safe.Number)
+	}
+	// L1 confirms the followed block: it becomes safe as it is.
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if safe := s.Verifier.SafeHead(); safe.Hash() != b.Hash() {
+		t.Fatalf("safe head %d, want the followed block %d", safe.Number, b.Number())
+	}
+	if testutil.ToFloat64(s.Verifier.reorgs) != 0 {
+		t.Fatal("L1 confirmed the followed block, yet the verifier reorganised")
+	}
+}
+
+// Unsafe blocks are the sequencer's word only: one signed by another key,
+// or signed but not what its transactions execute to, is refused and
+// counted, and the verifier's chain is untouched.
+func TestVerifierRefusesForgedUnsafeBlocks(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	must[*types.Transaction](t)(s.SendL2(ctx, dial(t, s.Sequencer.RPCURL()), chain.DevKey(1), common.Address{0xb0}, ether(1)))
+	b := must[*types.Block](t)(s.Sequence(ctx))
+
+	wrongKey := must[*SignedBlock](t)(SignBlock(chain.DevKey(7), s.Config.L2ChainID, b))
+	if _, err := OpenSignedBlock(wrongKey, s.Config.L2ChainID, s.Config.UnsafeBlockSigner); !errors.Is(err, ErrUnsafeSignature) {
+		t.Fatalf("a block signed by another key: %v", err)
+	}
+	otherChain := must[*SignedBlock](t)(SignBlock(SequencerKey(), s.Config.L2ChainID+1, b))
+	if _, err := OpenSignedBlock(otherChain, s.Config.L2ChainID, s.Config.UnsafeBlockSigner); !errors.Is(err, ErrUnsafeSignature) {
+		t.Fatalf("a signature for another chain: %v", err)
+	}
+	// The sequencer signs a block whose state root is a lie.
+	h := b.Header()
+	h.Root = common.Hash{0x11}
+	forged := types.NewBlockWithHeader(h).WithBody(*b.Body())
+	sb := must[*SignedBlock](t)(SignBlock(SequencerKey(), s.Config.L2ChainID, forged))
+	opened := must[*types.Block](t)(OpenSignedBlock(sb, s.Config.L2ChainID, s.Config.UnsafeBlockSigner))
+	if _, err := s.Verifier.applyUnsafe(ctx, opened); !errors.Is(err, ErrUnsafeMismatch) {
+		t.Fatalf("a signed block with a false state root: %v", err)
+	}
+	// Transactions that do not match the header's root.
+	raw := must[[]byte](t)(rlp.EncodeToBytes(types.NewBlockWithHeader(b.Header())))
+	empty := &SignedBlock{Block: raw, Signature: must[*SignedBlock](t)(SignBlock(SequencerKey(), s.Config.L2ChainID, b)).Signature}
+	if _, err := OpenSignedBlock(empty, s.Config.L2ChainID, s.Config.UnsafeBlockSigner); !errors.Is(err, ErrUnsafeMismatch) {
+		t.Fatalf("a block without its transactions: %v", err)
+	}
+	if _, err := OpenSignedBlock(&SignedBlock{Block: []byte{0xc0, 0x01}}, s.Config.L2ChainID, s.Config.UnsafeBlockSigner); err == nil {
+		t.Fatal("garbage decoded as a block")
+	}
+	if head := s.Verifier.Chain().Head(); head.Number.Sign() != 0 {
+		t.Fatalf("verifier head %d after forged blocks", head.Number)
+	}
+	// The genuine block is then taken.
+	if n := must[int](t)(s.Verifier.Follow(ctx)); n != 1 || s.Verifier.Chain().Head().Hash() != b.Hash() {
+		t.Fatalf("followed %d, head %s", n, s.Verifier.Chain().Head().Hash())
+	}
+}
+
+// When the sequencer's chain changes under the follower (it reorganised
+// its unsafe blocks), the follower drops its unsafe blocks and takes the
+// new ones.
+func TestVerifierFollowsSequencerReorg(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	seq := dial(t, s.Sequencer.RPCURL())
+	must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), common.Address{0xa1}, ether(1)))
+	must[*types.Block](t)(s.Sequence(ctx))
+	if n := must[int](t)(s.Verifier.Follow(ctx)); n != 1 {
+		t.Fatalf("followed %d", n)
+	}
+	// The sequencer drops its block 1 and builds another chain.
+	if _, err := s.Sequencer.Chain().SetHead(0); err != nil {
+		t.Fatal(err)
+	}
+	s.Sequencer.pool.reset()
+	must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(2), common.Address{0xa2}, ether(1)))
+	must[*types.Block](t)(s.Sequence(ctx))
+	b2 := must[*types.Block](t)(s.Sequence(ctx))
+	if _, err := s.Verifier.Follow(ctx); !errors.Is(err, errDiverged) {
+		t.Fatalf("following a diverged sequencer: %v", err)
+	}
+	if n := must[int](t)(s.Verifier.Follow(ctx)); n != 2 || s.Verifier.Chain().Head().Hash() != b2.Hash() {
+		t.Fatalf("followed %d, head %d, want the sequencer's new head %d", n, s.Verifier.Chain().Head().Number, b2.Number())
+	}
+}
+
+// FuzzOpenSignedBlock feeds arbitrary bytes as an unsafe block and its
+// signature: nothing may panic, and nothing opens unless signed by the
+// signer.
+func FuzzOpenSignedBlock(f *testing.F) {
+	key := chain.DevKey(9)
+	b := types.NewBlock(&types.Header{Number: big.NewInt(3), Extra: []byte{1}}, &types.Body{}, nil, trie.NewStackTrie(nil))
+	good := must[*SignedBlock](&testing.T{})(SignBlock(key, 901, b))
+	f.Add([]byte(good.Block), []byte(good.Signature))
+	f.Add([]byte{0xc0}, make([]byte, 65))
+	signer := crypto.PubkeyToAddress(key.PublicKey)
+	f.Fuzz(func(t *testing.T, raw, sig []byte) {
+		got, err := OpenSignedBlock(&SignedBlock{Block: raw, Signature: sig}, 901, signer)
+		if err == nil && got.Hash() != b.Hash() {
+			t.Fatalf("a block no one signed opened: %s", got.Hash())
+		}
+	})
+}
