@@ -1,5 +1,6 @@
-// Drives a running Cairn L1 with ethers v6, as a dapp would. Run by
-// `go test ./e2e/...`, which starts a devnet and passes its URL.
+// Drives a running Cairn layer (the L1, or the optimistic rollup through its
+// verifier) with ethers v6, as a dapp would. Run by `go test ./e2e/...`,
+// which starts a devnet and passes its URLs and chain ID.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -7,16 +8,21 @@ import { ethers } from "ethers";
 
 const url = process.env.CAIRN_RPC;
 const wsUrl = process.env.CAIRN_WS;
+const chainId = BigInt(process.env.CAIRN_CHAIN_ID ?? "1337");
+const layer = process.env.CAIRN_LAYER ?? "L1";
 const devKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"; // test mnemonic account 0
 const abi = JSON.parse(readFileSync(new URL("../../contracts/build/Greeter.abi", import.meta.url)));
 const bin = "0x" + readFileSync(new URL("../../contracts/build/Greeter.bin", import.meta.url), "utf8").trim();
 
-test("ethers v6 against Cairn's L1", async (t) => {
-  const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true });
+test(`ethers v6 against Cairn's ${layer}`, async (t) => {
+  // ethers caches identical requests for 250 ms by default, so a second
+  // send within that time would reuse the first's pending nonce against
+  // any node, geth included: ask the node every time.
+  const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 100 });
   const wallet = new ethers.Wallet(devKey, provider);
 
   const network = await provider.getNetwork();
-  assert.equal(network.chainId, 1337n);
+  assert.equal(network.chainId, chainId);
 
   const fee = await provider.getFeeData();
   assert.ok(fee.maxFeePerGas > 0n && fee.maxPriorityFeePerGas >= 0n, "fee data");
@@ -30,6 +36,15 @@ test("ethers v6 against Cairn's L1", async (t) => {
   const block = await provider.getBlock(receipt.blockNumber, true);
   assert.equal(block.hash, receipt.blockHash);
   assert.ok(block.prefetchedTransactions.some((x) => x.hash === tx.hash));
+
+  // Two sends back to back, the second before the first is mined: each
+  // gets its own nonce from eth_getTransactionCount(pending).
+  const a = await wallet.sendTransaction({ to, value: 1n });
+  const b = await wallet.sendTransaction({ to, value: 2n });
+  assert.equal(b.nonce, a.nonce + 1);
+  assert.equal((await b.wait()).status, 1);
+  assert.equal((await a.wait()).status, 1);
+  assert.equal(await provider.getBalance(to), ethers.parseEther("1.5") + 3n);
 
   // Deploy, call, transact, read events.
   const factory = new ethers.ContractFactory(abi, bin, wallet);

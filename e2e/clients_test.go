@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-dev/cairn/devnet"
+	"github.com/cairn-dev/cairn/rollup"
+)
+
+// target is one layer a client script drives.
+type target struct {
+	layer   string
+	rpc, ws string
+	chainID uint64
+}
+
+// TestClients runs ethers v6 (e2e/js/ethers.test.mjs: transfers, sends back
+// to back, deploy, call, events, revert reasons, nonce errors, WebSocket
+// blocks) and viem (e2e/js/viem.test.mjs) against the devnet's L1 and
+// against its rollup verifier, and Foundry's cast against the verifier. A
+// wallet pointed at the verifier sends back to back as against the
+// sequencer: the verifier follows the sequencer's blocks.
+func TestClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a devnet and Node.js")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("Node.js not installed")
+	}
+	if _, err := os.Stat(filepath.Join("js", "node_modules", "ethers")); err != nil {
+		t.Skip("ethers not installed: run npm ci --prefix e2e/js")
+	}
+	d, err := devnet.Start(devnet.Config{ZKRPCPort: -1, Validators: 4, BlockTime: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	if err := d.L1.WaitHeight(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	targets := []target{
+		{layer: "L1", rpc: d.L1RPC(0), ws: d.L1WS(1), chainID: devnet.DefaultL1ChainID},
+		{layer: "rollup verifier", rpc: d.Rollup.Verifier.RPCURL(), ws: d.Rollup.Verifier.WSURL(), chainID: rollup.DefaultL2ChainID},
+	}
+	for _, tg := range targets {
+		for _, script := range []string{"ethers.test.mjs", "viem.test.mjs"} {
+			t.Run(script+" on "+tg.layer, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, node, "--test", script)
+				cmd.Dir = "js"
+				cmd.Env = append(os.Environ(), "CAIRN_RPC="+tg.rpc, "CAIRN_WS="+tg.ws,
+					fmt.Sprintf("CAIRN_CHAIN_ID=%d", tg.chainID), "CAIRN_LAYER="+tg.layer)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("%s failed: %v\n%s", script, err, out)
+				}
+			})
+		}
+	}
+	t.Run("cast on rollup verifier", func(t *testing.T) { castFlow(t, targets[1]) })
+}
+
+// castFlow drives a layer with Foundry's cast as a user at a shell would:
+// chain ID, two sends back to back (each waits for its receipt, and the
+// second takes its nonce from the node right after), a balance and a block.
+func castFlow(t *testing.T, tg target) {
+	cast, err := filepath.Abs(filepath.Join("js", "node_modules", "@foundry-rs", "cast-linux-amd64", "bin", "cast"))
+	if err == nil {
+		_, err = os.Stat(cast)
+	}
+	if err != nil {
+		t.Skip("cast not installed: run npm ci --prefix e2e/js")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, cast, args...)
+		cmd.Env = append(os.Environ(), "FOUNDRY_DISABLE_NIGHTLY_WARNING=1")
+		out, err := cmd.Output()
+		if err != nil {
+			stderr := ""
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = string(ee.Stderr)
+			}
+			t.Fatalf("cast %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if id := run("chain-id", "--rpc-url", tg.rpc); id != fmt.Sprint(tg.chainID) {
+		t.Fatalf("cast chain-id: %s, want %d", id, tg.chainID)
+	}
+	const key = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" // test mnemonic account 2
+	to := "0x00000000000000000000000000000000000ca57e"
+	for range 2 {
+		var r struct {
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(run("send", "--json", "--private-key", key, "--rpc-url", tg.rpc, to, "--value", "7")), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != "0x1" && r.Status != "1" {
+			t.Fatalf("cast send: receipt status %q", r.Status)
+		}
+	}
+	if b := run("balance", "--rpc-url", tg.rpc, to); b != "14" {
+		t.Fatalf("cast balance: %s, want 14", b)
+	}
+	var blk struct {
+		Hash string `json:"hash"`
+	}
+	if err := json.Unmarshal([]byte(run("block", "latest", "--json", "--rpc-url", tg.rpc)), &blk); err != nil || blk.Hash == "" {
+		t.Fatalf("cast block latest: %v %+v", err, blk)
+	}
+}
