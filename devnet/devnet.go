@@ -95,7 +95,13 @@ type Config struct {
 	// Relay runs a relayer that proves and finalizes every rollup
 	// withdrawal on its own, as the OP Stack's relayer does.
 	Relay bool
-	Log   *slog.Logger
+	// NoProposer and NoChallenger leave the rollup's outputs to others
+	// (tests of a proposer or challenger in its own process).
+	NoProposer, NoChallenger bool
+	// GameClock is each party's chess clock in the rollup's dispute games,
+	// in seconds, set when the devnet is created; 0: rollup.DevGameClock.
+	GameClock uint64
+	Log       *slog.Logger
 }
 
 // Devnet is a running devnet.
@@ -107,6 +113,8 @@ type Devnet struct {
 	dir     string
 	tmp     bool
 	metrics *http.Server
+	l2      chain.Genesis   // the rollup's L2 genesis
+	proofs  rollup.L1Params // the rollup's L1 contract rules
 }
 
 // Start creates (or resumes) and starts a devnet.
@@ -149,6 +157,10 @@ func Start(cfg Config) (*Devnet, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.GameClock != 0 {
+		proofs.GameClock = cfg.GameClock
+	}
+	d.l2, d.proofs = l2Genesis, proofs
 	wings, err := rollup.WingGenesis(proofs)
 	if err != nil {
 		return nil, err
@@ -277,6 +289,8 @@ func (d *Devnet) PrintSummary(w io.Writer) {
 		fmt.Fprintf(w, "    portal %s (send ETH to it to deposit), batch inbox %s\n", rollup.PortalAddress, rollup.InboxAddress)
 		fmt.Fprintf(w, "    outputs %s: a proposer posts an output every %d L2 blocks, a challenger checks each; challenge window %d s\n",
 			rollup.OutputsAddress, DefaultOutputInterval, r.Config.Proofs.FinalizationPeriod)
+		fmt.Fprintf(w, "    config %s\n", r.ConfigPath)
+		fmt.Fprintf(w, "    verify it yourself: cairn rollup node --l1 %s --rollup %s [--challenge --dev 9]\n", d.L1RPC(0), r.ConfigPath)
 		if d.cfg.Relay {
 			fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s; the relayer proves and finalizes it on L1 (--relay)\n", rollup.MessagePasserAddress)
 		} else {

@@ -2,9 +2,11 @@ package devnet
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -23,6 +25,7 @@ import (
 // the L1 over JSON-RPC, as it would from another machine.
 type Rollup struct {
 	Config     *rollup.Config
+	ConfigPath string // rollup.json in the data directory: what `cairn rollup node` reads
 	Sequencer  *rollup.Node
 	Verifier   *rollup.Node
 	Batcher    *rollup.Batcher
@@ -57,13 +60,17 @@ func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 		return nil, fmt.Errorf("L1 genesis: %w", err)
 	}
 	batcherKey := rollup.BatcherKey()
-	r.Config = rollup.DevConfig(d.cfg.ChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey))
+	r.Config = rollup.NewDevConfig(d.cfg.ChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey), d.l2, d.proofs)
 	seqAddr, verAddr, err := rollupAddrs(d.cfg.Host, d.cfg.L2RPCPort)
 	if err != nil {
 		r.Stop()
 		return nil, err
 	}
 	dir := filepath.Join(d.dir, "rollup")
+	if r.ConfigPath, err = writeRollupConfig(dir, r.Config); err != nil {
+		r.Stop()
+		return nil, err
+	}
 	if r.Sequencer, err = rollup.StartNode(ctx, rollup.NodeConfig{
 		Name: "sequencer", Rollup: r.Config, DataDir: filepath.Join(dir, "sequencer"), L1: seqL1,
 		Sequencer: true, BlockTime: r.blockTime, RPCAddr: seqAddr, SequencerKey: rollup.SequencerKey(), Registry: reg, Layers: d.layers, Log: d.cfg.Log,
@@ -99,8 +106,12 @@ func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 		r.Stop()
 		return nil, err
 	}
-	r.Proposer = rollup.NewProposer(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ProposerKey(), Interval: DefaultOutputInterval, Log: d.cfg.Log})
-	r.Challenger = rollup.NewChallenger(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ChallengerKey(), Log: d.cfg.Log})
+	if !d.cfg.NoProposer {
+		r.Proposer = rollup.NewProposer(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ProposerKey(), Interval: DefaultOutputInterval, Log: d.cfg.Log})
+	}
+	if !d.cfg.NoChallenger {
+		r.Challenger = rollup.NewChallenger(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ChallengerKey(), Log: d.cfg.Log})
+	}
 	if d.cfg.Relay {
 		relayL2, err := ethclient.DialContext(ctx, r.Verifier.RPCURL())
 		if err != nil {
@@ -111,6 +122,23 @@ func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 		r.Relayer = rollup.NewRelayer(rollup.RelayerConfig{L1: agentL1, L2: relayL2, Key: rollup.RelayerKey(), Log: d.cfg.Log})
 	}
 	return r, nil
+}
+
+// writeRollupConfig writes the rollup's configuration where a node in its
+// own process (cairn rollup node --rollup) reads it.
+func writeRollupConfig(dir string, c *rollup.Config) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "rollup.json")
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("write the rollup config: %w", err)
+	}
+	return path, nil
 }
 
 // DefaultOutputInterval is how many L2 blocks the devnet's proposer lets

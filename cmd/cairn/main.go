@@ -25,7 +25,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devnetCmd(), initCmd(), testnetCmd(), nodeCmd(), labCmd(), zkCmd())
+	root.AddCommand(devnetCmd(), initCmd(), testnetCmd(), nodeCmd(), rollupCmd(), labCmd(), zkCmd())
 	root.AddCommand(stakingCmds()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/cometbft/cometbft/privval"
@@ -43,11 +41,7 @@ func (s *signer) key() (*ecdsa.PrivateKey, error) {
 	case s.dev >= 0:
 		return chain.DevKey(uint32(s.dev)), nil
 	case s.keyFile != "":
-		data, err := os.ReadFile(s.keyFile)
-		if err != nil {
-			return nil, err
-		}
-		return crypto.HexToECDSA(strings.TrimPrefix(strings.TrimSpace(string(data)), "0x"))
+		return readKeyFile(s.keyFile)
 	}
 	return nil, errors.New("no account: give --key FILE or --dev N")
 }
