@@ -85,7 +85,11 @@ type Config struct {
 	// L2RPCPort is the rollup sequencer's JSON-RPC port, the verifier's
 	// being the next one; 0 picks free ports, -1 runs no rollup.
 	L2RPCPort   int
-	L2BlockTime time.Duration // 0: rollup.DefaultBlockTime
+	L2BlockTime time.Duration // longest gap between L2 blocks; 0: rollup.DefaultBlockTime
+	// L2BlockGap is the shortest gap between L2 blocks the sequencer makes
+	// on demand, as transactions arrive; 0: rollup.DefaultMinBlockGap, -1:
+	// fixed blocks of L2BlockTime.
+	L2BlockGap time.Duration
 	// ZKRPCPort is the ZK rollup operator's JSON-RPC port; 0 picks a free
 	// one, -1 runs no ZK rollup.
 	ZKRPCPort int
@@ -282,8 +286,12 @@ func (d *Devnet) PrintSummary(w io.Writer) {
 		fmt.Fprintf(w, "    validator %d  RPC %-24s WS %s\n", i, d.L1RPC(i), d.L1WS(i))
 	}
 	if r := d.Rollup; r != nil {
-		fmt.Fprintf(w, "\nL2  optimistic rollup, chain ID %d, %v blocks, sequencing window %d L1 blocks\n",
-			r.Config.L2ChainID, r.blockTime, r.Config.SeqWindow)
+		blocks := fmt.Sprintf("%v blocks", r.blockTime)
+		if r.blockGap > 0 {
+			blocks = fmt.Sprintf("blocks on demand (%v apart at least, %v at most)", r.blockGap, r.blockTime)
+		}
+		fmt.Fprintf(w, "\nL2  optimistic rollup, chain ID %d, %s, sequencing window %d L1 blocks\n",
+			r.Config.L2ChainID, blocks, r.Config.SeqWindow)
 		fmt.Fprintf(w, "    sequencer    RPC %-24s WS %s\n", r.Sequencer.RPCURL(), r.Sequencer.WSURL())
 		fmt.Fprintf(w, "    verifier     RPC %-24s WS %s  (derives from L1 only)\n", r.Verifier.RPCURL(), r.Verifier.WSURL())
 		fmt.Fprintf(w, "    portal %s (send ETH to it to deposit), batch inbox %s\n", rollup.PortalAddress, rollup.InboxAddress)

@@ -1,6 +1,7 @@
 package devnet
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,15 +35,13 @@ type Rollup struct {
 	Relayer    *rollup.Relayer // with Config.Relay
 	clients    []*ethclient.Client
 	blockTime  time.Duration
+	blockGap   time.Duration
 }
 
 func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	r := &Rollup{blockTime: d.cfg.L2BlockTime}
-	if r.blockTime == 0 {
-		r.blockTime = rollup.DefaultBlockTime
-	}
+	r := &Rollup{blockTime: cmp.Or(d.cfg.L2BlockTime, rollup.DefaultBlockTime), blockGap: max(cmp.Or(d.cfg.L2BlockGap, rollup.DefaultMinBlockGap), 0)}
 	dial := func(i int) (*ethclient.Client, error) {
 		c, err := ethclient.DialContext(ctx, d.L1RPC(i%d.L1.Size()))
 		if err == nil {
@@ -73,7 +72,7 @@ func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 	}
 	if r.Sequencer, err = rollup.StartNode(ctx, rollup.NodeConfig{
 		Name: "sequencer", Rollup: r.Config, DataDir: filepath.Join(dir, "sequencer"), L1: seqL1,
-		Sequencer: true, BlockTime: r.blockTime, RPCAddr: seqAddr, SequencerKey: rollup.SequencerKey(), Registry: reg, Layers: d.layers, Log: d.cfg.Log,
+		Sequencer: true, BlockTime: r.blockTime, MinBlockGap: r.blockGap, RPCAddr: seqAddr, SequencerKey: rollup.SequencerKey(), Registry: reg, Layers: d.layers, Log: d.cfg.Log,
 	}); err != nil {
 		r.Stop()
 		return nil, err

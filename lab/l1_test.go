@@ -68,11 +68,12 @@ func BenchmarkRollup(b *testing.B) {
 func TestRollupBenchmarkSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := RunRollup(ctx, RollupConfig{Senders: 32, Transfers: 1024, Clients: 16, Shuffled: true, LatencyTxs: 100, LatencyRate: 200, L1Transfers: -1})
+	res, err := RunRollup(ctx, RollupConfig{Senders: 32, Transfers: 1024, Clients: 16, Shuffled: true, LatencyTxs: 100, LatencyRate: 200, LoneTxs: 5, L1Transfers: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TPS <= 0 || res.LatencyP99 < res.LatencyP50 || res.L1BytesPerTx <= 0 || !res.VerifierAgrees || res.BaselineTPS <= 0 {
+	if res.TPS <= 0 || res.LatencyP99 < res.LatencyP50 || res.LoneP99 < res.LoneP50 || res.L1BytesPerTx <= 0 || !res.VerifierAgrees || res.BaselineTPS <= 0 ||
+		res.Fixed == nil || res.Fixed.PacedP99 < res.Fixed.PacedP50 || res.Fixed.L1BytesPerTx <= 0 || res.PacedBlocks <= 0 {
 		t.Fatalf("inconsistent result: %+v", res)
 	}
 }

@@ -2,21 +2,27 @@ package lab
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
 	"path/filepath"
+	"slices"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
 // RollupConfig configures the optimistic rollup benchmark.
@@ -26,8 +32,12 @@ type RollupConfig struct {
 	Clients     int           // concurrent RPC connections; default 8
 	LatencyRate int           // offered transfers/s of the latency run; default 1,000
 	LatencyTxs  int           // transfers of the latency run; default 5,000
-	BlockTime   time.Duration // the sequencer's; default 250ms
-	L1Transfers int           // transfers of the L1 run measured beside it; default 10,000; -1 skips it
+	BlockTime   time.Duration // the sequencer's longest gap between blocks; default 250ms
+	// MinBlockGap makes the sequencer build blocks on demand, at most one
+	// per gap; default rollup.DefaultMinBlockGap, -1 for fixed blocks.
+	MinBlockGap time.Duration
+	LoneTxs     int // transfers sent one at a time to an idle chain, each after the last's receipt; default 50
+	L1Transfers int // transfers of the L1 run measured beside it; default 10,000; -1 skips it
 	// Shuffled sends the full-speed run one transaction per request, each
 	// sender's nonces out of order across connections (see L1Config).
 	Shuffled bool
@@ -42,10 +52,21 @@ type RollupResult struct {
 	TPS        float64       // soft-confirmed transfers/s at full speed
 	Elapsed    time.Duration // first send to last commit
 	Blocks     int
-	BlockTime  time.Duration
+	BlockTime  time.Duration // mean interval of the full-speed run
+	BlockTime0 time.Duration // the configured longest gap
 	LatencyP50 time.Duration // send to durable block, at LatencyRate
 	LatencyP99 time.Duration
 	LatencyAt  int // offered transfers/s of the latency run
+	// LoneP50 and LoneP99 time a lone transfer on an idle chain from
+	// eth_sendRawTransaction to its receipt, polled every 2 ms.
+	LoneP50, LoneP99 time.Duration
+	MinBlockGap      time.Duration
+	// The same paced and lone runs on a sequencer with fixed blocks of
+	// BlockTime, in the same run, and the compressed batch bytes per
+	// transfer of each's paced run.
+	Fixed             *ConfirmFigures
+	PacedL1BytesPerTx float64
+	PacedBlocks       int
 	// Refused by eth_sendRawTransaction, and accepted but never committed,
 	// over both runs.
 	Refused, Lost int
@@ -86,6 +107,13 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	if cfg.BlockTime == 0 {
 		cfg.BlockTime = rollup.DefaultBlockTime
 	}
+	if cfg.MinBlockGap == 0 {
+		cfg.MinBlockGap = rollup.DefaultMinBlockGap
+	}
+	cfg.MinBlockGap = max(cfg.MinBlockGap, 0)
+	if cfg.LoneTxs == 0 {
+		cfg.LoneTxs = 50
+	}
 	if cfg.L1Transfers == 0 {
 		cfg.L1Transfers = 10_000
 	}
@@ -95,7 +123,9 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 		return nil, err
 	}
 	defer cleanup()
-	keys, alloc := benchAccounts(cfg.Senders)
+	keys, alloc := benchAccounts(cfg.Senders + 1)
+	loneKey := keys[cfg.Senders] // the lone transfers' sender, apart from the load
+	keys = keys[:cfg.Senders]
 	batcherKey := rollup.BatcherKey()
 	l1Alloc := types.GenesisAlloc{crypto.PubkeyToAddress(batcherKey.PublicKey): {Balance: new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))}}
 	l2Genesis := rollup.DevGenesis(0)
@@ -135,7 +165,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	}
 	rcfg := rollup.NewDevConfig(benchChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey), l2Genesis, proofs)
 	seq, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "sequencer", Rollup: rcfg, DataDir: filepath.Join(dir, "sequencer"), L1: l1c,
-		Sequencer: true, BlockTime: cfg.BlockTime, RPCAddr: "127.0.0.1:0", Log: cfg.Log})
+		Sequencer: true, BlockTime: cfg.BlockTime, MinBlockGap: cfg.MinBlockGap, RPCAddr: "127.0.0.1:0", Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +177,8 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	defer batcher.Close()
 
 	txs := signTransfers(keys, cfg.Transfers+cfg.LatencyTxs, rcfg.L2ChainID)
-	fmt.Fprintf(cfg.Out, "rollup: sequencer (%v blocks) + batcher on a 1-validator L1; %d senders, %d transfers at full speed, %d at %d/s\n",
-		cfg.BlockTime, cfg.Senders, cfg.Transfers, cfg.LatencyTxs, cfg.LatencyRate)
+	fmt.Fprintf(cfg.Out, "rollup: sequencer (%s) + batcher on a 1-validator L1; %d senders, %d transfers at full speed, %d at %d/s, %d alone\n",
+		blockMode(cfg.BlockTime, cfg.MinBlockGap), cfg.Senders, cfg.Transfers, cfg.LatencyTxs, cfg.LatencyRate, cfg.LoneTxs)
 	opts := loadOptions{clients: cfg.Clients, settle: time.Minute}
 	if cfg.Shuffled {
 		shuffleNonces(txs[:cfg.Transfers], cfg.Senders)
@@ -158,7 +188,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("full-speed run: %w", err)
 	}
-	res := &RollupResult{Transfers: cfg.Transfers, TPS: full.tps(), Elapsed: full.elapsed(), LatencyAt: cfg.LatencyRate}
+	res := &RollupResult{Transfers: cfg.Transfers, TPS: full.tps(), Elapsed: full.elapsed(), LatencyAt: cfg.LatencyRate, MinBlockGap: cfg.MinBlockGap, BlockTime0: cfg.BlockTime}
 	res.count(full)
 	if err := res.complete(); err != nil {
 		return res, err
@@ -169,23 +199,31 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	if err := waitPosted(ctx, batcher, uint64(cfg.Transfers)); err != nil {
 		return nil, err
 	}
-	paced, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, loadOptions{clients: cfg.Clients, rate: cfg.LatencyRate, settle: time.Minute}, txs[cfg.Transfers:])
+	figs, err := confirmations(ctx, seq, cfg, txs[cfg.Transfers:], loneKey)
 	if err != nil {
-		return nil, fmt.Errorf("latency run: %w", err)
+		return nil, err
 	}
-	res.count(paced)
+	res.Refused, res.Lost = res.Refused+figs.refused, res.Lost+figs.lost
 	if err := res.complete(); err != nil {
 		return res, err
 	}
-	res.LatencyP50, res.LatencyP99 = paced.percentile(50), paced.percentile(99)
+	res.LatencyP50, res.LatencyP99, res.LoneP50, res.LoneP99 = figs.PacedP50, figs.PacedP99, figs.LoneP50, figs.LoneP99
+	res.PacedL1BytesPerTx, res.PacedBlocks = figs.L1BytesPerTx, figs.Blocks
 	// Every transfer is in a block at or below this head; the batcher posts
 	// at least up to it, so the verifier must derive it, with this hash.
 	head := seq.Chain().Head()
 
 	// Wait for the batcher to post everything, then count its L1 data.
-	total := uint64(len(txs))
+	total := uint64(len(txs) + cfg.LoneTxs)
 	if err := waitPosted(ctx, batcher, total); err != nil {
 		return nil, err
+	}
+	// And until L1 holds the head: the sequencer's own derivation has made
+	// it safe.
+	for seq.SafeHead().Number.Cmp(head.Number) < 0 {
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("waiting for the sequencer's head to be safe: %w", err)
+		}
 	}
 	st := batcher.Stats()
 	res.L1Bytes, res.L1Txs = st.L1Bytes, st.L1Txs
@@ -210,6 +248,29 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	res.VerifierAgrees = ver.Chain().GetHeaderByNumber(head.Number.Uint64()).Hash() == head.Hash()
 	ver.Close()
 	seq.Close()
+
+	// The baseline: the same paced and lone runs on a sequencer with fixed
+	// blocks, from the same genesis (its blocks are never posted).
+	if cfg.MinBlockGap > 0 {
+		fmt.Fprintf(cfg.Out, "the same confirmations with fixed %v blocks...\n", cfg.BlockTime)
+		// Its own rollup, which no batcher posts and whose window never
+		// closes: derivation leaves its unsafe blocks alone.
+		alone := *rcfg
+		alone.Batcher, alone.SeqWindow, alone.Proofs.SeqWindow = common.Address{0xde, 0xad}, 1<<30, 0
+		fixed, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "sequencer-fixed", Rollup: &alone, DataDir: filepath.Join(dir, "sequencer-fixed"), L1: l1c,
+			Sequencer: true, BlockTime: cfg.BlockTime, RPCAddr: "127.0.0.1:0", Log: cfg.Log})
+		if err != nil {
+			return nil, err
+		}
+		res.Fixed, err = confirmations(ctx, fixed, cfg, signTransfers(keys, cfg.LatencyTxs, rcfg.L2ChainID), loneKey)
+		fixed.Close()
+		if err != nil {
+			return nil, fmt.Errorf("fixed blocks: %w", err)
+		}
+		if res.Fixed.refused+res.Fixed.lost > 0 {
+			return nil, fmt.Errorf("fixed blocks: %d refused, %d lost", res.Fixed.refused, res.Fixed.lost)
+		}
+	}
 	cl.Stop()
 
 	fmt.Fprintf(cfg.Out, "measuring go-ethereum's block processing of the same transfers...\n")
@@ -233,6 +294,120 @@ func (r *RollupResult) count(l *loadResult) {
 	}
 }
 
+// ConfirmFigures are one sequencer's soft confirmations: at a steady rate,
+// and for a lone transfer on an idle chain.
+type ConfirmFigures struct {
+	PacedP50, PacedP99 time.Duration
+	LoneP50, LoneP99   time.Duration
+	Blocks             int     // blocks of the paced run
+	L1BytesPerTx       float64 // compressed batch bytes per transfer of the paced run
+	refused, lost      int
+}
+
+// confirmations runs the paced load (txs at cfg.LatencyRate) and then the
+// lone transfers from key against a sequencer.
+func confirmations(ctx context.Context, seq *rollup.Node, cfg RollupConfig, txs []*types.Transaction, key *ecdsa.PrivateKey) (*ConfirmFigures, error) {
+	from := seq.Chain().Head().Number.Uint64() + 1
+	paced, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, loadOptions{clients: cfg.Clients, rate: cfg.LatencyRate, settle: time.Minute}, txs)
+	if err != nil {
+		return nil, fmt.Errorf("latency run: %w", err)
+	}
+	to := seq.Chain().Head().Number.Uint64()
+	f := &ConfirmFigures{PacedP50: paced.percentile(50), PacedP99: paced.percentile(99), refused: paced.refused, lost: paced.lost(), Blocks: int(to - from + 1)}
+	size, err := batchBytes(seq.Chain(), from, to, seq.Config().L2ChainID)
+	if err != nil {
+		return nil, err
+	}
+	f.L1BytesPerTx = float64(size) / float64(len(txs))
+	if f.LoneP50, f.LoneP99, err = loneLatency(ctx, seq.RPCURL(), key, seq.Config().L2ChainID, cfg.LoneTxs); err != nil {
+		return nil, fmt.Errorf("lone transfers: %w", err)
+	}
+	return f, nil
+}
+
+// batchBytes is the size of blocks from..to as one compressed span batch:
+// the channel data a batcher would post for them.
+func batchBytes(store *chain.Store, from, to, chainID uint64) (int, error) {
+	b := &batch.Batch{}
+	for n := from; n <= to; n++ {
+		blk := store.BlockByNumber(n)
+		if blk == nil {
+			return 0, fmt.Errorf("block %d missing", n)
+		}
+		if n == from {
+			copy(b.ParentCheck[:], blk.ParentHash().Bytes())
+		}
+		info, err := rollup.Origin(blk.Header())
+		if err != nil {
+			return 0, err
+		}
+		txs, err := rollup.SequencerTxs(blk)
+		if err != nil {
+			return 0, err
+		}
+		b.Blocks = append(b.Blocks, batch.Block{Number: n, Time: blk.Time(), Origin: info.Number, Txs: txs})
+	}
+	raw, err := batch.Encode(b, new(big.Int).SetUint64(chainID))
+	if err != nil {
+		return 0, err
+	}
+	c, err := batch.Compress(raw)
+	return len(c), err
+}
+
+// loneLatency sends n transfers from key one at a time to an idle chain,
+// each a moment after the last's receipt, and times each from
+// eth_sendRawTransaction to its receipt, polled every 2 ms as a fast
+// client would.
+func loneLatency(ctx context.Context, url string, key *ecdsa.PrivateKey, chainID uint64, n int) (p50, p99 time.Duration, err error) {
+	c, err := gethrpc.DialContext(ctx, url)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	id := new(big.Int).SetUint64(chainID)
+	signer := types.LatestSignerForChainID(id)
+	to := common.Address{0x10, 0xe}
+	var lat []time.Duration
+	for i := range n {
+		tx := types.MustSignNewTx(key, signer, &types.DynamicFeeTx{ChainID: id, Nonce: uint64(i), Gas: 21_000, To: &to, Value: big.NewInt(1),
+			GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(1000 * params.GWei)})
+		raw, _ := tx.MarshalBinary()
+		// A pause, so the chain is idle: nothing waits, no block is due.
+		if err := sleep(ctx, 20*time.Millisecond+time.Duration(i%7)*3*time.Millisecond); err != nil {
+			return 0, 0, err
+		}
+		t0 := time.Now()
+		var hash common.Hash
+		if err := c.CallContext(ctx, &hash, "eth_sendRawTransaction", hexutil.Bytes(raw)); err != nil {
+			return 0, 0, err
+		}
+		for {
+			var r map[string]any
+			if err := c.CallContext(ctx, &r, "eth_getTransactionReceipt", hash); err != nil {
+				return 0, 0, err
+			}
+			if r != nil {
+				break
+			}
+			if err := sleep(ctx, 2*time.Millisecond); err != nil {
+				return 0, 0, err
+			}
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	pick := func(p int) time.Duration { return lat[min(len(lat)-1, len(lat)*p/100)] }
+	return pick(50), pick(99), nil
+}
+
+func blockMode(blockTime, gap time.Duration) string {
+	if gap <= 0 {
+		return fmt.Sprintf("fixed %v blocks", blockTime)
+	}
+	return fmt.Sprintf("blocks on demand, %v apart at least, %v at most", gap, blockTime)
+}
+
 // complete fails a run in which a transfer was refused or lost: the
 // measurements after it need every transfer in.
 func (r *RollupResult) complete() error {
@@ -248,7 +423,14 @@ func (r *RollupResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "  L2 sustained:              %8.0f transfers/s (soft-confirmed: in a durable block)\n", r.TPS)
 	fmt.Fprintf(w, "  refused, lost:             %d, %d%s\n", r.Refused, r.Lost, refusalNote(r.FirstRefusal))
 	fmt.Fprintf(w, "  block time:                %v over %d blocks\n", r.BlockTime.Round(time.Millisecond), r.Blocks)
-	fmt.Fprintf(w, "  soft confirmation:         p50 %v, p99 %v at %d transfers/s\n", r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond), r.LatencyAt)
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+	fmt.Fprintf(w, "  soft confirmation:         p50 %s, p99 %s at %d transfers/s (%s)\n", ms(r.LatencyP50), ms(r.LatencyP99), r.LatencyAt, blockMode(r.BlockTime0, r.MinBlockGap))
+	fmt.Fprintf(w, "  lone transfer, idle chain: p50 %s, p99 %s to its receipt (polled every 2 ms)\n", ms(r.LoneP50), ms(r.LoneP99))
+	if f := r.Fixed; f != nil {
+		fmt.Fprintf(w, "  with fixed %v blocks:    p50 %s, p99 %s at %d transfers/s; lone p50 %s, p99 %s\n", r.BlockTime0, ms(f.PacedP50), ms(f.PacedP99), r.LatencyAt, ms(f.LoneP50), ms(f.LoneP99))
+		fmt.Fprintf(w, "  the paced run's batches:   %.1f bytes per transfer in %d blocks on demand, %.1f in %d fixed blocks\n", r.PacedL1BytesPerTx, r.PacedBlocks, f.L1BytesPerTx, f.Blocks)
+		fmt.Fprintf(w, "  ratio p99 on demand / fixed: %.2f paced, %.2f lone\n", float64(r.LatencyP99)/float64(f.PacedP99), float64(r.LoneP99)/float64(f.LoneP99))
+	}
 	fmt.Fprintf(w, "  L1 data:                   %.1f bytes per transfer (%d bytes in %d batcher transactions)\n", r.L1BytesPerTx, r.L1Bytes, r.L1Txs)
 	fmt.Fprintf(w, "  verifier from L1 only:     %8.0f transfers/s, agrees with the sequencer: %v\n", r.VerifierTPS, r.VerifierAgrees)
 	fmt.Fprintf(w, "  geth block processing:     %8.0f transfers/s (with sender recovery), %.0f/s without\n", r.BaselineTPS, r.BaselineNoSigs)

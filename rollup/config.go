@@ -69,8 +69,11 @@ const (
 	DefaultMaxSeqDrift    = 30
 	DefaultChannelTimeout = 50
 	DefaultBlockTime      = 250 * time.Millisecond
-	DefaultL1FeeScalar    = 1_000_000
-	DefaultL2GasLimit     = 60_000_000
+	// DefaultMinBlockGap is the devnet sequencer's shortest gap between
+	// blocks made on demand (see NodeConfig.MinBlockGap).
+	DefaultMinBlockGap = 10 * time.Millisecond
+	DefaultL1FeeScalar = 1_000_000
+	DefaultL2GasLimit  = 60_000_000
 )
 
 // ErrConfig is returned for an unusable configuration.

@@ -35,8 +35,15 @@ type NodeConfig struct {
 	DataDir   string   // "" keeps the chain in memory
 	L1        L1Client // the L1 node's JSON-RPC (ethclient)
 	Sequencer bool     // build blocks from the mempool
+	// BlockTime is the longest time between two blocks: with nothing to
+	// do, the sequencer builds an empty block this often.
 	BlockTime time.Duration
-	Clock     func() time.Time // the sequencer's clock for block times; time.Now when nil
+	// MinBlockGap makes blocks on demand: a transaction arriving starts a
+	// block MinBlockGap after the previous one (at once on an idle chain),
+	// so a receipt comes in milliseconds rather than after half a block
+	// time. 0 keeps the fixed cadence of BlockTime.
+	MinBlockGap time.Duration
+	Clock       func() time.Time // the sequencer's clock for block times; time.Now when nil
 	// Manual leaves block production and derivation to the caller
 	// (Sequence and Derive), as action tests do.
 	Manual    bool
@@ -86,6 +93,7 @@ type Node struct {
 	blocks         prometheus.Counter
 	rejected       prometheus.Counter
 	unsafeRejected prometheus.Counter
+	work           chan struct{} // a transaction arrived: with MinBlockGap, a block is due
 	stop           chan struct{}
 	done           sync.WaitGroup
 	closeOnce      sync.Once
@@ -134,6 +142,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		engine: NewEngine(cfg.Rollup, store, log),
 		l1:     NewL1Reader(cfg.L1, cfg.Rollup.L2ChainID, log),
 		log:    log,
+		work:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 		reorgs: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
 			Name: "reorgs_total", Help: "Unsafe blocks replaced because L1 data disagreed.", ConstLabels: labels}),
@@ -272,21 +281,49 @@ func (n *Node) Deriver() *Deriver { return n.deriver }
 // Config returns the rollup configuration.
 func (n *Node) Config() *Config { return n.rollup }
 
+// sequenceLoop builds a block every BlockTime and, with MinBlockGap, as
+// soon as transactions wait and MinBlockGap has passed since the last.
 func (n *Node) sequenceLoop() {
 	defer n.done.Done()
-	t := time.NewTicker(n.cfg.BlockTime)
-	defer t.Stop()
+	heartbeat := time.NewTimer(n.cfg.BlockTime)
+	defer heartbeat.Stop()
+	last := time.Now()
 	for {
+		var work <-chan struct{}
+		if n.cfg.MinBlockGap > 0 {
+			work = n.work
+		}
 		select {
 		case <-n.stop:
 			return
-		case <-t.C:
+		case <-heartbeat.C:
+		case <-work:
+			if wait := n.cfg.MinBlockGap - time.Since(last); wait > 0 {
+				select {
+				case <-n.stop:
+					return
+				case <-time.After(wait):
+				}
+			}
 		}
+		last = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if _, err := n.Sequence(ctx); err != nil {
 			n.log.Warn("Sequencing a block failed", "err", err)
 		}
 		cancel()
+		heartbeat.Reset(n.cfg.BlockTime)
+		if n.pool.len() > 0 {
+			n.signalWork() // more than one block's worth waits
+		}
+	}
+}
+
+// signalWork tells an on-demand sequencer that transactions wait.
+func (n *Node) signalWork() {
+	select {
+	case n.work <- struct{}{}:
+	default:
 	}
 }
 
@@ -483,6 +520,7 @@ func (n *Node) SendTransaction(ctx context.Context, raw []byte) error {
 		n.rejected.Inc()
 		return err
 	}
+	n.signalWork()
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairn-dev/cairn/lab"
+	"github.com/cairn-dev/cairn/rollup"
 )
 
 func labCmd() *cobra.Command {
@@ -66,11 +67,12 @@ func labRollupCmd() *cobra.Command {
 		Short: "Optimistic rollup throughput, soft-confirmation latency and L1 data per transfer",
 		Long: `Starts a 1-validator L1 with the rollup's portal, a sequencer and a batcher in
 this process, sends --transfers signed transfers through the sequencer's JSON-RPC
-as fast as it accepts them and --latency-txs more at --latency-rate per second,
-and prints L2 transfers/s, soft-confirmation latency (send to durable block,
-p50/p99), L1 calldata bytes per transfer, and a verifier's rate deriving the same
-chain from L1, beside go-ethereum's block processing and the L1 benchmark
-measured in the same run.`,
+as fast as it accepts them, --latency-txs more at --latency-rate per second,
+and --lone-txs one at a time to an idle chain, and prints L2 transfers/s,
+soft-confirmation latency (send to durable block, p50/p99), L1 calldata bytes
+per transfer, and a verifier's rate deriving the same chain from L1, beside
+go-ethereum's block processing, the L1 benchmark, and the same confirmations
+with fixed --l2-block-time blocks, measured in the same run.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
@@ -90,7 +92,9 @@ measured in the same run.`,
 	f.IntVar(&cfg.LatencyRate, "latency-rate", 1_000, "offered transfers/s of the latency run")
 	f.IntVar(&cfg.L1Transfers, "l1-transfers", 10_000, "transfers of the L1 run beside it (-1 skips it)")
 	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
-	f.DurationVar(&cfg.BlockTime, "l2-block-time", 250*time.Millisecond, "the sequencer's block time")
+	f.DurationVar(&cfg.BlockTime, "l2-block-time", 250*time.Millisecond, "the sequencer's longest gap between blocks")
+	f.DurationVar(&cfg.MinBlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the sequencer's shortest gap between blocks made on demand (-1ns: fixed blocks)")
+	f.IntVar(&cfg.LoneTxs, "lone-txs", 50, "transfers sent one at a time to an idle chain")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }
