@@ -144,16 +144,30 @@ func (e *Engine) WarmSenders(txs []*types.Transaction) {
 	wg.Wait()
 }
 
-// Commit writes a built block as the new head.
+// Commit writes a built block as the new head. Before it, in the same
+// write-ahead log (so the block's sync covers them), it keeps the block's
+// message passer storage root and archives the message passer's trie
+// nodes: outputs can be checked and withdrawals proven long after the
+// block's state is gone.
 func (e *Engine) Commit(res *chain.Result) error {
-	// The output of the block needs the message passer's storage root,
-	// which the block's state will not serve once it is 128 blocks old:
-	// keep it, so outputs can be checked and proven long after.
+	number := res.Block.NumberU64()
 	mp := res.State.GetStorageRoot(MessagePasserAddress)
-	if err := e.store.Commit(res); err != nil {
+	db := e.store.Database()
+	batch := db.NewBatch()
+	if parent, err := OutputAt(e.store, number-1); err != nil {
+		e.log.Warn("Message passer root of the parent unknown: not archiving", "block", number, "err", err)
+	} else if root, err := newMPArchive(db).update(batch, parent.MessagePasserRoot, res.Receipts, res.State); err != nil {
+		e.log.Debug("Not archiving the message passer's storage", "block", number, "err", err)
+	} else if root != mp {
+		e.log.Error("Archived message passer root differs from the state's", "block", number, "archived", root, "state", mp)
+	}
+	if err := batch.Put(mpRootKey(number, res.Block.Hash()), mp.Bytes()); err != nil {
 		return err
 	}
-	return e.store.Database().Put(mpRootKey(res.Block.NumberU64(), res.Block.Hash()), mp.Bytes())
+	if err := batch.Write(); err != nil {
+		return fmt.Errorf("message passer archive of block %d: %w", number, err)
+	}
+	return e.store.Commit(res)
 }
 
 // SequencerTxs returns the transactions of an L2 block that a batch carries:

@@ -106,9 +106,30 @@ func OpenSignedBlock(sb *SignedBlock, l2ChainID uint64, signer common.Address) (
 	return b, nil
 }
 
-// RollupAPI is the rollup_ namespace of a sequencer that publishes its
-// blocks.
+// RollupAPI is the rollup_ namespace of every rollup node: the unsafe
+// blocks a sequencer publishes, and archived message passer proofs.
 type RollupAPI struct{ n *Node }
+
+// StorageProof is an archived storage proof of the message passer.
+type StorageProof struct {
+	StorageHash common.Hash     `json:"storageHash"` // the message passer's storage root at the block
+	Proof       []hexutil.Bytes `json:"proof"`       // root first, as eth_getProof's storageProof
+}
+
+// MessagePasserProof returns the proof of a message passer slot (a
+// withdrawal's StorageSlot) at an L2 block, however old: eth_getProof
+// serves only the last 128 blocks' state.
+func (api *RollupAPI) MessagePasserProof(slot common.Hash, block hexutil.Uint64) (*StorageProof, error) {
+	root, proof, err := MessagePasserProof(api.n.store, uint64(block), slot)
+	if err != nil {
+		return nil, err
+	}
+	out := &StorageProof{StorageHash: root}
+	for _, p := range proof {
+		out.Proof = append(out.Proof, p)
+	}
+	return out, nil
+}
 
 // UnsafeBlocks returns the sequencer's blocks from number from on, signed,
 // at most max (and maxFollowBlocks, and about maxFollowBytes). When from is

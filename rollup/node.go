@@ -193,9 +193,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	}
 	if cfg.RPCAddr != "" {
 		opts := rpc.Options{ClientVersion: ClientVersion, Limits: cfg.RPCLimits, Registry: cfg.Registry, MetricsLabel: cfg.Name, Log: log}
-		if cfg.SequencerKey != nil {
-			opts.APIs = map[string]any{"rollup": &RollupAPI{n}}
-		}
+		opts.APIs = map[string]any{"rollup": &RollupAPI{n}}
 		srv, err := rpc.NewServer(n, opts)
 		if err == nil {
 			err = srv.Start(cfg.RPCAddr)

@@ -616,3 +616,49 @@ func TestActionRelayerCompletesWithdrawals(t *testing.T) {
 		t.Fatalf("the user received %v on L1, want the 2 ETH it withdrew (the relayer pays the gas)", got)
 	}
 }
+
+// A withdrawal is proven against the output that first covered it, two
+// minutes of L2 blocks later (480 blocks of 250 ms), with no newer output
+// to fall back on: the node's state of that block is long gone, but the
+// message passer's trie is archived, and the proof is served from it.
+func TestActionWithdrawalProvenAgainstAnOldOutput(t *testing.T) {
+	st := newStory(t, AgentConfig{}, AgentConfig{})
+	st.deposit(3, ether(5))
+	st.withdraw(3, ether(1)) // an earlier withdrawal in the archived trie
+	w, n := st.withdraw(3, ether(2))
+	st.round() // output 1 covers both
+	first := st.output(1)
+	for range 480 {
+		must[*types.Block](t)(st.Sequence(st.ctx))
+	}
+	if err := st.Batch(st.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := Derive(st.ctx, st.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	var proof struct{}
+	if err := st.l2.Client().CallContext(st.ctx, &proof, "eth_getProof", MessagePasserAddress, []common.Hash{w.StorageSlot()}, hexutil.Uint64(first.L2Block)); err == nil {
+		t.Fatal("the node still serves the state of the output's block: the test proves nothing")
+	}
+	if outs := must[[]OutputInfo](t)(L1View{C: st.l1}.Outputs(st.ctx)); len(outs) != 2 {
+		t.Fatalf("%d outputs: a newer one would prove nothing", len(outs))
+	}
+	data, out, err := ProveCalldata(st.ctx, L1View{C: st.l1}, st.l2, w, n)
+	if err != nil {
+		t.Fatalf("prove against an old output: %v", err)
+	}
+	if out.Index != first.Index {
+		t.Fatalf("proved against output %d, want %d", out.Index, first.Index)
+	}
+	if err := st.portalCall(3, data); err != nil {
+		t.Fatalf("prove: %v", err)
+	}
+	for range DevFinalizationPeriod/2 + 1 {
+		st.round()
+	}
+	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", w.Encode()))
+	if err := st.portalCall(3, fin); err != nil {
+		t.Fatalf("finalize: %v", err)
+	}
+}

@@ -196,7 +196,16 @@ func proveAgainst(ctx context.Context, l2 *ethclient.Client, w *Withdrawal, out 
 		} `json:"storageProof"`
 	}
 	if err := l2.Client().CallContext(ctx, &proof, "eth_getProof", MessagePasserAddress, []common.Hash{w.StorageSlot()}, hexutil.Uint64(out.L2Block)); err != nil {
-		return nil, fmt.Errorf("eth_getProof at output %d (L2 block %d): %w", out.Index, out.L2Block, err)
+		// The block's state is gone (it is more than 128 blocks old): a
+		// Cairn node archives the message passer's trie.
+		var archived StorageProof
+		if aerr := l2.Client().CallContext(ctx, &archived, "rollup_messagePasserProof", w.StorageSlot(), hexutil.Uint64(out.L2Block)); aerr != nil {
+			return nil, fmt.Errorf("eth_getProof at output %d (L2 block %d): %w; archived proof: %w", out.Index, out.L2Block, err, aerr)
+		}
+		proof.StorageHash = archived.StorageHash
+		proof.StorageProof = append(proof.StorageProof[:0], struct {
+			Proof []hexutil.Bytes `json:"proof"`
+		}{archived.Proof})
 	}
 	header, err := l2.HeaderByNumber(ctx, new(big.Int).SetUint64(out.L2Block))
 	if err != nil {
