@@ -37,7 +37,7 @@ type Env struct {
 	GasLimit  uint64         // 0 keeps the parent's
 	Extra     []byte
 	Consensus Consensus // what consensus reports about the block, for hooks
-	Deposits  []Deposit // run first, outside the block body (rollups)
+	Deposits  []Deposit // run first (rollups): deposit transactions, outside the body
 }
 
 // Consensus is what the consensus engine reports with a block, in its own
@@ -79,14 +79,18 @@ type Skip struct {
 // Result is the outcome of executing a block. Nothing has been written yet.
 type Result struct {
 	Block    *types.Block
-	Receipts types.Receipts
+	Receipts types.Receipts // of the body's transactions
+	Deposits []*DepositTx   // run before them (rollups), with their receipts
 	State    *state.StateDB
 	Skipped  []Skip
 }
 
-// Logs returns every log of the block, in order.
+// Logs returns every log of the block, in order: deposits' first.
 func (r *Result) Logs() []*types.Log {
 	var logs []*types.Log
+	for _, d := range r.Deposits {
+		logs = append(logs, d.Receipt.Logs...)
+	}
 	for _, rc := range r.Receipts {
 		logs = append(logs, rc.Logs...)
 	}

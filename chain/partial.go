@@ -37,9 +37,11 @@ type Partial struct {
 	logs    []*types.Log
 	reqLogs []*types.Log // logs EIP-6110's request parsing may read
 
-	included []*types.Transaction
-	receipts types.Receipts
-	skipped  []Skip
+	deposits   []*DepositTx
+	depositGas uint64 // of the block's deposits so far, earlier parts too
+	included   []*types.Transaction
+	receipts   types.Receipts
+	skipped    []Skip
 
 	// In parts, the transaction and receipt tries are built as the
 	// transactions are included, since no part holds them all.
@@ -55,7 +57,8 @@ type Checkpoint struct {
 	GasRemaining uint64
 	GasUsed      uint64 // cumulative gas of the receipts
 	Size         uint64
-	Included     uint64
+	Included     uint64 // deposits and transactions
+	DepositGas   uint64 // gas of the deposits so far
 	TxRoot       common.Hash
 	ReceiptRoot  common.Hash
 	Bloom        types.Bloom
@@ -116,7 +119,7 @@ func (e *Executor) Resume(parent *types.Header, statedb *state.StateDB, env Env,
 	p.gp = core.NewGasPool(p.header.GasLimit)
 	p.gp.CheckGasLegacy(p.header.GasLimit - cp.GasRemaining)
 	p.gp.ChargeGasLegacy(0, cp.GasUsed)
-	p.size, p.base, p.bloom = cp.Size, cp.Included, cp.Bloom
+	p.size, p.base, p.bloom, p.depositGas = cp.Size, cp.Included, cp.Bloom, cp.DepositGas
 	p.reqLogs = cp.RequestLogs
 	return p, nil
 }
@@ -139,10 +142,13 @@ func (p *Partial) Header() *types.Header { return p.header }
 // State is the block's state.
 func (p *Partial) State() *state.StateDB { return p.st }
 
-// Deposit runs one deposit with its own gas, outside the block body, and
-// finalises it as a transaction is.
+// Deposit runs one deposit with its own gas, outside the block's gas pool,
+// and finalises it as a transaction is. Deposits run before the block's
+// transactions.
 func (p *Partial) Deposit(d *Deposit) {
-	runDeposit(p.evm, p.setMsg, p.st, d)
+	dt := runDeposit(p.evm, p.setMsg, p.st, d, p.Included(), p.depositGas)
+	p.depositGas = dt.Receipt.CumulativeGasUsed
+	p.deposits = append(p.deposits, dt)
 	p.st.Finalise(p.evm.GetRules())
 }
 
@@ -169,7 +175,7 @@ func (p *Partial) Apply(index int, tx *types.Transaction) error {
 	if err := p.e.chargeDataFee(p.st, p.header, tx, msg); err != nil {
 		return skip(err)
 	}
-	n := int(p.base) + len(p.included)
+	n := p.Included()
 	p.st.SetTxContext(tx.Hash(), n, uint32(n+1))
 	p.setMsg(msg)
 	receipt, _, err := core.ApplyTransactionWithEVM(context.Background(), msg, p.gp, p.st, p.header.Number, common.Hash{}, p.header.Time, tx, p.evm)
@@ -193,8 +199,9 @@ func (p *Partial) Apply(index int, tx *types.Transaction) error {
 // Skipped lists the transactions left out so far.
 func (p *Partial) Skipped() []Skip { return p.skipped }
 
-// Included counts the transactions included so far, earlier parts too.
-func (p *Partial) Included() int { return int(p.base) + len(p.included) }
+// Included counts the deposits and transactions included so far, earlier
+// parts too.
+func (p *Partial) Included() int { return int(p.base) + len(p.deposits) + len(p.included) }
 
 // Suspend ends a part: it adds the part's transactions and receipts to the
 // block's tries and returns the checkpoint the next part resumes from,
@@ -211,7 +218,7 @@ func (p *Partial) Suspend() (*Checkpoint, []*trienode.NodeSet, error) {
 	}
 	cp := &Checkpoint{
 		Root: root, GasRemaining: p.gp.Available(false), GasUsed: p.gp.CumulativeUsed(), Size: p.size,
-		Included: uint64(p.Included()), Bloom: p.bloom, RequestLogs: p.reqLogs,
+		Included: uint64(p.Included()), DepositGas: p.depositGas, Bloom: p.bloom, RequestLogs: p.reqLogs,
 	}
 	txRoot, txSet := p.txTrie.Commit(false)
 	rcRoot, rcSet := p.rcTrie.Commit(false)
@@ -229,23 +236,68 @@ func (p *Partial) addToTries() error {
 	if p.txTrie == nil {
 		return nil
 	}
-	var buf []byte
-	for i, tx := range p.included {
+	add := func(i int, tx, receipt []byte, bloom types.Bloom) error {
 		key := rlp.AppendUint64(nil, p.base+uint64(i))
-		buf, _ = tx.MarshalBinary()
-		if err := p.txTrie.Update(key, buf); err != nil {
+		if err := p.txTrie.Update(key, tx); err != nil {
 			return err
 		}
-		var rb bytes.Buffer
-		types.Receipts{p.receipts[i]}.EncodeIndex(0, &rb)
-		if err := p.rcTrie.Update(key, rb.Bytes()); err != nil {
+		if err := p.rcTrie.Update(key, receipt); err != nil {
 			return err
 		}
 		for j := range p.bloom {
-			p.bloom[j] |= p.receipts[i].Bloom[j]
+			p.bloom[j] |= bloom[j]
+		}
+		return nil
+	}
+	for i, d := range p.deposits {
+		enc, _ := d.Deposit.MarshalBinary()
+		if err := add(i, enc, encodeDepositReceipt(d.Receipt), d.Receipt.Bloom); err != nil {
+			return err
+		}
+	}
+	for i, tx := range p.included {
+		enc, _ := tx.MarshalBinary()
+		var rb bytes.Buffer
+		types.Receipts{p.receipts[i]}.EncodeIndex(0, &rb)
+		if err := add(len(p.deposits)+i, enc, rb.Bytes(), p.receipts[i].Bloom); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// blockList is a block's deposits then transactions, as the header's
+// transactions root commits to them.
+type blockList struct {
+	deposits []*DepositTx
+	txs      types.Transactions
+}
+
+func (l blockList) Len() int { return len(l.deposits) + len(l.txs) }
+
+func (l blockList) EncodeIndex(i int, w *bytes.Buffer) {
+	if i < len(l.deposits) {
+		enc, _ := l.deposits[i].Deposit.MarshalBinary()
+		w.Write(enc)
+		return
+	}
+	l.txs.EncodeIndex(i-len(l.deposits), w)
+}
+
+// receiptList is the receipts of a blockList, in the same order.
+type receiptList struct {
+	deposits []*DepositTx
+	receipts types.Receipts
+}
+
+func (l receiptList) Len() int { return len(l.deposits) + len(l.receipts) }
+
+func (l receiptList) EncodeIndex(i int, w *bytes.Buffer) {
+	if i < len(l.deposits) {
+		w.Write(encodeDepositReceipt(l.deposits[i].Receipt))
+		return
+	}
+	l.receipts.EncodeIndex(i-len(l.deposits), w)
 }
 
 // Finish runs the end-block hooks and the post-execution system calls,
@@ -281,12 +333,32 @@ func (p *Partial) Finish() (*Result, error) {
 		header.WithdrawalsHash = &types.EmptyWithdrawalsHash
 		block = types.NewBlockWithHeader(header)
 	} else {
-		block = types.NewBlock(header, &types.Body{Transactions: p.included, Withdrawals: types.Withdrawals{}}, p.receipts, trie.NewStackTrie(nil))
+		body := &types.Body{Transactions: p.included, Withdrawals: types.Withdrawals{}}
+		block = types.NewBlock(header, body, p.receipts, trie.NewStackTrie(nil))
+		if len(p.deposits) > 0 {
+			// The roots and bloom cover the deposits too, first.
+			h := block.Header()
+			h.TxHash = types.DeriveSha(blockList{p.deposits, p.included}, trie.NewStackTrie(nil))
+			h.ReceiptHash = types.DeriveSha(receiptList{p.deposits, p.receipts}, trie.NewStackTrie(nil))
+			for _, d := range p.deposits {
+				for j := range h.Bloom {
+					h.Bloom[j] |= d.Receipt.Bloom[j]
+				}
+			}
+			block = types.NewBlockWithHeader(h).WithBody(*body)
+		}
 	}
 	hash := block.Hash()
-	// Number logs from zero across the block's receipts, as stored receipts
-	// are: deposits' logs have no receipt and must not shift the indexes.
+	// Number logs across the block, deposits' first, as JSON-RPC serves
+	// them.
 	var index uint
+	for _, d := range p.deposits {
+		d.Receipt.BlockHash, d.Receipt.BlockNumber = hash, header.Number
+		for _, l := range d.Receipt.Logs {
+			l.BlockHash, l.Index, l.TxIndex = hash, index, d.Receipt.TransactionIndex
+			index++
+		}
+	}
 	for _, r := range p.receipts {
 		r.BlockHash = hash
 		for _, l := range r.Logs {
@@ -295,5 +367,5 @@ func (p *Partial) Finish() (*Result, error) {
 			index++
 		}
 	}
-	return &Result{Block: block, Receipts: p.receipts, State: p.st, Skipped: p.skipped}, nil
+	return &Result{Block: block, Receipts: p.receipts, Deposits: p.deposits, State: p.st, Skipped: p.skipped}, nil
 }

@@ -259,6 +259,9 @@ func (s *Store) Commit(res *Result) error {
 	rawdb.WriteReceipts(batch, block.Hash(), block.NumberU64(), res.Receipts)
 	rawdb.WriteCanonicalHash(batch, block.Hash(), block.NumberU64())
 	rawdb.WriteTxLookupEntriesByBlock(batch, block)
+	if err := writeDeposits(batch, block, res.Deposits); err != nil {
+		return err
+	}
 	rawdb.WriteHeadBlockHash(batch, block.Hash())
 	rawdb.WriteHeadHeaderHash(batch, block.Hash())
 	rawdb.WriteHeadFastBlockHash(batch, block.Hash())
@@ -273,6 +276,7 @@ func (s *Store) Commit(res *Result) error {
 	s.head.Store(block.Header())
 
 	logs := res.Logs()
+	// The event's receipts match its transactions: the body's.
 	s.chainFeed.Send(core.ChainEvent{Header: block.Header(), Receipts: res.Receipts, Transactions: block.Transactions()})
 	s.headFeed.Send(core.ChainHeadEvent{Header: block.Header()})
 	if len(logs) > 0 {
@@ -402,8 +406,10 @@ func (s *Store) BlockByHash(hash common.Hash) *types.Block {
 	return rawdb.ReadBlock(s.db, hash, number)
 }
 
-// Receipts returns a block's receipts with every derived field filled in.
-func (s *Store) Receipts(hash common.Hash) types.Receipts {
+// BodyReceipts returns the receipts of a block's body transactions, in
+// order, indexed within the body (as go-ethereum's code that pairs them with
+// Block.Transactions expects).
+func (s *Store) BodyReceipts(hash common.Hash) types.Receipts {
 	number, ok := rawdb.ReadHeaderNumber(s.db, hash)
 	if !ok {
 		return nil
@@ -415,14 +421,40 @@ func (s *Store) Receipts(hash common.Hash) types.Receipts {
 	return rawdb.ReadReceipts(s.db, hash, number, h.Time, s.config)
 }
 
-// TxLookup finds a canonical transaction: the transaction, its block hash,
-// block number and index, or a nil transaction.
+// Receipts returns a block's receipts with every derived field filled in:
+// its deposits' first, then its transactions', indexed across the block.
+func (s *Store) Receipts(hash common.Hash) types.Receipts {
+	body := s.BodyReceipts(hash)
+	deposits := s.Deposits(hash)
+	if len(deposits) == 0 {
+		return body
+	}
+	out := make(types.Receipts, 0, len(deposits)+len(body))
+	var logs uint
+	for _, d := range deposits {
+		out = append(out, d.Receipt)
+		logs += uint(len(d.Receipt.Logs))
+	}
+	for _, r := range body {
+		r.TransactionIndex += uint(len(deposits))
+		for _, l := range r.Logs {
+			l.TxIndex += uint(len(deposits))
+			l.Index += logs
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// TxLookup finds a canonical signed transaction: the transaction, its block
+// hash, block number and index in the block (after its deposits), or a nil
+// transaction. DepositLookup finds deposits.
 func (s *Store) TxLookup(hash common.Hash) (*types.Transaction, common.Hash, uint64, uint64) {
 	tx, blockHash, number, index := rawdb.ReadCanonicalTransaction(s.db, hash)
 	if tx == nil || number > s.Head().Number.Uint64() {
 		return nil, common.Hash{}, 0, 0
 	}
-	return tx, blockHash, number, index
+	return tx, blockHash, number, index + uint64(s.depositCount(blockHash))
 }
 
 // Engine satisfies core.ChainContext. Cairn's consensus lives outside the

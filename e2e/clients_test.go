@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/devnet"
+	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
 )
 
@@ -20,6 +27,7 @@ type target struct {
 	layer   string
 	rpc, ws string
 	chainID uint64
+	deposit string // a deposit transaction's hash, on a rollup
 }
 
 // TestClients runs ethers v6 (e2e/js/ethers.test.mjs: transfers, sends back
@@ -49,7 +57,8 @@ func TestClients(t *testing.T) {
 	}
 	targets := []target{
 		{layer: "L1", rpc: d.L1RPC(0), ws: d.L1WS(1), chainID: devnet.DefaultL1ChainID},
-		{layer: "rollup verifier", rpc: d.Rollup.Verifier.RPCURL(), ws: d.Rollup.Verifier.WSURL(), chainID: rollup.DefaultL2ChainID},
+		{layer: "rollup verifier", rpc: d.Rollup.Verifier.RPCURL(), ws: d.Rollup.Verifier.WSURL(), chainID: rollup.DefaultL2ChainID,
+			deposit: depositOnL2(t, d).Hex()},
 	}
 	for _, tg := range targets {
 		for _, script := range []string{"ethers.test.mjs", "viem.test.mjs"} {
@@ -59,7 +68,7 @@ func TestClients(t *testing.T) {
 				cmd := exec.CommandContext(ctx, node, "--test", script)
 				cmd.Dir = "js"
 				cmd.Env = append(os.Environ(), "CAIRN_RPC="+tg.rpc, "CAIRN_WS="+tg.ws,
-					fmt.Sprintf("CAIRN_CHAIN_ID=%d", tg.chainID), "CAIRN_LAYER="+tg.layer)
+					fmt.Sprintf("CAIRN_CHAIN_ID=%d", tg.chainID), "CAIRN_LAYER="+tg.layer, "CAIRN_DEPOSIT_TX="+tg.deposit)
 				out, err := cmd.CombinedOutput()
 				if err != nil {
 					t.Fatalf("%s failed: %v\n%s", script, err, out)
@@ -121,5 +130,66 @@ func castFlow(t *testing.T, tg target) {
 	}
 	if err := json.Unmarshal([]byte(run("block", "latest", "--json", "--rpc-url", tg.rpc)), &blk); err != nil || blk.Hash == "" {
 		t.Fatalf("cast block latest: %v %+v", err, blk)
+	}
+	if tg.deposit == "" {
+		return
+	}
+	// A deposit transaction, its receipt and its block, full.
+	var dep struct {
+		Type        string `json:"type"`
+		BlockNumber string `json:"blockNumber"`
+	}
+	if err := json.Unmarshal([]byte(run("tx", "--json", "--rpc-url", tg.rpc, tg.deposit)), &dep); err != nil || dep.Type != "0x7e" {
+		t.Fatalf("cast tx of a deposit: %v %+v", err, dep)
+	}
+	var dr struct {
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(run("receipt", "--json", "--rpc-url", tg.rpc, tg.deposit)), &dr); err != nil || (dr.Status != "0x1" && dr.Status != "1") {
+		t.Fatalf("cast receipt of a deposit: %v %+v", err, dr)
+	}
+	var full struct {
+		Transactions []struct {
+			Hash string `json:"hash"`
+		} `json:"transactions"`
+	}
+	if err := json.Unmarshal([]byte(run("block", dep.BlockNumber, "--full", "--json", "--rpc-url", tg.rpc)), &full); err != nil ||
+		len(full.Transactions) == 0 || !strings.EqualFold(full.Transactions[0].Hash, tg.deposit) {
+		t.Fatalf("cast block --full of a deposit's block: %v %+v", err, full)
+	}
+}
+
+// depositOnL2 deposits ETH through the portal from test account 3 and
+// returns the deposit's transaction hash on L2 once the verifier has it.
+func depositOnL2(t *testing.T, d *devnet.Devnet) common.Hash {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l1c, err := ethclient.Dial(d.L1RPC(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l1c.Close()
+	tx, err := ethtx.Send(ctx, l1c, chain.DevKey(3), rollup.PortalAddress, big.NewInt(params.Ether), nil, 21_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ethtx.WaitReceipt(ctx, l1c, tx.Hash()); err != nil {
+		t.Fatal(err)
+	}
+	store := d.Rollup.Verifier.Chain()
+	for n := uint64(1); ; {
+		if ctx.Err() != nil {
+			t.Fatal("the deposit never reached the verifier's chain")
+		}
+		b := store.BlockByNumber(n)
+		if b == nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if deps := store.Deposits(b.Hash()); len(deps) > 0 {
+			return deps[0].Receipt.TxHash
+		}
+		n++
 	}
 }

@@ -1,12 +1,16 @@
 package rollup
 
 import (
+	"bytes"
 	"math/big"
 	"testing"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/trie"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/contracts"
@@ -97,4 +101,118 @@ func TestPortalBacksTheL2Genesis(t *testing.T) {
 	if got := must[*big.Int](t)(s.L1.Client().BalanceAt(ctx, PortalAddress, nil)); got.Cmp(supply) != 0 {
 		t.Fatalf("portal holds %v on L1, the L2 genesis hands out %v", got, supply)
 	}
+}
+
+// Deposits are transactions of the OP Stack's deposit type (0x7e): first in
+// their L2 block, with a hash, a receipt and logs that eth_getLogs finds;
+// the block's transactions root covers them, and the verifier derives the
+// same block from L1.
+func TestDepositsAreTransactions(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	// A plain ETH deposit, and one that calls the message passer (which
+	// logs a withdrawal) with some of the ETH it brings.
+	sendL1(t, ctx, s, 4, PortalAddress, ether(3), nil, 21_000)
+	back := must[[]byte](t)(MessagePasserABI.Pack("initiateWithdrawal", chain.DevAddress(4), big.NewInt(100_000), []byte{}))
+	call := must[[]byte](t)(PortalABI.Pack("depositTransaction", MessagePasserAddress, ether(1), uint64(200_000), back))
+	sendL1(t, ctx, s, 4, PortalAddress, ether(1), call, 500_000)
+	must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	tx := signL2(t, s, 5, 0, common.Address{0x55}, big.NewInt(1))
+	seq := dial(t, s.Sequencer.RPCURL())
+	if err := seq.SendTransaction(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	b := must[*types.Block](t)(s.Sequence(ctx))
+
+	rpc := seq.Client()
+	var block struct {
+		Hash         common.Hash `json:"hash"`
+		Transactions []struct {
+			Hash             common.Hash    `json:"hash"`
+			Type             hexutil.Uint64 `json:"type"`
+			From             common.Address `json:"from"`
+			SourceHash       *common.Hash   `json:"sourceHash"`
+			Mint             *hexutil.Big   `json:"mint"`
+			TransactionIndex hexutil.Uint64 `json:"transactionIndex"`
+		} `json:"transactions"`
+	}
+	if err := rpc.CallContext(ctx, &block, "eth_getBlockByNumber", hexutil.Uint64(b.NumberU64()), true); err != nil {
+		t.Fatal(err)
+	}
+	if len(block.Transactions) != 3 {
+		t.Fatalf("block lists %d transactions, want 2 deposits and 1 transfer", len(block.Transactions))
+	}
+	for i, x := range block.Transactions[:2] {
+		if x.Type != chain.DepositTxType || x.From != chain.DevAddress(4) || x.SourceHash == nil || x.Mint == nil || x.TransactionIndex != hexutil.Uint64(i) {
+			t.Fatalf("transaction %d: %+v", i, x)
+		}
+	}
+	if x := block.Transactions[2]; x.Hash != tx.Hash() || x.TransactionIndex != 2 {
+		t.Fatalf("the transfer: %+v", x)
+	}
+	deposits := s.Sequencer.Chain().Deposits(b.Hash())
+	if got := types.DeriveSha(testList{deposits, b.Transactions()}, trie.NewStackTrie(nil)); got != b.TxHash() {
+		t.Fatalf("transactions root %s, want %s over the deposits and the transfer", b.TxHash(), got)
+	}
+	// Each has a receipt; the calling deposit's log is in it and in
+	// eth_getLogs, indexed before the transfer's.
+	var receipt struct {
+		Status       hexutil.Uint64 `json:"status"`
+		Type         hexutil.Uint64 `json:"type"`
+		DepositNonce *hexutil.Uint64
+		Logs         []*types.Log `json:"logs"`
+	}
+	if err := rpc.CallContext(ctx, &receipt, "eth_getTransactionReceipt", block.Transactions[1].Hash); err != nil {
+		t.Fatal(err)
+	}
+	if receipt.Status != 1 || receipt.Type != chain.DepositTxType || len(receipt.Logs) != 1 || receipt.Logs[0].TxHash != block.Transactions[1].Hash {
+		t.Fatalf("the calling deposit's receipt: %+v", receipt)
+	}
+	logs := must[[]types.Log](t)(seq.FilterLogs(ctx, ethereum.FilterQuery{FromBlock: b.Number(), ToBlock: b.Number(), Addresses: []common.Address{MessagePasserAddress}}))
+	if len(logs) != 1 || logs[0].TxHash != block.Transactions[1].Hash || logs[0].TxIndex != 1 || logs[0].Index != 0 {
+		t.Fatalf("eth_getLogs: %+v", logs)
+	}
+	r := must[*types.Receipt](t)(seq.TransactionReceipt(ctx, tx.Hash()))
+	if r.TransactionIndex != 2 || r.Status != 1 {
+		t.Fatalf("the transfer's receipt: index %d, status %d", r.TransactionIndex, r.Status)
+	}
+	var count hexutil.Uint
+	if err := rpc.CallContext(ctx, &count, "eth_getBlockTransactionCountByHash", b.Hash()); err != nil || count != 3 {
+		t.Fatalf("transaction count %d, %v", count, err)
+	}
+	var first struct {
+		Hash common.Hash `json:"hash"`
+	}
+	if err := rpc.CallContext(ctx, &first, "eth_getTransactionByBlockHashAndIndex", b.Hash(), hexutil.Uint(0)); err != nil || first.Hash != block.Transactions[0].Hash {
+		t.Fatalf("transaction 0: %v %v", first, err)
+	}
+	// Derived from L1 alone, the block is the same, deposits and all.
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
+		t.Fatal("the verifier derived another block")
+	}
+	if got := s.Verifier.Chain().Deposits(b.Hash()); len(got) != 2 || got[1].Receipt.TxHash != block.Transactions[1].Hash {
+		t.Fatalf("the verifier's deposits: %v", got)
+	}
+}
+
+// testList is a block's deposits then transactions, as DeriveSha takes them.
+type testList struct {
+	deposits []*chain.DepositTx
+	txs      types.Transactions
+}
+
+func (l testList) Len() int { return len(l.deposits) + len(l.txs) }
+
+func (l testList) EncodeIndex(i int, w *bytes.Buffer) {
+	if i < len(l.deposits) {
+		enc, _ := l.deposits[i].Deposit.MarshalBinary()
+		w.Write(enc)
+		return
+	}
+	l.txs.EncodeIndex(i-len(l.deposits), w)
 }

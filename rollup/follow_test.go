@@ -88,7 +88,7 @@ func TestVerifierRefusesForgedUnsafeBlocks(t *testing.T) {
 	// Transactions that do not match the header's root.
 	raw := must[[]byte](t)(rlp.EncodeToBytes(types.NewBlockWithHeader(b.Header())))
 	empty := &SignedBlock{Block: raw, Signature: must[*SignedBlock](t)(SignBlock(SequencerKey(), s.Config.L2ChainID, b)).Signature}
-	if _, err := OpenSignedBlock(empty, s.Config.L2ChainID, s.Config.UnsafeBlockSigner); !errors.Is(err, ErrUnsafeMismatch) {
+	if _, err := s.Verifier.applyUnsafe(ctx, must[*types.Block](t)(OpenSignedBlock(empty, s.Config.L2ChainID, s.Config.UnsafeBlockSigner))); !errors.Is(err, ErrUnsafeMismatch) {
 		t.Fatalf("a block without its transactions: %v", err)
 	}
 	if _, err := OpenSignedBlock(&SignedBlock{Block: []byte{0xc0, 0x01}}, s.Config.L2ChainID, s.Config.UnsafeBlockSigner); err == nil {

@@ -175,11 +175,17 @@ func (api *EthAPI) SendRawTransaction(ctx context.Context, input hexutil.Bytes) 
 }
 
 // GetTransactionByHash returns a transaction, mined or still pending (with
-// null block fields), or null.
+// null block fields), or null. A rollup's deposit transactions are found
+// too.
 func (api *EthAPI) GetTransactionByHash(ctx context.Context, hash common.Hash) (*rpcTx, error) {
 	c := api.b.Chain()
 	tx, blockHash, number, index := c.TxLookup(hash)
 	if tx == nil {
+		if d, blockHash, number, index := c.DepositLookup(hash); d != nil {
+			if h := c.GetHeader(blockHash, number); h != nil {
+				return marshalDeposit(d, blockHash, number, h.Time, index), nil
+			}
+		}
 		if tx = api.b.PendingTransaction(hash); tx != nil {
 			return marshalTx(tx, common.Hash{}, 0, 0, 0, nil, c.Config()), nil
 		}
@@ -197,6 +203,9 @@ func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) 
 	c := api.b.Chain()
 	tx, blockHash, _, index := c.TxLookup(hash)
 	if tx == nil {
+		if d, _, _, _ := c.DepositLookup(hash); d != nil {
+			return marshalDepositReceipt(d), nil
+		}
 		return nil, nil
 	}
 	receipts := c.Receipts(blockHash)
@@ -206,7 +215,7 @@ func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) 
 	return marshalReceipt(receipts[index], tx, c.GetHeaderByHash(blockHash), c.Config(), api.b.Executor().DataFee()), nil
 }
 
-// GetBlockReceipts returns all receipts of a block.
+// GetBlockReceipts returns all receipts of a block, its deposits' first.
 func (api *EthAPI) GetBlockReceipts(ctx context.Context, at rpc.BlockNumberOrHash) ([]map[string]any, error) {
 	block, err := api.block(at)
 	if err != nil || block == nil {
@@ -214,10 +223,17 @@ func (api *EthAPI) GetBlockReceipts(ctx context.Context, at rpc.BlockNumberOrHas
 	}
 	c := api.b.Chain()
 	receipts := c.Receipts(block.Hash())
+	deposits := c.Deposits(block.Hash())
 	txs := block.Transactions()
-	out := make([]map[string]any, len(receipts))
-	for i, r := range receipts {
-		out[i] = marshalReceipt(r, txs[i], block.Header(), c.Config(), api.b.Executor().DataFee())
+	if len(receipts) != len(deposits)+len(txs) {
+		return nil, fmt.Errorf("block %d: %d receipts for %d deposits and %d transactions", block.NumberU64(), len(receipts), len(deposits), len(txs))
+	}
+	out := make([]map[string]any, 0, len(receipts))
+	for _, d := range deposits {
+		out = append(out, marshalDepositReceipt(d))
+	}
+	for i, tx := range txs {
+		out = append(out, marshalReceipt(receipts[len(deposits)+i], tx, block.Header(), c.Config(), api.b.Executor().DataFee()))
 	}
 	return out, nil
 }
@@ -228,7 +244,7 @@ func (api *EthAPI) GetBlockByNumber(ctx context.Context, number rpc.BlockNumber,
 	if err != nil || block == nil {
 		return nil, nil
 	}
-	return marshalBlock(block, fullTx, api.b.Chain().Config()), nil
+	return marshalBlock(block, api.b.Chain().Deposits(block.Hash()), fullTx, api.b.Chain().Config()), nil
 }
 
 // GetBlockByHash returns a block, or null.
@@ -237,26 +253,27 @@ func (api *EthAPI) GetBlockByHash(ctx context.Context, hash common.Hash, fullTx 
 	if block == nil {
 		return nil, nil
 	}
-	return marshalBlock(block, fullTx, api.b.Chain().Config()), nil
+	return marshalBlock(block, api.b.Chain().Deposits(hash), fullTx, api.b.Chain().Config()), nil
 }
 
-// GetBlockTransactionCountByNumber returns the number of transactions in a block.
+// GetBlockTransactionCountByNumber returns the number of transactions in a
+// block, deposits included.
 func (api *EthAPI) GetBlockTransactionCountByNumber(ctx context.Context, number rpc.BlockNumber) *hexutil.Uint {
 	block, _ := api.block(rpc.BlockNumberOrHashWithNumber(number))
-	if block == nil {
-		return nil
-	}
-	n := hexutil.Uint(len(block.Transactions()))
-	return &n
+	return api.txCount(block)
 }
 
-// GetBlockTransactionCountByHash returns the number of transactions in a block.
+// GetBlockTransactionCountByHash returns the number of transactions in a
+// block, deposits included.
 func (api *EthAPI) GetBlockTransactionCountByHash(ctx context.Context, hash common.Hash) *hexutil.Uint {
-	block := api.b.Chain().BlockByHash(hash)
+	return api.txCount(api.b.Chain().BlockByHash(hash))
+}
+
+func (api *EthAPI) txCount(block *types.Block) *hexutil.Uint {
 	if block == nil {
 		return nil
 	}
-	n := hexutil.Uint(len(block.Transactions()))
+	n := hexutil.Uint(len(api.b.Chain().Deposits(block.Hash())) + len(block.Transactions()))
 	return &n
 }
 
@@ -272,10 +289,18 @@ func (api *EthAPI) GetTransactionByBlockHashAndIndex(ctx context.Context, hash c
 }
 
 func txAt(block *types.Block, index uint64, api *EthAPI) *rpcTx {
-	if block == nil || index >= uint64(len(block.Transactions())) {
+	if block == nil {
 		return nil
 	}
-	return marshalTx(block.Transactions()[index], block.Hash(), block.NumberU64(), block.Time(), index, block.BaseFee(), api.b.Chain().Config())
+	deposits := api.b.Chain().Deposits(block.Hash())
+	if index < uint64(len(deposits)) {
+		return marshalDeposit(deposits[index], block.Hash(), block.NumberU64(), block.Time(), index)
+	}
+	i := index - uint64(len(deposits))
+	if i >= uint64(len(block.Transactions())) {
+		return nil
+	}
+	return marshalTx(block.Transactions()[i], block.Hash(), block.NumberU64(), block.Time(), index, block.BaseFee(), api.b.Chain().Config())
 }
 
 // GetUncleCountByBlockNumber is always zero: there are no uncles.

@@ -53,17 +53,25 @@ func marshalHeader(h *types.Header) map[string]any {
 	return out
 }
 
-// marshalBlock renders a block with transaction hashes or full transactions.
-func marshalBlock(b *types.Block, fullTx bool, config *params.ChainConfig) map[string]any {
+// marshalBlock renders a block with transaction hashes or full
+// transactions: its deposit transactions (a rollup's) first.
+func marshalBlock(b *types.Block, deposits []*chain.DepositTx, fullTx bool, config *params.ChainConfig) map[string]any {
 	out := marshalHeader(b.Header())
 	out["size"] = hexutil.Uint64(b.Size())
 	txs := b.Transactions()
-	list := make([]any, len(txs))
+	list := make([]any, 0, len(deposits)+len(txs))
+	for i, d := range deposits {
+		if fullTx {
+			list = append(list, marshalDeposit(d, b.Hash(), b.NumberU64(), b.Time(), uint64(i)))
+		} else {
+			list = append(list, d.Receipt.TxHash)
+		}
+	}
 	for i, tx := range txs {
 		if fullTx {
-			list[i] = marshalTx(tx, b.Hash(), b.NumberU64(), b.Time(), uint64(i), b.BaseFee(), config)
+			list = append(list, marshalTx(tx, b.Hash(), b.NumberU64(), b.Time(), uint64(len(deposits)+i), b.BaseFee(), config))
 		} else {
-			list[i] = tx.Hash()
+			list = append(list, tx.Hash())
 		}
 	}
 	out["transactions"] = list
@@ -72,6 +80,29 @@ func marshalBlock(b *types.Block, fullTx bool, config *params.ChainConfig) map[s
 		out["withdrawals"] = b.Withdrawals()
 	}
 	return out
+}
+
+// marshalDeposit renders a deposit transaction as op-geth does: type 0x7e,
+// no fee and a zero signature, with its source hash and mint.
+func marshalDeposit(d *chain.DepositTx, blockHash common.Hash, number, time, index uint64) *rpcTx {
+	dep := d.Deposit
+	value := dep.Value
+	if value == nil {
+		value = new(big.Int)
+	}
+	mint := dep.Mint
+	if mint == nil {
+		mint = new(big.Int)
+	}
+	zero := (*hexutil.Big)(new(big.Int))
+	idx, ts := hexutil.Uint64(index), hexutil.Uint64(time)
+	source, system := dep.Source, false
+	return &rpcTx{
+		BlockHash: &blockHash, BlockNumber: (*hexutil.Big)(new(big.Int).SetUint64(number)), TransactionIndex: &idx, BlockTimestamp: &ts,
+		From: dep.From, Gas: hexutil.Uint64(dep.Gas), GasPrice: zero, Hash: d.Receipt.TxHash, Input: dep.Data,
+		Nonce: hexutil.Uint64(d.Nonce), To: dep.To, Value: (*hexutil.Big)(value), Type: chain.DepositTxType,
+		V: zero, R: zero, S: zero, SourceHash: &source, Mint: (*hexutil.Big)(mint), IsSystemTx: &system,
+	}
 }
 
 // rpcTx is a transaction as eth_getTransactionByHash returns it.
@@ -97,6 +128,10 @@ type rpcTx struct {
 	S                *hexutil.Big      `json:"s"`
 	YParity          *hexutil.Uint64   `json:"yParity,omitempty"`
 	BlockTimestamp   *hexutil.Uint64   `json:"blockTimestamp,omitempty"`
+	// A deposit transaction's (type 0x7e), as the OP Stack names them.
+	SourceHash *common.Hash `json:"sourceHash,omitempty"`
+	Mint       *hexutil.Big `json:"mint,omitempty"`
+	IsSystemTx *bool        `json:"isSystemTx,omitempty"`
 }
 
 // marshalTx renders a transaction; blockHash zero means not yet mined.
@@ -153,6 +188,36 @@ func marshalTx(tx *types.Transaction, blockHash common.Hash, number, time, index
 func effectiveGasPrice(tx *types.Transaction, baseFee *big.Int) *big.Int {
 	tip := tx.EffectiveGasTipValue(baseFee)
 	return tip.Add(tip, baseFee)
+}
+
+// marshalDepositReceipt renders a deposit's receipt as op-geth does.
+func marshalDepositReceipt(d *chain.DepositTx) map[string]any {
+	r := d.Receipt
+	out := map[string]any{
+		"blockHash":             r.BlockHash,
+		"blockNumber":           (*hexutil.Big)(r.BlockNumber),
+		"transactionHash":       r.TxHash,
+		"transactionIndex":      hexutil.Uint64(r.TransactionIndex),
+		"from":                  d.Deposit.From,
+		"to":                    d.Deposit.To,
+		"gasUsed":               hexutil.Uint64(r.GasUsed),
+		"cumulativeGasUsed":     hexutil.Uint64(r.CumulativeGasUsed),
+		"contractAddress":       nil,
+		"logs":                  r.Logs,
+		"logsBloom":             r.Bloom,
+		"type":                  hexutil.Uint(chain.DepositTxType),
+		"effectiveGasPrice":     (*hexutil.Big)(new(big.Int)),
+		"status":                hexutil.Uint(r.Status),
+		"depositNonce":          hexutil.Uint64(d.Nonce),
+		"depositReceiptVersion": hexutil.Uint64(1),
+	}
+	if r.Logs == nil {
+		out["logs"] = []*types.Log{}
+	}
+	if r.ContractAddress != (common.Address{}) {
+		out["contractAddress"] = r.ContractAddress
+	}
+	return out
 }
 
 // marshalReceipt renders a receipt as eth_getTransactionReceipt does.

@@ -31,7 +31,7 @@ func (o oracleBackend) BlockByNumber(_ context.Context, n rpc.BlockNumber) (*typ
 }
 
 func (o oracleBackend) GetReceipts(_ context.Context, hash common.Hash) (types.Receipts, error) {
-	return o.c.Receipts(hash), nil
+	return o.c.BodyReceipts(hash), nil
 }
 
 // Pending has no pending block: blocks are built by consensus, not locally.

@@ -71,6 +71,18 @@ test(`ethers v6 against Cairn's ${layer}`, async (t) => {
     (err) => err.code === "NONCE_EXPIRED",
   );
 
+  // On a rollup, a deposit from L1 is a transaction of type 0x7e, first in
+  // its block, with a receipt.
+  const depositHash = process.env.CAIRN_DEPOSIT_TX;
+  if (depositHash) {
+    const dep = await provider.getTransaction(depositHash);
+    assert.equal(dep.type, 0x7e);
+    const dr = await provider.getTransactionReceipt(depositHash);
+    assert.equal(dr.status, 1);
+    const db = await provider.getBlock(dr.blockNumber, true);
+    assert.equal(db.prefetchedTransactions[0].hash, depositHash);
+  }
+
   // A WebSocket provider sees new blocks.
   const ws = new ethers.WebSocketProvider(wsUrl);
   const seen = await new Promise((resolve, reject) => {

@@ -61,6 +61,18 @@ test(`viem against Cairn's ${layer}`, async () => {
     wallet.writeContract({ address, abi, functionName: "greet", args: [""] }),
     (err) => /empty greeting/.test(err.message),
   );
+  // On a rollup, a deposit from L1 is a transaction of type 0x7e, first in
+  // its block, with a receipt.
+  const depositHash = process.env.CAIRN_DEPOSIT_TX;
+  if (depositHash) {
+    const dep = await pub.getTransaction({ hash: depositHash });
+    assert.equal(dep.typeHex, "0x7e");
+    const dr = await pub.getTransactionReceipt({ hash: depositHash });
+    assert.equal(dr.status, "success");
+    const db = await pub.getBlock({ blockNumber: dr.blockNumber, includeTransactions: true });
+    assert.equal(db.transactions[0].hash, depositHash);
+  }
+
   const fees = await pub.estimateFeesPerGas();
   assert.ok(fees.maxFeePerGas > 0n);
 });
