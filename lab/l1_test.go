@@ -72,7 +72,7 @@ func TestRollupBenchmarkSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TPS <= 0 || res.LatencyP99 < res.LatencyP50 || res.LoneP99 < res.LoneP50 || res.L1BytesPerTx <= 0 || !res.VerifierAgrees || res.BaselineTPS <= 0 ||
+	if res.TPS <= 0 || res.LatencyP99 < res.LatencyP50 || res.LoneP99 < res.LoneP50 || res.SeqP99 < res.SeqP50 || res.L1BytesPerTx <= 0 || !res.VerifierAgrees || res.BaselineTPS <= 0 ||
 		res.Fixed == nil || res.Fixed.PacedP99 < res.Fixed.PacedP50 || res.Fixed.L1BytesPerTx <= 0 || res.PacedBlocks <= 0 {
 		t.Fatalf("inconsistent result: %+v", res)
 	}

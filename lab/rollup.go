@@ -36,7 +36,10 @@ type RollupConfig struct {
 	// MinBlockGap makes the sequencer build blocks on demand, at most one
 	// per gap; default rollup.DefaultMinBlockGap, -1 for fixed blocks.
 	MinBlockGap time.Duration
-	LoneTxs     int // transfers sent one at a time to an idle chain, each after the last's receipt; default 50
+	// LoneTxs is how many transfers are sent one at a time to an idle chain
+	// (each a pause after the last's receipt), and as many back to back
+	// (each at once after the last's receipt, as a test suite sends); default 50.
+	LoneTxs     int
 	L1Transfers int // transfers of the L1 run measured beside it; default 10,000; -1 skips it
 	// Shuffled sends the full-speed run one transaction per request, each
 	// sender's nonces out of order across connections (see L1Config).
@@ -58,8 +61,10 @@ type RollupResult struct {
 	LatencyP99 time.Duration
 	LatencyAt  int // offered transfers/s of the latency run
 	// LoneP50 and LoneP99 time a lone transfer on an idle chain from
-	// eth_sendRawTransaction to its receipt, polled every 2 ms.
+	// eth_sendRawTransaction to its receipt, polled every 2 ms; SeqP50 and
+	// SeqP99 the same for transfers sent back to back.
 	LoneP50, LoneP99 time.Duration
+	SeqP50, SeqP99   time.Duration
 	MinBlockGap      time.Duration
 	// The same paced and lone runs on a sequencer with fixed blocks of
 	// BlockTime, in the same run, and the compressed batch bytes per
@@ -208,13 +213,14 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 		return res, err
 	}
 	res.LatencyP50, res.LatencyP99, res.LoneP50, res.LoneP99 = figs.PacedP50, figs.PacedP99, figs.LoneP50, figs.LoneP99
+	res.SeqP50, res.SeqP99 = figs.SeqP50, figs.SeqP99
 	res.PacedL1BytesPerTx, res.PacedBlocks = figs.L1BytesPerTx, figs.Blocks
 	// Every transfer is in a block at or below this head; the batcher posts
 	// at least up to it, so the verifier must derive it, with this hash.
 	head := seq.Chain().Head()
 
 	// Wait for the batcher to post everything, then count its L1 data.
-	total := uint64(len(txs) + cfg.LoneTxs)
+	total := uint64(len(txs) + 2*cfg.LoneTxs)
 	if err := waitPosted(ctx, batcher, total); err != nil {
 		return nil, err
 	}
@@ -299,6 +305,7 @@ func (r *RollupResult) count(l *loadResult) {
 type ConfirmFigures struct {
 	PacedP50, PacedP99 time.Duration
 	LoneP50, LoneP99   time.Duration
+	SeqP50, SeqP99     time.Duration
 	Blocks             int     // blocks of the paced run
 	L1BytesPerTx       float64 // compressed batch bytes per transfer of the paced run
 	refused, lost      int
@@ -319,8 +326,11 @@ func confirmations(ctx context.Context, seq *rollup.Node, cfg RollupConfig, txs 
 		return nil, err
 	}
 	f.L1BytesPerTx = float64(size) / float64(len(txs))
-	if f.LoneP50, f.LoneP99, err = loneLatency(ctx, seq.RPCURL(), key, seq.Config().L2ChainID, cfg.LoneTxs); err != nil {
+	if f.LoneP50, f.LoneP99, err = loneLatency(ctx, seq.RPCURL(), key, seq.Config().L2ChainID, 0, cfg.LoneTxs, 100*time.Millisecond); err != nil {
 		return nil, fmt.Errorf("lone transfers: %w", err)
+	}
+	if f.SeqP50, f.SeqP99, err = loneLatency(ctx, seq.RPCURL(), key, seq.Config().L2ChainID, uint64(cfg.LoneTxs), cfg.LoneTxs, 0); err != nil {
+		return nil, fmt.Errorf("back-to-back transfers: %w", err)
 	}
 	return f, nil
 }
@@ -355,11 +365,11 @@ func batchBytes(store *chain.Store, from, to, chainID uint64) (int, error) {
 	return len(c), err
 }
 
-// loneLatency sends n transfers from key one at a time to an idle chain,
-// each a moment after the last's receipt, and times each from
-// eth_sendRawTransaction to its receipt, polled every 2 ms as a fast
-// client would.
-func loneLatency(ctx context.Context, url string, key *ecdsa.PrivateKey, chainID uint64, n int) (p50, p99 time.Duration, err error) {
+// loneLatency sends n transfers from key (nonces from first on) one at a
+// time, each pause (and a few ms of jitter) after the last's receipt, and
+// times each from eth_sendRawTransaction to its receipt, polled every 2 ms
+// as a fast client would. A pause of 0 sends back to back.
+func loneLatency(ctx context.Context, url string, key *ecdsa.PrivateKey, chainID, first uint64, n int, pause time.Duration) (p50, p99 time.Duration, err error) {
 	c, err := gethrpc.DialContext(ctx, url)
 	if err != nil {
 		return 0, 0, err
@@ -370,12 +380,14 @@ func loneLatency(ctx context.Context, url string, key *ecdsa.PrivateKey, chainID
 	to := common.Address{0x10, 0xe}
 	var lat []time.Duration
 	for i := range n {
-		tx := types.MustSignNewTx(key, signer, &types.DynamicFeeTx{ChainID: id, Nonce: uint64(i), Gas: 21_000, To: &to, Value: big.NewInt(1),
+		tx := types.MustSignNewTx(key, signer, &types.DynamicFeeTx{ChainID: id, Nonce: first + uint64(i), Gas: 21_000, To: &to, Value: big.NewInt(1),
 			GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(1000 * params.GWei)})
 		raw, _ := tx.MarshalBinary()
-		// A pause, so the chain is idle: nothing waits, no block is due.
-		if err := sleep(ctx, 20*time.Millisecond+time.Duration(i%7)*3*time.Millisecond); err != nil {
-			return 0, 0, err
+		if pause > 0 {
+			// The chain is idle: nothing waits, no block is due.
+			if err := sleep(ctx, pause+time.Duration(i%7)*3*time.Millisecond); err != nil {
+				return 0, 0, err
+			}
 		}
 		t0 := time.Now()
 		var hash common.Hash
@@ -426,8 +438,10 @@ func (r *RollupResult) Print(w io.Writer) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	fmt.Fprintf(w, "  soft confirmation:         p50 %s, p99 %s at %d transfers/s (%s)\n", ms(r.LatencyP50), ms(r.LatencyP99), r.LatencyAt, blockMode(r.BlockTime0, r.MinBlockGap))
 	fmt.Fprintf(w, "  lone transfer, idle chain: p50 %s, p99 %s to its receipt (polled every 2 ms)\n", ms(r.LoneP50), ms(r.LoneP99))
+	fmt.Fprintf(w, "  transfers back to back:    p50 %s, p99 %s each, sent on the last one's receipt\n", ms(r.SeqP50), ms(r.SeqP99))
 	if f := r.Fixed; f != nil {
-		fmt.Fprintf(w, "  with fixed %v blocks:    p50 %s, p99 %s at %d transfers/s; lone p50 %s, p99 %s\n", r.BlockTime0, ms(f.PacedP50), ms(f.PacedP99), r.LatencyAt, ms(f.LoneP50), ms(f.LoneP99))
+		fmt.Fprintf(w, "  with fixed %v blocks:    p50 %s, p99 %s at %d transfers/s; lone p50 %s, p99 %s; back to back p50 %s, p99 %s\n",
+			r.BlockTime0, ms(f.PacedP50), ms(f.PacedP99), r.LatencyAt, ms(f.LoneP50), ms(f.LoneP99), ms(f.SeqP50), ms(f.SeqP99))
 		fmt.Fprintf(w, "  the paced run's batches:   %.1f bytes per transfer in %d blocks on demand, %.1f in %d fixed blocks\n", r.PacedL1BytesPerTx, r.PacedBlocks, f.L1BytesPerTx, f.Blocks)
 		fmt.Fprintf(w, "  ratio p99 on demand / fixed: %.2f paced, %.2f lone\n", float64(r.LatencyP99)/float64(f.PacedP99), float64(r.LoneP99)/float64(f.LoneP99))
 	}

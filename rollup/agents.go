@@ -51,13 +51,14 @@ type Agent struct {
 	sent     map[string]bool // moves already sent
 	moves    map[string]int  // sent transactions by method
 	// proofs holds the one-step proofs of the blocks of this proposer's
-	// outputs, built when it proposed: a step needs the parent's state,
+	// outputs, built as each block became safe: a step needs the parent's state,
 	// which the node serves for its last 128 blocks only, and a game can
 	// outlast that.
-	proofs map[uint64]*readyProof
-	stop   chan struct{}
-	done   sync.WaitGroup
-	once   sync.Once
+	proofs   map[uint64]*readyProof
+	prepared uint64 // proofs are built for the safe blocks up to here
+	stop     chan struct{}
+	done     sync.WaitGroup
+	once     sync.Once
 }
 
 // NewProposer returns a proposer of outputs that defends them.
@@ -231,7 +232,14 @@ func (a *Agent) disputes(o OutputInfo) (known, wrong bool) {
 func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
 	last := outs[len(outs)-1]
 	safe := a.cfg.Node.SafeHead()
-	if safe == nil || safe.Number.Uint64() < last.L2Block+a.cfg.Interval {
+	if safe == nil {
+		return nil
+	}
+	// Build the proofs a game over the next output could ask for as soon
+	// as each block is safe, while the node still has the state they need
+	// (its last 128 blocks: with blocks on demand, seconds).
+	a.prepare(last.L2Block, min(safe.Number.Uint64(), last.L2Block+MaxOutputSpan))
+	if safe.Number.Uint64() < last.L2Block+a.cfg.Interval {
 		return nil
 	}
 	// An output built on a false one would be bisected from a false base,
@@ -253,9 +261,13 @@ func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
 	if a.sent[fmt.Sprintf("propose-%d", o.Number)] {
 		return nil
 	}
-	// Build the proofs a game over this output could ask for while the
-	// node still has the states they need.
-	for n := last.L2Block + 1; n <= o.Number; n++ {
+	a.send(ctx, fmt.Sprintf("propose-%d", o.Number), "proposeOutput", a.cfg.Node.rollup.Proofs.ProposerBond, o.Number, root)
+	return nil
+}
+
+// prepare builds the one-step proofs of blocks (after, upTo] not yet built.
+func (a *Agent) prepare(after, upTo uint64) {
+	for n := max(after, a.prepared) + 1; n <= upTo; n++ {
 		if _, ok := a.proofs[n]; ok {
 			continue
 		}
@@ -266,8 +278,7 @@ func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
 		}
 		a.proofs[n] = p
 	}
-	a.send(ctx, fmt.Sprintf("propose-%d", o.Number), "proposeOutput", a.cfg.Node.rollup.Proofs.ProposerBond, o.Number, root)
-	return nil
+	a.prepared = max(a.prepared, upTo)
 }
 
 // readyProof is the one-step proof of a block: a single step, or the loads

@@ -372,8 +372,8 @@ func (b *Batcher) send(ctx context.Context, frames []batch.Frame) (uint64, int, 
 	}
 	var last uint64
 	deadline := time.Now().Add(b.cfg.ReceiptTimeout)
-	for _, h := range hashes {
-		for {
+	for i, h := range hashes {
+		for polls := 1; ; polls++ {
 			r, err := b.cfg.L1.TransactionReceipt(ctx, h)
 			if err == nil && r != nil {
 				last = max(last, r.BlockNumber.Uint64())
@@ -381,6 +381,18 @@ func (b *Batcher) send(ctx context.Context, frames []batch.Frame) (uint64, int, 
 			}
 			if time.Now().After(deadline) {
 				return 0, 0, fmt.Errorf("frame transaction %s not included within %v", h, b.cfg.ReceiptTimeout)
+			}
+			if polls%10 == 0 {
+				// Give up early on a transaction that cannot be included
+				// any more, so the next attempt posts again with higher
+				// fees: its nonce was used by another, or the base fee
+				// rose past its fee cap (the pool drops it).
+				if err := b.stillIncludable(ctx, nonce+uint64(i), feeCap); err != nil {
+					if r, rerr := b.cfg.L1.TransactionReceipt(ctx, h); rerr == nil && r != nil {
+						continue // included meanwhile
+					}
+					return 0, 0, fmt.Errorf("frame transaction %s: %w", h, err)
+				}
 			}
 			select {
 			case <-ctx.Done():
@@ -390,6 +402,22 @@ func (b *Batcher) send(ctx context.Context, frames []batch.Frame) (uint64, int, 
 		}
 	}
 	return last, total, nil
+}
+
+// errNotIncludable is returned for a frame transaction the L1 will not
+// include as sent.
+var errNotIncludable = errors.New("not includable any more")
+
+// stillIncludable checks that a sent frame transaction of nonce and fee
+// cap can still be included.
+func (b *Batcher) stillIncludable(ctx context.Context, nonce uint64, feeCap *big.Int) error {
+	if used, err := b.cfg.L1.NonceAt(ctx, b.from, nil); err == nil && used > nonce {
+		return fmt.Errorf("%w: nonce %d used by another transaction", errNotIncludable, nonce)
+	}
+	if head, err := b.cfg.L1.HeaderByNumber(ctx, nil); err == nil && head.BaseFee != nil && head.BaseFee.Cmp(feeCap) > 0 {
+		return fmt.Errorf("%w: base fee %v above its fee cap %v", errNotIncludable, head.BaseFee, feeCap)
+	}
+	return nil
 }
 
 // maxCalldataGas bounds what a transaction carrying n bytes of calldata and

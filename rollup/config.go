@@ -70,8 +70,11 @@ const (
 	DefaultChannelTimeout = 50
 	DefaultBlockTime      = 250 * time.Millisecond
 	// DefaultMinBlockGap is the devnet sequencer's shortest gap between
-	// blocks made on demand (see NodeConfig.MinBlockGap).
-	DefaultMinBlockGap = 10 * time.Millisecond
+	// blocks made on demand (see NodeConfig.MinBlockGap). It bounds the
+	// block rate under load to about 20 a second, so the 128 blocks whose
+	// state a node serves still span seconds: the proposer builds its
+	// one-step proofs from them once blocks are safe.
+	DefaultMinBlockGap = 50 * time.Millisecond
 	DefaultL1FeeScalar = 1_000_000
 	DefaultL2GasLimit  = 60_000_000
 )

@@ -39,7 +39,8 @@ type NodeConfig struct {
 	// do, the sequencer builds an empty block this often.
 	BlockTime time.Duration
 	// MinBlockGap makes blocks on demand: a transaction arriving starts a
-	// block MinBlockGap after the previous one (at once on an idle chain),
+	// block MinBlockGap after the previous one with transactions (at once
+	// after an empty one, so at once on an idle chain),
 	// so a receipt comes in milliseconds rather than after half a block
 	// time. 0 keeps the fixed cadence of BlockTime.
 	MinBlockGap time.Duration
@@ -280,7 +281,8 @@ func (n *Node) Deriver() *Deriver { return n.deriver }
 func (n *Node) Config() *Config { return n.rollup }
 
 // sequenceLoop builds a block every BlockTime and, with MinBlockGap, as
-// soon as transactions wait and MinBlockGap has passed since the last.
+// soon as transactions wait and MinBlockGap has passed since the last block
+// that had any.
 func (n *Node) sequenceLoop() {
 	defer n.done.Done()
 	heartbeat := time.NewTimer(n.cfg.BlockTime)
@@ -304,12 +306,19 @@ func (n *Node) sequenceLoop() {
 				}
 			}
 		}
-		last = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if _, err := n.Sequence(ctx); err != nil {
-			n.log.Warn("Sequencing a block failed", "err", err)
-		}
+		b, err := n.Sequence(ctx)
 		cancel()
+		switch {
+		case err != nil:
+			n.log.Warn("Sequencing a block failed", "err", err)
+		case len(b.Transactions()) > 0:
+			last = time.Now()
+		default:
+			// After an empty block, the next may follow at once: a lone
+			// transaction on an idle chain waits for nothing.
+			last = time.Time{}
+		}
 		heartbeat.Reset(n.cfg.BlockTime)
 		if n.pool.len() > 0 {
 			n.signalWork() // more than one block's worth waits
