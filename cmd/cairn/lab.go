@@ -52,6 +52,7 @@ block-processing rate for the same transfers measured in the same run.`,
 	f.IntVar(&cfg.Transfers, "transfers", 20_000, "transfers to send")
 	f.IntVar(&cfg.Rate, "rate", 0, "offered load in transfers/s (0: as fast as RPC accepts)")
 	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
+	f.BoolVar(&cfg.Shuffled, "shuffled", false, "one transaction per request, each sender's nonces out of order across connections")
 	f.DurationVar(&cfg.BlockTime, "block-time", 200*time.Millisecond, "CometBFT timeout_commit")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
@@ -95,6 +96,7 @@ with fixed --l2-block-time blocks, measured in the same run.`,
 	f.DurationVar(&cfg.BlockTime, "l2-block-time", 250*time.Millisecond, "the sequencer's longest gap between blocks")
 	f.DurationVar(&cfg.MinBlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the sequencer's shortest gap between blocks made on demand (-1ns: fixed blocks)")
 	f.IntVar(&cfg.LoneTxs, "lone-txs", 50, "transfers sent one at a time to an idle chain")
+	f.BoolVar(&cfg.Shuffled, "shuffled", false, "send the full-speed run one transaction per request, each sender's nonces out of order across connections")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }
