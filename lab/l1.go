@@ -31,6 +31,7 @@ type L1Config struct {
 	// out of order across connections, as a wallet backend with several
 	// connections does: the load the issue measured geth and Anvil with.
 	Shuffled bool
+	LoneTxs  int    // transfers sent alone to the idle chain, then as many back to back; default 50, -1 none
 	Dir      string // data directory; a temporary one when empty
 	Out      io.Writer
 	Log      *slog.Logger // node logs; discarded when nil
@@ -38,19 +39,23 @@ type L1Config struct {
 
 // L1Result is what the benchmark measured.
 type L1Result struct {
-	Transfers      int
-	Committed      int
-	Refused        int           // answered with an error by eth_sendRawTransaction
-	Lost           int           // accepted but not committed within a minute
-	FirstRefusal   string        // the first refusal's error, if any
-	Elapsed        time.Duration // first send to last commit
-	TPS            float64       // committed transfers per second
-	LatencyP50     time.Duration // send to commit, as seen by validator 0
-	LatencyP99     time.Duration
-	BlockTime      time.Duration // mean interval between blocks during the run
-	Blocks         int
-	BaselineTPS    float64 // go-ethereum's block processing of the same transfers
-	BaselineNoSigs float64 // the same with senders already recovered
+	Transfers    int
+	Committed    int
+	Refused      int    // answered with an error by eth_sendRawTransaction
+	Lost         int    // accepted but not committed within a minute
+	FirstRefusal string // the first refusal's error, if any
+	// A lone transfer on the idle chain, eth_sendRawTransaction to its
+	// receipt polled every 2 ms, and transfers back to back.
+	LoneP50, LoneP99 time.Duration
+	SeqP50, SeqP99   time.Duration
+	Elapsed          time.Duration // first send to last commit
+	TPS              float64       // committed transfers per second
+	LatencyP50       time.Duration // send to commit, as seen by validator 0
+	LatencyP99       time.Duration
+	BlockTime        time.Duration // mean interval between blocks during the run
+	Blocks           int
+	BaselineTPS      float64 // go-ethereum's block processing of the same transfers
+	BaselineNoSigs   float64 // the same with senders already recovered
 }
 
 const benchChainID = 31337
@@ -74,13 +79,18 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	if cfg.Clients == 0 {
 		cfg.Clients = 8
 	}
+	if cfg.LoneTxs == 0 {
+		cfg.LoneTxs = 50
+	}
 	cfg.Out, cfg.Log = outputs(cfg.Out, cfg.Log)
 	dir, cleanup, err := workDir(cfg.Dir, "cairn-lab-l1-")
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	keys, alloc := benchAccounts(cfg.Senders)
+	keys, alloc := benchAccounts(cfg.Senders + 1)
+	loneKey := keys[cfg.Senders] // the lone transfers' sender, apart from the load
+	keys = keys[:cfg.Senders]
 	genesis := chain.Genesis{ChainID: benchChainID, GasLimit: 200_000_000, Alloc: alloc}
 	txs := signTransfers(keys, cfg.Transfers, benchChainID)
 
@@ -101,6 +111,15 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	for i := range urls {
 		urls[i] = "http://" + cl.RPCAddr(i)
 	}
+	res := &L1Result{}
+	if cfg.LoneTxs > 0 {
+		if res.LoneP50, res.LoneP99, err = loneLatency(ctx, urls[0], loneKey, benchChainID, 0, cfg.LoneTxs, 300*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("lone transfers: %w", err)
+		}
+		if res.SeqP50, res.SeqP99, err = loneLatency(ctx, urls[0], loneKey, benchChainID, uint64(cfg.LoneTxs), cfg.LoneTxs, 0); err != nil {
+			return nil, fmt.Errorf("back-to-back transfers: %w", err)
+		}
+	}
 	opts := loadOptions{clients: cfg.Clients, rate: cfg.Rate, settle: time.Minute}
 	if cfg.Shuffled {
 		shuffleNonces(txs, cfg.Senders)
@@ -110,7 +129,7 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &L1Result{Transfers: len(txs), Committed: load.committed, Refused: load.refused, Lost: load.lost(), Elapsed: load.elapsed()}
+	res.Transfers, res.Committed, res.Refused, res.Lost, res.Elapsed = len(txs), load.committed, load.refused, load.lost(), load.elapsed()
 	if load.firstErr != nil {
 		res.FirstRefusal = load.firstErr.Error()
 	}
@@ -130,12 +149,18 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 func (r *L1Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "committed %d/%d transfers in %v\n", r.Committed, r.Transfers, r.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "  refused, lost:             %d, %d%s\n", r.Refused, r.Lost, refusalNote(r.FirstRefusal))
+	if r.LoneP99 > 0 {
+		fmt.Fprintf(w, "  lone transfer, idle chain: p50 %s, p99 %s to its receipt (polled every 2 ms)\n", msOf(r.LoneP50), msOf(r.LoneP99))
+		fmt.Fprintf(w, "  transfers back to back:    p50 %s, p99 %s each, sent on the last one's receipt\n", msOf(r.SeqP50), msOf(r.SeqP99))
+	}
 	fmt.Fprintf(w, "  L1 sustained:              %8.0f transfers/s\n", r.TPS)
 	fmt.Fprintf(w, "  inclusion latency:         p50 %v, p99 %v\n", r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond))
 	fmt.Fprintf(w, "  block time:                %v over %d blocks\n", r.BlockTime.Round(time.Millisecond), r.Blocks)
 	fmt.Fprintf(w, "  geth block processing:     %8.0f transfers/s (with sender recovery), %.0f/s without\n", r.BaselineTPS, r.BaselineNoSigs)
 	fmt.Fprintf(w, "  ratio L1 / geth:           %.2f\n", r.TPS/r.BaselineTPS)
 }
+
+func msOf(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 func refusalNote(first string) string {
 	if first == "" {

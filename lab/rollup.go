@@ -435,7 +435,7 @@ func (r *RollupResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "  L2 sustained:              %8.0f transfers/s (soft-confirmed: in a durable block)\n", r.TPS)
 	fmt.Fprintf(w, "  refused, lost:             %d, %d%s\n", r.Refused, r.Lost, refusalNote(r.FirstRefusal))
 	fmt.Fprintf(w, "  block time:                %v over %d blocks\n", r.BlockTime.Round(time.Millisecond), r.Blocks)
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+	ms := msOf
 	fmt.Fprintf(w, "  soft confirmation:         p50 %s, p99 %s at %d transfers/s (%s)\n", ms(r.LatencyP50), ms(r.LatencyP99), r.LatencyAt, blockMode(r.BlockTime0, r.MinBlockGap))
 	fmt.Fprintf(w, "  lone transfer, idle chain: p50 %s, p99 %s to its receipt (polled every 2 ms)\n", ms(r.LoneP50), ms(r.LoneP99))
 	fmt.Fprintf(w, "  transfers back to back:    p50 %s, p99 %s each, sent on the last one's receipt\n", ms(r.SeqP50), ms(r.SeqP99))

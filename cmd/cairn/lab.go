@@ -53,6 +53,7 @@ block-processing rate for the same transfers measured in the same run.`,
 	f.IntVar(&cfg.Rate, "rate", 0, "offered load in transfers/s (0: as fast as RPC accepts)")
 	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
 	f.BoolVar(&cfg.Shuffled, "shuffled", false, "one transaction per request, each sender's nonces out of order across connections")
+	f.IntVar(&cfg.LoneTxs, "lone-txs", 50, "transfers sent alone to the idle chain, then as many back to back (-1: none)")
 	f.DurationVar(&cfg.BlockTime, "block-time", 200*time.Millisecond, "CometBFT timeout_commit")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
