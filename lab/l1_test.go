@@ -32,7 +32,7 @@ func BenchmarkL1(b *testing.B) {
 func TestL1BenchmarkSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := RunL1(ctx, L1Config{Validators: 4, Senders: 32, Transfers: 1024, Clients: 16, Shuffled: true, BlockTime: 100 * time.Millisecond})
+	res, err := RunL1(ctx, L1Config{Validators: 4, Senders: 32, Transfers: 1024, Clients: 16, Shuffled: true, LoneTxs: 3, BlockTime: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
