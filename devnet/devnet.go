@@ -6,7 +6,7 @@
 package devnet
 
 import (
-	"crypto/ecdsa"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,6 +31,7 @@ import (
 	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rpc"
+	"github.com/cairn-dev/cairn/wing"
 	"github.com/cairn-dev/cairn/zkrollup"
 )
 
@@ -117,8 +118,7 @@ type Devnet struct {
 	dir     string
 	tmp     bool
 	metrics *http.Server
-	l2      chain.Genesis   // the rollup's L2 genesis
-	proofs  rollup.L1Params // the rollup's L1 contract rules
+	wings   []Wing // in start order
 }
 
 // Start creates (or resumes) and starts a devnet.
@@ -152,30 +152,27 @@ func Start(cfg Config) (*Devnet, error) {
 		_ = reg.Register(collectors.NewBuildInfoCollector())
 	}
 	alloc := DevAlloc()
-	for _, k := range []*ecdsa.PrivateKey{rollup.BatcherKey(), rollup.ProposerKey(), rollup.ChallengerKey(), rollup.RelayerKey(), ZKOperatorKey()} {
-		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
+	if cfg.L2RPCPort >= 0 {
+		d.Rollup = newRollup(cfg)
+		d.wings = append(d.wings, d.Rollup)
 	}
-	l2Genesis := rollup.DevGenesis(0)
-	alloc[rollup.PortalAddress] = rollup.PortalBacking(&l2Genesis)
-	proofs, err := rollup.DevL1Params(&l2Genesis, crypto.PubkeyToAddress(rollup.BatcherKey().PublicKey))
-	if err != nil {
-		return nil, err
+	if cfg.ZKRPCPort >= 0 {
+		d.ZK = newZK(cfg)
+		d.wings = append(d.wings, d.ZK)
 	}
-	if cfg.GameClock != 0 {
-		proofs.GameClock = cfg.GameClock
+	wings := map[string]json.RawMessage{}
+	for _, w := range d.wings {
+		section, walloc, err := w.Genesis()
+		if err != nil {
+			d.cleanup()
+			return nil, fmt.Errorf("%s genesis: %w", w.Name(), err)
+		}
+		wings[w.Name()] = section
+		maps.Copy(alloc, walloc)
 	}
-	d.l2, d.proofs = l2Genesis, proofs
-	wings, err := rollup.WingGenesis(proofs)
-	if err != nil {
-		return nil, err
-	}
-	zkWing, err := zkrollup.WingGenesis(d.zkParams())
-	if err != nil {
-		return nil, err
-	}
-	maps.Copy(wings, zkWing)
 	cluster, err := l1.NewCluster(l1.ClusterConfig{
 		Wings:       wings,
+		WingSet:     Wings(),
 		Dir:         filepath.Join(d.dir, "l1"),
 		Validators:  cfg.Validators,
 		Genesis:     chain.Genesis{ChainID: cfg.ChainID, GasLimit: cfg.GasLimit, Alloc: alloc},
@@ -197,16 +194,11 @@ func Start(cfg Config) (*Devnet, error) {
 		d.cleanup()
 		return nil, err
 	}
-	if cfg.L2RPCPort >= 0 {
-		if d.Rollup, err = startRollup(d, reg); err != nil {
+	for i, w := range d.wings {
+		if err := w.Start(d, reg); err != nil {
+			d.wings = d.wings[:i+1]
 			d.Stop()
-			return nil, fmt.Errorf("start rollup: %w", err)
-		}
-	}
-	if cfg.ZKRPCPort >= 0 {
-		if d.ZK, err = startZK(d); err != nil {
-			d.Stop()
-			return nil, fmt.Errorf("start ZK rollup: %w", err)
+			return nil, fmt.Errorf("start %s: %w", w.Name(), err)
 		}
 	}
 	if cfg.MetricsAddr != "" {
@@ -219,6 +211,18 @@ func Start(cfg Config) (*Devnet, error) {
 		go d.metrics.Serve(ln)
 	}
 	return d, nil
+}
+
+// Wings is the registry of every wing this binary has: what an L1 node
+// needs to run a genesis that installs them.
+func Wings() *wing.Registry {
+	r := wing.NewRegistry()
+	for name, f := range map[string]wing.Contracts{rollup.WingName: rollup.WingContracts, zkrollup.WingName: zkrollup.WingContracts} {
+		if err := r.Add(name, f); err != nil {
+			panic(err) // distinct names
+		}
+	}
+	return r
 }
 
 // Dir is the devnet's data directory.
@@ -235,11 +239,8 @@ func (d *Devnet) Stop() {
 	if d.metrics != nil {
 		d.metrics.Close()
 	}
-	if d.Rollup != nil {
-		d.Rollup.Stop()
-	}
-	if d.ZK != nil {
-		d.ZK.Stop()
+	for i := len(d.wings) - 1; i >= 0; i-- {
+		d.wings[i].Stop()
 	}
 	if d.L1 != nil {
 		d.L1.Stop()
@@ -263,11 +264,8 @@ func (d *Devnet) layers() []rpc.Layer {
 		l.WS = append(l.WS, d.L1WS(i))
 	}
 	layers := []rpc.Layer{l}
-	if d.Rollup != nil {
-		layers = append(layers, d.Rollup.layer())
-	}
-	if d.ZK != nil {
-		layers = append(layers, d.ZK.layer())
+	for _, w := range d.wings {
+		layers = append(layers, w.Layer())
 	}
 	return layers
 }
@@ -285,28 +283,8 @@ func (d *Devnet) PrintSummary(w io.Writer) {
 	for i := 0; i < d.L1.Size(); i++ {
 		fmt.Fprintf(w, "    validator %d  RPC %-24s WS %s\n", i, d.L1RPC(i), d.L1WS(i))
 	}
-	if r := d.Rollup; r != nil {
-		blocks := fmt.Sprintf("%v blocks", r.blockTime)
-		if r.blockGap > 0 {
-			blocks = fmt.Sprintf("blocks on demand (%v apart at least, %v at most)", r.blockGap, r.blockTime)
-		}
-		fmt.Fprintf(w, "\nL2  optimistic rollup, chain ID %d, %s, sequencing window %d L1 blocks\n",
-			r.Config.L2ChainID, blocks, r.Config.SeqWindow)
-		fmt.Fprintf(w, "    sequencer    RPC %-24s WS %s\n", r.Sequencer.RPCURL(), r.Sequencer.WSURL())
-		fmt.Fprintf(w, "    verifier     RPC %-24s WS %s  (derives from L1 only)\n", r.Verifier.RPCURL(), r.Verifier.WSURL())
-		fmt.Fprintf(w, "    portal %s (send ETH to it to deposit), batch inbox %s\n", rollup.PortalAddress, rollup.InboxAddress)
-		fmt.Fprintf(w, "    outputs %s: a proposer posts an output every %d L2 blocks, a challenger checks each; challenge window %d s\n",
-			rollup.OutputsAddress, DefaultOutputInterval, r.Config.Proofs.FinalizationPeriod)
-		fmt.Fprintf(w, "    config %s\n", r.ConfigPath)
-		fmt.Fprintf(w, "    verify it yourself: cairn rollup node --l1 %s --rollup %s [--challenge --dev 9]\n", d.L1RPC(0), r.ConfigPath)
-		if d.cfg.Relay {
-			fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s; the relayer proves and finalizes it on L1 (--relay)\n", rollup.MessagePasserAddress)
-		} else {
-			fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s, then cairn withdraw prove|finalize <l2-tx-hash> (or run with --relay)\n", rollup.MessagePasserAddress)
-		}
-	}
-	if d.ZK != nil {
-		fmt.Fprint(w, d.ZK.summary())
+	for _, wg := range d.wings {
+		wg.Summary(w, d)
 	}
 	if d.metrics != nil {
 		fmt.Fprintf(w, "    metrics       http://%s/metrics\n", d.cfg.MetricsAddr)

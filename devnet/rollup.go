@@ -3,8 +3,10 @@ package devnet
 import (
 	"cmp"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -12,10 +14,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rpc"
@@ -36,12 +40,47 @@ type Rollup struct {
 	clients    []*ethclient.Client
 	blockTime  time.Duration
 	blockGap   time.Duration
+	cfg        Config
+	l2         chain.Genesis   // the L2 genesis
+	proofs     rollup.L1Params // the L1 contracts' rules
 }
 
-func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
+func newRollup(cfg Config) *Rollup {
+	return &Rollup{cfg: cfg, blockTime: cmp.Or(cfg.L2BlockTime, rollup.DefaultBlockTime), blockGap: max(cmp.Or(cfg.L2BlockGap, rollup.DefaultMinBlockGap), 0)}
+}
+
+// Name implements Wing.
+func (r *Rollup) Name() string { return rollup.WingName }
+
+// Genesis implements Wing: the L1 contracts' rules, the portal backing the
+// L2 genesis, and the batcher's, proposer's, challenger's and relayer's L1
+// accounts.
+func (r *Rollup) Genesis() (json.RawMessage, types.GenesisAlloc, error) {
+	r.l2 = rollup.DevGenesis(0)
+	proofs, err := rollup.DevL1Params(&r.l2, crypto.PubkeyToAddress(rollup.BatcherKey().PublicKey))
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.cfg.GameClock != 0 {
+		proofs.GameClock = r.cfg.GameClock
+	}
+	r.proofs = proofs
+	section, err := json.Marshal(proofs)
+	if err != nil {
+		return nil, nil, err
+	}
+	alloc := types.GenesisAlloc{rollup.PortalAddress: rollup.PortalBacking(&r.l2)}
+	for _, k := range []*ecdsa.PrivateKey{rollup.BatcherKey(), rollup.ProposerKey(), rollup.ChallengerKey(), rollup.RelayerKey()} {
+		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
+	}
+	return section, alloc, nil
+}
+
+// Start implements Wing: the sequencer, the verifier, the batcher and the
+// agents, each reading the L1 over JSON-RPC.
+func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error, the devnet calls Stop
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	r := &Rollup{blockTime: cmp.Or(d.cfg.L2BlockTime, rollup.DefaultBlockTime), blockGap: max(cmp.Or(d.cfg.L2BlockGap, rollup.DefaultMinBlockGap), 0)}
 	dial := func(i int) (*ethclient.Client, error) {
 		c, err := ethclient.DialContext(ctx, d.L1RPC(i%d.L1.Size()))
 		if err == nil {
@@ -51,59 +90,50 @@ func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 	}
 	seqL1, err := dial(0)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	genesis, err := seqL1.HeaderByNumber(ctx, new(big.Int))
 	if err != nil {
-		r.Stop()
-		return nil, fmt.Errorf("L1 genesis: %w", err)
+		return fmt.Errorf("L1 genesis: %w", err)
 	}
 	batcherKey := rollup.BatcherKey()
-	r.Config = rollup.NewDevConfig(d.cfg.ChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey), d.l2, d.proofs)
+	r.Config = rollup.NewDevConfig(d.cfg.ChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey), r.l2, r.proofs)
 	seqAddr, verAddr, err := rollupAddrs(d.cfg.Host, d.cfg.L2RPCPort)
 	if err != nil {
-		r.Stop()
-		return nil, err
+		return err
 	}
 	dir := filepath.Join(d.dir, "rollup")
 	if r.ConfigPath, err = writeRollupConfig(dir, r.Config); err != nil {
-		r.Stop()
-		return nil, err
+		return err
 	}
 	if r.Sequencer, err = rollup.StartNode(ctx, rollup.NodeConfig{
 		Name: "sequencer", Rollup: r.Config, DataDir: filepath.Join(dir, "sequencer"), L1: seqL1,
 		Sequencer: true, BlockTime: r.blockTime, MinBlockGap: r.blockGap, RPCAddr: seqAddr, SequencerKey: rollup.SequencerKey(), Registry: reg, Layers: d.layers, Log: d.cfg.Log,
 	}); err != nil {
-		r.Stop()
-		return nil, err
+		return err
 	}
 	verL1, err := dial(1)
 	if err != nil {
-		r.Stop()
-		return nil, err
+		return err
 	}
 	if r.Verifier, err = rollup.StartNode(ctx, rollup.NodeConfig{
 		Name: "verifier", Rollup: r.Config, DataDir: filepath.Join(dir, "verifier"), L1: verL1,
 		RPCAddr: verAddr, SequencerRPC: r.Sequencer.RPCURL(), Follow: true, Registry: reg, Layers: d.layers, Log: d.cfg.Log,
 	}); err != nil {
-		r.Stop()
-		return nil, err
+		return err
 	}
 	batcherL1, err := dial(2)
 	if err != nil {
-		r.Stop()
-		return nil, err
+		return err
 	}
 	if r.Batcher, err = rollup.NewBatcher(rollup.BatcherConfig{
 		Rollup: r.Config, L1: batcherL1, L2: r.Sequencer, Key: batcherKey, Registry: reg, Log: d.cfg.Log,
 	}); err != nil {
-		r.Stop()
-		return nil, err
+		return err
 	}
 	agentL1, err := dial(3)
 	if err != nil {
-		r.Stop()
-		return nil, err
+		return err
 	}
 	if !d.cfg.NoProposer {
 		r.Proposer = rollup.NewProposer(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ProposerKey(), Interval: DefaultOutputInterval, Log: d.cfg.Log})
@@ -114,13 +144,12 @@ func startRollup(d *Devnet, reg prometheus.Registerer) (*Rollup, error) {
 	if d.cfg.Relay {
 		relayL2, err := ethclient.DialContext(ctx, r.Verifier.RPCURL())
 		if err != nil {
-			r.Stop()
-			return nil, err
+			return err
 		}
 		r.clients = append(r.clients, relayL2)
 		r.Relayer = rollup.NewRelayer(rollup.RelayerConfig{L1: agentL1, L2: relayL2, Key: rollup.RelayerKey(), Log: d.cfg.Log})
 	}
-	return r, nil
+	return nil
 }
 
 // writeRollupConfig writes the rollup's configuration where a node in its
@@ -141,7 +170,8 @@ func writeRollupConfig(dir string, c *rollup.Config) (string, error) {
 }
 
 // DefaultOutputInterval is how many L2 blocks the devnet's proposer lets
-// pass between outputs: 10 s of 250 ms blocks.
+// pass between outputs: 10 s of an idle chain's 250 ms blocks, less under
+// load.
 const DefaultOutputInterval = 40
 
 // rollupAddrs returns the sequencer's and verifier's listen addresses.
@@ -177,10 +207,40 @@ func (r *Rollup) Stop() {
 	for _, c := range r.clients {
 		c.Close()
 	}
+	r.clients = nil
 }
 
-func (r *Rollup) layer() rpc.Layer {
+// Layer implements Wing.
+func (r *Rollup) Layer() rpc.Layer {
+	if r.Sequencer == nil || r.Verifier == nil {
+		return rollup.LayerInfo(r.Config, nil, nil)
+	}
 	return rollup.LayerInfo(r.Config,
 		[]string{r.Sequencer.RPCURL(), r.Verifier.RPCURL()},
 		[]string{r.Sequencer.WSURL(), r.Verifier.WSURL()})
+}
+
+// Summary implements Wing.
+func (r *Rollup) Summary(w io.Writer, d *Devnet) {
+	if r.Sequencer == nil || r.Verifier == nil {
+		return
+	}
+	blocks := fmt.Sprintf("%v blocks", r.blockTime)
+	if r.blockGap > 0 {
+		blocks = fmt.Sprintf("blocks on demand (%v apart at least, %v at most)", r.blockGap, r.blockTime)
+	}
+	fmt.Fprintf(w, "\nL2  optimistic rollup, chain ID %d, %s, sequencing window %d L1 blocks\n",
+		r.Config.L2ChainID, blocks, r.Config.SeqWindow)
+	fmt.Fprintf(w, "    sequencer    RPC %-24s WS %s\n", r.Sequencer.RPCURL(), r.Sequencer.WSURL())
+	fmt.Fprintf(w, "    verifier     RPC %-24s WS %s  (follows the sequencer, checks it against L1)\n", r.Verifier.RPCURL(), r.Verifier.WSURL())
+	fmt.Fprintf(w, "    portal %s (send ETH to it to deposit), batch inbox %s\n", rollup.PortalAddress, rollup.InboxAddress)
+	fmt.Fprintf(w, "    outputs %s: a proposer posts an output every %d L2 blocks, a challenger checks each; challenge window %d s\n",
+		rollup.OutputsAddress, DefaultOutputInterval, r.Config.Proofs.FinalizationPeriod)
+	fmt.Fprintf(w, "    config %s\n", r.ConfigPath)
+	fmt.Fprintf(w, "    verify it yourself: cairn rollup node --l1 %s --rollup %s [--challenge --dev 9]\n", d.L1RPC(0), r.ConfigPath)
+	if r.cfg.Relay {
+		fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s; the relayer proves and finalizes it on L1 (--relay)\n", rollup.MessagePasserAddress)
+	} else {
+		fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s, then cairn withdraw prove|finalize <l2-tx-hash> (or run with --relay)\n", rollup.MessagePasserAddress)
+	}
 }

@@ -3,15 +3,20 @@ package devnet
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"fmt"
+	"io"
+	"math/big"
 	"net"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rpc"
@@ -32,59 +37,81 @@ type ZK struct {
 	Params   zkrollup.VerifierParams
 	Operator *zkrollup.Operator
 	client   *ethclient.Client
+	cfg      Config
 }
 
-func (d *Devnet) zkParams() zkrollup.VerifierParams {
-	slots, depth := d.cfg.ZKSlots, d.cfg.ZKDepth
+func newZK(cfg Config) *ZK {
+	slots, depth := cfg.ZKSlots, cfg.ZKDepth
 	if slots == 0 {
 		slots = DefaultZKSlots
 	}
 	if depth == 0 {
 		depth = DefaultZKDepth
 	}
-	return zkrollup.DevParams(d.cfg.ChainID, slots, depth, crypto.PubkeyToAddress(ZKOperatorKey().PublicKey))
+	return &ZK{cfg: cfg, Params: zkrollup.DevParams(cfg.ChainID, slots, depth, crypto.PubkeyToAddress(ZKOperatorKey().PublicKey))}
 }
 
-func startZK(d *Devnet) (*ZK, error) {
+// Name implements Wing.
+func (z *ZK) Name() string { return zkrollup.WingName }
+
+// Genesis implements Wing: the verifier contract's rules and the
+// operator's L1 account.
+func (z *ZK) Genesis() (json.RawMessage, types.GenesisAlloc, error) {
+	section, err := json.Marshal(z.Params)
+	if err != nil {
+		return nil, nil, err
+	}
+	return section, types.GenesisAlloc{crypto.PubkeyToAddress(ZKOperatorKey().PublicKey): {Balance: new(big.Int).Set(DevBalance)}}, nil
+}
+
+// Start implements Wing: the operator.
+func (z *ZK) Start(d *Devnet, _ prometheus.Registerer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	z := &ZK{Params: d.zkParams()}
 	var err error
 	if z.client, err = ethclient.DialContext(ctx, d.L1RPC(0)); err != nil {
-		return nil, err
+		return err
 	}
-	port := d.cfg.ZKRPCPort
-	addr := net.JoinHostPort(d.cfg.Host, strconv.Itoa(port))
+	addr := net.JoinHostPort(z.cfg.Host, strconv.Itoa(z.cfg.ZKRPCPort))
 	z.Operator, err = zkrollup.StartOperator(ctx, zkrollup.OperatorConfig{
-		Params: z.Params, L1: z.client, Key: ZKOperatorKey(), KeyDir: d.cfg.ZKKeyDir,
-		DataDir: filepath.Join(d.dir, "zk"), RPCAddr: addr, Log: d.cfg.Log.With("wing", "zk"),
+		Params: z.Params, L1: z.client, Key: ZKOperatorKey(), KeyDir: z.cfg.ZKKeyDir,
+		DataDir: filepath.Join(d.dir, "zk"), RPCAddr: addr, Log: z.cfg.Log.With("wing", "zk"),
 	})
-	if err != nil {
-		z.client.Close()
-		return nil, err
-	}
-	return z, nil
+	return err
 }
 
-// Stop stops the operator.
+// Stop implements Wing: it stops the operator.
 func (z *ZK) Stop() {
-	z.Operator.Close()
-	z.client.Close()
+	if z.Operator != nil {
+		z.Operator.Close()
+	}
+	if z.client != nil {
+		z.client.Close()
+	}
 }
 
-func (z *ZK) layer() rpc.Layer {
-	return rpc.Layer{Name: "ZK rollup", Kind: zkrollup.WingName, RPC: []string{z.Operator.RPCURL()},
+// Layer implements Wing.
+func (z *ZK) Layer() rpc.Layer {
+	var urls []string
+	if z.Operator != nil {
+		urls = []string{z.Operator.RPCURL()}
+	}
+	return rpc.Layer{Name: "ZK rollup", Kind: zkrollup.WingName, RPC: urls,
 		Contracts: map[string]common.Address{"verifier": zkrollup.VerifierAddress},
 		Params: map[string]any{"slots": z.Params.Slots, "depth": z.Params.Depth, "operator": z.Params.Operator,
 			"priorityDeadline": z.Params.PriorityDeadline, "finality": "when its batch's proof verifies on L1"}}
 }
 
-func (z *ZK) summary() string {
+// Summary implements Wing.
+func (z *ZK) Summary(w io.Writer, _ *Devnet) {
+	if z.Operator == nil {
+		return
+	}
 	keys := "proving keys loaded"
 	if !z.Operator.Status().KeysReady {
 		keys = "proving keys: setting up in the background (first run of this size only; ops are accepted meanwhile)"
 	}
-	return fmt.Sprintf("\nZK  ZK rollup, %d ops per batch, 2^%d accounts, Groth16 proofs verified by %s\n"+
+	fmt.Fprintf(w, "\nZK  ZK rollup, %d ops per batch, 2^%d accounts, Groth16 proofs verified by %s\n"+
 		"    operator     RPC %s  (zk_ methods; cairn zk register|deposit|transfer|withdraw|balance|exit)\n"+
 		"    send ETH to the contract to deposit; exit mode after %d L1 blocks of an unanswered request\n    %s\n",
 		z.Params.Slots, z.Params.Depth, zkrollup.VerifierAddress, z.Operator.RPCURL(), z.Params.PriorityDeadline, keys)

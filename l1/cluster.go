@@ -27,6 +27,7 @@ import (
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rpc"
+	"github.com/cairn-dev/cairn/wing"
 )
 
 // ClusterConfig describes validators run together in one process.
@@ -42,6 +43,7 @@ type ClusterConfig struct {
 	RPCLimits   rpc.Limits
 	System      *chain.SystemContracts
 	Wings       map[string]json.RawMessage // written to the genesis: L2 wings' L1 rules
+	WingSet     *wing.Registry             // the wings whose contracts those sections install
 	App         Config
 	Registry    prometheus.Registerer
 	Layers      func() []rpc.Layer
@@ -306,6 +308,7 @@ func (c *Cluster) StartNode(i int) error {
 		RPCAddr:   c.rpc[i],
 		RPCLimits: c.cfg.RPCLimits,
 		System:    c.cfg.System,
+		Wings:     c.cfg.WingSet,
 		App:       c.cfg.App,
 		Registry:  c.cfg.Registry,
 		Layers:    c.cfg.Layers,

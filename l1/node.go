@@ -10,7 +10,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +37,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/wing"
 	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rpc"
 )
@@ -52,6 +52,7 @@ type NodeConfig struct {
 	RPCAddr   string         // Ethereum JSON-RPC listen address; "" disables it
 	RPCLimits rpc.Limits
 	System    *chain.SystemContracts
+	Wings     *wing.Registry // the wings this binary runs, for the genesis's wing sections
 	App       Config
 	Registry  prometheus.Registerer // metrics; nil disables them
 	Layers    func() []rpc.Layer    // for cairn_layers; nil lists the L1 only
@@ -94,7 +95,7 @@ type GenesisAppState struct {
 	Chain   chain.Genesis   `json:"chain"`
 	Staking *StakingGenesis `json:"staking,omitempty"`
 	// Wings holds each Layer-2 wing's L1 rules, by wing name. Every node
-	// runs the system contracts they describe (see RegisterWing), so a node
+	// runs the system contracts they describe (see package wing), so a node
 	// started from this genesis executes exactly as the others.
 	Wings map[string]json.RawMessage `json:"wings,omitempty"`
 	// MaxTxSize is the largest transaction in bytes (DefaultMaxTxSize when
@@ -103,49 +104,11 @@ type GenesisAppState struct {
 	MaxTxSize uint64 `json:"maxTxSize,omitempty"`
 }
 
-// WingContracts turns a wing's genesis section into the L1 system
-// contracts it runs.
-type WingContracts func(raw json.RawMessage) ([]chain.SystemContract, error)
-
-var (
-	wingsMu sync.Mutex
-	wings   = map[string]WingContracts{}
-)
-
-// RegisterWing makes a wing's L1 contracts known to L1 nodes. Wings call it
-// from an init function; the L1 knows nothing else of them.
-func RegisterWing(name string, f WingContracts) {
-	wingsMu.Lock()
-	defer wingsMu.Unlock()
-	wings[name] = f
-}
-
-// ErrUnknownWing is returned for a genesis naming a wing this binary lacks.
-var ErrUnknownWing = errors.New("genesis names a wing this binary does not have")
-
-// WingContracts returns the system contracts of the genesis's wings, in
-// name order.
-func (g *GenesisAppState) WingContracts() ([]chain.SystemContract, error) {
-	names := make([]string, 0, len(g.Wings))
-	for n := range g.Wings {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var out []chain.SystemContract
-	for _, n := range names {
-		wingsMu.Lock()
-		f := wings[n]
-		wingsMu.Unlock()
-		if f == nil {
-			return nil, fmt.Errorf("%w: %q", ErrUnknownWing, n)
-		}
-		cs, err := f(g.Wings[n])
-		if err != nil {
-			return nil, fmt.Errorf("wing %q: %w", n, err)
-		}
-		out = append(out, cs...)
-	}
-	return out, nil
+// WingContracts returns the system contracts of the genesis's wings, from
+// the wings this binary has (wings). A genesis naming a wing not in it is
+// an error (wing.ErrUnknownWing), not a silently different chain.
+func (g *GenesisAppState) WingContracts(wings *wing.Registry) ([]chain.SystemContract, error) {
+	return wings.Contracts(g.Wings)
 }
 
 // StakingGenesis turns on proof of stake: its rules and the validators of the
@@ -231,7 +194,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	system := cfg.System
-	if wc, err := st.WingContracts(); err != nil {
+	if wc, err := st.WingContracts(cfg.Wings); err != nil {
 		store.Close()
 		return nil, err
 	} else if len(wc) > 0 {

@@ -5,20 +5,19 @@ import (
 	"fmt"
 
 	"github.com/cairn-dev/cairn/chain"
-	"github.com/cairn-dev/cairn/l1"
 )
 
 // WingName is the rollup's key in the L1 genesis's wings section.
 const WingName = "optimistic-rollup"
 
-func init() {
-	l1.RegisterWing(WingName, func(raw json.RawMessage) ([]chain.SystemContract, error) {
-		var p L1Params
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-		}
-		return L1Contracts(p), nil
-	})
+// WingContracts turns the wing's section of the L1 genesis into its L1
+// contracts: what a wing.Registry runs for WingName.
+func WingContracts(raw json.RawMessage) ([]chain.SystemContract, error) {
+	var p L1Params
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return L1Contracts(p), nil
 }
 
 // WingGenesis returns the L1 genesis section that installs the rollup's L1

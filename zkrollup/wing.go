@@ -9,7 +9,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/cairn-dev/cairn/chain"
-	"github.com/cairn-dev/cairn/l1"
 )
 
 // WingName is the ZK rollup's key in the L1 genesis's wings section.
@@ -18,17 +17,17 @@ const WingName = "zk-rollup"
 // ErrParams is returned for contract rules that cannot work.
 var ErrParams = errors.New("zk rollup: bad parameters")
 
-func init() {
-	l1.RegisterWing(WingName, func(raw json.RawMessage) ([]chain.SystemContract, error) {
-		var p VerifierParams
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrParams, err)
-		}
-		if err := p.Validate(); err != nil {
-			return nil, err
-		}
-		return []chain.SystemContract{NewVerifier(p)}, nil
-	})
+// WingContracts turns the wing's section of the L1 genesis into its L1
+// contracts: what a wing.Registry runs for WingName.
+func WingContracts(raw json.RawMessage) ([]chain.SystemContract, error) {
+	var p VerifierParams
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrParams, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return []chain.SystemContract{NewVerifier(p)}, nil
 }
 
 // Validate checks the rules.

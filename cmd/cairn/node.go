@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairn-dev/cairn/devnet"
 	"github.com/cairn-dev/cairn/l1"
 )
 
@@ -37,7 +38,7 @@ leaves under l1/node<i>. Its chain data lives in <home>/data.`,
 				}
 				rpcAddr = settings.RPC
 			}
-			n, err := l1.StartNode(l1.NodeConfig{Name: cc.Moniker, Comet: cc, RPCAddr: rpcAddr, Log: log})
+			n, err := l1.StartNode(l1.NodeConfig{Name: cc.Moniker, Comet: cc, RPCAddr: rpcAddr, Wings: devnet.Wings(), Log: log})
 			if err != nil {
 				return err
 			}
