@@ -37,9 +37,9 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/cairn-dev/cairn/chain"
-	"github.com/cairn-dev/cairn/wing"
 	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rpc"
+	"github.com/cairn-dev/cairn/wing"
 )
 
 // ClientVersion is what web3_clientVersion answers.
