@@ -21,7 +21,7 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/internal/ethtx"
-	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/wing/wingtest"
 	"github.com/cairn-dev/cairn/zkrollup"
 )
 
@@ -240,7 +240,7 @@ func zkFinality(ctx context.Context, cfg ZKConfig, keys *zkrollup.Keys, log *slo
 	n := keys.Slots
 	opKey := chain.DevKey(103)
 	opAddr := crypto.PubkeyToAddress(opKey.PublicKey)
-	p := zkrollup.DevParams(rollup.L1MinerChainID, n, cfg.Depth, opAddr)
+	p := zkrollup.DevParams(wingtest.L1MinerChainID, n, cfg.Depth, opAddr)
 	users, err := newZKUsers(p.Domain(), cfg.Depth, n+1, opAddr) // keys only: the operator builds its own tree
 	if err != nil {
 		return 0, err
@@ -249,7 +249,7 @@ func zkFinality(ctx context.Context, cfg ZKConfig, keys *zkrollup.Keys, log *slo
 	for _, k := range users.l1 {
 		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: big.NewInt(params.Ether)}
 	}
-	m, err := rollup.NewL1Miner(alloc, zkrollup.NewVerifier(p))
+	m, err := wingtest.NewL1Miner(alloc, zkrollup.NewVerifier(p))
 	if err != nil {
 		return 0, err
 	}

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math/big"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,163 +18,17 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
-	"github.com/cairn-dev/cairn/rpc"
+	"github.com/cairn-dev/cairn/wing/wingtest"
 )
 
-// L1Miner is a one-node L1 mined by hand, for action tests: transactions wait
-// until Mine puts them all in a block. It runs the same execution core and
-// portal as the real L1, and serves JSON-RPC so rollup nodes read it through
-// ethclient as they read a real one.
-type L1Miner struct {
-	mu      sync.Mutex
-	store   *chain.Store
-	exec    *chain.Executor
-	pending []*types.Transaction
-	server  *rpc.Server
-	client  *ethclient.Client
-	signer  types.Signer
-	// BlockTime is the seconds between mined blocks' timestamps.
-	BlockTime uint64
-}
+// L1Miner is the hand-mined L1 of action tests (see wingtest.L1Miner).
+type L1Miner = wingtest.L1Miner
 
 // L1MinerChainID is the chain ID of hand-mined L1s.
-const L1MinerChainID = 900
+const L1MinerChainID = wingtest.L1MinerChainID
 
-// NewL1Miner starts a hand-mined L1 whose genesis funds alloc, with the
-// rollup portal installed.
-func NewL1Miner(alloc types.GenesisAlloc, contracts ...chain.SystemContract) (*L1Miner, error) {
-	store, err := chain.Open("", &chain.Genesis{ChainID: L1MinerChainID, Alloc: alloc, Timestamp: 1_700_000_000}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return nil, err
-	}
-	system, err := chain.NewSystemContracts(contracts...)
-	if err != nil {
-		return nil, err
-	}
-	m := &L1Miner{
-		store:     store,
-		exec:      chain.NewExecutor(store.Config(), store, system),
-		signer:    types.LatestSigner(store.Config()),
-		BlockTime: 2,
-	}
-	srv, err := rpc.NewServer(m, rpc.Options{ClientVersion: "cairn-l1-miner", Log: slog.New(slog.DiscardHandler)})
-	if err == nil {
-		err = srv.Start("127.0.0.1:0")
-	}
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	m.server = srv
-	if m.client, err = ethclient.Dial(srv.URL()); err != nil {
-		m.Close()
-		return nil, err
-	}
-	return m, nil
-}
-
-// Close stops the miner.
-func (m *L1Miner) Close() {
-	if m.client != nil {
-		m.client.Close()
-	}
-	m.server.Close()
-	m.store.Close()
-}
-
-// URL is the miner's JSON-RPC URL.
-func (m *L1Miner) URL() string { return m.server.URL() }
-
-// Client is an ethclient connected to the miner.
-func (m *L1Miner) Client() *ethclient.Client { return m.client }
-
-// Mine puts every waiting transaction in a new block and returns it, with
-// the transactions it had to leave out.
-func (m *L1Miner) Mine() (*types.Block, []chain.Skip, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	head := m.store.Head()
-	st, err := m.store.StateAt(head.Root)
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := m.exec.Build(head, st, chain.Env{Time: head.Time + m.BlockTime}, m.pending)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := m.store.Commit(res); err != nil {
-		return nil, nil, err
-	}
-	m.pending = nil
-	return res.Block, res.Skipped, nil
-}
-
-// MineN mines n blocks.
-func (m *L1Miner) MineN(n int) error {
-	for range n {
-		if _, _, err := m.Mine(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Head returns the newest L1 header.
-func (m *L1Miner) Head() *types.Header { return m.store.Head() }
-
-// Chain implements rpc.Backend.
-func (m *L1Miner) Chain() *chain.Store { return m.store }
-
-// Executor implements rpc.Backend.
-func (m *L1Miner) Executor() *chain.Executor { return m.exec }
-
-// Layers implements rpc.Backend.
-func (m *L1Miner) Layers() []rpc.Layer { return nil }
-
-// PendingTransaction implements rpc.Backend.
-func (m *L1Miner) PendingTransaction(hash common.Hash) *types.Transaction {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, tx := range m.pending {
-		if tx.Hash() == hash {
-			return tx
-		}
-	}
-	return nil
-}
-
-// PendingNonce implements rpc.Backend.
-func (m *L1Miner) PendingNonce(addr common.Address) (uint64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	st, err := m.store.StateAt(m.store.Head().Root)
-	if err != nil {
-		return 0, err
-	}
-	n := st.GetNonce(addr)
-	for _, tx := range m.pending {
-		if from, _ := types.Sender(m.signer, tx); from == addr && tx.Nonce() >= n {
-			n = tx.Nonce() + 1
-		}
-	}
-	return n, nil
-}
-
-// SendTransaction implements rpc.Backend: a transaction with a valid
-// signature waits for the next Mine.
-func (m *L1Miner) SendTransaction(_ context.Context, raw []byte) error {
-	tx := new(types.Transaction)
-	if err := tx.UnmarshalBinary(raw); err != nil {
-		return err
-	}
-	if _, err := types.Sender(m.signer, tx); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.pending = append(m.pending, tx)
-	return nil
-}
+// NewL1Miner starts a hand-mined L1 (see wingtest.NewL1Miner).
+var NewL1Miner = wingtest.NewL1Miner
 
 // Clock is a settable clock for sequencers in tests.
 type Clock struct{ now atomic.Int64 }
@@ -356,10 +209,7 @@ func (s *System) Batch(ctx context.Context) error {
 		case err := <-errc:
 			return err
 		case <-time.After(20 * time.Millisecond):
-			s.L1.mu.Lock()
-			n := len(s.L1.pending)
-			s.L1.mu.Unlock()
-			if n > 0 {
+			if s.L1.Pending() > 0 {
 				if _, _, err := s.L1.Mine(); err != nil {
 					return err
 				}

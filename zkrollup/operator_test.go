@@ -16,7 +16,7 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/internal/ethtx"
-	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/wing/wingtest"
 )
 
 // zkSystem is an L1 mined in the background with the ZK rollup's contract,
@@ -24,7 +24,7 @@ import (
 type zkSystem struct {
 	t      *testing.T
 	ctx    context.Context
-	l1     *rollup.L1Miner
+	l1     *wingtest.L1Miner
 	params VerifierParams
 	keys   *Keys
 	dir    string
@@ -45,9 +45,9 @@ func newZKSystem(t *testing.T, keys *Keys, users int) *zkSystem {
 	}
 	p := VerifierParams{Slots: keys.Slots, Depth: keys.Depth, GenesisRoot: rootBytes(GenesisTree(keys.Depth, crypto.PubkeyToAddress(operatorKey.PublicKey)).Root()),
 		Operator: crypto.PubkeyToAddress(operatorKey.PublicKey), PriorityDeadline: 20, GenesisAccounts: []common.Address{crypto.PubkeyToAddress(operatorKey.PublicKey)},
-		L1ChainID: rollup.L1MinerChainID}
+		L1ChainID: wingtest.L1MinerChainID}
 	w.tree.SetDomain(p.Domain())
-	m, err := rollup.NewL1Miner(alloc, NewVerifier(p))
+	m, err := wingtest.NewL1Miner(alloc, NewVerifier(p))
 	if err != nil {
 		t.Fatal(err)
 	}
