@@ -59,19 +59,19 @@ func chanWord(start, word uint64) common.Hash {
 
 // loadBatch runs a BatchLoad on the outputs contract's storage.
 func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow uint64, inbox batchRecord) error {
-	s := store{st}
+	s := outputsOf(st)
 	idSlot, nextSlot, lenSlot, lastSlot := chanSlot(l.Start, 0), chanSlot(l.Start, 1), chanSlot(l.Start, 2), chanSlot(l.Start, 3)
 	if len(l.Txs) == 0 {
 		return fmt.Errorf("%w: no inbox transactions", ErrBadProof)
 	}
-	stored := s.get(idSlot)
+	stored := s.Get(idSlot)
 	started := stored != (common.Hash{})
 	if stored[0] == 2 {
 		return fmt.Errorf("%w: channel at inbox transaction %d is already loaded", ErrBadProof, l.Start)
 	}
 	var id batch.ChannelID
 	copy(id[:], stored[16:])
-	next, size, last := u64(s.get(nextSlot)), u64(s.get(lenSlot)), u64(s.get(lastSlot))
+	next, size, last := u64(s.Get(nextSlot)), u64(s.Get(lenSlot)), u64(s.Get(lastSlot))
 	var (
 		data     []byte
 		complete bool
@@ -123,10 +123,10 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow uint64, inbox b
 		var idw common.Hash
 		idw[0] = 1
 		copy(idw[16:], id[:])
-		s.set(idSlot, idw)
-		s.set(nextSlot, h64(next))
-		s.set(lastSlot, h64(last))
-		s.set(lenSlot, h64(size+uint64(len(data))))
+		s.Set(idSlot, idw)
+		s.Set(nextSlot, h64(next))
+		s.Set(lastSlot, h64(last))
+		s.Set(lenSlot, h64(size+uint64(len(data))))
 		appendWords(s, l.Start, size, data)
 		return nil
 	}
@@ -138,9 +138,9 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow uint64, inbox b
 	// game may use it only if that is before its output (checkBefore).
 	for _, blk := range windowed(b.Blocks, x, seqWindow) {
 		raws := sequencerRaws(blk.Txs)
-		s.set(SeqRecord(blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws))), h64(x+1))
+		s.Set(SeqRecord(blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws))), h64(x+1))
 	}
-	s.set(idSlot, common.Hash{0: 2})
+	s.Set(idSlot, common.Hash{0: 2})
 	return nil
 }
 
@@ -158,20 +158,20 @@ func decodeChannel(data []byte, l2ChainID uint64) (*batch.Batch, error) {
 }
 
 // appendWords stores data after the channel's first size bytes.
-func appendWords(s store, start, size uint64, data []byte) {
+func appendWords(s outputsState, start, size uint64, data []byte) {
 	for len(data) > 0 {
 		word, off := size/32, size%32
-		w := s.get(chanWord(start, word))
+		w := s.Get(chanWord(start, word))
 		n := copy(w[off:], data)
-		s.set(chanWord(start, word), w)
+		s.Set(chanWord(start, word), w)
 		data, size = data[n:], size+uint64(n)
 	}
 }
 
-func readWords(s store, start, size uint64) []byte {
+func readWords(s outputsState, start, size uint64) []byte {
 	out := make([]byte, 0, size)
 	for word := uint64(0); uint64(len(out)) < size; word++ {
-		w := s.get(chanWord(start, word))
+		w := s.Get(chanWord(start, word))
 		out = append(out, w[:min(32, size-uint64(len(out)))]...)
 	}
 	return out

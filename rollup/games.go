@@ -33,8 +33,8 @@ func gameSlot(serial, game uint64, field int) common.Hash {
 	return crypto.Keccak256Hash([]byte("cairn-game"), h64(serial).Bytes(), h64(game).Bytes(), []byte{byte(field)})
 }
 
-func (s store) game(serial, n uint64) gameRec {
-	f := func(i int) common.Hash { return s.get(gameSlot(serial, n, i)) }
+func (s outputsState) game(serial, n uint64) gameRec {
+	f := func(i int) common.Hash { return s.Get(gameSlot(serial, n, i)) }
 	return gameRec{
 		challenger: common.BytesToAddress(f(0).Bytes()),
 		lo:         u64(f(1)),
@@ -49,8 +49,8 @@ func (s store) game(serial, n uint64) gameRec {
 	}
 }
 
-func (s store) setGame(serial, n uint64, g gameRec) {
-	f := func(i int, v common.Hash) { s.set(gameSlot(serial, n, i), v) }
+func (s outputsState) setGame(serial, n uint64, g gameRec) {
+	f := func(i int, v common.Hash) { s.Set(gameSlot(serial, n, i), v) }
 	f(0, common.BytesToHash(g.challenger.Bytes()))
 	f(1, h64(g.lo))
 	f(2, h64(g.hi))
@@ -68,13 +68,13 @@ func (s store) setGame(serial, n uint64, g gameRec) {
 func gameBondPaidSlot(serial, n uint64) common.Hash { return gameSlot(serial, n, 11) }
 
 // parts reads the env and progress hashes of a game's parted proof.
-func (s store) parts(serial, n uint64) (env, progress common.Hash) {
-	return s.get(gameSlot(serial, n, 12)), s.get(gameSlot(serial, n, 13))
+func (s outputsState) parts(serial, n uint64) (env, progress common.Hash) {
+	return s.Get(gameSlot(serial, n, 12)), s.Get(gameSlot(serial, n, 13))
 }
 
-func (s store) setParts(serial, n uint64, env, progress common.Hash) {
-	s.set(gameSlot(serial, n, 12), env)
-	s.set(gameSlot(serial, n, 13), progress)
+func (s outputsState) setParts(serial, n uint64, env, progress common.Hash) {
+	s.Set(gameSlot(serial, n, 12), env)
+	s.Set(gameSlot(serial, n, 13), progress)
 }
 
 // mover is whose clock runs: 0 for the defender, 1 for the challenger.
@@ -110,7 +110,7 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 	if !m.IsPayable() && !c.Value.IsZero() {
 		return nil, chain.Revert("outputs: %s takes no value", m.Name)
 	}
-	s := store{c.State}
+	s := outputsOf(c.State)
 	now := c.Block.Time
 	index := func() (uint64, outputRec, error) {
 		i := args[0].(*big.Int)
@@ -164,13 +164,13 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		if l2Block-last.l2Block > MaxOutputSpan {
 			return nil, chain.Revert("outputs: L2 block %d is more than %d past the last output's %d", l2Block, MaxOutputSpan, last.l2Block)
 		}
-		serial := u64(s.get(serialCountSlot)) + 1
-		s.set(serialCountSlot, h64(serial))
-		s.set(serialSlot(serial, serialIndex), h64(n))
-		s.set(serialSlot(serial, serialProposer), common.BytesToHash(c.Caller.Bytes()))
+		serial := u64(s.Get(serialCountSlot)) + 1
+		s.Set(serialCountSlot, h64(serial))
+		s.Set(serialSlot(serial, serialIndex), h64(n))
+		s.Set(serialSlot(serial, serialProposer), common.BytesToHash(c.Caller.Bytes()))
 		s.setOutput(n, outputRec{root: root, l2Block: l2Block, timestamp: now, proposer: c.Caller, status: OutputProposed,
 			l1Block: c.Block.BlockNumber.Uint64(), serial: serial})
-		s.set(outputCountSlot, h64(n+1))
+		s.Set(outputCountSlot, h64(n+1))
 		data, _ := OutputsABI.Events["OutputProposed"].Inputs.NonIndexed().Pack(l2Block, c.Caller)
 		c.Emit([]common.Hash{OutputsABI.Events["OutputProposed"].ID, h64(n), root}, data)
 		return h64(n).Bytes(), nil
@@ -310,7 +310,7 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		return nil, nil
 
 	case "l1BlockHash":
-		return s.get(l1HashSlot(args[0].(*big.Int).Uint64())).Bytes(), nil
+		return s.Get(l1HashSlot(args[0].(*big.Int).Uint64())).Bytes(), nil
 
 	case "resolve":
 		i, out, n, g, err := game()
@@ -325,21 +325,21 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 
 	case "claimBond":
 		serial := args[0].(*big.Int)
-		if !serial.IsUint64() || serial.Sign() == 0 || serial.Uint64() > u64(s.get(serialCountSlot)) {
+		if !serial.IsUint64() || serial.Sign() == 0 || serial.Uint64() > u64(s.Get(serialCountSlot)) {
 			return nil, chain.Revert("outputs: no proposal %v", serial)
 		}
 		sn := serial.Uint64()
 		i, _, live := s.live(&o.p, sn)
 		switch {
-		case s.flag(serialSlot(sn, serialPaid)) || s.flag(serialSlot(sn, serialDefeated)):
+		case s.Flag(serialSlot(sn, serialPaid)) || s.Flag(serialSlot(sn, serialDefeated)):
 			return nil, chain.Revert("outputs: proposal %d's bond is not claimable", sn)
 		case live && !o.finalOutput(s, i, now, true):
 			return nil, chain.Revert("outputs: output %d is not final", i)
 		}
 		// A final output's bond returns to its proposer, and so does that
 		// of one deleted because an output before it fell.
-		s.setFlag(serialSlot(sn, serialPaid))
-		return nil, pay(c, common.BytesToAddress(s.get(serialSlot(sn, serialProposer)).Bytes()), o.p.ProposerBond)
+		s.SetFlag(serialSlot(sn, serialPaid))
+		return nil, pay(c, common.BytesToAddress(s.Get(serialSlot(sn, serialProposer)).Bytes()), o.p.ProposerBond)
 
 	case "claimGameBond":
 		serial, n := args[0].(*big.Int), args[1].(*big.Int)
@@ -351,10 +351,10 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		g := s.game(sn, gn)
 		// An open game of an output that is gone is void: its challenger
 		// takes back its bond.
-		if live || g.challenger == (common.Address{}) || g.result != GameOpen || s.flag(gameBondPaidSlot(sn, gn)) {
+		if live || g.challenger == (common.Address{}) || g.result != GameOpen || s.Flag(gameBondPaidSlot(sn, gn)) {
 			return nil, chain.Revert("outputs: game %d of proposal %d has no bond to return", gn, sn)
 		}
-		s.setFlag(gameBondPaidSlot(sn, gn))
+		s.SetFlag(gameBondPaidSlot(sn, gn))
 		return nil, pay(c, g.challenger, o.p.ChallengerBond)
 
 	case "outputCount":
@@ -365,7 +365,7 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		// maxSettleSteps a call, so a withdrawal far ahead of the last
 		// output found final can still finalize.
 		o.finalOutput(s, s.count()-1, now, true)
-		return s.get(settledSlot).Bytes(), nil
+		return s.Get(settledSlot).Bytes(), nil
 
 	case "isFinal":
 		i := args[0].(*big.Int)
@@ -408,7 +408,7 @@ func (o *Outputs) moved(c *chain.Call, i, n uint64, g gameRec) {
 // deleted with every output after it, whose proposers take back their
 // bonds with claimBond and whose open games are void (claimGameBond); the
 // next proposal takes index i.
-func (o *Outputs) finish(c *chain.Call, s store, i uint64, out outputRec, n uint64, g gameRec, defenderWon bool) error {
+func (o *Outputs) finish(c *chain.Call, s outputsState, i uint64, out outputRec, n uint64, g gameRec, defenderWon bool) error {
 	winner := out.proposer
 	g.turn = turnResolved
 	out.open--
@@ -428,11 +428,11 @@ func (o *Outputs) finish(c *chain.Call, s store, i uint64, out outputRec, n uint
 		out.status = OutputDefeated
 		s.setOutput(i, out)
 		s.setGame(out.serial, n, g)
-		s.setFlag(serialSlot(out.serial, serialDefeated))
+		s.SetFlag(serialSlot(out.serial, serialDefeated))
 		if err := pay(c, g.challenger, new(big.Int).Add(o.p.ChallengerBond, o.p.ProposerBond)); err != nil {
 			return err
 		}
-		s.set(outputCountSlot, h64(i))
+		s.Set(outputCountSlot, h64(i))
 		c.Emit([]common.Hash{OutputsABI.Events["OutputsDeleted"].ID, h64(i)}, nil)
 	}
 	data, _ := OutputsABI.Events["GameResolved"].Inputs.NonIndexed().Pack(new(big.Int).SetUint64(n), defenderWon, winner)
@@ -442,5 +442,5 @@ func (o *Outputs) finish(c *chain.Call, s store, i uint64, out outputRec, n uint
 
 // outputFromState reads output i from L1 state, for the portal.
 func outputFromState(st vm.StateDB, p *L1Params, i uint64) (outputRec, bool) {
-	return store{st}.output(p, i)
+	return outputsOf(st).output(p, i)
 }

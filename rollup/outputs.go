@@ -210,19 +210,20 @@ func fieldSlot(kind string, idx uint64, field int) common.Hash {
 	return crypto.Keccak256Hash([]byte("cairn-"+kind), new(big.Int).SetUint64(idx).FillBytes(make([]byte, 32)), []byte{byte(field)})
 }
 
-type store struct{ st vm.StateDB }
+// outputsState is the outputs contract's storage: its outputs and games.
+type outputsState struct{ chain.Slots }
 
-func (s store) get(slot common.Hash) common.Hash { return s.st.GetState(OutputsAddress, slot) }
-func (s store) set(slot, v common.Hash)          { s.st.SetState(OutputsAddress, slot, v) }
-func (s store) flag(slot common.Hash) bool       { return s.get(slot) != (common.Hash{}) }
-func (s store) setFlag(slot common.Hash)         { s.set(slot, common.Hash{31: 1}) }
-func u64(h common.Hash) uint64                   { return h.Big().Uint64() }
-func h64(v uint64) common.Hash                   { return common.BigToHash(new(big.Int).SetUint64(v)) }
+func outputsOf(st vm.StateDB) outputsState {
+	return outputsState{chain.Slots{State: st, Self: OutputsAddress}}
+}
+
+func u64(h common.Hash) uint64 { return h.Big().Uint64() }
+func h64(v uint64) common.Hash { return common.BigToHash(new(big.Int).SetUint64(v)) }
 
 // count is the number of outputs, the genesis anchor (index 0) included.
-func (s store) count() uint64 { return max(1, u64(s.get(outputCountSlot))) }
+func (s outputsState) count() uint64 { return max(1, u64(s.Get(outputCountSlot))) }
 
-func (s store) output(p *L1Params, i uint64) (outputRec, bool) {
+func (s outputsState) output(p *L1Params, i uint64) (outputRec, bool) {
 	if i >= s.count() {
 		return outputRec{}, false
 	}
@@ -230,28 +231,28 @@ func (s store) output(p *L1Params, i uint64) (outputRec, bool) {
 		return outputRec{root: p.GenesisOutput, status: OutputDefended}, true
 	}
 	return outputRec{
-		root:      s.get(fieldSlot("output", i, 0)),
-		l2Block:   u64(s.get(fieldSlot("output", i, 1))),
-		timestamp: u64(s.get(fieldSlot("output", i, 2))),
-		proposer:  common.BytesToAddress(s.get(fieldSlot("output", i, 3)).Bytes()),
-		status:    uint8(u64(s.get(fieldSlot("output", i, 4)))),
-		l1Block:   u64(s.get(fieldSlot("output", i, 5))),
-		serial:    u64(s.get(fieldSlot("output", i, 6))),
-		games:     u64(s.get(fieldSlot("output", i, 7))),
-		open:      u64(s.get(fieldSlot("output", i, 8))),
+		root:      s.Get(fieldSlot("output", i, 0)),
+		l2Block:   u64(s.Get(fieldSlot("output", i, 1))),
+		timestamp: u64(s.Get(fieldSlot("output", i, 2))),
+		proposer:  common.BytesToAddress(s.Get(fieldSlot("output", i, 3)).Bytes()),
+		status:    uint8(u64(s.Get(fieldSlot("output", i, 4)))),
+		l1Block:   u64(s.Get(fieldSlot("output", i, 5))),
+		serial:    u64(s.Get(fieldSlot("output", i, 6))),
+		games:     u64(s.Get(fieldSlot("output", i, 7))),
+		open:      u64(s.Get(fieldSlot("output", i, 8))),
 	}, true
 }
 
-func (s store) setOutput(i uint64, o outputRec) {
-	s.set(fieldSlot("output", i, 0), o.root)
-	s.set(fieldSlot("output", i, 1), h64(o.l2Block))
-	s.set(fieldSlot("output", i, 2), h64(o.timestamp))
-	s.set(fieldSlot("output", i, 3), common.BytesToHash(o.proposer.Bytes()))
-	s.set(fieldSlot("output", i, 4), h64(uint64(o.status)))
-	s.set(fieldSlot("output", i, 5), h64(o.l1Block))
-	s.set(fieldSlot("output", i, 6), h64(o.serial))
-	s.set(fieldSlot("output", i, 7), h64(o.games))
-	s.set(fieldSlot("output", i, 8), h64(o.open))
+func (s outputsState) setOutput(i uint64, o outputRec) {
+	s.Set(fieldSlot("output", i, 0), o.root)
+	s.Set(fieldSlot("output", i, 1), h64(o.l2Block))
+	s.Set(fieldSlot("output", i, 2), h64(o.timestamp))
+	s.Set(fieldSlot("output", i, 3), common.BytesToHash(o.proposer.Bytes()))
+	s.Set(fieldSlot("output", i, 4), h64(uint64(o.status)))
+	s.Set(fieldSlot("output", i, 5), h64(o.l1Block))
+	s.Set(fieldSlot("output", i, 6), h64(o.serial))
+	s.Set(fieldSlot("output", i, 7), h64(o.games))
+	s.Set(fieldSlot("output", i, 8), h64(o.open))
 }
 
 // Per serial: where the proposal sits, and what became of its bond.
@@ -265,8 +266,8 @@ const (
 )
 
 // live reports whether proposal serial still stands at its index.
-func (s store) live(p *L1Params, serial uint64) (uint64, outputRec, bool) {
-	i := u64(s.get(serialSlot(serial, serialIndex)))
+func (s outputsState) live(p *L1Params, serial uint64) (uint64, outputRec, bool) {
+	i := u64(s.Get(serialSlot(serial, serialIndex)))
 	out, ok := s.output(p, i)
 	return i, out, ok && i > 0 && out.serial == serial
 }
@@ -291,8 +292,8 @@ func pay(c *chain.Call, to common.Address, amount *big.Int) error {
 // passed. When write is set it records how far it found outputs final, so
 // later calls start from there; one call looks at no more than
 // maxSettleSteps outputs it has not found final before.
-func (o *Outputs) finalOutput(s store, i, now uint64, write bool) bool {
-	settled := u64(s.get(settledSlot))
+func (o *Outputs) finalOutput(s outputsState, i, now uint64, write bool) bool {
+	settled := u64(s.Get(settledSlot))
 	if i <= settled {
 		return i < s.count()
 	}
@@ -305,7 +306,7 @@ func (o *Outputs) finalOutput(s store, i, now uint64, write bool) bool {
 		}
 	}
 	if write && j-1 > settled {
-		s.set(settledSlot, h64(j-1))
+		s.Set(settledSlot, h64(j-1))
 	}
 	return j > i
 }

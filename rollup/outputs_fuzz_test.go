@@ -86,7 +86,7 @@ func TestSettleAdvancesPastTheStepBound(t *testing.T) {
 	for i := range uint64(n) {
 		run(1, 1, must[[]byte](t)(OutputsABI.Pack("proposeOutput", i+1, [32]byte{byte(i)})))
 	}
-	s := store{st}
+	s := outputsOf(st)
 	if o.finalOutput(s, n, 100, false) {
 		t.Fatal("output 600 found final in one look past 256 outputs")
 	}

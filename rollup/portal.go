@@ -405,7 +405,7 @@ func (p *Portal) finalize(c *chain.Call, raw []byte) error {
 	if now < pw.timestamp+p.params.FinalizationPeriod || now < out.timestamp+p.params.FinalizationPeriod {
 		return chain.Revert("portal: challenge window open until %d", max(pw.timestamp, out.timestamp)+p.params.FinalizationPeriod)
 	}
-	if !NewOutputs(p.params).finalOutput(store{c.State}, pw.index, now, true) {
+	if !NewOutputs(p.params).finalOutput(outputsOf(c.State), pw.index, now, true) {
 		return chain.Revert("portal: an output before output %d is not yet final (or more than %d wait to be found final: call settle on the outputs contract)", pw.index, maxSettleSteps)
 	}
 	gas, ok := w.callGas()

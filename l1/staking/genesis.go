@@ -25,7 +25,7 @@ type GenesisValidator struct {
 // whoever writes the genesis vouches for them.
 func (s *Staking) GenesisAccount(vals []GenesisValidator) (types.Account, error) {
 	rec := &recorder{storage: map[common.Hash]common.Hash{}, balance: new(uint256.Int)}
-	d := db{st: rec, self: Address}
+	d := newDB(rec)
 	for _, gv := range vals {
 		if gv.Stake == nil || gv.Stake.Cmp(s.params.MinStake) < 0 {
 			return types.Account{}, fmt.Errorf("genesis validator %s: stake below the minimum %s", gv.Operator, s.params.MinStake)
@@ -37,7 +37,7 @@ func (s *Staking) GenesisAccount(vals []GenesisValidator) (types.Account, error)
 		if d.operatorOf(cons) != (common.Address{}) {
 			return types.Account{}, errors.New("two genesis validators share a consensus key")
 		}
-		d.setAddr(key("cons", cons), gv.Operator)
+		d.SetAddr(key("cons", cons), gv.Operator)
 		d.append(gv.Operator)
 		d.save(&Validator{Operator: gv.Operator, PubKey: gv.PubKey, Stake: new(big.Int), Shares: new(big.Int), Commission: gv.Commission})
 		rec.balance.Add(rec.balance, uint256.MustFromBig(gv.Stake))

@@ -105,5 +105,5 @@ func (s *Sim) Validator(op common.Address) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return db{st: st, self: Address}.load(op), nil
+	return newDB(st).load(op), nil
 }

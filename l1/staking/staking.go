@@ -203,7 +203,7 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 	if !m.IsPayable() && call.Value.Sign() > 0 {
 		return nil, chain.Revert("%s is not payable", m.Name)
 	}
-	d := db{st: call.State, self: Address}
+	d := newDB(call.State)
 	number := call.Block.BlockNumber.Uint64()
 	switch m.Name {
 	case "registerValidator":
@@ -280,13 +280,13 @@ func (s *Staking) Run(call *chain.Call) ([]byte, error) {
 		if step > MaxCommissionChangeBps {
 			return nil, chain.Revert("commission may change by at most %d bps at a time", MaxCommissionChangeBps)
 		}
-		last := d.u64(vkey(call.Caller, "commissionChanged"))
+		last := d.U64(vkey(call.Caller, "commissionChanged"))
 		if last != 0 && number < last+s.params.UnbondingBlocks {
 			return nil, chain.Revert("commission changed at block %d: next change from block %d", last, last+s.params.UnbondingBlocks)
 		}
 		v.Commission = bps
 		d.save(v)
-		d.setU64(vkey(call.Caller, "commissionChanged"), number)
+		d.SetU64(vkey(call.Caller, "commissionChanged"), number)
 		return nil, nil
 	case "validators":
 		// The registry's first page: a view's work is bounded whatever the
@@ -342,7 +342,7 @@ func (s *Staking) register(call *chain.Call, d db, pub [32]byte, sig []byte, com
 	if d.operatorOf(cons) != (common.Address{}) {
 		return chain.Revert("consensus key already registered")
 	}
-	d.setAddr(key("cons", cons), op)
+	d.SetAddr(key("cons", cons), op)
 	d.append(op)
 	d.save(&Validator{Operator: op, PubKey: pub, Stake: new(big.Int), Shares: new(big.Int), Commission: commission, WindowStart: call.Block.BlockNumber.Uint64()})
 	if err := s.delegate(d, op, op, call.Value.ToBig()); err != nil {
@@ -513,7 +513,7 @@ func Power(stake *big.Int) int64 {
 // jailed; a validator that missed more than MaxMissed of the last
 // DowntimeWindow blocks is slashed less and jailed.
 func (s *Staking) BeginBlock(st vm.StateDB, header *types.Header, c chain.Consensus) error {
-	d := db{st: st, self: Address}
+	d := newDB(st)
 	number := header.Number.Uint64()
 	for _, ev := range c.Evidence {
 		op := d.operatorOf(ev.Address)
@@ -591,7 +591,7 @@ func (s *Staking) slash(d db, v *Validator, bps uint64) {
 // voting power. A reward with no known proposer stays in the contract,
 // unaccounted, and goes to the next block's proposer.
 func (s *Staking) EndBlock(st vm.StateDB, header *types.Header, c chain.Consensus) error {
-	d := db{st: st, self: Address}
+	d := newDB(st)
 	if s.params.BlockReward != nil && s.params.BlockReward.Sign() > 0 {
 		d.mint(s.params.BlockReward)
 	}
@@ -620,7 +620,7 @@ func (s *Staking) EndBlock(st vm.StateDB, header *types.Header, c chain.Consensu
 	// Only the reward moved stake this block: the proposer's stake grew,
 	// which cannot reorder the active set if it is in it. Its power is all
 	// that may change, so the registry need not be walked.
-	if !d.flag(key("changed")) {
+	if !d.Flag(key("changed")) {
 		if rewarded == (common.Address{}) {
 			d.setUpdates(nil)
 			return nil
@@ -643,7 +643,7 @@ func (s *Staking) EndBlock(st vm.StateDB, header *types.Header, c chain.Consensu
 // changed marks that a validator's eligibility or standing may have moved
 // this block (a registration, delegation, unbonding, slash or unjail), so
 // EndBlock recomputes the active set from the whole registry.
-func (d db) changed() { d.setFlag(key("changed")) }
+func (d db) changed() { d.SetFlag(key("changed")) }
 
 // updatePower gives CometBFT's voting power to the top MaxValidators by
 // stake (ties by operator address), and records which changed. It walks
@@ -651,7 +651,7 @@ func (d db) changed() { d.setFlag(key("changed")) }
 // those holding stake; EndBlock skips it in blocks where only the reward
 // moved stake.
 func (s *Staking) updatePower(d db) {
-	d.set(key("changed"), common.Hash{})
+	d.Set(key("changed"), common.Hash{})
 	n := d.count()
 	vals := make([]*Validator, 0, n)
 	for i := uint64(0); i < n; i++ {
@@ -718,7 +718,7 @@ type Update struct {
 // Updates reads the voting power changes the last block made, in a
 // deterministic order.
 func Updates(st State) []Update {
-	d := db{st: st, self: Address}
+	d := newDB(st)
 	var out []Update
 	for _, op := range d.updates() {
 		v := d.load(op)
@@ -729,7 +729,7 @@ func Updates(st State) []Update {
 
 // Validators reads every registered validator, in registration order.
 func Validators(st State) []*Validator {
-	d := db{st: st, self: Address}
+	d := newDB(st)
 	out := make([]*Validator, d.count())
 	for i := range out {
 		out[i] = d.load(d.at(uint64(i)))

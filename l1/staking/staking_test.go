@@ -90,7 +90,7 @@ func (h *harness) state() *state.StateDB {
 }
 
 func (h *harness) validator(op common.Address) *Validator {
-	d := db{st: h.state(), self: Address}
+	d := newDB(h.state())
 	return d.load(op)
 }
 
@@ -158,7 +158,7 @@ func TestStakeDelegateRewardUnbond(t *testing.T) {
 	if want := eth(9); vb.Stake.Cmp(want) != 0 {
 		t.Fatalf("B's stake %v, want %v", vb.Stake, want)
 	}
-	d := db{st: h.state(), self: Address}
+	d := newDB(h.state())
 	aliceAmt := h.stk.delegationAmount(d, opB, alice)
 	// Alice held 3/8 of B before the 0.9 ETH of reward shared out.
 	wantAlice := new(big.Int).Add(eth(3), new(big.Int).Div(new(big.Int).Mul(eth(9), big.NewInt(3)), big.NewInt(80)))
@@ -198,7 +198,7 @@ func TestStakeDelegateRewardUnbond(t *testing.T) {
 	for _, v := range Validators(st) {
 		owed.Add(owed, v.Stake)
 	}
-	if acc := (db{st: st, self: Address}).accounted(); acc.Cmp(owed) != 0 || h.balance(Address).Cmp(owed) < 0 {
+	if acc := (newDB(st)).accounted(); acc.Cmp(owed) != 0 || h.balance(Address).Cmp(owed) < 0 {
 		t.Fatalf("accounted %v, stakes %v, balance %v", acc, owed, h.balance(Address))
 	}
 }
@@ -347,7 +347,7 @@ func TestShareInflationRefused(t *testing.T) {
 	}
 	// A validator whose share price has risen: force one by hand.
 	st := h.state()
-	d := db{st: st, self: Address}
+	d := newDB(st)
 	v := d.load(opA)
 	v.Stake.Mul(v.Stake, big.NewInt(1_000))
 	d.save(v)
@@ -423,7 +423,7 @@ func FuzzStakingInput(f *testing.F) {
 			h.nonces[from]++
 			h.block(chain.Consensus{Evidence: []chain.Misbehaviour{{Address: a.cons(), Height: 1}}}, tx)
 		}
-		d := db{st: h.state(), self: Address}
+		d := newDB(h.state())
 		if d.accounted().Cmp(d.balance()) > 0 {
 			t.Fatalf("accounted %v above the balance %v", d.accounted(), d.balance())
 		}
@@ -490,7 +490,7 @@ func TestEndBlockBoundedWhenOnlyTheRewardMoves(t *testing.T) {
 	}
 	quiet := counter.reads
 	st := h.state()
-	db{st: st, self: Address}.changed()
+	newDB(st).changed()
 	counter = &countingState{StateDB: st}
 	if err := h.stk.EndBlock(counter, h.store.Head(), proposer); err != nil {
 		t.Fatal(err)

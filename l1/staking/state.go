@@ -1,14 +1,14 @@
 package staking
 
 import (
-	"encoding/binary"
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/tracing"
 	"github.com/ethereum/go-ethereum/core/vm"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/holiman/uint256"
+
+	"github.com/cairn-dev/cairn/chain"
 )
 
 // State is the part of the EVM state the staking module uses.
@@ -22,39 +22,30 @@ type State interface {
 
 var _ State = (vm.StateDB)(nil)
 
-// db reads and writes the contract's storage slots. Slots are keccak256 of a
-// name and keys, so unrelated values never collide.
+// db reads and writes the contract's storage slots (chain.Slots: slots are
+// keccak256 of a name and keys, so unrelated values never collide) and
+// moves the balances the contract holds.
 type db struct {
-	st   State
-	self common.Address
+	chain.Slots
+	st State
 }
 
-func key(name string, parts ...[]byte) common.Hash {
-	return crypto.Keccak256Hash(append([][]byte{[]byte(name)}, parts...)...)
-}
+func newDB(st State) db { return db{Slots: chain.Slots{State: st, Self: Address}, st: st} }
 
-func u64b(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+// key names a slot (chain.Slot).
+var key = chain.Slot
 
-func (d db) get(k common.Hash) common.Hash           { return d.st.GetState(d.self, k) }
-func (d db) set(k common.Hash, v common.Hash)        { d.st.SetState(d.self, k, v) }
-func (d db) big(k common.Hash) *big.Int              { return d.get(k).Big() }
-func (d db) setBig(k common.Hash, v *big.Int)        { d.set(k, common.BigToHash(v)) }
-func (d db) u64(k common.Hash) uint64                { return d.big(k).Uint64() }
-func (d db) setU64(k common.Hash, v uint64)          { d.setBig(k, new(big.Int).SetUint64(v)) }
-func (d db) addr(k common.Hash) common.Address       { return common.BytesToAddress(d.get(k).Bytes()) }
-func (d db) flag(k common.Hash) bool                 { return d.get(k) != (common.Hash{}) }
-func (d db) setFlag(k common.Hash)                   { d.set(k, common.Hash{31: 1}) }
-func (d db) setAddr(k common.Hash, a common.Address) { d.set(k, common.BytesToHash(a.Bytes())) }
+func u64b(v uint64) []byte { return chain.U64Bytes(v) }
 
 // Validator fields.
 func vkey(op common.Address, field string) common.Hash { return key("val", op.Bytes(), []byte(field)) }
 
-func (d db) count() uint64              { return d.u64(key("vals")) }
-func (d db) at(i uint64) common.Address { return d.addr(key("vals", u64b(i))) }
+func (d db) count() uint64              { return d.U64(key("vals")) }
+func (d db) at(i uint64) common.Address { return d.Addr(key("vals", u64b(i))) }
 func (d db) registered(op common.Address) bool {
-	return d.get(vkey(op, "pub")) != (common.Hash{})
+	return d.Get(vkey(op, "pub")) != (common.Hash{})
 }
-func (d db) operatorOf(cons []byte) common.Address { return d.addr(key("cons", cons)) }
+func (d db) operatorOf(cons []byte) common.Address { return d.Addr(key("cons", cons)) }
 
 // prune removes validators that have left from the registry, keeping the
 // others in order, so EndBlock's walk over the registry is bounded by the
@@ -63,28 +54,28 @@ func (d db) prune(vals, gone []*Validator) {
 	drop := map[common.Address]bool{}
 	for _, v := range gone {
 		drop[v.Operator] = true
-		d.set(key("cons", ConsensusAddress(v.PubKey)), common.Hash{})
+		d.Set(key("cons", ConsensusAddress(v.PubKey)), common.Hash{})
 		for _, f := range []string{"pub", "stake", "shares", "commission", "jailed", "jailedUntil", "missed", "window", "power", "ubd.stake", "ubd.shares", "tomb", "commissionChanged"} {
-			d.set(vkey(v.Operator, f), common.Hash{})
+			d.Set(vkey(v.Operator, f), common.Hash{})
 		}
 	}
 	n := uint64(0)
 	for _, v := range vals {
 		if !drop[v.Operator] {
-			d.setAddr(key("vals", u64b(n)), v.Operator)
+			d.SetAddr(key("vals", u64b(n)), v.Operator)
 			n++
 		}
 	}
 	for i := n; i < uint64(len(vals)); i++ {
-		d.set(key("vals", u64b(i)), common.Hash{})
+		d.Set(key("vals", u64b(i)), common.Hash{})
 	}
-	d.setU64(key("vals"), n)
+	d.SetU64(key("vals"), n)
 }
 
 func (d db) append(op common.Address) {
 	n := d.count()
-	d.setAddr(key("vals", u64b(n)), op)
-	d.setU64(key("vals"), n+1)
+	d.SetAddr(key("vals", u64b(n)), op)
+	d.SetU64(key("vals"), n+1)
 }
 
 // Validator is one validator's record.
@@ -110,56 +101,56 @@ type Validator struct {
 func (d db) load(op common.Address) *Validator {
 	v := &Validator{
 		Operator:        op,
-		Stake:           d.big(vkey(op, "stake")),
-		Shares:          d.big(vkey(op, "shares")),
-		Commission:      d.u64(vkey(op, "commission")),
-		Jailed:          d.u64(vkey(op, "jailed")) != 0,
-		JailedUntil:     d.u64(vkey(op, "jailedUntil")),
-		Missed:          d.u64(vkey(op, "missed")),
-		WindowStart:     d.u64(vkey(op, "window")),
-		Power:           int64(d.u64(vkey(op, "power"))),
-		Unbonding:       d.big(vkey(op, "ubd.stake")),
-		UnbondingShares: d.big(vkey(op, "ubd.shares")),
-		Tombstoned:      d.u64(vkey(op, "tomb")) != 0,
+		Stake:           d.Big(vkey(op, "stake")),
+		Shares:          d.Big(vkey(op, "shares")),
+		Commission:      d.U64(vkey(op, "commission")),
+		Jailed:          d.U64(vkey(op, "jailed")) != 0,
+		JailedUntil:     d.U64(vkey(op, "jailedUntil")),
+		Missed:          d.U64(vkey(op, "missed")),
+		WindowStart:     d.U64(vkey(op, "window")),
+		Power:           int64(d.U64(vkey(op, "power"))),
+		Unbonding:       d.Big(vkey(op, "ubd.stake")),
+		UnbondingShares: d.Big(vkey(op, "ubd.shares")),
+		Tombstoned:      d.U64(vkey(op, "tomb")) != 0,
 	}
-	copy(v.PubKey[:], d.get(vkey(op, "pub")).Bytes())
+	copy(v.PubKey[:], d.Get(vkey(op, "pub")).Bytes())
 	return v
 }
 
 func (d db) save(v *Validator) {
 	op := v.Operator
-	d.set(vkey(op, "pub"), common.BytesToHash(v.PubKey[:]))
-	d.setBig(vkey(op, "stake"), v.Stake)
-	d.setBig(vkey(op, "shares"), v.Shares)
-	d.setU64(vkey(op, "commission"), v.Commission)
+	d.Set(vkey(op, "pub"), common.BytesToHash(v.PubKey[:]))
+	d.SetBig(vkey(op, "stake"), v.Stake)
+	d.SetBig(vkey(op, "shares"), v.Shares)
+	d.SetU64(vkey(op, "commission"), v.Commission)
 	jailed := uint64(0)
 	if v.Jailed {
 		jailed = 1
 	}
-	d.setU64(vkey(op, "jailed"), jailed)
-	d.setU64(vkey(op, "jailedUntil"), v.JailedUntil)
-	d.setU64(vkey(op, "missed"), v.Missed)
-	d.setU64(vkey(op, "window"), v.WindowStart)
-	d.setU64(vkey(op, "power"), uint64(v.Power))
+	d.SetU64(vkey(op, "jailed"), jailed)
+	d.SetU64(vkey(op, "jailedUntil"), v.JailedUntil)
+	d.SetU64(vkey(op, "missed"), v.Missed)
+	d.SetU64(vkey(op, "window"), v.WindowStart)
+	d.SetU64(vkey(op, "power"), uint64(v.Power))
 	if v.Unbonding != nil {
-		d.setBig(vkey(op, "ubd.stake"), v.Unbonding)
-		d.setBig(vkey(op, "ubd.shares"), v.UnbondingShares)
+		d.SetBig(vkey(op, "ubd.stake"), v.Unbonding)
+		d.SetBig(vkey(op, "ubd.shares"), v.UnbondingShares)
 	}
 	tomb := uint64(0)
 	if v.Tombstoned {
 		tomb = 1
 	}
-	d.setU64(vkey(op, "tomb"), tomb)
+	d.SetU64(vkey(op, "tomb"), tomb)
 }
 
 // Delegations: shares of a delegator in a validator.
 func dkey(val, del common.Address) common.Hash { return key("del", val.Bytes(), del.Bytes()) }
 
-func (d db) shares(val, del common.Address) *big.Int       { return d.big(dkey(val, del)) }
-func (d db) setShares(val, del common.Address, s *big.Int) { d.setBig(dkey(val, del), s) }
+func (d db) shares(val, del common.Address) *big.Int       { return d.Big(dkey(val, del)) }
+func (d db) setShares(val, del common.Address, s *big.Int) { d.SetBig(dkey(val, del), s) }
 
 // Unbonding entries of a delegator: amount and the block it is released at.
-func (d db) unbondings(del common.Address) uint64 { return d.u64(key("ubn", del.Bytes())) }
+func (d db) unbondings(del common.Address) uint64 { return d.U64(key("ubn", del.Bytes())) }
 
 // unbondingEntry is one pending unbonding of a delegator: shares of a
 // validator's unbonding pool, paid once both the block and the time of its
@@ -173,51 +164,51 @@ type unbondingEntry struct {
 
 func (d db) unbonding(del common.Address, i uint64) unbondingEntry {
 	return unbondingEntry{
-		val:         d.addr(key("ubn.val", del.Bytes(), u64b(i))),
-		shares:      d.big(key("ubn.amount", del.Bytes(), u64b(i))),
-		release:     d.u64(key("ubn.release", del.Bytes(), u64b(i))),
-		releaseTime: d.u64(key("ubn.releaseTime", del.Bytes(), u64b(i))),
+		val:         d.Addr(key("ubn.val", del.Bytes(), u64b(i))),
+		shares:      d.Big(key("ubn.amount", del.Bytes(), u64b(i))),
+		release:     d.U64(key("ubn.release", del.Bytes(), u64b(i))),
+		releaseTime: d.U64(key("ubn.releaseTime", del.Bytes(), u64b(i))),
 	}
 }
 func (d db) setUnbonding(del common.Address, i uint64, e unbondingEntry) {
-	d.setAddr(key("ubn.val", del.Bytes(), u64b(i)), e.val)
-	d.setBig(key("ubn.amount", del.Bytes(), u64b(i)), e.shares)
-	d.setU64(key("ubn.release", del.Bytes(), u64b(i)), e.release)
-	d.setU64(key("ubn.releaseTime", del.Bytes(), u64b(i)), e.releaseTime)
+	d.SetAddr(key("ubn.val", del.Bytes(), u64b(i)), e.val)
+	d.SetBig(key("ubn.amount", del.Bytes(), u64b(i)), e.shares)
+	d.SetU64(key("ubn.release", del.Bytes(), u64b(i)), e.release)
+	d.SetU64(key("ubn.releaseTime", del.Bytes(), u64b(i)), e.releaseTime)
 }
-func (d db) setUnbondings(del common.Address, n uint64) { d.setU64(key("ubn", del.Bytes()), n) }
+func (d db) setUnbondings(del common.Address, n uint64) { d.SetU64(key("ubn", del.Bytes()), n) }
 
 // accounted is the part of the contract's balance that belongs to stakers
 // (stake and unbonding amounts); the rest is the current block's reward.
-func (d db) accounted() *big.Int     { return d.big(key("accounted")) }
-func (d db) setAccounted(v *big.Int) { d.setBig(key("accounted"), v) }
-func (d db) balance() *big.Int       { return d.st.GetBalance(d.self).ToBig() }
+func (d db) accounted() *big.Int     { return d.Big(key("accounted")) }
+func (d db) setAccounted(v *big.Int) { d.SetBig(key("accounted"), v) }
+func (d db) balance() *big.Int       { return d.st.GetBalance(d.Self).ToBig() }
 func (d db) addAccounted(v *big.Int) { d.setAccounted(new(big.Int).Add(d.accounted(), v)) }
 func (d db) subAccounted(v *big.Int) { d.setAccounted(new(big.Int).Sub(d.accounted(), v)) }
 func (d db) pay(to common.Address, v *big.Int) {
 	amount := uint256.MustFromBig(v)
-	d.st.SubBalance(d.self, amount, tracing.BalanceChangeTransfer)
+	d.st.SubBalance(d.Self, amount, tracing.BalanceChangeTransfer)
 	d.st.AddBalance(to, amount, tracing.BalanceChangeTransfer)
 }
 func (d db) burn(v *big.Int) {
-	d.st.SubBalance(d.self, uint256.MustFromBig(v), tracing.BalanceChangeUnspecified)
+	d.st.SubBalance(d.Self, uint256.MustFromBig(v), tracing.BalanceChangeUnspecified)
 }
 func (d db) mint(v *big.Int) {
-	d.st.AddBalance(d.self, uint256.MustFromBig(v), tracing.BalanceChangeUnspecified)
+	d.st.AddBalance(d.Self, uint256.MustFromBig(v), tracing.BalanceChangeUnspecified)
 }
 
 // Validator updates of the last block, for the consensus engine.
 func (d db) setUpdates(ops []common.Address) {
 	for i, op := range ops {
-		d.setAddr(key("updates", u64b(uint64(i))), op)
+		d.SetAddr(key("updates", u64b(uint64(i))), op)
 	}
-	d.setU64(key("updates"), uint64(len(ops)))
+	d.SetU64(key("updates"), uint64(len(ops)))
 }
 func (d db) updates() []common.Address {
-	n := d.u64(key("updates"))
+	n := d.U64(key("updates"))
 	out := make([]common.Address, n)
 	for i := range out {
-		out[i] = d.addr(key("updates", u64b(uint64(i))))
+		out[i] = d.Addr(key("updates", u64b(uint64(i))))
 	}
 	return out
 }
