@@ -31,12 +31,84 @@ import (
 // complete; it is dropped by timeout or replacement.
 type Assembler struct {
 	timeout uint64
+	st      ChannelState
+	data    []byte
+}
 
-	open     bool
-	id       ChannelID
-	openedAt uint64
-	next     int // Number of the next frame expected
-	data     []byte
+// ChannelState is the assembler's state less the channel's data: all its
+// rules need. A contract that assembles a channel over several calls (the
+// one-step proof's parted loads) keeps it in storage and the data beside it.
+type ChannelState struct {
+	Open     bool
+	ID       ChannelID
+	OpenedAt uint64 // L1 block of the channel's first frame
+	Next     int    // frames accepted: the Number of the next one expected
+	Size     int    // data bytes accepted
+}
+
+// StepResult is what one frame does to a channel being assembled.
+type StepResult struct {
+	Discard  bool  // drop the data gathered so far: the open channel was dropped
+	Take     bool  // the frame's data joins the channel (after any Discard)
+	Complete bool  // the frame completes the channel; the state is empty again
+	Dropped  error // why frames or a channel were dropped, as Add reports it
+}
+
+// Step applies frame f, found in L1 block at, to s under the Assembler's
+// rules (see Assembler), for channels that time out after timeout blocks.
+func (s *ChannelState) Step(f Frame, at, timeout uint64) StepResult {
+	var (
+		r    StepResult
+		errs []error
+	)
+	if err := s.Expire(at, timeout); err != nil {
+		errs = append(errs, err)
+		r.Discard = true
+	}
+	switch {
+	case f.Number == 0:
+		if s.Open {
+			errs = append(errs, fmt.Errorf("%w: channel %x (%d frames) by channel %x", ErrChannelReplaced, s.ID, s.Next, f.ID))
+		}
+		r.Discard = true
+		*s = ChannelState{Open: true, ID: f.ID, OpenedAt: at}
+	case !s.Open:
+		r.Dropped = errors.Join(append(errs, fmt.Errorf("%w: frame %d of channel %x: no open channel", ErrFrameOutOfOrder, f.Number, f.ID))...)
+		return r
+	case f.ID != s.ID:
+		r.Dropped = errors.Join(append(errs, fmt.Errorf("%w: frame %d of channel %x: open channel is %x", ErrFrameOutOfOrder, f.Number, f.ID, s.ID))...)
+		return r
+	case int(f.Number) != s.Next:
+		r.Dropped = errors.Join(append(errs, fmt.Errorf("%w: frame %d of channel %x: want frame %d", ErrFrameOutOfOrder, f.Number, f.ID, s.Next))...)
+		return r
+	}
+	if len(f.Data) > MaxChannelSize-s.Size {
+		errs = append(errs, fmt.Errorf("%w: channel %x over %d bytes", ErrTooLarge, s.ID, MaxChannelSize))
+		*s = ChannelState{}
+		r.Discard = true
+		r.Dropped = errors.Join(errs...)
+		return r
+	}
+	r.Take = true
+	s.Size += len(f.Data)
+	s.Next++
+	if f.IsLast {
+		r.Complete = true
+		*s = ChannelState{}
+	}
+	r.Dropped = errors.Join(errs...)
+	return r
+}
+
+// Expire drops the open channel if it has timed out by L1 block at
+// (at > OpenedAt+timeout), returning ErrChannelTimeout (wrapped), else nil.
+func (s *ChannelState) Expire(at, timeout uint64) error {
+	if !s.Open || at <= s.OpenedAt || at-s.OpenedAt <= timeout {
+		return nil
+	}
+	err := fmt.Errorf("%w: channel %x opened at L1 block %d, now %d", ErrChannelTimeout, s.ID, s.OpenedAt, at)
+	*s = ChannelState{}
+	return err
 }
 
 // NewAssembler returns an empty assembler whose channels time out after
@@ -55,60 +127,35 @@ func NewAssembler(timeout uint64) *Assembler {
 // dropped may both be non-nil: a timed-out or replaced channel dropped by a
 // frame that opens and completes a new channel.
 func (a *Assembler) Add(f Frame, at uint64) (data []byte, dropped error) {
-	var errs []error
-	if err := a.Expire(at); err != nil {
-		errs = append(errs, err)
+	r := a.st.Step(f, at, a.timeout)
+	if r.Discard {
+		a.data = a.data[:0]
 	}
-	switch {
-	case f.Number == 0:
-		if a.open {
-			errs = append(errs, fmt.Errorf("%w: channel %x (%d frames) by channel %x", ErrChannelReplaced, a.id, a.next, f.ID))
-		}
-		a.Reset()
-		a.open, a.id, a.openedAt, a.next = true, f.ID, at, 0
-	case !a.open:
-		errs = append(errs, fmt.Errorf("%w: frame %d of channel %x: no open channel", ErrFrameOutOfOrder, f.Number, f.ID))
-		return nil, errors.Join(errs...)
-	case f.ID != a.id:
-		errs = append(errs, fmt.Errorf("%w: frame %d of channel %x: open channel is %x", ErrFrameOutOfOrder, f.Number, f.ID, a.id))
-		return nil, errors.Join(errs...)
-	case int(f.Number) != a.next:
-		errs = append(errs, fmt.Errorf("%w: frame %d of channel %x: want frame %d", ErrFrameOutOfOrder, f.Number, f.ID, a.next))
-		return nil, errors.Join(errs...)
+	if r.Take {
+		a.data = append(a.data, f.Data...)
 	}
-
-	// Accept the frame.
-	if len(f.Data) > MaxChannelSize-len(a.data) {
-		errs = append(errs, fmt.Errorf("%w: channel %x over %d bytes", ErrTooLarge, a.id, MaxChannelSize))
-		a.Reset()
-		return nil, errors.Join(errs...)
-	}
-	a.data = append(a.data, f.Data...)
-	a.next++
-	if f.IsLast {
+	if r.Complete {
 		data = a.data
 		if data == nil {
 			data = []byte{}
 		}
 		a.data = nil
-		a.Reset()
 	}
-	return data, errors.Join(errs...)
+	return data, r.Dropped
 }
 
 // Expire drops the open channel if it has timed out by L1 block at
 // (at > openedAt+timeout), returning ErrChannelTimeout (wrapped), else nil.
 func (a *Assembler) Expire(at uint64) error {
-	if !a.open || at <= a.openedAt || at-a.openedAt <= a.timeout {
-		return nil
+	err := a.st.Expire(at, a.timeout)
+	if err != nil {
+		a.data = a.data[:0]
 	}
-	err := fmt.Errorf("%w: channel %x opened at L1 block %d, now %d", ErrChannelTimeout, a.id, a.openedAt, at)
-	a.Reset()
 	return err
 }
 
 // Reset empties the assembler, dropping any open channel silently.
 func (a *Assembler) Reset() {
-	a.open, a.id, a.openedAt, a.next = false, ChannelID{}, 0, 0
+	a.st = ChannelState{}
 	a.data = a.data[:0]
 }
