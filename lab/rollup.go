@@ -262,7 +262,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 		// Its own rollup, which no batcher posts and whose window never
 		// closes: derivation leaves its unsafe blocks alone.
 		alone := *rcfg
-		alone.Batcher, alone.SeqWindow, alone.Proofs.SeqWindow = common.Address{0xde, 0xad}, 1<<30, 0
+		alone.Batcher, alone.SeqWindow, alone.Proofs = common.Address{0xde, 0xad}, 1<<30, rollup.L1Params{}
 		fixed, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "sequencer-fixed", Rollup: &alone, DataDir: filepath.Join(dir, "sequencer-fixed"), L1: l1c,
 			Sequencer: true, BlockTime: cfg.BlockTime, RPCAddr: "127.0.0.1:0", Log: cfg.Log})
 		if err != nil {

@@ -28,13 +28,13 @@ type BatchLoad struct {
 // SeqRecord is the slot the outputs contract sets when a loaded channel
 // carries L2 block number with this time, origin and sequencer
 // transactions, the latter committed to by SeqRoot.
-func SeqRecord(number, time, origin uint64, seqRoot common.Hash, count uint64) common.Hash {
+func SeqRecord(number, time, origin uint64, seqRoot common.Hash, count uint64, parent [20]byte) common.Hash {
 	var b [32]byte
 	binary.BigEndian.PutUint64(b[0:], number)
 	binary.BigEndian.PutUint64(b[8:], time)
 	binary.BigEndian.PutUint64(b[16:], origin)
 	binary.BigEndian.PutUint64(b[24:], count)
-	return crypto.Keccak256Hash([]byte("cairn-seq"), b[:], seqRoot[:])
+	return crypto.Keccak256Hash([]byte("cairn-seq"), b[:], seqRoot[:], parent[:])
 }
 
 // SeqRoot is the root of the trie of a block's sequencer transactions,
@@ -57,10 +57,13 @@ func chanWord(start, word uint64) common.Hash {
 	return crypto.Keccak256Hash([]byte("cairn-chan-data"), h64(start).Bytes(), h64(word).Bytes())
 }
 
-// loadBatch runs a BatchLoad on the outputs contract's storage.
-func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow uint64, inbox batchRecord) error {
+// loadBatch runs a BatchLoad on the outputs contract's storage: it
+// assembles the channel the load's inbox transactions carry under
+// derivation's rules (channelRun), keeping the assembly's state and data
+// between loads, and records the blocks of its batch once complete.
+func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow, channelTimeout uint64, inbox batchRecord) error {
 	s := outputsOf(st)
-	idSlot, nextSlot, lenSlot, lastSlot := chanSlot(l.Start, 0), chanSlot(l.Start, 1), chanSlot(l.Start, 2), chanSlot(l.Start, 3)
+	idSlot, nextSlot, lenSlot, lastSlot, openedSlot := chanSlot(l.Start, 0), chanSlot(l.Start, 1), chanSlot(l.Start, 2), chanSlot(l.Start, 3), chanSlot(l.Start, 4)
 	if len(l.Txs) == 0 {
 		return fmt.Errorf("%w: no inbox transactions", ErrBadProof)
 	}
@@ -69,63 +72,26 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow uint64, inbox b
 	if stored[0] == 2 {
 		return fmt.Errorf("%w: channel at inbox transaction %d is already loaded", ErrBadProof, l.Start)
 	}
-	var id batch.ChannelID
-	copy(id[:], stored[16:])
-	next, size, last := u64(s.Get(nextSlot)), u64(s.Get(lenSlot)), u64(s.Get(lastSlot))
-	var (
-		data     []byte
-		complete bool
-		x        uint64 // the L1 block of the transaction completing the channel
-	)
-	for k, bt := range l.Txs {
-		h, block, ok := inbox.Batch(bt.Index)
-		if !ok || h != crypto.Keccak256Hash(bt.Data) {
-			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
-		}
-		if (started || k > 0) && bt.Index <= last || !started && k == 0 && bt.Index != l.Start {
-			return fmt.Errorf("%w: inbox transaction %d out of order", ErrBadProof, bt.Index)
-		}
-		last = bt.Index
-		frames, err := batch.ParseTxData(bt.Data)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrBadProof, err)
-		}
-		took := 0
-		for _, f := range frames {
-			if !started {
-				if f.Number != 0 {
-					return fmt.Errorf("%w: inbox transaction %d does not start a channel", ErrBadProof, l.Start)
-				}
-				id, started = f.ID, true
-			}
-			if f.ID != id || complete {
-				continue
-			}
-			if f.Number != uint16(next) || next > 0xffff {
-				return fmt.Errorf("%w: channel frames out of order", ErrBadProof)
-			}
-			if size+uint64(len(data))+uint64(len(f.Data)) > batch.MaxChannelSize {
-				return fmt.Errorf("%w: channel over %d bytes", ErrBadProof, batch.MaxChannelSize)
-			}
-			data = append(data, f.Data...)
-			next++
-			took++
-			complete, x = f.IsLast, block
-		}
-		// A transaction without the channel's next frames would move the
-		// load past it for nothing, and so past frames it never carried:
-		// the channel could then never be loaded.
-		if took == 0 {
-			return fmt.Errorf("%w: inbox transaction %d carries none of the channel's next frames", ErrBadProof, bt.Index)
-		}
+	run := &channelRun{}
+	size := u64(s.Get(lenSlot))
+	if started {
+		run.opened = true
+		run.state = batch.ChannelState{Open: true, OpenedAt: u64(s.Get(openedSlot)), Next: int(u64(s.Get(nextSlot))), Size: int(size)}
+		copy(run.state.ID[:], stored[16:])
+		run.last = u64(s.Get(lastSlot))
 	}
-	if !complete {
+	if err := run.feed(l.Txs, &l.Start, inbox, AnyL1Block, channelTimeout); err != nil {
+		return err
+	}
+	data, x := run.data, run.x
+	if !run.complete {
 		var idw common.Hash
 		idw[0] = 1
-		copy(idw[16:], id[:])
+		copy(idw[16:], run.state.ID[:])
 		s.Set(idSlot, idw)
-		s.Set(nextSlot, h64(next))
-		s.Set(lastSlot, h64(last))
+		s.Set(nextSlot, h64(uint64(run.state.Next)))
+		s.Set(lastSlot, h64(run.last))
+		s.Set(openedSlot, h64(run.state.OpenedAt))
 		s.Set(lenSlot, h64(size+uint64(len(data))))
 		appendWords(s, l.Start, size, data)
 		return nil
@@ -136,9 +102,16 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow uint64, inbox b
 	}
 	// Each record holds 1 + the L1 block that completed the channel: a
 	// game may use it only if that is before its output (checkBefore).
-	for _, blk := range windowed(b.Blocks, x, seqWindow) {
+	// The batch's first block is recorded with the batch's parent check:
+	// a proof of it must show its parent is the one the batch extends, as
+	// derivation drops a batch that does not extend the safe head.
+	for i, blk := range windowed(b.Blocks, x, seqWindow) {
 		raws := sequencerRaws(blk.Txs)
-		s.Set(SeqRecord(blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws))), h64(x+1))
+		var parent [20]byte
+		if i == 0 {
+			parent = b.ParentCheck
+		}
+		s.Set(SeqRecord(blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws)), parent), h64(x+1))
 	}
 	s.Set(idSlot, common.Hash{0: 2})
 	return nil

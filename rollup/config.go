@@ -99,6 +99,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: sequencer drift %d differs from the L1 contracts' %d", ErrConfig, c.MaxSeqDrift, c.Proofs.MaxSeqDrift)
 	case c.ChannelTimeout == 0:
 		return fmt.Errorf("%w: channel timeout must be positive", ErrConfig)
+	case c.Proofs.ChannelTimeout != 0 && c.Proofs.ChannelTimeout != c.ChannelTimeout:
+		return fmt.Errorf("%w: channel timeout %d differs from the L1 contracts' %d", ErrConfig, c.ChannelTimeout, c.Proofs.ChannelTimeout)
+	case c.Proofs.Batcher != (common.Address{}) && c.Proofs.Batcher != c.Batcher:
+		return fmt.Errorf("%w: batcher %s differs from the L1 contracts' %s", ErrConfig, c.Batcher, c.Proofs.Batcher)
+	case c.Proofs.L1FeeScalar != 0 && c.Proofs.L1FeeScalar != c.L1FeeScalar:
+		return fmt.Errorf("%w: L1 fee scalar %d differs from the L1 contracts' %d", ErrConfig, c.L1FeeScalar, c.Proofs.L1FeeScalar)
+	case c.Proofs.L2ChainID != 0 && c.Proofs.L2ChainID != c.L2ChainID:
+		return fmt.Errorf("%w: L2 chain ID %d differs from the L1 contracts' %d", ErrConfig, c.L2ChainID, c.Proofs.L2ChainID)
 	case c.Batcher == (common.Address{}):
 		return fmt.Errorf("%w: batcher address must be set", ErrConfig)
 	}
@@ -171,6 +179,7 @@ func DevL1Params(g *chain.Genesis, batcher common.Address) (L1Params, error) {
 		GameClock:          DevGameClock,
 		SeqWindow:          DefaultSeqWindow,
 		MaxSeqDrift:        DefaultMaxSeqDrift,
+		ChannelTimeout:     DefaultChannelTimeout,
 	}, nil
 }
 
@@ -184,7 +193,7 @@ func NewDevConfig(l1ChainID uint64, start *types.Header, batcher common.Address,
 		L1StartHash:       start.Hash(),
 		SeqWindow:         cmp.Or(p.SeqWindow, DefaultSeqWindow),
 		MaxSeqDrift:       DefaultMaxSeqDrift,
-		ChannelTimeout:    DefaultChannelTimeout,
+		ChannelTimeout:    cmp.Or(p.ChannelTimeout, DefaultChannelTimeout),
 		Batcher:           batcher,
 		L1FeeScalar:       p.L1FeeScalar,
 		UnsafeBlockSigner: crypto.PubkeyToAddress(SequencerKey().PublicKey),

@@ -39,6 +39,7 @@ const (
 	DropForeignSender = "foreign-sender"   // inbox tx not from the batcher (rule 3)
 	DropBadFrame      = "bad-frame"        // tx data that is not valid frames (rule 4)
 	DropFrame         = "frame"            // frame or channel dropped by the assembler (rule 5)
+	DropInboxValue    = "inbox-value"      // a batcher transaction carrying value, which the inbox refuses (rule 3)
 	DropBadChannel    = "bad-channel"      // channel that does not decompress or decode (rule 6)
 	DropNotNext       = "batch-not-next"   // batch that does not extend the safe head (rule 7)
 	DropBadBlock      = "block-rule"       // block breaking an origin, time or window rule (rule 8)
@@ -273,6 +274,14 @@ func (d *Deriver) inboxData(block *types.Block, live bool) [][]byte {
 		if err != nil || from != d.cfg.Batcher {
 			if live {
 				d.drop(DropForeignSender, block.NumberU64(), err)
+			}
+			continue
+		}
+		if tx.Value().Sign() != 0 {
+			// The inbox refuses value and records nothing, so no proof
+			// could name the transaction: derivation drops it too.
+			if live {
+				d.drop(DropInboxValue, block.NumberU64(), nil)
 			}
 			continue
 		}

@@ -16,13 +16,19 @@ import (
 // postInbox sends data to the batch inbox from key and mines it.
 func postInbox(t testing.TB, ctx context.Context, s *System, key *ecdsa.PrivateKey, data []byte) {
 	t.Helper()
+	postInboxValue(t, ctx, s, key, data, nil)
+}
+
+// postInboxValue is postInbox with value sent along.
+func postInboxValue(t testing.TB, ctx context.Context, s *System, key *ecdsa.PrivateKey, data []byte, value *big.Int) {
+	t.Helper()
 	c := s.L1.Client()
 	nonce, err := c.PendingNonceAt(ctx, addressOf(key))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(big.NewInt(L1MinerChainID)), &types.DynamicFeeTx{
-		ChainID: big.NewInt(L1MinerChainID), Nonce: nonce, To: &InboxAddress, Data: data,
+		ChainID: big.NewInt(L1MinerChainID), Nonce: nonce, To: &InboxAddress, Data: data, Value: value,
 		Gas: 21_000 + 40*uint64(len(data)), GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(100 * params.GWei),
 	})
 	if err != nil {
@@ -84,6 +90,17 @@ func TestActionGarbageInInbox(t *testing.T) {
 		if s.Verifier.SafeHead().Number.Sign() != 0 {
 			t.Fatalf("garbage (%s) moved the safe head", c.reason)
 		}
+	}
+
+	// The real batch, sent by the batcher with value: the inbox refuses it
+	// and records nothing, so derivation drops it as well (no proof could
+	// name it).
+	postInboxValue(t, ctx, s, batcher, channelOf(validRaw), big.NewInt(1))
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if s.Verifier.Deriver().DropStats()[DropInboxValue] != 1 || s.Verifier.SafeHead().Number.Sign() != 0 {
+		t.Fatalf("a batch sent with value was derived: %v", s.Verifier.Deriver().DropStats())
 	}
 
 	// The real batch from the batcher is derived, and posting it again is

@@ -103,12 +103,12 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 		return nil, err
 	}
 	proofs.SeqWindow = cmp.Or(opts.SeqWindow, 10)
+	proofs.ChannelTimeout = 10
 	l1, err := NewL1Miner(alloc, L1Contracts(proofs)...)
 	if err != nil {
 		return nil, err
 	}
 	cfg := NewDevConfig(L1MinerChainID, l1.Head(), addressOf(batcher), g, proofs)
-	cfg.ChannelTimeout = 10
 	s := &System{L1: l1, Config: cfg, Clock: NewClock(l1.Head().Time), dir: opts.Dir, opts: opts}
 	if err := s.StartSequencer(ctx); err != nil {
 		s.Close()

@@ -111,7 +111,7 @@ func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) 
 	for _, l := range logs {
 		p.Queue = append(p.Queue, ProofItem{Topics: l.Topics, Data: l.Data})
 	}
-	if p.Batch, err = findBatch(nilContext(), l1, e.cfg, block); err != nil {
+	if p.Batch, err = findBatch(nilContext(), l1, e.cfg, parent, block); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -258,7 +258,7 @@ func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records
 			return common.Hash{}, fmt.Errorf("%w: transaction %d does not decode", ErrBadProof, i)
 		}
 	}
-	if err := checkBatch(p, parent.Number.Uint64()+1, txs, l2ChainID, params.SeqWindow, l1.inbox, l1.before); err != nil {
+	if err := checkBatch(p, parent, txs, l2ChainID, params.SeqWindow, params.ChannelTimeout, l1.inbox, l1.before); err != nil {
 		return common.Hash{}, err
 	}
 	if err := checkTime(p.Time, parent.Time, originTime, len(p.Batch) > 0, params); err != nil {
@@ -432,53 +432,28 @@ func (c *memChain) Engine() consensus.Engine { return nil }
 // the blocks the sequencing window lets derivation apply (see windowed).
 // A block without a batch must be a forced advance (see
 // checkForcedAdvance).
-func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID, seqWindow uint64, inbox batchRecord, before uint64) error {
+func checkBatch(p *StepProof, parent *types.Header, txs []*types.Transaction, l2ChainID, seqWindow, channelTimeout uint64, inbox batchRecord, before uint64) error {
+	number := parent.Number.Uint64() + 1
 	if len(p.Batch) == 0 {
 		if len(txs) > 0 {
 			return fmt.Errorf("%w: a block with transactions needs its batch", ErrBadProof)
 		}
 		return nil
 	}
-	var (
-		data     []byte
-		id       batch.ChannelID
-		next     uint16
-		complete bool
-		x        uint64 // the L1 block of the transaction completing the channel
-	)
-	for k, bt := range p.Batch {
-		h, block, ok := inbox.Batch(bt.Index)
-		if !ok || h != crypto.Keccak256Hash(bt.Data) {
-			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
-		}
-		if block >= before {
-			return fmt.Errorf("%w: %w: inbox transaction %d in L1 block %d, the output in %d", ErrBadProof, ErrAfterOutput, bt.Index, block, before)
-		}
-		frames, err := batch.ParseTxData(bt.Data)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrBadProof, err)
-		}
-		for i, f := range frames {
-			if k == 0 && i == 0 {
-				id = f.ID
-			}
-			if f.ID != id || complete {
-				continue
-			}
-			if f.Number != next {
-				return fmt.Errorf("%w: channel frames out of order", ErrBadProof)
-			}
-			data = append(data, f.Data...)
-			next++
-			complete, x = f.IsLast, block
-		}
+	run := &channelRun{}
+	if err := run.feed(p.Batch, nil, inbox, before, channelTimeout); err != nil {
+		return err
 	}
-	if !complete {
+	if !run.complete {
 		return fmt.Errorf("%w: incomplete channel", ErrBadProof)
 	}
+	data, x := run.data, run.x
 	b, err := decodeChannel(data, l2ChainID)
 	if err != nil {
 		return err
+	}
+	if len(b.Blocks) > 0 && b.Blocks[0].Number == number && b.ParentCheck != parentCheck(parent) {
+		return fmt.Errorf("%w: the batch starting at block %d does not extend its parent (derivation drops it)", ErrBadProof, number)
 	}
 	for _, blk := range windowed(b.Blocks, x, seqWindow) {
 		if blk.Number != number {
@@ -497,9 +472,12 @@ func checkBatch(p *StepProof, number uint64, txs []*types.Transaction, l2ChainID
 	return fmt.Errorf("%w: the batch does not hold block %d", ErrBadProof, number)
 }
 
-// findBatch finds the batcher's inbox transactions that carried block b,
-// reading the L1 blocks where its batch may have landed.
-func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, b *types.Block) ([]BatchTx, error) {
+// findBatch finds the batcher's inbox transactions that carried block b
+// (whose parent is parent): reading the L1 blocks where its batch may have
+// landed, it assembles channels from every batcher transaction in inbox
+// order under derivation's rules (channelRun), and returns the first whose
+// batch the proof's checks accept.
+func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Header, b *types.Block) ([]BatchTx, error) {
 	txs, err := SequencerTxs(b)
 	if err != nil {
 		return nil, err
@@ -518,7 +496,7 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, b *types.Block) (
 		index[l.TxHash] = l.Topics[1].Big().Uint64()
 	}
 	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L1ChainID))
-	channels := map[batch.ChannelID]batchList{}
+	var all batchList // the batcher's inbox transactions, in inbox order
 	for x := from; x <= to; x++ {
 		blk, err := l1.Block(ctx, x)
 		if errors.Is(err, ErrL1NotReady) {
@@ -532,30 +510,38 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, b *types.Block) (
 			if tx.To() == nil || *tx.To() != InboxAddress || !ok {
 				continue
 			}
-			if from, _ := types.Sender(signer, tx); from != cfg.Batcher {
+			if sender, _ := types.Sender(signer, tx); sender != cfg.Batcher {
 				continue
 			}
-			frames, err := batch.ParseTxData(tx.Data())
-			if err != nil || len(frames) == 0 {
+			all.txs, all.blocks = append(all.txs, BatchTx{Index: idx, Data: tx.Data()}), append(all.blocks, x)
+		}
+	}
+	for start := range all.txs {
+		for end := start + 1; end <= len(all.txs); end++ {
+			run := &channelRun{}
+			if run.feed(all.txs[start:end], nil, all, AnyL1Block, cfg.ChannelTimeout) != nil {
+				break
+			}
+			if !run.complete {
 				continue
 			}
-			id := frames[0].ID
-			if frames[0].Number == 0 {
-				channels[id] = batchList{}
+			p := &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: all.txs[start:end]}
+			if checkBatch(p, parent, txs, cfg.L2ChainID, cfg.SeqWindow, cfg.ChannelTimeout, all, AnyL1Block) == nil {
+				return p.Batch, nil
 			}
-			c := channels[id]
-			c.txs, c.blocks = append(c.txs, BatchTx{Index: idx, Data: tx.Data()}), append(c.blocks, x)
-			channels[id] = c
-			p := &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: c.txs}
-			if frames[len(frames)-1].IsLast && checkBatch(p, b.NumberU64(), txs, cfg.L2ChainID, cfg.SeqWindow, c, AnyL1Block) == nil {
-				return c.txs, nil
-			}
+			break
 		}
 	}
 	if len(txs) == 0 {
 		return nil, nil // a forced advance, or the contract refuses it
 	}
 	return nil, fmt.Errorf("no batch on L1 holds L2 block %d", b.NumberU64())
+}
+
+// parentCheck is what a span batch starting after parent names it by.
+func parentCheck(parent *types.Header) (c [20]byte) {
+	copy(c[:], parent.Hash().Bytes())
+	return c
 }
 
 // batchList answers inbox records from the transactions themselves and

@@ -46,6 +46,10 @@ type L1Params struct {
 	// block's time may run ahead of its origin's. 0 leaves the bound
 	// unchecked.
 	MaxSeqDrift uint64 `json:"maxSeqDrift"`
+	// ChannelTimeout is derivation's channel timeout in L1 blocks: a proof
+	// assembles a block's channel under derivation's rules, which drop a
+	// channel whose frames span more. 0 leaves it unchecked.
+	ChannelTimeout uint64 `json:"channelTimeout"`
 }
 
 // Defaults. The devnet's window is seconds so a withdrawal completes while

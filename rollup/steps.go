@@ -216,7 +216,10 @@ func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Ha
 	if _, block, ok := q.QueueItem(env.QueueFirst + env.QueueCount); ok && block <= env.OriginNumber {
 		return fmt.Errorf("%w: queue item %d left out", ErrBadProof, env.QueueFirst+env.QueueCount)
 	}
-	loadedAt, batched := l1.seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount))
+	loadedAt, batched := l1.seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount, [20]byte{}))
+	if !batched { // the first block of its batch, which must extend the parent
+		loadedAt, batched = l1.seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount, parentCheck(parent)))
+	}
 	if err := checkTime(env.Time, parent.Time, originTime, batched, params); err != nil {
 		return err
 	}
@@ -448,7 +451,7 @@ func (r *recorder) witness() PartWitness {
 // the output root the parts prove.
 func VerifyParted(st vm.StateDB, proof *PartedProof, loRoot common.Hash, number, before uint64, params *L1Params) (common.Hash, error) {
 	for i := range proof.Loads {
-		if err := loadBatch(st, &proof.Loads[i], params.L2ChainID, params.SeqWindow, inboxRecords{st}); err != nil {
+		if err := loadBatch(st, &proof.Loads[i], params.L2ChainID, params.SeqWindow, params.ChannelTimeout, inboxRecords{st}); err != nil {
 			return common.Hash{}, fmt.Errorf("load %d: %w", i, err)
 		}
 	}

@@ -90,7 +90,7 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 		SeqRoot: SeqRoot(raws), SeqCount: uint64(len(raws)),
 	}
 	proof := &PartedProof{}
-	channel, err := findBatch(ctx, l1, e.cfg, block)
+	channel, err := findBatch(ctx, l1, e.cfg, parent, block)
 	if err != nil {
 		return nil, err
 	}

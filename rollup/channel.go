@@ -1,0 +1,80 @@
+package rollup
+
+import (
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/cairn-dev/cairn/rollup/batch"
+)
+
+// channelRun assembles, for a proof, the channel that carried a block, under
+// derivation's rules (rule 5, batch.ChannelState.Step): the proof names
+// the batcher's inbox transactions from the one that opens the channel to
+// the one that completes it, every one of them (consecutive inbox
+// records), so no frame derivation saw is left out. A transaction whose
+// data does not parse carries nothing (rule 4); a frame of another channel
+// is dropped as derivation drops it; a frame that replaces the channel, or
+// a channel that times out or grows too large, makes the channel one
+// derivation dropped, and the proof fails. The state carries over between
+// the loads of a parted proof.
+type channelRun struct {
+	state    batch.ChannelState
+	opened   bool   // the channel is open in state
+	last     uint64 // inbox index of the last transaction read
+	data     []byte // data taken by this run
+	complete bool
+	x        uint64 // L1 block of the transaction that completed the channel
+}
+
+// feed reads txs; the first must be inbox record first when the run has
+// not read any yet (any index when first is nil), and each next one the
+// record after the last.
+func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, before, timeout uint64) error {
+	for k, bt := range txs {
+		switch {
+		case r.complete:
+			return fmt.Errorf("%w: inbox transaction %d after the channel completed", ErrBadProof, bt.Index)
+		case !r.opened && k == 0 && first != nil && bt.Index != *first,
+			(r.opened || k > 0) && bt.Index != r.last+1:
+			return fmt.Errorf("%w: inbox transaction %d out of order: the proof must name every batcher transaction of the channel", ErrBadProof, bt.Index)
+		}
+		r.last = bt.Index
+		h, block, ok := inbox.Batch(bt.Index)
+		if !ok || h != crypto.Keccak256Hash(bt.Data) {
+			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
+		}
+		if block >= before {
+			return fmt.Errorf("%w: %w: inbox transaction %d in L1 block %d, the output in %d", ErrBadProof, ErrAfterOutput, bt.Index, block, before)
+		}
+		frames, err := batch.ParseTxData(bt.Data)
+		if err != nil {
+			continue // derivation drops the transaction's data (rule 4)
+		}
+		for _, f := range frames {
+			opening := false
+			if !r.opened {
+				if f.Number != 0 {
+					continue // before the channel: not this proof's
+				}
+				r.opened, opening = true, true
+				r.state = batch.ChannelState{}
+			}
+			res := r.state.Step(f, block, timeout)
+			if res.Discard && !opening {
+				return fmt.Errorf("%w: derivation drops the channel: %w", ErrBadProof, res.Dropped)
+			}
+			if res.Take {
+				r.data = append(r.data, f.Data...)
+			}
+			if res.Complete {
+				r.complete, r.x = true, block
+				break
+			}
+		}
+		if !r.opened {
+			return fmt.Errorf("%w: inbox transaction %d does not start a channel", ErrBadProof, bt.Index)
+		}
+	}
+	return nil
+}
