@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"sync"
@@ -57,8 +58,9 @@ type BatcherConfig struct {
 	ResubmitAfter uint64
 	// ReceiptTimeout is how long to wait for a posted transaction.
 	ReceiptTimeout time.Duration
-	Manual         bool // no loop: the caller calls Step (action tests)
+	Manual         bool // no loop: the caller calls Step, or Plan, Send and Confirm (action tests)
 	Clock          func() time.Time
+	Rand           io.Reader // channel IDs; crypto/rand when nil
 	Registry       prometheus.Registerer
 	Log            *slog.Logger
 }
@@ -140,6 +142,9 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -197,26 +202,57 @@ func (b *Batcher) loop() {
 }
 
 // Step reads new blocks and posts a channel when the oldest pending block
-// has waited MaxChannelDuration, or at once when flush is set. It returns
-// the number of L1 transactions it sent.
+// has waited MaxChannelDuration, or at once when flush is set, waiting for
+// its transactions to be included. It returns the number of L1
+// transactions it sent. It is Plan, Send and Confirm in turn.
 func (b *Batcher) Step(ctx context.Context, flush bool) (int, error) {
+	p, err := b.Plan(ctx, flush)
+	if err != nil || p == nil {
+		return 0, err
+	}
+	if err := b.Send(ctx, p); err != nil {
+		return len(p.txs), err
+	}
+	_, err = b.Confirm(ctx, p, true)
+	return len(p.txs), err
+}
+
+// Post is a channel planned for posting: its blocks, and the signed L1
+// transactions that carry its frames.
+type Post struct {
+	txs    []*types.Transaction
+	nonce  uint64
+	feeCap *big.Int
+	blocks int
+	ntx    int    // L2 transactions
+	bytes  int    // calldata
+	last   uint64 // last L2 block
+}
+
+// Txs are the post's L1 transactions.
+func (p *Post) Txs() []*types.Transaction { return p.txs }
+
+// Plan reads new blocks and, when a channel is due (as Step decides),
+// builds and signs its transactions without sending them; nil when
+// nothing is due.
+func (b *Batcher) Plan(ctx context.Context, flush bool) (*Post, error) {
 	safe, err := b.cfg.L2.HeaderByNumber(ctx, big.NewInt(int64(gethrpc.SafeBlockNumber)))
 	if err != nil {
-		return 0, fmt.Errorf("L2 safe head: %w", err)
+		return nil, fmt.Errorf("L2 safe head: %w", err)
 	}
 	if err := b.checkProgress(ctx, safe.Number.Uint64()); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if err := b.read(ctx, safe.Number.Uint64()); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if len(b.pending) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	if !flush && b.cfg.Clock().Sub(b.openedAt) < b.cfg.MaxChannelDuration && b.pendingLen < b.cfg.MaxPendingBytes {
-		return 0, nil
+		return nil, nil
 	}
-	return b.post(ctx)
+	return b.plan(ctx)
 }
 
 // checkProgress starts again from the safe head after a restart or when
@@ -275,133 +311,144 @@ func (b *Batcher) read(ctx context.Context, safe uint64) error {
 	return nil
 }
 
-// post sends the pending blocks as one channel and waits for its frames to
-// be included.
-func (b *Batcher) post(ctx context.Context) (int, error) {
+// plan encodes the pending blocks as one channel and signs the
+// transactions of its frames, with consecutive nonces so they land in order.
+func (b *Batcher) plan(ctx context.Context) (*Post, error) {
 	bt := &batch.Batch{Blocks: make([]batch.Block, len(b.pending))}
 	copy(bt.ParentCheck[:], b.pending[0].ParentHash().Bytes())
-	ntx := 0
+	p := &Post{blocks: len(b.pending), last: b.pending[len(b.pending)-1].NumberU64()}
 	for i, blk := range b.pending {
 		info, err := Origin(blk.Header())
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		txs, err := SequencerTxs(blk)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		ntx += len(txs)
+		p.ntx += len(txs)
 		bt.Blocks[i] = batch.Block{Number: blk.NumberU64(), Time: blk.Time(), Origin: info.Number, Txs: txs}
 	}
 	raw, err := batch.Encode(bt, b.chainID)
 	if err != nil {
-		return 0, fmt.Errorf("encode batch: %w", err)
+		return nil, fmt.Errorf("encode batch: %w", err)
 	}
 	data, err := batch.Compress(raw)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var id batch.ChannelID
-	if _, err := rand.Read(id[:]); err != nil {
-		return 0, err
+	if _, err := io.ReadFull(b.cfg.Rand, id[:]); err != nil {
+		return nil, err
 	}
 	frames, err := batch.SplitFrames(id, data, b.cfg.MaxTxData)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	included, l1Bytes, err := b.send(ctx, frames)
-	if err != nil {
-		b.failures.Inc()
-		b.mu.Lock()
-		b.stats.SendFailure++
-		b.mu.Unlock()
-		b.feeBump++
-		return len(frames), err
-	}
-	b.feeBump = 0
-	last := b.pending[len(b.pending)-1]
-	b.log.Debug("Posted channel", "blocks", len(b.pending), "txs", ntx, "frames", len(frames), "bytes", l1Bytes, "l1", included)
-	b.mu.Lock()
-	b.stats.Channels++
-	b.stats.L1Txs += uint64(len(frames))
-	b.stats.L1Bytes += uint64(l1Bytes)
-	b.stats.L2Blocks += uint64(len(b.pending))
-	b.stats.L2Txs += uint64(ntx)
-	b.mu.Unlock()
-	b.postedBytes.Add(float64(l1Bytes))
-	b.postedTxs.Add(float64(ntx))
-	b.posted, b.postedAt = last.NumberU64(), included
-	b.pending, b.pendingLen = nil, 0
-	return len(frames), nil
-}
-
-// send posts one frame per transaction with consecutive nonces, so they land
-// in order, and waits for all of them. It returns the L1 block of the last.
-func (b *Batcher) send(ctx context.Context, frames []batch.Frame) (uint64, int, error) {
-	nonce, err := b.cfg.L1.NonceAt(ctx, b.from, nil)
-	if err != nil {
-		return 0, 0, fmt.Errorf("batcher nonce: %w", err)
+	if p.nonce, err = b.cfg.L1.NonceAt(ctx, b.from, nil); err != nil {
+		return nil, fmt.Errorf("batcher nonce: %w", err)
 	}
 	head, err := b.cfg.L1.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return 0, 0, fmt.Errorf("L1 head: %w", err)
+		return nil, fmt.Errorf("L1 head: %w", err)
 	}
 	tip := big.NewInt(1_000_000_000 << min(b.feeBump, 8))
-	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2<<min(b.feeBump, 8))), tip)
-	var hashes []common.Hash
-	total := 0
+	p.feeCap = new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2<<min(b.feeBump, 8))), tip)
 	for i, f := range frames {
 		data := batch.MarshalTxData(f)
-		total += len(data)
+		p.bytes += len(data)
 		tx, err := types.SignNewTx(b.cfg.Key, b.signer, &types.DynamicFeeTx{
 			ChainID:   new(big.Int).SetUint64(b.cfg.Rollup.L1ChainID),
-			Nonce:     nonce + uint64(i),
+			Nonce:     p.nonce + uint64(i),
 			GasTipCap: tip,
-			GasFeeCap: feeCap,
+			GasFeeCap: p.feeCap,
 			Gas:       maxCalldataGas(len(data)),
 			To:        &InboxAddress,
 			Data:      data,
 		})
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
-		if err := b.cfg.L1.SendTransaction(ctx, tx); err != nil {
-			return 0, 0, fmt.Errorf("send frame %d: %w", i, err)
-		}
-		hashes = append(hashes, tx.Hash())
+		p.txs = append(p.txs, tx)
 	}
-	var last uint64
-	deadline := time.Now().Add(b.cfg.ReceiptTimeout)
-	for i, h := range hashes {
+	return p, nil
+}
+
+// Send sends a planned post's transactions, without waiting for them.
+func (b *Batcher) Send(ctx context.Context, p *Post) error {
+	for i, tx := range p.txs {
+		if err := b.cfg.L1.SendTransaction(ctx, tx); err != nil {
+			return b.failed(fmt.Errorf("send frame %d: %w", i, err))
+		}
+	}
+	return nil
+}
+
+// Confirm checks whether a sent post's transactions are all included and,
+// once they are, records the post as done. With wait, it polls until they
+// are, the receipt timeout passes, or one can no longer be included; it
+// then fails, so that the next Plan posts again with higher fees.
+func (b *Batcher) Confirm(ctx context.Context, p *Post, wait bool) (bool, error) {
+	var included uint64
+	deadline := time.Now().Add(b.cfg.ReceiptTimeout) // waiting on the network: real time
+	for i, tx := range p.txs {
+		h := tx.Hash()
 		for polls := 1; ; polls++ {
 			r, err := b.cfg.L1.TransactionReceipt(ctx, h)
 			if err == nil && r != nil {
-				last = max(last, r.BlockNumber.Uint64())
+				included = max(included, r.BlockNumber.Uint64())
 				break
 			}
+			if !wait {
+				return false, nil
+			}
 			if time.Now().After(deadline) {
-				return 0, 0, fmt.Errorf("frame transaction %s not included within %v", h, b.cfg.ReceiptTimeout)
+				return false, b.failed(fmt.Errorf("frame transaction %s not included within %v", h, b.cfg.ReceiptTimeout))
 			}
 			if polls%10 == 0 {
 				// Give up early on a transaction that cannot be included
-				// any more, so the next attempt posts again with higher
-				// fees: its nonce was used by another, or the base fee
+				// any more: its nonce was used by another, or the base fee
 				// rose past its fee cap (the pool drops it).
-				if err := b.stillIncludable(ctx, nonce+uint64(i), feeCap); err != nil {
+				if err := b.stillIncludable(ctx, p.nonce+uint64(i), p.feeCap); err != nil {
 					if r, rerr := b.cfg.L1.TransactionReceipt(ctx, h); rerr == nil && r != nil {
 						continue // included meanwhile
 					}
-					return 0, 0, fmt.Errorf("frame transaction %s: %w", h, err)
+					return false, b.failed(fmt.Errorf("frame transaction %s: %w", h, err))
 				}
 			}
 			select {
 			case <-ctx.Done():
-				return 0, 0, ctx.Err()
+				return false, ctx.Err()
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
 	}
-	return last, total, nil
+	b.feeBump = 0
+	b.log.Debug("Posted channel", "blocks", p.blocks, "txs", p.ntx, "frames", len(p.txs), "bytes", p.bytes, "l1", included)
+	b.mu.Lock()
+	b.stats.Channels++
+	b.stats.L1Txs += uint64(len(p.txs))
+	b.stats.L1Bytes += uint64(p.bytes)
+	b.stats.L2Blocks += uint64(p.blocks)
+	b.stats.L2Txs += uint64(p.ntx)
+	b.mu.Unlock()
+	b.postedBytes.Add(float64(p.bytes))
+	b.postedTxs.Add(float64(p.ntx))
+	b.posted, b.postedAt = p.last, included
+	if len(b.pending) > 0 && b.pending[len(b.pending)-1].NumberU64() == p.last {
+		b.pending, b.pendingLen = nil, 0
+	}
+	return true, nil
+}
+
+// failed counts a failed post and raises the next one's fees.
+func (b *Batcher) failed(err error) error {
+	b.failures.Inc()
+	b.mu.Lock()
+	b.stats.SendFailure++
+	b.mu.Unlock()
+	b.feeBump++
+	return err
 }
 
 // errNotIncludable is returned for a frame transaction the L1 will not

@@ -196,26 +196,24 @@ func (s *System) Sequence(ctx context.Context) (*types.Block, error) {
 }
 
 // Batch posts everything the sequencer has not posted yet and mines the L1
-// block that includes it. The batcher waits for its receipts, so it runs
-// while the miner mines.
+// block that includes it: the batcher plans and sends, the miner mines,
+// the batcher confirms; nothing runs in the background.
 func (s *System) Batch(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() {
-		_, err := s.Batcher.Step(ctx, true)
-		errc <- err
-	}()
-	for {
-		select {
-		case err := <-errc:
-			return err
-		case <-time.After(20 * time.Millisecond):
-			if s.L1.Pending() > 0 {
-				if _, _, err := s.L1.Mine(); err != nil {
-					return err
-				}
-			}
-		}
+	p, err := s.Batcher.Plan(ctx, true)
+	if err != nil || p == nil {
+		return err
 	}
+	if err := s.Batcher.Send(ctx, p); err != nil {
+		return err
+	}
+	if _, _, err := s.L1.Mine(); err != nil {
+		return err
+	}
+	done, err := s.Batcher.Confirm(ctx, p, false)
+	if err == nil && !done {
+		err = fmt.Errorf("the batcher's %d transactions were not all mined", len(p.Txs()))
+	}
+	return err
 }
 
 // Derive runs a node's derivation until it has read the whole L1.
