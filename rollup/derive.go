@@ -23,6 +23,20 @@ import (
 	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
+// L1Source is what derivation reads of the L1: blocks, headers, the
+// portal's queue and the finalized head (L1Reader over JSON-RPC).
+type L1Source interface {
+	Block(ctx context.Context, number uint64) (*types.Block, error)
+	Header(ctx context.Context, number uint64) (*types.Header, error)
+	Queue(ctx context.Context, from, to uint64) ([]QueueItem, error)
+	Finalized(ctx context.Context) (*types.Header, error)
+}
+
+// ErrTemporary marks a derivation step that failed before it changed
+// anything (the L1 could not be read): the next step tries the same L1
+// block again. Any other error resets derivation to what is stored.
+var ErrTemporary = errors.New("temporary")
+
 // Sink takes the blocks derivation produces. A verifier executes and commits
 // them; a sequencer checks them against the blocks it already made and
 // replaces its own where they differ.
@@ -51,7 +65,7 @@ const (
 // differs. It is not safe for concurrent use, except for the accessors.
 type Deriver struct {
 	cfg    *Config
-	l1     *L1Reader
+	l1     L1Source
 	sink   Sink
 	store  *chain.Store
 	signer types.Signer
@@ -87,7 +101,7 @@ var progressKey = []byte("cairn-rollup-derivation-progress")
 
 // NewDeriver returns a deriver that resumes from the progress stored in the
 // chain store, or starts at the rollup's L1 anchor.
-func NewDeriver(cfg *Config, l1 *L1Reader, store *chain.Store, sink Sink, reg prometheus.Registerer, log *slog.Logger) (*Deriver, error) {
+func NewDeriver(cfg *Config, l1 L1Source, store *chain.Store, sink Sink, reg prometheus.Registerer, log *slog.Logger) (*Deriver, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -205,7 +219,9 @@ func (d *Deriver) drop(reason string, l1Block uint64, err error) {
 // so a Step can simply be retried.
 func (d *Deriver) Step(ctx context.Context) (bool, error) {
 	ok, err := d.step(ctx)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrTemporary) {
+		// Part of the L1 block may have been applied: start again from
+		// what is stored.
 		if rerr := d.reset(); rerr != nil {
 			return false, errors.Join(err, rerr)
 		}
@@ -220,7 +236,8 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, err
+		// Nothing was applied: try the same block again, no reset.
+		return false, fmt.Errorf("%w: L1 block %d: %w", ErrTemporary, x, err)
 	}
 	live := x > d.replayUntil
 	for _, data := range d.inboxData(block, live) {

@@ -3,7 +3,9 @@ package rollup
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"math/big"
+	"slices"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/core/types"
@@ -151,4 +153,55 @@ func FuzzInboxData(f *testing.F) {
 			t.Fatal("arbitrary bytes put transactions in a block")
 		}
 	})
+}
+
+// flakyL1 fails one read of an L1 block, as a dropped connection would.
+type flakyL1 struct {
+	L1Source
+	fail  uint64
+	reads []uint64
+}
+
+func (f *flakyL1) Block(ctx context.Context, n uint64) (*types.Block, error) {
+	f.reads = append(f.reads, n)
+	if n == f.fail {
+		f.fail = 0
+		return nil, errors.New("connection reset")
+	}
+	return f.L1Source.Block(ctx, n)
+}
+
+// An L1 read that fails changes nothing: derivation tells it from an
+// error mid-block (which resets it to what is stored and replays the
+// channel window) and reads the same block again.
+func TestDerivationRetriesATemporaryError(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	must[*types.Block](t)(s.Sequence(ctx))
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.L1.MineN(3); err != nil {
+		t.Fatal(err)
+	}
+	l1 := &flakyL1{L1Source: NewL1Reader(s.L1.Client(), s.Config.L2ChainID, nil), fail: s.Config.L1Start + 2}
+	d := must[*Deriver](t)(NewDeriver(s.Config, l1, s.Verifier.Chain(), s.Verifier, nil, nil))
+	var failed bool
+	for range 20 {
+		_, err := d.Step(ctx)
+		if err != nil {
+			if !errors.Is(err, ErrTemporary) {
+				t.Fatalf("a failed read: %v", err)
+			}
+			failed = true
+		}
+	}
+	if !failed {
+		t.Fatal("the read never failed: the test proves nothing")
+	}
+	if got, want := l1.reads[:4], []uint64{s.Config.L1Start + 1, s.Config.L1Start + 2, s.Config.L1Start + 2, s.Config.L1Start + 3}; !slices.Equal(got, want) {
+		t.Fatalf("L1 blocks read %v, want %v (the failed one again, no replay)", got, want)
+	}
+	if d.SafeHead().Number.Uint64() != 1 {
+		t.Fatalf("safe head %d after the retry, want 1", d.SafeHead().Number)
+	}
 }
