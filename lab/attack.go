@@ -47,9 +47,9 @@ func AttackNames() []string {
 	return names
 }
 
-// arena is a hand-driven rollup with a proposer and a challenger.
+// arena is the shared rollup.Story, telling what happens as it goes.
 type arena struct {
-	*rollup.System
+	*rollup.Story
 	ctx        context.Context
 	out        io.Writer
 	proposer   *rollup.Agent
@@ -64,44 +64,21 @@ var (
 )
 
 func newArena(ctx context.Context, out io.Writer, proposer, challenger rollup.AgentConfig) (*arena, error) {
-	s, err := rollup.NewSystem(ctx, rollup.SystemOptions{})
+	proposer.Log, challenger.Log = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)
+	st, err := rollup.NewStory(ctx, rollup.SystemOptions{}, proposer, challenger, attackerKey, challengerKey)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []*rollup.AgentConfig{&proposer, &challenger} {
-		c.Node, c.L1, c.Manual, c.Interval = s.Verifier, s.L1.Client(), true, 1
-		c.Log = slog.New(slog.DiscardHandler)
-	}
-	proposer.Key, challenger.Key = attackerKey, challengerKey
-	l2, err := ethclient.Dial(s.Verifier.RPCURL())
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	a := &arena{System: s, ctx: ctx, out: out, l1: s.L1.Client(), l2: l2,
-		proposer: rollup.NewProposer(proposer), challenger: rollup.NewChallenger(challenger)}
+	a := &arena{Story: st, ctx: ctx, out: out, l1: st.L1C, l2: st.L2C, proposer: st.Proposer, challenger: st.Challenger}
 	fmt.Fprintf(out, "setup: L1 (mined by hand, %d s blocks), rollup sequencer, batcher, verifier; challenge window %d s, chess clock %d s a party, bonds 1 ETH\n",
-		s.L1.BlockTime, rollup.DevFinalizationPeriod, rollup.DevGameClock)
+		st.L1.BlockTime, rollup.DevFinalizationPeriod, rollup.DevGameClock)
 	return a, nil
 }
 
-func (a *arena) close() {
-	a.proposer.Close()
-	a.challenger.Close()
-	a.l2.Close()
-	a.Close()
-}
+func (a *arena) close() { a.Close() }
 
 // l2Block sequences, posts and derives one L2 block.
-func (a *arena) l2Block() error {
-	if _, err := a.Sequence(a.ctx); err != nil {
-		return err
-	}
-	if err := a.Batch(a.ctx); err != nil {
-		return err
-	}
-	return rollup.Derive(a.ctx, a.Verifier)
-}
+func (a *arena) l2Block() error { return a.L2Block() }
 
 // round lets both agents act and mines one L1 block, printing its
 // transactions.
@@ -110,17 +87,7 @@ func (a *arena) round() error { return a.roundWith(nil) }
 // roundWith is round with the attacker's own transactions, sent by extra
 // after the agents', in the same L1 block.
 func (a *arena) roundWith(extra func() error) error {
-	for _, ag := range []*rollup.Agent{a.proposer, a.challenger} {
-		if err := ag.Step(a.ctx); err != nil {
-			return err
-		}
-	}
-	if extra != nil {
-		if err := extra(); err != nil {
-			return err
-		}
-	}
-	b, _, err := a.L1.Mine()
+	b, err := a.Round(extra)
 	if err != nil {
 		return err
 	}
@@ -158,29 +125,7 @@ func method(data []byte) string {
 
 // play runs rounds until every game over output i is over; it returns the
 // output, or nil when the output was deleted.
-func (a *arena) play(i uint64) (*rollup.OutputInfo, error) {
-	view := rollup.L1View{C: a.l1}
-	first, err := view.Output(a.ctx, i)
-	if err != nil {
-		return nil, err
-	}
-	for range 90 {
-		if err := a.round(); err != nil {
-			return nil, err
-		}
-		outs, err := view.Outputs(a.ctx)
-		if err != nil {
-			return nil, err
-		}
-		if uint64(len(outs)) <= i || outs[i].Serial != first.Serial {
-			return nil, nil
-		}
-		if outs[i].Games > 0 && outs[i].Open == 0 {
-			return &outs[i], nil
-		}
-	}
-	return nil, fmt.Errorf("the games over output %d did not end", i)
-}
+func (a *arena) play(i uint64) (*rollup.OutputInfo, error) { return a.Play(i, a.round) }
 
 func (a *arena) balances(label string) {
 	get := func(addr common.Address) string {

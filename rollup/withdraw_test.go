@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
@@ -16,9 +17,9 @@ import (
 	"github.com/cairn-dev/cairn/internal/ethtx"
 )
 
-// story drives a System with a proposer and a challenger.
+// story is the shared Story with a test's failures.
 type story struct {
-	*System
+	*Story
 	t          *testing.T
 	ctx        context.Context
 	proposer   *Agent
@@ -32,26 +33,20 @@ func newStory(t *testing.T, proposer, challenger AgentConfig) *story {
 }
 
 func newStoryWith(t *testing.T, opts SystemOptions, proposer, challenger AgentConfig) *story {
-	s, ctx := newSystem(t, opts)
-	for _, c := range []*AgentConfig{&proposer, &challenger} {
-		c.Node, c.L1, c.Manual, c.Interval, c.Log = s.Verifier, s.L1.Client(), true, 1, s.opts.Log
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	s, err := NewStory(ctx, opts, proposer, challenger, chain.DevKey(8), chain.DevKey(9))
+	if err != nil {
+		t.Fatal(err)
 	}
-	proposer.Key, challenger.Key = chain.DevKey(8), chain.DevKey(9)
-	st := &story{System: s, t: t, ctx: ctx, l1: s.L1.Client(), l2: dial(t, s.Verifier.RPCURL())}
-	st.proposer, st.challenger = NewProposer(proposer), NewChallenger(challenger)
-	t.Cleanup(st.proposer.Close)
-	t.Cleanup(st.challenger.Close)
-	return st
+	t.Cleanup(s.Close)
+	return &story{Story: s, t: t, ctx: ctx, proposer: s.Proposer, challenger: s.Challenger, l1: s.L1C, l2: s.L2C}
 }
 
 // l2Block sequences a block, posts it and lets the verifier derive it.
 func (st *story) l2Block() {
 	st.t.Helper()
-	must[*types.Block](st.t)(st.Sequence(st.ctx))
-	if err := st.Batch(st.ctx); err != nil {
-		st.t.Fatal(err)
-	}
-	if err := Derive(st.ctx, st.Verifier); err != nil {
+	if err := st.L2Block(); err != nil {
 		st.t.Fatal(err)
 	}
 }
@@ -59,12 +54,9 @@ func (st *story) l2Block() {
 // round lets both agents act and mines what they sent.
 func (st *story) round() {
 	st.t.Helper()
-	for _, a := range []*Agent{st.proposer, st.challenger} {
-		if err := a.Step(st.ctx); err != nil {
-			st.t.Fatal(err)
-		}
+	if _, err := st.Round(nil); err != nil {
+		st.t.Fatal(err)
 	}
-	must2[*types.Block, []chain.Skip](st.t)(st.L1.Mine())
 }
 
 func (st *story) output(i uint64) *OutputInfo {
@@ -263,22 +255,11 @@ func TestActionWithdrawalCall(t *testing.T) {
 // output (nil when it was deleted).
 func (st *story) play(i uint64) *OutputInfo {
 	st.t.Helper()
-	serial := st.output(i).Serial
-	for range 90 {
-		st.round()
-		if st.count() <= i {
-			return nil // defeated and deleted
-		}
-		out := st.output(i)
-		if out.Serial != serial {
-			return nil // deleted, and another proposal took its index
-		}
-		if out.Games > 0 && out.Open == 0 {
-			return out
-		}
+	out, err := st.Play(i, func() error { _, err := st.Round(nil); return err })
+	if err != nil {
+		st.t.Fatal(err)
 	}
-	st.t.Fatalf("games over output %d did not end", i)
-	return nil
+	return out
 }
 
 func (st *story) count() uint64 {
