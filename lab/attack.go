@@ -50,11 +50,9 @@ func AttackNames() []string {
 // arena is the shared rollup.Story, telling what happens as it goes.
 type arena struct {
 	*rollup.Story
-	ctx        context.Context
-	out        io.Writer
-	proposer   *rollup.Agent
-	challenger *rollup.Agent
-	l1, l2     *ethclient.Client
+	ctx    context.Context
+	out    io.Writer
+	l1, l2 *ethclient.Client
 }
 
 var (
@@ -69,7 +67,7 @@ func newArena(ctx context.Context, out io.Writer, proposer, challenger rollup.Ag
 	if err != nil {
 		return nil, err
 	}
-	a := &arena{Story: st, ctx: ctx, out: out, l1: st.L1C, l2: st.L2C, proposer: st.Proposer, challenger: st.Challenger}
+	a := &arena{Story: st, ctx: ctx, out: out, l1: st.L1C, l2: st.L2C}
 	fmt.Fprintf(out, "setup: L1 (mined by hand, %d s blocks), rollup sequencer, batcher, verifier; challenge window %d s, chess clock %d s a party, bonds 1 ETH\n",
 		st.L1.BlockTime, rollup.DevFinalizationPeriod, rollup.DevGameClock)
 	return a, nil
@@ -224,10 +222,10 @@ func attackFalseChallenge(ctx context.Context, out io.Writer) error {
 	if res == nil || res.Status != rollup.OutputDefended {
 		return fmt.Errorf("SECURITY FAILURE: a true output was removed")
 	}
-	if a.proposer.Moves()["step"] != 1 {
-		return fmt.Errorf("the game ended without the one-step proof: %v", a.proposer.Moves())
+	if a.Proposer.Moves()["step"] != 1 {
+		return fmt.Errorf("the game ended without the one-step proof: %v", a.Proposer.Moves())
 	}
-	fmt.Fprintf(out, "   the proposer bisected (%d moves) to one block and proved it on L1 by re-executing it from a witness\n", a.proposer.Moves()["defend"])
+	fmt.Fprintf(out, "   the proposer bisected (%d moves) to one block and proved it on L1 by re-executing it from a witness\n", a.Proposer.Moves()["defend"])
 	a.balances("   balances")
 	fmt.Fprintln(out, "outcome as promised: the true output stands, the challenger's bond went to the proposer")
 	return nil

@@ -114,7 +114,7 @@ func attackSelfChallenge(ctx context.Context, out io.Writer) error {
 	if res != nil {
 		return fmt.Errorf("SECURITY FAILURE: the false output survived: %+v", res)
 	}
-	fmt.Fprintf(out, "   the false output was deleted after the challenger's game (the challenger opened %d game)\n", a.challenger.Moves()["challenge"])
+	fmt.Fprintf(out, "   the false output was deleted after the challenger's game (the challenger opened %d game)\n", a.Challenger.Moves()["challenge"])
 	fmt.Fprintln(out, "5. the attacker tries to finalize its withdrawal")
 	if err := a.finalizeLoot(); err != nil {
 		return err
@@ -133,8 +133,8 @@ func attackFutureOutput(ctx context.Context, out io.Writer) error {
 	defer a.close()
 	// The attacker's proposer plays its games (with made-up roots) but
 	// proposes nothing on its own.
-	a.proposer.Close()
-	a.proposer = rollup.NewProposer(rollup.AgentConfig{Node: a.Verifier, L1: a.l1, Key: attackerKey, Manual: true, Interval: 1 << 20,
+	a.Proposer.Close()
+	a.Proposer = rollup.NewProposer(rollup.AgentConfig{Node: a.Verifier, L1: a.l1, Key: attackerKey, Manual: true, Interval: 1 << 20,
 		Lie: f.lie, Log: slog.New(slog.DiscardHandler)})
 	fmt.Fprintln(out, "1. the rollup makes a few blocks")
 	for range 3 {
