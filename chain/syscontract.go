@@ -101,16 +101,35 @@ func (c *Call) Get(slot common.Hash) common.Hash { return c.State.GetState(c.Sel
 // Set writes a storage slot of the contract.
 func (c *Call) Set(slot, value common.Hash) { c.State.SetState(c.Self, slot, value) }
 
-// RevertError carries ABI-encoded revert data. Use [Revert] to make one.
+// RevertError carries ABI-encoded revert data. Use [Revert] or
+// [RevertWith] to make one.
 type RevertError struct {
 	Reason string
 	Data   []byte
+	Cause  error // a sentinel error the revert stands for, or nil
 }
 
 func (e *RevertError) Error() string { return "execution reverted: " + e.Reason }
 
-// Unwrap lets errors.Is(err, vm.ErrExecutionReverted) hold.
-func (e *RevertError) Unwrap() error { return vm.ErrExecutionReverted }
+// Unwrap lets errors.Is(err, vm.ErrExecutionReverted) hold, and
+// errors.Is(err, cause) for a revert made by RevertWith.
+func (e *RevertError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{vm.ErrExecutionReverted}
+	}
+	return []error{vm.ErrExecutionReverted, e.Cause}
+}
+
+// RevertWith is Revert for a sentinel error: the reason is cause's text
+// (after the formatted detail, when format is not empty), and the error
+// keeps cause for errors.Is, in Go callers of a contract's Run.
+func RevertWith(cause error, format string, args ...any) error {
+	reason := cause.Error()
+	if format != "" {
+		reason = fmt.Sprintf(format, args...) + ": " + reason
+	}
+	return &RevertError{Reason: reason, Data: encodeRevertReason(reason), Cause: cause}
+}
 
 // Revert returns an error that reverts the call with Solidity's Error(string)
 // encoding of the reason, as `revert("reason")` does.
@@ -227,7 +246,7 @@ func (p *precompile) Run(input []byte) (out []byte, err error) {
 		}
 	}
 	if !direct || p.env.running {
-		return revertData(nil, Revert("%v", ErrNotDirectCall))
+		return revertData(nil, RevertWith(ErrNotDirectCall, ""))
 	}
 	p.env.running = true
 	defer func() { p.env.running = false }()
