@@ -227,7 +227,7 @@ func (r *Rollup) Summary(w io.Writer, d *Devnet) {
 	}
 	blocks := fmt.Sprintf("%v blocks", r.blockTime)
 	if r.blockGap > 0 {
-		blocks = fmt.Sprintf("blocks on demand (%v apart at least, %v at most)", r.blockGap, r.blockTime)
+		blocks = fmt.Sprintf("blocks on demand (at once in bursts of %d, then one per %v; %v apart at most)", rollup.BlockBurst, r.blockGap, r.blockTime)
 	}
 	fmt.Fprintf(w, "\nL2  optimistic rollup, chain ID %d, %s, sequencing window %d L1 blocks\n",
 		r.Config.L2ChainID, blocks, r.Config.SeqWindow)

@@ -417,7 +417,7 @@ func blockMode(blockTime, gap time.Duration) string {
 	if gap <= 0 {
 		return fmt.Sprintf("fixed %v blocks", blockTime)
 	}
-	return fmt.Sprintf("blocks on demand, %v apart at least, %v at most", gap, blockTime)
+	return fmt.Sprintf("blocks on demand, in bursts of %d then one per %v, %v apart at most", rollup.BlockBurst, gap, blockTime)
 }
 
 // complete fails a run in which a transfer was refused or lost: the

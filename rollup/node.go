@@ -39,8 +39,8 @@ type NodeConfig struct {
 	// do, the sequencer builds an empty block this often.
 	BlockTime time.Duration
 	// MinBlockGap makes blocks on demand: a transaction arriving starts a
-	// block MinBlockGap after the previous one with transactions (at once
-	// after an empty one, so at once on an idle chain),
+	// block at once, up to BlockBurst blocks with transactions, then one
+	// every MinBlockGap on average (so at once on an idle chain),
 	// so a receipt comes in milliseconds rather than after half a block
 	// time. 0 keeps the fixed cadence of BlockTime.
 	MinBlockGap time.Duration
@@ -281,13 +281,12 @@ func (n *Node) Deriver() *Deriver { return n.deriver }
 func (n *Node) Config() *Config { return n.rollup }
 
 // sequenceLoop builds a block every BlockTime and, with MinBlockGap, as
-// soon as transactions wait and MinBlockGap has passed since the last block
-// that had any.
+// soon as transactions wait and the pacer allows.
 func (n *Node) sequenceLoop() {
 	defer n.done.Done()
 	heartbeat := time.NewTimer(n.cfg.BlockTime)
 	defer heartbeat.Stop()
-	last := time.Now()
+	pace := blockPacer{gap: n.cfg.MinBlockGap, burst: BlockBurst}
 	for {
 		var work <-chan struct{}
 		if n.cfg.MinBlockGap > 0 {
@@ -298,7 +297,7 @@ func (n *Node) sequenceLoop() {
 			return
 		case <-heartbeat.C:
 		case <-work:
-			if wait := n.cfg.MinBlockGap - time.Since(last); wait > 0 {
+			if wait := pace.wait(time.Now()); wait > 0 {
 				select {
 				case <-n.stop:
 					return
@@ -313,17 +312,45 @@ func (n *Node) sequenceLoop() {
 		case err != nil:
 			n.log.Warn("Sequencing a block failed", "err", err)
 		case len(b.Transactions()) > 0:
-			last = time.Now()
-		default:
-			// After an empty block, the next may follow at once: a lone
-			// transaction on an idle chain waits for nothing.
-			last = time.Time{}
+			pace.built(time.Now())
 		}
 		heartbeat.Reset(n.cfg.BlockTime)
 		if n.pool.len() > 0 {
 			n.signalWork() // more than one block's worth waits
 		}
 	}
+}
+
+// BlockBurst is how many blocks with transactions an on-demand sequencer
+// may build at once before MinBlockGap paces them: a test suite sending
+// one transaction after another gets each its own block at once, while
+// under load blocks come one a gap on average, so the 128 blocks whose state
+// a node serves still span (128-BlockBurst) gaps, about 5 s at 50 ms.
+const BlockBurst = 32
+
+// blockPacer spaces blocks with transactions gap apart on average, with
+// bursts of up to burst at once (the generic cell rate algorithm: tat is
+// when the next block would be due at the steady rate).
+type blockPacer struct {
+	gap   time.Duration
+	burst int
+	tat   time.Time
+}
+
+// wait is how long a block must wait at now.
+func (p *blockPacer) wait(now time.Time) time.Duration {
+	if allowed := p.tat.Add(-time.Duration(p.burst) * p.gap); now.Before(allowed) {
+		return allowed.Sub(now)
+	}
+	return 0
+}
+
+// built records a block with transactions built at now.
+func (p *blockPacer) built(now time.Time) {
+	if p.tat.Before(now) {
+		p.tat = now
+	}
+	p.tat = p.tat.Add(p.gap)
 }
 
 // signalWork tells an on-demand sequencer that transactions wait.

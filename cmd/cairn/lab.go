@@ -95,7 +95,7 @@ with fixed --l2-block-time blocks, measured in the same run.`,
 	f.IntVar(&cfg.L1Transfers, "l1-transfers", 10_000, "transfers of the L1 run beside it (-1 skips it)")
 	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
 	f.DurationVar(&cfg.BlockTime, "l2-block-time", 250*time.Millisecond, "the sequencer's longest gap between blocks")
-	f.DurationVar(&cfg.MinBlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the sequencer's shortest gap between blocks made on demand (-1ns: fixed blocks)")
+	f.DurationVar(&cfg.MinBlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the sequencer's average gap between blocks under load, after a burst of blocks at once (-1ns: fixed blocks)")
 	f.IntVar(&cfg.LoneTxs, "lone-txs", 50, "transfers sent one at a time to an idle chain")
 	f.BoolVar(&cfg.Shuffled, "shuffled", false, "send the full-speed run one transaction per request, each sender's nonces out of order across connections")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
