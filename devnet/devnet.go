@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/pflag"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/l1"
@@ -83,30 +84,10 @@ type Config struct {
 	RPCPort     int    // validator i serves JSON-RPC on RPCPort+i; 0 picks free ports
 	P2PPort     int    // 0 picks free ports
 	MetricsAddr string // serve Prometheus metrics here; "" disables
-	// L2RPCPort is the rollup sequencer's JSON-RPC port, the verifier's
-	// being the next one; 0 picks free ports, -1 runs no rollup.
-	L2RPCPort   int
-	L2BlockTime time.Duration // longest gap between L2 blocks; 0: rollup.DefaultBlockTime
-	// L2BlockGap is the shortest gap between L2 blocks the sequencer makes
-	// on demand, as transactions arrive; 0: rollup.DefaultMinBlockGap, -1:
-	// fixed blocks of L2BlockTime.
-	L2BlockGap time.Duration
-	// ZKRPCPort is the ZK rollup operator's JSON-RPC port; 0 picks a free
-	// one, -1 runs no ZK rollup.
-	ZKRPCPort int
-	ZKSlots   int    // ops per batch; 0: DefaultZKSlots
-	ZKDepth   int    // account tree depth; 0: DefaultZKDepth
-	ZKKeyDir  string // where proving keys are cached; "": zkrollup.DefaultKeyDir
-	// Relay runs a relayer that proves and finalizes every rollup
-	// withdrawal on its own, as the OP Stack's relayer does.
-	Relay bool
-	// NoProposer and NoChallenger leave the rollup's outputs to others
-	// (tests of a proposer or challenger in its own process).
-	NoProposer, NoChallenger bool
-	// GameClock is each party's chess clock in the rollup's dispute games,
-	// in seconds, set when the devnet is created; 0: rollup.DevGameClock.
-	GameClock uint64
-	Log       *slog.Logger
+	// Each wing's options, with their flags (AddFlags).
+	Rollup RollupOptions
+	ZK     ZKOptions
+	Log    *slog.Logger
 }
 
 // Devnet is a running devnet.
@@ -152,11 +133,11 @@ func Start(cfg Config) (*Devnet, error) {
 		_ = reg.Register(collectors.NewBuildInfoCollector())
 	}
 	alloc := DevAlloc()
-	if cfg.L2RPCPort >= 0 {
+	if cfg.Rollup.RPCPort >= 0 {
 		d.Rollup = newRollup(cfg)
 		d.wings = append(d.wings, d.Rollup)
 	}
-	if cfg.ZKRPCPort >= 0 {
+	if cfg.ZK.RPCPort >= 0 {
 		d.ZK = newZK(cfg)
 		d.wings = append(d.wings, d.ZK)
 	}
@@ -211,6 +192,12 @@ func Start(cfg Config) (*Devnet, error) {
 		go d.metrics.Serve(ln)
 	}
 	return d, nil
+}
+
+// AddFlags registers every wing's devnet flags.
+func (c *Config) AddFlags(f *pflag.FlagSet) {
+	c.Rollup.AddFlags(f)
+	c.ZK.AddFlags(f)
 }
 
 // Wings is the registry of every wing this binary has: what an L1 node

@@ -34,8 +34,8 @@ func startDevnet(t *testing.T, cfg Config) *Devnet {
 	if cfg.BlockTime == 0 {
 		cfg.BlockTime = 100 * time.Millisecond
 	}
-	if cfg.ZKSlots == 0 {
-		cfg.ZKRPCPort = -1 // the ZK rollup only where a test sizes it small
+	if cfg.ZK.Slots == 0 {
+		cfg.ZK.RPCPort = -1 // the ZK rollup only where a test sizes it small
 	}
 	d, err := Start(cfg)
 	if err != nil {

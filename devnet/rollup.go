@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/pflag"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/l1"
@@ -41,12 +42,43 @@ type Rollup struct {
 	blockTime  time.Duration
 	blockGap   time.Duration
 	cfg        Config
+	opts       RollupOptions
 	l2         chain.Genesis   // the L2 genesis
 	proofs     rollup.L1Params // the L1 contracts' rules
 }
 
+// RollupOptions are the devnet's optimistic rollup's options.
+type RollupOptions struct {
+	// RPCPort is the sequencer's JSON-RPC port, the verifier's being the
+	// next one; 0 picks free ports, -1 runs no rollup.
+	RPCPort   int
+	BlockTime time.Duration // longest gap between L2 blocks; 0: rollup.DefaultBlockTime
+	// BlockGap is the average gap between L2 blocks under load, after a
+	// burst at once; 0: rollup.DefaultMinBlockGap, -1: fixed blocks of
+	// BlockTime.
+	BlockGap time.Duration
+	// Relay runs a relayer that proves and finalizes every withdrawal on
+	// its own, as the OP Stack's relayer does.
+	Relay bool
+	// NoProposer and NoChallenger leave the outputs to others (tests of a
+	// proposer or challenger in its own process).
+	NoProposer, NoChallenger bool
+	// GameClock is each party's chess clock in the dispute games, in
+	// seconds, set when the devnet is created; 0: rollup.DevGameClock.
+	GameClock uint64
+}
+
+// AddFlags registers the rollup's devnet flags.
+func (o *RollupOptions) AddFlags(f *pflag.FlagSet) {
+	f.IntVar(&o.RPCPort, "l2-rpc-port", DefaultL2RPCPort, "JSON-RPC port of the rollup's sequencer; its verifier uses port+1; -1 runs no rollup")
+	f.DurationVar(&o.BlockTime, "l2-block-time", rollup.DefaultBlockTime, "the rollup sequencer's longest gap between blocks (an empty block when idle)")
+	f.DurationVar(&o.BlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the rollup sequencer's average gap between blocks under load, after a burst of blocks at once (-1ns: fixed blocks of --l2-block-time)")
+	f.BoolVar(&o.Relay, "relay", false, "prove and finalize every rollup withdrawal on L1 on its own, as the OP Stack's relayer does")
+}
+
 func newRollup(cfg Config) *Rollup {
-	return &Rollup{cfg: cfg, blockTime: cmp.Or(cfg.L2BlockTime, rollup.DefaultBlockTime), blockGap: max(cmp.Or(cfg.L2BlockGap, rollup.DefaultMinBlockGap), 0)}
+	o := cfg.Rollup
+	return &Rollup{cfg: cfg, opts: o, blockTime: cmp.Or(o.BlockTime, rollup.DefaultBlockTime), blockGap: max(cmp.Or(o.BlockGap, rollup.DefaultMinBlockGap), 0)}
 }
 
 // Name implements Wing.
@@ -61,8 +93,8 @@ func (r *Rollup) Genesis() (json.RawMessage, types.GenesisAlloc, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if r.cfg.GameClock != 0 {
-		proofs.GameClock = r.cfg.GameClock
+	if r.opts.GameClock != 0 {
+		proofs.GameClock = r.opts.GameClock
 	}
 	r.proofs = proofs
 	section, err := json.Marshal(proofs)
@@ -98,7 +130,7 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 	}
 	batcherKey := rollup.BatcherKey()
 	r.Config = rollup.NewDevConfig(d.cfg.ChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey), r.l2, r.proofs)
-	seqAddr, verAddr, err := rollupAddrs(d.cfg.Host, d.cfg.L2RPCPort)
+	seqAddr, verAddr, err := rollupAddrs(d.cfg.Host, r.opts.RPCPort)
 	if err != nil {
 		return err
 	}
@@ -135,13 +167,13 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 	if err != nil {
 		return err
 	}
-	if !d.cfg.NoProposer {
+	if !r.opts.NoProposer {
 		r.Proposer = rollup.NewProposer(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ProposerKey(), Interval: DefaultOutputInterval, Log: d.cfg.Log})
 	}
-	if !d.cfg.NoChallenger {
+	if !r.opts.NoChallenger {
 		r.Challenger = rollup.NewChallenger(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ChallengerKey(), Log: d.cfg.Log})
 	}
-	if d.cfg.Relay {
+	if r.opts.Relay {
 		relayL2, err := ethclient.DialContext(ctx, r.Verifier.RPCURL())
 		if err != nil {
 			return err
@@ -238,7 +270,7 @@ func (r *Rollup) Summary(w io.Writer, d *Devnet) {
 		rollup.OutputsAddress, DefaultOutputInterval, r.Config.Proofs.FinalizationPeriod)
 	fmt.Fprintf(w, "    config %s\n", r.ConfigPath)
 	fmt.Fprintf(w, "    verify it yourself: cairn rollup node --l1 %s --rollup %s [--challenge --dev 9]\n", d.L1RPC(0), r.ConfigPath)
-	if r.cfg.Relay {
+	if r.opts.Relay {
 		fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s; the relayer proves and finalizes it on L1 (--relay)\n", rollup.MessagePasserAddress)
 	} else {
 		fmt.Fprintf(w, "    withdraw: send ETH on L2 to %s, then cairn withdraw prove|finalize <l2-tx-hash> (or run with --relay)\n", rollup.MessagePasserAddress)

@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/pflag"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rpc"
@@ -40,8 +41,26 @@ type ZK struct {
 	cfg      Config
 }
 
+// ZKOptions are the devnet's ZK rollup's options.
+type ZKOptions struct {
+	// RPCPort is the operator's JSON-RPC port; 0 picks a free one, -1
+	// runs no ZK rollup.
+	RPCPort int
+	Slots   int    // ops per batch; 0: DefaultZKSlots
+	Depth   int    // account tree depth; 0: DefaultZKDepth
+	KeyDir  string // where proving keys are cached; "": zkrollup.DefaultKeyDir
+}
+
+// AddFlags registers the ZK rollup's devnet flags.
+func (o *ZKOptions) AddFlags(f *pflag.FlagSet) {
+	f.IntVar(&o.RPCPort, "zk-rpc-port", DefaultZKRPCPort, "JSON-RPC port of the ZK rollup's operator; -1 runs no ZK rollup")
+	f.IntVar(&o.Slots, "zk-slots", DefaultZKSlots, "ops per ZK rollup batch")
+	f.IntVar(&o.Depth, "zk-depth", DefaultZKDepth, "depth of the ZK rollup's account tree (2^depth accounts)")
+	f.StringVar(&o.KeyDir, "zk-keys", "", "cache of the ZK rollup's proving keys (default: the user cache directory)")
+}
+
 func newZK(cfg Config) *ZK {
-	slots, depth := cfg.ZKSlots, cfg.ZKDepth
+	slots, depth := cfg.ZK.Slots, cfg.ZK.Depth
 	if slots == 0 {
 		slots = DefaultZKSlots
 	}
@@ -72,9 +91,9 @@ func (z *ZK) Start(d *Devnet, _ prometheus.Registerer) error {
 	if z.client, err = ethclient.DialContext(ctx, d.L1RPC(0)); err != nil {
 		return err
 	}
-	addr := net.JoinHostPort(z.cfg.Host, strconv.Itoa(z.cfg.ZKRPCPort))
+	addr := net.JoinHostPort(z.cfg.Host, strconv.Itoa(z.cfg.ZK.RPCPort))
 	z.Operator, err = zkrollup.StartOperator(ctx, zkrollup.OperatorConfig{
-		Params: z.Params, L1: z.client, Key: ZKOperatorKey(), KeyDir: z.cfg.ZKKeyDir,
+		Params: z.Params, L1: z.client, Key: ZKOperatorKey(), KeyDir: z.cfg.ZK.KeyDir,
 		DataDir: filepath.Join(d.dir, "zk"), RPCAddr: addr, Log: z.cfg.Log.With("wing", "zk"),
 	})
 	return err

@@ -14,7 +14,6 @@ import (
 
 	"github.com/cairn-dev/cairn/devnet"
 	"github.com/cairn-dev/cairn/l1"
-	"github.com/cairn-dev/cairn/rollup"
 )
 
 func main() {
@@ -100,14 +99,7 @@ with it, a later run on the same directory resumes the chain.`,
 	f.StringVar(&cfg.Host, "host", "127.0.0.1", "address to listen on")
 	f.IntVar(&cfg.RPCPort, "rpc-port", devnet.DefaultRPCPort, "JSON-RPC port of validator 0; validator i uses port+i")
 	f.IntVar(&cfg.P2PPort, "p2p-port", devnet.DefaultP2PPort, "CometBFT P2P port of validator 0; validator i uses port+i")
-	f.IntVar(&cfg.L2RPCPort, "l2-rpc-port", devnet.DefaultL2RPCPort, "JSON-RPC port of the rollup's sequencer; its verifier uses port+1; -1 runs no rollup")
-	f.DurationVar(&cfg.L2BlockTime, "l2-block-time", rollup.DefaultBlockTime, "the rollup sequencer's longest gap between blocks (an empty block when idle)")
-	f.DurationVar(&cfg.L2BlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the rollup sequencer's average gap between blocks under load, after a burst of blocks at once (-1ns: fixed blocks of --l2-block-time)")
-	f.IntVar(&cfg.ZKRPCPort, "zk-rpc-port", devnet.DefaultZKRPCPort, "JSON-RPC port of the ZK rollup's operator; -1 runs no ZK rollup")
-	f.IntVar(&cfg.ZKSlots, "zk-slots", devnet.DefaultZKSlots, "ops per ZK rollup batch")
-	f.IntVar(&cfg.ZKDepth, "zk-depth", devnet.DefaultZKDepth, "depth of the ZK rollup's account tree (2^depth accounts)")
-	f.StringVar(&cfg.ZKKeyDir, "zk-keys", "", "cache of the ZK rollup's proving keys (default: the user cache directory)")
-	f.BoolVar(&cfg.Relay, "relay", false, "prove and finalize every rollup withdrawal on L1 on its own, as the OP Stack's relayer does")
+	cfg.AddFlags(f)
 	f.StringVar(&cfg.MetricsAddr, "metrics", "", "serve Prometheus metrics at this address (e.g. 127.0.0.1:9090)")
 	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	return cmd

@@ -25,8 +25,8 @@ func TestZKCommands(t *testing.T) {
 		t.Skip("Groth16 setup")
 	}
 	bin := cairnBinary(t)
-	d, err := devnet.Start(devnet.Config{Validators: 1, BlockTime: 100 * time.Millisecond, L2RPCPort: -1,
-		ZKSlots: 2, ZKDepth: 4, ZKKeyDir: t.TempDir()})
+	d, err := devnet.Start(devnet.Config{Validators: 1, BlockTime: 100 * time.Millisecond, Rollup: devnet.RollupOptions{RPCPort: -1},
+		ZK: devnet.ZKOptions{Slots: 2, Depth: 4, KeyDir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
 	}
