@@ -171,6 +171,12 @@ func TestDepositsAreTransactions(t *testing.T) {
 	if len(logs) != 1 || logs[0].TxHash != block.Transactions[1].Hash || logs[0].TxIndex != 1 || logs[0].Index != 0 {
 		t.Fatalf("eth_getLogs: %+v", logs)
 	}
+	// The withdrawal the deposit started is in the message passer's
+	// archive, provable when the block's state is gone.
+	w := must[*Withdrawal](t)(ParseWithdrawal(&logs[0]))
+	if _, _, err := MessagePasserProof(s.Sequencer.Chain(), b.NumberU64(), w.StorageSlot()); err != nil {
+		t.Fatalf("archived proof of a deposit's withdrawal: %v", err)
+	}
 	r := must[*types.Receipt](t)(seq.TransactionReceipt(ctx, tx.Hash()))
 	if r.TransactionIndex != 2 || r.Status != 1 {
 		t.Fatalf("the transfer's receipt: index %d, status %d", r.TransactionIndex, r.Status)

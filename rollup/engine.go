@@ -154,12 +154,14 @@ func (e *Engine) Commit(res *chain.Result) error {
 	mp := res.State.GetStorageRoot(MessagePasserAddress)
 	db := e.store.Database()
 	batch := db.NewBatch()
-	if parent, err := OutputAt(e.store, number-1); err != nil {
-		e.log.Warn("Message passer root of the parent unknown: not archiving", "block", number, "err", err)
-	} else if root, err := newMPArchive(db).update(batch, parent.MessagePasserRoot, res.Receipts, res.State); err != nil {
-		e.log.Debug("Not archiving the message passer's storage", "block", number, "err", err)
-	} else if root != mp {
-		e.log.Error("Archived message passer root differs from the state's", "block", number, "archived", root, "state", mp)
+	if slots := withdrawalSlots(res); len(slots) > 0 {
+		if parent, err := messagePasserRoot(e.store, number-1, res.Block.ParentHash()); err != nil {
+			e.log.Warn("Message passer root of the parent unknown: not archiving", "block", number, "err", err)
+		} else if root, err := newMPArchive(db).update(batch, parent, slots, res.State); err != nil {
+			e.log.Debug("Not archiving the message passer's storage", "block", number, "err", err)
+		} else if root != mp {
+			e.log.Error("Archived message passer root differs from the state's", "block", number, "archived", root, "state", mp)
+		}
 	}
 	if err := batch.Put(mpRootKey(number, res.Block.Hash()), mp.Bytes()); err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/rawdb"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethdb"
 	"github.com/ethereum/go-ethereum/rlp"
@@ -52,23 +51,26 @@ func (a mpArchive) Node(_ common.Hash, _ []byte, hash common.Hash) ([]byte, erro
 	return blob, nil
 }
 
-// update writes to w (the node's database, unprefixed) the trie nodes of the message passer's storage after a
-// block, from its parent's storage root and the slots the block's
-// withdrawals set in st, the block's post-state, and returns the new root.
-func (a mpArchive) update(w ethdb.KeyValueWriter, parentRoot common.Hash, receipts types.Receipts, st interface {
-	GetState(common.Address, common.Hash) common.Hash
-}) (common.Hash, error) {
+// withdrawalSlots are the message passer slots a block's withdrawals set
+// (sentMessages of each), from its logs, deposits' included: only
+// withdrawals write to the message passer.
+func withdrawalSlots(res *chain.Result) []common.Hash {
 	var slots []common.Hash
-	for _, r := range receipts {
-		for _, l := range r.Logs {
-			if wd, err := ParseWithdrawal(l); err == nil {
-				slots = append(slots, wd.StorageSlot())
-			}
+	for _, l := range res.Logs() {
+		if wd, err := ParseWithdrawal(l); err == nil {
+			slots = append(slots, wd.StorageSlot())
 		}
 	}
-	if len(slots) == 0 {
-		return parentRoot, nil
-	}
+	return slots
+}
+
+// update writes to w (the node's database, unprefixed) the trie nodes of
+// the message passer's storage after a block, from its parent's storage root
+// and the slots its withdrawals set (withdrawalSlots, not empty) read from
+// st, the block's post-state, and returns the new root.
+func (a mpArchive) update(w ethdb.KeyValueWriter, parentRoot common.Hash, slots []common.Hash, st interface {
+	GetState(common.Address, common.Hash) common.Hash
+}) (common.Hash, error) {
 	slots = append(slots, messageNonceSlot)
 	tr, err := trie.New(trie.TrieID(parentRoot), a)
 	if err != nil {

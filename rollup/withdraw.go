@@ -8,7 +8,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/tracing"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -206,24 +205,34 @@ func OutputAt(store *chain.Store, number uint64) (*Output, error) {
 	if h == nil {
 		return nil, fmt.Errorf("no L2 block %d", number)
 	}
-	st, err := store.StateAt(h.Root)
+	mp, err := messagePasserRoot(store, number, h.Hash())
 	if err != nil {
-		// The state is gone; the message passer root kept at commit is not.
-		if raw, rerr := store.Database().Get(mpRootKey(number, h.Hash())); rerr == nil && len(raw) == common.HashLength {
-			return &Output{Number: number, StateRoot: h.Root, MessagePasserRoot: common.BytesToHash(raw), BlockHash: h.Hash()}, nil
-		}
 		return nil, err
 	}
-	return outputOf(h, st), nil
+	return &Output{Number: number, StateRoot: h.Root, MessagePasserRoot: mp, BlockHash: h.Hash()}, nil
+}
+
+// messagePasserRoot is the message passer's storage root after a stored
+// block: kept at commit (mpRootKey), so it outlives the block's state, or
+// read from the state (the genesis).
+func messagePasserRoot(store *chain.Store, number uint64, hash common.Hash) (common.Hash, error) {
+	if raw, err := store.Database().Get(mpRootKey(number, hash)); err == nil && len(raw) == common.HashLength {
+		return common.BytesToHash(raw), nil
+	}
+	h := store.GetHeader(hash, number)
+	if h == nil {
+		return common.Hash{}, fmt.Errorf("no L2 block %d %s", number, hash)
+	}
+	st, err := store.StateAt(h.Root)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	return st.GetStorageRoot(MessagePasserAddress), nil
 }
 
 // mpRootKey is where a node keeps a block's message passer storage root.
 func mpRootKey(number uint64, hash common.Hash) []byte {
 	return append(binary.BigEndian.AppendUint64([]byte("cairn-rollup-mproot-"), number), hash[:]...)
-}
-
-func outputOf(h *types.Header, st *state.StateDB) *Output {
-	return &Output{Number: h.Number.Uint64(), StateRoot: h.Root, MessagePasserRoot: st.GetStorageRoot(MessagePasserAddress), BlockHash: h.Hash()}
 }
 
 // L2System returns the L2's system contracts.
