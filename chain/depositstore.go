@@ -74,14 +74,11 @@ func (s *Store) Deposits(blockHash common.Hash) []*DepositTx {
 	if len(list) == 0 {
 		return nil
 	}
-	number, ok := rawdb.ReadHeaderNumber(s.db, blockHash)
-	if !ok {
-		return nil
-	}
-	h := rawdb.ReadHeader(s.db, blockHash, number)
+	h := s.GetHeaderByHash(blockHash)
 	if h == nil {
 		return nil
 	}
+	number := h.Number.Uint64()
 	out := make([]*DepositTx, 0, len(list))
 	var logs uint
 	var gas uint64

@@ -410,15 +410,11 @@ func (s *Store) BlockByHash(hash common.Hash) *types.Block {
 // order, indexed within the body (as go-ethereum's code that pairs them with
 // Block.Transactions expects).
 func (s *Store) BodyReceipts(hash common.Hash) types.Receipts {
-	number, ok := rawdb.ReadHeaderNumber(s.db, hash)
-	if !ok {
-		return nil
-	}
-	h := rawdb.ReadHeader(s.db, hash, number)
+	h := s.GetHeaderByHash(hash)
 	if h == nil {
 		return nil
 	}
-	return rawdb.ReadReceipts(s.db, hash, number, h.Time, s.config)
+	return rawdb.ReadReceipts(s.db, hash, h.Number.Uint64(), h.Time, s.config)
 }
 
 // Receipts returns a block's receipts with every derived field filled in:
