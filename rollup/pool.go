@@ -253,12 +253,12 @@ func (p *pool) unwaitLocked(from common.Address, n uint64, w *types.Transaction)
 	}
 }
 
+// enqueueLocked appends a transaction already known by hash (byHash, from)
+// to the queue.
 func (p *pool) enqueueLocked(tx *types.Transaction, from common.Address) {
 	s := &slot{tx: tx}
 	p.queue = append(p.queue, s)
 	p.at[senderNonce{from, tx.Nonce()}] = s
-	p.byHash[tx.Hash()] = tx
-	p.from[tx.Hash()] = from
 	p.next[from] = tx.Nonce() + 1
 	p.pending[from]++
 }
