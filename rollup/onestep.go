@@ -517,9 +517,9 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 		}
 	}
 	for start := range all.txs {
+		run := &channelRun{}
 		for end := start + 1; end <= len(all.txs); end++ {
-			run := &channelRun{}
-			if run.feed(all.txs[start:end], nil, all, AnyL1Block, cfg.ChannelTimeout) != nil {
+			if run.feed(all.txs[end-1:end], nil, all, AnyL1Block, cfg.ChannelTimeout) != nil {
 				break
 			}
 			if !run.complete {
