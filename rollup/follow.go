@@ -60,6 +60,9 @@ var (
 	// errDiverged: the sequencer's chain no longer extends this node's
 	// unsafe head; the node drops its unsafe blocks and fetches again.
 	errDiverged = errors.New("the sequencer's chain diverged from the unsafe head")
+	// errUnsafeGap: a block past the one after the head, which the sequencer
+	// does not send: ignored, and nothing is dropped for it.
+	errUnsafeGap = errors.New("unsafe block past the next")
 )
 
 // Follow limits.
@@ -212,6 +215,10 @@ func (n *Node) Follow(ctx context.Context) (int, error) {
 	if err := n.forward.CallContext(ctx, &blocks, "rollup_unsafeBlocks", hexutil.Uint64(from), hexutil.Uint64(maxFollowBlocks)); err != nil {
 		return 0, err
 	}
+	if len(blocks) > maxFollowBlocks {
+		n.unsafeRejected.Inc()
+		return 0, fmt.Errorf("the sequencer sent %d unsafe blocks, at most %d were asked for", len(blocks), maxFollowBlocks)
+	}
 	added := 0
 	for _, sb := range blocks {
 		b, err := OpenSignedBlock(sb, n.rollup.L2ChainID, n.rollup.UnsafeBlockSigner)
@@ -235,24 +242,30 @@ func (n *Node) Follow(ctx context.Context) (int, error) {
 
 // applyUnsafe executes a sequencer block on the head and commits it if it
 // re-executes to itself. Blocks at or below the safe head are L1's to
-// decide and are ignored; a block that does not extend the head means the
-// sequencer reorganised: the node drops its unsafe blocks.
+// decide and are ignored, and so is a block past the next; the next one
+// not on the head means the sequencer reorganised: the node drops its
+// unsafe blocks.
 func (n *Node) applyUnsafe(ctx context.Context, b *types.Block) (bool, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	number := b.NumberU64()
-	safe := n.deriver.SafeHead()
-	if number <= safe.Number.Uint64() {
+	// The safe head as derivation last applied it (under n.mu), which may
+	// be ahead of the one it has published yet.
+	safe := max(n.deriver.SafeHead().Number.Uint64(), n.derived)
+	if number <= safe {
 		return false, nil
 	}
 	if h := n.store.GetHeaderByNumber(number); h != nil && h.Hash() == b.Hash() {
 		return false, nil
 	}
 	head := n.store.Head()
+	if number > head.Number.Uint64()+1 {
+		return false, errUnsafeGap
+	}
 	if number != head.Number.Uint64()+1 || b.ParentHash() != head.Hash() {
-		if head.Number.Cmp(safe.Number) > 0 {
-			n.log.Info("The sequencer's chain diverged: dropping unsafe blocks", "block", number, "unsafeHead", head.Number, "safe", safe.Number)
-			if _, err := n.store.SetHead(safe.Number.Uint64()); err != nil {
+		if head.Number.Uint64() > safe {
+			n.log.Info("The sequencer's chain diverged: dropping unsafe blocks", "block", number, "unsafeHead", head.Number, "safe", safe)
+			if _, err := n.store.SetHead(safe); err != nil {
 				return false, err
 			}
 			n.reorgs.Inc()

@@ -129,6 +129,12 @@ func TestVerifierFollowsSequencerReorg(t *testing.T) {
 	if n := must[int](t)(s.Verifier.Follow(ctx)); n != 2 || s.Verifier.Chain().Head().Hash() != b2.Hash() {
 		t.Fatalf("followed %d, head %d, want the sequencer's new head %d", n, s.Verifier.Chain().Head().Number, b2.Number())
 	}
+	// A block past the next (a replayed one, say) drops nothing.
+	must[*types.Block](t)(s.Sequence(ctx))
+	b4 := must[*types.Block](t)(s.Sequence(ctx))
+	if _, err := s.Verifier.applyUnsafe(ctx, b4); !errors.Is(err, errUnsafeGap) || s.Verifier.Chain().Head().Hash() != b2.Hash() {
+		t.Fatalf("a block past the next: %v, head %d", err, s.Verifier.Chain().Head().Number)
+	}
 }
 
 // FuzzOpenSignedBlock feeds arbitrary bytes as an unsafe block and its

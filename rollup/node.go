@@ -85,10 +85,11 @@ type Node struct {
 	log     *slog.Logger
 	forward *gethrpc.Client
 
-	mu     sync.Mutex // one writer of the chain: sequencing and derivation
-	stMu   sync.Mutex
-	st     *state.StateDB // head state for validating transactions
-	stRoot common.Hash
+	mu      sync.Mutex // one writer of the chain: sequencing and derivation
+	derived uint64     // the last block derivation applied, under mu
+	stMu    sync.Mutex
+	st      *state.StateDB // head state for validating transactions
+	stRoot  common.Hash
 
 	reorgs         prometheus.Counter
 	blocks         prometheus.Counter
@@ -311,13 +312,14 @@ func (n *Node) sequenceLoop() {
 		switch {
 		case err != nil:
 			n.log.Warn("Sequencing a block failed", "err", err)
+			// Retry at the heartbeat, not at once: the L1 may be stalled.
 		case len(b.Transactions()) > 0:
 			pace.built(time.Now())
+			if n.pool.len() > 0 {
+				n.signalWork() // more than one block's worth waits
+			}
 		}
 		heartbeat.Reset(n.cfg.BlockTime)
-		if n.pool.len() > 0 {
-			n.signalWork() // more than one block's worth waits
-		}
 	}
 }
 
@@ -478,6 +480,7 @@ func (n *Node) Apply(ctx context.Context, a *Attributes) (*types.Header, error) 
 	number := a.Parent.Number.Uint64() + 1
 	if b := n.store.BlockByNumber(number); b != nil {
 		if Matches(b, a) {
+			n.derived = number // safe once Apply returns: following must not undo it
 			return b.Header(), nil
 		}
 		n.log.Warn("L1 data disagrees with the unsafe chain: replacing it", "block", number, "unsafeHead", n.store.Head().Number)
@@ -499,6 +502,7 @@ func (n *Node) Apply(ctx context.Context, a *Attributes) (*types.Header, error) 
 	if err := n.engine.Commit(res); err != nil {
 		return nil, err
 	}
+	n.derived = number
 	return res.Block.Header(), nil
 }
 
