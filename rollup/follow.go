@@ -70,6 +70,9 @@ const (
 	maxFollowBlocks = 64              // blocks one rollup_unsafeBlocks answer holds at most
 	maxFollowBytes  = 4 << 20         // and bytes, past its first block
 	followWait      = 2 * time.Second // how long a call waits for a new block
+	// signedBlockCache is how many signed blocks a sequencer keeps, so
+	// followers (or a stranger) asking again cost no signature.
+	signedBlockCache = 1024
 )
 
 // SignBlock signs b as the unsafe-block signer of the chain.
@@ -165,13 +168,21 @@ func (api *RollupAPI) UnsafeBlocks(ctx context.Context, from, max hexutil.Uint64
 		size int
 	)
 	for num := uint64(from); uint64(len(out)) < count && size < maxFollowBytes; num++ {
-		b := n.store.BlockByNumber(num)
-		if b == nil {
+		h := n.store.GetHeaderByNumber(num)
+		if h == nil {
 			break
 		}
-		sb, err := SignBlock(n.cfg.SequencerKey, n.rollup.L2ChainID, b)
-		if err != nil {
-			return nil, err
+		sb, ok := n.signed.Get(h.Hash())
+		if !ok {
+			b := n.store.BlockByHash(h.Hash())
+			if b == nil {
+				break
+			}
+			var err error
+			if sb, err = SignBlock(n.cfg.SequencerKey, n.rollup.L2ChainID, b); err != nil {
+				return nil, err
+			}
+			n.signed.Add(h.Hash(), sb)
 		}
 		out = append(out, sb)
 		size += len(sb.Block)

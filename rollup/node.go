@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/common/lru"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -85,6 +86,8 @@ type Node struct {
 	log     *slog.Logger
 	forward *gethrpc.Client
 
+	signed *lru.Cache[common.Hash, *SignedBlock] // unsafe blocks signed for followers
+
 	mu      sync.Mutex // one writer of the chain: sequencing and derivation
 	derived uint64     // the last block derivation applied, under mu
 	stMu    sync.Mutex
@@ -145,6 +148,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		l1:     NewL1Reader(cfg.L1, cfg.Rollup.L2ChainID, log),
 		log:    log,
 		work:   make(chan struct{}, 1),
+		signed: lru.NewCache[common.Hash, *SignedBlock](signedBlockCache),
 		stop:   make(chan struct{}),
 		reorgs: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
 			Name: "reorgs_total", Help: "Unsafe blocks replaced because L1 data disagreed.", ConstLabels: labels}),
