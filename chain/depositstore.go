@@ -65,7 +65,9 @@ func (s *Store) readDeposits(blockHash common.Hash) []storedDeposit {
 	return list
 }
 
-func (s *Store) depositCount(blockHash common.Hash) int { return len(s.readDeposits(blockHash)) }
+// depositCount is how many deposits Deposits serves for the block, so that
+// indexes after them agree with Receipts even if the record is unreadable.
+func (s *Store) depositCount(blockHash common.Hash) int { return len(s.Deposits(blockHash)) }
 
 // Deposits returns the deposit transactions of a block, in order, with their
 // receipts' derived fields filled in.
