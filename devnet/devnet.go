@@ -79,11 +79,12 @@ type Config struct {
 	DataDir     string // "" uses a fresh temporary directory, removed on Stop
 	ChainID     uint64
 	GasLimit    uint64
-	BlockTime   time.Duration
-	Host        string // listen host for RPC and P2P; 127.0.0.1 when empty
-	RPCPort     int    // validator i serves JSON-RPC on RPCPort+i; 0 picks free ports
-	P2PPort     int    // 0 picks free ports
-	MetricsAddr string // serve Prometheus metrics here; "" disables
+	BlockTime   time.Duration // longest time between L1 blocks: an idle chain makes one this often
+	BlockGap    time.Duration // pause after each L1 block; l1.DefaultBlockGap when 0
+	Host        string        // listen host for RPC and P2P; 127.0.0.1 when empty
+	RPCPort     int           // validator i serves JSON-RPC on RPCPort+i; 0 picks free ports
+	P2PPort     int           // 0 picks free ports
+	MetricsAddr string        // serve Prometheus metrics here; "" disables
 	// Each wing's options, with their flags (AddFlags).
 	Rollup RollupOptions
 	ZK     ZKOptions
@@ -158,6 +159,7 @@ func Start(cfg Config) (*Devnet, error) {
 		Validators:  cfg.Validators,
 		Genesis:     chain.Genesis{ChainID: cfg.ChainID, GasLimit: cfg.GasLimit, Alloc: alloc},
 		BlockTime:   cfg.BlockTime,
+		BlockGap:    cfg.BlockGap,
 		Host:        cfg.Host,
 		BaseP2PPort: cfg.P2PPort,
 		BaseRPCPort: cfg.RPCPort,
@@ -245,7 +247,7 @@ func (d *Devnet) cleanup() {
 func (d *Devnet) layers() []rpc.Layer {
 	l := rpc.Layer{Name: "L1", Kind: "l1", ChainID: d.cfg.ChainID,
 		Contracts: map[string]common.Address{"staking": staking.Address},
-		Params:    map[string]any{"validators": d.cfg.Validators, "blockTime": d.cfg.BlockTime.String(), "finality": "instant (CometBFT)"}}
+		Params:    map[string]any{"validators": d.cfg.Validators, "blockTime": d.cfg.BlockTime.String(), "blocks": "on demand", "finality": "instant (CometBFT)"}}
 	for i := 0; i < d.L1.Size(); i++ {
 		l.RPC = append(l.RPC, d.L1RPC(i))
 		l.WS = append(l.WS, d.L1WS(i))
@@ -264,7 +266,7 @@ func (d *Devnet) PrintSummary(w io.Writer) {
 		where += ", temporary"
 	}
 	fmt.Fprintf(w, "Cairn devnet running (data in %s)\n\n", where)
-	fmt.Fprintf(w, "L1  chain ID %d, %d validators (proof of stake: %s ETH each, operated by accounts 0-%d), ~%v blocks, height %d\n",
+	fmt.Fprintf(w, "L1  chain ID %d, %d validators (proof of stake: %s ETH each, operated by accounts 0-%d), blocks on demand (%v apart at most), height %d\n",
 		d.cfg.ChainID, d.L1.Size(), new(big.Int).Div(DevValidatorStake, big.NewInt(params.Ether)), d.L1.Size()-1, d.cfg.BlockTime, d.L1.Height())
 	fmt.Fprintf(w, "    staking contract %s\n", staking.Address)
 	for i := 0; i < d.L1.Size(); i++ {

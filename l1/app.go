@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
@@ -44,7 +45,16 @@ type Config struct {
 	MaxTxSize    uint64           // bytes; DefaultMaxTxSize when 0
 	AccountSlots int              // pending transactions per sender; DefaultAccountSlots when 0
 	Staking      *staking.Staking // proof of stake; nil keeps the genesis validators and pays fees to the proposer's address
+	// ProposalBudget bounds how long a proposer spends executing the
+	// transactions it offers (DefaultProposalBudget when 0).
+	ProposalBudget time.Duration
+	Clock          func() time.Time // time.Now when nil; only sizes proposals
 }
+
+// DefaultProposalBudget is the execution time a proposal is cut at: with the
+// other validators' execution, the votes and the commit, a block under a
+// backlog takes about three times this.
+const DefaultProposalBudget = 50 * time.Millisecond
 
 // App is the L1's CometBFT ABCI++ application: Ethereum-format transactions
 // executed by the chain package, one Ethereum block per CometBFT block, the
@@ -66,12 +76,15 @@ type App struct {
 	stats *Metrics
 
 	decoded *decodeCache
+	chainID uint64
 	builds  atomic.Int64 // block executions, for tests of the result cache
 
 	mu         sync.Mutex // guards the fields below against RPC readers
 	checkState *state.StateDB
 	results    map[[32]byte]*chain.Result // executed proposals of this height
 	finalized  *chain.Result              // FinalizeBlock's result, for Commit
+	appHash    common.Hash                // the head's app hash (apphash.go)
+	nextHash   common.Hash                // the finalized block's, for Commit
 }
 
 type decodedTx struct {
@@ -86,6 +99,12 @@ func NewApp(store *chain.Store, system *chain.SystemContracts, cfg Config, metri
 	}
 	if cfg.AccountSlots == 0 {
 		cfg.AccountSlots = DefaultAccountSlots
+	}
+	if cfg.ProposalBudget == 0 {
+		cfg.ProposalBudget = DefaultProposalBudget
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
 	}
 	if log == nil {
 		log = slog.Default()
@@ -105,13 +124,20 @@ func NewApp(store *chain.Store, system *chain.SystemContracts, cfg Config, metri
 		log:     log,
 		stats:   metrics,
 		decoded: newDecodeCache(decodeCacheBytes),
+		chainID: store.Config().ChainID.Uint64(),
 		results: map[[32]byte]*chain.Result{},
 	}
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}
+	var err error
+	if a.appHash, err = a.appHashAt(store.Head().Number.Uint64()); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
+
+func (a *App) now() time.Time { return a.cfg.Clock() }
 
 // Store returns the chain store.
 func (a *App) Store() *chain.Store { return a.store }
@@ -169,6 +195,12 @@ func (a *App) decode(raw []byte) (*decodedTx, error) {
 	if tx.Type() == types.BlobTxType || tx.Type() == types.SetCodeTxType {
 		return nil, chain.ErrTxTypeRefused
 	}
+	if from, ok := senders.Get(senderKey{hash, a.chainID}); ok {
+		// Seed go-ethereum's own per-transaction sender cache, which
+		// the pool's validation reads.
+		_, _ = types.Sender(knownSender{a.pool.signer, from}, tx)
+		return &decodedTx{tx: tx, from: from}, nil
+	}
 	from, err := types.Sender(a.pool.signer, tx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", txpool.ErrInvalidSender, err)
@@ -178,13 +210,15 @@ func (a *App) decode(raw []byte) (*decodedTx, error) {
 
 // Info tells CometBFT where the application is, so it replays what is missing.
 func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
-	head := a.store.Head()
+	a.mu.Lock()
+	head, hash := a.store.Head(), a.appHash
+	a.mu.Unlock()
 	return &abci.ResponseInfo{
 		Data:             "cairn-l1",
 		Version:          Version,
 		AppVersion:       AppVersion,
 		LastBlockHeight:  head.Number.Int64(),
-		LastBlockAppHash: head.Root.Bytes(),
+		LastBlockAppHash: hash.Bytes(),
 	}, nil
 }
 
@@ -255,6 +289,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	if req.Type == abci.CheckTxType_New {
 		a.stats.TxAccepted.Inc()
 		a.decoded.add(d.tx.Hash(), d, len(req.Tx))
+		senders.Add(senderKey{d.tx.Hash(), a.chainID}, d.from)
 	}
 	return &abci.ResponseCheckTx{Code: CodeOK, GasWanted: int64(d.tx.Gas())}, nil
 }
@@ -322,7 +357,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		order.Shift()
 	}
 	env := a.env(req.Time.Unix(), req.ProposerAddress, extendedVotes(req.LocalLastCommit.Votes), req.Misbehavior)
-	res, err := a.build(head, env, picked)
+	res, err := a.propose(head, env, picked)
 	if err != nil {
 		return nil, err
 	}
@@ -419,15 +454,17 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	a.mu.Lock()
 	a.finalized = res
+	a.nextHash = nextAppHash(a.appHash, res.Block)
+	hash := a.nextHash
 	a.mu.Unlock()
-	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: updates, AppHash: res.Block.Root().Bytes()}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: updates, AppHash: hash.Bytes()}, nil
 }
 
 // Commit makes the finalized block durable and the new head, then resets the
 // mempool view to the new state before CometBFT rechecks the mempool.
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	a.mu.Lock()
-	res := a.finalized
+	res, hash := a.finalized, a.nextHash
 	a.finalized = nil
 	a.results = map[[32]byte]*chain.Result{}
 	a.mu.Unlock()
@@ -435,6 +472,12 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		return nil, errors.New("Commit without FinalizeBlock")
 	}
 	if err := a.store.Commit(res); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.appHash = hash
+	a.mu.Unlock()
+	if err := a.recordAppHash(res.Block.NumberU64(), hash); err != nil {
 		return nil, err
 	}
 	if err := a.resetCheckState(); err != nil {
@@ -499,6 +542,33 @@ func (a *App) build(head *types.Header, env chain.Env, txs []*types.Transaction)
 		return nil, fmt.Errorf("open state %s: %w", head.Root, err)
 	}
 	return a.exec.Build(head, st, env, txs)
+}
+
+// propose executes the picked transactions in order until the block is
+// done or executing it has taken the proposal budget: what is left waits for
+// the next block, so a backlog drains in blocks of bounded time instead of
+// one that takes seconds to execute on every validator. The clock decides
+// only how much the proposer offers; the other validators check the block
+// by executing it, whatever its size.
+func (a *App) propose(head *types.Header, env chain.Env, txs []*types.Transaction) (*chain.Result, error) {
+	a.builds.Add(1)
+	st, err := a.store.StateAt(head.Root)
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", head.Root, err)
+	}
+	p, err := a.exec.Begin(head, st, env)
+	if err != nil {
+		return nil, err
+	}
+	start := a.now()
+	for i, tx := range txs {
+		if i%64 == 0 && i > 0 && a.now().Sub(start) > a.cfg.ProposalBudget {
+			a.stats.ProposalsCut.Inc()
+			break
+		}
+		p.Apply(i, tx)
+	}
+	return p.Finish()
 }
 
 func (a *App) remember(key [32]byte, res *chain.Result) {

@@ -35,7 +35,8 @@ type ClusterConfig struct {
 	Dir         string        // node homes go to Dir/node0 ... Dir/node{N-1}
 	Validators  int           // number of validators
 	Genesis     chain.Genesis // execution genesis (used when Dir has none yet)
-	BlockTime   time.Duration // CometBFT timeout_commit
+	BlockTime   time.Duration // longest time between blocks, when idle (default 200ms)
+	BlockGap    time.Duration // pause after each block (default DefaultBlockGap)
 	Host        string        // listen host; 127.0.0.1 when empty
 	Hosts       []string      // if set, node i is reached at Hosts[i] and listens for peers on all interfaces
 	BaseP2PPort int           // node i uses BaseP2PPort+i; 0 picks free ports
@@ -90,6 +91,9 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 	}
 	if cfg.BlockTime == 0 {
 		cfg.BlockTime = 200 * time.Millisecond
+	}
+	if cfg.BlockGap == 0 {
+		cfg.BlockGap = DefaultBlockGap
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -205,7 +209,7 @@ func (c *Cluster) prepareHome(i, p2pPort, rpcPort int) (crypto.PubKey, error) {
 		c.rpc = append(c.rpc, "")
 	}
 	home := filepath.Join(cfg.Dir, fmt.Sprintf("node%d", i))
-	cc := CometConfig(home, fmt.Sprintf("validator-%d", i), net.JoinHostPort(listen, strconv.Itoa(p2pPort)), nil, cfg.BlockTime)
+	cc := CometConfig(home, fmt.Sprintf("validator-%d", i), net.JoinHostPort(listen, strconv.Itoa(p2pPort)), nil, cfg.BlockTime, cfg.BlockGap)
 	cc.FilterPeers = true
 	if len(cfg.Hosts) > i {
 		cc.P2P.ExternalAddress = "tcp://" + c.p2p[i]

@@ -1,6 +1,7 @@
 // Package l1 is Cairn's Layer 1 node: a CometBFT ABCI++ application that
 // executes Ethereum-format transactions with the chain package, one Ethereum
-// block per CometBFT height, the app hash being the state root.
+// block per CometBFT height, the app hash being the state root of the newest
+// block with transactions (apphash.go).
 //
 // The pieces, one file each:
 //

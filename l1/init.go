@@ -1,6 +1,7 @@
 package l1
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -15,11 +16,12 @@ import (
 type InitConfig struct {
 	Home      string
 	Moniker   string
-	Genesis   string   // the network's genesis.json, copied into the home
-	Peers     []string // id@host:port of nodes to dial
-	P2P       string   // listen address for peers, host:port
-	RPC       string   // Ethereum JSON-RPC listen address
-	BlockTime time.Duration
+	Genesis   string        // the network's genesis.json, copied into the home
+	Peers     []string      // id@host:port of nodes to dial
+	P2P       string        // listen address for peers, host:port
+	RPC       string        // Ethereum JSON-RPC listen address
+	BlockTime time.Duration // longest time between blocks, when idle
+	BlockGap  time.Duration // pause after each block (default DefaultBlockGap)
 }
 
 // InitResult says who the new node is.
@@ -32,7 +34,7 @@ type InitResult struct {
 // cairn.toml and the network's genesis. It refuses a home that already has a
 // genesis, so keys and chain data are never overwritten.
 func InitHome(c InitConfig) (*InitResult, error) {
-	cc := CometConfig(c.Home, c.Moniker, c.P2P, c.Peers, c.BlockTime)
+	cc := CometConfig(c.Home, c.Moniker, c.P2P, c.Peers, c.BlockTime, cmp.Or(c.BlockGap, DefaultBlockGap))
 	if _, err := os.Stat(cc.GenesisFile()); err == nil {
 		return nil, fmt.Errorf("%s already has a genesis: refusing to overwrite a node home", c.Home)
 	}

@@ -24,6 +24,7 @@ type Metrics struct {
 	TxAccepted        prometheus.Counter
 	TxRejected        prometheus.Counter
 	ProposalsRejected prometheus.Counter
+	ProposalsCut      prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg when it is not
@@ -47,6 +48,7 @@ func NewMetrics(reg prometheus.Registerer, node string) *Metrics {
 		TxAccepted:        counter("mempool_accepted_total", "Transactions admitted to the mempool."),
 		TxRejected:        counter("mempool_rejected_total", "Transactions refused by CheckTx."),
 		ProposalsRejected: counter("proposals_rejected_total", "Proposals refused by ProcessProposal."),
+		ProposalsCut:      counter("proposals_cut_total", "Proposals this node cut short at its execution budget, leaving transactions for the next block."),
 	}
 }
 

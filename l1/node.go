@@ -420,10 +420,16 @@ func (n *Node) WaitHeight(ctx context.Context, height uint64) error {
 	return nil
 }
 
+// DefaultBlockGap is the pause after each block before the next may start.
+const DefaultBlockGap = 10 * time.Millisecond
+
 // CometConfig returns CometBFT's configuration for a Cairn node at home,
-// tuned for fast blocks: blockTime is the pause after each commit (CometBFT's
-// timeout_commit); an idle chain makes a block about every blockTime.
-func CometConfig(home, moniker, p2pAddr string, peers []string, blockTime time.Duration) *cmtcfg.Config {
+// tuned for blocks on demand: a block starts as soon as a transaction waits
+// (but not within gap of the last block: CometBFT's timeout_commit), and an
+// idle chain makes one every idle (create_empty_blocks_interval). A block
+// with transactions is followed at once by one more (CometBFT's proof block
+// for its app hash, apphash.go).
+func CometConfig(home, moniker, p2pAddr string, peers []string, idle, gap time.Duration) *cmtcfg.Config {
 	c := cmtcfg.DefaultConfig()
 	c.SetRoot(home)
 	c.Moniker = moniker
@@ -433,7 +439,7 @@ func CometConfig(home, moniker, p2pAddr string, peers []string, blockTime time.D
 	c.P2P.AllowDuplicateIP = true
 	c.P2P.AddrBookStrict = false
 	c.P2P.PexReactor = false
-	c.P2P.FlushThrottleTimeout = 10 * time.Millisecond
+	c.P2P.FlushThrottleTimeout = 2 * time.Millisecond
 	c.P2P.SendRate = 50 * 1024 * 1024
 	c.P2P.RecvRate = 50 * 1024 * 1024
 	c.P2P.MaxPacketMsgPayloadSize = 64 * 1024
@@ -445,8 +451,10 @@ func CometConfig(home, moniker, p2pAddr string, peers []string, blockTime time.D
 	c.Consensus.TimeoutPrevoteDelta = 100 * time.Millisecond
 	c.Consensus.TimeoutPrecommit = 200 * time.Millisecond
 	c.Consensus.TimeoutPrecommitDelta = 100 * time.Millisecond
-	c.Consensus.TimeoutCommit = blockTime
-	c.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
+	c.Consensus.TimeoutCommit = gap
+	c.Consensus.CreateEmptyBlocks = true
+	c.Consensus.CreateEmptyBlocksInterval = idle
+	c.Consensus.PeerGossipSleepDuration = 2 * time.Millisecond
 	c.Consensus.PeerQueryMaj23SleepDuration = 200 * time.Millisecond
 	c.Mempool.Size = 50_000
 	c.Mempool.MaxTxsBytes = 256 * 1024 * 1024

@@ -44,7 +44,8 @@ with 'cairn stake --home DIR --amount ETH --key FILE'.`,
 	f.StringVar(&c.Moniker, "moniker", "cairn-node", "name of the node")
 	f.StringVar(&c.P2P, "p2p", "0.0.0.0:26656", "listen address for peers")
 	f.StringVar(&c.RPC, "rpc", "127.0.0.1:8545", "Ethereum JSON-RPC listen address")
-	f.DurationVar(&c.BlockTime, "block-time", devnet.DefaultBlockTime, "CometBFT timeout_commit (keep the network's)")
+	f.DurationVar(&c.BlockTime, "block-time", devnet.DefaultBlockTime, "longest time between blocks, when idle (keep the network's)")
+	f.DurationVar(&c.BlockGap, "block-gap", l1.DefaultBlockGap, "pause after each block, CometBFT timeout_commit (keep the network's)")
 	cmd.MarkFlagRequired("home")
 	cmd.MarkFlagRequired("genesis")
 	return cmd

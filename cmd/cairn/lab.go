@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,10 +14,27 @@ import (
 )
 
 func labCmd() *cobra.Command {
+	var profile string
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "Measure the layers: workloads and attacks against a fresh network",
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if profile == "" {
+				return nil
+			}
+			f, err := os.Create(profile)
+			if err != nil {
+				return err
+			}
+			return pprof.StartCPUProfile(f)
+		},
+		PersistentPostRun: func(*cobra.Command, []string) {
+			if profile != "" {
+				pprof.StopCPUProfile()
+			}
+		},
 	}
+	cmd.PersistentFlags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
 	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd(), labZKCmd())
 	return cmd
 }
@@ -54,7 +72,7 @@ block-processing rate for the same transfers measured in the same run.`,
 	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
 	f.BoolVar(&cfg.Shuffled, "shuffled", false, "one transaction per request, each sender's nonces out of order across connections")
 	f.IntVar(&cfg.LoneTxs, "lone-txs", 50, "transfers sent alone to the idle chain, then as many back to back (-1: none)")
-	f.DurationVar(&cfg.BlockTime, "block-time", 200*time.Millisecond, "CometBFT timeout_commit")
+	f.DurationVar(&cfg.BlockTime, "block-time", 200*time.Millisecond, "longest time between blocks, when idle")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
 }

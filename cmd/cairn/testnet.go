@@ -18,7 +18,7 @@ func testnetCmd() *cobra.Command {
 		validators, rpcPort, p2pPort int
 		out, hosts                   string
 		chainID                      uint64
-		blockTime                    time.Duration
+		blockTime, blockGap          time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "testnet",
@@ -39,6 +39,7 @@ interfaces; its JSON-RPC stays on 127.0.0.1:rpc-port+i of its machine.`,
 				Validators:  validators,
 				Genesis:     chain.Genesis{ChainID: chainID, Alloc: devnet.DevAlloc()},
 				BlockTime:   blockTime,
+				BlockGap:    blockGap,
 				BaseP2PPort: p2pPort,
 				BaseRPCPort: rpcPort,
 				Staking:     devnet.DevStaking(validators),
@@ -63,7 +64,8 @@ interfaces; its JSON-RPC stays on 127.0.0.1:rpc-port+i of its machine.`,
 	f.StringVar(&out, "out", "", "directory to write the homes into (required)")
 	f.StringVar(&hosts, "hosts", "", "comma-separated host of each node, for nodes on separate machines")
 	f.Uint64Var(&chainID, "chain-id", devnet.DefaultL1ChainID, "chain ID")
-	f.DurationVar(&blockTime, "block-time", devnet.DefaultBlockTime, "pause after each block (CometBFT timeout_commit)")
+	f.DurationVar(&blockTime, "block-time", devnet.DefaultBlockTime, "longest time between blocks: blocks come when transactions wait, and this often when idle")
+	f.DurationVar(&blockGap, "block-gap", l1.DefaultBlockGap, "pause after each block (CometBFT timeout_commit)")
 	f.IntVar(&rpcPort, "rpc-port", devnet.DefaultRPCPort, "JSON-RPC port of node 0; node i uses port+i")
 	f.IntVar(&p2pPort, "p2p-port", devnet.DefaultP2PPort, "P2P port of node 0; node i uses port+i")
 	cmd.MarkFlagRequired("out")

@@ -1,0 +1,99 @@
+package l1
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/cairn-dev/cairn/chain"
+)
+
+// The app hash CometBFT signs moves only with blocks that carry
+// transactions, so an idle chain needs no proof block after each empty
+// block (and can wait for work); it is the state root of the newest block
+// with transactions, recorded per block and recomputed when a crash lost
+// the record.
+func TestAppHashMovesOnlyWithTransactions(t *testing.T) {
+	app := newTestApp(t)
+	ctx := context.Background()
+	genesis := app.Store().Genesis().Root()
+	block := func(txs ...[]byte) []byte {
+		t.Helper()
+		head := app.Store().Head()
+		fin, err := app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Txs: txs, Height: head.Number.Int64() + 1, Time: time.Unix(int64(head.Time)+1, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.Commit(ctx, &abci.RequestCommit{}); err != nil {
+			t.Fatal(err)
+		}
+		return fin.AppHash
+	}
+	if h := block(); string(h) != string(genesis.Bytes()) {
+		t.Fatalf("empty block 1 reports %x, want the genesis root", h)
+	}
+	if app.Store().Head().Root == genesis {
+		t.Fatal("the test wants an empty block that changes state (EIP-2935, EIP-4788)")
+	}
+	withTx := block(rawTx(t, chain.DevKey(0), 0, 1, 10))
+	if string(withTx) != string(app.Store().Head().Root.Bytes()) {
+		t.Fatal("a block with a transaction does not report its state root")
+	}
+	for range 3 {
+		if h := block(); string(h) != string(withTx) {
+			t.Fatalf("empty block reports %x, want %x", h, withTx)
+		}
+	}
+	info, _ := app.Info(ctx, &abci.RequestInfo{})
+	if info.LastBlockHeight != 5 || string(info.LastBlockAppHash) != string(withTx) {
+		t.Fatalf("info %d %x", info.LastBlockHeight, info.LastBlockAppHash)
+	}
+
+	// A restarted node over the same store reports the same, also when
+	// the records of the last blocks were lost.
+	for _, n := range []uint64{5, 4, 3} {
+		if err := app.Store().Database().Delete(appHashKey(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := NewApp(app.Store(), nil, Config{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ = again.Info(ctx, &abci.RequestInfo{})
+	if string(info.LastBlockAppHash) != string(withTx) {
+		t.Fatalf("restarted: info %x, want %x", info.LastBlockAppHash, withTx)
+	}
+}
+
+// Nodes in one process share the senders they recovered (decodecache.go),
+// keyed by transaction hash and chain ID: a transaction accepted on one
+// chain is still refused by a node of another, whose own recovery refuses
+// its chain ID.
+func TestSharedSendersKeepChainsApart(t *testing.T) {
+	a := newTestApp(t)
+	raw := rawTx(t, chain.DevKey(0), 0, 1, 10)
+	res, err := a.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: raw, Type: abci.CheckTxType_New})
+	if err != nil || res.Code != CodeOK {
+		t.Fatalf("accepted on its chain: %v %s", err, res.Log)
+	}
+	store, err := chain.Open("", &chain.Genesis{ChainID: appChainID + 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	b, err := NewApp(store, nil, Config{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.decode(raw); err == nil {
+		t.Fatal("another chain's node took the sender from the shared cache")
+	}
+	c := newTestApp(t)
+	d, err := c.decode(raw)
+	if err != nil || d.from != chain.DevAddress(0) {
+		t.Fatalf("a node of the same chain: %v %v", d, err)
+	}
+}
