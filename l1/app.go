@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -78,6 +79,7 @@ type App struct {
 	decoded *decodeCache
 	chainID uint64
 	builds  atomic.Int64 // block executions, for tests of the result cache
+	baseFee atomic.Pointer[headBaseFee]
 
 	mu         sync.Mutex // guards the fields below against RPC readers
 	checkState *state.StateDB
@@ -138,6 +140,22 @@ func NewApp(store *chain.Store, system *chain.SystemContracts, cfg Config, metri
 }
 
 func (a *App) now() time.Time { return a.cfg.Clock() }
+
+// nextBaseFee is the base fee of the block after head, computed once per
+// head: CheckTx asks for it for every transaction.
+func (a *App) nextBaseFee(head *types.Header) *big.Int {
+	if b := a.baseFee.Load(); b != nil && b.head == head {
+		return b.fee
+	}
+	fee := a.exec.Header(head, chain.Env{}).BaseFee
+	a.baseFee.Store(&headBaseFee{head, fee})
+	return fee
+}
+
+type headBaseFee struct {
+	head *types.Header
+	fee  *big.Int
+}
 
 // Store returns the chain store.
 func (a *App) Store() *chain.Store { return a.store }
@@ -273,7 +291,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 		st := a.checkState
 		a.mu.Unlock()
 		head := a.store.Head()
-		baseFee := a.exec.Header(head, chain.Env{}).BaseFee
+		baseFee := a.nextBaseFee(head)
 		if req.Type == abci.CheckTxType_Recheck {
 			err = a.pool.recheck(d.tx, d.from, st, baseFee)
 		} else {
@@ -299,7 +317,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 // it, and drops what turned out invalid.
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	head := a.store.Head()
-	baseFee := a.exec.Header(head, chain.Env{}).BaseFee
+	baseFee := a.nextBaseFee(head)
 	bySender := map[common.Address][]*txpool.LazyTransaction{}
 	raws := map[common.Hash][]byte{}
 	for _, raw := range req.Txs {

@@ -19,50 +19,78 @@ import (
 	"github.com/cairn-dev/cairn/l1"
 )
 
-// L1Config configures the L1 throughput benchmark.
+// L1Config configures the L1 benchmark.
 type L1Config struct {
 	Validators int           // default 4
 	Senders    int           // funded accounts sending in parallel; default 64
-	Transfers  int           // total transfers; default 20,000
-	Rate       int           // offered transfers/s; 0 sends as fast as RPC accepts
-	BlockTime  time.Duration // default 200ms
+	Transfers  int           // transfers of the burst; default 20,000
+	BlockTime  time.Duration // longest time between blocks; default 200ms
+	BlockGap   time.Duration // pause after each block; l1.DefaultBlockGap when 0
 	Clients    int           // concurrent RPC connections; default 8
-	// Shuffled sends one transaction per request with each sender's nonces
-	// out of order across connections, as a wallet backend with several
-	// connections does: the load the issue measured geth and Anvil with.
+	// Batch is how many transactions the burst sends per JSON-RPC request
+	// (0 or 1: one, the plain request a wallet or test suite sends).
+	Batch int
+	// Shuffled sends each sender's nonces out of order across connections,
+	// as a wallet backend with several connections does: the load the
+	// issue measured geth and Anvil with.
 	Shuffled bool
-	LoneTxs  int    // transfers sent alone to the idle chain, then as many back to back; default 50, -1 none
-	Dir      string // data directory; a temporary one when empty
-	Out      io.Writer
-	Log      *slog.Logger // node logs; discarded when nil
+	// Rates are fixed offered rates (transfers/s, one per request) run
+	// after the burst, RateSeconds (default 5) each.
+	Rates       []int
+	RateSeconds int
+	LoneTxs     int // transfers sent alone to the idle chain, then as many back to back; default 50, -1 none
+	// Anvil is the anvil binary to measure the same against ("" looks on
+	// the PATH, "-" skips it); AnvilBlockTime its interval mining for the
+	// loads (default 250ms; lone transfers use its automine).
+	Anvil          string
+	AnvilBlockTime time.Duration
+	Dir            string // data directory; a temporary one when empty
+	Out            io.Writer
+	Log            *slog.Logger // node logs; discarded when nil
 }
 
-// L1Result is what the benchmark measured.
-type L1Result struct {
-	Transfers    int
+// LoadFigures is what one load run measured.
+type LoadFigures struct {
+	Rate         int // offered transfers/s; 0 for the burst
+	Sent         int
 	Committed    int
 	Refused      int    // answered with an error by eth_sendRawTransaction
 	Lost         int    // accepted but not committed within a minute
 	FirstRefusal string // the first refusal's error, if any
+	Elapsed      time.Duration
+	TPS          float64       // committed transfers per second, first send to last commit
+	Intake       float64       // accepted eth_sendRawTransaction per second, first send to last answer
+	P50, P99     time.Duration // send to commit
+	Blocks       int
+	BlockTime    time.Duration // mean interval between blocks during the run
+}
+
+// L1Run is what the workload measured on one chain.
+type L1Run struct {
 	// A lone transfer on the idle chain, eth_sendRawTransaction to its
 	// receipt polled every 2 ms, and transfers back to back.
 	LoneP50, LoneP99 time.Duration
 	SeqP50, SeqP99   time.Duration
-	Elapsed          time.Duration // first send to last commit
-	TPS              float64       // committed transfers per second
-	LatencyP50       time.Duration // send to commit, as seen by validator 0
-	LatencyP99       time.Duration
-	BlockTime        time.Duration // mean interval between blocks during the run
-	Blocks           int
-	BaselineTPS      float64 // go-ethereum's block processing of the same transfers
-	BaselineNoSigs   float64 // the same with senders already recovered
+	Burst            LoadFigures
+	Rates            []LoadFigures
+}
+
+// L1Result is what the benchmark measured.
+type L1Result struct {
+	Cairn          *L1Run
+	Anvil          *L1Run // nil without anvil
+	AnvilBlockTime time.Duration
+	BaselineTPS    float64 // go-ethereum's block processing of the same transfers
+	BaselineNoSigs float64 // the same with senders already recovered
 }
 
 const benchChainID = 31337
 
 // RunL1 starts a multi-validator L1, sends signed transfers through validator
-// RPC endpoints, and measures committed throughput and inclusion latency,
-// then go-ethereum's block processing of the same transfers.
+// RPC endpoints, and measures lone-transfer latency, committed throughput and
+// inclusion latency (a burst, then fixed offered rates), then the same
+// against Anvil when it is there, then go-ethereum's block processing of the
+// same transfers.
 func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	if cfg.Validators == 0 {
 		cfg.Validators = 4
@@ -82,19 +110,27 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	if cfg.LoneTxs == 0 {
 		cfg.LoneTxs = 50
 	}
+	if cfg.Batch == 0 {
+		cfg.Batch = 1
+	}
+	if cfg.RateSeconds == 0 {
+		cfg.RateSeconds = 5
+	}
+	if cfg.AnvilBlockTime == 0 {
+		cfg.AnvilBlockTime = 250 * time.Millisecond
+	}
 	cfg.Out, cfg.Log = outputs(cfg.Out, cfg.Log)
 	dir, cleanup, err := workDir(cfg.Dir, "cairn-lab-l1-")
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	keys, alloc := benchAccounts(cfg.Senders + 1)
-	loneKey := keys[cfg.Senders] // the lone transfers' sender, apart from the load
-	keys = keys[:cfg.Senders]
-	genesis := chain.Genesis{ChainID: benchChainID, GasLimit: 200_000_000, Alloc: alloc}
-	txs := signTransfers(keys, cfg.Transfers, benchChainID)
+	// Each run has its own senders, so every run starts at nonce 0: the
+	// burst, one set per fixed rate, and the lone transfers' sender.
+	w := newWorkload(cfg)
+	genesis := chain.Genesis{ChainID: benchChainID, GasLimit: 200_000_000, Alloc: w.alloc}
 
-	cl, err := l1.NewCluster(l1.ClusterConfig{Dir: dir, Validators: cfg.Validators, Genesis: genesis, BlockTime: cfg.BlockTime, Log: cfg.Log})
+	cl, err := l1.NewCluster(l1.ClusterConfig{Dir: dir, Validators: cfg.Validators, Genesis: genesis, BlockTime: cfg.BlockTime, BlockGap: cfg.BlockGap, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -105,59 +141,191 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	if err := cl.WaitHeight(ctx, 2); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(cfg.Out, "L1: %d validators, %d senders, %d signed transfers\n", cfg.Validators, cfg.Senders, len(txs))
+	fmt.Fprintf(cfg.Out, "L1: %d validators, %d senders, %d signed transfers, %s\n", cfg.Validators, cfg.Senders, cfg.Transfers, w.driver())
 
 	urls := make([]string, cfg.Validators)
 	for i := range urls {
 		urls[i] = "http://" + cl.RPCAddr(i)
 	}
 	res := &L1Result{}
-	if cfg.LoneTxs > 0 {
-		if res.LoneP50, res.LoneP99, err = loneLatency(ctx, urls[0], loneKey, benchChainID, 0, cfg.LoneTxs, 300*time.Millisecond); err != nil {
-			return nil, fmt.Errorf("lone transfers: %w", err)
-		}
-		if res.SeqP50, res.SeqP99, err = loneLatency(ctx, urls[0], loneKey, benchChainID, uint64(cfg.LoneTxs), cfg.LoneTxs, 0); err != nil {
-			return nil, fmt.Errorf("back-to-back transfers: %w", err)
-		}
-	}
-	opts := loadOptions{clients: cfg.Clients, rate: cfg.Rate, settle: time.Minute}
-	if cfg.Shuffled {
-		shuffleNonces(txs, cfg.Senders)
-		opts.single = true
-	}
-	load, err := runLoad(ctx, cl.Node(0).Chain(), urls, opts, txs)
-	if err != nil {
+	if res.Cairn, err = w.run(ctx, cl.Node(0).Chain(), urls); err != nil {
 		return nil, err
 	}
-	res.Transfers, res.Committed, res.Refused, res.Lost, res.Elapsed = len(txs), load.committed, load.refused, load.lost(), load.elapsed()
-	if load.firstErr != nil {
-		res.FirstRefusal = load.firstErr.Error()
-	}
-	res.TPS = load.tps()
-	res.LatencyP50, res.LatencyP99 = load.percentile(50), load.percentile(99)
-	res.Blocks, res.BlockTime = load.blockInterval()
 	cl.Stop()
+
+	if bin := findAnvil(cfg.Anvil); bin != "" {
+		fmt.Fprintf(cfg.Out, "the same against Anvil (%s)...\n", bin)
+		res.AnvilBlockTime = cfg.AnvilBlockTime
+		if res.Anvil, err = w.runAnvil(ctx, bin, genesis.GasLimit); err != nil {
+			return nil, fmt.Errorf("anvil: %w", err)
+		}
+	}
 	fmt.Fprintf(cfg.Out, "measuring go-ethereum's block processing of the same transfers...\n")
-	res.BaselineTPS, res.BaselineNoSigs, err = baseline(genesis, keys, cfg.Transfers)
+	res.BaselineTPS, res.BaselineNoSigs, err = baseline(genesis, w.burstKeys, cfg.Transfers)
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
+// workload is what RunL1 sends, the same to Cairn and to Anvil.
+type workload struct {
+	cfg       L1Config
+	alloc     types.GenesisAlloc
+	burstKeys []*ecdsa.PrivateKey
+	rateKeys  [][]*ecdsa.PrivateKey // one set per fixed rate
+	loneKey   *ecdsa.PrivateKey
+}
+
+func newWorkload(cfg L1Config) *workload {
+	n := cfg.Senders * (1 + len(cfg.Rates))
+	keys, alloc := benchAccounts(n + 1)
+	w := &workload{cfg: cfg, alloc: alloc, burstKeys: keys[:cfg.Senders], loneKey: keys[n]}
+	for i := range cfg.Rates {
+		w.rateKeys = append(w.rateKeys, keys[cfg.Senders*(i+1):cfg.Senders*(i+2)])
+	}
+	return w
+}
+
+func (w *workload) driver() string {
+	per := "one transaction per JSON-RPC request"
+	if w.cfg.Batch > 1 {
+		per = fmt.Sprintf("%d transactions per JSON-RPC batch", w.cfg.Batch)
+	}
+	if w.cfg.Shuffled {
+		per += ", each sender's nonces out of order across connections"
+	}
+	return fmt.Sprintf("%d connections, %s", w.cfg.Clients, per)
+}
+
+func (w *workload) addresses() []common.Address {
+	var out []common.Address
+	for _, a := range chain.SortedAddresses(w.alloc) {
+		out = append(out, a)
+	}
+	return out
+}
+
+// run sends the whole workload to one chain: lone transfers to the idle
+// chain, as many back to back, the burst, then each fixed rate.
+func (w *workload) run(ctx context.Context, watch chainEvents, urls []string) (*L1Run, error) {
+	cfg, r := w.cfg, &L1Run{}
+	var err error
+	if cfg.LoneTxs > 0 {
+		if r.LoneP50, r.LoneP99, err = loneLatency(ctx, urls[0], w.loneKey, benchChainID, 0, cfg.LoneTxs, 300*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("lone transfers: %w", err)
+		}
+		if r.SeqP50, r.SeqP99, err = loneLatency(ctx, urls[0], w.loneKey, benchChainID, uint64(cfg.LoneTxs), cfg.LoneTxs, 0); err != nil {
+			return nil, fmt.Errorf("back-to-back transfers: %w", err)
+		}
+	}
+	opts := loadOptions{clients: cfg.Clients, batch: cfg.Batch, settle: time.Minute}
+	txs := signTransfers(w.burstKeys, cfg.Transfers, benchChainID)
+	if cfg.Shuffled {
+		shuffleNonces(txs, cfg.Senders)
+	}
+	load, err := runLoad(ctx, watch, urls, opts, txs)
+	if err != nil {
+		return nil, err
+	}
+	r.Burst = loadFigures(0, load)
+	for i, rate := range cfg.Rates {
+		if err := sleep(ctx, time.Second); err != nil { // let the chain go idle
+			return nil, err
+		}
+		opts := loadOptions{clients: cfg.Clients, rate: rate, settle: time.Minute}
+		load, err := runLoad(ctx, watch, urls, opts, signTransfers(w.rateKeys[i], rate*cfg.RateSeconds, benchChainID))
+		if err != nil {
+			return nil, err
+		}
+		r.Rates = append(r.Rates, loadFigures(rate, load))
+	}
+	return r, nil
+}
+
+// runAnvil runs the workload against Anvil: the lone and back-to-back
+// transfers with a block per transaction (automine, Anvil's default, what
+// a test suite gets), the loads with blocks every AnvilBlockTime.
+func (w *workload) runAnvil(ctx context.Context, bin string, gasLimit uint64) (*L1Run, error) {
+	auto, err := startAnvil(ctx, bin, benchChainID, gasLimit, 0, w.addresses())
+	if err != nil {
+		return nil, err
+	}
+	r := &L1Run{}
+	if w.cfg.LoneTxs > 0 {
+		if r.LoneP50, r.LoneP99, err = loneLatency(ctx, auto.url, w.loneKey, benchChainID, 0, w.cfg.LoneTxs, 300*time.Millisecond); err == nil {
+			r.SeqP50, r.SeqP99, err = loneLatency(ctx, auto.url, w.loneKey, benchChainID, uint64(w.cfg.LoneTxs), w.cfg.LoneTxs, 0)
+		}
+	}
+	auto.stop()
+	if err != nil {
+		return nil, err
+	}
+	timed, err := startAnvil(ctx, bin, benchChainID, gasLimit, w.cfg.AnvilBlockTime, w.addresses())
+	if err != nil {
+		return nil, err
+	}
+	defer timed.stop()
+	loads := *w
+	loads.cfg.LoneTxs = -1
+	lr, err := loads.run(ctx, rpcBlocks{timed.url}, []string{timed.url})
+	if err != nil {
+		return nil, err
+	}
+	r.Burst, r.Rates = lr.Burst, lr.Rates
+	return r, nil
+}
+
+func loadFigures(rate int, load *loadResult) LoadFigures {
+	f := LoadFigures{Rate: rate, Sent: load.sent, Committed: load.committed, Refused: load.refused, Lost: load.lost(),
+		Elapsed: load.elapsed(), TPS: load.tps(), Intake: load.intake(), P50: load.percentile(50), P99: load.percentile(99)}
+	if load.firstErr != nil {
+		f.FirstRefusal = load.firstErr.Error()
+	}
+	f.Blocks, f.BlockTime = load.blockInterval()
+	return f
+}
+
 // Print writes the result as a small report.
 func (r *L1Result) Print(w io.Writer) {
-	fmt.Fprintf(w, "committed %d/%d transfers in %v\n", r.Committed, r.Transfers, r.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "  refused, lost:             %d, %d%s\n", r.Refused, r.Lost, refusalNote(r.FirstRefusal))
-	if r.LoneP99 > 0 {
-		fmt.Fprintf(w, "  lone transfer, idle chain: p50 %s, p99 %s to its receipt (polled every 2 ms)\n", msOf(r.LoneP50), msOf(r.LoneP99))
-		fmt.Fprintf(w, "  transfers back to back:    p50 %s, p99 %s each, sent on the last one's receipt\n", msOf(r.SeqP50), msOf(r.SeqP99))
+	c := r.Cairn
+	fmt.Fprintln(w, "Cairn L1:")
+	r.printRun(w, c)
+	if a := r.Anvil; a != nil {
+		fmt.Fprintf(w, "Anvil (a block per transaction for the lone transfers, every %v for the loads):\n", r.AnvilBlockTime)
+		r.printRun(w, a)
+		fmt.Fprintln(w, "Cairn / Anvil:")
+		if c.LoneP99 > 0 && a.LoneP99 > 0 {
+			fmt.Fprintf(w, "  lone transfer p99:         %.2f× Anvil's latency\n", float64(c.LoneP99)/float64(a.LoneP99))
+			fmt.Fprintf(w, "  back to back p50:          %.2f× Anvil's latency\n", float64(c.SeqP50)/float64(a.SeqP50))
+		}
+		fmt.Fprintf(w, "  sustained:                 %.2f× Anvil's rate\n", c.Burst.TPS/a.Burst.TPS)
+		fmt.Fprintf(w, "  intake:                    %.2f× Anvil's rate\n", c.Burst.Intake/a.Burst.Intake)
 	}
-	fmt.Fprintf(w, "  L1 sustained:              %8.0f transfers/s\n", r.TPS)
-	fmt.Fprintf(w, "  inclusion latency:         p50 %v, p99 %v\n", r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond))
-	fmt.Fprintf(w, "  block time:                %v over %d blocks\n", r.BlockTime.Round(time.Millisecond), r.Blocks)
-	fmt.Fprintf(w, "  geth block processing:     %8.0f transfers/s (with sender recovery), %.0f/s without\n", r.BaselineTPS, r.BaselineNoSigs)
-	fmt.Fprintf(w, "  ratio L1 / geth:           %.2f\n", r.TPS/r.BaselineTPS)
+	fmt.Fprintf(w, "geth block processing:       %8.0f transfers/s (with sender recovery), %.0f/s without\n", r.BaselineTPS, r.BaselineNoSigs)
+	fmt.Fprintf(w, "ratio Cairn L1 / geth:       %.2f\n", c.Burst.TPS/r.BaselineTPS)
+}
+
+func (r *L1Result) printRun(w io.Writer, run *L1Run) {
+	if run.LoneP99 > 0 {
+		fmt.Fprintf(w, "  lone transfer, idle chain: p50 %s, p99 %s to its receipt (polled every 2 ms)\n", msOf(run.LoneP50), msOf(run.LoneP99))
+		fmt.Fprintf(w, "  transfers back to back:    p50 %s, p99 %s each, sent on the last one's receipt\n", msOf(run.SeqP50), msOf(run.SeqP99))
+	}
+	for _, f := range append([]LoadFigures{run.Burst}, run.Rates...) {
+		what := fmt.Sprintf("burst of %d", f.Sent)
+		if f.Rate > 0 {
+			what = fmt.Sprintf("%d/s offered", f.Rate)
+		}
+		fmt.Fprintf(w, "  %-25s  %6.0f/s committed, intake %6.0f/s, inclusion p50 %v p99 %v, %d blocks %v apart%s\n",
+			what+":", f.TPS, f.Intake, f.P50.Round(time.Millisecond), f.P99.Round(time.Millisecond), f.Blocks, f.BlockTime.Round(time.Millisecond), lossNote(f))
+	}
+}
+
+func lossNote(f LoadFigures) string {
+	if f.Refused+f.Lost == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d refused, %d lost%s)", f.Refused, f.Lost, refusalNote(f.FirstRefusal))
 }
 
 func msOf(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
@@ -166,7 +334,7 @@ func refusalNote(first string) string {
 	if first == "" {
 		return ""
 	}
-	return " (first refusal: " + first + ")"
+	return ": " + first
 }
 
 // shuffleNonces shuffles txs (signed round-robin over senders) within

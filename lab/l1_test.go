@@ -20,8 +20,8 @@ func BenchmarkL1(b *testing.B) {
 			b.Fatal(err)
 		}
 		res.Print(os.Stdout)
-		b.ReportMetric(res.TPS, "transfers/s")
-		b.ReportMetric(res.TPS/res.BaselineTPS, "ratio-vs-geth")
+		b.ReportMetric(res.Cairn.Burst.TPS, "transfers/s")
+		b.ReportMetric(res.Cairn.Burst.TPS/res.BaselineTPS, "ratio-vs-geth")
 	}
 }
 
@@ -32,15 +32,22 @@ func BenchmarkL1(b *testing.B) {
 func TestL1BenchmarkSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := RunL1(ctx, L1Config{Validators: 4, Senders: 32, Transfers: 1024, Clients: 16, Shuffled: true, LoneTxs: 3, BlockTime: 100 * time.Millisecond})
+	res, err := RunL1(ctx, L1Config{Validators: 4, Senders: 32, Transfers: 1024, Clients: 16, Shuffled: true, LoneTxs: 3,
+		Rates: []int{200}, RateSeconds: 1, BlockTime: 100 * time.Millisecond, Anvil: "-"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Refused != 0 || res.Lost != 0 {
-		t.Fatalf("%d refused, %d lost; first refusal: %s", res.Refused, res.Lost, res.FirstRefusal)
+	c := res.Cairn
+	for _, f := range append([]LoadFigures{c.Burst}, c.Rates...) {
+		if f.Refused != 0 || f.Lost != 0 {
+			t.Fatalf("%d/s: %d refused, %d lost; first refusal: %s", f.Rate, f.Refused, f.Lost, f.FirstRefusal)
+		}
+		if f.Committed != f.Sent || f.TPS <= 0 || f.Intake <= 0 || f.P99 < f.P50 {
+			t.Fatalf("inconsistent figures: %+v", f)
+		}
 	}
-	if res.Committed != res.Transfers || res.TPS <= 0 || res.LatencyP99 < res.LatencyP50 || res.BaselineTPS <= 0 {
-		t.Fatalf("inconsistent result: %+v", res)
+	if len(c.Rates) != 1 || c.Rates[0].Sent != 200 || c.LoneP99 < c.LoneP50 || c.SeqP99 < c.SeqP50 || res.BaselineTPS <= 0 {
+		t.Fatalf("inconsistent result: %+v", c)
 	}
 }
 

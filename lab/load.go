@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -14,10 +15,15 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/event"
 	"github.com/ethereum/go-ethereum/rpc"
-
-	"github.com/cairn-dev/cairn/chain"
 )
+
+// chainEvents is what runLoad watches for commits: a chain.Store in this
+// process, or rpcBlocks polling a node's JSON-RPC.
+type chainEvents interface {
+	SubscribeChainEvent(ch chan<- core.ChainEvent) event.Subscription
+}
 
 // loadResult is what one load run saw of a chain committing transactions.
 type loadResult struct {
@@ -26,6 +32,7 @@ type loadResult struct {
 	firstErr  error
 	committed int // of those accepted
 	start     time.Time
+	sendDone  time.Time // the last send's answer
 	last      time.Time
 	latencies []time.Duration // send to commit, sorted
 	blockAt   []time.Time     // commits of blocks during the run
@@ -37,6 +44,12 @@ func (r *loadResult) lost() int { return r.sent - r.refused - r.committed }
 func (r *loadResult) elapsed() time.Duration { return r.last.Sub(r.start) }
 
 func (r *loadResult) tps() float64 { return float64(r.committed) / r.elapsed().Seconds() }
+
+// intake is accepted sends per second, from the first send to the last
+// answer.
+func (r *loadResult) intake() float64 {
+	return float64(r.sent-r.refused) / r.sendDone.Sub(r.start).Seconds()
+}
 
 func (r *loadResult) percentile(p int) time.Duration {
 	if len(r.latencies) == 0 {
@@ -63,10 +76,9 @@ const rpcBatch = 50
 type loadOptions struct {
 	clients int // concurrent connections, spread over the URLs
 	// rate is the offered transactions/s overall, one per request; 0 sends
-	// as fast as accepted, in batches of rpcBatch (or one per request with
-	// single).
-	rate   int
-	single bool
+	// as fast as accepted, batch per request (rpcBatch when 0).
+	rate  int
+	batch int
 	// settle bounds the wait for commits after the last send; what is not
 	// committed by then is counted lost. 0 waits as long as ctx allows and
 	// fails if ctx ends first.
@@ -77,7 +89,7 @@ type loadOptions struct {
 // share (every clients-th transaction) in order, and waits until watch has
 // committed every accepted one, timing each from send to commit. Refusals
 // are counted, not fatal: a load that bots and wallets send must meet none.
-func runLoad(ctx context.Context, watch *chain.Store, urls []string, o loadOptions, txs []*types.Transaction) (*loadResult, error) {
+func runLoad(ctx context.Context, watch chainEvents, urls []string, o loadOptions, txs []*types.Transaction) (*loadResult, error) {
 	var (
 		mu     sync.Mutex
 		sentAt = make(map[common.Hash]time.Time, len(txs))
@@ -146,10 +158,7 @@ func runLoad(ctx context.Context, watch *chain.Store, urls []string, o loadOptio
 				mine = append(mine, txs[i])
 			}
 			for len(mine) > 0 {
-				n := min(len(mine), rpcBatch)
-				if o.single {
-					n = 1
-				}
+				n := min(len(mine), cmp.Or(o.batch, rpcBatch))
 				if interval > 0 {
 					n = 1
 					if d := time.Until(next); d > 0 {
@@ -194,6 +203,9 @@ func runLoad(ctx context.Context, watch *chain.Store, urls []string, o loadOptio
 	if sendErr != nil {
 		return nil, sendErr
 	}
+	mu.Lock()
+	res.sendDone = time.Now()
+	mu.Unlock()
 	var deadline <-chan time.Time
 	if o.settle > 0 {
 		deadline = time.After(o.settle)

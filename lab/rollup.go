@@ -187,7 +187,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	opts := loadOptions{clients: cfg.Clients, settle: time.Minute}
 	if cfg.Shuffled {
 		shuffleNonces(txs[:cfg.Transfers], cfg.Senders)
-		opts.single = true
+		opts.batch = 1
 	}
 	full, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, opts, txs[:cfg.Transfers])
 	if err != nil {
@@ -285,7 +285,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	}
 	if cfg.L1Transfers > 0 {
 		fmt.Fprintf(cfg.Out, "measuring the L1 with the same kind of load...\n")
-		if res.L1, err = RunL1(ctx, L1Config{Transfers: cfg.L1Transfers, Senders: cfg.Senders, Clients: cfg.Clients, Dir: filepath.Join(dir, "l1-bench"), Log: cfg.Log}); err != nil {
+		if res.L1, err = RunL1(ctx, L1Config{Transfers: cfg.L1Transfers, Senders: cfg.Senders, Clients: cfg.Clients, Batch: rpcBatch, LoneTxs: -1, Anvil: "-", Dir: filepath.Join(dir, "l1-bench"), Log: cfg.Log}); err != nil {
 			return nil, err
 		}
 	}
@@ -450,8 +450,9 @@ func (r *RollupResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "  geth block processing:     %8.0f transfers/s (with sender recovery), %.0f/s without\n", r.BaselineTPS, r.BaselineNoSigs)
 	fmt.Fprintf(w, "  ratio L2 / geth:           %.2f\n", r.TPS/r.BaselineTPS)
 	if r.L1 != nil {
-		fmt.Fprintf(w, "  L1 (%d validators):        %8.0f transfers/s, inclusion p50 %v p99 %v\n", 4, r.L1.TPS, r.L1.LatencyP50.Round(time.Millisecond), r.L1.LatencyP99.Round(time.Millisecond))
-		fmt.Fprintf(w, "  ratio L2 / L1:             %.2f\n", r.TPS/r.L1.TPS)
+		b := r.L1.Cairn.Burst
+		fmt.Fprintf(w, "  L1 (%d validators):        %8.0f transfers/s, inclusion p50 %v p99 %v\n", 4, b.TPS, b.P50.Round(time.Millisecond), b.P99.Round(time.Millisecond))
+		fmt.Fprintf(w, "  ratio L2 / L1:             %.2f\n", r.TPS/b.TPS)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/lab"
 	"github.com/cairn-dev/cairn/rollup"
 )
@@ -46,12 +47,18 @@ func labL1Cmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "l1",
-		Short: "L1 throughput: signed transfers through JSON-RPC into a multi-validator network",
-		Long: `Starts a fresh L1 with --validators validators in this process, sends
---transfers signed transfers from --senders accounts through the validators'
-JSON-RPC endpoints, and prints sustained committed transfers/s, inclusion
-latency (send to commit, p50/p99) and block time, beside go-ethereum's own
-block-processing rate for the same transfers measured in the same run.`,
+		Short: "L1 latency and throughput: signed transfers through JSON-RPC into a multi-validator network, beside Anvil",
+		Long: `Starts a fresh L1 with --validators validators in this process and sends
+signed transfers through the validators' JSON-RPC endpoints: --lone-txs alone to
+the idle chain (send to receipt, p50/p99), as many back to back (each sent on the
+last one's receipt, as a test suite does), a burst of --transfers from --senders
+accounts, then each of --rates offered for --rate-seconds. It prints committed
+transfers/s, accepted eth_sendRawTransaction/s, inclusion latency (send to commit,
+p50/p99) and block time for each. When anvil is on the PATH (Foundry's npm package
+@foundry-rs/anvil-linux-amd64) or given with --anvil, the same workload runs
+against it in the same run (automine for the lone transfers, --anvil-block-time
+interval mining for the loads) and the report gives the ratios. Last,
+go-ethereum's own block-processing rate for the same transfers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
@@ -67,12 +74,17 @@ block-processing rate for the same transfers measured in the same run.`,
 	f := cmd.Flags()
 	f.IntVar(&cfg.Validators, "validators", 4, "validators")
 	f.IntVar(&cfg.Senders, "senders", 64, "sending accounts")
-	f.IntVar(&cfg.Transfers, "transfers", 20_000, "transfers to send")
-	f.IntVar(&cfg.Rate, "rate", 0, "offered load in transfers/s (0: as fast as RPC accepts)")
+	f.IntVar(&cfg.Transfers, "transfers", 20_000, "transfers of the burst")
+	f.IntSliceVar(&cfg.Rates, "rates", []int{500, 1000, 2000}, "fixed offered rates to measure after the burst, transfers/s")
+	f.IntVar(&cfg.RateSeconds, "rate-seconds", 5, "how long each fixed rate is offered")
 	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
-	f.BoolVar(&cfg.Shuffled, "shuffled", false, "one transaction per request, each sender's nonces out of order across connections")
+	f.IntVar(&cfg.Batch, "batch", 1, "transactions per JSON-RPC request in the burst (1: plain requests)")
+	f.BoolVar(&cfg.Shuffled, "shuffled", false, "each sender's nonces out of order across connections")
 	f.IntVar(&cfg.LoneTxs, "lone-txs", 50, "transfers sent alone to the idle chain, then as many back to back (-1: none)")
 	f.DurationVar(&cfg.BlockTime, "block-time", 200*time.Millisecond, "longest time between blocks, when idle")
+	f.DurationVar(&cfg.BlockGap, "block-gap", l1.DefaultBlockGap, "pause after each block (CometBFT timeout_commit)")
+	f.StringVar(&cfg.Anvil, "anvil", "", "anvil binary to compare with (default: anvil on the PATH; - skips it)")
+	f.DurationVar(&cfg.AnvilBlockTime, "anvil-block-time", 250*time.Millisecond, "Anvil's interval mining for the loads")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -17,6 +18,13 @@ import (
 )
 
 func main() {
+	// The devnet and the lab run several nodes in one process and allocate
+	// fast: collecting at 5x the live heap instead of 2x costs memory the
+	// devnet has and gives the L1 about 15% more throughput (cairn lab l1).
+	// GOGC in the environment still decides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	root := &cobra.Command{
 		Use:           "cairn",
 		Short:         "Cairn: a proof-of-stake L1 and the layers that scale it",
