@@ -2,15 +2,19 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
+	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/eth/gasprice"
+	"github.com/ethereum/go-ethereum/event"
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -22,6 +26,7 @@ type EthAPI struct {
 	oracle  *gasprice.Oracle
 	limits  Limits
 	filters filterSet
+	waiters chan struct{} // eth_getTransactionReceipt calls waiting, MaxReceiptWaiters at most
 }
 
 // ChainId returns the chain ID (EIP-695).
@@ -174,6 +179,76 @@ func (api *EthAPI) SendRawTransaction(ctx context.Context, input hexutil.Bytes) 
 	return tx.Hash(), nil
 }
 
+// Waiting for a receipt on the server (EIP-7966), as go-ethereum does: at
+// most TxSyncMaxTimeout, TxSyncDefaultTimeout when the caller gives none.
+const (
+	TxSyncDefaultTimeout = 20 * time.Second
+	TxSyncMaxTimeout     = time.Minute
+	codeTxSyncTimeout    = 4 // EIP-7966: accepted, not in a block within the timeout
+)
+
+// SendRawTransactionSync submits a signed transaction and answers with its
+// receipt once the transaction is in a block (EIP-7966): one request
+// instead of a send and a receipt poll, what `cast send --sync` and viem's
+// sendRawTransactionSync use. When the timeout (milliseconds) passes first,
+// the error has code 4 and the transaction's hash as data: it stays
+// accepted.
+func (api *EthAPI) SendRawTransactionSync(ctx context.Context, input hexutil.Bytes, timeoutMs *uint64) (map[string]any, error) {
+	events := make(chan core.ChainEvent, 16)
+	sub := api.b.Chain().SubscribeChainEvent(events)
+	defer sub.Unsubscribe()
+	hash, err := api.SendRawTransaction(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	timeout := TxSyncDefaultTimeout
+	if timeoutMs != nil && *timeoutMs > 0 {
+		timeout = min(time.Duration(*timeoutMs)*time.Millisecond, TxSyncMaxTimeout)
+	}
+	r, err := api.awaitReceipt(ctx, hash, events, sub, timeout)
+	if r == nil && err == nil {
+		return nil, &rpcError{code: codeTxSyncTimeout, msg: fmt.Sprintf("the transaction was accepted but not included in %v", timeout), data: hash.Hex()}
+	}
+	return r, err
+}
+
+// ReceiptWait is how long eth_getTransactionReceipt waits for a
+// transaction waiting in this node's mempool to be included, before it
+// answers null; at most MaxReceiptWaiters calls wait at once (the rest
+// answer at once). A client that sends a transaction and asks for its
+// receipt straight away, as cast, ethers and viem do before they start
+// polling at their interval (250 ms to 4 s), gets it in one call: the
+// devnet includes a transaction in about 25 ms, Anvil's automine before the
+// send returns.
+const (
+	ReceiptWait       = 250 * time.Millisecond
+	MaxReceiptWaiters = 256
+)
+
+// awaitReceipt looks up hash's receipt now and on every new block until it
+// is there or timeout has passed (nil, nil).
+func (api *EthAPI) awaitReceipt(ctx context.Context, hash common.Hash, events <-chan core.ChainEvent, sub event.Subscription, timeout time.Duration) (map[string]any, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		// Looked up once before the first event too: the block may have
+		// come before the subscription.
+		if r, err := api.receipt(hash); err != nil || r != nil {
+			return r, err
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, nil
+			}
+			return nil, ctx.Err()
+		case err := <-sub.Err():
+			return nil, err
+		case <-events:
+		}
+	}
+}
+
 // GetTransactionByHash returns a transaction, mined or still pending (with
 // null block fields), or null. A rollup's deposit transactions are found
 // too.
@@ -199,7 +274,29 @@ func (api *EthAPI) GetTransactionByHash(ctx context.Context, hash common.Hash) (
 }
 
 // GetTransactionReceipt returns a mined transaction's receipt, or null.
+//
+// For a transaction still waiting in this node's mempool it waits up to
+// ReceiptWait for the block that includes it.
 func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) (map[string]any, error) {
+	if r, err := api.receipt(hash); err != nil || r != nil {
+		return r, err
+	}
+	if api.b.PendingTransaction(hash) == nil {
+		return nil, nil
+	}
+	select {
+	case api.waiters <- struct{}{}:
+		defer func() { <-api.waiters }()
+	default:
+		return nil, nil
+	}
+	events := make(chan core.ChainEvent, 16)
+	sub := api.b.Chain().SubscribeChainEvent(events)
+	defer sub.Unsubscribe()
+	return api.awaitReceipt(ctx, hash, events, sub, ReceiptWait)
+}
+
+func (api *EthAPI) receipt(hash common.Hash) (map[string]any, error) {
 	c := api.b.Chain()
 	tx, blockHash, _, index := c.TxLookup(hash)
 	if tx == nil {
