@@ -67,6 +67,9 @@ type BatcherConfig struct {
 
 // Batcher defaults.
 const (
+	// DefaultResubmitAfter caps ResubmitAfter (half the sequencing window
+	// otherwise), in L1 blocks: posted data is safe within a few blocks.
+	DefaultResubmitAfter      = 100
 	DefaultMaxChannelDuration = time.Second
 	DefaultMaxTxData          = 120_000 // under the L1's 128 KiB transaction limit
 	DefaultMaxPendingBytes    = 8 << 20 // one channel: a batch must stay under batch.MaxChannelSize
@@ -134,7 +137,7 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 		cfg.MaxPendingBytes = DefaultMaxPendingBytes
 	}
 	if cfg.ResubmitAfter == 0 {
-		cfg.ResubmitAfter = max(2, cfg.Rollup.SeqWindow/2)
+		cfg.ResubmitAfter = min(max(2, cfg.Rollup.SeqWindow/2), DefaultResubmitAfter)
 	}
 	if cfg.ReceiptTimeout <= 0 {
 		cfg.ReceiptTimeout = 10 * time.Second

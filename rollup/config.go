@@ -64,10 +64,15 @@ type Config struct {
 
 // Defaults for a devnet.
 const (
-	DefaultL2ChainID      = 901
-	DefaultSeqWindow      = 50 // 10 s of 200 ms L1 blocks
-	DefaultMaxSeqDrift    = 30
-	DefaultChannelTimeout = 50
+	DefaultL2ChainID = 901
+	// The windows count L1 blocks, and the devnet's L1 makes blocks on
+	// demand: about 4.5 a second when idle, up to about 75 a second under
+	// transactions sent back to back. 600 blocks are two minutes of an idle
+	// L1 and still 8 s at its fastest, several times what a batch takes to
+	// land.
+	DefaultSeqWindow      = 600
+	DefaultMaxSeqDrift    = 30 // seconds
+	DefaultChannelTimeout = 300
 	DefaultBlockTime      = 250 * time.Millisecond
 	// DefaultMinBlockGap is the devnet sequencer's shortest gap between
 	// blocks made on demand (see NodeConfig.MinBlockGap). It bounds the

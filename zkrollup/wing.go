@@ -49,11 +49,12 @@ func (p VerifierParams) Validate() error {
 	return nil
 }
 
-// The devnet's bounds on priority ops: every op grants the operator 2 more
-// L1 blocks (a batch of 4 proves in well under 8 blocks of 200 ms), an exit
-// request pays 0.0001 ETH and a deposit is at least 0.001 ETH.
+// The devnet's bounds on priority ops: every op grants the operator 40 more
+// L1 blocks (a batch of 4 proves in well under 2 s, and the devnet's L1 makes
+// blocks on demand, up to about 75 a second), an exit request pays 0.0001
+// ETH and a deposit is at least 0.001 ETH.
 const (
-	DevPrioritySpacing = 2
+	DevPrioritySpacing = 40
 	DevPriorityFee     = 100_000_000_000_000 // wei
 	DevMinDeposit      = 1_000_000           // gwei
 )
