@@ -76,12 +76,15 @@ func TestClients(t *testing.T) {
 			})
 		}
 	}
-	t.Run("cast on rollup verifier", func(t *testing.T) { castFlow(t, targets[1]) })
+	for _, tg := range targets {
+		t.Run("cast on "+tg.layer, func(t *testing.T) { castFlow(t, tg) })
+	}
 }
 
 // castFlow drives a layer with Foundry's cast as a user at a shell would:
 // chain ID, two sends back to back (each waits for its receipt, and the
-// second takes its nonce from the node right after), a balance and a block.
+// second takes its nonce from the node right after; the second with --sync,
+// eth_sendRawTransactionSync), a balance and a block.
 func castFlow(t *testing.T, tg target) {
 	cast, err := filepath.Abs(filepath.Join("js", "node_modules", "@foundry-rs", "cast-linux-amd64", "bin", "cast"))
 	if err == nil {
@@ -111,11 +114,15 @@ func castFlow(t *testing.T, tg target) {
 	}
 	const key = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" // test mnemonic account 2
 	to := "0x00000000000000000000000000000000000ca57e"
-	for range 2 {
+	for _, sync := range []bool{false, true} {
 		var r struct {
 			Status string `json:"status"`
 		}
-		if err := json.Unmarshal([]byte(run("send", "--json", "--private-key", key, "--rpc-url", tg.rpc, to, "--value", "7")), &r); err != nil {
+		args := []string{"send", "--json", "--private-key", key, "--rpc-url", tg.rpc, to, "--value", "7"}
+		if sync {
+			args = append(args, "--sync")
+		}
+		if err := json.Unmarshal([]byte(run(args...)), &r); err != nil {
 			t.Fatal(err)
 		}
 		if r.Status != "0x1" && r.Status != "1" {
