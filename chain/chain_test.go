@@ -333,3 +333,39 @@ func TestStoreReopen(t *testing.T) {
 		t.Fatalf("other genesis accepted: %v", err)
 	}
 }
+
+// Prepare writes a block's state and body ahead of Commit without making
+// anything visible: the head, the canonical chain and the transaction
+// lookups only move at Commit, which then does not write the state again.
+func TestPrepareThenCommit(t *testing.T) {
+	c := newTestChain(t, 0, nil, nil)
+	to := common.Address{0x70}
+	tx := c.tx(0, &to, big.NewInt(1), nil, 21_000, 1)
+	head := c.store.Head()
+	st, err := c.store.StateAt(head.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.exec.Build(head, st, Env{Time: head.Time + 1}, []*types.Transaction{tx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.Prepare(res); err != nil {
+		t.Fatal(err)
+	}
+	if c.store.Head().Hash() != head.Hash() || c.store.BlockByNumber(1) != nil {
+		t.Fatal("a prepared block is visible before Commit")
+	}
+	if found, _, _, _ := c.store.TxLookup(tx.Hash()); found != nil {
+		t.Fatal("a prepared block's transaction is found before Commit")
+	}
+	if err := c.store.Commit(res); err != nil {
+		t.Fatal(err)
+	}
+	if c.store.Head().Hash() != res.Block.Hash() || c.store.BlockByNumber(1) == nil || !c.store.HasState(res.Block.Root()) {
+		t.Fatal("the committed block is not the head")
+	}
+	if found, _, _, _ := c.store.TxLookup(tx.Hash()); found == nil || len(c.store.Receipts(res.Block.Hash())) != 1 {
+		t.Fatal("the committed block's transaction or receipt is missing")
+	}
+}

@@ -83,6 +83,7 @@ type Result struct {
 	Deposits []*DepositTx   // run before them (rollups), with their receipts
 	State    *state.StateDB
 	Skipped  []Skip
+	prepared bool // Store.Prepare wrote the state and the block
 }
 
 // Logs returns every log of the block, in order: deposits' first.

@@ -236,11 +236,22 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Commit writes an executed block as the new head: state, block, receipts,
-// canonical index and transaction lookups, then tells subscribers.
-func (s *Store) Commit(res *Result) error {
+// Prepare does the heavy half of Commit ahead of it: it commits res's state
+// to the trie database and writes the block and its receipts by hash,
+// making nothing canonical (no reader sees the block until Commit). The L1
+// calls it from FinalizeBlock, so that Commit, which CometBFT runs with its
+// mempool locked, only publishes. Doing it again, as Commit does when
+// Prepare was not called, is a no-op.
+func (s *Store) Prepare(res *Result) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	return s.prepare(res)
+}
+
+func (s *Store) prepare(res *Result) error {
+	if res.prepared {
+		return nil
+	}
 	block := res.Block
 	head := s.Head()
 	if block.ParentHash() != head.Hash() || block.NumberU64() != head.Number.Uint64()+1 {
@@ -257,6 +268,26 @@ func (s *Store) Commit(res *Result) error {
 	batch := s.db.NewBatch()
 	rawdb.WriteBlock(batch, block)
 	rawdb.WriteReceipts(batch, block.Hash(), block.NumberU64(), res.Receipts)
+	if err := batch.Write(); err != nil {
+		return fmt.Errorf("write block %d: %w", block.NumberU64(), err)
+	}
+	res.prepared = true
+	return nil
+}
+
+// Commit writes an executed block as the new head: state, block, receipts,
+// canonical index and transaction lookups, then tells subscribers.
+func (s *Store) Commit(res *Result) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.prepare(res); err != nil {
+		return err
+	}
+	block := res.Block
+	if head := s.Head(); block.ParentHash() != head.Hash() {
+		return fmt.Errorf("%w: block %d parent %s, head %d %s", ErrNotNext, block.NumberU64(), block.ParentHash(), head.Number, head.Hash())
+	}
+	batch := s.db.NewBatch()
 	rawdb.WriteCanonicalHash(batch, block.Hash(), block.NumberU64())
 	rawdb.WriteTxLookupEntriesByBlock(batch, block)
 	if err := writeDeposits(batch, block, res.Deposits); err != nil {

@@ -470,6 +470,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			updates = append(updates, abci.Ed25519ValidatorUpdate(u.PubKey[:], u.Power))
 		}
 	}
+	// The state and block are written now, outside the mempool lock
+	// CometBFT holds through Commit; Commit makes them the head.
+	if err := a.store.Prepare(res); err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
 	a.finalized = res
 	a.nextHash = nextAppHash(a.appHash, res.Block)
