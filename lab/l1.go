@@ -63,6 +63,7 @@ type LoadFigures struct {
 	P50, P99     time.Duration // send to commit
 	Blocks       int
 	BlockTime    time.Duration // mean interval between blocks during the run
+	LongestGap   time.Duration // the longest interval between two blocks
 }
 
 // L1Run is what the workload measured on one chain.
@@ -283,6 +284,7 @@ func loadFigures(rate int, load *loadResult) LoadFigures {
 		f.FirstRefusal = load.firstErr.Error()
 	}
 	f.Blocks, f.BlockTime = load.blockInterval()
+	f.LongestGap = load.longestGap()
 	return f
 }
 
@@ -316,8 +318,8 @@ func (r *L1Result) printRun(w io.Writer, run *L1Run) {
 		if f.Rate > 0 {
 			what = fmt.Sprintf("%d/s offered", f.Rate)
 		}
-		fmt.Fprintf(w, "  %-25s  %6.0f/s committed, intake %6.0f/s, inclusion p50 %v p99 %v, %d blocks %v apart%s\n",
-			what+":", f.TPS, f.Intake, f.P50.Round(time.Millisecond), f.P99.Round(time.Millisecond), f.Blocks, f.BlockTime.Round(time.Millisecond), lossNote(f))
+		fmt.Fprintf(w, "  %-25s  %6.0f/s committed, intake %6.0f/s, inclusion p50 %v p99 %v, %d blocks %v apart (at most %v)%s\n",
+			what+":", f.TPS, f.Intake, f.P50.Round(time.Millisecond), f.P99.Round(time.Millisecond), f.Blocks, f.BlockTime.Round(time.Millisecond), f.LongestGap.Round(time.Millisecond), lossNote(f))
 	}
 }
 

@@ -58,6 +58,15 @@ func (r *loadResult) percentile(p int) time.Duration {
 	return r.latencies[min(len(r.latencies)-1, len(r.latencies)*p/100)]
 }
 
+// longestGap is the longest interval between two blocks during the run.
+func (r *loadResult) longestGap() time.Duration {
+	var longest time.Duration
+	for i := 1; i < len(r.blockAt); i++ {
+		longest = max(longest, r.blockAt[i].Sub(r.blockAt[i-1]))
+	}
+	return longest
+}
+
 // blockInterval is the number of blocks during the run and their mean
 // interval.
 func (r *loadResult) blockInterval() (int, time.Duration) {
