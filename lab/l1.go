@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"fmt"
@@ -93,33 +94,10 @@ const benchChainID = 31337
 // against Anvil when it is there, then go-ethereum's block processing of the
 // same transfers.
 func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
-	if cfg.Validators == 0 {
-		cfg.Validators = 4
-	}
-	if cfg.Senders == 0 {
-		cfg.Senders = 64
-	}
-	if cfg.Transfers == 0 {
-		cfg.Transfers = 20_000
-	}
-	if cfg.BlockTime == 0 {
-		cfg.BlockTime = 200 * time.Millisecond
-	}
-	if cfg.Clients == 0 {
-		cfg.Clients = 8
-	}
-	if cfg.LoneTxs == 0 {
-		cfg.LoneTxs = 50
-	}
-	if cfg.Batch == 0 {
-		cfg.Batch = 1
-	}
-	if cfg.RateSeconds == 0 {
-		cfg.RateSeconds = 5
-	}
-	if cfg.AnvilBlockTime == 0 {
-		cfg.AnvilBlockTime = 250 * time.Millisecond
-	}
+	cfg.Validators, cfg.Senders, cfg.Transfers = cmp.Or(cfg.Validators, 4), cmp.Or(cfg.Senders, 64), cmp.Or(cfg.Transfers, 20_000)
+	cfg.Clients, cfg.LoneTxs, cfg.Batch = cmp.Or(cfg.Clients, 8), cmp.Or(cfg.LoneTxs, 50), cmp.Or(cfg.Batch, 1)
+	cfg.BlockTime, cfg.AnvilBlockTime = cmp.Or(cfg.BlockTime, 200*time.Millisecond), cmp.Or(cfg.AnvilBlockTime, 250*time.Millisecond)
+	cfg.RateSeconds = cmp.Or(cfg.RateSeconds, 5)
 	cfg.Out, cfg.Log = outputs(cfg.Out, cfg.Log)
 	dir, cleanup, err := workDir(cfg.Dir, "cairn-lab-l1-")
 	if err != nil {
