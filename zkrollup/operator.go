@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
@@ -61,6 +62,7 @@ type batch struct {
 	Proof      []byte
 	ProveTime  time.Duration
 	Tx         common.Hash
+	Sent       time.Time // when Tx was sent
 	Sealed     time.Time
 	Verified   time.Time
 }
@@ -90,6 +92,7 @@ type Operator struct {
 	keyErr    error
 	keyReady  chan struct{}
 	installed bool
+	installTx common.Hash // the verifying key's installation, sent and not yet seen on L1
 
 	work   chan struct{} // wakes the prover and submitter
 	cancel context.CancelFunc
@@ -169,7 +172,7 @@ func StartOperator(ctx context.Context, cfg OperatorConfig) (*Operator, error) {
 		o.wg.Add(3)
 		go o.loop(ctx, o.pollAndSeal, cfg.Poll/5)
 		go o.loop(ctx, o.proveNext, 0)
-		go o.loop(ctx, o.submitNext, 0)
+		go o.loop(ctx, o.submitNext, 20*time.Millisecond)
 	}
 	o.log.Info("zk operator started", "slots", cfg.Params.Slots, "depth", cfg.Params.Depth, "rpc", o.RPCURL(), "batches", len(o.batches), "accounts", o.accounts)
 	return o, nil
@@ -250,9 +253,10 @@ func (o *Operator) loop(ctx context.Context, step func(context.Context) (bool, e
 	}
 }
 
-// Step moves a manual operator: it reads L1, seals (a partial batch too,
-// when flush), proves every sealed batch and submits every proven one,
-// waiting for L1 to include each (the caller mines).
+// Step moves a manual operator one round: it reads L1, seals (a partial
+// batch too, when flush), proves every sealed batch, confirms the batch in
+// flight once L1 has it and sends the next proven one. It never waits for
+// L1: the caller mines and steps again, until Settled.
 func (o *Operator) Step(ctx context.Context, flush bool) error {
 	if err := o.takePriorityOps(ctx); err != nil {
 		return err
@@ -277,13 +281,18 @@ func (o *Operator) Step(ctx context.Context, flush bool) error {
 	}
 	for {
 		did, err := o.submitNext(ctx)
-		if err != nil {
+		if err != nil || !did {
 			return err
 		}
-		if !did {
-			return nil
-		}
 	}
+}
+
+// Settled reports whether every sealed batch is verified on L1 and no op
+// waits to be sealed: a manual operator has nothing left to step for.
+func (o *Operator) Settled() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.pending) == 0 && o.nextWithLocked(BatchSealed) == nil && o.nextWithLocked(BatchProven) == nil && o.nextWithLocked(BatchSubmitted) == nil
 }
 
 // Submit accepts a user op (transfer, withdraw or register): it checks it
@@ -389,6 +398,10 @@ func fees(ops []Op) uint64 {
 func (o *Operator) nextWith(s BatchStatus) *batch {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	return o.nextWithLocked(s)
+}
+
+func (o *Operator) nextWithLocked(s BatchStatus) *batch {
 	for _, b := range o.batches {
 		if b.Status == s {
 			return b
@@ -424,13 +437,24 @@ func (o *Operator) proveNext(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// submitNext submits the oldest proven batch to L1 and waits for it.
+// SubmitTimeout is how long a batch sent to L1 may stay out before it is
+// sent again.
+const SubmitTimeout = 2 * time.Minute
+
+// submitNext is the sender's move, which never waits for L1: it confirms
+// the batch in flight once L1 has included it (or takes it back to send
+// again when it failed or timed out), else sends the oldest proven batch.
+// One batch is in flight at a time: each builds on the root the one before
+// leaves.
 func (o *Operator) submitNext(ctx context.Context) (bool, error) {
+	if b := o.nextWith(BatchSubmitted); b != nil {
+		return o.confirm(ctx, b)
+	}
 	b := o.nextWith(BatchProven)
 	if b == nil {
 		return false, nil
 	}
-	if err := o.installKey(ctx); err != nil {
+	if ready, err := o.installKey(ctx); err != nil || !ready {
 		return false, err
 	}
 	input, err := VerifierABI.Pack("submitBatch", b.Root, b.Data, b.Proof)
@@ -446,18 +470,36 @@ func (o *Operator) submitNext(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("submit batch %d: %w", b.Index, err)
 	}
 	o.mu.Lock()
-	b.Status, b.Tx = BatchSubmitted, tx.Hash()
+	b.Status, b.Tx, b.Sent = BatchSubmitted, tx.Hash(), o.cfg.Clock()
 	o.mu.Unlock()
-	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	r, err := ethtx.WaitReceipt(wctx, o.cfg.L1, tx.Hash())
-	if err != nil || r.Status != types.ReceiptStatusSuccessful {
-		o.mu.Lock()
-		b.Status = BatchProven // try again
-		o.mu.Unlock()
-		return false, fmt.Errorf("batch %d not verified on L1 (tx %s): %v", b.Index, tx.Hash(), err)
+	return true, nil
+}
+
+// confirm checks the batch in flight on L1.
+func (o *Operator) confirm(ctx context.Context, b *batch) (bool, error) {
+	r, err := o.cfg.L1.TransactionReceipt(ctx, b.Tx)
+	switch {
+	case errors.Is(err, ethereum.NotFound):
+		if o.cfg.Clock().Sub(b.Sent) < SubmitTimeout {
+			return false, nil
+		}
+		err = fmt.Errorf("not included in %v", SubmitTimeout)
+	case err != nil:
+		return false, fmt.Errorf("batch %d's receipt: %w", b.Index, err)
+	case r.Status == types.ReceiptStatusSuccessful:
+		return true, o.markVerified(b, b.Tx)
+	default:
+		err = errors.New("reverted")
 	}
-	return true, o.markVerified(b, tx.Hash())
+	// An earlier sending of the same batch (one that timed out here) may
+	// have verified it.
+	if n, cerr := o.l1.batchCount(ctx); cerr == nil && n > b.Index {
+		return true, o.markVerified(b, common.Hash{})
+	}
+	o.mu.Lock()
+	b.Status = BatchProven // send again
+	o.mu.Unlock()
+	return false, fmt.Errorf("batch %d not verified on L1 (tx %s): %w", b.Index, b.Tx, err)
 }
 
 func (o *Operator) markVerified(b *batch, tx common.Hash) error {
@@ -474,30 +516,45 @@ func (o *Operator) markVerified(b *batch, tx common.Hash) error {
 	return nil
 }
 
-// installKey installs the verifying key on L1 if the contract has none.
-func (o *Operator) installKey(ctx context.Context) error {
+// installKey installs the verifying key on L1 if the contract has none,
+// without waiting: it sends the installation, and reports ready on a later
+// call, once L1 holds the key.
+func (o *Operator) installKey(ctx context.Context) (bool, error) {
 	if o.installed {
-		return nil
+		return true, nil
+	}
+	if o.installTx != (common.Hash{}) {
+		r, err := o.cfg.L1.TransactionReceipt(ctx, o.installTx)
+		if errors.Is(err, ethereum.NotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		o.log.Info("zk verifying key installation on L1", "bytes", len(o.keys.VKBytes), "tx", r.TxHash, "status", r.Status)
+		o.installTx = common.Hash{}
 	}
 	have, err := o.l1.verifyingKey(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(have) == 0 {
 		input, err := VerifierABI.Pack("installVerifyingKey", o.keys.VKBytes)
 		if err != nil {
-			return err
+			return false, err
 		}
-		r, err := ethtx.SendAndWait(ctx, o.cfg.L1, o.cfg.Key, VerifierAddress, nil, input, 0)
+		tx, err := ethtx.Send(ctx, o.cfg.L1, o.cfg.Key, VerifierAddress, nil, input, 0)
 		if err != nil {
-			return fmt.Errorf("install the verifying key: %w", err)
+			return false, fmt.Errorf("install the verifying key: %w", err)
 		}
-		o.log.Info("zk verifying key installed on L1", "bytes", len(o.keys.VKBytes), "tx", r.TxHash)
-	} else if string(have) != string(o.keys.VKBytes) {
-		return fmt.Errorf("%w: L1 holds another circuit's verifying key", ErrStalled)
+		o.installTx = tx.Hash()
+		return false, nil
+	}
+	if string(have) != string(o.keys.VKBytes) {
+		return false, fmt.Errorf("%w: L1 holds another circuit's verifying key", ErrStalled)
 	}
 	o.installed = true
-	return nil
+	return true, nil
 }
 
 // takePriorityOps reads L1's priority queue past what the operator took

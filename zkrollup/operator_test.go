@@ -19,8 +19,8 @@ import (
 	"github.com/cairn-dev/cairn/wing/wingtest"
 )
 
-// zkSystem is an L1 mined in the background with the ZK rollup's contract,
-// and an operator that moves by Step.
+// zkSystem is an L1 mined by hand with the ZK rollup's contract, and an
+// operator that moves by Step: the test mines and steps each in turn.
 type zkSystem struct {
 	t      *testing.T
 	ctx    context.Context
@@ -51,22 +51,7 @@ func newZKSystem(t *testing.T, keys *Keys, users int) *zkSystem {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &zkSystem{t: t, ctx: ctx, l1: m, params: p, keys: keys, dir: t.TempDir(), w: w}
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	wg.Add(1)
-	go func() { // L1 makes a block every few milliseconds
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(5 * time.Millisecond):
-				m.Mine()
-			}
-		}
-	}()
-	s.stop = func() { close(done); wg.Wait() }
+	s := &zkSystem{t: t, ctx: ctx, l1: m, params: p, keys: keys, dir: t.TempDir(), w: w, stop: func() {}}
 	t.Cleanup(func() {
 		if s.op != nil {
 			s.op.Close()
@@ -91,29 +76,68 @@ func (s *zkSystem) startOperator() {
 	s.op = op
 }
 
-// l1Tx sends an L1 transaction to the contract from user i and waits for it.
+// l1Tx sends an L1 transaction to the contract from user i and mines it.
 func (s *zkSystem) l1Tx(i uint64, wei *big.Int, method string, args ...any) *types.Receipt {
 	s.t.Helper()
 	var in []byte
 	if method != "" {
 		in, _ = VerifierABI.Pack(method, args...)
 	}
-	tx, err := ethtx.Send(s.ctx, s.l1.Client(), s.w.l1[i], VerifierAddress, wei, in, 500_000)
+	return s.mined(ethtx.Send(s.ctx, s.l1.Client(), s.w.l1[i], VerifierAddress, wei, in, 500_000))
+}
+
+// mined mines the block that includes tx and returns its receipt.
+func (s *zkSystem) mined(tx *types.Transaction, err error) *types.Receipt {
+	s.t.Helper()
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	r, err := ethtx.WaitReceipt(s.ctx, s.l1.Client(), tx.Hash())
+	if _, _, err := s.l1.Mine(); err != nil {
+		s.t.Fatal(err)
+	}
+	r, err := s.l1.Client().TransactionReceipt(s.ctx, tx.Hash())
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	return r
 }
 
+// step moves the operator and L1 in turn until every batch is verified:
+// the operator sends what it has proven, L1 mines it, the operator sees it.
 func (s *zkSystem) step() {
 	s.t.Helper()
-	if err := s.op.Step(s.ctx, true); err != nil {
-		s.t.Fatal(err)
+	for range 16 {
+		if err := s.op.Step(s.ctx, true); err != nil {
+			s.t.Fatal(err)
+		}
+		if s.op.Settled() {
+			return
+		}
+		if _, _, err := s.l1.Mine(); err != nil {
+			s.t.Fatal(err)
+		}
 	}
+	s.t.Fatal("the operator did not settle in 16 rounds")
+}
+
+// autoMine mines a block every few milliseconds until the test ends, for
+// an operator on its own goroutines.
+func (s *zkSystem) autoMine() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+				s.l1.Mine()
+			}
+		}
+	}()
+	s.stop = func() { close(done); wg.Wait() }
 }
 
 func (s *zkSystem) client() *Client {
@@ -262,13 +286,9 @@ func TestOperatorStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	before = s.balance(1)
-	tx, err := ethtx.Send(s.ctx, s.l1.Client(), w.l1[1], VerifierAddress, nil, data, 500_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := ethtx.WaitReceipt(s.ctx, s.l1.Client(), tx.Hash())
-	if err != nil || r.Status != types.ReceiptStatusSuccessful {
-		t.Fatalf("exit failed: %v", err)
+	r := s.mined(ethtx.Send(s.ctx, s.l1.Client(), w.l1[1], VerifierAddress, nil, data, 500_000))
+	if r.Status != types.ReceiptStatusSuccessful {
+		t.Fatal("exit failed")
 	}
 	fee := new(big.Int).Mul(new(big.Int).SetUint64(r.GasUsed), r.EffectiveGasPrice)
 	if got := new(big.Int).Sub(new(big.Int).Add(s.balance(1), fee), before); got.Cmp(new(big.Int).Mul(new(big.Int).SetUint64(want), big.NewInt(params.GWei))) != 0 {
@@ -281,6 +301,7 @@ func TestOperatorStory(t *testing.T) {
 // verified on L1 and L1's root is the operator's.
 func TestOperatorPipeline(t *testing.T) {
 	s := newZKSystem(t, testKeys(t), 3)
+	s.autoMine()
 	op, err := StartOperator(s.ctx, OperatorConfig{Params: s.params, L1: s.l1.Client(), Key: operatorKey, Keys: s.keys,
 		DataDir: s.dir, RPCAddr: "127.0.0.1:0", BatchTimeout: 50 * time.Millisecond, Poll: 20 * time.Millisecond})
 	if err != nil {
