@@ -6,6 +6,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cairn-dev/cairn/chain"
 )
@@ -95,5 +96,36 @@ func TestSharedSendersKeepChainsApart(t *testing.T) {
 	d, err := c.decode(raw)
 	if err != nil || d.from != chain.DevAddress(0) {
 		t.Fatalf("a node of the same chain: %v %v", d, err)
+	}
+}
+
+// A proposer stops executing at its budget and leaves the rest for the next
+// block, so a backlog drains in blocks of bounded time; the rest goes in the
+// blocks after. The clock here advances a millisecond per reading.
+func TestProposalCutAtItsBudget(t *testing.T) {
+	app := newTestApp(t)
+	var ticks int64
+	app.cfg.ProposalBudget = 1500 * time.Microsecond // cut at the second look, after 128
+	app.cfg.Clock = func() time.Time { ticks++; return time.Unix(0, ticks*int64(time.Millisecond)) }
+	var mempool [][]byte
+	for n := range uint64(300) {
+		raw := rawTx(t, chain.DevKey(0), n, 1, 10)
+		mempool = append(mempool, raw)
+		wantCheck(t, checkTx(t, app, raw, abci.CheckTxType_New), "")
+	}
+	_, first := commitBlock(t, app, mempool)
+	if len(first) == 0 || len(first) >= len(mempool) {
+		t.Fatalf("the first block took %d of %d transactions", len(first), len(mempool))
+	}
+	if got := testutil.ToFloat64(app.stats.ProposalsCut); got != 1 {
+		t.Fatalf("%v proposals cut, want 1", got)
+	}
+	included := len(first)
+	for included < len(mempool) {
+		_, txs := commitBlock(t, app, mempool[included:])
+		if len(txs) == 0 {
+			t.Fatalf("a block with none of the %d transactions left", len(mempool)-included)
+		}
+		included += len(txs)
 	}
 }
