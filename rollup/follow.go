@@ -113,7 +113,15 @@ func OpenSignedBlock(sb *SignedBlock, l2ChainID uint64, signer common.Address) (
 
 // RollupAPI is the rollup_ namespace of every rollup node: the unsafe
 // blocks a sequencer publishes, and archived message passer proofs.
-type RollupAPI struct{ n *Node }
+type RollupAPI struct {
+	n       *Node
+	waiters chan struct{} // rollup_unsafeBlocks calls waiting, maxFollowWaiters at most
+}
+
+// maxFollowWaiters bounds the rollup_unsafeBlocks calls that wait for a
+// block at once; past it a call answers at once, and its follower asks
+// again shortly.
+const maxFollowWaiters = 256
 
 // StorageProof is an archived storage proof of the message passer.
 type StorageProof struct {
@@ -146,6 +154,12 @@ func (api *RollupAPI) UnsafeBlocks(ctx context.Context, from, max hexutil.Uint64
 		return nil, errors.New("this node does not publish unsafe blocks")
 	}
 	if n.store.Head().Number.Uint64() < uint64(from) {
+		select {
+		case api.waiters <- struct{}{}:
+			defer func() { <-api.waiters }()
+		default:
+			return nil, nil
+		}
 		events := make(chan core.ChainEvent, 16)
 		sub := n.store.SubscribeChainEvent(events)
 		timer := time.NewTimer(followWait)

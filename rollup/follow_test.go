@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
@@ -172,5 +173,35 @@ func TestBlockPacer(t *testing.T) {
 	now = now.Add(time.Second) // idle
 	if w := p.wait(now); w != 0 {
 		t.Fatalf("after an idle second a block waits %v", w)
+	}
+}
+
+// The long poll holds at most maxFollowWaiters calls: past them a call for
+// a block not yet made answers at once with none, so callers cannot pile up
+// goroutines on the sequencer; one with blocks to return still gets them.
+func TestUnsafeBlocksBoundsItsWaiters(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	api := &RollupAPI{n: s.Sequencer, waiters: make(chan struct{}, 1)}
+	api.waiters <- struct{}{} // the one slot is taken
+	head := s.Sequencer.Chain().Head().Number.Uint64()
+	done := make(chan []*SignedBlock, 1)
+	go func() {
+		got, err := api.UnsafeBlocks(ctx, hexutil.Uint64(head+5), 10)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- got
+	}()
+	select {
+	case got := <-done:
+		if len(got) != 0 {
+			t.Fatalf("%d blocks past the head", len(got))
+		}
+	case <-time.After(followWait / 2):
+		t.Fatal("a call past the bound waited")
+	}
+	got, err := api.UnsafeBlocks(ctx, hexutil.Uint64(head), 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("the head block: %d blocks, %v", len(got), err)
 	}
 }

@@ -199,7 +199,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	}
 	if cfg.RPCAddr != "" {
 		opts := rpc.Options{ClientVersion: ClientVersion, Limits: cfg.RPCLimits, Registry: cfg.Registry, MetricsLabel: cfg.Name, Log: log}
-		opts.APIs = map[string]any{"rollup": &RollupAPI{n}}
+		opts.APIs = map[string]any{"rollup": &RollupAPI{n: n, waiters: make(chan struct{}, maxFollowWaiters)}}
 		srv, err := rpc.NewServer(n, opts)
 		if err == nil {
 			err = srv.Start(cfg.RPCAddr)
