@@ -192,18 +192,27 @@ const (
 // instead of a send and a receipt poll, what `cast send --sync` and viem's
 // sendRawTransactionSync use. When the timeout (milliseconds) passes first,
 // the error has code 4 and the transaction's hash as data: it stays
-// accepted.
+// accepted. With MaxReceiptWaiters calls waiting already, it answers so at
+// once.
 func (api *EthAPI) SendRawTransactionSync(ctx context.Context, input hexutil.Bytes, timeoutMs *uint64) (map[string]any, error) {
-	events := make(chan core.ChainEvent, 16)
+	timeout := TxSyncDefaultTimeout
+	if timeoutMs != nil && *timeoutMs > 0 {
+		timeout = min(time.Duration(*timeoutMs)*time.Millisecond, TxSyncMaxTimeout)
+	}
+	if !api.wait() {
+		hash, err := api.SendRawTransaction(ctx, input)
+		if err != nil {
+			return nil, err
+		}
+		return nil, &rpcError{code: codeTxSyncTimeout, msg: "the transaction was accepted; too many calls wait for receipts to wait for its own", data: hash.Hex()}
+	}
+	defer api.done()
+	events := make(chan core.ChainEvent, 128)
 	sub := api.b.Chain().SubscribeChainEvent(events)
 	defer sub.Unsubscribe()
 	hash, err := api.SendRawTransaction(ctx, input)
 	if err != nil {
 		return nil, err
-	}
-	timeout := TxSyncDefaultTimeout
-	if timeoutMs != nil && *timeoutMs > 0 {
-		timeout = min(time.Duration(*timeoutMs)*time.Millisecond, TxSyncMaxTimeout)
 	}
 	r, err := api.awaitReceipt(ctx, hash, events, sub, timeout)
 	if r == nil && err == nil {
@@ -214,8 +223,8 @@ func (api *EthAPI) SendRawTransactionSync(ctx context.Context, input hexutil.Byt
 
 // ReceiptWait is how long eth_getTransactionReceipt waits for a
 // transaction waiting in this node's mempool to be included, before it
-// answers null; at most MaxReceiptWaiters calls wait at once (the rest
-// answer at once). A client that sends a transaction and asks for its
+// answers null; at most MaxReceiptWaiters calls wait at once, with
+// eth_sendRawTransactionSync's (the rest answer at once). A client that sends a transaction and asks for its
 // receipt straight away, as cast, ethers and viem do before they start
 // polling at their interval (250 ms to 4 s), gets it in one call: the
 // devnet includes a transaction in about 25 ms, Anvil's automine before the
@@ -225,8 +234,23 @@ const (
 	MaxReceiptWaiters = 256
 )
 
+// wait takes one of the MaxReceiptWaiters slots, if one is free; done
+// gives it back.
+func (api *EthAPI) wait() bool {
+	select {
+	case api.waiters <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (api *EthAPI) done() { <-api.waiters }
+
 // awaitReceipt looks up hash's receipt now and on every new block until it
-// is there or timeout has passed (nil, nil).
+// is there or timeout has passed (nil, nil). It drains events before each
+// lookup, so a waiter never holds up the chain's feed (a full subscriber
+// channel blocks the block's commit).
 func (api *EthAPI) awaitReceipt(ctx context.Context, hash common.Hash, events <-chan core.ChainEvent, sub event.Subscription, timeout time.Duration) (map[string]any, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -245,6 +269,9 @@ func (api *EthAPI) awaitReceipt(ctx context.Context, hash common.Hash, events <-
 		case err := <-sub.Err():
 			return nil, err
 		case <-events:
+			for len(events) > 0 {
+				<-events
+			}
 		}
 	}
 }
@@ -281,16 +308,11 @@ func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) 
 	if r, err := api.receipt(hash); err != nil || r != nil {
 		return r, err
 	}
-	if api.b.PendingTransaction(hash) == nil {
+	if api.b.PendingTransaction(hash) == nil || !api.wait() {
 		return nil, nil
 	}
-	select {
-	case api.waiters <- struct{}{}:
-		defer func() { <-api.waiters }()
-	default:
-		return nil, nil
-	}
-	events := make(chan core.ChainEvent, 16)
+	defer api.done()
+	events := make(chan core.ChainEvent, 128)
 	sub := api.b.Chain().SubscribeChainEvent(events)
 	defer sub.Unsubscribe()
 	return api.awaitReceipt(ctx, hash, events, sub, ReceiptWait)

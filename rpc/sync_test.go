@@ -47,9 +47,12 @@ func (s *lateSealer) PendingTransaction(h common.Hash) *types.Transaction {
 	return nil
 }
 
-// sealAfter puts the pending transactions in a block after d.
-func (s *lateSealer) sealAfter(t *testing.T, d time.Duration) {
+// sealAfter puts the pending transactions in a block after d; the channel
+// is closed once it has.
+func (s *lateSealer) sealAfter(t *testing.T, d time.Duration) <-chan struct{} {
+	sealed := make(chan struct{})
 	time.AfterFunc(d, func() {
+		defer close(sealed)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for h, raw := range s.pending {
@@ -59,6 +62,7 @@ func (s *lateSealer) sealAfter(t *testing.T, d time.Duration) {
 			delete(s.pending, h)
 		}
 	})
+	return sealed
 }
 
 func signedTransfer(t *testing.T, nonce uint64) (hexutil.Bytes, common.Hash) {
@@ -111,4 +115,28 @@ func TestReceiptsWithoutPolling(t *testing.T) {
 	if err := c.CallContext(ctx, &r, "eth_getTransactionReceipt", common.Hash{1}); err != nil || r != nil {
 		t.Fatalf("unknown transaction: %v %v", r, err)
 	}
+}
+
+// Waiting calls are bounded (MaxReceiptWaiters, shared by both methods):
+// past the bound a sync send still submits its transaction and answers at
+// once with error 4 and the hash, and a receipt call answers null, so no
+// number of callers can pile subscriptions onto the chain's feed.
+func TestReceiptWaitersBounded(t *testing.T) {
+	b := &lateSealer{sealer: newSealer(t), pending: map[common.Hash][]byte{}}
+	api := &EthAPI{b: b, waiters: make(chan struct{}, 1)}
+	api.waiters <- struct{}{} // the one slot is taken
+	raw, hash := signedTransfer(t, 0)
+	_, err := api.SendRawTransactionSync(context.Background(), raw, nil)
+	var ec gethrpc.Error
+	if !errors.As(err, &ec) || ec.ErrorCode() != 4 {
+		t.Fatalf("sync send past the bound: %v", err)
+	}
+	if b.PendingTransaction(hash) == nil {
+		t.Fatal("the transaction was not submitted")
+	}
+	sealed := b.sealAfter(t, 30*time.Millisecond) // a waiting call would see it
+	if r, err := api.GetTransactionReceipt(context.Background(), hash); r != nil || err != nil {
+		t.Fatalf("a receipt call past the bound waited: %v %v", r, err)
+	}
+	<-sealed
 }
