@@ -475,15 +475,21 @@ func (o *Operator) submitNext(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// confirm checks the batch in flight on L1.
+// confirm checks the batch in flight on L1. A transaction L1 no longer
+// holds (dropped by a recheck when the base fee outgrew its fee cap, or by
+// a restarted node) is sent again at once, with a fresh fee: the priority
+// deadlines count L1 blocks, which a busy L1 makes fast.
 func (o *Operator) confirm(ctx context.Context, b *batch) (bool, error) {
 	r, err := o.cfg.L1.TransactionReceipt(ctx, b.Tx)
 	switch {
 	case errors.Is(err, ethereum.NotFound):
-		if o.cfg.Clock().Sub(b.Sent) < SubmitTimeout {
-			return false, nil
+		if o.cfg.Clock().Sub(b.Sent) >= SubmitTimeout {
+			err = fmt.Errorf("not included in %v", SubmitTimeout)
+		} else if dropped, derr := o.dropped(ctx, b.Tx); derr != nil || !dropped {
+			return false, derr
+		} else {
+			err = errors.New("dropped by L1")
 		}
-		err = fmt.Errorf("not included in %v", SubmitTimeout)
 	case err != nil:
 		return false, fmt.Errorf("batch %d's receipt: %w", b.Index, err)
 	case r.Status == types.ReceiptStatusSuccessful:
@@ -500,6 +506,16 @@ func (o *Operator) confirm(ctx context.Context, b *batch) (bool, error) {
 	b.Status = BatchProven // send again
 	o.mu.Unlock()
 	return false, fmt.Errorf("batch %d not verified on L1 (tx %s): %w", b.Index, b.Tx, err)
+}
+
+// dropped reports whether L1 knows the transaction neither in a block nor
+// waiting.
+func (o *Operator) dropped(ctx context.Context, tx common.Hash) (bool, error) {
+	_, _, err := o.cfg.L1.TransactionByHash(ctx, tx)
+	if errors.Is(err, ethereum.NotFound) {
+		return true, nil
+	}
+	return false, err
 }
 
 func (o *Operator) markVerified(b *batch, tx common.Hash) error {
@@ -526,12 +542,15 @@ func (o *Operator) installKey(ctx context.Context) (bool, error) {
 	if o.installTx != (common.Hash{}) {
 		r, err := o.cfg.L1.TransactionReceipt(ctx, o.installTx)
 		if errors.Is(err, ethereum.NotFound) {
-			return false, nil
-		}
-		if err != nil {
+			if dropped, err := o.dropped(ctx, o.installTx); err != nil || !dropped {
+				return false, err
+			}
+			o.log.Warn("zk verifying key installation dropped by L1: sending it again", "tx", o.installTx)
+		} else if err != nil {
 			return false, err
+		} else {
+			o.log.Info("zk verifying key installation on L1", "bytes", len(o.keys.VKBytes), "tx", r.TxHash, "status", r.Status)
 		}
-		o.log.Info("zk verifying key installation on L1", "bytes", len(o.keys.VKBytes), "tx", r.TxHash, "status", r.Status)
 		o.installTx = common.Hash{}
 	}
 	have, err := o.l1.verifyingKey(ctx)

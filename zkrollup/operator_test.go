@@ -188,6 +188,25 @@ func TestOperatorStory(t *testing.T) {
 			t.Fatal("deposit failed")
 		}
 	}
+	// The operator installs its verifying key, then sends the batch; L1
+	// drops that transaction (as a recheck does when the base fee outgrew
+	// its fee cap), and the operator, finding it gone, sends it again at
+	// once rather than wait out SubmitTimeout.
+	if err := s.op.Step(s.ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.l1.Mine(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.op.Step(s.ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.l1.DropPending(); n != 1 {
+		t.Fatalf("%d transactions waiting on L1, want the operator's batch", n)
+	}
+	if err := s.op.Step(s.ctx, true); err == nil || !strings.Contains(err.Error(), "dropped") {
+		t.Fatalf("the operator did not notice its batch dropped: %v", err)
+	}
 	s.step()
 	for i := uint64(1); i <= 2; i++ {
 		idx, err := c.AccountIndex(s.ctx, w.addr(i))

@@ -178,3 +178,14 @@ func (m *L1Miner) Pending() int {
 	defer m.mu.Unlock()
 	return len(m.pending)
 }
+
+// DropPending forgets the transactions waiting for the next Mine, as a
+// node does with what a recheck finds it cannot include, and returns how
+// many there were.
+func (m *L1Miner) DropPending() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.pending)
+	m.pending = nil
+	return n
+}
