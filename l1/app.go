@@ -85,7 +85,8 @@ type App struct {
 	checkState *state.StateDB
 	results    map[[32]byte]*chain.Result // executed proposals of this height
 	finalized  *chain.Result              // FinalizeBlock's result, for Commit
-	appHash    common.Hash                // the head's app hash (apphash.go)
+	appHash    common.Hash                // the app hash (apphash.go) of block appHeight
+	appHeight  uint64                     // the head, as Info reports it
 	nextHash   common.Hash                // the finalized block's, for Commit
 }
 
@@ -132,8 +133,12 @@ func NewApp(store *chain.Store, system *chain.SystemContracts, cfg Config, metri
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}
+	if err := a.checkAppHashRule(); err != nil {
+		return nil, err
+	}
+	a.appHeight = store.Head().Number.Uint64()
 	var err error
-	if a.appHash, err = a.appHashAt(store.Head().Number.Uint64()); err != nil {
+	if a.appHash, err = a.appHashAt(a.appHeight); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -229,13 +234,13 @@ func (a *App) decode(raw []byte) (*decodedTx, error) {
 // Info tells CometBFT where the application is, so it replays what is missing.
 func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
 	a.mu.Lock()
-	head, hash := a.store.Head(), a.appHash
+	height, hash := a.appHeight, a.appHash
 	a.mu.Unlock()
 	return &abci.ResponseInfo{
 		Data:             "cairn-l1",
 		Version:          Version,
 		AppVersion:       AppVersion,
-		LastBlockHeight:  head.Number.Int64(),
+		LastBlockHeight:  int64(height),
 		LastBlockAppHash: hash.Bytes(),
 	}, nil
 }
@@ -498,7 +503,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		return nil, err
 	}
 	a.mu.Lock()
-	a.appHash = hash
+	a.appHash, a.appHeight = hash, res.Block.NumberU64()
 	a.mu.Unlock()
 	if err := a.recordAppHash(res.Block.NumberU64(), hash); err != nil {
 		return nil, err

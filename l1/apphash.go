@@ -2,6 +2,7 @@ package l1
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -30,7 +31,32 @@ import (
 // Each block's app hash is kept under appHashKey in the store's database;
 // one lost in a crash is recomputed from the headers (appHashAt).
 
-var appHashPrefix = []byte("cairn-l1-apphash-")
+var (
+	appHashPrefix = []byte("cairn-l1-apphash-")
+	// appHashRule marks a chain whose app hashes follow this rule from its
+	// genesis on. A data directory without it was made by an earlier Cairn,
+	// whose app hash was every block's own root: CometBFT would refuse its
+	// stored app hash at the first empty block, so it is refused here, with
+	// a clear error, instead.
+	appHashRule = []byte("cairn-l1-apphash-rule")
+)
+
+// ErrOldDataDir refuses a data directory written under the earlier app hash
+// rule.
+var ErrOldDataDir = errors.New("this L1 data directory was written by an earlier Cairn (another app hash rule): start from a fresh one")
+
+// checkAppHashRule marks a fresh chain and refuses one made before the
+// rule.
+func (a *App) checkAppHashRule() error {
+	db := a.store.Database()
+	if ok, err := db.Has(appHashRule); err != nil || ok {
+		return err
+	}
+	if a.store.Head().Number.Sign() != 0 {
+		return ErrOldDataDir
+	}
+	return db.Put(appHashRule, []byte{1})
+}
 
 func appHashKey(number uint64) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte{}, appHashPrefix...), number)

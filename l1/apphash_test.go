@@ -2,6 +2,7 @@ package l1
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -127,5 +128,29 @@ func TestProposalCutAtItsBudget(t *testing.T) {
 			t.Fatalf("a block with none of the %d transactions left", len(mempool)-included)
 		}
 		included += len(txs)
+	}
+}
+
+// A data directory an earlier Cairn wrote (a chain past its genesis with no
+// mark of the app hash rule) is refused with a clear error, not left for
+// CometBFT's handshake to stop on a mismatched app hash.
+func TestOldDataDirRefused(t *testing.T) {
+	store, err := chain.Open("", &chain.Genesis{ChainID: appChainID}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	exec := chain.NewExecutor(store.Config(), store, nil)
+	head := store.Head()
+	st, _ := store.StateAt(head.Root)
+	res, err := exec.Build(head, st, chain.Env{Time: head.Time + 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Commit(res); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewApp(store, nil, Config{}, nil, nil); !errors.Is(err, ErrOldDataDir) {
+		t.Fatalf("an old data directory: %v", err)
 	}
 }
