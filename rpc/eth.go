@@ -22,11 +22,12 @@ import (
 
 // EthAPI is the eth_ namespace.
 type EthAPI struct {
-	b       Backend
-	oracle  *gasprice.Oracle
-	limits  Limits
-	filters filterSet
-	waiters chan struct{} // eth_getTransactionReceipt calls waiting, MaxReceiptWaiters at most
+	b           Backend
+	oracle      *gasprice.Oracle
+	limits      Limits
+	filters     filterSet
+	waiters     chan struct{} // eth_getTransactionReceipt calls waiting, MaxReceiptWaiters at most
+	syncWaiters chan struct{} // eth_sendRawTransactionSync calls waiting, as many
 }
 
 // ChainId returns the chain ID (EIP-695).
@@ -192,21 +193,21 @@ const (
 // instead of a send and a receipt poll, what `cast send --sync` and viem's
 // sendRawTransactionSync use. When the timeout (milliseconds) passes first,
 // the error has code 4 and the transaction's hash as data: it stays
-// accepted. With MaxReceiptWaiters calls waiting already, it answers so at
-// once.
+// accepted. With MaxReceiptWaiters such calls waiting already, it answers
+// so at once.
 func (api *EthAPI) SendRawTransactionSync(ctx context.Context, input hexutil.Bytes, timeoutMs *uint64) (map[string]any, error) {
 	timeout := TxSyncDefaultTimeout
 	if timeoutMs != nil && *timeoutMs > 0 {
 		timeout = min(time.Duration(*timeoutMs)*time.Millisecond, TxSyncMaxTimeout)
 	}
-	if !api.wait() {
+	if !api.wait(api.syncWaiters) {
 		hash, err := api.SendRawTransaction(ctx, input)
 		if err != nil {
 			return nil, err
 		}
 		return nil, &rpcError{code: codeTxSyncTimeout, msg: "the transaction was accepted; too many calls wait for receipts to wait for its own", data: hash.Hex()}
 	}
-	defer api.done()
+	defer func() { <-api.syncWaiters }()
 	events := make(chan core.ChainEvent, 128)
 	sub := api.b.Chain().SubscribeChainEvent(events)
 	defer sub.Unsubscribe()
@@ -223,8 +224,9 @@ func (api *EthAPI) SendRawTransactionSync(ctx context.Context, input hexutil.Byt
 
 // ReceiptWait is how long eth_getTransactionReceipt waits for a
 // transaction waiting in this node's mempool to be included, before it
-// answers null; at most MaxReceiptWaiters calls wait at once, with
-// eth_sendRawTransactionSync's (the rest answer at once). A client that sends a transaction and asks for its
+// answers null; at most MaxReceiptWaiters calls wait at once (the rest
+// answer at once), and as many eth_sendRawTransactionSync calls apart from
+// them, so that callers holding one kind of wait do not turn off the other. A client that sends a transaction and asks for its
 // receipt straight away, as cast, ethers and viem do before they start
 // polling at their interval (250 ms to 4 s), gets it in one call: the
 // devnet includes a transaction in about 25 ms, Anvil's automine before the
@@ -234,18 +236,15 @@ const (
 	MaxReceiptWaiters = 256
 )
 
-// wait takes one of the MaxReceiptWaiters slots, if one is free; done
-// gives it back.
-func (api *EthAPI) wait() bool {
+// wait takes one of the slots, if one is free; the caller gives it back.
+func (api *EthAPI) wait(slots chan struct{}) bool {
 	select {
-	case api.waiters <- struct{}{}:
+	case slots <- struct{}{}:
 		return true
 	default:
 		return false
 	}
 }
-
-func (api *EthAPI) done() { <-api.waiters }
 
 // awaitReceipt looks up hash's receipt now and on every new block until it
 // is there or timeout has passed (nil, nil). It drains events before each
@@ -308,10 +307,10 @@ func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) 
 	if r, err := api.receipt(hash); err != nil || r != nil {
 		return r, err
 	}
-	if api.b.PendingTransaction(hash) == nil || !api.wait() {
+	if api.b.PendingTransaction(hash) == nil || !api.wait(api.waiters) {
 		return nil, nil
 	}
-	defer api.done()
+	defer func() { <-api.waiters }()
 	events := make(chan core.ChainEvent, 128)
 	sub := api.b.Chain().SubscribeChainEvent(events)
 	defer sub.Unsubscribe()

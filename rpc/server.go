@@ -82,7 +82,7 @@ func NewServer(b Backend, opts Options) (*Server, error) {
 		IgnorePrice:      big.NewInt(2),
 	}, big.NewInt(params.GWei))
 	apis := map[string]any{
-		"eth":   &EthAPI{b: b, oracle: oracle, limits: opts.Limits, waiters: make(chan struct{}, MaxReceiptWaiters)},
+		"eth":   &EthAPI{b: b, oracle: oracle, limits: opts.Limits, waiters: make(chan struct{}, MaxReceiptWaiters), syncWaiters: make(chan struct{}, MaxReceiptWaiters)},
 		"net":   &NetAPI{b: b},
 		"web3":  &Web3API{version: opts.ClientVersion},
 		"cairn": &CairnAPI{b: b},

@@ -117,14 +117,15 @@ func TestReceiptsWithoutPolling(t *testing.T) {
 	}
 }
 
-// Waiting calls are bounded (MaxReceiptWaiters, shared by both methods):
+// Waiting calls are bounded (MaxReceiptWaiters of each method):
 // past the bound a sync send still submits its transaction and answers at
 // once with error 4 and the hash, and a receipt call answers null, so no
 // number of callers can pile subscriptions onto the chain's feed.
 func TestReceiptWaitersBounded(t *testing.T) {
 	b := &lateSealer{sealer: newSealer(t), pending: map[common.Hash][]byte{}}
-	api := &EthAPI{b: b, waiters: make(chan struct{}, 1)}
-	api.waiters <- struct{}{} // the one slot is taken
+	api := &EthAPI{b: b, waiters: make(chan struct{}, 1), syncWaiters: make(chan struct{}, 1)}
+	api.waiters <- struct{}{} // the one slot of each is taken
+	api.syncWaiters <- struct{}{}
 	raw, hash := signedTransfer(t, 0)
 	_, err := api.SendRawTransactionSync(context.Background(), raw, nil)
 	var ec gethrpc.Error
