@@ -54,7 +54,8 @@ type BatcherConfig struct {
 	// posting: the batcher stops reading blocks at this much.
 	MaxPendingBytes int
 	// ResubmitAfter is how many L1 blocks after posting the batcher waits
-	// for the safe head to reach what it posted before posting it again.
+	// for the safe head to reach what it posted before posting it again
+	// (and ReceiptTimeout at least).
 	ResubmitAfter uint64
 	// ReceiptTimeout is how long to wait for a posted transaction.
 	ReceiptTimeout time.Duration
@@ -92,8 +93,9 @@ type Batcher struct {
 	pending    []*types.Block // read, not yet posted
 	pendingLen int
 	openedAt   time.Time
-	posted     uint64 // last L2 block posted
-	postedAt   uint64 // L1 block that included it
+	posted     uint64    // last L2 block posted
+	postedAt   uint64    // L1 block that included it
+	postedTime time.Time // when it was included, by Clock
 	feeBump    int64
 
 	mu    sync.Mutex
@@ -270,7 +272,9 @@ func (b *Batcher) checkProgress(ctx context.Context, safe uint64) error {
 		if err != nil {
 			return fmt.Errorf("L1 head: %w", err)
 		}
-		if head.Number.Uint64() > b.postedAt+b.cfg.ResubmitAfter {
+		// ResubmitAfter L1 blocks and ReceiptTimeout both: a busy L1
+		// makes 100 blocks in about a second, less than derivation may lag.
+		if head.Number.Uint64() > b.postedAt+b.cfg.ResubmitAfter && b.cfg.Clock().Sub(b.postedTime) >= b.cfg.ReceiptTimeout {
 			b.log.Warn("Posted blocks did not become safe: posting again from the safe head", "safe", safe, "posted", b.posted)
 			b.restart(safe)
 			b.mu.Lock()
@@ -437,7 +441,7 @@ func (b *Batcher) Confirm(ctx context.Context, p *Post, wait bool) (bool, error)
 	b.mu.Unlock()
 	b.postedBytes.Add(float64(p.bytes))
 	b.postedTxs.Add(float64(p.ntx))
-	b.posted, b.postedAt = p.last, included
+	b.posted, b.postedAt, b.postedTime = p.last, included, b.cfg.Clock()
 	if len(b.pending) > 0 && b.pending[len(b.pending)-1].NumberU64() == p.last {
 		b.pending, b.pendingLen = nil, 0
 	}
