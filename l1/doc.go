@@ -8,9 +8,14 @@
 //   - app.go: the ABCI++ application (CheckTx, PrepareProposal,
 //     ProcessProposal, FinalizeBlock, Commit), with a cache so each node
 //     executes each block once;
+//   - apphash.go: the app hash CometBFT signs, which moves only with blocks
+//     that carry transactions, so the chain can wait for work;
+//   - decodecache.go: decoded transactions, and the senders the validators
+//     of one process share;
 //   - pool.go: the application's view of CometBFT's mempool — gapless
 //     per-sender nonce queues, go-ethereum's validation and replacement rule;
-//   - node.go: one node — CometBFT in-process, the chain store, JSON-RPC;
+//   - node.go: one node — CometBFT in-process (blocks on demand), the chain
+//     store, JSON-RPC;
 //   - cluster.go: the multi-validator harness (start, stop, restart, isolate,
 //     heal, add a node, add a double-signing twin), used by tests and devnet;
 //   - init.go, settings.go: node homes for separate processes and machines;
