@@ -173,6 +173,13 @@ func (e *Executor) NewEVM(header *types.Header, statedb vm.StateDB, cfg vm.Confi
 // insufficient funds, no room left, unsupported type...) is left out and
 // listed in Result.Skipped; the block itself only fails on a state error.
 func (e *Executor) Build(parent *types.Header, statedb *state.StateDB, env Env, txs []*types.Transaction) (*Result, error) {
+	return e.BuildUntil(parent, statedb, env, txs, nil)
+}
+
+// BuildUntil is Build that asks stop, when not nil, before each
+// transaction i: once it says the block is done, txs[i:] are left out (not
+// skipped: they were never tried).
+func (e *Executor) BuildUntil(parent *types.Header, statedb *state.StateDB, env Env, txs []*types.Transaction, stop func(i int) bool) (*Result, error) {
 	p, err := e.Begin(parent, statedb, env)
 	if err != nil {
 		return nil, err
@@ -181,6 +188,9 @@ func (e *Executor) Build(parent *types.Header, statedb *state.StateDB, env Env, 
 		p.Deposit(&env.Deposits[i])
 	}
 	for i, tx := range txs {
+		if stop != nil && stop(i) {
+			break
+		}
 		p.Apply(i, tx)
 	}
 	return p.Finish()

@@ -87,7 +87,6 @@ type App struct {
 	finalized  *chain.Result              // FinalizeBlock's result, for Commit
 	appHash    common.Hash                // the app hash (apphash.go) of block appHeight
 	appHeight  uint64                     // the head, as Info reports it
-	nextHash   common.Hash                // the finalized block's, for Commit
 }
 
 type decodedTx struct {
@@ -143,8 +142,6 @@ func NewApp(store *chain.Store, system *chain.SystemContracts, cfg Config, metri
 	}
 	return a, nil
 }
-
-func (a *App) now() time.Time { return a.cfg.Clock() }
 
 // nextBaseFee is the base fee of the block after head, computed once per
 // head: CheckTx asks for it for every transaction.
@@ -413,7 +410,7 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 		}
 		txs = append(txs, d.tx)
 	}
-	res, err := a.build(head, env, txs)
+	res, err := a.build(head, env, txs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +450,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			index = append(index, i)
 		}
 		var err error
-		if res, err = a.build(head, env, txs); err != nil {
+		if res, err = a.build(head, env, txs, nil); err != nil {
 			return nil, err
 		}
 		for _, s := range res.Skipped {
@@ -482,8 +479,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	a.mu.Lock()
 	a.finalized = res
-	a.nextHash = nextAppHash(a.appHash, res.Block)
-	hash := a.nextHash
+	hash := nextAppHash(a.appHash, res.Block)
 	a.mu.Unlock()
 	return &abci.ResponseFinalizeBlock{TxResults: results, ValidatorUpdates: updates, AppHash: hash.Bytes()}, nil
 }
@@ -492,7 +488,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 // mempool view to the new state before CometBFT rechecks the mempool.
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	a.mu.Lock()
-	res, hash := a.finalized, a.nextHash
+	res := a.finalized
 	a.finalized = nil
 	a.results = map[[32]byte]*chain.Result{}
 	a.mu.Unlock()
@@ -503,6 +499,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		return nil, err
 	}
 	a.mu.Lock()
+	hash := nextAppHash(a.appHash, res.Block) // as FinalizeBlock reported
 	a.appHash, a.appHeight = hash, res.Block.NumberU64()
 	a.mu.Unlock()
 	if err := a.recordAppHash(res.Block.NumberU64(), hash); err != nil {
@@ -563,13 +560,15 @@ func extendedVotes(votes []abci.ExtendedVoteInfo) []chain.Vote {
 	return out
 }
 
-func (a *App) build(head *types.Header, env chain.Env, txs []*types.Transaction) (*chain.Result, error) {
+// build executes txs on head in env, asking stop (when not nil) before each
+// whether the block is done.
+func (a *App) build(head *types.Header, env chain.Env, txs []*types.Transaction, stop func(i int) bool) (*chain.Result, error) {
 	a.builds.Add(1)
 	st, err := a.store.StateAt(head.Root)
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", head.Root, err)
 	}
-	return a.exec.Build(head, st, env, txs)
+	return a.exec.BuildUntil(head, st, env, txs, stop)
 }
 
 // propose executes the picked transactions in order until the block is
@@ -579,24 +578,14 @@ func (a *App) build(head *types.Header, env chain.Env, txs []*types.Transaction)
 // only how much the proposer offers; the other validators check the block
 // by executing it, whatever its size.
 func (a *App) propose(head *types.Header, env chain.Env, txs []*types.Transaction) (*chain.Result, error) {
-	a.builds.Add(1)
-	st, err := a.store.StateAt(head.Root)
-	if err != nil {
-		return nil, fmt.Errorf("open state %s: %w", head.Root, err)
-	}
-	p, err := a.exec.Begin(head, st, env)
-	if err != nil {
-		return nil, err
-	}
-	start := a.now()
-	for i, tx := range txs {
-		if i%64 == 0 && i > 0 && a.now().Sub(start) > a.cfg.ProposalBudget {
-			a.stats.ProposalsCut.Inc()
-			break
+	start := a.cfg.Clock()
+	return a.build(head, env, txs, func(i int) bool {
+		if i%64 != 0 || i == 0 || a.cfg.Clock().Sub(start) <= a.cfg.ProposalBudget {
+			return false
 		}
-		p.Apply(i, tx)
-	}
-	return p.Finish()
+		a.stats.ProposalsCut.Inc()
+		return true
+	})
 }
 
 func (a *App) remember(key [32]byte, res *chain.Result) {
