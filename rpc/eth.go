@@ -14,7 +14,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/eth/gasprice"
-	"github.com/ethereum/go-ethereum/event"
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -192,45 +191,38 @@ const (
 // receipt once the transaction is in a block (EIP-7966): one request
 // instead of a send and a receipt poll, what `cast send --sync` and viem's
 // sendRawTransactionSync use. When the timeout (milliseconds) passes first,
-// the error has code 4 and the transaction's hash as data: it stays
-// accepted. With MaxReceiptWaiters such calls waiting already, it answers
-// so at once.
+// or MaxReceiptWaiters such calls wait already, the error has code 4 and
+// the transaction's hash as data: it stays accepted.
 func (api *EthAPI) SendRawTransactionSync(ctx context.Context, input hexutil.Bytes, timeoutMs *uint64) (map[string]any, error) {
 	timeout := TxSyncDefaultTimeout
 	if timeoutMs != nil && *timeoutMs > 0 {
 		timeout = min(time.Duration(*timeoutMs)*time.Millisecond, TxSyncMaxTimeout)
 	}
-	if !api.wait(api.syncWaiters) {
-		hash, err := api.SendRawTransaction(ctx, input)
-		if err != nil {
-			return nil, err
-		}
-		return nil, &rpcError{code: codeTxSyncTimeout, msg: "the transaction was accepted; too many calls wait for receipts to wait for its own", data: hash.Hex()}
-	}
-	defer func() { <-api.syncWaiters }()
-	events := make(chan core.ChainEvent, 128)
-	sub := api.b.Chain().SubscribeChainEvent(events)
-	defer sub.Unsubscribe()
 	hash, err := api.SendRawTransaction(ctx, input)
 	if err != nil {
 		return nil, err
 	}
-	r, err := api.awaitReceipt(ctx, hash, events, sub, timeout)
-	if r == nil && err == nil {
-		return nil, &rpcError{code: codeTxSyncTimeout, msg: fmt.Sprintf("the transaction was accepted but not included in %v", timeout), data: hash.Hex()}
+	msg := "the transaction was accepted; too many calls wait for receipts to wait for its own"
+	if api.wait(api.syncWaiters) {
+		defer func() { <-api.syncWaiters }()
+		r, err := api.awaitReceipt(ctx, hash, timeout)
+		if r != nil || err != nil {
+			return r, err
+		}
+		msg = fmt.Sprintf("the transaction was accepted but not included in %v", timeout)
 	}
-	return r, err
+	return nil, &rpcError{code: codeTxSyncTimeout, msg: msg, data: hash.Hex()}
 }
 
 // ReceiptWait is how long eth_getTransactionReceipt waits for a
 // transaction waiting in this node's mempool to be included, before it
-// answers null; at most MaxReceiptWaiters calls wait at once (the rest
+// answers null. At most MaxReceiptWaiters calls wait at once (the rest
 // answer at once), and as many eth_sendRawTransactionSync calls apart from
-// them, so that callers holding one kind of wait do not turn off the other. A client that sends a transaction and asks for its
-// receipt straight away, as cast, ethers and viem do before they start
-// polling at their interval (250 ms to 4 s), gets it in one call: the
-// devnet includes a transaction in about 25 ms, Anvil's automine before the
-// send returns.
+// them, so that callers holding one kind of wait do not turn off the
+// other. A client that sends a transaction and asks for its receipt
+// straight away, as cast, ethers and viem do before they start polling at
+// their interval (250 ms to 4 s), gets it in one call: the devnet includes
+// a transaction in about 25 ms, Anvil's automine before the send returns.
 const (
 	ReceiptWait       = 250 * time.Millisecond
 	MaxReceiptWaiters = 256
@@ -246,16 +238,18 @@ func (api *EthAPI) wait(slots chan struct{}) bool {
 	}
 }
 
-// awaitReceipt looks up hash's receipt now and on every new block until it
-// is there or timeout has passed (nil, nil). It drains events before each
+// awaitReceipt looks up hash's receipt on every new block until it is
+// there or timeout has passed (nil, nil). It subscribes before its first
+// lookup, so no block slips between the two, and drains events before each
 // lookup, so a waiter never holds up the chain's feed (a full subscriber
 // channel blocks the block's commit).
-func (api *EthAPI) awaitReceipt(ctx context.Context, hash common.Hash, events <-chan core.ChainEvent, sub event.Subscription, timeout time.Duration) (map[string]any, error) {
+func (api *EthAPI) awaitReceipt(ctx context.Context, hash common.Hash, timeout time.Duration) (map[string]any, error) {
+	events := make(chan core.ChainEvent, 128)
+	sub := api.b.Chain().SubscribeChainEvent(events)
+	defer sub.Unsubscribe()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		// Looked up once before the first event too: the block may have
-		// come before the subscription.
 		if r, err := api.receipt(hash); err != nil || r != nil {
 			return r, err
 		}
@@ -311,10 +305,7 @@ func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) 
 		return nil, nil
 	}
 	defer func() { <-api.waiters }()
-	events := make(chan core.ChainEvent, 128)
-	sub := api.b.Chain().SubscribeChainEvent(events)
-	defer sub.Unsubscribe()
-	return api.awaitReceipt(ctx, hash, events, sub, ReceiptWait)
+	return api.awaitReceipt(ctx, hash, ReceiptWait)
 }
 
 func (api *EthAPI) receipt(hash common.Hash) (map[string]any, error) {
