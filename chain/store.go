@@ -1,12 +1,14 @@
 package chain
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/consensus"
@@ -492,6 +494,36 @@ func (s *Store) Engine() consensus.Engine { return nil }
 // SubscribeChainEvent delivers every committed block with its receipts.
 func (s *Store) SubscribeChainEvent(ch chan<- core.ChainEvent) event.Subscription {
 	return s.chainFeed.Subscribe(ch)
+}
+
+// WaitFor calls done now and after each new block until it reports true
+// (then WaitFor does too), timeout passes (false, nil) or ctx ends (false
+// and ctx's error). It subscribes before its first call, so no block slips
+// between the two, and drains the events waiting before each call, so a
+// slow waiter never holds up Commit, whose feed blocks on a full
+// subscriber.
+func (s *Store) WaitFor(ctx context.Context, timeout time.Duration, done func() bool) (bool, error) {
+	events := make(chan core.ChainEvent, 128)
+	sub := s.SubscribeChainEvent(events)
+	defer sub.Unsubscribe()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for !done() {
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return false, nil
+			}
+			return false, ctx.Err()
+		case err := <-sub.Err():
+			return false, err
+		case <-events:
+			for len(events) > 0 {
+				<-events
+			}
+		}
+	}
+	return true, nil
 }
 
 // SubscribeChainHeadEvent delivers every new head.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
@@ -160,21 +159,17 @@ func (api *RollupAPI) UnsafeBlocks(ctx context.Context, from, max hexutil.Uint64
 		default:
 			return nil, nil
 		}
-		events := make(chan core.ChainEvent, 16)
-		sub := n.store.SubscribeChainEvent(events)
-		timer := time.NewTimer(followWait)
-		for n.store.Head().Number.Uint64() < uint64(from) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
 			select {
-			case <-events:
-				continue
-			case <-timer.C:
-			case <-ctx.Done():
 			case <-n.stop:
+				cancel()
+			case <-ctx.Done():
 			}
-			break
-		}
-		timer.Stop()
-		sub.Unsubscribe()
+		}()
+		// The wait ending without the block is an answer too: none yet.
+		_, _ = n.store.WaitFor(ctx, followWait, func() bool { return n.store.Head().Number.Uint64() >= uint64(from) })
 	}
 	count := min(uint64(max), maxFollowBlocks)
 	var (

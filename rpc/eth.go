@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
-	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/eth/gasprice"
@@ -239,34 +237,16 @@ func (api *EthAPI) wait(slots chan struct{}) bool {
 }
 
 // awaitReceipt looks up hash's receipt on every new block until it is
-// there or timeout has passed (nil, nil). It subscribes before its first
-// lookup, so no block slips between the two, and drains events before each
-// lookup, so a waiter never holds up the chain's feed (a full subscriber
-// channel blocks the block's commit).
-func (api *EthAPI) awaitReceipt(ctx context.Context, hash common.Hash, timeout time.Duration) (map[string]any, error) {
-	events := make(chan core.ChainEvent, 128)
-	sub := api.b.Chain().SubscribeChainEvent(events)
-	defer sub.Unsubscribe()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		if r, err := api.receipt(hash); err != nil || r != nil {
-			return r, err
-		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, nil
-			}
-			return nil, ctx.Err()
-		case err := <-sub.Err():
-			return nil, err
-		case <-events:
-			for len(events) > 0 {
-				<-events
-			}
-		}
+// there or timeout has passed (nil, nil).
+func (api *EthAPI) awaitReceipt(ctx context.Context, hash common.Hash, timeout time.Duration) (r map[string]any, err error) {
+	_, werr := api.b.Chain().WaitFor(ctx, timeout, func() bool {
+		r, err = api.receipt(hash)
+		return err != nil || r != nil
+	})
+	if werr != nil {
+		return nil, werr
 	}
+	return r, err
 }
 
 // GetTransactionByHash returns a transaction, mined or still pending (with
