@@ -44,7 +44,9 @@ func newWorld(t *testing.T) *world {
 	return &world{t: t, ctx: context.Background(), m: m, p: p, a: l1(4), b: l1(5), x: l1(7)}
 }
 
-func eth(milli int64) *big.Int { return new(big.Int).Mul(big.NewInt(milli), big.NewInt(params.Ether/1000)) }
+func eth(milli int64) *big.Int {
+	return new(big.Int).Mul(big.NewInt(milli), big.NewInt(params.Ether/1000))
+}
 
 // mined mines the transaction and returns its receipt, failing the test if
 // it reverted.
@@ -423,5 +425,3 @@ func hasEvent(r *types.Receipt, name string) bool {
 	}
 	return false
 }
-
-
