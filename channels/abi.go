@@ -22,6 +22,7 @@ const stateTuple = `{"name":"s","type":"tuple","components":[
 const adjudicatorABIJSON = `[
 {"type":"function","name":"open","stateMutability":"payable","inputs":[{"name":"peer","type":"address"}],"outputs":[{"name":"id","type":"bytes32"}]},
 {"type":"function","name":"fund","stateMutability":"payable","inputs":[{"name":"id","type":"bytes32"}],"outputs":[]},
+{"type":"function","name":"cancel","stateMutability":"nonpayable","inputs":[{"name":"id","type":"bytes32"}],"outputs":[]},
 {"type":"function","name":"close","stateMutability":"nonpayable","inputs":[` + stateTuple + `,{"name":"sigA","type":"bytes"},{"name":"sigB","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"forceClose","stateMutability":"nonpayable","inputs":[` + stateTuple + `,{"name":"sigA","type":"bytes"},{"name":"sigB","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"challenge","stateMutability":"nonpayable","inputs":[` + stateTuple + `,{"name":"sigA","type":"bytes"},{"name":"sigB","type":"bytes"}],"outputs":[]},

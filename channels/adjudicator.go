@@ -33,13 +33,16 @@ type Status uint8
 // A channel's statuses.
 const (
 	StatusNone     Status = iota // no such channel
-	StatusOpen                   // funded, no close begun
+	StatusOpening                // opened and funded by A, waiting for B's deposit
+	StatusOpen                   // funded by both, no close begun
 	StatusDisputed               // a unilateral close waits out its dispute window
 	StatusClosed                 // paid out (HTLCs may still wait to settle)
 )
 
 func (s Status) String() string {
 	switch s {
+	case StatusOpening:
+		return "opening"
 	case StatusOpen:
 		return "open"
 	case StatusDisputed:
@@ -62,7 +65,7 @@ var (
 	ErrNotFinal    = errors.New("a cooperative close needs a final state")
 	ErrFinal       = errors.New("a final state closes cooperatively, not by force")
 	ErrNoSettle    = errors.New("no such HTLC, or already settled")
-	ErrZeroDeposit = errors.New("a deposit must carry value")
+	ErrZeroDeposit = errors.New("an opening deposit must carry value")
 )
 
 // Gas of the adjudicator: a price per method (and per HTLC of a registered
@@ -115,7 +118,7 @@ func (a *Adjudicator) RequiredGas(input []byte) uint64 {
 	switch m.Name {
 	case "open":
 		return openGas
-	case "fund":
+	case "fund", "cancel":
 		return fundGas
 	case "close":
 		return closeGas
@@ -161,6 +164,8 @@ func (a *Adjudicator) Run(c *chain.Call) ([]byte, error) {
 		return a.open(c, db, args[0].(common.Address))
 	case "fund":
 		return nil, a.fund(c, db, args[0].([32]byte))
+	case "cancel":
+		return nil, a.cancel(c, db, args[0].([32]byte))
 	case "close", "forceClose", "challenge":
 		s, err := fromABI(args[0])
 		if err != nil {
@@ -255,43 +260,51 @@ func (a *Adjudicator) open(c *chain.Call, db chain.Slots, peer common.Address) (
 	db.SetAddr(slot("b", id), peer)
 	db.SetBig(slot("depA", id), v)
 	db.SetBig(slot("locked", id), v)
-	db.SetU64(slot("status", id), uint64(StatusOpen))
+	db.SetU64(slot("status", id), uint64(StatusOpening))
 	ev := AdjudicatorABI.Events["ChannelOpened"]
 	data, _ := ev.Inputs.NonIndexed().Pack(v)
 	c.Emit([]common.Hash{ev.ID, id, addrTopic(c.Caller), addrTopic(peer)}, data)
 	return id[:], nil
 }
 
-// fund adds the caller's value to its side of an open channel. States must
-// distribute exactly the deposits, so parties fund before they sign
-// payments: a deposit made later voids the states signed before it, which
-// harms only the party that paid it, since the opening state (version 0:
-// each party its deposit) stays valid.
+// fund is B's deposit (any amount, none included), which makes an opening
+// channel open. Each side deposits once and before any state is signed, so
+// a deposit can never void states that count on the deposits being what
+// they were (rule C2).
 func (a *Adjudicator) fund(c *chain.Call, db chain.Slots, id common.Hash) error {
-	if c.Value.IsZero() {
-		return chain.RevertWith(ErrZeroDeposit, "adjudicator: fund")
-	}
 	ch := a.load(db, id)
-	if ch.Status != StatusOpen {
+	if ch.Status != StatusOpening {
 		return chain.RevertWith(ErrStatus, "adjudicator: fund a channel that is %s", ch.Status)
 	}
-	var k common.Hash
-	var dep *big.Int
-	switch c.Caller {
-	case ch.A:
-		k, dep = slot("depA", id), ch.DepositA
-	case ch.B:
-		k, dep = slot("depB", id), ch.DepositB
-	default:
+	if c.Caller != ch.B {
 		return chain.RevertWith(ErrNotParty, "adjudicator: fund")
 	}
 	v := c.Value.ToBig()
-	dep.Add(dep, v)
-	db.SetBig(k, dep)
+	db.SetBig(slot("depB", id), v)
 	db.SetBig(slot("locked", id), ch.Locked.Add(ch.Locked, v))
+	db.SetU64(slot("status", id), uint64(StatusOpen))
 	ev := AdjudicatorABI.Events["ChannelFunded"]
-	data, _ := ev.Inputs.NonIndexed().Pack(v, dep)
+	data, _ := ev.Inputs.NonIndexed().Pack(v, v)
 	c.Emit([]common.Hash{ev.ID, id, addrTopic(c.Caller)}, data)
+	return nil
+}
+
+// cancel returns A's deposit of a channel B never funded.
+func (a *Adjudicator) cancel(c *chain.Call, db chain.Slots, id common.Hash) error {
+	ch := a.load(db, id)
+	if ch.Status != StatusOpening {
+		return chain.RevertWith(ErrStatus, "adjudicator: cancel a channel that is %s", ch.Status)
+	}
+	if c.Caller != ch.A {
+		return chain.RevertWith(ErrNotParty, "adjudicator: cancel")
+	}
+	db.SetU64(slot("status", id), uint64(StatusClosed))
+	if err := a.pay(c, db, id, ch.A, ch.DepositA); err != nil {
+		return err
+	}
+	ev := AdjudicatorABI.Events["ChannelClosed"]
+	data, _ := ev.Inputs.NonIndexed().Pack(uint64(0), ch.DepositA, new(big.Int))
+	c.Emit([]common.Hash{ev.ID, id}, data)
 	return nil
 }
 

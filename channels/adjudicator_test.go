@@ -112,9 +112,7 @@ func (w *world) open(depA, depB *big.Int) common.Hash {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if depB.Sign() > 0 {
-		w.mined(w.b.Fund(w.ctx, id, depB))
-	}
+	w.mined(w.b.Fund(w.ctx, id, depB))
 	return id
 }
 
@@ -348,6 +346,7 @@ func TestAdjudicatorRefusesForgeriesAndTheft(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.mined(w.b.Fund(w.ctx, other, eth(0)))
 	d := w.p.Domain()
 
 	// A state paying more than the deposits, even signed by both.
@@ -384,12 +383,6 @@ func TestAdjudicatorRefusesForgeriesAndTheft(t *testing.T) {
 	fin := st(id, 3, eth(1000), eth(1000))
 	fin.Final = true
 	w.refused(w.a, w.pack("forceClose", w.sign(fin)), ErrFinal)
-	// Mallory funds nothing that is not hers.
-	fund, _ := AdjudicatorABI.Pack("fund", id)
-	tx, err := w.x.sendData(w.ctx, eth(1), fund)
-	if r := w.mine(tx, err); r.Status != types.ReceiptStatusFailed {
-		t.Error("Mallory funded A and B's channel")
-	}
 
 	// The opening state needs no signature, and the channel still pays
 	// each party its deposit; the other channel's 5 ETH stay.
@@ -405,6 +398,38 @@ func TestAdjudicatorRefusesForgeriesAndTheft(t *testing.T) {
 	if err != nil || bal.Cmp(eth(5000)) != 0 {
 		t.Errorf("the adjudicator holds %s (%v), want the other channel's 5 ETH", bal, err)
 	}
+}
+
+// B's deposit opens the channel, once; before it, nothing closes and A may
+// take its deposit back.
+func TestFundingOpensOnce(t *testing.T) {
+	w := newWorld(t)
+	id, err := OpenedID(w.mined(w.a.Open(w.ctx, w.b.Address(), eth(1000))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch := w.channel(id); ch.Status != StatusOpening {
+		t.Fatalf("after open: %s", ch.Status)
+	}
+	fund, _ := AdjudicatorABI.Pack("fund", id)
+	cancel, _ := AdjudicatorABI.Pack("cancel", id)
+	w.refused(w.x, fund, ErrNotParty)
+	w.refused(w.a, fund, ErrNotParty)
+	w.refused(w.b, cancel, ErrNotParty)
+	w.refused(w.a, w.pack("forceClose", signed{s: st(id, 0, eth(1000), eth(0))}), ErrStatus)
+	before := w.balance(w.a)
+	r := w.mined(w.a.Cancel(w.ctx, id))
+	if got := new(big.Int).Sub(w.balance(w.a), before); got.Cmp(new(big.Int).Sub(eth(1000), gasPaid(r))) != 0 {
+		t.Errorf("A got %s back net of gas, want 1 ETH", got)
+	}
+	w.refused(w.b, fund, ErrStatus)
+
+	id = w.open(eth(1000), eth(300))
+	if ch := w.channel(id); ch.Status != StatusOpen || ch.Locked.Cmp(eth(1300)) != 0 {
+		t.Fatalf("after fund: %+v", ch)
+	}
+	w.refused(w.b, fund, ErrStatus) // a second deposit would void signed states
+	w.refused(w.a, cancel, ErrStatus)
 }
 
 // highS returns the other valid S of a signature (n - s), with V flipped.

@@ -48,9 +48,14 @@ func (l *L1) Open(ctx context.Context, peer common.Address, wei *big.Int) (*type
 	return l.send(ctx, wei, "open", peer)
 }
 
-// Fund adds wei to this account's side of channel id.
+// Fund is B's deposit into channel id (wei may be zero), which opens it.
 func (l *L1) Fund(ctx context.Context, id common.Hash, wei *big.Int) (*types.Transaction, error) {
 	return l.send(ctx, wei, "fund", id)
+}
+
+// Cancel returns A's deposit of a channel B never funded.
+func (l *L1) Cancel(ctx context.Context, id common.Hash) (*types.Transaction, error) {
+	return l.send(ctx, nil, "cancel", id)
 }
 
 // Close closes cooperatively with a final state both signed.
