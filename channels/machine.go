@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -352,6 +353,14 @@ func OpeningRecord(id common.Hash, role Role, ch OnChain) Record {
 
 func sha256Hash(preimage common.Hash) common.Hash { return sha256.Sum256(preimage[:]) }
 
+// amountOf is an op's amount, none being 0 (as the wire carries it).
+func amountOf(op Op) *big.Int {
+	if op.Amount == nil {
+		return new(big.Int)
+	}
+	return op.Amount
+}
+
 func sameOps(a, b []Op) bool {
 	if len(a) != len(b) {
 		return false
@@ -359,7 +368,7 @@ func sameOps(a, b []Op) bool {
 	for i := range a {
 		x, y := a[i], b[i]
 		if x.Kind != y.Kind || x.PaymentHash != y.PaymentHash || x.Expiry != y.Expiry || x.Preimage != y.Preimage ||
-			(x.Amount == nil) != (y.Amount == nil) || (x.Amount != nil && x.Amount.Cmp(y.Amount) != 0) {
+			amountOf(x).Cmp(amountOf(y)) != 0 {
 			return false
 		}
 	}

@@ -80,7 +80,16 @@ func (pr *pair) apply(i int, r Ready, err error) error {
 				pr.t.Fatalf("party %d sent a signature on version %d before saving it", i, msg.Version)
 			}
 		}
-		pr.wire[1-i] = append(pr.wire[1-i], msg)
+		// Every message crosses the wire form.
+		raw, err := EncodeMessage(msg)
+		if err != nil {
+			pr.t.Fatal(err)
+		}
+		back, err := DecodeMessage(raw)
+		if err != nil {
+			pr.t.Fatal(err)
+		}
+		pr.wire[1-i] = append(pr.wire[1-i], back)
 	}
 	p.events = append(p.events, r.Events...)
 	p.queue = append(p.queue, r.Requeue...)

@@ -73,6 +73,19 @@ type Op struct {
 	PaymentHash common.Hash // OpAddHTLC, OpFail (OpFulfil: derived)
 	Expiry      uint64      // OpAddHTLC
 	Preimage    common.Hash // OpFulfil
+	// Onward is the route past the receiver of an OpAddHTLC, for it to
+	// forward; empty, the receiver is the payee. Not part of the state.
+	Onward []Hop
+	// Reason says why an OpFail failed. Not part of the state.
+	Reason string
+}
+
+// Hop is one forwarding instruction of a route: offer an HTLC of Amount
+// with Expiry on Channel.
+type Hop struct {
+	Channel common.Hash
+	Amount  *big.Int
+	Expiry  uint64
 }
 
 // ErrBadUpdate is returned for an update that may not be applied to a

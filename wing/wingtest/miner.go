@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -188,4 +189,26 @@ func (m *L1Miner) DropPending() int {
 	n := len(m.pending)
 	m.pending = nil
 	return n
+}
+
+// AutoMine mines a block every interval, with or without transactions,
+// until the returned stop is called: for tests of nodes that wait on L1
+// receipts and heights from their own goroutines.
+func (m *L1Miner) AutoMine(every time.Duration) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_, _, _ = m.Mine()
+			case <-quit:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(quit); <-done }) }
 }
