@@ -55,15 +55,15 @@ const handshakeTimeout = 5 * time.Second
 type peerConn struct {
 	addr   common.Address
 	conn   *rlpx.Conn
-	dialed bool          // this node dialed it
+	dialed bool // this node dialed it
 	// synced lists the channels this node sent its MsgSync for on this
 	// connection (loop-owned).
 	synced map[common.Hash]bool
 	// early holds MsgSyncs for channels this node did not know open yet
 	// (the peer saw the funding on L1 first), a few at most.
 	early map[common.Hash]*Message
-	out    chan outFrame // frames to write
-	done   chan struct{}
+	out   chan outFrame // frames to write
+	done  chan struct{}
 }
 
 type outFrame struct {
