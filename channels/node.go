@@ -17,6 +17,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/cairn-dev/cairn/rpc"
 )
 
 // Config configures a channel node.
@@ -78,6 +80,7 @@ type Node struct {
 	log  *slog.Logger
 	ctx  context.Context
 	stop context.CancelFunc
+	rpc  *rpc.Server
 
 	// owned by the loop
 	links    map[common.Hash]*link
@@ -152,6 +155,14 @@ func NewNode(cfg Config) (*Node, error) {
 // Address is the node's L1 account.
 func (n *Node) Address() common.Address { return n.self }
 
+// RPCURL is the node's JSON-RPC URL ("" if it serves none).
+func (n *Node) RPCURL() string {
+	if n.rpc == nil {
+		return ""
+	}
+	return n.rpc.URL()
+}
+
 // URI is the node's peer address.
 func (n *Node) URI() string { return NodeURI(&n.cfg.Key.PublicKey, n.ln.Addr().String()) }
 
@@ -163,6 +174,17 @@ func (n *Node) Start() error {
 		return fmt.Errorf("channels: listen %s: %w", n.cfg.Listen, err)
 	}
 	n.ln = ln
+	if n.cfg.RPC != "" {
+		srv, err := rpc.NewAPIServer(map[string]any{"ch": NewAPI(n)}, rpc.Options{Log: n.log})
+		if err == nil {
+			err = srv.Start(n.cfg.RPC)
+		}
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("channels: RPC: %w", err)
+		}
+		n.rpc = srv
+	}
 	n.post(func() {
 		for _, id := range n.sortedLinks() {
 			if l := n.links[id]; l.usable() {
@@ -189,6 +211,9 @@ func (n *Node) Stop() {
 	}
 	close(n.quit)
 	n.stop()
+	if n.rpc != nil {
+		n.rpc.Close()
+	}
 	if n.ln != nil {
 		n.ln.Close()
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/channels"
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rollup"
@@ -86,21 +87,24 @@ type Config struct {
 	P2PPort     int           // 0 picks free ports
 	MetricsAddr string        // serve Prometheus metrics here; "" disables
 	// Each wing's options, with their flags (AddFlags).
-	Rollup RollupOptions
-	ZK     ZKOptions
-	Log    *slog.Logger
+	Rollup   RollupOptions
+	ZK       ZKOptions
+	Channels ChannelsOptions
+	Log      *slog.Logger
 }
 
 // Devnet is a running devnet.
 type Devnet struct {
-	cfg     Config
-	L1      *l1.Cluster
-	Rollup  *Rollup // nil when the devnet runs no rollup
-	ZK      *ZK     // nil when the devnet runs no ZK rollup
-	dir     string
-	tmp     bool
-	metrics *http.Server
-	wings   []Wing // in start order
+	cfg    Config
+	L1     *l1.Cluster
+	Rollup *Rollup // nil when the devnet runs no rollup
+	ZK     *ZK     // nil when the devnet runs no ZK rollup
+	// Channels is nil when the devnet runs no payment-channel network.
+	Channels *Channels
+	dir      string
+	tmp      bool
+	metrics  *http.Server
+	wings    []Wing // in start order
 }
 
 // Start creates (or resumes) and starts a devnet.
@@ -141,6 +145,10 @@ func Start(cfg Config) (*Devnet, error) {
 	if cfg.ZK.RPCPort >= 0 {
 		d.ZK = newZK(cfg)
 		d.wings = append(d.wings, d.ZK)
+	}
+	if cfg.Channels.RPCPort >= 0 {
+		d.Channels = newChannels(cfg)
+		d.wings = append(d.wings, d.Channels)
 	}
 	wings := map[string]json.RawMessage{}
 	for _, w := range d.wings {
@@ -200,13 +208,15 @@ func Start(cfg Config) (*Devnet, error) {
 func (c *Config) AddFlags(f *pflag.FlagSet) {
 	c.Rollup.AddFlags(f)
 	c.ZK.AddFlags(f)
+	c.Channels.AddFlags(f)
 }
 
 // Wings is the registry of every wing this binary has: what an L1 node
 // needs to run a genesis that installs them.
 func Wings() *wing.Registry {
 	r := wing.NewRegistry()
-	for name, f := range map[string]wing.Contracts{rollup.WingName: rollup.WingContracts, zkrollup.WingName: zkrollup.WingContracts} {
+	for name, f := range map[string]wing.Contracts{rollup.WingName: rollup.WingContracts, zkrollup.WingName: zkrollup.WingContracts,
+		channels.WingName: channels.WingContracts} {
 		if err := r.Add(name, f); err != nil {
 			panic(err) // distinct names
 		}
