@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -32,6 +33,7 @@ type Network struct {
 	Log    *slog.Logger
 	// FeeBase is what every node asks to forward.
 	FeeBase *big.Int
+	towers  map[int]int
 }
 
 // NetworkOptions configure a network.
@@ -42,6 +44,8 @@ type NetworkOptions struct {
 	Dir           string // parent of the nodes' data directories; "" a temporary one
 	Log           *slog.Logger
 	FeeBase       *big.Int
+	// TowerFor maps a node to the node it uses as its watchtower.
+	TowerFor map[int]int
 }
 
 // NewNetwork starts an L1 with the adjudicator, funds the accounts, and
@@ -72,9 +76,24 @@ func NewNetwork(o NetworkOptions) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	net := &Network{L1: m, Params: p, Keys: o.Keys, dir: dir, Log: o.Log, FeeBase: o.FeeBase, Nodes: make([]*Node, len(o.Keys))}
+	net := &Network{L1: m, Params: p, Keys: o.Keys, dir: dir, Log: o.Log, FeeBase: o.FeeBase, Nodes: make([]*Node, len(o.Keys)), towers: o.TowerFor}
 	net.stop = m.AutoMine(o.BlockEvery)
+	// Towers first, so their clients can reach them.
+	order := make([]int, 0, len(o.Keys))
 	for i := range o.Keys {
+		for _, t := range o.TowerFor {
+			if t == i {
+				order = append(order, i)
+				break
+			}
+		}
+	}
+	for i := range o.Keys {
+		if !slices.Contains(order, i) {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
 		if err := net.Start(i); err != nil {
 			net.Close()
 			return nil, err
@@ -85,10 +104,14 @@ func NewNetwork(o NetworkOptions) (*Network, error) {
 
 // Start starts node i (again, from its disk).
 func (net *Network) Start(i int) error {
+	tower := ""
+	if t, ok := net.towers[i]; ok && net.Nodes[t] != nil {
+		tower = net.Nodes[t].RPCURL()
+	}
 	n, err := NewNode(Config{
 		Key: chain.DevKey(net.Keys[i]), DataDir: filepath.Join(net.dir, fmt.Sprint(i)), Listen: "127.0.0.1:0",
-		L1: net.L1.Client(), Params: net.Params, FeeBase: net.FeeBase, Poll: 10 * time.Millisecond,
-		Log: net.Log.With("node", i),
+		RPC: "127.0.0.1:0", Tower: tower, L1: net.L1.Client(), Params: net.Params, FeeBase: net.FeeBase,
+		Poll: 10 * time.Millisecond, Log: net.Log.With("node", i),
 	})
 	if err != nil {
 		return err

@@ -340,7 +340,7 @@ func (n *Node) Connect(uri string) (common.Address, error) {
 		return common.Address{}, err
 	}
 	addr := crypto.PubkeyToAddress(*pub)
-	if err := n.do(func() {
+	if err := n.doCommitted(func() {
 		n.uris[addr] = uri
 		n.save("peer/"+addr.Hex(), uri)
 	}); err != nil {
@@ -651,6 +651,7 @@ func (n *Node) onLog(lg types.Log) {
 			l.meta.Deadline, l.meta.Registered = v[1].(uint64), version
 		}
 		n.onDisputed(id, closer, version)
+		n.towerAnswer(id, version)
 	case evChallenged.ID:
 		v, err := evChallenged.Inputs.NonIndexed().Unpack(lg.Data)
 		if !fresh || err != nil {

@@ -39,6 +39,9 @@ type Config struct {
 	Deposit *big.Int
 	// Poll is how often the node reads L1 (100 ms if zero).
 	Poll time.Duration
+	// Tower is the JSON-RPC URL of a watchtower (any node) the node hands
+	// its newest states to; "" uses none.
+	Tower string
 	// Rand is the source of invoice preimages (crypto/rand if nil).
 	Rand io.Reader
 	Log  *slog.Logger
@@ -96,8 +99,9 @@ type Node struct {
 	// preimages are those this node knows (its invoices', those its
 	// peers fulfilled with, those revealed on L1), by payment hash.
 	preimages map[common.Hash]common.Hash
-	revealed  map[common.Hash]bool // revealed on L1
-	l1Next    uint64               // the first L1 block whose logs the node has not acted on
+	revealed  map[common.Hash]bool     // revealed on L1
+	towered   map[common.Hash]*Towered // states this node watches as a tower
+	l1Next    uint64                   // the first L1 block whose logs the node has not acted on
 	stats     Stats
 }
 
@@ -144,6 +148,7 @@ func NewNode(cfg Config) (*Node, error) {
 		links: map[common.Hash]*link{}, peers: map[common.Address]*peerConn{}, uris: map[common.Address]string{},
 		graph: newGraph(), invoices: map[common.Hash]*invoice{}, payments: map[common.Hash]*payment{},
 		forwards: map[common.Hash]*forward{}, revealed: map[common.Hash]bool{},
+		towered: map[common.Hash]*Towered{},
 	}
 	if err := n.load(); err != nil {
 		st.close()
@@ -193,6 +198,10 @@ func (n *Node) Start() error {
 		}
 		n.resume()
 	})
+	if n.cfg.Tower != "" {
+		n.wg.Add(1)
+		go n.feedTower()
+	}
 	n.wg.Add(4)
 	go n.loop()
 	go n.accept()
@@ -233,6 +242,20 @@ func (n *Node) do(f func()) error {
 	case n.in <- func() { f(); close(done) }:
 	case <-n.quit:
 		return ErrStopped
+	}
+	select {
+	case <-done:
+		return nil
+	case <-n.quit:
+		return ErrStopped
+	}
+}
+
+// doCommitted runs f on the loop and waits until what f saved is on disk.
+func (n *Node) doCommitted(f func()) error {
+	done := make(chan struct{})
+	if err := n.do(func() { f(); n.after = append(n.after, func() { close(done) }) }); err != nil {
+		return err
 	}
 	select {
 	case <-done:

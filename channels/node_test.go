@@ -205,3 +205,62 @@ func TestNodeAnswersAStaleClose(t *testing.T) {
 		t.Errorf("B sent %d challenges", st.Challenges)
 	}
 }
+
+// B hands its states to a watchtower and goes offline; A closes with an
+// old state; the tower answers within the window and B, still offline,
+// gets the whole channel.
+func TestTowerAnswersForAnOfflineVictim(t *testing.T) {
+	net, err := NewNetwork(NetworkOptions{Keys: []uint32{4, 5, 7}, Dir: t.TempDir(), TowerFor: map[int]int{1: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	ctx := ctxFor(t, 30*time.Second)
+	a, b, tower := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	id, err := net.Open(ctx, 0, 1, eth(1000), eth(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old Record
+	if err := a.Send(ctx, b.self, eth(10)); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.do(func() { old = copyRecord(a.links[id].m.Record()) })
+	for range 3 {
+		if err := a.Send(ctx, b.self, eth(100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newest := stateAt(t, a, id).Version // A proposed them all: it completes first
+	if err := net.WaitFor(ctx, func() bool {
+		var v uint64
+		_ = tower.do(func() {
+			if tw := tower.towered[id]; tw != nil {
+				v = tw.State.Version
+			}
+		})
+		return v == newest
+	}); err != nil {
+		t.Fatal(err)
+	}
+	net.Stop(1) // the victim goes offline
+	net.Stop(0)
+	before, _ := net.L1.Client().BalanceAt(ctx, chain.DevAddress(5), nil)
+	cheat := &L1{Client: net.L1.Client(), Key: chain.DevKey(4)}
+	if _, err := cheat.ForceClose(ctx, old.Full, old.SigA, old.SigB); err != nil {
+		t.Fatal(err)
+	}
+	if err := net.WaitFor(ctx, func() bool {
+		ch, err := Channel(ctx, net.L1.Client(), id)
+		return err == nil && ch.Status == StatusClosed
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := net.L1.Client().BalanceAt(ctx, chain.DevAddress(5), nil)
+	if gain := new(big.Int).Sub(after, before); gain.Cmp(eth(2000)) != 0 {
+		t.Fatalf("the offline victim gained %s, want the channel's 2 ETH", gain)
+	}
+	if st := tower.Stats(); st.Challenges != 1 {
+		t.Errorf("the tower sent %d challenges", st.Challenges)
+	}
+}

@@ -147,7 +147,14 @@ func (n *Node) loadPayments() error {
 	for _, inv := range n.invoices {
 		n.preimages[inv.Invoice.Hash] = inv.Preimage
 	}
-	return nil
+	return n.st.each("tower/", func(_ string, raw []byte) error {
+		t := new(Towered)
+		if err := json.Unmarshal(raw, t); err != nil {
+			return err
+		}
+		n.towered[t.State.Channel] = t
+		return nil
+	})
 }
 
 // resume settles what a crash left half done: HTLCs offered to this node
@@ -182,18 +189,15 @@ func (n *Node) CreateInvoice(amount *big.Int, memo string) (*Invoice, error) {
 		return nil, err
 	}
 	inv := &Invoice{Payee: n.self, Amount: new(big.Int).Set(amount), Hash: sha256Hash(pre), ChainID: n.cfg.Params.L1ChainID, Memo: memo}
-	done := make(chan struct{})
-	err := n.do(func() {
+	err := n.doCommitted(func() {
 		rec := &invoice{Invoice: inv, Preimage: pre}
 		n.invoices[inv.Hash] = rec
 		n.preimages[inv.Hash] = pre
 		n.save("inv/"+inv.Hash.Hex(), rec)
-		n.after = append(n.after, func() { close(done) })
 	})
 	if err != nil {
 		return nil, err
 	}
-	<-done // durable
 	return inv, nil
 }
 

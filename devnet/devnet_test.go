@@ -31,6 +31,14 @@ import (
 // for its first block.
 func startDevnet(t *testing.T, cfg Config) *Devnet {
 	t.Helper()
+	if cfg.Channels.RPCPort == 0 {
+		cfg.Channels.RPCPort = -1 // the channel network only where a test asks (startChannelDevnet)
+	}
+	return startAny(t, cfg)
+}
+
+func startAny(t *testing.T, cfg Config) *Devnet {
+	t.Helper()
 	if cfg.BlockTime == 0 {
 		cfg.BlockTime = 100 * time.Millisecond
 	}
