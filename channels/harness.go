@@ -221,3 +221,24 @@ func (net *Network) Disconnect(i int) {
 		}
 	})
 }
+
+// RecordOf returns a copy of the node's record of channel id.
+func (n *Node) RecordOf(id common.Hash) (rec Record) {
+	_ = n.do(func() {
+		if l := n.links[id]; l != nil && l.m != nil {
+			rec = copyRecord(l.m.Record())
+		}
+	})
+	return rec
+}
+
+// TowerVersion is the newest version of channel id the node watches as a
+// tower (0 if none).
+func (n *Node) TowerVersion(id common.Hash) (v uint64) {
+	_ = n.do(func() {
+		if t := n.towered[id]; t != nil {
+			v = t.State.Version
+		}
+	})
+	return v
+}

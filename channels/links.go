@@ -413,6 +413,10 @@ func (n *Node) connected(p *peerConn) {
 }
 
 func (n *Node) step(p *peerConn, l *link, msg *Message) {
+	if l.meta.Closing && msg.Type == MsgPropose {
+		n.bad(p, fmt.Errorf("%w: proposal on a closing channel", ErrProtocol))
+		return
+	}
 	l.m.Limits = n.limits()
 	r, err := l.m.Step(msg)
 	n.log.Debug("Step", "channel", l.meta.ID.Hex()[:10], "msg", msg.Type, "version", msg.Version, "ops", len(msg.Ops), "err", err, "send", len(r.Send), "events", len(r.Events))

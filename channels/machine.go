@@ -374,3 +374,15 @@ func sameOps(a, b []Op) bool {
 	}
 	return true
 }
+
+// copyRecord is a deep copy of a record.
+func copyRecord(r *Record) Record {
+	c := *r
+	c.Full = r.Full.Copy()
+	if r.Half != nil {
+		h := *r.Half
+		h.State = r.Half.State.Copy()
+		c.Half = &h
+	}
+	return c
+}

@@ -96,17 +96,6 @@ func (pr *pair) apply(i int, r Ready, err error) error {
 	return nil
 }
 
-func copyRecord(r *Record) Record {
-	c := *r
-	c.Full = r.Full.Copy()
-	if r.Half != nil {
-		h := *r.Half
-		h.State = r.Half.State.Copy()
-		c.Half = &h
-	}
-	return c
-}
-
 // deliver hands party i its next message; it reports whether there was one.
 func (pr *pair) deliver(i int) (bool, error) {
 	if len(pr.wire[i]) == 0 {

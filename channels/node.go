@@ -102,6 +102,7 @@ type Node struct {
 	revealed  map[common.Hash]bool     // revealed on L1
 	towered   map[common.Hash]*Towered // states this node watches as a tower
 	l1Next    uint64                   // the first L1 block whose logs the node has not acted on
+	griefing  bool                     // HoldForwards: take HTLCs and do nothing (the lab's attacks)
 	stats     Stats
 }
 

@@ -356,6 +356,9 @@ func (n *Node) onIncomingHTLC(in *link, op Op) {
 	fail := func(reason string) {
 		n.enqueue(in, Op{Kind: OpFail, PaymentHash: op.PaymentHash, Reason: reason}, nil)
 	}
+	if n.griefing {
+		return // a malicious forwarder (lab): it holds the HTLC and does nothing
+	}
 	if len(op.Onward) == 0 {
 		inv := n.invoices[op.PaymentHash]
 		switch {
@@ -446,6 +449,20 @@ func (n *Node) onSettled(l *link, hash common.Hash, pre *common.Hash, reason str
 	}
 }
 
+// CanRoute reports whether the node knows a route to payee for amount.
+func (n *Node) CanRoute(payee common.Address, amount *big.Int) (ok bool) {
+	_ = n.do(func() {
+		_, err := n.graph.route(n, payee, amount, nil)
+		ok = err == nil
+	})
+	return ok
+}
+
+// HoldForwards makes the node a griefing forwarder: it takes HTLCs offered
+// to it and neither forwards, fulfils nor fails them. For the lab's
+// attacks only.
+func (n *Node) HoldForwards(on bool) { _ = n.do(func() { n.griefing = on }) }
+
 func (n *Node) secondHop(p *payment) common.Hash {
 	hops, err := n.graph.route(n, p.Invoice.Payee, p.Invoice.Amount, p.Excluded)
 	if err != nil || len(hops) < 2 {
@@ -492,8 +509,16 @@ func (n *Node) checkExpiries() {
 			for _, h := range l.m.State().HTLCs {
 				pre, known := n.preimages[h.PaymentHash]
 				switch {
-				case h.FromA == mine && n.height > h.Expiry:
+				case h.FromA == mine && n.height > h.Expiry && !n.revealed[h.PaymentHash]:
+					// The peer can no longer claim it (a preimage counts on
+					// L1 only by the expiry), and this node countersigns
+					// nothing more on a closing channel: the HTLC is failed
+					// upstream now, and comes back by timeout on L1.
 					n.forceClose(l, "an HTLC expired unsettled")
+					if key := "expired/" + h.PaymentHash.Hex(); !l.sent[key] {
+						l.sent[key] = true
+						n.onSettled(l, h.PaymentHash, nil, "the HTLC expired; it returns on L1 by timeout")
+					}
 				case h.FromA != mine && known && n.height+revealMargin >= h.Expiry:
 					n.reveal(l, pre)
 					n.forceClose(l, "the peer did not take an HTLC's preimage")

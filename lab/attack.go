@@ -35,6 +35,10 @@ var Attacks = map[string]struct {
 	"exit-spam":             {"a spammer floods the ZK rollup's priority queue to force its exit mode", attackExitSpam},
 	"mempool-flood":         {"free and cheapest-price transactions flood the L1's mempool to censor everyone", attackMempoolFlood},
 	"unbond-and-equivocate": {"a validator unbonds, equivocates while its vote still counts, and withdraws", attackUnbondAndEquivocate},
+	"stale-close":           {"a channel party closes on L1 with a state from before it paid; the victim's node answers", attackStaleClose},
+	"offline-victim":        {"the same stale close while the victim is offline and only its watchtower watches", attackOfflineVictim},
+	"previous-state":        {"a channel party closes with the state one version behind, as an honest party might", attackPreviousState},
+	"htlc-griefing":         {"a forwarder takes an HTLC and goes silent; the payer's funds come back on L1 after its expiry", attackHTLCGriefing},
 }
 
 // AttackNames returns the attacks' names in order.
