@@ -165,21 +165,26 @@ func (n *Node) proposeAll() {
 			continue
 		}
 		take := l.queue[:min(len(l.queue), maxOpsPerUpdate)]
-		s := l.m.State()
+		cur := l.m.State()
 		var ops []Op
 		var keep []queued
+		used := 0
 		for _, q := range take {
-			next, err := Apply(s, l.meta.Role, append(slices.Clone(ops), q.op), nil)
+			if q.op.Kind == OpAddHTLC && len(cur.HTLCs) >= MaxHTLCs {
+				break // the state is full of HTLCs: the rest waits for some to settle
+			}
+			used++
+			next, err := Apply(cur, l.meta.Role, []Op{q.op}, nil)
 			if err != nil {
 				q := q
 				n.after = append(n.after, func() { q.done(err) })
 				continue
 			}
-			_ = next
+			cur = next
 			ops = append(ops, q.op)
 			keep = append(keep, q)
 		}
-		l.queue = l.queue[len(take):]
+		l.queue = l.queue[used:]
 		if len(ops) == 0 {
 			continue
 		}

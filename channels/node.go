@@ -307,26 +307,36 @@ func (n *Node) round(first func()) {
 		}
 		break
 	}
-	n.proposeAll()
-	if !n.batch.Empty() {
-		if err := n.batch.Commit(pebble.Sync); err != nil {
-			// Nothing of this round may leave the process: its signatures
-			// are not durable. Stop rather than risk a stale state.
-			n.log.Error("Channel store write failed; stopping", "err", err)
-			n.batch.Close()
-			go n.Stop()
-			return
+	// What the round's replies do (a payment retried, a failure passed
+	// upstream) is proposed and committed in turn, until nothing is left.
+	for {
+		n.proposeAll()
+		if !n.batch.Empty() {
+			if err := n.batch.Commit(pebble.Sync); err != nil {
+				// Nothing of this round may leave the process: its
+				// signatures are not durable. Stop rather than risk a
+				// stale state.
+				n.log.Error("Channel store write failed; stopping", "err", err)
+				n.batch.Close()
+				n.batch = nil
+				go n.Stop()
+				return
+			}
+			n.stats.Fsyncs++
 		}
-		n.stats.Fsyncs++
+		n.batch.Close()
+		n.batch = nil
+		after := n.after
+		n.after = nil
+		if len(after) == 0 {
+			break
+		}
+		n.batch = n.st.db.NewBatch()
+		for _, f := range after {
+			f()
+		}
 	}
-	n.batch.Close()
-	n.batch = nil
 	n.stats.Rounds++
-	after := n.after
-	n.after = nil
-	for _, f := range after {
-		f()
-	}
 }
 
 // save adds key's new value to the round's batch.

@@ -36,7 +36,7 @@ func labCmd() *cobra.Command {
 		},
 	}
 	cmd.PersistentFlags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
-	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd(), labZKCmd())
+	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd(), labZKCmd(), labChannelsCmd())
 	return cmd
 }
 
@@ -203,5 +203,40 @@ from submission to verification on L1.`,
 	cmd.Flags().IntSliceVar(&slots, "slots", []int{4, 16, 32}, "batch sizes to measure")
 	cmd.Flags().IntVar(&depth, "depth", 20, "account tree depth")
 	cmd.Flags().StringVar(&keyDir, "keys", "", "proving key cache (default: the user cache directory)")
+	return cmd
+}
+
+func labChannelsCmd() *cobra.Command {
+	var (
+		cfg     lab.ChannelsConfig
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "channels",
+		Short: "Payment channels: payments/s and latency for one pair and over 2 and 3 hops, fsyncs per payment, adjudicator gas",
+		Long: `Starts four channel nodes in this process on an L1 mined every 20 ms, with
+channels 4–5, 5–6 and 6–7, and measures: --payments direct payments between one
+pair with --workers in flight (each answered only once durable), --lone payments
+one at a time, and --routed invoices paid over 1, 2 and 3 hops; then the L1 gas of
+each adjudicator call. The baseline, measured in the same run, is this disk's
+rate of synced commits one at a time.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			cfg.Out = cmd.OutOrStdout()
+			res, err := lab.RunChannels(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			res.Print(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Payments, "payments", 20_000, "direct payments of the one-pair run")
+	f.IntVar(&cfg.Routed, "routed", 2_000, "invoices paid on each routed run")
+	f.IntVar(&cfg.Workers, "workers", 64, "payments in flight")
+	f.IntVar(&cfg.LoneTrips, "lone", 200, "payments one at a time")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }
