@@ -26,6 +26,9 @@ type ChannelsConfig struct {
 	Routed    int // invoices paid on each routed run (default 2,000)
 	Workers   int // concurrent payers (default 64)
 	LoneTrips int // sequential payments for the latency of one (default 200)
+	// DisputeWindow is the adjudicator's, in L1 blocks of 20 ms (default
+	// 500: long enough that no HTLC of the run nears its expiry).
+	DisputeWindow uint64
 	Out       io.Writer
 }
 
@@ -69,6 +72,9 @@ func RunChannels(ctx context.Context, cfg ChannelsConfig) (*ChannelsResult, erro
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
+	if cfg.DisputeWindow == 0 {
+		cfg.DisputeWindow = 500
+	}
 	res := &ChannelsResult{Gas: map[string]uint64{}}
 	var err error
 	if res.FsyncsPerSecond, err = fsyncRate(500); err != nil {
@@ -76,7 +82,7 @@ func RunChannels(ctx context.Context, cfg ChannelsConfig) (*ChannelsResult, erro
 	}
 	fmt.Fprintf(cfg.Out, "disk: %.0f synced commits/s one at a time\n", res.FsyncsPerSecond)
 
-	net, err := channels.NewNetwork(channels.NetworkOptions{Keys: []uint32{4, 5, 6, 7}, DisputeWindow: 1_000, FeeBase: big.NewInt(1)})
+	net, err := channels.NewNetwork(channels.NetworkOptions{Keys: []uint32{4, 5, 6, 7}, DisputeWindow: cfg.DisputeWindow, FeeBase: big.NewInt(1)})
 	if err != nil {
 		return nil, err
 	}

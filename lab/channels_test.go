@@ -11,7 +11,7 @@ import (
 func TestRunChannels(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := RunChannels(ctx, ChannelsConfig{Payments: 400, Routed: 40, Workers: 16, LoneTrips: 20})
+	res, err := RunChannels(ctx, ChannelsConfig{Payments: 400, Routed: 40, Workers: 16, LoneTrips: 20, DisputeWindow: 60})
 	if err != nil {
 		t.Fatal(err)
 	}
