@@ -392,8 +392,11 @@ func (n *Node) redial() {
 func (n *Node) connected(p *peerConn) {
 	p.out, p.done, p.synced, p.early = make(chan outFrame, 8192), make(chan struct{}), map[common.Hash]bool{}, map[common.Hash]*Message{}
 	if old := n.peers[p.addr]; old != nil {
+		// The same side dialing again means it lost the old connection
+		// (a restart): the new one replaces it. Both sides dialing at
+		// once keep the one the lower address dialed.
 		lowerDialed := func(c *peerConn) bool { return c.dialed == (n.self.Cmp(p.addr) < 0) }
-		if lowerDialed(old) || !lowerDialed(p) {
+		if old.dialed != p.dialed && (lowerDialed(old) || !lowerDialed(p)) {
 			n.log.Debug("Duplicate connection refused", "peer", p.addr, "dialed", p.dialed)
 			p.conn.Close()
 			return

@@ -277,7 +277,7 @@ func (n *Node) post(f func()) {
 // loop is the node's one goroutine for channel state.
 func (n *Node) loop() {
 	defer n.wg.Done()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(250 * time.Millisecond) // redial lost peers this often
 	defer tick.Stop()
 	for {
 		select {

@@ -170,13 +170,39 @@ func (n *Node) resume() {
 			if h.FromA == (l.meta.Role == RoleA) {
 				continue // offered by this node
 			}
+			f := n.forwards[h.PaymentHash]
 			if pre, ok := n.preimages[h.PaymentHash]; ok {
 				n.enqueue(l, Op{Kind: OpFulfil, Preimage: pre}, nil)
-			} else if n.forwards[h.PaymentHash] == nil {
+			} else if f == nil || !n.offered(f.Out, h.PaymentHash) {
+				// Never forwarded, or its outgoing HTLC was still only in
+				// memory when the node stopped: fail it back.
+				if f != nil {
+					n.dropForward(f)
+				}
 				n.enqueue(l, Op{Kind: OpFail, PaymentHash: h.PaymentHash, Reason: "the forwarder restarted"}, nil)
 			}
 		}
 	}
+}
+
+// offered reports whether this node's HTLC with hash is in channel id's
+// newest state or in its proposal in flight.
+func (n *Node) offered(id, hash common.Hash) bool {
+	l := n.links[id]
+	if l == nil || l.m == nil {
+		return false
+	}
+	if findHTLC(l.m.State().HTLCs, hash) >= 0 {
+		return true
+	}
+	if p := l.m.Record().Proposal; p != nil {
+		for _, op := range p.Ops {
+			if op.Kind == OpAddHTLC && op.PaymentHash == hash {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // CreateInvoice makes an invoice for amount wei.
