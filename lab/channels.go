@@ -29,7 +29,7 @@ type ChannelsConfig struct {
 	// DisputeWindow is the adjudicator's, in L1 blocks of 20 ms (default
 	// 500: long enough that no HTLC of the run nears its expiry).
 	DisputeWindow uint64
-	Out       io.Writer
+	Out           io.Writer
 }
 
 // ChannelFigure is one run's measurements.
