@@ -62,18 +62,11 @@ func (n *Node) Open(ctx context.Context, uri string, wei *big.Int) (common.Hash,
 	return OpenedID(r)
 }
 
-// Send pays wei straight to a peer over their channel (no HTLC), and
-// returns once the new state is signed by both and on this node's disk.
-func (n *Node) Send(ctx context.Context, peer common.Address, wei *big.Int) error {
+// await runs start on the loop, handing it a done to call (from the loop,
+// at once or when an op lands) with the outcome, and waits for it.
+func (n *Node) await(ctx context.Context, start func(done func(error))) error {
 	res := make(chan error, 1)
-	if err := n.do(func() {
-		l := n.linkWith(peer, wei)
-		if l == nil {
-			res <- fmt.Errorf("%w: %s (or too little to spend)", ErrNoChannel2, peer)
-			return
-		}
-		n.enqueue(l, Op{Kind: OpPay, Amount: new(big.Int).Set(wei)}, func(err error) { res <- err })
-	}); err != nil {
+	if err := n.do(func() { start(func(err error) { res <- err }) }); err != nil {
 		return err
 	}
 	select {
@@ -84,35 +77,37 @@ func (n *Node) Send(ctx context.Context, peer common.Address, wei *big.Int) erro
 	}
 }
 
+// Send pays wei straight to a peer over their channel (no HTLC), and
+// returns once the new state is signed by both and on this node's disk.
+func (n *Node) Send(ctx context.Context, peer common.Address, wei *big.Int) error {
+	return n.await(ctx, func(done func(error)) {
+		l := n.linkWith(peer, wei)
+		if l == nil {
+			done(fmt.Errorf("%w: %s (or too little to spend)", ErrNoLink, peer))
+			return
+		}
+		n.enqueue(l, Op{Kind: OpPay, Amount: new(big.Int).Set(wei)}, done)
+	})
+}
+
 // Close closes a channel: cooperatively (a final state both sign, paid at
 // once), or with force, registering the newest state on L1 to be paid
 // after the dispute window.
 func (n *Node) Close(ctx context.Context, id common.Hash, force bool) error {
-	res := make(chan error, 1)
-	if err := n.do(func() {
+	return n.await(ctx, func(done func(error)) {
 		l := n.links[id]
 		switch {
 		case l == nil || l.m == nil:
-			res <- fmt.Errorf("%w: %s", ErrNoChannel, id)
+			done(fmt.Errorf("%w: %s", ErrNoChannel, id))
+		case force && l.meta.Status != StatusOpen:
+			done(fmt.Errorf("%w: channel is %s", ErrStatus, l.meta.Status))
 		case force:
-			if l.meta.Status != StatusOpen {
-				res <- fmt.Errorf("%w: channel is %s", ErrStatus, l.meta.Status)
-				return
-			}
 			n.forceClose(l, "asked to")
-			res <- nil
+			done(nil)
 		default:
-			n.enqueue(l, Op{Kind: OpClose}, func(err error) { res <- err })
+			n.enqueue(l, Op{Kind: OpClose}, done)
 		}
-	}); err != nil {
-		return err
-	}
-	select {
-	case err := <-res:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	})
 }
 
 // ChannelInfo is a channel as its node reports it.

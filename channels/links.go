@@ -145,7 +145,7 @@ func (n *Node) enqueue(l *link, op Op, done func(error)) {
 		done = func(error) {}
 	}
 	if !l.usable() {
-		done(fmt.Errorf("%w: channel %s is not open", ErrNoChannel2, l.meta.ID))
+		done(fmt.Errorf("%w: channel %s is not open", ErrNoLink, l.meta.ID))
 		return
 	}
 	l.queue = append(l.queue, queued{op, done})

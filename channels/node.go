@@ -55,10 +55,10 @@ func (p Params) Delta() uint64 { return p.DisputeWindow + 20 }
 
 // Errors of the node.
 var (
-	ErrNoRoute    = errors.New("no route to the payee")
-	ErrNoChannel2 = errors.New("no open channel with that peer")
-	ErrStopped    = errors.New("channel node stopped")
-	ErrPayment    = errors.New("payment failed")
+	ErrNoRoute = errors.New("no route to the payee")
+	ErrNoLink  = errors.New("no open channel with that peer")
+	ErrStopped = errors.New("channel node stopped")
+	ErrPayment = errors.New("payment failed")
 )
 
 // Node is one user's channel node, as lnd is: it keeps its channels'

@@ -170,16 +170,7 @@ func TestNodeAnswersAStaleClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Send(ctx, b.self, eth(10)); err != nil {
-		t.Fatal(err)
-	}
-	var old Record
-	_ = a.do(func() { old = copyRecord(a.links[id].m.Record()) })
-	for range 3 {
-		if err := a.Send(ctx, b.self, eth(100)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	old := payKeepingOld(t, ctx, a, b, id)
 	// A's operator stops A's node and sends the old state by hand.
 	net.Stop(0)
 	cheat := &L1{Client: net.L1.Client(), Key: chain.DevKey(4)}
@@ -190,12 +181,7 @@ func TestNodeAnswersAStaleClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := net.WaitFor(ctx, func() bool {
-		ch, err := Channel(ctx, net.L1.Client(), id)
-		return err == nil && ch.Status == StatusClosed
-	}); err != nil {
-		t.Fatal(err)
-	}
+	waitClosedOnL1(t, ctx, net, id)
 	after, _ := net.L1.Client().BalanceAt(ctx, b.self, nil)
 	gain := new(big.Int).Sub(after, before)
 	if gain.Cmp(eth(1990)) < 0 { // the channel's 2 ETH, less B's gas
@@ -221,16 +207,7 @@ func TestTowerAnswersForAnOfflineVictim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var old Record
-	if err := a.Send(ctx, b.self, eth(10)); err != nil {
-		t.Fatal(err)
-	}
-	_ = a.do(func() { old = copyRecord(a.links[id].m.Record()) })
-	for range 3 {
-		if err := a.Send(ctx, b.self, eth(100)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	old := payKeepingOld(t, ctx, a, b, id)
 	newest := stateAt(t, a, id).Version // A proposed them all: it completes first
 	if err := net.WaitFor(ctx, func() bool {
 		var v uint64
@@ -250,17 +227,38 @@ func TestTowerAnswersForAnOfflineVictim(t *testing.T) {
 	if _, err := cheat.ForceClose(ctx, old.Full, old.SigA, old.SigB); err != nil {
 		t.Fatal(err)
 	}
-	if err := net.WaitFor(ctx, func() bool {
-		ch, err := Channel(ctx, net.L1.Client(), id)
-		return err == nil && ch.Status == StatusClosed
-	}); err != nil {
-		t.Fatal(err)
-	}
+	waitClosedOnL1(t, ctx, net, id)
 	after, _ := net.L1.Client().BalanceAt(ctx, chain.DevAddress(5), nil)
 	if gain := new(big.Int).Sub(after, before); gain.Cmp(eth(2000)) != 0 {
 		t.Fatalf("the offline victim gained %s, want the channel's 2 ETH", gain)
 	}
 	if st := tower.Stats(); st.Challenges != 1 {
 		t.Errorf("the tower sent %d challenges", st.Challenges)
+	}
+}
+
+// payKeepingOld has a pay b 0.01 ETH, keeps a's record of that state, and
+// has a pay b 0.3 ETH more: the record is the stale state a cheater keeps.
+func payKeepingOld(t *testing.T, ctx context.Context, a, b *Node, id common.Hash) Record {
+	t.Helper()
+	if err := a.Send(ctx, b.self, eth(10)); err != nil {
+		t.Fatal(err)
+	}
+	old := a.RecordOf(id)
+	for range 3 {
+		if err := a.Send(ctx, b.self, eth(100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return old
+}
+
+func waitClosedOnL1(t *testing.T, ctx context.Context, net *Network, id common.Hash) {
+	t.Helper()
+	if err := net.WaitFor(ctx, func() bool {
+		ch, err := Channel(ctx, net.L1.Client(), id)
+		return err == nil && ch.Status == StatusClosed
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
