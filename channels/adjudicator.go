@@ -77,7 +77,7 @@ const (
 	fundGas     = 28_000
 	closeGas    = 40_000 // two signatures, two payouts
 	registerGas = 60_000 // two signatures and the state's words
-	perHTLCGas  = 3 * 20_000
+	perHTLCGas  = 4 * 20_000
 	concludeGas = 30_000
 	settleGas   = 25_000
 	revealGas   = 22_000
@@ -123,7 +123,7 @@ func (a *Adjudicator) RequiredGas(input []byte) uint64 {
 	case "close":
 		return closeGas
 	case "forceClose", "challenge":
-		// Each HTLC of the state is three storage words. Input that does
+		// Each HTLC of the state is four storage words. Input that does
 		// not decode costs the base: it is refused.
 		var n uint64
 		if args, err := m.Inputs.Unpack(input[4:]); err == nil {
@@ -411,13 +411,15 @@ func (a *Adjudicator) register(db chain.Slots, s *State) {
 	db.SetU64(slot("htlcs", id), uint64(len(s.HTLCs)))
 	for i, h := range s.HTLCs {
 		n := chain.U64Bytes(uint64(i))
-		flag := uint64(0)
-		if h.FromA {
-			flag = 1
-		}
 		db.SetBig(slot("htlcAmount", id, n), h.Amount)
 		db.Set(slot("htlcHash", id, n), h.PaymentHash)
-		db.SetBig(slot("htlcExpiry", id, n), new(big.Int).SetUint64(h.Expiry<<1|flag))
+		db.SetU64(slot("htlcExpiry", id, n), h.Expiry)
+		fromA := slot("htlcFromA", id, n)
+		if h.FromA {
+			db.SetFlag(fromA)
+		} else {
+			db.Set(fromA, common.Hash{})
+		}
 	}
 }
 
@@ -447,7 +449,7 @@ func (a *Adjudicator) challenge(c *chain.Call, db chain.Slots, s *State, sigA, s
 		return err
 	}
 	closerVersion := db.U64(slot("closerVersion", s.Channel))
-	penalized := s.Version >= closerVersion+2
+	penalized := s.Version-closerVersion >= 2 // s.Version > closerVersion here
 	ev := AdjudicatorABI.Events["ChannelChallenged"]
 	data, _ := ev.Inputs.NonIndexed().Pack(s.Version, penalized)
 	c.Emit([]common.Hash{ev.ID, s.Channel, addrTopic(c.Caller)}, data)
@@ -511,9 +513,8 @@ func (a *Adjudicator) htlcAt(db chain.Slots, id common.Hash, index *big.Int) (HT
 		return HTLC{}, false, false
 	}
 	n := chain.U64Bytes(index.Uint64())
-	packed := db.U64(slot("htlcExpiry", id, n))
-	h := HTLC{FromA: packed&1 == 1, Amount: db.Big(slot("htlcAmount", id, n)),
-		PaymentHash: db.Get(slot("htlcHash", id, n)), Expiry: packed >> 1}
+	h := HTLC{FromA: db.Flag(slot("htlcFromA", id, n)), Amount: db.Big(slot("htlcAmount", id, n)),
+		PaymentHash: db.Get(slot("htlcHash", id, n)), Expiry: db.U64(slot("htlcExpiry", id, n))}
 	return h, db.Flag(slot("htlcSettled", id, n)), true
 }
 

@@ -450,3 +450,19 @@ func hasEvent(r *types.Receipt, name string) bool {
 	}
 	return false
 }
+
+// An HTLC expiry beyond 2^48 is refused by the adjudicator, so it cannot
+// be stored differently from what was signed.
+func TestHugeExpiryRefused(t *testing.T) {
+	w := newWorld(t)
+	id := w.open(eth(1000), eth(1000))
+	s := w.sign(st(id, 2, eth(500), eth(1000), HTLC{FromA: true, Amount: eth(500), PaymentHash: common.Hash{1}, Expiry: 1<<63 + 5}))
+	w.refused(w.a, w.pack("forceClose", s), ErrBadState)
+	if _, err := Apply(st(id, 1, eth(1000), eth(1000)), RoleA, []Op{{Kind: OpAddHTLC, Amount: eth(1), PaymentHash: common.Hash{2}, Expiry: MaxExpiry + 1}}, nil); err == nil {
+		t.Fatal("Apply took an expiry beyond 2^48")
+	}
+	lim := &Limits{Height: 100, MinExpiryDelta: 10, MaxExpiryDelta: 1000}
+	if _, err := Apply(st(id, 1, eth(1000), eth(1000)), RoleA, []Op{{Kind: OpAddHTLC, Amount: eth(1), PaymentHash: common.Hash{2}, Expiry: 2000}}, lim); err == nil {
+		t.Fatal("a receiver took an HTLC locking its peer's funds past its limit")
+	}
+}

@@ -17,7 +17,14 @@ type graph struct {
 	edges   map[common.Hash]*edge
 	policy  map[policyKey]*ChannelUpdate
 	pending map[common.Hash]*edge // opened, not yet funded
+	// early holds updates of channels not yet funded as far as this node
+	// has read the L1 (their node saw the funding first), a bounded few.
+	early map[common.Hash][]*ChannelUpdate
 }
+
+// maxEarlyUpdates bounds the updates a node keeps for channels it does not
+// know open yet.
+const maxEarlyUpdates = 1024
 
 type policyKey struct {
 	channel common.Hash
@@ -31,7 +38,8 @@ type edge struct {
 }
 
 func newGraph() *graph {
-	return &graph{edges: map[common.Hash]*edge{}, policy: map[policyKey]*ChannelUpdate{}, pending: map[common.Hash]*edge{}}
+	return &graph{edges: map[common.Hash]*edge{}, policy: map[policyKey]*ChannelUpdate{}, pending: map[common.Hash]*edge{},
+		early: map[common.Hash][]*ChannelUpdate{}}
 }
 
 func (g *graph) opened(id common.Hash, a, b common.Address, dep *big.Int) {
@@ -43,18 +51,42 @@ func (g *graph) funded(id common.Hash, dep *big.Int) {
 		delete(g.pending, id)
 		e.capacity.Add(e.capacity, dep)
 		g.edges[id] = e
+		for _, u := range g.early[id] {
+			g.addUpdate(u)
+		}
+		delete(g.early, id)
 	}
 }
 
 func (g *graph) closed(id common.Hash) {
 	delete(g.edges, id)
 	delete(g.pending, id)
+	delete(g.early, id)
+	for k := range g.policy {
+		if k.channel == id {
+			delete(g.policy, k)
+		}
+	}
 }
 
 // addUpdate keeps a verified update newer than the one held; it reports
 // whether it did (and the update should be flooded on).
+// Only an end of an open channel may set its terms, so a flood of updates
+// costs the flooder a funded channel each.
 func (g *graph) addUpdate(u *ChannelUpdate) bool {
 	if u.Verify() != nil {
+		return false
+	}
+	e := g.edges[u.Channel]
+	if e == nil {
+		// Kept (bounded, not passed on) until the funding is read; the
+		// end check is made then.
+		if p := g.pending[u.Channel]; (p == nil || u.Node == p.a || u.Node == p.b) && len(g.early[u.Channel]) < 2 && len(g.early) < maxEarlyUpdates {
+			g.early[u.Channel] = append(g.early[u.Channel], u)
+		}
+		return false
+	}
+	if u.Node != e.a && u.Node != e.b {
 		return false
 	}
 	k := policyKey{u.Channel, u.Node}
@@ -99,7 +131,7 @@ func (g *graph) route(n *Node, payee common.Address, amount *big.Int, excluded [
 		next   common.Hash
 		via    common.Address
 	}
-	finalExpiry := n.height + n.cfg.Params.Delta() + 10
+	finalExpiry := n.finalExpiry()
 	best := map[common.Address]*label{payee: {amount: new(big.Int).Set(amount), expiry: finalExpiry}}
 	done := map[common.Address]bool{}
 	q := &nodeQueue{}
@@ -216,8 +248,10 @@ func (n *Node) ourUpdate(id common.Hash) *ChannelUpdate {
 
 // announce floods this node's terms for a channel that opened.
 func (n *Node) announce(l *link) {
+	n.seq++ // kept on disk, so a restarted node's terms replace its old ones
+	n.save("announce/seq", n.seq)
 	u := &ChannelUpdate{Channel: l.meta.ID, Node: n.self, FeeBase: n.cfg.FeeBase, FeePPM: n.cfg.FeePPM,
-		Delta: n.cfg.Params.Delta(), Seq: n.height + 1}
+		Delta: n.cfg.Params.Delta(), Seq: n.seq}
 	if err := u.Sign(n.cfg.Key); err != nil {
 		return
 	}

@@ -242,3 +242,8 @@ func (n *Node) TowerVersion(id common.Hash) (v uint64) {
 	})
 	return v
 }
+
+// Withhold makes the node drop the channel messages f picks instead of
+// sending them, as a peer that withholds its answers does (nil: none).
+// For fault tests and the lab's attacks.
+func (n *Node) Withhold(f func(*Message) bool) { _ = n.do(func() { n.withhold = f }) }

@@ -88,11 +88,21 @@ func (n *Node) load() error {
 		return err
 	}
 	_, _ = n.st.get("l1/next", &n.l1Next)
+	if n.l1Next > 0 {
+		// Until the first L1 read, the height is the last one acted on,
+		// not 0: an HTLC offered meanwhile is checked against it.
+		n.height = n.l1Next - 1
+	}
+	_, _ = n.st.get("announce/seq", &n.seq)
 	return n.loadPayments()
 }
 
+// maxRouteHops bounds the hops of a route this node pays over, and so the
+// expiry it accepts on an HTLC offered to it.
+const maxRouteHops = 20
+
 func (n *Node) limits() Limits {
-	return Limits{Height: n.height, MinExpiryDelta: n.cfg.Params.Delta()}
+	return Limits{Height: n.height, MinExpiryDelta: n.cfg.Params.Delta(), MaxExpiryDelta: maxRouteHops * n.cfg.Params.Delta()}
 }
 
 func (n *Node) saveMeta(l *link) { n.save(metaKey(l.meta.ID), l.meta) }
@@ -161,7 +171,7 @@ const maxOpsPerUpdate = 256
 func (n *Node) proposeAll() {
 	for _, id := range n.sortedLinks() {
 		l := n.links[id]
-		if len(l.queue) == 0 || l.m == nil || !l.m.Idle() || n.peers[l.meta.Peer] == nil {
+		if len(l.queue) == 0 || l.m == nil || !l.m.Idle() || n.peers[l.meta.Peer] == nil || l.meta.Closing {
 			continue
 		}
 		take := l.queue[:min(len(l.queue), maxOpsPerUpdate)]
@@ -189,7 +199,6 @@ func (n *Node) proposeAll() {
 			continue
 		}
 		r, err := l.m.Propose(ops)
-		n.log.Debug("Propose", "channel", l.meta.ID.Hex()[:10], "ops", len(ops), "kind", ops[0].Kind, "err", err)
 		if err != nil {
 			for _, q := range keep {
 				q := q
@@ -212,6 +221,9 @@ func (n *Node) apply(l *link, r Ready) {
 		if p := n.peers[l.meta.Peer]; p != nil {
 			frames := make([][]byte, 0, len(r.Send))
 			for _, msg := range r.Send {
+				if n.withhold != nil && n.withhold(msg) {
+					continue
+				}
 				raw, err := EncodeMessage(msg)
 				if err != nil {
 					n.log.Error("Encoding a peer message failed", "err", err)
@@ -230,6 +242,20 @@ func (n *Node) apply(l *link, r Ready) {
 		back := l.inflight
 		l.inflight = nil
 		l.queue = append(back, l.queue...)
+	}
+	if len(r.Refused) > 0 {
+		refused := l.inflight
+		l.inflight = nil
+		n.after = append(n.after, func() {
+			for _, q := range refused {
+				q.done(fmt.Errorf("%w: the peer refused the update", ErrBadUpdate))
+			}
+		})
+	}
+	for _, pre := range r.Learned {
+		// Signed away to the peer: claim upstream at once.
+		n.learn(pre)
+		n.onSettled(l, sha256Hash(pre), &pre, "")
 	}
 	if len(r.Events) > 0 {
 		n.stats.Updates++
@@ -273,6 +299,7 @@ func (n *Node) forceClose(l *link, why string) {
 	l.sent["force"] = true
 	l.meta.Closing = true
 	n.saveMeta(l)
+	n.failQueue(l, errors.New("channel closing on L1"))
 	rec := l.m.Record()
 	s, sigA, sigB := rec.Full.Copy(), rec.SigA, rec.SigB
 	if s.Version == 0 {
@@ -287,19 +314,35 @@ func (n *Node) forceClose(l *link, why string) {
 // queueL1 sends an L1 transaction from the node's account, in order with
 // its others, and logs a failure.
 func (n *Node) queueL1(what string, f func(context.Context) (*types.Transaction, error)) {
+	n.queueL1Then(what, f, nil)
+}
+
+// queueL1Then is queueL1 with then run on the loop with the outcome (nil
+// once the transaction succeeded on L1).
+func (n *Node) queueL1Then(what string, f func(context.Context) (*types.Transaction, error), then func(error)) {
 	n.after = append(n.after, func() {
-		select {
-		case n.l1q <- func(ctx context.Context) {
+		job := func(ctx context.Context) {
 			tx, err := f(ctx)
 			if err == nil {
-				_, err = ethtx.WaitReceipt(ctx, n.cfg.L1, tx.Hash())
+				var r *types.Receipt
+				if r, err = ethtx.WaitReceipt(ctx, n.cfg.L1, tx.Hash()); err == nil && r.Status != types.ReceiptStatusSuccessful {
+					err = fmt.Errorf("%w: %s", ethtx.ErrReverted, tx.Hash())
+				}
 			}
 			if err != nil && ctx.Err() == nil {
 				n.log.Warn("L1 transaction failed", "what", what, "err", err)
 			}
-		}:
+			if then != nil {
+				n.post(func() { then(err) })
+			}
+		}
+		select {
+		case n.l1q <- job:
 		default:
 			n.log.Error("L1 queue full", "what", what)
+			if then != nil {
+				then(errors.New("L1 queue full"))
+			}
 		}
 	})
 }
@@ -427,12 +470,13 @@ func (n *Node) step(p *peerConn, l *link, msg *Message) {
 	}
 	l.m.Limits = n.limits()
 	r, err := l.m.Step(msg)
-	n.log.Debug("Step", "channel", l.meta.ID.Hex()[:10], "msg", msg.Type, "version", msg.Version, "ops", len(msg.Ops), "err", err, "send", len(r.Send), "events", len(r.Events))
 	if err != nil {
 		n.bad(p, err)
-		return
+		if len(r.Send) == 0 {
+			return
+		}
 	}
-	n.apply(l, r)
+	n.apply(l, r) // a refused proposal is answered with a reject
 }
 
 // sendSync opens the channel's resynchronisation on connection p (it is
@@ -588,6 +632,7 @@ func (n *Node) onL1(height uint64, logs []types.Log) {
 			l.m.Limits = n.limits()
 		}
 	}
+	n.answerDisputes()
 	n.checkExpiries()
 }
 
@@ -622,9 +667,14 @@ func (n *Node) onLog(lg types.Log) {
 			l.meta.Role, l.meta.Peer = RoleA, b
 		} else {
 			l.meta.Role, l.meta.Peer = RoleB, a
-			deposit := n.cfg.Deposit
-			if deposit == nil {
-				deposit = new(big.Int)
+			// Match the opener's deposit up to Config.Deposit, so opening
+			// channels of 1 wei cannot lock this node's L1 funds.
+			deposit := new(big.Int)
+			if n.cfg.Deposit != nil {
+				deposit.Set(n.cfg.Deposit)
+			}
+			if deposit.Cmp(dep) > 0 {
+				deposit.Set(dep)
 			}
 			n.queueL1("fund "+id.Hex(), func(ctx context.Context) (*types.Transaction, error) {
 				return n.l1.Fund(ctx, id, deposit)
@@ -655,18 +705,30 @@ func (n *Node) onLog(lg types.Log) {
 	case evDisputed.ID:
 		n.graph.closed(id)
 		v, err := evDisputed.Inputs.NonIndexed().Unpack(lg.Data)
-		if !fresh || err != nil || len(lg.Topics) < 3 {
+		if err != nil || len(lg.Topics) < 3 {
 			return
 		}
-		closer, version := common.BytesToAddress(lg.Topics[2].Bytes()), v[0].(uint64)
-		if l := n.links[id]; l != nil {
-			l.meta.Deadline, l.meta.Registered = v[1].(uint64), version
+		// Every start reads the logs from block 0, so the disputes are
+		// known again after a restart and answered while their window
+		// lasts (answerDisputes), whether or not the node saw them before.
+		n.disputes[id] = &dispute{closer: common.BytesToAddress(lg.Topics[2].Bytes()), registered: v[0].(uint64), deadline: v[1].(uint64)}
+		if !fresh {
+			return
 		}
-		n.onDisputed(id, closer, version)
-		n.towerAnswer(id, version)
+		if l := n.links[id]; l != nil {
+			l.meta.Deadline, l.meta.Registered = v[1].(uint64), v[0].(uint64)
+		}
+		n.onDisputed(id)
 	case evChallenged.ID:
 		v, err := evChallenged.Inputs.NonIndexed().Unpack(lg.Data)
-		if !fresh || err != nil {
+		if err != nil {
+			return
+		}
+		if d := n.disputes[id]; d != nil {
+			d.registered = max(d.registered, v[0].(uint64))
+			d.over = d.over || v[1].(bool)
+		}
+		if !fresh {
 			return
 		}
 		if l := n.links[id]; l != nil {
@@ -679,10 +741,13 @@ func (n *Node) onLog(lg types.Log) {
 		}
 	case evClosed.ID, evConcluded.ID:
 		n.graph.closed(id)
+		if d := n.disputes[id]; d != nil {
+			d.over = true
+		}
 		if l := n.links[id]; fresh && l != nil {
 			l.meta.Status, l.meta.Closing = StatusClosed, true
 			n.saveMeta(l)
-			n.failQueue(l, errors.New("channel closed"))
+			n.closedOnL1(l)
 		}
 	case evRevealed.ID:
 		v, err := evRevealed.Inputs.NonIndexed().Unpack(lg.Data)
@@ -694,9 +759,11 @@ func (n *Node) onLog(lg types.Log) {
 	}
 }
 
+// failQueue answers the channel's ops not yet proposed with err. Those of
+// a proposal in flight stay: the peer may still accept it.
 func (n *Node) failQueue(l *link, err error) {
-	q := append(l.queue, l.inflight...)
-	l.queue, l.inflight = nil, nil
+	q := l.queue
+	l.queue = nil
 	n.after = append(n.after, func() {
 		for _, x := range q {
 			x.done(err)
@@ -704,10 +771,52 @@ func (n *Node) failQueue(l *link, err error) {
 	})
 }
 
-// onDisputed answers a unilateral close of one of the node's channels: a
-// close with an older state than the node holds signed by both is
-// challenged at once (rule C5).
-func (n *Node) onDisputed(id common.Hash, closer common.Address, version uint64) {
+// closedOnL1 settles what a channel closed on L1 leaves of this node's
+// proposal in flight: an op the registered state does not hold never
+// happened, and is answered with an error; an HTLC it holds settles on L1.
+func (n *Node) closedOnL1(l *link) {
+	n.failQueue(l, errors.New("channel closed"))
+	reg := n.registeredState(l)
+	var fail []queued
+	for _, q := range l.inflight {
+		if q.op.Kind == OpAddHTLC && reg != nil && findHTLC(reg.HTLCs, q.op.PaymentHash) >= 0 {
+			continue
+		}
+		fail = append(fail, q)
+	}
+	l.inflight = nil
+	n.after = append(n.after, func() {
+		for _, q := range fail {
+			q.done(errors.New("channel closed on L1 without it"))
+		}
+	})
+}
+
+// registeredState is the state the adjudicator holds for one of the
+// node's channels, if the node knows it: its newest, or the one its
+// proposal or acceptance in flight would make.
+func (n *Node) registeredState(l *link) *State {
+	if l.m == nil {
+		return nil
+	}
+	rec := l.m.Record()
+	switch v := l.meta.Registered; {
+	case rec.Full.Version == v:
+		return rec.Full
+	case rec.Half != nil && rec.Half.State.Version == v:
+		return rec.Half.State
+	case rec.Proposal != nil && rec.Proposal.Version == v:
+		s, err := Apply(rec.Full, l.meta.Role, rec.Proposal.Ops, nil)
+		if err == nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// onDisputed marks one of the node's channels closing on L1: it proposes
+// and countersigns nothing more on it.
+func (n *Node) onDisputed(id common.Hash) {
 	l := n.links[id]
 	if l == nil || l.m == nil {
 		return
@@ -715,14 +824,53 @@ func (n *Node) onDisputed(id common.Hash, closer common.Address, version uint64)
 	l.meta.Status, l.meta.Closing = StatusDisputed, true
 	n.saveMeta(l)
 	n.failQueue(l, errors.New("channel closing on L1"))
-	rec := l.m.Record()
-	if closer != n.self && rec.Full.Version > version {
+}
+
+// dispute is a unilateral close seen on L1, of any channel: the node
+// answers for its own channels and, as a tower, for those it watches.
+type dispute struct {
+	closer     common.Address
+	registered uint64 // the version the adjudicator holds
+	deadline   uint64
+	over       bool // concluded or penalised
+	answering  bool // a challenge is on its way
+}
+
+// answerDisputes challenges, while its window lasts, every close with an
+// older version than a state the node holds signed by both — its own
+// channels' newest, or one handed to it as a tower (rules C5, C9). A
+// challenge that failed to land is sent again at the next L1 poll, and a
+// restarted node finds the disputes again in the logs.
+func (n *Node) answerDisputes() {
+	ids := make([]common.Hash, 0, len(n.disputes))
+	for id := range n.disputes {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b common.Hash) int { return a.Cmp(b) })
+	for _, id := range ids {
+		d := n.disputes[id]
+		if d.over || d.answering || n.height > d.deadline || d.closer == n.self {
+			continue
+		}
+		var s *State
+		var sigA, sigB []byte
+		if l := n.links[id]; l != nil && l.m != nil {
+			rec := l.m.Record()
+			s, sigA, sigB = rec.Full, rec.SigA, rec.SigB
+		}
+		if t := n.towered[id]; t != nil && (s == nil || t.State.Version > s.Version) {
+			s, sigA, sigB = t.State, t.SigA, t.SigB
+		}
+		if s == nil || s.Version <= d.registered {
+			continue
+		}
+		d.answering = true
 		n.stats.Challenges++
-		s, sigA, sigB := rec.Full.Copy(), rec.SigA, rec.SigB
-		n.log.Warn("Peer closed with an old state; challenging", "channel", id, "closed", version, "newest", s.Version)
-		n.queueL1("challenge "+id.Hex(), func(ctx context.Context) (*types.Transaction, error) {
+		s = s.Copy()
+		n.log.Warn("A channel closed on L1 with an old state; challenging", "channel", id, "closed", d.registered, "newest", s.Version)
+		n.queueL1Then("challenge "+id.Hex(), func(ctx context.Context) (*types.Transaction, error) {
 			return n.l1.Challenge(ctx, s, sigA, sigB)
-		})
+		}, func(error) { d.answering = false })
 	}
 }
 

@@ -28,6 +28,9 @@ const (
 	// MsgSync opens a reconnection: the sender's newest version signed by
 	// both.
 	MsgSync
+	// MsgReject refuses the proposal of Version: the acceptor signed
+	// nothing, and the proposer drops it.
+	MsgReject
 )
 
 func (t MsgType) String() string {
@@ -40,6 +43,8 @@ func (t MsgType) String() string {
 		return "confirm"
 	case MsgSync:
 		return "sync"
+	case MsgReject:
+		return "reject"
 	}
 	return fmt.Sprintf("msg(%d)", uint8(t))
 }
@@ -105,6 +110,13 @@ type Ready struct {
 	// Final is set when a state for a cooperative close became signed by
 	// both: the shell sends it to the adjudicator.
 	Final bool
+	// Learned holds the preimages of HTLCs offered by this party that it
+	// just signed away, accepting the peer's fulfilment: the peer can
+	// publish that state, so the party claims upstream now, not when
+	// the peer confirms.
+	Learned []common.Hash
+	// Refused holds the ops of this party's proposal the peer rejected.
+	Refused []Op
 }
 
 // Errors of the channel machine.
@@ -192,6 +204,8 @@ func (m *Machine) Step(msg *Message) (Ready, error) {
 		return m.stepConfirm(msg)
 	case MsgSync:
 		return m.stepSync(msg)
+	case MsgReject:
+		return m.stepReject(msg)
 	}
 	return Ready{}, fmt.Errorf("%w: message type %d", ErrProtocol, msg.Type)
 }
@@ -231,13 +245,29 @@ func (m *Machine) stepPropose(msg *Message) (Ready, error) {
 		if ready.Requeue != nil { // the dropped proposal stands again
 			m.rec.Proposal = &Proposal{Version: msg.Version, Ops: ready.Requeue}
 		}
-		return Ready{}, err
+		// Say so, so the proposer does not wait on it for ever.
+		return Ready{Send: []*Message{{Type: MsgReject, Channel: m.rec.Channel, Version: msg.Version}}}, err
 	}
 	sig := m.sign(next)
 	m.rec.Half = &Half{State: next, Ops: msg.Ops, Sig: sig}
 	ready.Save = m.save()
 	ready.Send = []*Message{{Type: MsgAccept, Channel: m.rec.Channel, Version: next.Version, Ops: msg.Ops, Sig: sig}}
+	for _, op := range msg.Ops {
+		if op.Kind == OpFulfil {
+			ready.Learned = append(ready.Learned, op.Preimage)
+		}
+	}
 	return ready, nil
+}
+
+// stepReject drops this party's proposal the peer refused.
+func (m *Machine) stepReject(msg *Message) (Ready, error) {
+	p := m.rec.Proposal
+	if p == nil || p.Version != msg.Version {
+		return Ready{}, nil // an answer to a proposal already settled
+	}
+	m.rec.Proposal = nil
+	return Ready{Save: m.save(), Refused: p.Ops}, nil
 }
 
 // stepAccept completes this party's proposal with the peer's signature:

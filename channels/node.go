@@ -101,7 +101,10 @@ type Node struct {
 	preimages map[common.Hash]common.Hash
 	revealed  map[common.Hash]bool     // revealed on L1
 	towered   map[common.Hash]*Towered // states this node watches as a tower
+	disputes  map[common.Hash]*dispute // unilateral closes seen on L1
 	l1Next    uint64                   // the first L1 block whose logs the node has not acted on
+	withhold  func(*Message) bool      // Withhold
+	seq       uint64                   // the newest ChannelUpdate sequence this node signed
 	griefing  bool                     // HoldForwards: take HTLCs and do nothing (the lab's attacks)
 	stats     Stats
 }
@@ -149,7 +152,7 @@ func NewNode(cfg Config) (*Node, error) {
 		links: map[common.Hash]*link{}, peers: map[common.Address]*peerConn{}, uris: map[common.Address]string{},
 		graph: newGraph(), invoices: map[common.Hash]*invoice{}, payments: map[common.Hash]*payment{},
 		forwards: map[common.Hash]*forward{}, revealed: map[common.Hash]bool{},
-		towered: map[common.Hash]*Towered{},
+		towered: map[common.Hash]*Towered{}, disputes: map[common.Hash]*dispute{},
 	}
 	if err := n.load(); err != nil {
 		st.close()

@@ -69,6 +69,7 @@ type invoice struct {
 	Invoice  *Invoice    `json:"invoice"`
 	Preimage common.Hash `json:"preimage"`
 	Settled  bool        `json:"settled"`
+	PaidOn   common.Hash `json:"paidOn,omitempty"` // the channel of the HTLC that paid it
 }
 
 // PaymentStatus is where an outgoing payment stands.
@@ -171,9 +172,9 @@ func (n *Node) resume() {
 				continue // offered by this node
 			}
 			f := n.forwards[h.PaymentHash]
-			if pre, ok := n.preimages[h.PaymentHash]; ok {
+			if pre, ok := n.claimable(l, h); ok {
 				n.enqueue(l, Op{Kind: OpFulfil, Preimage: pre}, nil)
-			} else if f == nil || !n.offered(f.Out, h.PaymentHash) {
+			} else if f == nil || f.In != l.meta.ID || !n.offered(f.Out, h.PaymentHash) {
 				// Never forwarded, or its outgoing HTLC was still only in
 				// memory when the node stopped: fail it back.
 				if f != nil {
@@ -183,6 +184,22 @@ func (n *Node) resume() {
 			}
 		}
 	}
+}
+
+// claimable returns the preimage of an HTLC offered to this node on l, if
+// the node may claim it: one a peer fulfilled downstream or L1 revealed,
+// or its own invoice's, but only for the HTLC it accepted as paying it (an
+// underpaid HTLC of the same hash is failed, never claimed, so its sender
+// gets no proof of payment and no L1 close out of it).
+func (n *Node) claimable(l *link, h HTLC) (common.Hash, bool) {
+	pre, ok := n.preimages[h.PaymentHash]
+	if !ok {
+		return pre, false
+	}
+	if inv := n.invoices[h.PaymentHash]; inv != nil {
+		return pre, inv.Settled && inv.PaidOn == l.meta.ID && h.Amount.Cmp(inv.Invoice.Amount) >= 0
+	}
+	return pre, true
 }
 
 // offered reports whether this node's HTLC with hash is in channel id's
@@ -290,6 +307,14 @@ func (n *Node) startPayment(inv *Invoice, done func(*payment)) error {
 	return nil
 }
 
+// finalExpiry is the expiry of the HTLC a payment offers its payee: a
+// Delta and some slack past this node's L1 height, since the payee may
+// have seen a few more blocks.
+func (n *Node) finalExpiry() uint64 {
+	d := n.cfg.Params.Delta()
+	return n.height + d + d/4 + 10
+}
+
 // maxAttempts is how many routes a payment tries.
 const maxAttempts = 4
 
@@ -299,7 +324,7 @@ func (n *Node) attempt(p *payment) {
 	var hops []routeHop
 	var err error
 	if l := n.linkWith(inv.Payee, inv.Amount); l != nil && !contains(p.Excluded, l.meta.ID) {
-		hops = []routeHop{{edge: l.meta.ID, amount: inv.Amount, expiry: n.height + n.cfg.Params.Delta() + 10}}
+		hops = []routeHop{{edge: l.meta.ID, amount: inv.Amount, expiry: n.finalExpiry()}}
 	} else {
 		hops, err = n.graph.route(n, inv.Payee, inv.Amount, p.Excluded)
 	}
@@ -395,7 +420,7 @@ func (n *Node) onIncomingHTLC(in *link, op Op) {
 		case op.Amount.Cmp(inv.Invoice.Amount) < 0:
 			fail(fmt.Sprintf("%s wei, the invoice asks %s", op.Amount, inv.Invoice.Amount))
 		default:
-			inv.Settled = true
+			inv.Settled, inv.PaidOn = true, in.meta.ID
 			n.save("inv/"+op.PaymentHash.Hex(), inv)
 			n.stats.Payments++
 			n.enqueue(in, Op{Kind: OpFulfil, Preimage: inv.Preimage}, nil)
@@ -404,9 +429,21 @@ func (n *Node) onIncomingHTLC(in *link, op Op) {
 	}
 	hop := op.Onward[0]
 	out := n.links[hop.Channel]
+	delta := n.cfg.Params.Delta()
+	if hop.Amount == nil || hop.Amount.Sign() <= 0 || hop.Amount.Cmp(op.Amount) > 0 {
+		fail("bad onward amount")
+		return
+	}
 	fee := new(big.Int).Sub(op.Amount, hop.Amount)
 	want := n.ourUpdate(hop.Channel).Fee(hop.Amount)
 	switch {
+	case n.forwards[op.PaymentHash] != nil:
+		fail("an HTLC of this payment hash is being forwarded already")
+		return
+	case hop.Expiry > MaxExpiry || hop.Expiry < n.height+delta:
+		// The next node would refuse it, or it outlives any L1 height.
+		fail(fmt.Sprintf("channel %s: onward expiry %d outside [%d, 2^48]", hop.Channel, hop.Expiry, n.height+delta))
+		return
 	case out == nil || !out.usable():
 		fail(fmt.Sprintf("channel %s: not open", hop.Channel))
 		return
@@ -416,8 +453,8 @@ func (n *Node) onIncomingHTLC(in *link, op Op) {
 	case fee.Cmp(want) < 0:
 		fail(fmt.Sprintf("channel %s: fee %s, this node asks %s", hop.Channel, fee, want))
 		return
-	case op.Expiry < hop.Expiry+n.cfg.Params.Delta():
-		fail(fmt.Sprintf("channel %s: expiry delta %d, this node needs %d", hop.Channel, int64(op.Expiry)-int64(hop.Expiry), n.cfg.Params.Delta()))
+	case op.Expiry < hop.Expiry+delta: // both below 2^48: no overflow
+		fail(fmt.Sprintf("channel %s: expiry delta %d, this node needs %d", hop.Channel, int64(op.Expiry)-int64(hop.Expiry), delta))
 		return
 	}
 	f := &forward{Hash: op.PaymentHash, In: in.meta.ID, Out: out.meta.ID}
@@ -533,7 +570,7 @@ func (n *Node) checkExpiries() {
 		switch l.meta.Status {
 		case StatusOpen:
 			for _, h := range l.m.State().HTLCs {
-				pre, known := n.preimages[h.PaymentHash]
+				pre, known := n.claimable(l, h)
 				switch {
 				case h.FromA == mine && n.height > h.Expiry && !n.revealed[h.PaymentHash]:
 					// The peer can no longer claim it (a preimage counts on
@@ -557,14 +594,16 @@ func (n *Node) checkExpiries() {
 					return n.l1.Conclude(ctx, id)
 				})
 			}
-			for _, h := range l.m.State().HTLCs {
-				if pre, known := n.preimages[h.PaymentHash]; known && h.FromA != mine {
-					n.reveal(l, pre)
+			if reg := n.registeredState(l); reg != nil {
+				for _, h := range reg.HTLCs {
+					if pre, known := n.claimable(l, h); known && h.FromA != mine {
+						n.reveal(l, pre)
+					}
 				}
 			}
 		case StatusClosed:
-			s := l.m.State()
-			if s.Version != l.meta.Registered || l.meta.Closing && l.sent["penalized"] {
+			s := n.registeredState(l)
+			if s == nil || l.sent["penalized"] {
 				continue
 			}
 			for i, h := range s.HTLCs {
@@ -580,6 +619,12 @@ func (n *Node) checkExpiries() {
 					n.queueL1("settle "+id.Hex(), func(ctx context.Context) (*types.Transaction, error) {
 						return n.l1.SettleHTLC(ctx, id, i)
 					})
+				}
+				if back {
+					if key := "expired/" + h.PaymentHash.Hex(); !l.sent[key] {
+						l.sent[key] = true
+						n.onSettled(l, h.PaymentHash, nil, "the HTLC expired; it returned on L1 by timeout")
+					}
 				}
 			}
 		}

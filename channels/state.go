@@ -10,6 +10,10 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
+// MaxExpiry bounds an HTLC's expiry (an L1 block number), far beyond any
+// chain's height, so that no arithmetic on expiries can overflow.
+const MaxExpiry = 1 << 48
+
 // MaxHTLCs is the most HTLCs one state may hold, so that registering a
 // state on L1 costs bounded gas (lnd allows 483; a channel here settles
 // one payment in a few milliseconds, so 32 in flight is plenty).
@@ -87,8 +91,8 @@ func (s *State) Check() error {
 		if h.Amount == nil || h.Amount.Sign() <= 0 || h.Amount.BitLen() > 128 {
 			return fmt.Errorf("%w: HTLC %d amount must be in (0, 2^128)", ErrBadState, i)
 		}
-		if h.Expiry == 0 {
-			return fmt.Errorf("%w: HTLC %d has no expiry", ErrBadState, i)
+		if h.Expiry == 0 || h.Expiry > MaxExpiry {
+			return fmt.Errorf("%w: HTLC %d expiry %d outside (0, 2^48]", ErrBadState, i, h.Expiry)
 		}
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 )
 
@@ -51,24 +50,6 @@ func (n *Node) watch(t *Towered) error {
 	n.towered[t.State.Channel] = t
 	n.save("tower/"+t.State.Channel.Hex(), t)
 	return nil
-}
-
-// towerAnswer challenges a close of a channel the tower watches with an
-// older version than it holds.
-func (n *Node) towerAnswer(id common.Hash, version uint64) {
-	t := n.towered[id]
-	if t == nil || t.State.Version <= version {
-		return
-	}
-	if l := n.links[id]; l != nil && l.m != nil && l.m.State().Version >= t.State.Version {
-		return // a party: it answers itself
-	}
-	n.stats.Challenges++
-	n.log.Warn("Tower: a watched channel closed with an old state; challenging", "channel", id, "closed", version, "newest", t.State.Version)
-	s, sigA, sigB := t.State.Copy(), t.SigA, t.SigB
-	n.queueL1("tower challenge "+id.Hex(), func(ctx context.Context) (*types.Transaction, error) {
-		return n.l1.Challenge(ctx, s, sigA, sigB)
-	})
 }
 
 // feedTower sends the tower the newest state of every channel that moved,

@@ -101,6 +101,9 @@ type Limits struct {
 	// party must leave it, past Height, to claim the HTLC on L1: at least
 	// a dispute window.
 	MinExpiryDelta uint64
+	// MaxExpiryDelta is the most L1 blocks past Height an HTLC offered to
+	// the party may lock its peer's funds for; 0 bounds nothing.
+	MaxExpiryDelta uint64
 }
 
 // Apply returns the state after the proposer's ops, one version past s.
@@ -140,8 +143,14 @@ func Apply(s *State, proposer Role, ops []Op, lim *Limits) (*State, error) {
 			if findHTLC(n.HTLCs, op.PaymentHash) >= 0 {
 				return nil, bad("an HTLC with payment hash %s is in flight", op.PaymentHash)
 			}
+			if op.Expiry == 0 || op.Expiry > MaxExpiry {
+				return nil, bad("expiry %d outside (0, 2^48]", op.Expiry)
+			}
 			if lim != nil && op.Expiry < lim.Height+lim.MinExpiryDelta {
 				return nil, bad("expiry %d leaves fewer than %d blocks past %d", op.Expiry, lim.MinExpiryDelta, lim.Height)
+			}
+			if lim != nil && lim.MaxExpiryDelta > 0 && op.Expiry > lim.Height+lim.MaxExpiryDelta {
+				return nil, bad("expiry %d is more than %d blocks past %d", op.Expiry, lim.MaxExpiryDelta, lim.Height)
 			}
 			n.HTLCs = append(n.HTLCs, HTLC{FromA: offeredByMe, Amount: new(big.Int).Set(op.Amount), PaymentHash: op.PaymentHash, Expiry: op.Expiry})
 		case OpFulfil, OpFail:
