@@ -364,3 +364,28 @@ func TestLossAndCrashesConverge(t *testing.T) {
 		}
 	}
 }
+
+// A proposal the peer refuses is answered with a reject: the proposer
+// drops it, hears which ops were refused, and can propose again.
+func TestRefusedProposalIsRejected(t *testing.T) {
+	pr := newPair(t, 1000, 1000)
+	a, b := pr.p[0].m, pr.p[1].m
+	bad := Op{Kind: OpAddHTLC, Amount: big.NewInt(5), PaymentHash: common.Hash{7}, Expiry: pr.lim.Height + 1} // too soon for B
+	r, err := a.Propose([]Op{bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := b.Step(r.Send[0])
+	if !errors.Is(err, ErrBadUpdate) || len(rb.Send) != 1 || rb.Send[0].Type != MsgReject {
+		t.Fatalf("B's answer: %+v, %v", rb, err)
+	}
+	ra, err := a.Step(rb.Send[0])
+	if err != nil || len(ra.Refused) != 1 || !a.Idle() {
+		t.Fatalf("A after the reject: %+v, %v, idle %v", ra, err, a.Idle())
+	}
+	pr.propose(0, pay(10))
+	pr.settle()
+	if s := pr.agree(); s.Version != 1 {
+		t.Fatalf("after the retry: version %d", s.Version)
+	}
+}
