@@ -40,7 +40,13 @@ const L1MinerChainID = 900
 // NewL1Miner starts a hand-mined L1 whose genesis funds alloc, running
 // contracts (a wing's L1 contracts) as system contracts.
 func NewL1Miner(alloc types.GenesisAlloc, contracts ...chain.SystemContract) (*L1Miner, error) {
-	store, err := chain.Open("", &chain.Genesis{ChainID: L1MinerChainID, Alloc: alloc, Timestamp: 1_700_000_000}, slog.New(slog.DiscardHandler))
+	return NewMiner(L1MinerChainID, alloc, contracts...)
+}
+
+// NewMiner is NewL1Miner for a chain of another ID: a second hand-mined
+// chain beside the L1 (a sidechain).
+func NewMiner(chainID uint64, alloc types.GenesisAlloc, contracts ...chain.SystemContract) (*L1Miner, error) {
+	store, err := chain.Open("", &chain.Genesis{ChainID: chainID, Alloc: alloc, Timestamp: 1_700_000_000}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
