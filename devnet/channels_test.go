@@ -16,7 +16,7 @@ import (
 // cairn_layers, channels 4–5 and 5–6 are open, and account 4 pays an
 // invoice of account 6 at once, over 5.
 func TestChannelNetworkOnTheDevnet(t *testing.T) {
-	d := startAny(t, Config{Validators: 2, Rollup: RollupOptions{RPCPort: -1}})
+	d := startAny(t, Config{Validators: 2, Rollup: RollupOptions{RPCPort: -1}, Sidechain: SidechainOptions{RPCPort: -1}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	l1c, err := gethrpc.DialContext(ctx, d.L1RPC(0))

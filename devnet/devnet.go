@@ -33,6 +33,7 @@ import (
 	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rpc"
+	"github.com/cairn-dev/cairn/sidechain"
 	"github.com/cairn-dev/cairn/wing"
 	"github.com/cairn-dev/cairn/zkrollup"
 )
@@ -87,10 +88,11 @@ type Config struct {
 	P2PPort     int           // 0 picks free ports
 	MetricsAddr string        // serve Prometheus metrics here; "" disables
 	// Each wing's options, with their flags (AddFlags).
-	Rollup   RollupOptions
-	ZK       ZKOptions
-	Channels ChannelsOptions
-	Log      *slog.Logger
+	Rollup    RollupOptions
+	ZK        ZKOptions
+	Channels  ChannelsOptions
+	Sidechain SidechainOptions
+	Log       *slog.Logger
 }
 
 // Devnet is a running devnet.
@@ -101,10 +103,12 @@ type Devnet struct {
 	ZK     *ZK     // nil when the devnet runs no ZK rollup
 	// Channels is nil when the devnet runs no payment-channel network.
 	Channels *Channels
-	dir      string
-	tmp      bool
-	metrics  *http.Server
-	wings    []Wing // in start order
+	// Sidechain is nil when the devnet runs no sidechain.
+	Sidechain *Sidechain
+	dir       string
+	tmp       bool
+	metrics   *http.Server
+	wings     []Wing // in start order
 }
 
 // Start creates (or resumes) and starts a devnet.
@@ -149,6 +153,10 @@ func Start(cfg Config) (*Devnet, error) {
 	if cfg.Channels.RPCPort >= 0 {
 		d.Channels = newChannels(cfg)
 		d.wings = append(d.wings, d.Channels)
+	}
+	if cfg.Sidechain.RPCPort >= 0 {
+		d.Sidechain = newSidechain(cfg)
+		d.wings = append(d.wings, d.Sidechain)
 	}
 	wings := map[string]json.RawMessage{}
 	for _, w := range d.wings {
@@ -209,6 +217,7 @@ func (c *Config) AddFlags(f *pflag.FlagSet) {
 	c.Rollup.AddFlags(f)
 	c.ZK.AddFlags(f)
 	c.Channels.AddFlags(f)
+	c.Sidechain.AddFlags(f)
 }
 
 // Wings is the registry of every wing this binary has: what an L1 node
@@ -216,7 +225,7 @@ func (c *Config) AddFlags(f *pflag.FlagSet) {
 func Wings() *wing.Registry {
 	r := wing.NewRegistry()
 	for name, f := range map[string]wing.Contracts{rollup.WingName: rollup.WingContracts, zkrollup.WingName: zkrollup.WingContracts,
-		channels.WingName: channels.WingContracts} {
+		channels.WingName: channels.WingContracts, sidechain.WingName: sidechain.WingContracts} {
 		if err := r.Add(name, f); err != nil {
 			panic(err) // distinct names
 		}

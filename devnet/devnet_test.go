@@ -32,7 +32,10 @@ import (
 func startDevnet(t *testing.T, cfg Config) *Devnet {
 	t.Helper()
 	if cfg.Channels.RPCPort == 0 {
-		cfg.Channels.RPCPort = -1 // the channel network only where a test asks (startChannelDevnet)
+		cfg.Channels.RPCPort = -1 // the channel network only where a test asks (startAny)
+	}
+	if cfg.Sidechain.RPCPort == 0 {
+		cfg.Sidechain.RPCPort = -1 // the sidechain likewise
 	}
 	return startAny(t, cfg)
 }

@@ -47,7 +47,7 @@ func TestClients(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("js", "node_modules", "ethers")); err != nil {
 		t.Skip("ethers not installed: run npm ci --prefix e2e/js")
 	}
-	d, err := devnet.Start(devnet.Config{ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 4, BlockTime: 100 * time.Millisecond})
+	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 4, BlockTime: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

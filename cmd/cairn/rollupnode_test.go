@@ -28,7 +28,7 @@ import (
 // false output that a lying proposer posts and defends.
 func TestRollupNodeInItsOwnProcess(t *testing.T) {
 	bin := cairnBinary(t)
-	d, err := devnet.Start(devnet.Config{ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond, Rollup: devnet.RollupOptions{NoProposer: true, NoChallenger: true, GameClock: 15}})
+	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond, Rollup: devnet.RollupOptions{NoProposer: true, NoChallenger: true, GameClock: 15}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 // unbond, register a new validator from a node home.
 func TestStakingCommands(t *testing.T) {
 	bin := cairnBinary(t)
-	d, err := devnet.Start(devnet.Config{ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond})
+	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestStakingCommands(t *testing.T) {
 func TestInitFullNodeCatchesUp(t *testing.T) {
 	bin := cairnBinary(t)
 	dataDir := t.TempDir()
-	d, err := devnet.Start(devnet.Config{ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond, DataDir: dataDir})
+	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond, DataDir: dataDir})
 	if err != nil {
 		t.Fatal(err)
 	}

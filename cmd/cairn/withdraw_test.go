@@ -22,7 +22,7 @@ import (
 // the challenge window; the ETH arrives on L1.
 func TestRollupWithdrawCommands(t *testing.T) {
 	bin := cairnBinary(t)
-	d, err := devnet.Start(devnet.Config{ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond})
+	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

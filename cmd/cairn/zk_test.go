@@ -25,7 +25,7 @@ func TestZKCommands(t *testing.T) {
 		t.Skip("Groth16 setup")
 	}
 	bin := cairnBinary(t)
-	d, err := devnet.Start(devnet.Config{Validators: 1, BlockTime: 100 * time.Millisecond, Rollup: devnet.RollupOptions{RPCPort: -1},
+	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, Validators: 1, BlockTime: 100 * time.Millisecond, Rollup: devnet.RollupOptions{RPCPort: -1},
 		ZK: devnet.ZKOptions{Slots: 2, Depth: 4, KeyDir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)

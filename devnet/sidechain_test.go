@@ -1,0 +1,56 @@
+package devnet
+
+import (
+	"context"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+	cairnrpc "github.com/cairn-dev/cairn/rpc"
+	"github.com/cairn-dev/cairn/sidechain"
+)
+
+// The sidechain as a user meets it: its own chain ID and validators,
+// listed in cairn_layers; a transfer on it; ETH deposited through the
+// multisig bridge arrives there, and ETH withdrawn comes back to L1.
+func TestSidechainAndItsBridge(t *testing.T) {
+	d := startAny(t, Config{Validators: 2, Rollup: RollupOptions{RPCPort: -1}, Channels: ChannelsOptions{RPCPort: -1},
+		Sidechain: SidechainOptions{Validators: 2}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l1c, sc := dial(t, d.L1RPC(0)), dial(t, d.Sidechain.RPC(0))
+	if id, err := sc.ChainID(ctx); err != nil || id.Uint64() != DefaultSidechainID {
+		t.Fatalf("sidechain chain ID %v, %v", id, err)
+	}
+	var layers []cairnrpc.Layer
+	if err := sc.Client().CallContext(ctx, &layers, "cairn_layers"); err != nil {
+		t.Fatal(err)
+	}
+	if l := layers[len(layers)-1]; l.Kind != sidechain.WingName || l.ChainID != DefaultSidechainID || len(l.RPC) != 2 {
+		t.Fatalf("sidechain layer: %+v", layers)
+	}
+	user, to := chain.DevKey(3), chain.DevAddress(7)
+	eth := func(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(params.Ether)) }
+	if rc := waitReceipt(t, sc, sendTx(t, sc, user, &to, eth(1), nil, 21_000).Hash()); rc.Status != 1 {
+		t.Fatal("a transfer on the sidechain failed")
+	}
+	// Deposit 2 ETH from L1 for account 7 on the sidechain.
+	before := balance(t, sc, to, nil)
+	if _, err := sidechain.Deposit(ctx, l1c, user, to, eth(2)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deposit on the sidechain", 20*time.Second, func() bool {
+		return balance(t, sc, to, nil).Cmp(new(big.Int).Add(before, eth(2))) == 0
+	})
+	// Withdraw 1 ETH from the sidechain to account 7 on L1.
+	beforeL1 := balance(t, l1c, to, nil)
+	if _, err := sidechain.Withdraw(ctx, sc, chain.DevKey(7), to, eth(1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the withdrawal on L1", 20*time.Second, func() bool {
+		return balance(t, l1c, to, nil).Cmp(new(big.Int).Add(beforeL1, eth(1))) == 0
+	})
+}
