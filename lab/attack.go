@@ -38,6 +38,7 @@ var Attacks = map[string]struct {
 	"stale-close":           {"a channel party closes on L1 with a state from before it paid; the victim's node answers", attackStaleClose},
 	"offline-victim":        {"the same stale close while the victim is offline and only its watchtower watches", attackOfflineVictim},
 	"previous-state":        {"a channel party closes with the state one version behind, as an honest party might", attackPreviousState},
+	"bridge-keys":           {"5 of the multisig bridge's 9 attester keys collude and release everything it holds (Ronin, 2022): the attack succeeds", attackBridgeKeys},
 	"htlc-griefing":         {"a forwarder takes an HTLC and goes silent; the payer's funds come back on L1 after its expiry", attackHTLCGriefing},
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -19,67 +18,42 @@ import (
 	"github.com/cairn-dev/cairn/wing/wingtest"
 )
 
-const testSideID = 1339
-
-// bridgeWorld is an L1 and a sidechain, both mined every 10 ms, with the
-// multisig bridge's halves (5 of 9 attesters), a relayer holding all nine
-// keys, and a user (account 3) funded on L1 only.
-type bridgeWorld struct {
+// world is a World in a test, with its context and the user's key.
+type world struct {
+	*World
 	t         *testing.T
 	ctx       context.Context
-	l1, side  *wingtest.L1Miner
-	p         MultisigParams
-	attesters []*ecdsa.PrivateKey
-	r         *Relayer
 	user      *ecdsa.PrivateKey
+	l1        *wingtest.L1Miner
+	side      *wingtest.L1Miner
+	p         MultisigParams
+	r         *Relayer
+	attesters []*ecdsa.PrivateKey
 }
 
-func newBridgeWorld(t *testing.T) *bridgeWorld {
+func newWorld(t *testing.T) *world {
 	t.Helper()
-	var keys []*ecdsa.PrivateKey
-	var addrs []common.Address
-	for i := range uint32(9) {
-		k := chain.DevKey(110 + i)
-		keys = append(keys, k)
-		addrs = append(addrs, chain.DevAddress(110+i))
-	}
-	p := MultisigParams{Attesters: addrs, Threshold: 5, L1ChainID: wingtest.L1MinerChainID, SideID: testSideID}
-	fund := func(accts ...uint32) types.GenesisAlloc {
-		a := types.GenesisAlloc{}
-		for _, i := range accts {
-			a[chain.DevAddress(i)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))}
-		}
-		return a
-	}
-	l1, err := wingtest.NewL1Miner(fund(3, 8, 119), NewMultisigL1(p))
+	w, err := NewWorld()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(l1.Close)
-	side, err := wingtest.NewMiner(testSideID, fund(8, 119), NewMultisigSide(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(side.Close)
-	t.Cleanup(l1.AutoMine(10 * time.Millisecond))
-	t.Cleanup(side.AutoMine(10 * time.Millisecond))
+	t.Cleanup(w.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	return &bridgeWorld{t: t, ctx: ctx, l1: l1, side: side, p: p, attesters: keys, user: chain.DevKey(3),
-		r: &Relayer{L1: l1.Client(), Side: side.Client(), Attesters: keys, Sender: chain.DevKey(119), Params: p}}
+	return &world{World: w, t: t, ctx: ctx, user: chain.DevKey(3), l1: w.L1, side: w.Side, p: w.Params, r: w.Relayer, attesters: w.Attesters}
 }
 
 func ether(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(params.Ether)) }
 
-func (w *bridgeWorld) balance(m *wingtest.L1Miner, a common.Address) *big.Int {
-	b, err := m.Client().BalanceAt(w.ctx, a, nil)
+func (w *world) balance(m *wingtest.L1Miner, a common.Address) *big.Int {
+	b, err := w.Balance(w.ctx, m, a)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	return b
 }
 
-func (w *bridgeWorld) step(want int) {
+func (w *world) step(want int) {
 	w.t.Helper()
 	n, err := w.r.Step(w.ctx)
 	if err != nil || n != want {
@@ -90,7 +64,7 @@ func (w *bridgeWorld) step(want int) {
 // A deposit locked on L1 is minted on the sidechain; a withdrawal burnt
 // there is released on L1; each exactly once.
 func TestMultisigBridgeBothWays(t *testing.T) {
-	w := newBridgeWorld(t)
+	w := newWorld(t)
 	user := chain.DevAddress(3)
 	if _, err := Deposit(w.ctx, w.l1.Client(), w.user, user, ether(3)); err != nil {
 		t.Fatal(err)
@@ -118,19 +92,15 @@ func TestMultisigBridgeBothWays(t *testing.T) {
 
 // call runs a bridge half's method with data, from account 8, and
 // returns its revert (nil if it would succeed).
-func (w *bridgeWorld) call(m *wingtest.L1Miner, at common.Address, data []byte) error {
+func (w *world) call(m *wingtest.L1Miner, at common.Address, data []byte) error {
 	_, err := m.Client().CallContract(w.ctx, ethereum.CallMsg{From: chain.DevAddress(8), To: &at, Data: data, Gas: 1_000_000}, nil)
 	return err
 }
 
-func (w *bridgeWorld) sigs(keys []*ecdsa.PrivateKey, chainID uint64, at common.Address, tr Transfer) [][]byte {
-	var out [][]byte
-	for _, k := range keys {
-		s, err := Attest(k, chainID, at, tr)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		out = append(out, s)
+func (w *world) sigs(keys []*ecdsa.PrivateKey, chainID uint64, at common.Address, tr Transfer) [][]byte {
+	out, err := Sign(keys, chainID, at, tr)
+	if err != nil {
+		w.t.Fatal(err)
 	}
 	return out
 }
@@ -139,7 +109,7 @@ func (w *bridgeWorld) sigs(keys []*ecdsa.PrivateKey, chainID uint64, at common.A
 // repeated counts once, a stranger's not at all), a deposit's attestation
 // used as a withdrawal's or on another chain, and a transfer carried twice.
 func TestMultisigBridgeRefusesShortOrReplayedAttestations(t *testing.T) {
-	w := newBridgeWorld(t)
+	w := newWorld(t)
 	if _, err := Deposit(w.ctx, w.l1.Client(), w.user, chain.DevAddress(3), ether(3)); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +147,7 @@ func TestMultisigBridgeRefusesShortOrReplayedAttestations(t *testing.T) {
 // the bridge holds to themselves, for a withdrawal nobody made. The
 // multisig bridge pays: that is what it trusts its keys with.
 func TestFiveKeysDrainTheMultisigBridge(t *testing.T) {
-	w := newBridgeWorld(t)
+	w := newWorld(t)
 	if _, err := Deposit(w.ctx, w.l1.Client(), w.user, chain.DevAddress(3), ether(7)); err != nil {
 		t.Fatal(err)
 	}
