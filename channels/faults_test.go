@@ -27,17 +27,11 @@ func TestWithheldConfirmCostsTheForwarderNothing(t *testing.T) {
 	net := newNetwork(t, 4, 5, 6)
 	ctx := ctxFor(t, 60*time.Second)
 	u, f, d := net.Nodes[0], net.Nodes[1], net.Nodes[2]
-	up, err := net.Open(ctx, 0, 1, eth(1000), eth(1000))
+	ids, err := net.Line(ctx, eth(1000), eth(1000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	down, err := net.Open(ctx, 1, 2, eth(1000), eth(1000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := net.WaitFor(ctx, func() bool { return u.CanRoute(d.self, eth(100)) }); err != nil {
-		t.Fatal(err)
-	}
+	up, down := ids[0], ids[1]
 	d.Withhold(func(m *Message) bool { return m.Type == MsgConfirm && m.Channel == down })
 	inv, err := d.CreateInvoice(eth(100), "goods")
 	if err != nil {

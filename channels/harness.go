@@ -172,6 +172,21 @@ func (net *Network) Open(ctx context.Context, i, j int, depA, depB *big.Int) (co
 	})
 }
 
+// Line opens a channel from each node to the next (0–1, 1–2, ...) with
+// deposits depA and depB, and waits until node 0 can route to the last.
+func (net *Network) Line(ctx context.Context, depA, depB *big.Int) ([]common.Hash, error) {
+	var ids []common.Hash
+	for i := 0; i+1 < len(net.Nodes); i++ {
+		id, err := net.Open(ctx, i, i+1, depA, depB)
+		if err != nil {
+			return ids, err
+		}
+		ids = append(ids, id)
+	}
+	first, last := net.Nodes[0], net.Nodes[len(net.Nodes)-1]
+	return ids, net.WaitFor(ctx, func() bool { return first.CanRoute(last.self, big.NewInt(1)) })
+}
+
 // WaitFor polls cond until it holds or ctx ends.
 func (net *Network) WaitFor(ctx context.Context, cond func() bool) error {
 	for !cond() {

@@ -101,18 +101,11 @@ func TestPaymentOverTwoHops(t *testing.T) {
 	net := newNetwork(t, 4, 5, 6)
 	ctx := ctxFor(t, 30*time.Second)
 	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
-	ab, err := net.Open(ctx, 0, 1, eth(1000), eth(0))
+	ids, err := net.Line(ctx, eth(1000), eth(0)) // A routes once it has B's terms for B→C
 	if err != nil {
 		t.Fatal(err)
 	}
-	bc, err := net.Open(ctx, 1, 2, eth(1000), eth(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A needs B's terms for B→C before it can route.
-	if err := net.WaitFor(ctx, func() bool { return a.knowsPolicy(bc, b.self) }); err != nil {
-		t.Fatal(err)
-	}
+	ab, bc := ids[0], ids[1]
 	inv, err := c.CreateInvoice(eth(100), "coffee")
 	if err != nil {
 		t.Fatal(err)
@@ -152,11 +145,6 @@ func TestPaymentOverTwoHops(t *testing.T) {
 	if s := stateAt(t, b, bc); s.BalanceA.Cmp(eth(900)) != 0 || len(s.HTLCs) != 0 {
 		t.Errorf("B's side of B→C after the refusal: %+v", s)
 	}
-}
-
-func (n *Node) knowsPolicy(id common.Hash, node common.Address) (ok bool) {
-	_ = n.do(func() { ok = n.graph.policy[policyKey{id, node}] != nil && n.graph.edges[id] != nil })
-	return ok
 }
 
 // A keeps an old state and, after paying B, closes the channel with it.

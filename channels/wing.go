@@ -3,9 +3,9 @@ package channels
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/wing"
 )
 
 // WingName is the payment channels' key in the L1 genesis's wings section.
@@ -27,25 +27,9 @@ func DevParams(l1ChainID uint64) Params {
 // WingContracts turns the wing's section of the L1 genesis into its L1
 // contracts: what a wing.Registry runs for WingName.
 func WingContracts(raw json.RawMessage) ([]chain.SystemContract, error) {
-	var p Params
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrParams, err)
-	}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	return []chain.SystemContract{NewAdjudicator(p)}, nil
-}
-
-// WingGenesis returns the L1 genesis section that installs the adjudicator
-// with rules p on every L1 node.
-func WingGenesis(p Params) (map[string]json.RawMessage, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	raw, err := json.Marshal(p)
+	p, err := wing.Decode[Params](raw, ErrParams)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]json.RawMessage{WingName: raw}, nil
+	return []chain.SystemContract{NewAdjudicator(p)}, nil
 }

@@ -180,18 +180,12 @@ func attackHTLCGriefing(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	ab, err := a.Open(ctx, 0, 1, ethWei(1), ethWei(0))
+	ids, err := a.Line(ctx, ethWei(1), ethWei(0))
 	if err != nil {
 		return err
 	}
-	bc, err := a.Open(ctx, 1, 2, ethWei(1), ethWei(0))
-	if err != nil {
-		return err
-	}
+	ab, bc := ids[0], ids[1]
 	payer, mid, payee := a.Nodes[0], a.Nodes[1], a.Nodes[2]
-	if err := a.WaitFor(ctx, func() bool { return payer.CanRoute(payee.Address(), ethWei(0.5)) }); err != nil {
-		return err
-	}
 	inv, err := payee.CreateInvoice(ethWei(0.5), "griefed")
 	if err != nil {
 		return err

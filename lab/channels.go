@@ -88,13 +88,8 @@ func RunChannels(ctx context.Context, cfg ChannelsConfig) (*ChannelsResult, erro
 	}
 	defer net.Close()
 	deposit := ethWei(100)
-	var ids []common.Hash
-	for i := 0; i+1 < 4; i++ {
-		id, err := net.Open(ctx, i, i+1, deposit, deposit)
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
+	if _, err := net.Line(ctx, deposit, deposit); err != nil {
+		return nil, err
 	}
 	a, b := net.Nodes[0], net.Nodes[1]
 	fsyncs := func() (n uint64) {

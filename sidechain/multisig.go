@@ -243,6 +243,22 @@ func (h *half) views(m string, db chain.Slots, args []any) ([]byte, error, bool)
 	return nil, nil, false
 }
 
+// run dispatches a call: the shared views, or the half's own methods.
+func (h *half) run(c *chain.Call, own func(method string, db chain.Slots, args []any) error) ([]byte, error) {
+	m, args, err := chain.ParseCall(&MultisigABI, h.name, c.Input)
+	if err != nil {
+		return nil, err
+	}
+	if !m.IsPayable() && !c.Value.IsZero() {
+		return nil, chain.Revert("%s: %s takes no value", h.name, m.Name)
+	}
+	db := chain.Slots{State: c.State, Self: c.Self}
+	if out, err, ok := h.views(m.Name, db, args); ok {
+		return out, err
+	}
+	return nil, own(m.Name, db, args)
+}
+
 // MultisigL1 is the L1 half: deposit(to) locks ETH for the sidechain;
 // release(nonce, to, amount, sigs) pays an attested withdrawal.
 type MultisigL1 struct{ half }
@@ -254,31 +270,22 @@ func NewMultisigL1(p MultisigParams) *MultisigL1 {
 
 // Run implements chain.SystemContract.
 func (b *MultisigL1) Run(c *chain.Call) ([]byte, error) {
-	m, args, err := chain.ParseCall(&MultisigABI, b.name, c.Input)
-	if err != nil {
-		return nil, err
-	}
-	if !m.IsPayable() && !c.Value.IsZero() {
-		return nil, chain.Revert("%s: %s takes no value", b.name, m.Name)
-	}
-	db := chain.Slots{State: c.State, Self: c.Self}
-	if out, err, ok := b.views(m.Name, db, args); ok {
-		return out, err
-	}
-	switch m.Name {
-	case "deposit":
-		return nil, b.lock(c, db, args[0].(common.Address), "Deposited")
-	case "release":
-		return nil, b.act(c, db, args, func(to common.Address, amt *uint256.Int) error {
-			if c.State.GetBalance(c.Self).Cmp(amt) < 0 {
-				return chain.RevertWith(ErrNoFunds, "%s", b.name)
-			}
-			c.State.SubBalance(c.Self, amt, tracing.BalanceChangeUnspecified)
-			c.State.AddBalance(to, amt, tracing.BalanceChangeUnspecified)
-			return nil
-		})
-	}
-	return nil, chain.Revert("%s: %s is the sidechain half's", b.name, m.Name)
+	return b.run(c, func(m string, db chain.Slots, args []any) error {
+		switch m {
+		case "deposit":
+			return b.lock(c, db, args[0].(common.Address), "Deposited")
+		case "release":
+			return b.act(c, db, args, func(to common.Address, amt *uint256.Int) error {
+				if c.State.GetBalance(c.Self).Cmp(amt) < 0 {
+					return chain.RevertWith(ErrNoFunds, "%s", b.name)
+				}
+				c.State.SubBalance(c.Self, amt, tracing.BalanceChangeUnspecified)
+				c.State.AddBalance(to, amt, tracing.BalanceChangeUnspecified)
+				return nil
+			})
+		}
+		return chain.Revert("%s: %s is the sidechain half's", b.name, m)
+	})
 }
 
 // MultisigSide is the sidechain half: mint(nonce, to, amount, sigs)
@@ -292,32 +299,23 @@ func NewMultisigSide(p MultisigParams) *MultisigSide {
 
 // Run implements chain.SystemContract.
 func (b *MultisigSide) Run(c *chain.Call) ([]byte, error) {
-	m, args, err := chain.ParseCall(&MultisigABI, b.name, c.Input)
-	if err != nil {
-		return nil, err
-	}
-	if !m.IsPayable() && !c.Value.IsZero() {
-		return nil, chain.Revert("%s: %s takes no value", b.name, m.Name)
-	}
-	db := chain.Slots{State: c.State, Self: c.Self}
-	if out, err, ok := b.views(m.Name, db, args); ok {
-		return out, err
-	}
-	switch m.Name {
-	case "withdraw":
-		if err := b.lock(c, db, args[0].(common.Address), "Withdrawn"); err != nil {
-			return nil, err
-		}
-		// Burnt: the sidechain's ETH of a withdrawal leaves its supply.
-		c.State.SubBalance(c.Self, c.Value, tracing.BalanceChangeUnspecified)
-		return nil, nil
-	case "mint":
-		return nil, b.act(c, db, args, func(to common.Address, amt *uint256.Int) error {
-			c.State.AddBalance(to, amt, tracing.BalanceChangeUnspecified)
+	return b.run(c, func(m string, db chain.Slots, args []any) error {
+		switch m {
+		case "withdraw":
+			if err := b.lock(c, db, args[0].(common.Address), "Withdrawn"); err != nil {
+				return err
+			}
+			// Burnt: the sidechain's ETH of a withdrawal leaves its supply.
+			c.State.SubBalance(c.Self, c.Value, tracing.BalanceChangeUnspecified)
 			return nil
-		})
-	}
-	return nil, chain.Revert("%s: %s is the L1 half's", b.name, m.Name)
+		case "mint":
+			return b.act(c, db, args, func(to common.Address, amt *uint256.Int) error {
+				c.State.AddBalance(to, amt, tracing.BalanceChangeUnspecified)
+				return nil
+			})
+		}
+		return chain.Revert("%s: %s is the L1 half's", b.name, m)
+	})
 }
 
 const multisigABIJSON = `[

@@ -2,9 +2,9 @@ package sidechain
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/wing"
 )
 
 // WingName is the sidechain's key in the L1 genesis's wings section, and
@@ -19,13 +19,7 @@ type Params struct {
 // Validate checks the rules.
 func (p Params) Validate() error { return p.Multisig.Validate() }
 
-func parse(raw json.RawMessage) (Params, error) {
-	var p Params
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return p, fmt.Errorf("%w: %w", ErrParams, err)
-	}
-	return p, p.Validate()
-}
+func parse(raw json.RawMessage) (Params, error) { return wing.Decode[Params](raw, ErrParams) }
 
 // WingContracts turns the wing's L1 genesis section into its L1 contracts.
 func WingContracts(raw json.RawMessage) ([]chain.SystemContract, error) {

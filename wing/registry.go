@@ -78,3 +78,17 @@ func (r *Registry) Contracts(sections map[string]json.RawMessage) ([]chain.Syste
 	}
 	return out, nil
 }
+
+// Rules is what a wing's genesis section decodes into: its contracts'
+// rules, which can say whether they work.
+type Rules interface{ Validate() error }
+
+// Decode reads a wing's genesis section into rules p and checks them; a
+// section that does not decode is an error wrapping errParams.
+func Decode[P Rules](raw json.RawMessage, errParams error) (P, error) {
+	var p P
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return p, fmt.Errorf("%w: %w", errParams, err)
+	}
+	return p, p.Validate()
+}

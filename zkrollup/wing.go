@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/wing"
 )
 
 // WingName is the ZK rollup's key in the L1 genesis's wings section.
@@ -20,11 +21,8 @@ var ErrParams = errors.New("zk rollup: bad parameters")
 // WingContracts turns the wing's section of the L1 genesis into its L1
 // contracts: what a wing.Registry runs for WingName.
 func WingContracts(raw json.RawMessage) ([]chain.SystemContract, error) {
-	var p VerifierParams
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrParams, err)
-	}
-	if err := p.Validate(); err != nil {
+	p, err := wing.Decode[VerifierParams](raw, ErrParams)
+	if err != nil {
 		return nil, err
 	}
 	return []chain.SystemContract{NewVerifier(p)}, nil
