@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
+	"math/big"
 	"path/filepath"
 	"time"
 
@@ -78,13 +78,37 @@ func AttesterKeys() []*ecdsa.PrivateKey {
 	return keys
 }
 
-func newSidechain(cfg Config) *Sidechain {
+// SidechainParams are the devnet's bridge rules between the L1 of chain
+// l1ChainID and the sidechain of chain sideID.
+func SidechainParams(l1ChainID, sideID uint64) sidechain.Params {
 	var addrs []common.Address
 	for i := range uint32(multisigAttesters) {
 		addrs = append(addrs, chain.DevAddress(firstAttester+i))
 	}
-	return &Sidechain{cfg: cfg, Params: sidechain.Params{Multisig: sidechain.MultisigParams{
-		Attesters: addrs, Threshold: multisigThreshold, L1ChainID: cfg.ChainID, SideID: DefaultSidechainID}}}
+	return sidechain.Params{Multisig: sidechain.MultisigParams{
+		Attesters: addrs, Threshold: multisigThreshold, L1ChainID: l1ChainID, SideID: sideID}}
+}
+
+// SidechainWings is the registry a sidechain node runs: the sidechain's
+// halves of the bridges, under the same section name as the L1's halves.
+func SidechainWings() *wing.Registry {
+	set := wing.NewRegistry()
+	if err := set.Add(sidechain.WingName, sidechain.SideContracts); err != nil {
+		panic(err) // one name
+	}
+	return set
+}
+
+// SidechainAlloc is the sidechain's genesis funding: the test accounts and
+// the bridge relayer's account.
+func SidechainAlloc() types.GenesisAlloc {
+	alloc := DevAlloc()
+	alloc[chain.DevAddress(bridgeRelayer)] = types.Account{Balance: new(big.Int).Set(DevBalance)}
+	return alloc
+}
+
+func newSidechain(cfg Config) *Sidechain {
+	return &Sidechain{cfg: cfg, Params: SidechainParams(cfg.ChainID, DefaultSidechainID)}
 }
 
 // Name implements Wing.
@@ -107,20 +131,14 @@ func (s *Sidechain) Start(d *Devnet, _ prometheus.Registerer) error {
 	if o.BlockTime == 0 {
 		o.BlockTime = DefaultSidechainBlock
 	}
-	set := wing.NewRegistry()
-	if err := set.Add(sidechain.WingName, sidechain.SideContracts); err != nil {
-		return err
-	}
-	alloc := DevAlloc()
-	maps.Copy(alloc, types.GenesisAlloc{chain.DevAddress(bridgeRelayer): {Balance: DevBalance}})
 	var ops []common.Address
 	for i := range o.Validators {
 		ops = append(ops, chain.DevAddress(uint32(i)))
 	}
 	cl, err := l1.NewCluster(l1.ClusterConfig{
-		Wings: map[string]json.RawMessage{sidechain.WingName: s.section}, WingSet: set,
+		Wings: map[string]json.RawMessage{sidechain.WingName: s.section}, WingSet: SidechainWings(),
 		Dir: filepath.Join(d.dir, "sidechain"), Validators: o.Validators,
-		Genesis:   chain.Genesis{ChainID: DefaultSidechainID, GasLimit: s.cfg.GasLimit, Alloc: alloc},
+		Genesis:   chain.Genesis{ChainID: DefaultSidechainID, GasLimit: s.cfg.GasLimit, Alloc: SidechainAlloc()},
 		BlockTime: o.BlockTime, BlockGap: s.cfg.BlockGap, Host: s.cfg.Host, BaseRPCPort: o.RPCPort,
 		Layers: d.layers, Log: s.cfg.Log.With("chain", "sidechain"),
 		Staking: &l1.ClusterStaking{Params: DevStaking(o.Validators).Params, Operators: ops, Stake: DevValidatorStake},

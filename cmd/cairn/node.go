@@ -8,17 +8,18 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairn-dev/cairn/devnet"
 	"github.com/cairn-dev/cairn/l1"
 )
 
-func nodeCmd() *cobra.Command {
+func nodeCmd() *cobra.Command { return nodeCmdFor(l1Kind) }
+
+func nodeCmdFor(k chainKind) *cobra.Command {
 	var (
 		home, rpcAddr, logLevel string
 	)
 	cmd := &cobra.Command{
 		Use:   "node",
-		Short: "Run one L1 node (validator or full node) from its home directory",
+		Short: "Run one " + k.name + " node (validator or full node) from its home directory",
 		Long: `Runs one L1 node in this process from a home directory holding CometBFT's
 config/config.toml, config/genesis.json and keys, as 'cairn devnet --datadir'
 leaves under l1/node<i>. Its chain data lives in <home>/data.`,
@@ -38,7 +39,7 @@ leaves under l1/node<i>. Its chain data lives in <home>/data.`,
 				}
 				rpcAddr = settings.RPC
 			}
-			n, err := l1.StartNode(l1.NodeConfig{Name: cc.Moniker, Comet: cc, RPCAddr: rpcAddr, Wings: devnet.Wings(), Log: log})
+			n, err := l1.StartNode(l1.NodeConfig{Name: cc.Moniker, Comet: cc, RPCAddr: rpcAddr, Wings: k.set(), Log: log})
 			if err != nil {
 				return err
 			}
@@ -54,7 +55,7 @@ leaves under l1/node<i>. Its chain data lives in <home>/data.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&home, "home", "", "node home directory (required)")
-	f.StringVar(&rpcAddr, "rpc", "127.0.0.1:8545", "Ethereum JSON-RPC listen address (default: config/cairn.toml's, else 127.0.0.1:8545)")
+	f.StringVar(&rpcAddr, "rpc", fmt.Sprintf("127.0.0.1:%d", k.rpcPort), "Ethereum JSON-RPC listen address (default: config/cairn.toml's)")
 	f.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	cmd.MarkFlagRequired("home")
 	return cmd
