@@ -54,3 +54,25 @@ func TestSidechainAndItsBridge(t *testing.T) {
 		return balance(t, l1c, to, nil).Cmp(new(big.Int).Add(beforeL1, eth(1))) == 0
 	})
 }
+
+// One of the sidechain's four validators down: the other three (3/4 of the
+// power) keep it making blocks, and the bridge keeps carrying.
+func TestSidechainLiveWithAValidatorDown(t *testing.T) {
+	d := startAny(t, Config{Validators: 1, Rollup: RollupOptions{RPCPort: -1}, Channels: ChannelsOptions{RPCPort: -1}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d.Sidechain.Cluster.StopNode(3)
+	l1c, sc := dial(t, d.L1RPC(0)), dial(t, d.Sidechain.RPC(0))
+	to := chain.DevAddress(6)
+	eth := new(big.Int).SetUint64(params.Ether)
+	if rc := waitReceipt(t, sc, sendTx(t, sc, chain.DevKey(5), &to, eth, nil, 21_000).Hash()); rc.Status != 1 {
+		t.Fatal("a transfer failed with one validator down")
+	}
+	before := balance(t, sc, to, nil)
+	if _, err := sidechain.Deposit(ctx, l1c, chain.DevKey(5), to, eth); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deposit", 20*time.Second, func() bool {
+		return balance(t, sc, to, nil).Cmp(new(big.Int).Add(before, eth)) == 0
+	})
+}
