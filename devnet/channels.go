@@ -110,6 +110,16 @@ func (c *Channels) Start(d *Devnet, _ prometheus.Registerer) error {
 		}
 		c.Channels = append(c.Channels, id)
 	}
+	// A payment from the first account to the last works at once: wait
+	// until its node has the graph and the forwarder's terms.
+	first, last := c.Nodes[0], c.Nodes[len(c.Nodes)-1]
+	for !first.CanRoute(last.Address(), big.NewInt(1)) {
+		select {
+		case <-ctx.Done():
+			return errors.New("channels: the first node found no route to the last")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	return nil
 }
 
