@@ -197,3 +197,25 @@ func TestUpdateFloodIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An update that comes before its channel's funding is read is kept, and
+// handed back to be passed on once the funding is read, so nodes further
+// away still learn the channel's terms.
+func TestEarlyUpdateIsPassedOnAtFunding(t *testing.T) {
+	g := newGraph()
+	id := common.Hash{5}
+	u := &ChannelUpdate{Channel: id, Node: chain.DevAddress(5), FeeBase: big.NewInt(1), Seq: 1}
+	if err := u.Sign(chain.DevKey(5)); err != nil {
+		t.Fatal(err)
+	}
+	if g.addUpdate(u) {
+		t.Fatal("an update of an unknown channel was kept as terms")
+	}
+	g.opened(id, chain.DevAddress(5), chain.DevAddress(6), eth(1))
+	if kept := g.funded(id, eth(1)); len(kept) != 1 || kept[0] != u {
+		t.Fatalf("funding handed back %d updates", len(kept))
+	}
+	if g.policy[policyKey{id, chain.DevAddress(5)}] == nil {
+		t.Fatal("the early update's terms are not kept")
+	}
+}

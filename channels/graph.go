@@ -46,16 +46,25 @@ func (g *graph) opened(id common.Hash, a, b common.Address, dep *big.Int) {
 	g.pending[id] = &edge{id: id, a: a, b: b, capacity: new(big.Int).Set(dep)}
 }
 
-func (g *graph) funded(id common.Hash, dep *big.Int) {
-	if e := g.pending[id]; e != nil {
-		delete(g.pending, id)
-		e.capacity.Add(e.capacity, dep)
-		g.edges[id] = e
-		for _, u := range g.early[id] {
-			g.addUpdate(u)
-		}
-		delete(g.early, id)
+// funded makes an opened channel an edge, and returns the early updates
+// of it that are now kept (the node passes them on, as it would have on
+// arrival).
+func (g *graph) funded(id common.Hash, dep *big.Int) []*ChannelUpdate {
+	e := g.pending[id]
+	if e == nil {
+		return nil
 	}
+	delete(g.pending, id)
+	e.capacity.Add(e.capacity, dep)
+	g.edges[id] = e
+	var kept []*ChannelUpdate
+	for _, u := range g.early[id] {
+		if g.addUpdate(u) {
+			kept = append(kept, u)
+		}
+	}
+	delete(g.early, id)
+	return kept
 }
 
 func (g *graph) closed(id common.Hash) {
@@ -256,17 +265,5 @@ func (n *Node) announce(l *link) {
 		return
 	}
 	n.graph.addUpdate(u)
-	raw, err := encodeUpdate(u)
-	if err != nil {
-		return
-	}
-	peers := make([]*peerConn, 0, len(n.peers))
-	for _, p := range n.peers {
-		peers = append(peers, p)
-	}
-	n.after = append(n.after, func() {
-		for _, p := range peers {
-			p.send(codeUpdate, raw)
-		}
-	})
+	n.flood([]*ChannelUpdate{u})
 }

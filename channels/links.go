@@ -563,6 +563,30 @@ func (n *Node) onFrame(p *peerConn, code uint64, data []byte) {
 	}
 }
 
+// flood passes updates on to every peer, after the round's commit.
+func (n *Node) flood(us []*ChannelUpdate) {
+	if len(us) == 0 {
+		return
+	}
+	peers := make([]*peerConn, 0, len(n.peers))
+	for _, p := range n.peers {
+		peers = append(peers, p)
+	}
+	var frames [][]byte
+	for _, u := range us {
+		if raw, err := encodeUpdate(u); err == nil {
+			frames = append(frames, raw)
+		}
+	}
+	n.after = append(n.after, func() {
+		for _, p := range peers {
+			for _, f := range frames {
+				p.send(codeUpdate, f)
+			}
+		}
+	})
+}
+
 func (n *Node) bad(p *peerConn, err error) {
 	n.stats.BadMessages++
 	n.log.Debug("Dropped a peer message", "peer", p.addr, "err", err)
@@ -687,7 +711,7 @@ func (n *Node) onLog(lg types.Log) {
 			return
 		}
 		dep := v[0].(*big.Int)
-		n.graph.funded(id, dep)
+		n.flood(n.graph.funded(id, dep))
 		l := n.links[id]
 		if !fresh || l == nil || l.meta.Status != StatusOpening {
 			return
