@@ -256,8 +256,10 @@ func TestDevnetResumesAfterSIGKILL(t *testing.T) {
 	bin := cairnBinary(t)
 	dir := t.TempDir()
 	rpcBase, p2pBase, l2Base := freeBase(t, 4), freeBase(t, 4), freeBase(t, 2)
+	chBase, scBase := freeBase(t, 3), freeBase(t, 4) // not the defaults, which another process may hold
 	args := []string{"devnet", "--datadir", dir, "--block-time", "100ms",
-		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--l2-rpc-port", strconv.Itoa(l2Base), "--zk-rpc-port", "-1"}
+		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--l2-rpc-port", strconv.Itoa(l2Base), "--zk-rpc-port", "-1",
+		"--channel-rpc-port", strconv.Itoa(chBase), "--sidechain-rpc-port", strconv.Itoa(scBase)}
 	proc := start(t, bin, args...)
 	url := "http://127.0.0.1:" + strconv.Itoa(rpcBase)
 	seqURL := "http://127.0.0.1:" + strconv.Itoa(l2Base)
