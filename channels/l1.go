@@ -97,16 +97,12 @@ func (l *L1) RevealSecret(ctx context.Context, preimage common.Hash) (*types.Tra
 }
 
 // call runs a view of the adjudicator at the newest block.
-func call(ctx context.Context, c *ethclient.Client, method string, args ...any) ([]any, error) {
-	data, err := AdjudicatorABI.Pack(method, args...)
+func call(ctx context.Context, c ethereum.ContractCaller, method string, args ...any) ([]any, error) {
+	v, err := ethtx.View(ctx, c, &AdjudicatorABI, AdjudicatorAddress, method, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("channels: %w", err)
 	}
-	out, err := c.CallContract(ctx, ethereum.CallMsg{To: &AdjudicatorAddress, Data: data}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("channels: %s: %w", method, err)
-	}
-	return AdjudicatorABI.Unpack(method, out)
+	return v, nil
 }
 
 // Channel reads what the adjudicator holds of channel id.

@@ -899,17 +899,10 @@ func (n *Node) answerDisputes() {
 }
 
 // ReadParams reads the adjudicator's rules from L1.
-func ReadParams(ctx context.Context, c interface {
-	CallContract(context.Context, ethereum.CallMsg, *big.Int) ([]byte, error)
-}) (Params, error) {
-	data, _ := AdjudicatorABI.Pack("rules")
-	out, err := c.CallContract(ctx, ethereum.CallMsg{To: &AdjudicatorAddress, Data: data}, nil)
+func ReadParams(ctx context.Context, c ethereum.ContractCaller) (Params, error) {
+	v, err := ethtx.View(ctx, c, &AdjudicatorABI, AdjudicatorAddress, "rules")
 	if err != nil {
-		return Params{}, fmt.Errorf("channels: read the adjudicator's rules: %w", err)
-	}
-	v, err := AdjudicatorABI.Unpack("rules", out)
-	if err != nil {
-		return Params{}, fmt.Errorf("channels: no adjudicator on this L1: %w", err)
+		return Params{}, fmt.Errorf("channels: read the adjudicator's rules (is there one on this L1?): %w", err)
 	}
 	return Params{L1ChainID: v[0].(uint64), DisputeWindow: v[1].(uint64)}, nil
 }

@@ -113,15 +113,11 @@ func (r *Relayer) Run(ctx context.Context, poll time.Duration) {
 }
 
 func viewCall(ctx context.Context, c *ethclient.Client, at common.Address, method string, args ...any) ([]any, error) {
-	data, err := MultisigABI.Pack(method, args...)
+	v, err := ethtx.View(ctx, c, &MultisigABI, at, method, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sidechain bridge: %w", err)
 	}
-	out, err := c.CallContract(ctx, ethereum.CallMsg{To: &at, Data: data}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("sidechain bridge %s: %w", method, err)
-	}
-	return MultisigABI.Unpack(method, out)
+	return v, nil
 }
 
 func viewU64(ctx context.Context, c *ethclient.Client, at common.Address, method string, args ...any) (uint64, error) {

@@ -8,21 +8,19 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/cairn-dev/cairn/internal/ethtx"
 )
 
 // l1Contract reads the L1 contract through an L1 node's JSON-RPC.
 type l1Contract struct{ c *ethclient.Client }
 
 func (l *l1Contract) call(ctx context.Context, method string, args ...any) ([]any, error) {
-	in, err := VerifierABI.Pack(method, args...)
+	v, err := ethtx.View(ctx, l.c, &VerifierABI, VerifierAddress, method, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("zk contract %w", err)
 	}
-	out, err := l.c.CallContract(ctx, ethereum.CallMsg{To: &VerifierAddress, Data: in}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("zk contract %s: %w", method, err)
-	}
-	return VerifierABI.Unpack(method, out)
+	return v, nil
 }
 
 func (l *l1Contract) batchCount(ctx context.Context) (uint64, error) {

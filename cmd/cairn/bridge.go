@@ -16,6 +16,7 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/spf13/cobra"
 
+	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/sidechain"
 )
 
@@ -132,12 +133,7 @@ its 9 attester keys move everything it holds (cairn lab attack bridge-keys).`,
 						continue
 					}
 					nonce := new(big.Int).SetBytes(lg.Topics[1].Bytes()).Uint64()
-					data, _ := sidechain.MultisigABI.Pack("carriedOut", nonce)
-					out, err := side.dst.CallContract(ctx, ethereum.CallMsg{To: &side.at, Data: data}, nil)
-					if err != nil {
-						return err
-					}
-					v, err := sidechain.MultisigABI.Unpack("carriedOut", out)
+					v, err := ethtx.View(ctx, side.dst, &sidechain.MultisigABI, side.at, "carriedOut", nonce)
 					if err != nil {
 						return err
 					}

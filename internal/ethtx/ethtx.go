@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -89,4 +90,18 @@ func SendAndWait(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey
 		return r, fmt.Errorf("%w: %s", ErrReverted, tx.Hash())
 	}
 	return r, nil
+}
+
+// View runs a contract's view method at the newest block with eth_call:
+// it packs method's arguments with a, calls at, and unpacks the outputs.
+func View(ctx context.Context, c ethereum.ContractCaller, a *abi.ABI, at common.Address, method string, args ...any) ([]any, error) {
+	data, err := a.Pack(method, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.CallContract(ctx, ethereum.CallMsg{To: &at, Data: data}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", method, err)
+	}
+	return a.Unpack(method, out)
 }
