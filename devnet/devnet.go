@@ -155,7 +155,7 @@ func Start(cfg Config) (*Devnet, error) {
 		d.wings = append(d.wings, d.Channels)
 	}
 	if cfg.Sidechain.RPCPort >= 0 {
-		d.Sidechain = newSidechain(cfg)
+		d.Sidechain = newSidechain(cfg, d.dir)
 		d.wings = append(d.wings, d.Sidechain)
 	}
 	wings := map[string]json.RawMessage{}

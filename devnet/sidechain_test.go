@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -18,7 +19,7 @@ import (
 // multisig bridge arrives there, and ETH withdrawn comes back to L1.
 func TestSidechainAndItsBridge(t *testing.T) {
 	d := startAny(t, Config{Validators: 2, Rollup: RollupOptions{RPCPort: -1}, Channels: ChannelsOptions{RPCPort: -1},
-		Sidechain: SidechainOptions{Validators: 2}})
+		Sidechain: SidechainOptions{Validators: 2, WithdrawalDelay: 2 * time.Second}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	l1c, sc := dial(t, d.L1RPC(0)), dial(t, d.Sidechain.RPC(0))
@@ -53,6 +54,37 @@ func TestSidechainAndItsBridge(t *testing.T) {
 	waitFor(t, "the withdrawal on L1", 20*time.Second, func() bool {
 		return balance(t, l1c, to, nil).Cmp(new(big.Int).Add(beforeL1, eth(1))) == 0
 	})
+
+	// The light-client bridge: the same trip, carried by Merkle proofs
+	// against the real chains' CometBFT headers.
+	before = balance(t, sc, to, nil)
+	if _, err := sidechain.LightDeposit(ctx, l1c, user, to, eth(3)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the light deposit on the sidechain", 20*time.Second, func() bool {
+		return balance(t, sc, to, nil).Cmp(new(big.Int).Add(before, eth(3))) == 0
+	})
+	beforeL1 = balance(t, l1c, to, nil)
+	_, err := sidechain.LightWithdraw(ctx, sc, chain.DevKey(7), to, eth(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the light withdrawal proven on L1", 20*time.Second, func() bool {
+		st, err := sidechain.ReadLightTransfer(ctx, l1c, sidechain.LightL1Address, 0)
+		return err == nil && (st.Pending || st.Carried)
+	})
+	waitFor(t, "the light withdrawal paid after its delay", 20*time.Second, func() bool {
+		return balance(t, l1c, to, nil).Cmp(new(big.Int).Add(beforeL1, eth(2))) == 0
+	})
+	for _, c := range []*ethclient.Client{l1c, sc} {
+		at := sidechain.LightL1Address
+		if c == sc {
+			at = sidechain.LightSideAddress
+		}
+		if st, err := sidechain.ReadLightStatus(ctx, c, at); err != nil || st.Frozen || st.Expired || st.Latest == 0 {
+			t.Fatalf("light client at %s: %+v %v", at, st, err)
+		}
+	}
 }
 
 // One of the sidechain's four validators down: the other three (3/4 of the

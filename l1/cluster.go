@@ -50,6 +50,9 @@ type ClusterConfig struct {
 	Layers      func() []rpc.Layer
 	Log         *slog.Logger
 	Staking     *ClusterStaking // proof of stake; nil keeps the genesis validators fixed at power 10
+	// GenesisTime is a fresh genesis's time (zero: now, to the second),
+	// for a chain whose genesis another chain's genesis must know.
+	GenesisTime time.Time
 }
 
 // ClusterStaking turns on proof of stake in a cluster's genesis.
@@ -68,6 +71,7 @@ type Cluster struct {
 	nodes []*Node
 	comet []*cmtcfg.Config
 	gates []*PeerGate
+	vals  []cmttypes.GenesisValidator
 	ids   []string
 	p2p   []string
 	rpc   []string
@@ -80,6 +84,21 @@ func GenesisFile(dir string) string { return filepath.Join(dir, "genesis.json") 
 // reusing what is there, so a cluster restarted on the same directory
 // resumes its chain. It starts nothing.
 func NewCluster(cfg ClusterConfig) (*Cluster, error) {
+	c, err := PrepareCluster(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.WriteGenesis(c.cfg.Wings); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// PrepareCluster is NewCluster without the genesis: the homes and keys,
+// so the genesis validators are known (GenesisValidators) before
+// WriteGenesis writes it. Two chains that each follow the other's
+// consensus from genesis (the sidechain's light-client bridge) need that.
+func PrepareCluster(cfg ClusterConfig) (*Cluster, error) {
 	if cfg.Validators < 1 {
 		return nil, errors.New("cluster needs at least one validator")
 	}
@@ -113,7 +132,6 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 	if cfg.Staking != nil && len(cfg.Staking.Operators) != cfg.Validators {
 		return nil, fmt.Errorf("%d staking operators for %d validators", len(cfg.Staking.Operators), cfg.Validators)
 	}
-	var vals []cmttypes.GenesisValidator
 	for i := 0; i < cfg.Validators; i++ {
 		pub, err := c.prepareHome(i, cfg.BaseP2PPort+i, cfg.BaseRPCPort+i)
 		if err != nil {
@@ -123,7 +141,7 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 		if cfg.Staking != nil {
 			power = staking.Power(cfg.Staking.Stake)
 		}
-		vals = append(vals, cmttypes.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: power, Name: c.comet[i].Moniker})
+		c.vals = append(c.vals, cmttypes.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: power, Name: c.comet[i].Moniker})
 	}
 	for i, cc := range c.comet {
 		cc.P2P.PersistentPeers = strings.Join(c.peersOf(i), ",")
@@ -133,19 +151,43 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	if err := c.writeGenesis(vals); err != nil {
-		return nil, err
-	}
 	return c, nil
 }
 
-func (c *Cluster) writeGenesis(vals []cmttypes.GenesisValidator) error {
+// SetGenesisTime sets a fresh genesis's time, before WriteGenesis.
+func (c *Cluster) SetGenesisTime(t time.Time) { c.cfg.GenesisTime = t }
+
+// SetLayers sets what the nodes' cairn_layers lists, before Start.
+func (c *Cluster) SetLayers(f func() []rpc.Layer) { c.cfg.Layers = f }
+
+// GenesisValidators are the validators a fresh genesis would hold (a
+// genesis already written keeps its own: see GenesisDoc).
+func (c *Cluster) GenesisValidators() []cmttypes.GenesisValidator { return c.vals }
+
+// GenesisDoc reads the cluster's genesis, once written.
+func (c *Cluster) GenesisDoc() (*cmttypes.GenesisDoc, error) {
+	return cmttypes.GenesisDocFromFile(GenesisFile(c.cfg.Dir))
+}
+
+// HasGenesis tells whether the cluster's directory holds a genesis.
+func (c *Cluster) HasGenesis() bool {
+	_, err := os.Stat(GenesisFile(c.cfg.Dir))
+	return err == nil
+}
+
+// WriteGenesis writes the shared genesis with the wings' sections, unless
+// one is there already, and gives it to every node's home.
+func (c *Cluster) WriteGenesis(wings map[string]json.RawMessage) error {
+	vals := c.vals
 	path := GenesisFile(c.cfg.Dir)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		now := cmttime.Now().Truncate(time.Second)
+		if !c.cfg.GenesisTime.IsZero() {
+			now = c.cfg.GenesisTime.UTC().Truncate(time.Second)
+		}
 		g := c.cfg.Genesis
 		g.Timestamp = uint64(now.Unix())
-		state := GenesisAppState{Chain: g, Wings: c.cfg.Wings}
+		state := GenesisAppState{Chain: g, Wings: wings}
 		if sc := c.cfg.Staking; sc != nil {
 			state.Staking = &StakingGenesis{Params: sc.Params}
 			for i, v := range vals {

@@ -71,6 +71,7 @@ type Node struct {
 	log   *slog.Logger
 
 	genesis  *cmttypes.GenesisDoc
+	light    lightStates
 	dbs      []dbm.DB // CometBFT's databases, closed by Stop
 	stopOnce sync.Once
 }

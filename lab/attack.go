@@ -40,6 +40,9 @@ var Attacks = map[string]struct {
 	"previous-state":        {"a channel party closes with the state one version behind, as an honest party might", attackPreviousState},
 	"bridge-keys":           {"5 of the multisig bridge's 9 attester keys collude and release everything it holds (Ronin, 2022): the attack succeeds", attackBridgeKeys},
 	"htlc-griefing":         {"a forwarder takes an HTLC and goes silent; the payer's funds come back on L1 after its expiry", attackHTLCGriefing},
+	"sidechain-takeover":    {"3 of 4 sidechain validators sign a forged header crediting themselves: the light-client bridge accepts it; an honest header inside the delay freezes it", attackSidechainTakeover},
+	"forged-header":         {"headers signed by under 1/3 of the power, with bad signatures, by strangers, or from expired trust: the light client refuses each", attackForgedHeader},
+	"rollup-same-keys":      {"the same colluders as the sequencer, batcher and proposer of the optimistic rollup post a false output: the fraud proof defeats them", attackRollupSameKeys},
 }
 
 // AttackNames returns the attacks' names in order.
@@ -67,8 +70,13 @@ var (
 )
 
 func newArena(ctx context.Context, out io.Writer, proposer, challenger rollup.AgentConfig) (*arena, error) {
+	return newArenaWith(ctx, out, rollup.SystemOptions{}, proposer, challenger)
+}
+
+// newArenaWith is newArena with the rollup system's options.
+func newArenaWith(ctx context.Context, out io.Writer, opts rollup.SystemOptions, proposer, challenger rollup.AgentConfig) (*arena, error) {
 	proposer.Log, challenger.Log = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)
-	st, err := rollup.NewStory(ctx, rollup.SystemOptions{}, proposer, challenger, attackerKey, challengerKey)
+	st, err := rollup.NewStory(ctx, opts, proposer, challenger, attackerKey, challengerKey)
 	if err != nil {
 		return nil, err
 	}

@@ -66,7 +66,11 @@ type SystemOptions struct {
 	CensorForced bool               // the sequencer ignores forced transactions
 	MaxTxData    int                // the batcher's calldata per L1 transaction; 0: DefaultMaxTxData
 	L1Alloc      types.GenesisAlloc // more L1 genesis accounts (contracts a story calls)
-	Log          *slog.Logger
+	// BatcherKey is the batcher's L1 key, the one the inbox accepts
+	// batches from; nil: BatcherKey(). A story whose attacker also runs
+	// the sequencer gives it the attacker's.
+	BatcherKey *ecdsa.PrivateKey
+	Log        *slog.Logger
 }
 
 // ProposerKey and ChallengerKey are the devnet's output proposer and
@@ -94,8 +98,10 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	for i := range uint32(10) {
 		alloc[chain.DevAddress(i)] = types.Account{Balance: balance}
 	}
-	batcher := BatcherKey()
-	alloc[addressOf(batcher)] = types.Account{Balance: balance}
+	batcher := cmp.Or(opts.BatcherKey, BatcherKey())
+	if _, ok := alloc[addressOf(batcher)]; !ok {
+		alloc[addressOf(batcher)] = types.Account{Balance: balance}
+	}
 	g := DevGenesis(0)
 	alloc[PortalAddress] = PortalBacking(&g)
 	proofs, err := DevL1Params(&g, addressOf(batcher))
@@ -162,7 +168,7 @@ func (s *System) StartVerifier(ctx context.Context) error {
 // StartBatcher (re)starts the batcher; it keeps no state of its own.
 func (s *System) StartBatcher() error {
 	b, err := NewBatcher(BatcherConfig{
-		Rollup: s.Config, L1: s.L1.Client(), L2: s.Sequencer, Key: BatcherKey(),
+		Rollup: s.Config, L1: s.L1.Client(), L2: s.Sequencer, Key: cmp.Or(s.opts.BatcherKey, BatcherKey()),
 		Manual: true, ReceiptTimeout: 5 * time.Second, MaxTxData: s.opts.MaxTxData, Log: s.opts.Log,
 	})
 	if err != nil {

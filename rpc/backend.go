@@ -71,3 +71,18 @@ type HeadTags interface {
 type ValidatorLister interface {
 	Validators() ([]Validator, error)
 }
+
+// LightBlock is cairn_lightBlock's answer: a CometBFT chain's signed
+// header at one height and the validator set that signed it, each in its
+// protobuf encoding, as a light client verifies them.
+type LightBlock struct {
+	Height       hexutil.Uint64 `json:"height"`
+	SignedHeader hexutil.Bytes  `json:"signedHeader"`
+	Validators   hexutil.Bytes  `json:"validators"`
+}
+
+// LightBlockServer is implemented by backends with CometBFT consensus.
+type LightBlockServer interface {
+	// LightBlock returns the light block at height; 0 is the newest.
+	LightBlock(height uint64) (*LightBlock, error)
+}

@@ -264,6 +264,18 @@ type CairnAPI struct{ b Backend }
 // contract addresses.
 func (c *CairnAPI) Layers() []Layer { return c.b.Layers() }
 
+// LightBlock returns the CometBFT signed header at height (0: the newest,
+// with the commit this node saw) and its validator set, protobuf-encoded:
+// what a light client of this chain, such as the sidechain bridge's,
+// verifies.
+func (c *CairnAPI) LightBlock(height hexutil.Uint64) (*LightBlock, error) {
+	l, ok := c.b.(LightBlockServer)
+	if !ok {
+		return nil, errors.New("this layer has no CometBFT light blocks")
+	}
+	return l.LightBlock(uint64(height))
+}
+
 // Validators lists the layer's validators: operator, consensus key, power,
 // stake, commission, jail and missed blocks.
 func (c *CairnAPI) Validators() ([]Validator, error) {

@@ -14,10 +14,22 @@ const WingName = "sidechain"
 // Params are the sidechain wing's rules, on both chains.
 type Params struct {
 	Multisig MultisigParams `json:"multisig"`
+	// Light is the light-client bridge's rules; nil runs none. The L1's
+	// genesis needs only the sidechain's trust in it, the sidechain's only
+	// the L1's.
+	Light *LightParams `json:"light,omitempty"`
 }
 
 // Validate checks the rules.
-func (p Params) Validate() error { return p.Multisig.Validate() }
+func (p Params) Validate() error {
+	if err := p.Multisig.Validate(); err != nil {
+		return err
+	}
+	if p.Light != nil {
+		return p.Light.Validate()
+	}
+	return nil
+}
 
 func parse(raw json.RawMessage) (Params, error) { return wing.Decode[Params](raw, ErrParams) }
 
@@ -27,7 +39,14 @@ func WingContracts(raw json.RawMessage) ([]chain.SystemContract, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []chain.SystemContract{NewMultisigL1(p.Multisig)}, nil
+	out := []chain.SystemContract{NewMultisigL1(p.Multisig)}
+	if p.Light != nil {
+		if err := p.Light.Side.Validate(); err != nil {
+			return nil, err
+		}
+		out = append(out, NewLightL1(*p.Light))
+	}
+	return out, nil
 }
 
 // SideContracts turns the same section, in the sidechain's genesis, into
@@ -37,5 +56,12 @@ func SideContracts(raw json.RawMessage) ([]chain.SystemContract, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []chain.SystemContract{NewMultisigSide(p.Multisig)}, nil
+	out := []chain.SystemContract{NewMultisigSide(p.Multisig)}
+	if p.Light != nil {
+		if err := p.Light.L1.Validate(); err != nil {
+			return nil, err
+		}
+		out = append(out, NewLightSide(*p.Light))
+	}
+	return out, nil
 }

@@ -33,12 +33,18 @@ func bridgeCmd() *cobra.Command {
 		Short: "Move ETH between the L1 and the sidechain: deposit, withdraw, status",
 		Long: `deposit locks ETH on the L1 for an address on the sidechain; withdraw burns it on the
 sidechain for an address on the L1; status follows either by its transaction hash.
-The devnet's relayer carries both across. --bridge multisig is the one built: 5 of
-its 9 attester keys move everything it holds (cairn lab attack bridge-keys).`,
+The devnet's relayers carry both across.
+
+--bridge light (the default) is the light-client bridge: each chain runs a CometBFT
+light client of the other, and a transfer crosses on a Merkle proof against a
+verified header. It trusts more than 2/3 of the other chain's validator power, and
+a withdrawal waits out a delay on L1 in which a forged header can be shown and the
+bridge frozen. --bridge multisig is Ronin's design: 5 of its 9 attester keys move
+everything it holds (cairn lab attack bridge-keys).`,
 	}
 	open := func(cmd *cobra.Command) (context.Context, context.CancelFunc, *ethclient.Client, *ethclient.Client, error) {
-		if kind != "multisig" {
-			return nil, nil, nil, nil, fmt.Errorf("--bridge %s: only the multisig bridge is built", kind)
+		if kind != "multisig" && kind != "light" {
+			return nil, nil, nil, nil, fmt.Errorf("--bridge %s: the bridges are light and multisig", kind)
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 		l1c, err := ethclient.DialContext(ctx, s.rpc)
@@ -85,9 +91,14 @@ its 9 attester keys move everything it holds (cairn lab attack bridge-keys).`,
 			}
 			defer done()
 			var r *types.Receipt
-			if deposit {
+			switch {
+			case deposit && kind == "light":
+				r, err = sidechain.LightDeposit(ctx, l1c, key, dest, wei)
+			case kind == "light":
+				r, err = sidechain.LightWithdraw(ctx, sc, key, dest, wei)
+			case deposit:
 				r, err = sidechain.Deposit(ctx, l1c, key, dest, wei)
-			} else {
+			default:
 				r, err = sidechain.Withdraw(ctx, sc, key, dest, wei)
 			}
 			if err != nil {
@@ -99,7 +110,7 @@ its 9 attester keys move everything it holds (cairn lab attack bridge-keys).`,
 		}}
 		s.flags(cmd)
 		cmd.Flags().StringVar(&sideRPC, "sidechain-rpc", "", "the sidechain's JSON-RPC URL (default: from cairn_layers on --rpc)")
-		cmd.Flags().StringVar(&kind, "bridge", "multisig", "which bridge: multisig")
+		cmd.Flags().StringVar(&kind, "bridge", "light", "which bridge: light or multisig")
 		cmd.Flags().StringVar(&to, "to", "", "the address to credit on the other chain (default: the sender's)")
 		return cmd
 	}
@@ -112,13 +123,15 @@ its 9 attester keys move everything it holds (cairn lab attack bridge-keys).`,
 			defer done()
 			hash := common.HexToHash(args[0])
 			for _, side := range []struct {
-				name     string
-				src, dst *ethclient.Client
-				from, at common.Address
-				ev       string
+				name, bridge string
+				src, dst     *ethclient.Client
+				from, at     common.Address
+				ev           string
 			}{
-				{"deposit", l1c, sc, sidechain.MultisigL1Address, sidechain.MultisigSideAddress, "Deposited"},
-				{"withdrawal", sc, l1c, sidechain.MultisigSideAddress, sidechain.MultisigL1Address, "Withdrawn"},
+				{"deposit", "light", l1c, sc, sidechain.LightL1Address, sidechain.LightSideAddress, "Deposited"},
+				{"withdrawal", "light", sc, l1c, sidechain.LightSideAddress, sidechain.LightL1Address, "Withdrawn"},
+				{"deposit", "multisig", l1c, sc, sidechain.MultisigL1Address, sidechain.MultisigSideAddress, "Deposited"},
+				{"withdrawal", "multisig", sc, l1c, sidechain.MultisigSideAddress, sidechain.MultisigL1Address, "Withdrawn"},
 			} {
 				r, err := side.src.TransactionReceipt(ctx, hash)
 				if errors.Is(err, ethereum.NotFound) {
@@ -127,22 +140,39 @@ its 9 attester keys move everything it holds (cairn lab attack bridge-keys).`,
 				if err != nil {
 					return err
 				}
-				e := sidechain.MultisigABI.Events[side.ev]
+				e := sidechain.MultisigABI.Events[side.ev] // the same event in both bridges' ABIs
 				for _, lg := range r.Logs {
 					if lg.Address != side.from || len(lg.Topics) != 3 || lg.Topics[0] != e.ID {
 						continue
 					}
 					nonce := new(big.Int).SetBytes(lg.Topics[1].Bytes()).Uint64()
-					v, err := ethtx.View(ctx, side.dst, &sidechain.MultisigABI, side.at, "carriedOut", nonce)
-					if err != nil {
-						return err
+					out := map[string]any{"kind": side.name, "bridge": side.bridge, "transfer": nonce,
+						"to": common.BytesToAddress(lg.Topics[2].Bytes())}
+					if side.bridge == "light" {
+						st, err := sidechain.ReadLightTransfer(ctx, side.dst, side.at, nonce)
+						if err != nil {
+							return err
+						}
+						switch {
+						case st.Carried:
+							out["status"] = "carried across"
+						case st.Pending:
+							out["status"] = "proven; paid once the withdrawal delay is over"
+							out["payableAt"] = time.Unix(int64(st.PayableAt), 0).UTC().Format(time.RFC3339)
+						default:
+							out["status"] = "waiting for a header of its block and its proof (the relayer sends both)"
+						}
+					} else {
+						v, err := ethtx.View(ctx, side.dst, &sidechain.MultisigABI, side.at, "carriedOut", nonce)
+						if err != nil {
+							return err
+						}
+						out["status"] = "waiting for the attesters"
+						if v[0].(bool) {
+							out["status"] = "carried across"
+						}
 					}
-					st := "waiting for the attesters"
-					if v[0].(bool) {
-						st = "carried across"
-					}
-					raw, _ := json.MarshalIndent(map[string]any{"kind": side.name, "bridge": "multisig", "transfer": nonce,
-						"to": common.BytesToAddress(lg.Topics[2].Bytes()), "status": st}, "", "  ")
+					raw, _ := json.MarshalIndent(out, "", "  ")
 					fmt.Fprintln(cmd.OutOrStdout(), string(raw))
 					return nil
 				}
@@ -151,7 +181,7 @@ its 9 attester keys move everything it holds (cairn lab attack bridge-keys).`,
 		}}
 	s.flags(status)
 	status.Flags().StringVar(&sideRPC, "sidechain-rpc", "", "the sidechain's JSON-RPC URL (default: from cairn_layers on --rpc)")
-	status.Flags().StringVar(&kind, "bridge", "multisig", "which bridge: multisig")
+	status.Flags().StringVar(&kind, "bridge", "light", "which bridge the transaction used: light or multisig (either is found)")
 	root.AddCommand(move("deposit <eth>", "Lock ETH on the L1 for the sidechain", true),
 		move("withdraw <eth>", "Burn ETH on the sidechain for the L1", false), status)
 	return root

@@ -32,6 +32,7 @@ type L1Miner struct {
 	signer  types.Signer
 	// BlockTime is the seconds between mined blocks' timestamps.
 	BlockTime uint64
+	clock     func() uint64
 }
 
 // L1MinerChainID is the chain ID of hand-mined L1s.
@@ -46,7 +47,20 @@ func NewL1Miner(alloc types.GenesisAlloc, contracts ...chain.SystemContract) (*L
 // NewMiner is NewL1Miner for a chain of another ID: a second hand-mined
 // chain beside the L1 (a sidechain).
 func NewMiner(chainID uint64, alloc types.GenesisAlloc, contracts ...chain.SystemContract) (*L1Miner, error) {
-	store, err := chain.Open("", &chain.Genesis{ChainID: chainID, Alloc: alloc, Timestamp: 1_700_000_000}, slog.New(slog.DiscardHandler))
+	return NewClockedMiner(chainID, nil, alloc, contracts...)
+}
+
+// NewClockedMiner is NewMiner for a chain whose blocks take their time
+// from clock (Unix seconds; raised to the parent's, as the L1's are), its
+// genesis included, instead of BlockTime seconds apart: for light clients,
+// whose trusting periods compare two chains' times. A nil clock is
+// NewMiner.
+func NewClockedMiner(chainID uint64, clock func() uint64, alloc types.GenesisAlloc, contracts ...chain.SystemContract) (*L1Miner, error) {
+	genesisTime := uint64(1_700_000_000)
+	if clock != nil {
+		genesisTime = clock()
+	}
+	store, err := chain.Open("", &chain.Genesis{ChainID: chainID, Alloc: alloc, Timestamp: genesisTime}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +73,7 @@ func NewMiner(chainID uint64, alloc types.GenesisAlloc, contracts ...chain.Syste
 		exec:      chain.NewExecutor(store.Config(), store, system),
 		signer:    types.LatestSigner(store.Config()),
 		BlockTime: 2,
+		clock:     clock,
 	}
 	srv, err := rpc.NewServer(m, rpc.Options{ClientVersion: "cairn-l1-miner", Log: slog.New(slog.DiscardHandler)})
 	if err == nil {
@@ -101,7 +116,11 @@ func (m *L1Miner) Mine() (*types.Block, []chain.Skip, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := m.exec.Build(head, st, chain.Env{Time: head.Time + m.BlockTime}, m.pending)
+	t := head.Time + m.BlockTime
+	if m.clock != nil {
+		t = m.clock()
+	}
+	res, err := m.exec.Build(head, st, chain.Env{Time: t}, m.pending)
 	if err != nil {
 		return nil, nil, err
 	}
