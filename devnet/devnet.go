@@ -92,7 +92,10 @@ type Config struct {
 	ZK        ZKOptions
 	Channels  ChannelsOptions
 	Sidechain SidechainOptions
-	Log       *slog.Logger
+	// Alloc funds more accounts, on the L1 and on the sidechain (the lab's
+	// senders).
+	Alloc types.GenesisAlloc
+	Log   *slog.Logger
 }
 
 // Devnet is a running devnet.
@@ -142,6 +145,7 @@ func Start(cfg Config) (*Devnet, error) {
 		_ = reg.Register(collectors.NewBuildInfoCollector())
 	}
 	alloc := DevAlloc()
+	maps.Copy(alloc, cfg.Alloc)
 	if cfg.Rollup.RPCPort >= 0 {
 		d.Rollup = newRollup(cfg)
 		d.wings = append(d.wings, d.Rollup)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"path/filepath"
 	"time"
@@ -90,7 +91,10 @@ type Sidechain struct {
 	dir     string
 	stop    context.CancelFunc
 	done    chan struct{}
-	clients []*ethclient.Client
+	// the light relayer's, apart so a test can stop it alone
+	lightStop context.CancelFunc
+	lightDone chan struct{}
+	clients   []*ethclient.Client
 }
 
 // AttesterKeys are the devnet multisig bridge's attester keys.
@@ -150,6 +154,12 @@ func newSidechain(cfg Config, dir string) *Sidechain {
 	return &Sidechain{cfg: cfg, dir: dir, Params: SidechainParams(cfg.ChainID, DefaultSidechainID)}
 }
 
+func (s *Sidechain) alloc() types.GenesisAlloc {
+	a := SidechainAlloc()
+	maps.Copy(a, s.cfg.Alloc)
+	return a
+}
+
 // SidechainStaking is the sidechain's proof of stake: the devnet's, with
 // an unbonding period of 20 minutes, longer than the light-client bridge's
 // trusting period as a light client's safety needs.
@@ -169,7 +179,7 @@ func (s *Sidechain) Genesis() (json.RawMessage, types.GenesisAlloc, error) {
 	o := s.cfg.Sidechain
 	cl, err := l1.PrepareCluster(l1.ClusterConfig{
 		WingSet: SidechainWings(), Dir: filepath.Join(s.dir, "sidechain"), Validators: o.Validators,
-		Genesis:   chain.Genesis{ChainID: DefaultSidechainID, GasLimit: s.cfg.GasLimit, Alloc: SidechainAlloc()},
+		Genesis:   chain.Genesis{ChainID: DefaultSidechainID, GasLimit: s.cfg.GasLimit, Alloc: s.alloc()},
 		BlockTime: o.BlockTime, BlockGap: s.cfg.BlockGap, Host: s.cfg.Host, BaseRPCPort: o.RPCPort,
 		Log: s.cfg.Log.With("chain", "sidechain"), Staking: SidechainStaking(o.Validators),
 	})
@@ -242,21 +252,38 @@ func (s *Sidechain) Start(d *Devnet, _ prometheus.Registerer) error {
 	r := &sidechain.Relayer{L1: l1c, Side: sc, Attesters: AttesterKeys()[:multisigThreshold], Sender: chain.DevKey(bridgeRelayer),
 		Params: s.Params.Multisig, Log: log}
 	s.Light = &sidechain.LightRelayer{L1: l1c, Side: sc, L1Light: sidechain.RPCLightSource{Client: l1c.Client()},
-		SideLight: sidechain.RPCLightSource{Client: sc.Client()}, Sender: chain.DevKey(lightRelayer), Refresh: 2 * time.Second, Log: log}
+		SideLight: sidechain.RPCLightSource{Client: sc.Client()}, Sender: chain.DevKey(lightRelayer),
+		Refresh: min(2*time.Second, s.cfg.Sidechain.TrustingPeriod/4), Log: log}
 	rctx, stop := context.WithCancel(context.Background())
 	s.stop, s.done = stop, make(chan struct{})
-	go func() {
-		defer close(s.done)
-		light := make(chan struct{})
-		go func() { defer close(light); s.Light.Run(rctx, 100*time.Millisecond) }()
-		r.Run(rctx, 100*time.Millisecond)
-		<-light
-	}()
+	go func() { defer close(s.done); r.Run(rctx, 100*time.Millisecond) }()
+	s.StartLightRelayer()
 	return nil
+}
+
+// StartLightRelayer (re)starts the light-client bridge's relayer.
+func (s *Sidechain) StartLightRelayer() {
+	if s.lightStop != nil {
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s.lightStop, s.lightDone = stop, make(chan struct{})
+	go func() { defer close(s.lightDone); s.Light.Run(ctx, 100*time.Millisecond) }()
+}
+
+// StopLightRelayer stops the light-client bridge's relayer: nothing
+// refreshes its clients until StartLightRelayer.
+func (s *Sidechain) StopLightRelayer() {
+	if s.lightStop != nil {
+		s.lightStop()
+		<-s.lightDone
+		s.lightStop = nil
+	}
 }
 
 // Stop implements Wing.
 func (s *Sidechain) Stop() {
+	s.StopLightRelayer()
 	if s.stop != nil {
 		s.stop()
 		<-s.done

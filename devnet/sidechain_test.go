@@ -108,3 +108,55 @@ func TestSidechainLiveWithAValidatorDown(t *testing.T) {
 		return balance(t, sc, to, nil).Cmp(new(big.Int).Add(before, eth)) == 0
 	})
 }
+
+// The light relayer down for longer than the trusting period: both
+// clients expire and a withdrawal made meanwhile waits, unproven. The
+// documented recovery (the guardian's, what `cairn bridge recover` runs)
+// restarts both clients, and the withdrawal is then paid, once.
+func TestLightClientExpiresWhileRelayerDown(t *testing.T) {
+	d := startAny(t, Config{Validators: 1, Rollup: RollupOptions{RPCPort: -1}, Channels: ChannelsOptions{RPCPort: -1},
+		Sidechain: SidechainOptions{Validators: 1, TrustingPeriod: 4 * time.Second, WithdrawalDelay: time.Second}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l1c, sc := dial(t, d.L1RPC(0)), dial(t, d.Sidechain.RPC(0))
+	to := chain.DevAddress(7)
+	eth := new(big.Int).SetUint64(params.Ether)
+	// Funds locked on L1 first, so the withdrawal has something to pay.
+	if _, err := sidechain.LightDeposit(ctx, l1c, chain.DevKey(6), to, new(big.Int).Mul(eth, big.NewInt(3))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deposit carried", 20*time.Second, func() bool {
+		st, err := sidechain.ReadLightTransfer(ctx, sc, sidechain.LightSideAddress, 0)
+		return err == nil && st.Carried
+	})
+	d.Sidechain.StopLightRelayer()
+	before := balance(t, l1c, to, nil)
+	if _, err := sidechain.LightWithdraw(ctx, sc, chain.DevKey(7), to, eth); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both clients expired", 20*time.Second, func() bool {
+		a, err1 := sidechain.ReadLightStatus(ctx, l1c, sidechain.LightL1Address)
+		b, err2 := sidechain.ReadLightStatus(ctx, sc, sidechain.LightSideAddress)
+		return err1 == nil && err2 == nil && a.Expired && b.Expired
+	})
+	// The relayer back: it cannot prove anything to an expired client.
+	d.Sidechain.StartLightRelayer()
+	time.Sleep(time.Second)
+	if st, err := sidechain.ReadLightTransfer(ctx, l1c, sidechain.LightL1Address, 0); err != nil || st.Pending || st.Carried {
+		t.Fatalf("a withdrawal went through an expired client: %+v %v", st, err)
+	}
+	if _, err := sidechain.RecoverClients(ctx, l1c, sc, chain.DevKey(3)); err == nil {
+		t.Fatal("a stranger recovered the clients")
+	}
+	halves, err := sidechain.RecoverClients(ctx, l1c, sc, chain.DevKey(lightGuardian))
+	if err != nil || len(halves) != 2 {
+		t.Fatalf("recovery: %v %v", halves, err)
+	}
+	waitFor(t, "the withdrawal paid", 20*time.Second, func() bool {
+		return balance(t, l1c, to, nil).Cmp(new(big.Int).Add(before, eth)) == 0
+	})
+	time.Sleep(time.Second)
+	if got := balance(t, l1c, to, nil); got.Cmp(new(big.Int).Add(before, eth)) != 0 {
+		t.Fatalf("paid more than once: %s", got)
+	}
+}

@@ -150,6 +150,7 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 // workload is what RunL1 sends, the same to Cairn and to Anvil.
 type workload struct {
 	cfg       L1Config
+	chainID   uint64 // of the chain its transfers are signed for
 	alloc     types.GenesisAlloc
 	burstKeys []*ecdsa.PrivateKey
 	rateKeys  [][]*ecdsa.PrivateKey // one set per fixed rate
@@ -159,7 +160,7 @@ type workload struct {
 func newWorkload(cfg L1Config) *workload {
 	n := cfg.Senders * (1 + len(cfg.Rates))
 	keys, alloc := benchAccounts(n + 1)
-	w := &workload{cfg: cfg, alloc: alloc, burstKeys: keys[:cfg.Senders], loneKey: keys[n]}
+	w := &workload{cfg: cfg, chainID: benchChainID, alloc: alloc, burstKeys: keys[:cfg.Senders], loneKey: keys[n]}
 	for i := range cfg.Rates {
 		w.rateKeys = append(w.rateKeys, keys[cfg.Senders*(i+1):cfg.Senders*(i+2)])
 	}
@@ -191,15 +192,15 @@ func (w *workload) run(ctx context.Context, watch chainEvents, urls []string) (*
 	cfg, r := w.cfg, &L1Run{}
 	var err error
 	if cfg.LoneTxs > 0 {
-		if r.LoneP50, r.LoneP99, err = loneLatency(ctx, urls[0], w.loneKey, benchChainID, 0, cfg.LoneTxs, 300*time.Millisecond); err != nil {
+		if r.LoneP50, r.LoneP99, err = loneLatency(ctx, urls[0], w.loneKey, w.chainID, 0, cfg.LoneTxs, 300*time.Millisecond); err != nil {
 			return nil, fmt.Errorf("lone transfers: %w", err)
 		}
-		if r.SeqP50, r.SeqP99, err = loneLatency(ctx, urls[0], w.loneKey, benchChainID, uint64(cfg.LoneTxs), cfg.LoneTxs, 0); err != nil {
+		if r.SeqP50, r.SeqP99, err = loneLatency(ctx, urls[0], w.loneKey, w.chainID, uint64(cfg.LoneTxs), cfg.LoneTxs, 0); err != nil {
 			return nil, fmt.Errorf("back-to-back transfers: %w", err)
 		}
 	}
 	opts := loadOptions{clients: cfg.Clients, batch: cfg.Batch, settle: time.Minute}
-	txs := signTransfers(w.burstKeys, cfg.Transfers, benchChainID)
+	txs := signTransfers(w.burstKeys, cfg.Transfers, w.chainID)
 	if cfg.Shuffled {
 		shuffleNonces(txs, cfg.Senders)
 	}
@@ -213,7 +214,7 @@ func (w *workload) run(ctx context.Context, watch chainEvents, urls []string) (*
 			return nil, err
 		}
 		opts := loadOptions{clients: cfg.Clients, rate: rate, settle: time.Minute}
-		load, err := runLoad(ctx, watch, urls, opts, signTransfers(w.rateKeys[i], rate*cfg.RateSeconds, benchChainID))
+		load, err := runLoad(ctx, watch, urls, opts, signTransfers(w.rateKeys[i], rate*cfg.RateSeconds, w.chainID))
 		if err != nil {
 			return nil, err
 		}

@@ -313,3 +313,38 @@ func TestLightClientExpiresAndRecovers(t *testing.T) {
 		t.Fatalf("paid twice: %s", got)
 	}
 }
+
+// The light client's gas depends on its input only and grows with the
+// validators it checks: measured at 4, 16, 64 and 128, every size stays far
+// below what the same check costs in Solidity.
+func TestLightUpdateGasByValidators(t *testing.T) {
+	sizes := []int{4, 16, 64, 128}
+	if testing.Short() {
+		sizes = []int{4, 16}
+	}
+	var prev UpdateCost
+	for _, n := range sizes {
+		c, err := MeasureUpdate(n, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := MeasureUpdate(n, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Other keys, other bytes: the contract's gas is the same.
+		if again.SkippingContractGas != c.SkippingContractGas {
+			t.Fatalf("%d validators: contract gas %d then %d", n, c.SkippingContractGas, again.SkippingContractGas)
+		}
+		if c.AdjacentGas <= prev.AdjacentGas || c.SkippingGas <= prev.SkippingGas || c.SkippingGas <= c.AdjacentGas {
+			t.Fatalf("%d validators: gas %+v after %+v", n, c, prev)
+		}
+		if c.SkippingGas >= SolidityNonAdjacentGas/10 {
+			t.Fatalf("%d validators: %d gas, no better than a tenth of Solidity's", n, c.SkippingGas)
+		}
+		t.Logf("%3d validators: adjacent %8d gas %6s, skipping %8d gas %6s (%d bytes); Solidity: > %d gas, ed25519 alone %d",
+			n, c.AdjacentGas, c.Adjacent.Round(10*time.Microsecond), c.SkippingGas, c.Skipping.Round(10*time.Microsecond), c.CalldataBytes,
+			SolidityNonAdjacentGas, SolidityEd25519GasEach*n)
+		prev = c
+	}
+}

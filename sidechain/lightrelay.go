@@ -644,3 +644,33 @@ func ReadMisbehaviour(ctx context.Context, c *ethclient.Client, at common.Addres
 	}
 	return Misbehaviour{Height: v[0].(uint64), Kept: v[1].([32]byte), Conflicting: v[2].([32]byte)}, nil
 }
+
+// RecoverClients is the guardian's documented recovery (rule S6): for each
+// half whose light client is frozen or expired, it reads the other chain's
+// newest light block from its node and restarts the client from it, as
+// key (the guardian's). It returns the halves it recovered.
+func RecoverClients(ctx context.Context, l1, side *ethclient.Client, key *ecdsa.PrivateKey) ([]common.Address, error) {
+	var done []common.Address
+	for _, h := range []struct {
+		c    *ethclient.Client
+		at   common.Address
+		from *ethclient.Client
+	}{{l1, LightL1Address, side}, {side, LightSideAddress, l1}} {
+		st, err := ReadLightStatus(ctx, h.c, h.at)
+		if err != nil {
+			return done, err
+		}
+		if !st.Frozen && !st.Expired {
+			continue
+		}
+		lb, err := RPCLightSource{Client: h.from.Client()}.LightBlock(ctx, 0)
+		if err != nil {
+			return done, err
+		}
+		if _, err := Recover(ctx, h.c, key, h.at, lb); err != nil {
+			return done, fmt.Errorf("recover the light client at %s: %w", h.at, err)
+		}
+		done = append(done, h.at)
+	}
+	return done, nil
+}

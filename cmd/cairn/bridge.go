@@ -30,7 +30,7 @@ func bridgeCmd() *cobra.Command {
 	)
 	root := &cobra.Command{
 		Use:   "bridge",
-		Short: "Move ETH between the L1 and the sidechain: deposit, withdraw, status",
+		Short: "Move ETH between the L1 and the sidechain: deposit, withdraw, status, recover",
 		Long: `deposit locks ETH on the L1 for an address on the sidechain; withdraw burns it on the
 sidechain for an address on the L1; status follows either by its transaction hash.
 The devnet's relayers carry both across.
@@ -182,8 +182,42 @@ everything it holds (cairn lab attack bridge-keys).`,
 	s.flags(status)
 	status.Flags().StringVar(&sideRPC, "sidechain-rpc", "", "the sidechain's JSON-RPC URL (default: from cairn_layers on --rpc)")
 	status.Flags().StringVar(&kind, "bridge", "light", "which bridge the transaction used: light or multisig (either is found)")
+	recoverCmd := &cobra.Command{Use: "recover", Short: "The guardian restarts an expired or frozen light client from the other chain's newest header",
+		Long: `A light client expires when no header reached it within its trusting period
+(the relayer was down), and freezes when two valid headers conflict. Either way it
+proves nothing more until its guardian (the devnet's: --dev 120) restarts it from a
+header it vouches for: this reads the other chain's newest light block from its
+node and sends it to every half that is expired or frozen. Withdrawals proven
+before are void and proven again by the relayer; none is lost or paid twice.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			key, err := s.key()
+			if err != nil {
+				return err
+			}
+			kind = "light"
+			ctx, done, l1c, sc, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			halves, err := sidechain.RecoverClients(ctx, l1c, sc, key)
+			if err != nil {
+				return err
+			}
+			if len(halves) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "both light clients are live: nothing to recover")
+				return nil
+			}
+			for _, h := range halves {
+				fmt.Fprintf(cmd.OutOrStdout(), "recovered the light client at %s\n", h)
+			}
+			return nil
+		}}
+	s.flags(recoverCmd)
+	recoverCmd.Flags().StringVar(&sideRPC, "sidechain-rpc", "", "the sidechain's JSON-RPC URL (default: from cairn_layers on --rpc)")
 	root.AddCommand(move("deposit <eth>", "Lock ETH on the L1 for the sidechain", true),
-		move("withdraw <eth>", "Burn ETH on the sidechain for the L1", false), status)
+		move("withdraw <eth>", "Burn ETH on the sidechain for the L1", false), status, recoverCmd)
 	return root
 }
 

@@ -36,7 +36,7 @@ func labCmd() *cobra.Command {
 		},
 	}
 	cmd.PersistentFlags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
-	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd(), labZKCmd(), labChannelsCmd())
+	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd(), labZKCmd(), labChannelsCmd(), labSidechainCmd())
 	return cmd
 }
 
@@ -237,6 +237,43 @@ rate of synced commits one at a time.`,
 	f.IntVar(&cfg.Routed, "routed", 2_000, "invoices paid on each routed run")
 	f.IntVar(&cfg.Workers, "workers", 64, "payments in flight")
 	f.IntVar(&cfg.LoneTrips, "lone", 200, "payments one at a time")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
+	return cmd
+}
+
+func labSidechainCmd() *cobra.Command {
+	var (
+		cfg     lab.SidechainConfig
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "sidechain",
+		Short: "The sidechain beside the L1: transfers/s and latency on each, deposit and withdrawal latency per bridge, light-client update gas by validator count",
+		Long: `Starts the devnet's L1 and sidechain (4 validators each) with both bridges and
+their relayers, and measures, in one run: lone transfers, back-to-back transfers
+and a burst of --transfers on each chain with the same workload; --crossings
+deposits and withdrawals over each bridge, one at a time, until spendable on the
+other side (the light bridge's withdrawal delay, --withdrawal-delay, included);
+then the light client's update gas and time with 4, 16, 64 and 128 validators,
+beside the published cost of the same check in Solidity.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			cfg.Out = cmd.OutOrStdout()
+			res, err := lab.RunSidechain(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			res.Print(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Transfers, "transfers", 5_000, "transfers of each chain's burst")
+	f.IntVar(&cfg.Senders, "senders", 32, "accounts sending in parallel")
+	f.IntVar(&cfg.LoneTxs, "lone", 30, "transfers one at a time on each idle chain")
+	f.IntVar(&cfg.Crossings, "crossings", 5, "deposits and withdrawals timed per bridge")
+	f.DurationVar(&cfg.WithdrawalDelay, "withdrawal-delay", 2*time.Second, "the light-client bridge's withdrawal delay in this run")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }
