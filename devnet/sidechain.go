@@ -86,11 +86,11 @@ type Sidechain struct {
 	Cluster *l1.Cluster
 	// Light is the light-client relayer (nil until Start); tests stop it
 	// to let a client expire.
-	Light   *sidechain.LightRelayer
-	cfg     Config
-	dir     string
-	stop    context.CancelFunc
-	done    chan struct{}
+	Light *sidechain.LightRelayer
+	cfg   Config
+	dir   string
+	stop  context.CancelFunc
+	done  chan struct{}
 	// the light relayer's, apart so a test can stop it alone
 	lightStop context.CancelFunc
 	lightDone chan struct{}

@@ -40,8 +40,8 @@ type SidechainConfig struct {
 
 // Crossing is one bridge's timed deposits and withdrawals.
 type Crossing struct {
-	Bridge                 string
-	DepositP50, DepositMax time.Duration // L1 send → spendable on the sidechain
+	Bridge                   string
+	DepositP50, DepositMax   time.Duration // L1 send → spendable on the sidechain
 	WithdrawP50, WithdrawMax time.Duration // sidechain send → paid on L1
 }
 
