@@ -141,7 +141,12 @@ func timeCrossings(ctx context.Context, l1c, sidec *ethclient.Client, bridge str
 	for i := range 2 * n {
 		deposit := i < n
 		to := crypto.PubkeyToAddress(freshKey().PublicKey)
+		// Withdrawals smaller than deposits: the L1 halves pay only from
+		// what was locked in them.
 		amount := big.NewInt(1e15 + int64(i))
+		if !deposit {
+			amount = big.NewInt(1e14 + int64(i))
+		}
 		start := time.Now()
 		var err error
 		switch {
@@ -215,7 +220,7 @@ func (r *SidechainResult) Print(w io.Writer) {
 	for _, c := range r.Bridges {
 		note := ""
 		if c.Bridge == "light" {
-			note = fmt.Sprintf(" (the %s withdrawal delay included)", r.WithdrawalDelay)
+			note = fmt.Sprintf(" (the %s withdrawal delay included, counted in whole seconds of L1 block time)", r.WithdrawalDelay)
 		}
 		fmt.Fprintf(w, "  %-8s deposit L1 → sidechain: p50 %s, max %s;  withdrawal sidechain → L1: p50 %s, max %s%s\n",
 			c.Bridge, msOf(c.DepositP50), msOf(c.DepositMax), msOf(c.WithdrawP50), msOf(c.WithdrawMax), note)

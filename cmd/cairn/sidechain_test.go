@@ -3,11 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/big"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/cairn-dev/cairn/devnet"
 	"github.com/cairn-dev/cairn/sidechain"
@@ -52,5 +59,87 @@ func TestSidechainValidatorsInTheirOwnProcesses(t *testing.T) {
 	v, err := sidechain.MultisigABI.Unpack("rules", res)
 	if err != nil || v[1].(uint32) != 5 || v[3].(uint64) != devnet.DefaultSidechainID {
 		t.Fatalf("the sidechain's bridge half: %v, %v", v, err)
+	}
+}
+
+// Deposits and withdrawals over both bridges, sent with cairn bridge, and
+// the whole devnet SIGKILLed before its relayers could carry them: after a
+// restart on the same --datadir every one is carried, exactly once.
+func TestBridgesCarryExactlyOnceAcrossSIGKILL(t *testing.T) {
+	bin := cairnBinary(t)
+	dir := t.TempDir()
+	rpcBase, p2pBase, scBase := freeBase(t, 2), freeBase(t, 2), freeBase(t, 2)
+	args := []string{"devnet", "--datadir", dir, "--validators", "2", "--sidechain-validators", "2",
+		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--sidechain-rpc-port", strconv.Itoa(scBase),
+		"--l2-rpc-port", "-1", "--zk-rpc-port", "-1", "--channel-rpc-port", "-1", "--sidechain-withdrawal-delay", "2s"}
+	proc := start(t, bin, args...)
+	url := "http://127.0.0.1:" + strconv.Itoa(rpcBase)
+	dialWait(t, url)
+	dialWait(t, "http://127.0.0.1:"+strconv.Itoa(scBase))
+	bridge := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(bin, append(append([]string{"bridge"}, args...), "--rpc", url)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("cairn bridge %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	type crossing struct {
+		to     common.Address
+		wei    *big.Int
+		onL1   bool // a withdrawal: paid on L1
+		txHash string
+	}
+	var all []crossing
+	for i, c := range []struct {
+		kind, bridge, eth string
+	}{{"deposit", "light", "1"}, {"deposit", "multisig", "1"}, {"withdraw", "light", "0.25"}, {"withdraw", "multisig", "0.25"},
+		{"deposit", "light", "2"}, {"withdraw", "light", "0.5"}} {
+		k, _ := crypto.GenerateKey()
+		to := crypto.PubkeyToAddress(k.PublicKey)
+		wei, _ := parseEther(c.eth)
+		out := bridge(c.kind, c.eth, "--bridge", c.bridge, "--dev", strconv.Itoa(5+i%2), "--to", to.Hex())
+		f := strings.Fields(out[strings.Index(out, "transaction "):])
+		all = append(all, crossing{to: to, wei: wei, onL1: c.kind == "withdraw", txHash: strings.TrimSuffix(f[1], ";")})
+	}
+	kill9(t, proc)
+
+	start(t, bin, args...)
+	l1c, sc := dialWait(t, url), dialWait(t, "http://127.0.0.1:"+strconv.Itoa(scBase))
+	balanceOf := func(c *ethclient.Client, a common.Address) *big.Int {
+		b, err := c.BalanceAt(context.Background(), a, nil)
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for _, c := range all {
+		dst := sc
+		if c.onL1 {
+			dst = l1c
+		}
+		for {
+			if b := balanceOf(dst, c.to); b != nil && b.Sign() > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%+v was never carried after the restart", c)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	time.Sleep(3 * time.Second) // relayers go on: nothing may be paid twice
+	for _, c := range all {
+		dst := sc
+		if c.onL1 {
+			dst = l1c
+		}
+		if b := balanceOf(dst, c.to); b == nil || b.Cmp(c.wei) != 0 {
+			t.Fatalf("%s holds %v, want exactly %s", c.to, b, c.wei)
+		}
+	}
+	if out := bridge("status", all[0].txHash); !strings.Contains(out, "carried across") || !strings.Contains(out, `"light"`) {
+		t.Fatalf("status of a carried light deposit:\n%s", out)
 	}
 }
