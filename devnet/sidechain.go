@@ -47,12 +47,12 @@ const (
 
 // The devnet light-client bridge's defaults: a withdrawal waits 30 s on
 // L1; a client trusts a header for 10 minutes (the sidechain's unbonding
-// is 20); a header may run 10 s ahead of the verifying chain's clock.
+// is 20); a header may run 2 s ahead of the verifying chain's clock.
 const (
 	DefaultWithdrawalDelay = 30 * time.Second
 	DefaultTrustingPeriod  = 10 * time.Minute
 	sidechainUnbonding     = 20 * 60
-	lightMaxClockDrift     = 10
+	lightMaxClockDrift     = 2
 )
 
 // SidechainOptions are the devnet sidechain's options.

@@ -19,7 +19,7 @@ import (
 // multisig bridge arrives there, and ETH withdrawn comes back to L1.
 func TestSidechainAndItsBridge(t *testing.T) {
 	d := startAny(t, Config{Validators: 2, Rollup: RollupOptions{RPCPort: -1}, Channels: ChannelsOptions{RPCPort: -1},
-		Sidechain: SidechainOptions{Validators: 2, WithdrawalDelay: 2 * time.Second}})
+		Sidechain: SidechainOptions{Validators: 2, WithdrawalDelay: 3 * time.Second}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	l1c, sc := dial(t, d.L1RPC(0)), dial(t, d.Sidechain.RPC(0))
@@ -115,7 +115,7 @@ func TestSidechainLiveWithAValidatorDown(t *testing.T) {
 // restarts both clients, and the withdrawal is then paid, once.
 func TestLightClientExpiresWhileRelayerDown(t *testing.T) {
 	d := startAny(t, Config{Validators: 1, Rollup: RollupOptions{RPCPort: -1}, Channels: ChannelsOptions{RPCPort: -1},
-		Sidechain: SidechainOptions{Validators: 1, TrustingPeriod: 4 * time.Second, WithdrawalDelay: time.Second}})
+		Sidechain: SidechainOptions{Validators: 1, TrustingPeriod: 4 * time.Second, WithdrawalDelay: 3 * time.Second}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	l1c, sc := dial(t, d.L1RPC(0)), dial(t, d.Sidechain.RPC(0))

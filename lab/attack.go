@@ -41,7 +41,7 @@ var Attacks = map[string]struct {
 	"bridge-keys":           {"5 of the multisig bridge's 9 attester keys collude and release everything it holds (Ronin, 2022): the attack succeeds", attackBridgeKeys},
 	"htlc-griefing":         {"a forwarder takes an HTLC and goes silent; the payer's funds come back on L1 after its expiry", attackHTLCGriefing},
 	"sidechain-takeover":    {"3 of 4 sidechain validators sign a forged header crediting themselves: the light-client bridge accepts it; an honest header inside the delay freezes it", attackSidechainTakeover},
-	"forged-header":         {"headers signed by under 1/3 of the power, with bad signatures, by strangers, or from expired trust: the light client refuses each", attackForgedHeader},
+	"forged-header":         {"headers signed by under 2/3 of the trusted power (a quarter; a half skipping to a set of its own), with bad signatures, by strangers, or from expired trust: the light client refuses each", attackForgedHeader},
 	"rollup-same-keys":      {"the same colluders as the sequencer, batcher and proposer of the optimistic rollup post a false output: the fraud proof defeats them", attackRollupSameKeys},
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -67,7 +68,7 @@ func takeover(ctx context.Context, out io.Writer, watched bool) (time.Duration, 
 	}
 	thief := chain.DevAddress(66)
 	theft := sidechain.Transfer{Nonce: 1 << 30, To: thief, Amount: locked}
-	f, err := sidechain.ForgeState(sidechain.LightSideAddress, theft)
+	f, err := sidechain.ForgeState(sidechain.LightWorldSideID, sidechain.LightSideAddress, theft)
 	if err != nil {
 		return 0, err
 	}
@@ -102,8 +103,8 @@ func takeover(ctx context.Context, out io.Writer, watched bool) (time.Duration, 
 		if err != nil {
 			return 0, err
 		}
-		fmt.Fprintf(out, "  the relayer finds a header the sidechain never made and relays the honest one for height %d: the bridge freezes %s later, keeping both hashes as evidence (%s… against %s…)\n",
-			ev.Height, frozeAfter.Round(time.Millisecond), ev.Kept.Hex()[:10], ev.Conflicting.Hex()[:10])
+		fmt.Fprintf(out, "  the relayer finds a header the sidechain never made and relays the honest one: the bridge freezes %s later, keeping both as evidence (height %d %s… against height %d %s…)\n",
+			frozeAfter.Round(time.Millisecond), ev.Height, ev.Kept.Hex()[:10], ev.ConflictingHeight, ev.Conflicting.Hex()[:10])
 	}
 	w.Advance(takeoverDelay*time.Second + time.Second)
 	time.Sleep(50 * time.Millisecond) // a block at the new time
@@ -161,7 +162,7 @@ func attackForgedHeader(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	theft := sidechain.Transfer{Nonce: 1 << 30, To: chain.DevAddress(66), Amount: ethWei(1)}
-	f, err := sidechain.ForgeState(sidechain.LightSideAddress, theft)
+	f, err := sidechain.ForgeState(sidechain.LightWorldSideID, sidechain.LightSideAddress, theft)
 	if err != nil {
 		return err
 	}
@@ -174,7 +175,7 @@ func attackForgedHeader(ctx context.Context, out io.Writer) error {
 		want  error
 	}
 	tries := []try{
-		{"1 of 4 validators (25% of the power, under the 1/3 a skip needs)", func() (*sidechain.LightBlock, error) {
+		{"1 of 4 validators (25% of the power, under the 2/3 a skip needs)", func() (*sidechain.LightBlock, error) {
 			return w.SideCons.Sign(header, []int{0})
 		}, sidechain.ErrHeader},
 		{"all 4 validators, two signatures broken (2 valid: 50%, under 2/3)", func() (*sidechain.LightBlock, error) {
@@ -184,6 +185,11 @@ func attackForgedHeader(ctx context.Context, out io.Writer) error {
 				lb.SignedHeader.Commit.Signatures[2].Signature[5] ^= 1
 			}
 			return lb, err
+		}, sidechain.ErrHeader},
+		{"2 of 4 validators (50%: above IBC's 1/3 trust level, below the 2/3 this client asks) skipping to a validator set of just themselves", func() (*sidechain.LightBlock, error) {
+			pair := &sidechain.HandConsensus{ChainID: w.SideCons.ChainID, Keys: w.SideCons.Keys, Chain: w.Side.Chain(),
+				Set: cmttypes.NewValidatorSet([]*cmttypes.Validator{w.SideCons.Set.Validators[0].Copy(), w.SideCons.Set.Validators[1].Copy()})}
+			return pair.Sign(pair.HeaderAt(head, header.Time, f.Root), []int{0, 1})
 		}, sidechain.ErrHeader},
 		{"4 strangers with a validator set of their own", func() (*sidechain.LightBlock, error) {
 			return strangers.Sign(strangers.HeaderAt(head, header.Time, f.Root), []int{0, 1, 2, 3})
@@ -200,7 +206,7 @@ func attackForgedHeader(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "%d. a header of %s: refused (%s)\n", i+1, tr.what, shortReason(err))
 	}
-	fmt.Fprintln(out, "4. the relayer stops for longer than the trusting period; then even the honest validators' header is refused")
+	fmt.Fprintf(out, "%d. the relayer stops for longer than the trusting period; then even the honest validators' header is refused\n", len(tries)+1)
 	w.Advance(601 * time.Second)
 	time.Sleep(50 * time.Millisecond)
 	honest, err := w.SideCons.LightBlock(ctx, 0)

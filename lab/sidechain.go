@@ -28,7 +28,7 @@ type SidechainConfig struct {
 	LoneTxs   int // lone transfers on each idle chain; default 30
 	Crossings int // deposits and withdrawals timed per bridge; default 5
 	// WithdrawalDelay is the light-client bridge's delay in this run
-	// (default 2 s; the devnet's is 30 s): a light withdrawal's latency
+	// (default 3 s, above the 2 s clock drift; the devnet's is 30 s): a light withdrawal's latency
 	// includes it.
 	WithdrawalDelay time.Duration
 	// Validators are the light-client update sizes measured; default 4,
@@ -61,7 +61,7 @@ type SidechainResult struct {
 // client's update gas and time by validator count.
 func RunSidechain(ctx context.Context, cfg SidechainConfig) (*SidechainResult, error) {
 	cfg.Transfers, cfg.Senders, cfg.LoneTxs = cmp.Or(cfg.Transfers, 5_000), cmp.Or(cfg.Senders, 32), cmp.Or(cfg.LoneTxs, 30)
-	cfg.Crossings, cfg.WithdrawalDelay = cmp.Or(cfg.Crossings, 5), cmp.Or(cfg.WithdrawalDelay, 2*time.Second)
+	cfg.Crossings, cfg.WithdrawalDelay = cmp.Or(cfg.Crossings, 5), cmp.Or(cfg.WithdrawalDelay, 3*time.Second)
 	if len(cfg.Validators) == 0 {
 		cfg.Validators = []int{4, 16, 64, 128}
 	}

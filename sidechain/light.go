@@ -51,7 +51,7 @@ func GenesisTrust(doc *cmttypes.GenesisDoc) (Trust, error) {
 	if err := set.ValidateBasic(); err != nil {
 		return Trust{}, fmt.Errorf("genesis validators of %s: %w", doc.ChainID, err)
 	}
-	return Trust{ChainID: doc.ChainID, Height: uint64(doc.InitialHeight) - 1,
+	return Trust{ChainID: doc.ChainID, Height: uint64(max(doc.InitialHeight, 1)) - 1,
 		TimeNs: uint64(doc.GenesisTime.UnixNano()) - 1, NextValidatorsHash: common.BytesToHash(set.Hash())}, nil
 }
 
@@ -74,6 +74,8 @@ var (
 	ErrTrustedVals    = errors.New("trusted validators do not hash to the trusted next validators")
 	ErrNotGuardian    = errors.New("only the guardian can recover the light client")
 	ErrNotRecoverable = errors.New("the light client is neither frozen nor expired")
+	ErrNoConflict     = errors.New("the two headers do not conflict")
+	ErrPower          = errors.New("validator power out of range")
 )
 
 // MaxLightValidators bounds a relayed validator set, so one update's work
@@ -81,12 +83,20 @@ var (
 // chain Cairn follows has more.
 const MaxLightValidators = 1024
 
-// trustLevel is IBC's and CometBFT's default: a skipping update needs more
-// than 1/3 of the trusted validators' power among its signers.
-var trustLevel = cmtmath.Fraction{Numerator: 1, Denominator: 3}
+// trustLevel is what a skipping update needs of the trusted validators'
+// power among its signers: more than 2/3, not IBC's and CometBFT's default
+// of 1/3. With 1/3, validators holding just over a third of the power
+// could sign a header of a validator set of their own making and skip to
+// it; a bridge holding funds (and the sidechain half mints at once) must
+// not trust less than what it takes to sign an adjacent header. The cost:
+// a skip fails once more than a third of the power has changed hands since
+// the trusted header, which a relayer refreshing every few seconds never
+// lets happen.
+var trustLevel = cmtmath.Fraction{Numerator: 2, Denominator: 3}
 
 // ConsensusState is what a light client keeps of one verified height.
 type ConsensusState struct {
+	Height             uint64      // the height it was kept at (not stored: the key)
 	Hash               common.Hash // the header's hash (the block ID)
 	TimeNs             uint64      // the header's time
 	AppHash            common.Hash // the state root the header commits to
@@ -121,6 +131,13 @@ func DecodeValidatorSet(b []byte) (*cmttypes.ValidatorSet, error) {
 	}
 	if len(pb.Validators) > MaxLightValidators {
 		return nil, fmt.Errorf("%w: %d validators", ErrTooManyVals, len(pb.Validators))
+	}
+	var total int64
+	for _, v := range pb.Validators {
+		if v == nil || v.VotingPower <= 0 || v.VotingPower > cmttypes.MaxTotalVotingPower-total {
+			return nil, fmt.Errorf("%w: a validator's power, or the total, is out of range", ErrPower)
+		}
+		total += v.VotingPower
 	}
 	vs, err := cmttypes.ValidatorSetFromProto(&pb)
 	if err != nil {
@@ -174,9 +191,10 @@ func csSlot(field string, epoch, height uint64) common.Hash {
 func (l lightClient) state(height uint64) (ConsensusState, bool) {
 	e := l.epoch()
 	if e == 0 && height == l.trust.Height {
-		return ConsensusState{TimeNs: l.trust.TimeNs, NextValidatorsHash: l.trust.NextValidatorsHash}, true
+		return ConsensusState{Height: height, TimeNs: l.trust.TimeNs, NextValidatorsHash: l.trust.NextValidatorsHash}, true
 	}
 	cs := ConsensusState{
+		Height:             height,
 		Hash:               l.db.Get(csSlot("hash", e, height)),
 		TimeNs:             l.db.U64(csSlot("time", e, height)),
 		AppHash:            l.db.Get(csSlot("app", e, height)),
@@ -205,7 +223,7 @@ func (l lightClient) expired(now time.Time) bool {
 }
 
 func stateOf(sh *cmttypes.SignedHeader) ConsensusState {
-	return ConsensusState{Hash: common.BytesToHash(sh.Hash()), TimeNs: uint64(sh.Time.UnixNano()),
+	return ConsensusState{Height: uint64(sh.Height), Hash: common.BytesToHash(sh.Hash()), TimeNs: uint64(sh.Time.UnixNano()),
 		AppHash: common.BytesToHash(sh.AppHash), NextValidatorsHash: common.BytesToHash(sh.NextValidatorsHash)}
 }
 
@@ -276,18 +294,58 @@ func (l lightClient) update(trusted uint64, sh *cmttypes.SignedHeader, vals, tva
 	return Accepted, cs, nil
 }
 
-// recover starts a new epoch from sh, a header signed by more than 2/3 of
-// vals, which the guardian vouches for: it unfreezes the client and voids
-// every state (and withdrawal proven against one) of the epoch before.
-func (l lightClient) recover(sh *cmttypes.SignedHeader, vals *cmttypes.ValidatorSet, now time.Time) (ConsensusState, error) {
+// conflict freezes the client on two kept headers whose times are out of
+// order with their heights (below < above, but the lower one not earlier):
+// BFT time grows with height, so one of them was signed by a faulty
+// majority. A forged header dated ahead of the chain, and kept above every
+// honest one, is caught this way once an honest header later than it is
+// kept: however many forged headers follow it.
+func (l lightClient) conflict(below, above uint64) (ConsensusState, ConsensusState, error) {
+	if l.frozen() {
+		return ConsensusState{}, ConsensusState{}, ErrFrozen
+	}
+	lo, ok1 := l.state(below)
+	hi, ok2 := l.state(above)
+	if !ok1 || !ok2 || lo.Hash == (common.Hash{}) || hi.Hash == (common.Hash{}) {
+		return ConsensusState{}, ConsensusState{}, fmt.Errorf("%w: heights %d and %d", ErrUnknownHeight, below, above)
+	}
+	if below >= above || lo.TimeNs < hi.TimeNs {
+		return ConsensusState{}, ConsensusState{}, fmt.Errorf("%w: %d at %d ns, %d at %d ns", ErrNoConflict, below, lo.TimeNs, above, hi.TimeNs)
+	}
+	l.db.SetFlag(chain.Slot("lc-frozen"))
+	return lo, hi, nil
+}
+
+// recover starts a new epoch from sh, which the guardian vouches for: it
+// must be signed by more than 2/3 of its own validators and by more than
+// 2/3 of the next validators of a height the client kept (trusted, with
+// tvals), however old. So a guardian can pick which of the histories the
+// client saw to go on from, and bring back a client whose trust expired,
+// but cannot bring in validators the client never verified. Recovery
+// unfreezes the client and voids every state (and withdrawal proven
+// against one) of the epoch before.
+func (l lightClient) recover(trusted uint64, sh *cmttypes.SignedHeader, vals, tvals *cmttypes.ValidatorSet, now time.Time) (ConsensusState, error) {
+	ts, ok := l.state(trusted)
+	if !ok {
+		return ConsensusState{}, fmt.Errorf("%w: trusted height %d", ErrUnknownHeight, trusted)
+	}
+	if tvals == nil || !bytes.Equal(tvals.Hash(), ts.NextValidatorsHash[:]) {
+		return ConsensusState{}, ErrTrustedVals
+	}
 	if err := sh.ValidateBasic(l.trust.ChainID); err != nil {
 		return ConsensusState{}, fmt.Errorf("%w: %v", ErrHeader, err)
+	}
+	if uint64(sh.Height) <= trusted || !sh.Time.After(time.Unix(0, int64(ts.TimeNs))) {
+		return ConsensusState{}, fmt.Errorf("%w: not after the trusted header", ErrHeader)
 	}
 	if !bytes.Equal(sh.ValidatorsHash, vals.Hash()) {
 		return ConsensusState{}, fmt.Errorf("%w: validators do not match the header", ErrHeader)
 	}
 	if !sh.Time.Before(now.Add(l.maxDrift)) {
 		return ConsensusState{}, fmt.Errorf("%w: a time from the future", ErrHeader)
+	}
+	if err := tvals.VerifyCommitLightTrusting(l.trust.ChainID, sh.Commit, trustLevel); err != nil {
+		return ConsensusState{}, fmt.Errorf("%w: %v", ErrHeader, err)
 	}
 	if err := vals.VerifyCommitLight(l.trust.ChainID, sh.Commit.BlockID, sh.Height, sh.Commit); err != nil {
 		return ConsensusState{}, fmt.Errorf("%w: %v", ErrHeader, err)

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"math/big"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/params"
 
@@ -121,7 +123,7 @@ func TestLightBridgeDepositAndWithdrawal(t *testing.T) {
 // transfer t.
 func forge(t *testing.T, w *LightWorld, height uint64, tr Transfer, signers []int) (*LightBlock, *ForgedState) {
 	t.Helper()
-	f, err := ForgeState(LightSideAddress, tr)
+	f, err := ForgeState(LightWorldSideID, LightSideAddress, tr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +166,7 @@ func TestLightClientRefusesForgedHeaders(t *testing.T) {
 	wantRevert(t, err, ErrHeader)
 	// Strangers: a validator set of their own, signed by all of it.
 	strangers := NewHandConsensus(w.SideCons.ChainID, 4, w.Side.Chain())
-	f, _ := ForgeState(LightSideAddress, theft)
+	f, _ := ForgeState(LightWorldSideID, LightSideAddress, theft)
 	lb, err = strangers.Sign(strangers.HeaderAt(head+10, HandTime(w.Now(), head+10), f.Root), []int{0, 1, 2, 3})
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +176,16 @@ func TestLightClientRefusesForgedHeaders(t *testing.T) {
 	// Trusted validators that are not the ones trusted.
 	_, err = SubmitHeader(ctx, w.L1.Client(), key, LightL1Address, st.Latest, lb, strangers.Set)
 	wantRevert(t, err, ErrTrustedVals)
+	// Two of the four validators (half the power, above IBC's 1/3 trust
+	// level) skip to a validator set of just themselves.
+	pair := &HandConsensus{ChainID: w.SideCons.ChainID, Keys: w.SideCons.Keys, Chain: w.Side.Chain()}
+	pair.Set = cmttypes.NewValidatorSet([]*cmttypes.Validator{w.SideCons.Set.Validators[0].Copy(), w.SideCons.Set.Validators[1].Copy()})
+	lb, err = pair.Sign(pair.HeaderAt(head+10, HandTime(w.Now(), head+10), f.Root), []int{0, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = SubmitHeader(ctx, w.L1.Client(), key, LightL1Address, st.Latest, lb, w.SideCons.Set)
+	wantRevert(t, err, ErrHeader)
 
 	// Expired: past the trusting period, even an honest header is refused.
 	w.Advance(601 * time.Second)
@@ -288,10 +300,26 @@ func TestLightClientExpiresAndRecovers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Recover(ctx, half.c.Client(), chain.DevKey(3), half.at, lb); err == nil {
+		st, err := ReadLightStatus(ctx, half.c.Client(), half.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := lb.Validators
+		if _, err := Recover(ctx, half.c.Client(), chain.DevKey(3), half.at, st.Latest, lb, set); err == nil {
 			t.Fatal("a stranger recovered the client")
 		}
-		if _, err := Recover(ctx, half.c.Client(), w.Guardian, half.at, lb); err != nil {
+		// Not even the guardian can bring in validators the client never
+		// verified: its own set, signing a header of its own.
+		own := NewHandConsensus(lb.SignedHeader.ChainID, 4, nil)
+		fake, err := own.Sign(own.HeaderAt(lb.Height(), lb.SignedHeader.Time, common.Hash{1}), []int{0, 1, 2, 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Recover(ctx, half.c.Client(), w.Guardian, half.at, st.Latest, fake, own.Set)
+		wantRevert(t, err, ErrTrustedVals)
+		_, err = Recover(ctx, half.c.Client(), w.Guardian, half.at, st.Latest, fake, set)
+		wantRevert(t, err, ErrHeader)
+		if _, err := Recover(ctx, half.c.Client(), w.Guardian, half.at, st.Latest, lb, set); err != nil {
 			t.Fatalf("guardian recovery: %v", err)
 		}
 	}
@@ -347,4 +375,85 @@ func TestLightUpdateGasByValidators(t *testing.T) {
 			SolidityNonAdjacentGas, SolidityEd25519GasEach*n)
 		prev = c
 	}
+}
+
+// The sidechain half burns only what the bridge minted: ETH the sidechain
+// has from its genesis (or another bridge) cannot empty the L1 vault.
+func TestLightBridgeCarriesBackOnlyWhatItCarriedIn(t *testing.T) {
+	w, ctx := newLightWorld(t, LightWorldOptions{})
+	if _, err := LightDeposit(ctx, w.L1.Client(), chain.DevKey(3), chain.DevAddress(3), eth(5)); err != nil {
+		t.Fatal(err)
+	}
+	relayUntil(t, ctx, w, "deposit minted", balanceIs(ctx, w.Side, chain.DevAddress(3), eth(5)))
+	_, err := LightWithdraw(ctx, w.Side.Client(), chain.DevKey(8), chain.DevAddress(8), eth(6))
+	wantRevert(t, err, ErrNotBridged)
+	if _, err := LightWithdraw(ctx, w.Side.Client(), chain.DevKey(8), chain.DevAddress(8), eth(5)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LightWithdraw(ctx, w.Side.Client(), chain.DevKey(8), chain.DevAddress(8), big.NewInt(1))
+	wantRevert(t, err, ErrNotBridged)
+}
+
+// A takeover majority keeps the forged header ahead: every few hundred
+// milliseconds it relays another, higher and later, so the newest header
+// the client holds is always theirs. The watcher still freezes the
+// client, by the first forged header and an honest one no earlier than it,
+// inside the delay.
+func TestSidechainTakeoverCannotOutrunTheWatcher(t *testing.T) {
+	w, ctx := newLightWorld(t, LightWorldOptions{DelaySeconds: 120})
+	if _, err := LightDeposit(ctx, w.L1.Client(), chain.DevKey(3), chain.DevAddress(3), eth(10)); err != nil {
+		t.Fatal(err)
+	}
+	relayUntil(t, ctx, w, "deposit minted", balanceIs(ctx, w.Side, chain.DevAddress(3), eth(10)))
+	st, _ := ReadLightStatus(ctx, w.L1.Client(), LightL1Address)
+	theft := Transfer{Nonce: 1_000, To: chain.DevAddress(66), Amount: eth(10)}
+	f, err := ForgeState(LightWorldSideID, LightSideAddress, theft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead := func(h uint64) *LightBlock {
+		lb, err := w.SideCons.Sign(w.SideCons.HeaderAt(h, HandTime(w.Now()+3, h), f.Root), []int{0, 1, 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lb
+	}
+	height := w.Side.Head().Number.Uint64() + 1_000_000
+	if _, err := SubmitHeader(ctx, w.L1.Client(), chain.DevKey(8), LightL1Address, st.Latest, ahead(height), w.SideCons.Set); err != nil {
+		t.Fatal(err)
+	}
+	acct, stor := f.Proof(theft.Nonce)
+	if _, err := SubmitProof(ctx, w.L1.Client(), chain.DevKey(8), LightL1Address, height, theft, acct, stor); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	var forgedMore atomic.Int32
+	go func() { // the forgers outrun
+		for h := height + 1; ; h++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			if _, err := SubmitHeader(ctx, w.L1.Client(), chain.DevKey(3), LightL1Address, h-1, ahead(h), w.SideCons.Set); err != nil {
+				return // frozen: they stop
+			}
+			forgedMore.Add(1)
+		}
+	}()
+	relayUntil(t, ctx, w, "bridge frozen", func() bool {
+		s, err := ReadLightStatus(ctx, w.L1.Client(), LightL1Address)
+		return err == nil && s.Frozen
+	})
+	if forgedMore.Load() < 3 {
+		t.Fatalf("the forgers relayed only %d more headers", forgedMore.Load())
+	}
+	if ev, err := ReadMisbehaviour(ctx, w.L1.Client(), LightL1Address); err != nil || (ev.Height != height && ev.ConflictingHeight != height) {
+		t.Fatalf("evidence %+v %v: want the first forged header, %d", ev, err, height)
+	}
+	w.Advance(121 * time.Second)
+	time.Sleep(50 * time.Millisecond)
+	_, err = Finalize(ctx, w.L1.Client(), chain.DevKey(8), LightL1Address, theft.Nonce)
+	wantRevert(t, err, ErrFrozen)
 }

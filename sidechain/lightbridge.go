@@ -61,13 +61,25 @@ type LightParams struct {
 	Guardian common.Address `json:"guardian"`
 }
 
+// Bounds of the rules, so their seconds stay far from overflowing.
+const (
+	maxTrustingSeconds = 10 * 365 * 24 * 3600
+	maxDriftSeconds    = 3600
+)
+
 // Validate checks the rules.
 func (p LightParams) Validate() error {
 	switch {
 	case p.L1ChainID == 0 || p.SideID == 0 || p.L1ChainID == p.SideID:
 		return fmt.Errorf("%w: chain IDs %d and %d", ErrParams, p.L1ChainID, p.SideID)
-	case p.TrustingSeconds == 0:
-		return fmt.Errorf("%w: no trusting period", ErrParams)
+	case p.TrustingSeconds == 0 || p.TrustingSeconds > maxTrustingSeconds:
+		return fmt.Errorf("%w: trusting period %d s", ErrParams, p.TrustingSeconds)
+	case p.MaxClockDriftSeconds > maxDriftSeconds:
+		return fmt.Errorf("%w: clock drift %d s", ErrParams, p.MaxClockDriftSeconds)
+	case p.WithdrawalDelaySeconds <= p.MaxClockDriftSeconds || p.WithdrawalDelaySeconds > maxTrustingSeconds:
+		// A forged header may be dated up to the drift ahead of the chain;
+		// the honest header that shows the conflict exists only after that.
+		return fmt.Errorf("%w: withdrawal delay %d s must exceed the clock drift (%d s)", ErrParams, p.WithdrawalDelaySeconds, p.MaxClockDriftSeconds)
 	case p.L1.ChainID != "" && p.L1.ChainID == p.Side.ChainID:
 		return fmt.Errorf("%w: both chains are %q", ErrParams, p.L1.ChainID)
 	}
@@ -137,15 +149,12 @@ func (b *LightBridge) RequiredGas(input []byte) uint64 {
 	}
 	switch m.Name {
 	case "update", "recover":
-		if m.Name == "recover" {
-			args = append([]any{uint64(0)}, append(args, []byte(nil))...)
-		}
 		var sh cmtproto.SignedHeader
 		if sh.Unmarshal(args[1].([]byte)) != nil {
 			return updateBaseGas
 		}
 		sigs := uint64(signatures(&sh))
-		if m.Name == "update" && (sh.Header == nil || uint64(sh.Header.Height) != args[0].(uint64)+1) {
+		if m.Name == "recover" || sh.Header == nil || uint64(sh.Header.Height) != args[0].(uint64)+1 {
 			sigs *= 2 // a skipping update checks them against both sets
 		}
 		vals := uint64(countValidators(args[2].([]byte)) + countValidators(args[3].([]byte)))
@@ -156,7 +165,7 @@ func (b *LightBridge) RequiredGas(input []byte) uint64 {
 		return base + perSignatureGas*sigs + perValidatorGas*vals
 	case "prove":
 		return proveBaseGas + provePendingGas + perProofByteGas*uint64(len(input))
-	case "finalize":
+	case "finalize", "submitMisbehaviour":
 		return finalizeGas
 	case "deposit", "withdraw":
 		return lightSendGas
@@ -205,6 +214,13 @@ func (b *LightBridge) Run(c *chain.Call) ([]byte, error) {
 		return nil, b.prove(c, db, lc, args)
 	case "finalize":
 		return nil, b.finalize(c, db, lc, args[0].(uint64))
+	case "submitMisbehaviour":
+		lo, hi, err := lc.conflict(args[0].(uint64), args[1].(uint64))
+		if err != nil {
+			return nil, chain.RevertWith(err, "%s", b.name)
+		}
+		b.evidence(c, db, lo, hi)
+		return nil, nil
 	}
 	return b.view(m.Name, c, db, lc, args)
 }
@@ -213,10 +229,26 @@ func (b *LightBridge) Run(c *chain.Call) ([]byte, error) {
 // value is TransferCommitment.
 func SentSlot(nonce uint64) common.Hash { return chain.Slot("lb-sent", chain.U64Bytes(nonce)) }
 
-// TransferCommitment is what a half records of a transfer out, and what a
-// proof of it must show.
-func TransferCommitment(t Transfer) common.Hash {
-	return crypto.Keccak256Hash(chain.U64Bytes(t.Nonce), t.To.Bytes(), common.LeftPadBytes(t.Amount.Bytes(), 32))
+// TransferCommitment is what a half on chain chainID records of a
+// transfer out, and what a proof of it must show.
+func TransferCommitment(chainID uint64, t Transfer) common.Hash {
+	return crypto.Keccak256Hash([]byte("cairn light bridge transfer"), chain.U64Bytes(chainID), chain.U64Bytes(t.Nonce),
+		t.To.Bytes(), common.LeftPadBytes(t.Amount.Bytes(), 32))
+}
+
+// chainID is the chain this half is on; otherChainID the one it follows.
+func (b *LightBridge) chainID() uint64 {
+	if b.mints {
+		return b.p.SideID
+	}
+	return b.p.L1ChainID
+}
+
+func (b *LightBridge) otherChainID() uint64 {
+	if b.mints {
+		return b.p.L1ChainID
+	}
+	return b.p.SideID
 }
 
 // send takes the caller's value for the other chain (locked on L1, burnt
@@ -227,10 +259,18 @@ func (b *LightBridge) send(c *chain.Call, db chain.Slots, to common.Address, met
 	}
 	n := db.U64(chain.Slot("lb-out"))
 	db.SetU64(chain.Slot("lb-out"), n+1)
-	db.Set(SentSlot(n), TransferCommitment(Transfer{Nonce: n, To: to, Amount: c.Value.ToBig()}))
 	if b.mints {
+		// The sidechain half burns only what it minted: ETH the sidechain
+		// has from anywhere else (its genesis, the other bridge) is backed
+		// by nothing in this bridge's L1 vault.
+		out := db.Big(chain.Slot("lb-outstanding"))
+		if out.Cmp(c.Value.ToBig()) < 0 {
+			return chain.RevertWith(ErrNotBridged, "%s: %s wei bridged in, not yet out", b.name, out)
+		}
+		db.SetBig(chain.Slot("lb-outstanding"), out.Sub(out, c.Value.ToBig()))
 		c.State.SubBalance(c.Self, c.Value, tracing.BalanceChangeUnspecified) // burnt
 	}
+	db.Set(SentSlot(n), TransferCommitment(b.chainID(), Transfer{Nonce: n, To: to, Amount: c.Value.ToBig()}))
 	ev := "Deposited"
 	if method == "withdraw" {
 		ev = "Withdrawn"
@@ -264,20 +304,24 @@ func (b *LightBridge) update(c *chain.Call, lc lightClient, args []any) error {
 		return chain.RevertWith(err, "%s", b.name)
 	}
 	if out == Froze {
-		fresh := stateOf(sh)
-		db := lc.db
-		db.SetU64(chain.Slot("lb-evidence-height"), uint64(sh.Height))
-		db.Set(chain.Slot("lb-evidence-kept"), cs.Hash)
-		db.Set(chain.Slot("lb-evidence-new"), fresh.Hash)
-		e := LightABI.Events["Misbehaviour"]
-		data, _ := e.Inputs.NonIndexed().Pack(cs.Hash, fresh.Hash)
-		c.Emit([]common.Hash{e.ID, u64Topic(uint64(sh.Height))}, data)
+		b.evidence(c, lc.db, cs, stateOf(sh))
 		return nil
 	}
 	e := LightABI.Events["HeaderVerified"]
 	data, _ := e.Inputs.NonIndexed().Pack(cs.Hash, cs.AppHash, cs.TimeNs, lc.epoch())
 	c.Emit([]common.Hash{e.ID, u64Topic(uint64(sh.Height))}, data)
 	return nil
+}
+
+// evidence keeps, and logs, the two conflicting headers a freeze rests on.
+func (b *LightBridge) evidence(c *chain.Call, db chain.Slots, kept, conflicting ConsensusState) {
+	db.SetU64(chain.Slot("lb-evidence-height"), kept.Height)
+	db.Set(chain.Slot("lb-evidence-kept"), kept.Hash)
+	db.SetU64(chain.Slot("lb-evidence-new-height"), conflicting.Height)
+	db.Set(chain.Slot("lb-evidence-new"), conflicting.Hash)
+	e := LightABI.Events["Misbehaviour"]
+	data, _ := e.Inputs.NonIndexed().Pack(kept.Hash, conflicting.Height, conflicting.Hash)
+	c.Emit([]common.Hash{e.ID, u64Topic(kept.Height)}, data)
 }
 
 func (b *LightBridge) recover(c *chain.Call, lc lightClient, args []any) error {
@@ -288,15 +332,19 @@ func (b *LightBridge) recover(c *chain.Call, lc lightClient, args []any) error {
 	if !lc.frozen() && !lc.expired(now) {
 		return chain.RevertWith(ErrNotRecoverable, "%s", b.name)
 	}
-	sh, err := DecodeSignedHeader(args[0].([]byte))
+	sh, err := DecodeSignedHeader(args[1].([]byte))
 	if err != nil {
 		return chain.RevertWith(err, "%s", b.name)
 	}
-	vals, err := DecodeValidatorSet(args[1].([]byte))
+	vals, err := DecodeValidatorSet(args[2].([]byte))
 	if err != nil {
 		return chain.RevertWith(err, "%s", b.name)
 	}
-	cs, err := lc.recover(sh, vals, now)
+	tvals, err := DecodeValidatorSet(args[3].([]byte))
+	if err != nil {
+		return chain.RevertWith(err, "%s: trusted validators", b.name)
+	}
+	cs, err := lc.recover(args[0].(uint64), sh, vals, tvals, now)
 	if err != nil {
 		return chain.RevertWith(err, "%s", b.name)
 	}
@@ -363,7 +411,7 @@ func (b *LightBridge) prove(c *chain.Call, db chain.Slots, lc lightClient, args 
 	if !ok || cs.Hash == (common.Hash{}) {
 		return chain.RevertWith(ErrUnknownHeight, "%s: height %d", b.name, height)
 	}
-	if err := VerifyTransferProof(cs.AppHash, b.other, t, accountProof, storageProof); err != nil {
+	if err := VerifyTransferProof(cs.AppHash, b.otherChainID(), b.other, t, accountProof, storageProof); err != nil {
 		return chain.RevertWith(err, "%s", b.name)
 	}
 	if b.delay == 0 {
@@ -401,6 +449,9 @@ var (
 	ErrNotProven = errors.New("transfer not proven (or proven before a recovery)")
 	ErrTooEarly  = errors.New("withdrawal delay not over")
 	ErrProof     = errors.New("bad Merkle proof of the transfer")
+	// ErrNotBridged refuses a withdrawal of more than the bridge carried
+	// to the sidechain and has not carried back.
+	ErrNotBridged = errors.New("more than this bridge carried in")
 )
 
 func (b *LightBridge) pay(c *chain.Call, db chain.Slots, t Transfer) error {
@@ -410,6 +461,9 @@ func (b *LightBridge) pay(c *chain.Call, db chain.Slots, t Transfer) error {
 			return chain.RevertWith(ErrNoFunds, "%s", b.name)
 		}
 		c.State.SubBalance(c.Self, amt, tracing.BalanceChangeUnspecified)
+	} else {
+		out := db.Big(chain.Slot("lb-outstanding"))
+		db.SetBig(chain.Slot("lb-outstanding"), out.Add(out, t.Amount))
 	}
 	c.State.AddBalance(t.To, amt, tracing.BalanceChangeUnspecified)
 	db.SetFlag(receivedSlot(t.Nonce))
@@ -419,11 +473,11 @@ func (b *LightBridge) pay(c *chain.Call, db chain.Slots, t Transfer) error {
 	return nil
 }
 
-// VerifyTransferProof checks that the state of root holds, in the storage
-// of the half at contract, the record of transfer t: an account proof of
-// contract, then a storage proof of SentSlot(t.Nonce) under its storage
-// root, as eth_getProof gives them.
-func VerifyTransferProof(root common.Hash, contract common.Address, t Transfer, accountProof, storageProof [][]byte) error {
+// VerifyTransferProof checks that the state of root, of chain chainID,
+// holds in the storage of the half at contract the record of transfer t:
+// an account proof of contract, then a storage proof of SentSlot(t.Nonce)
+// under its storage root, as eth_getProof gives them.
+func VerifyTransferProof(root common.Hash, chainID uint64, contract common.Address, t Transfer, accountProof, storageProof [][]byte) error {
 	acct, err := verifyProof(root, crypto.Keccak256(contract.Bytes()), accountProof)
 	if err != nil || acct == nil {
 		return fmt.Errorf("%w: account %s: %v", ErrProof, contract, err)
@@ -441,7 +495,7 @@ func VerifyTransferProof(root common.Hash, contract common.Address, t Transfer, 
 	if err := rlp.DecodeBytes(val, &word); err != nil || len(word) > 32 {
 		return fmt.Errorf("%w: slot value", ErrProof)
 	}
-	if common.BytesToHash(word) != TransferCommitment(t) {
+	if common.BytesToHash(word) != TransferCommitment(chainID, t) {
 		return fmt.Errorf("%w: transfer %d recorded with another recipient or amount", ErrProof, t.Nonce)
 	}
 	return nil
@@ -469,14 +523,17 @@ func (b *LightBridge) view(m string, c *chain.Call, db chain.Slots, lc lightClie
 		return out.Pack(db.U64(chain.Slot("lb-out")))
 	case "carriedOut":
 		return out.Pack(db.Flag(receivedSlot(args[0].(uint64))))
+	case "bridgedIn":
+		return out.Pack(db.Big(chain.Slot("lb-outstanding")))
 	case "pendingTransfer":
 		p, ok := readPending(db, args[0].(uint64))
 		if !ok {
 			p.Amount = new(big.Int)
 		}
 		return out.Pack(ok && p.Epoch == lc.epoch(), p.To, p.Amount, p.Height, p.PayableAt)
-	case "misbehaviour":
-		return out.Pack(db.U64(chain.Slot("lb-evidence-height")), db.Get(chain.Slot("lb-evidence-kept")), db.Get(chain.Slot("lb-evidence-new")))
+	case "evidence":
+		return out.Pack(db.U64(chain.Slot("lb-evidence-height")), db.Get(chain.Slot("lb-evidence-kept")),
+			db.U64(chain.Slot("lb-evidence-new-height")), db.Get(chain.Slot("lb-evidence-new")))
 	case "rules":
 		return out.Pack(b.follows.ChainID, b.p.TrustingSeconds, b.p.MaxClockDriftSeconds, b.delay, b.p.Guardian, b.follows.Height)
 	}
@@ -487,20 +544,22 @@ const lightABIJSON = `[
 {"type":"function","name":"deposit","stateMutability":"payable","inputs":[{"name":"to","type":"address"}],"outputs":[]},
 {"type":"function","name":"withdraw","stateMutability":"payable","inputs":[{"name":"to","type":"address"}],"outputs":[]},
 {"type":"function","name":"update","stateMutability":"nonpayable","inputs":[{"name":"trustedHeight","type":"uint64"},{"name":"signedHeader","type":"bytes"},{"name":"validators","type":"bytes"},{"name":"trustedValidators","type":"bytes"}],"outputs":[]},
-{"type":"function","name":"recover","stateMutability":"nonpayable","inputs":[{"name":"signedHeader","type":"bytes"},{"name":"validators","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"recover","stateMutability":"nonpayable","inputs":[{"name":"trustedHeight","type":"uint64"},{"name":"signedHeader","type":"bytes"},{"name":"validators","type":"bytes"},{"name":"trustedValidators","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"submitMisbehaviour","stateMutability":"nonpayable","inputs":[{"name":"lowerHeight","type":"uint64"},{"name":"higherHeight","type":"uint64"}],"outputs":[]},
 {"type":"function","name":"prove","stateMutability":"nonpayable","inputs":[{"name":"height","type":"uint64"},{"name":"nonce","type":"uint64"},{"name":"to","type":"address"},{"name":"amount","type":"uint256"},{"name":"accountProof","type":"bytes[]"},{"name":"storageProof","type":"bytes[]"}],"outputs":[]},
 {"type":"function","name":"finalize","stateMutability":"nonpayable","inputs":[{"name":"nonce","type":"uint64"}],"outputs":[]},
 {"type":"function","name":"status","stateMutability":"view","inputs":[],"outputs":[{"name":"epoch","type":"uint64"},{"name":"latestHeight","type":"uint64"},{"name":"frozen","type":"bool"},{"name":"expired","type":"bool"}]},
 {"type":"function","name":"consensusState","stateMutability":"view","inputs":[{"name":"height","type":"uint64"}],"outputs":[{"name":"known","type":"bool"},{"name":"hash","type":"bytes32"},{"name":"appHash","type":"bytes32"},{"name":"timeNs","type":"uint64"},{"name":"nextValidatorsHash","type":"bytes32"}]},
 {"type":"function","name":"transfersOut","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint64"}]},
+{"type":"function","name":"bridgedIn","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
 {"type":"function","name":"carriedOut","stateMutability":"view","inputs":[{"name":"nonce","type":"uint64"}],"outputs":[{"name":"","type":"bool"}]},
 {"type":"function","name":"pendingTransfer","stateMutability":"view","inputs":[{"name":"nonce","type":"uint64"}],"outputs":[{"name":"live","type":"bool"},{"name":"to","type":"address"},{"name":"amount","type":"uint256"},{"name":"height","type":"uint64"},{"name":"payableAt","type":"uint64"}]},
-{"type":"function","name":"misbehaviour","stateMutability":"view","inputs":[],"outputs":[{"name":"height","type":"uint64"},{"name":"kept","type":"bytes32"},{"name":"conflicting","type":"bytes32"}]},
+{"type":"function","name":"evidence","stateMutability":"view","inputs":[],"outputs":[{"name":"keptHeight","type":"uint64"},{"name":"kept","type":"bytes32"},{"name":"conflictingHeight","type":"uint64"},{"name":"conflicting","type":"bytes32"}]},
 {"type":"function","name":"rules","stateMutability":"view","inputs":[],"outputs":[{"name":"follows","type":"string"},{"name":"trustingSeconds","type":"uint64"},{"name":"maxClockDriftSeconds","type":"uint64"},{"name":"delaySeconds","type":"uint64"},{"name":"guardian","type":"address"},{"name":"trustHeight","type":"uint64"}]},
 {"type":"event","name":"Deposited","inputs":[{"name":"nonce","type":"uint64","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"from","type":"address","indexed":false},{"name":"amount","type":"uint256","indexed":false}]},
 {"type":"event","name":"Withdrawn","inputs":[{"name":"nonce","type":"uint64","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"from","type":"address","indexed":false},{"name":"amount","type":"uint256","indexed":false}]},
 {"type":"event","name":"HeaderVerified","inputs":[{"name":"height","type":"uint64","indexed":true},{"name":"hash","type":"bytes32","indexed":false},{"name":"appHash","type":"bytes32","indexed":false},{"name":"timeNs","type":"uint64","indexed":false},{"name":"epoch","type":"uint64","indexed":false}]},
-{"type":"event","name":"Misbehaviour","inputs":[{"name":"height","type":"uint64","indexed":true},{"name":"kept","type":"bytes32","indexed":false},{"name":"conflicting","type":"bytes32","indexed":false}]},
+{"type":"event","name":"Misbehaviour","inputs":[{"name":"keptHeight","type":"uint64","indexed":true},{"name":"kept","type":"bytes32","indexed":false},{"name":"conflictingHeight","type":"uint64","indexed":false},{"name":"conflicting","type":"bytes32","indexed":false}]},
 {"type":"event","name":"Recovered","inputs":[{"name":"epoch","type":"uint64","indexed":true},{"name":"height","type":"uint64","indexed":false},{"name":"hash","type":"bytes32","indexed":false}]},
 {"type":"event","name":"Proven","inputs":[{"name":"nonce","type":"uint64","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"amount","type":"uint256","indexed":false},{"name":"height","type":"uint64","indexed":false},{"name":"payableAt","type":"uint64","indexed":false}]},
 {"type":"event","name":"Carried","inputs":[{"name":"nonce","type":"uint64","indexed":true},{"name":"to","type":"address","indexed":true},{"name":"amount","type":"uint256","indexed":false}]}

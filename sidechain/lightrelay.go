@@ -46,11 +46,17 @@ type LightRelayer struct {
 
 // lightDir is the relayer's memory of one direction.
 type lightDir struct {
-	next     uint64                 // the lowest transfer not yet seen carried
-	scanned  uint64                 // the destination's blocks read for HeaderVerified
-	epoch    uint64                 // the destination client's epoch those were in
-	verified map[uint64]common.Hash // heights the client holds this epoch
-	checked  map[uint64]bool        // heights compared with the source chain
+	next     uint64          // the lowest transfer not yet seen carried
+	scanned  uint64          // the destination's blocks read for HeaderVerified
+	epoch    uint64          // the destination client's epoch those were in
+	verified map[uint64]kept // heights the client holds this epoch
+	checked  map[uint64]bool // heights compared with the source chain
+}
+
+// kept is what the relayer knows of a header the client holds.
+type kept struct {
+	hash   common.Hash
+	timeNs uint64 // 0 when unknown
 }
 
 // ErrFrozenClient is returned by a step that found a half frozen.
@@ -131,7 +137,7 @@ func (r *LightRelayer) step(ctx context.Context, dir int) (int, error) {
 		return 0, ErrExpired
 	}
 	if d.verified == nil || d.epoch != st.Epoch {
-		*d = lightDir{next: d.next, epoch: st.Epoch, verified: map[uint64]common.Hash{}, checked: map[uint64]bool{}}
+		*d = lightDir{next: d.next, epoch: st.Epoch, verified: map[uint64]kept{}, checked: map[uint64]bool{}}
 		if err := r.seedTrust(ctx, rt, d); err != nil {
 			return 0, err
 		}
@@ -139,7 +145,7 @@ func (r *LightRelayer) step(ctx context.Context, dir int) (int, error) {
 	if err := r.scan(ctx, rt, d); err != nil {
 		return 0, err
 	}
-	if froze, err := r.watch(ctx, rt, d, st); froze || err != nil {
+	if stop, err := r.watch(ctx, rt, d); stop || err != nil {
 		return 0, err
 	}
 	paid, err := r.carry(ctx, rt, d)
@@ -157,7 +163,7 @@ func (r *LightRelayer) seedTrust(ctx context.Context, rt lightRoute, d *lightDir
 		return err
 	}
 	if d.epoch == 0 {
-		d.verified[v[5].(uint64)] = common.Hash{}
+		d.verified[v[5].(uint64)] = kept{}
 		d.checked[v[5].(uint64)] = true
 	}
 	return nil
@@ -188,13 +194,13 @@ func (r *LightRelayer) scan(ctx context.Context, rt lightRoute, d *lightDir) err
 		case hv.ID:
 			v, err := hv.Inputs.NonIndexed().Unpack(lg.Data)
 			if err == nil && v[3].(uint64) == d.epoch {
-				d.verified[height] = common.Hash(v[0].([32]byte))
+				d.verified[height] = kept{hash: v[0].([32]byte), timeNs: v[2].(uint64)}
 			}
 		case rec.ID:
 			v, err := rec.Inputs.NonIndexed().Unpack(lg.Data)
 			if err == nil && height == d.epoch { // the topic is the epoch
 				h := v[0].(uint64)
-				d.verified[h] = common.Hash(v[1].([32]byte))
+				d.verified[h] = kept{hash: v[1].([32]byte)}
 			}
 		}
 	}
@@ -203,10 +209,13 @@ func (r *LightRelayer) scan(ctx context.Context, rt lightRoute, d *lightDir) err
 }
 
 // watch compares every header the client holds with the source chain's.
-// Where one differs, or lies ahead of the source chain, it relays the
-// honest header, which the client takes as misbehaviour and freezes on.
-// It reports whether the client froze.
-func (r *LightRelayer) watch(ctx context.Context, rt lightRoute, d *lightDir, st LightStatus) (bool, error) {
+// Where one differs, it relays the honest header at that height, which
+// freezes the client. One that lies ahead of the source chain is shown by
+// time: the relayer keeps relaying the chain's newest header (kept below
+// the forged one) until one is no earlier than it, then submits the two
+// as misbehaviour. It reports whether carrying must wait: the client froze,
+// or holds a header the chain never made.
+func (r *LightRelayer) watch(ctx context.Context, rt lightRoute, d *lightDir) (bool, error) {
 	srcHead, err := rt.src.BlockNumber(ctx)
 	if err != nil {
 		return false, err
@@ -216,54 +225,69 @@ func (r *LightRelayer) watch(ctx context.Context, rt lightRoute, d *lightDir, st
 			continue
 		}
 		if h > srcHead {
-			// A header the source chain has not made: once the chain's
-			// newest honest header is later in time, relaying it shows
-			// the conflict.
-			honest, err := rt.srcLight.LightBlock(ctx, 0)
-			if err != nil {
-				return false, err
-			}
-			return r.accuse(ctx, rt, d, honest, h)
+			return true, r.outdate(ctx, rt, d, h)
 		}
 		honest, err := rt.srcLight.LightBlock(ctx, h)
 		if err != nil {
 			return false, err
 		}
-		if honest.Hash() != d.verified[h] {
-			return r.accuse(ctx, rt, d, honest, h)
+		if honest.Hash() != d.verified[h].hash {
+			return true, r.accuse(ctx, rt, d, honest, h)
 		}
 		d.checked[h] = true
 	}
 	return false, nil
 }
 
-// accuse relays the honest header that conflicts with the client's header
-// at height forged.
-func (r *LightRelayer) accuse(ctx context.Context, rt lightRoute, d *lightDir, honest *LightBlock, forged uint64) (bool, error) {
-	if r.Log != nil {
-		r.Log.Warn("Light client holds a header the chain never made: relaying the honest one", "half", rt.dstHalf,
-			"height", forged, "honestHeight", honest.Height())
+// outdate shows a forged header at height forged, ahead of the source
+// chain: by a kept honest header below it and no earlier, or, until there
+// is one, by relaying the newest honest header.
+func (r *LightRelayer) outdate(ctx context.Context, rt lightRoute, d *lightDir, forged uint64) error {
+	f := d.verified[forged]
+	for h, k := range d.verified {
+		if h < forged && d.checked[h] && k.timeNs != 0 && k.timeNs >= f.timeNs {
+			if r.Log != nil {
+				r.Log.Warn("Light client holds a header ahead of the chain: submitting misbehaviour", "half", rt.dstHalf,
+					"forged", forged, "honest", h)
+			}
+			data, _ := LightABI.Pack("submitMisbehaviour", h, forged)
+			_, err := r.send(ctx, rt.dst, rt.dstHalf, data)
+			return err
+		}
+	}
+	honest, err := rt.srcLight.LightBlock(ctx, 0)
+	if err != nil {
+		return err
+	}
+	if _, ok := d.verified[honest.Height()]; ok {
+		return nil
 	}
 	if err := r.update(ctx, rt, d, honest); err != nil {
-		return false, fmt.Errorf("relay evidence against height %d: %w", forged, err)
+		return err
 	}
-	st, err := ReadLightStatus(ctx, rt.dst, rt.dstHalf)
-	if err != nil {
-		return false, err
+	d.checked[honest.Height()] = true
+	return nil
+}
+
+// accuse relays the honest header that conflicts with the client's header
+// at the same height, which freezes it.
+func (r *LightRelayer) accuse(ctx context.Context, rt lightRoute, d *lightDir, honest *LightBlock, forged uint64) error {
+	if r.Log != nil {
+		r.Log.Warn("Light client holds a header the chain never made: relaying the honest one", "half", rt.dstHalf, "height", forged)
 	}
-	if st.Frozen && r.Log != nil {
-		r.Log.Warn("Light client frozen on misbehaviour", "half", rt.dstHalf, "height", forged)
+	if err := r.update(ctx, rt, d, honest); err != nil {
+		return fmt.Errorf("relay evidence against height %d: %w", forged, err)
 	}
-	return st.Frozen, nil
+	return nil
 }
 
 // update relays lb to the client, from the highest height it holds below
-// lb's.
+// lb's that the source chain made.
 func (r *LightRelayer) update(ctx context.Context, rt lightRoute, d *lightDir, lb *LightBlock) error {
 	trusted, ok := uint64(0), false
 	for h := range d.verified {
-		if h < lb.Height() && (!ok || h > trusted) {
-			trusted, ok = h, true
+		if d.checked[h] && h < lb.Height() && (!ok || h > trusted) {
+			trusted, ok = h, true // only a header the chain made vouches
 		}
 	}
 	if !ok {
@@ -280,7 +304,8 @@ func (r *LightRelayer) update(ctx context.Context, rt lightRoute, d *lightDir, l
 	if _, err := SubmitHeader(ctx, rt.dst, r.Sender, rt.dstHalf, trusted, lb, tvals); err != nil {
 		return err
 	}
-	d.verified[lb.Height()] = lb.Hash()
+	d.verified[lb.Height()] = kept{hash: lb.Hash(), timeNs: uint64(lb.SignedHeader.Time.UnixNano())}
+	d.checked[lb.Height()] = true
 	return nil
 }
 
@@ -345,8 +370,9 @@ func Finalize(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, h
 }
 
 // Recover has the guardian (key) restart the light client of the half at
-// `half` from lb.
-func Recover(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, half common.Address, lb *LightBlock) (*types.Receipt, error) {
+// `half` from lb, signed by more than 2/3 of trustedVals: the next
+// validators of the kept height trusted.
+func Recover(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, half common.Address, trusted uint64, lb *LightBlock, trustedVals *cmttypes.ValidatorSet) (*types.Receipt, error) {
 	sh, err := EncodeSignedHeader(lb.SignedHeader)
 	if err != nil {
 		return nil, err
@@ -355,7 +381,11 @@ func Recover(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, ha
 	if err != nil {
 		return nil, err
 	}
-	data, err := LightABI.Pack("recover", sh, vals)
+	tvals, err := EncodeValidatorSet(trustedVals)
+	if err != nil {
+		return nil, err
+	}
+	data, err := LightABI.Pack("recover", trusted, sh, vals, tvals)
 	if err != nil {
 		return nil, err
 	}
@@ -629,26 +659,27 @@ func findLightTransfer(ctx context.Context, c *ethclient.Client, src common.Addr
 	return Transfer{}, 0, fmt.Errorf("sidechain light bridge: no %s event for transfer %d", ev, n)
 }
 
-// Misbehaviour is the evidence a frozen half keeps: the height, the hash
-// it held there and the conflicting one.
+// Misbehaviour is the evidence a frozen half keeps: the header it held and
+// the one conflicting with it (at the same height, or out of time order).
 type Misbehaviour struct {
-	Height            uint64
-	Kept, Conflicting common.Hash
+	Height, ConflictingHeight uint64
+	Kept, Conflicting         common.Hash
 }
 
 // ReadMisbehaviour reads the evidence the half at `at` froze on.
 func ReadMisbehaviour(ctx context.Context, c *ethclient.Client, at common.Address) (Misbehaviour, error) {
-	v, err := ethtx.View(ctx, c, &LightABI, at, "misbehaviour")
+	v, err := ethtx.View(ctx, c, &LightABI, at, "evidence")
 	if err != nil {
 		return Misbehaviour{}, err
 	}
-	return Misbehaviour{Height: v[0].(uint64), Kept: v[1].([32]byte), Conflicting: v[2].([32]byte)}, nil
+	return Misbehaviour{Height: v[0].(uint64), Kept: v[1].([32]byte), ConflictingHeight: v[2].(uint64), Conflicting: v[3].([32]byte)}, nil
 }
 
 // RecoverClients is the guardian's documented recovery (rule S6): for each
-// half whose light client is frozen or expired, it reads the other chain's
-// newest light block from its node and restarts the client from it, as
-// key (the guardian's). It returns the halves it recovered.
+// half whose light client is frozen or expired, it finds the newest header
+// the client holds that the other chain really made, and restarts the
+// client from the chain's newest header, verified against that one's next
+// validators, as key (the guardian's). It returns the halves it recovered.
 func RecoverClients(ctx context.Context, l1, side *ethclient.Client, key *ecdsa.PrivateKey) ([]common.Address, error) {
 	var done []common.Address
 	for _, h := range []struct {
@@ -663,14 +694,48 @@ func RecoverClients(ctx context.Context, l1, side *ethclient.Client, key *ecdsa.
 		if !st.Frozen && !st.Expired {
 			continue
 		}
-		lb, err := RPCLightSource{Client: h.from.Client()}.LightBlock(ctx, 0)
+		src := RPCLightSource{Client: h.from.Client()}
+		trusted, err := newestHonest(ctx, h.c, h.at, h.from, src, st.Epoch)
 		if err != nil {
 			return done, err
 		}
-		if _, err := Recover(ctx, h.c, key, h.at, lb); err != nil {
+		lb, err := src.LightBlock(ctx, 0)
+		if err != nil {
+			return done, err
+		}
+		next, err := src.LightBlock(ctx, trusted+1)
+		if err != nil {
+			return done, err
+		}
+		if _, err := Recover(ctx, h.c, key, h.at, trusted, lb, next.Validators); err != nil {
 			return done, fmt.Errorf("recover the light client at %s: %w", h.at, err)
 		}
 		done = append(done, h.at)
 	}
 	return done, nil
+}
+
+// newestHonest is the highest height the client at `at` holds in epoch
+// whose header the source chain made (its genesis trust when none).
+func newestHonest(ctx context.Context, c *ethclient.Client, at common.Address, from *ethclient.Client, src LightSource, epoch uint64) (uint64, error) {
+	r := &LightRelayer{}
+	d := &lightDir{epoch: epoch, verified: map[uint64]kept{}, checked: map[uint64]bool{}}
+	rt := lightRoute{src: from, dst: c, srcLight: src, dstHalf: at}
+	if err := r.seedTrust(ctx, rt, d); err != nil {
+		return 0, err
+	}
+	if err := r.scan(ctx, rt, d); err != nil {
+		return 0, err
+	}
+	heights := slices.Sorted(maps.Keys(d.verified))
+	for i := len(heights) - 1; i >= 0; i-- {
+		h, k := heights[i], d.verified[heights[i]]
+		if d.checked[h] {
+			return h, nil
+		}
+		if lb, err := src.LightBlock(ctx, h); err == nil && lb.Hash() == k.hash {
+			return h, nil
+		}
+	}
+	return 0, errors.New("the client holds no header the chain made")
 }

@@ -121,11 +121,11 @@ type ForgedState struct {
 	storage  map[uint64][][]byte
 }
 
-// ForgeState builds the forged state.
-func ForgeState(contract common.Address, transfers ...Transfer) (*ForgedState, error) {
+// ForgeState builds the forged state of chain chainID.
+func ForgeState(chainID uint64, contract common.Address, transfers ...Transfer) (*ForgedState, error) {
 	st := trie.NewEmpty(nil)
 	for _, t := range transfers {
-		slot, c := SentSlot(t.Nonce), TransferCommitment(t)
+		slot, c := SentSlot(t.Nonce), TransferCommitment(chainID, t)
 		v, _ := rlp.EncodeToBytes(common.TrimLeftZeroes(c[:]))
 		if err := st.Update(crypto.Keccak256(slot[:]), v); err != nil {
 			return nil, err

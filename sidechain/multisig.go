@@ -302,6 +302,13 @@ func (b *MultisigSide) Run(c *chain.Call) ([]byte, error) {
 	return b.run(c, func(m string, db chain.Slots, args []any) error {
 		switch m {
 		case "withdraw":
+			// Only what this bridge minted goes back: the sidechain's ETH
+			// from anywhere else is backed by nothing in its L1 half.
+			out := db.Big(chain.Slot("bridged-in"))
+			if out.Cmp(c.Value.ToBig()) < 0 {
+				return chain.RevertWith(ErrNotBridged, "%s: %s wei bridged in, not yet out", b.name, out)
+			}
+			db.SetBig(chain.Slot("bridged-in"), out.Sub(out, c.Value.ToBig()))
 			if err := b.lock(c, db, args[0].(common.Address), "Withdrawn"); err != nil {
 				return err
 			}
@@ -310,6 +317,8 @@ func (b *MultisigSide) Run(c *chain.Call) ([]byte, error) {
 			return nil
 		case "mint":
 			return b.act(c, db, args, func(to common.Address, amt *uint256.Int) error {
+				out := db.Big(chain.Slot("bridged-in"))
+				db.SetBig(chain.Slot("bridged-in"), out.Add(out, amt.ToBig()))
 				c.State.AddBalance(to, amt, tracing.BalanceChangeUnspecified)
 				return nil
 			})

@@ -273,7 +273,7 @@ beside the published cost of the same check in Solidity.`,
 	f.IntVar(&cfg.Senders, "senders", 32, "accounts sending in parallel")
 	f.IntVar(&cfg.LoneTxs, "lone", 30, "transfers one at a time on each idle chain")
 	f.IntVar(&cfg.Crossings, "crossings", 5, "deposits and withdrawals timed per bridge")
-	f.DurationVar(&cfg.WithdrawalDelay, "withdrawal-delay", 2*time.Second, "the light-client bridge's withdrawal delay in this run")
+	f.DurationVar(&cfg.WithdrawalDelay, "withdrawal-delay", 3*time.Second, "the light-client bridge's withdrawal delay in this run")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }

@@ -71,7 +71,7 @@ func TestBridgesCarryExactlyOnceAcrossSIGKILL(t *testing.T) {
 	rpcBase, p2pBase, scBase := freeBase(t, 2), freeBase(t, 2), freeBase(t, 2)
 	args := []string{"devnet", "--datadir", dir, "--validators", "2", "--sidechain-validators", "2",
 		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--sidechain-rpc-port", strconv.Itoa(scBase),
-		"--l2-rpc-port", "-1", "--zk-rpc-port", "-1", "--channel-rpc-port", "-1", "--sidechain-withdrawal-delay", "2s"}
+		"--l2-rpc-port", "-1", "--zk-rpc-port", "-1", "--channel-rpc-port", "-1", "--sidechain-withdrawal-delay", "3s"}
 	proc := start(t, bin, args...)
 	url := "http://127.0.0.1:" + strconv.Itoa(rpcBase)
 	dialWait(t, url)
@@ -101,6 +101,22 @@ func TestBridgesCarryExactlyOnceAcrossSIGKILL(t *testing.T) {
 		out := bridge(c.kind, c.eth, "--bridge", c.bridge, "--dev", strconv.Itoa(5+i%2), "--to", to.Hex())
 		f := strings.Fields(out[strings.Index(out, "transaction "):])
 		all = append(all, crossing{to: to, wei: wei, onL1: c.kind == "withdraw", txHash: strings.TrimSuffix(f[1], ";")})
+		if i == 1 {
+			// A bridge carries back only what it carried in: the first
+			// deposits land before the first withdrawals are sent.
+			sc := dialWait(t, "http://127.0.0.1:"+strconv.Itoa(scBase))
+			for _, d := range all {
+				for deadline := time.Now().Add(30 * time.Second); ; {
+					if b, err := sc.BalanceAt(context.Background(), d.to, nil); err == nil && b.Sign() > 0 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("deposit %+v not carried", d)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}
 	}
 	kill9(t, proc)
 
