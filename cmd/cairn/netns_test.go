@@ -118,7 +118,10 @@ func TestNetnsPartition(t *testing.T) {
 		}
 		return h
 	}
-	at := height(0)
+	// height answers 0 when the call fails (the cut may delay an answer):
+	// the chain is past 3 already, so wait for a real one.
+	var at uint64
+	wait("node 0 to answer after the cut", func() bool { at = height(0); return at > 0 })
 	wait("the other three to go on", func() bool { return height(0) >= at+10 })
 	if _, err := exec.LookPath("curl"); err == nil {
 		if h := inside(); h > at+1 {
