@@ -98,11 +98,19 @@ func (r *Relayer) Step(ctx context.Context) (int, error) {
 
 // Run steps every poll until ctx ends, logging failures.
 func (r *Relayer) Run(ctx context.Context, poll time.Duration) {
+	runEvery(ctx, poll, r.Log, "Bridge relayer step failed", func(ctx context.Context) error {
+		_, err := r.Step(ctx)
+		return err
+	})
+}
+
+// runEvery runs step every poll until ctx ends, logging its failures.
+func runEvery(ctx context.Context, poll time.Duration, log *slog.Logger, msg string, step func(context.Context) error) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
-		if _, err := r.Step(ctx); err != nil && ctx.Err() == nil && r.Log != nil {
-			r.Log.Warn("Bridge relayer step failed", "err", err)
+		if err := step(ctx); err != nil && ctx.Err() == nil && log != nil {
+			log.Warn(msg, "err", err)
 		}
 		select {
 		case <-t.C:

@@ -284,22 +284,11 @@ func (b *LightBridge) send(c *chain.Call, db chain.Slots, to common.Address, met
 func u64Topic(v uint64) common.Hash { return common.BigToHash(new(big.Int).SetUint64(v)) }
 
 func (b *LightBridge) update(c *chain.Call, lc lightClient, args []any) error {
-	trusted := args[0].(uint64)
-	sh, err := DecodeSignedHeader(args[1].([]byte))
+	sh, vals, tvals, err := b.decodeUpdate(args)
 	if err != nil {
-		return chain.RevertWith(err, "%s", b.name)
+		return err
 	}
-	vals, err := DecodeValidatorSet(args[2].([]byte))
-	if err != nil {
-		return chain.RevertWith(err, "%s", b.name)
-	}
-	var tvals *cmttypes.ValidatorSet
-	if raw := args[3].([]byte); len(raw) > 0 {
-		if tvals, err = DecodeValidatorSet(raw); err != nil {
-			return chain.RevertWith(err, "%s: trusted validators", b.name)
-		}
-	}
-	out, cs, err := lc.update(trusted, sh, vals, tvals, blockTime(c))
+	out, cs, err := lc.update(args[0].(uint64), sh, vals, tvals, blockTime(c))
 	if err != nil {
 		return chain.RevertWith(err, "%s", b.name)
 	}
@@ -311,6 +300,26 @@ func (b *LightBridge) update(c *chain.Call, lc lightClient, args []any) error {
 	data, _ := e.Inputs.NonIndexed().Pack(cs.Hash, cs.AppHash, cs.TimeNs, lc.epoch())
 	c.Emit([]common.Hash{e.ID, u64Topic(uint64(sh.Height))}, data)
 	return nil
+}
+
+// decodeUpdate decodes an update's or a recovery's header, validators and
+// trusted validators (nil when not given).
+func (b *LightBridge) decodeUpdate(args []any) (*cmttypes.SignedHeader, *cmttypes.ValidatorSet, *cmttypes.ValidatorSet, error) {
+	sh, err := DecodeSignedHeader(args[1].([]byte))
+	if err != nil {
+		return nil, nil, nil, chain.RevertWith(err, "%s", b.name)
+	}
+	vals, err := DecodeValidatorSet(args[2].([]byte))
+	if err != nil {
+		return nil, nil, nil, chain.RevertWith(err, "%s", b.name)
+	}
+	var tvals *cmttypes.ValidatorSet
+	if raw := args[3].([]byte); len(raw) > 0 {
+		if tvals, err = DecodeValidatorSet(raw); err != nil {
+			return nil, nil, nil, chain.RevertWith(err, "%s: trusted validators", b.name)
+		}
+	}
+	return sh, vals, tvals, nil
 }
 
 // evidence keeps, and logs, the two conflicting headers a freeze rests on.
@@ -332,17 +341,9 @@ func (b *LightBridge) recover(c *chain.Call, lc lightClient, args []any) error {
 	if !lc.frozen() && !lc.expired(now) {
 		return chain.RevertWith(ErrNotRecoverable, "%s", b.name)
 	}
-	sh, err := DecodeSignedHeader(args[1].([]byte))
+	sh, vals, tvals, err := b.decodeUpdate(args)
 	if err != nil {
-		return chain.RevertWith(err, "%s", b.name)
-	}
-	vals, err := DecodeValidatorSet(args[2].([]byte))
-	if err != nil {
-		return chain.RevertWith(err, "%s", b.name)
-	}
-	tvals, err := DecodeValidatorSet(args[3].([]byte))
-	if err != nil {
-		return chain.RevertWith(err, "%s: trusted validators", b.name)
+		return err
 	}
 	cs, err := lc.recover(args[0].(uint64), sh, vals, tvals, now)
 	if err != nil {

@@ -68,19 +68,10 @@ func MeasureUpdate(n, runs int) (UpdateCost, error) {
 		return UpdateCost{}, err
 	}
 	input := func(trusted uint64, lb *LightBlock, tvals bool) ([]byte, error) {
-		sh, err := EncodeSignedHeader(lb.SignedHeader)
-		if err != nil {
-			return nil, err
-		}
-		vals, err := EncodeValidatorSet(lb.Validators)
-		if err != nil {
-			return nil, err
-		}
-		var tv []byte
 		if tvals {
-			tv = vals
+			return packUpdate("update", trusted, lb, lb.Validators)
 		}
-		return LightABI.Pack("update", trusted, sh, vals, tv)
+		return packUpdate("update", trusted, lb, nil)
 	}
 	out := UpdateCost{Validators: n}
 	for _, c := range []struct {

@@ -109,18 +109,10 @@ func (r *LightRelayer) Step(ctx context.Context) (int, error) {
 
 // Run steps every poll until ctx ends, logging failures.
 func (r *LightRelayer) Run(ctx context.Context, poll time.Duration) {
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		if _, err := r.Step(ctx); err != nil && ctx.Err() == nil && r.Log != nil {
-			r.Log.Warn("Light bridge relayer step failed", "err", err)
-		}
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return
-		}
-	}
+	runEvery(ctx, poll, r.Log, "Light bridge relayer step failed", func(ctx context.Context) error {
+		_, err := r.Step(ctx)
+		return err
+	})
 }
 
 func (r *LightRelayer) step(ctx context.Context, dir int) (int, error) {
@@ -328,6 +320,16 @@ func sendLight(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, 
 // verified from its height trusted (whose next validators, trustedVals,
 // a skipping update needs).
 func SubmitHeader(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, half common.Address, trusted uint64, lb *LightBlock, trustedVals *cmttypes.ValidatorSet) (*types.Receipt, error) {
+	data, err := packUpdate("update", trusted, lb, trustedVals)
+	if err != nil {
+		return nil, err
+	}
+	return sendLight(ctx, c, key, half, nil, data)
+}
+
+// packUpdate packs an update (or a recovery: method) of lb from the height
+// trusted, with that height's next validators (nil for none).
+func packUpdate(method string, trusted uint64, lb *LightBlock, trustedVals *cmttypes.ValidatorSet) ([]byte, error) {
 	sh, err := EncodeSignedHeader(lb.SignedHeader)
 	if err != nil {
 		return nil, err
@@ -342,11 +344,7 @@ func SubmitHeader(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKe
 			return nil, err
 		}
 	}
-	data, err := LightABI.Pack("update", trusted, sh, vals, tvals)
-	if err != nil {
-		return nil, err
-	}
-	return sendLight(ctx, c, key, half, nil, data)
+	return LightABI.Pack(method, trusted, sh, vals, tvals)
 }
 
 // SubmitProof proves transfer t to the half at `half` against its
@@ -373,19 +371,7 @@ func Finalize(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, h
 // `half` from lb, signed by more than 2/3 of trustedVals: the next
 // validators of the kept height trusted.
 func Recover(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, half common.Address, trusted uint64, lb *LightBlock, trustedVals *cmttypes.ValidatorSet) (*types.Receipt, error) {
-	sh, err := EncodeSignedHeader(lb.SignedHeader)
-	if err != nil {
-		return nil, err
-	}
-	vals, err := EncodeValidatorSet(lb.Validators)
-	if err != nil {
-		return nil, err
-	}
-	tvals, err := EncodeValidatorSet(trustedVals)
-	if err != nil {
-		return nil, err
-	}
-	data, err := LightABI.Pack("recover", trusted, sh, vals, tvals)
+	data, err := packUpdate("recover", trusted, lb, trustedVals)
 	if err != nil {
 		return nil, err
 	}
