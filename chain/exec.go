@@ -17,9 +17,21 @@ import (
 	"github.com/holiman/uint256"
 )
 
-// ErrTxTypeRefused is returned for blob (EIP-4844) and set-code (EIP-7702)
-// transactions, which Cairn does not support yet.
-var ErrTxTypeRefused = fmt.Errorf("%w: blob and set-code transactions are not supported by Cairn", core.ErrTxTypeNotSupported)
+// ErrTxTypeRefused is returned for set-code (EIP-7702) transactions, which
+// Cairn does not support, and for blob (EIP-4844) transactions on a layer
+// that carries no blobs (the rollups: see Executor.WithBlobs).
+var ErrTxTypeRefused = fmt.Errorf("%w: set-code transactions are not supported by Cairn, nor blob transactions on this layer", core.ErrTxTypeNotSupported)
+
+// Errors of blob transactions in a block, kept by Result.Skipped.
+var (
+	// ErrSidecarInBlock refuses a blob transaction carrying its sidecar in
+	// a block body: the body holds the transaction alone, the sidecar is
+	// stored beside the block (Result.Sidecars).
+	ErrSidecarInBlock = errors.New("blob transaction with its sidecar in a block body")
+	// ErrBlobsFull is returned for a blob transaction past the block's
+	// blob gas limit.
+	ErrBlobsFull = errors.New("block blob gas limit reached")
+)
 
 // Env is what a block takes from outside its transactions: its place in the
 // chain and what consensus decided. The rest of the header follows from the
@@ -30,7 +42,10 @@ var ErrTxTypeRefused = fmt.Errorf("%w: blob and set-code transactions are not su
 //     in advance, so contracts must not use it as randomness;
 //   - parentBeaconBlockRoot is the zero hash and withdrawals are empty, as
 //     there is no beacon chain;
-//   - blobGasUsed and excessBlobGas are zero, as blob transactions are refused.
+//   - blobGasUsed is the blob gas of the block's blob transactions (none on
+//     an executor without WithBlobs), and excessBlobGas follows from the
+//     parent by EIP-4844 and EIP-7918, with the Prague schedule Osaka keeps
+//     (a target of 6 blobs a block, at most 9).
 type Env struct {
 	Time      uint64         // seconds; raised to the parent's time if lower
 	Coinbase  common.Address // receives priority fees
@@ -81,6 +96,10 @@ type Result struct {
 	Block    *types.Block
 	Receipts types.Receipts // of the body's transactions
 	Deposits []*DepositTx   // run before them (rollups), with their receipts
+	// Sidecars are the blobs of the body's blob transactions, which the
+	// caller sets (the body holds the transactions without them); the
+	// store keeps them beside the block until pruned.
+	Sidecars []TxSidecar
 	State    *state.StateDB
 	Skipped  []Skip
 	prepared bool // Store.Prepare wrote the state and the block
@@ -105,7 +124,18 @@ type Executor struct {
 	system  *SystemContracts
 	hooks   []BlockHook
 	dataFee DataFee
+	blobs   bool
 }
+
+// WithBlobs lets blocks include blob transactions (the L1's) and returns
+// the executor.
+func (e *Executor) WithBlobs() *Executor {
+	e.blobs = true
+	return e
+}
+
+// Blobs tells whether blocks may include blob transactions.
+func (e *Executor) Blobs() bool { return e.blobs }
 
 // WithDataFee makes every transaction pay fee before it runs (a rollup's L1
 // data fee) and returns the executor.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -33,6 +34,7 @@ type Partial struct {
 	signer  types.Signer
 	gp      *core.GasPool
 	size    uint64
+	blobGas uint64
 	base    uint64 // transactions included by earlier parts
 	logs    []*types.Log
 	reqLogs []*types.Log // logs EIP-6110's request parsing may read
@@ -161,8 +163,16 @@ func (p *Partial) Apply(index int, tx *types.Transaction) error {
 		p.skipped = append(p.skipped, Skip{index, tx, err})
 		return err
 	}
-	if tx.Type() == types.BlobTxType || tx.Type() == types.SetCodeTxType {
+	if tx.Type() == types.SetCodeTxType || (tx.Type() == types.BlobTxType && (!p.e.blobs || p.txTrie != nil)) {
 		return skip(ErrTxTypeRefused)
+	}
+	if tx.Type() == types.BlobTxType {
+		if tx.BlobTxSidecar() != nil {
+			return skip(ErrSidecarInBlock)
+		}
+		if p.blobGas+tx.BlobGas() > eip4844.MaxBlobGasPerBlock(p.e.config, p.header.Time) {
+			return skip(ErrBlobsFull)
+		}
 	}
 	if p.size+tx.Size() > params.MaxBlockSize-maxBlockSizeBuffer {
 		return skip(errBlockFull)
@@ -193,6 +203,7 @@ func (p *Partial) Apply(index int, tx *types.Transaction) error {
 		}
 	}
 	p.size += tx.Size()
+	p.blobGas += tx.BlobGas()
 	return nil
 }
 
@@ -307,6 +318,8 @@ func (p *Partial) Finish() (*Result, error) {
 	defer p.Release()
 	header := p.header
 	header.GasUsed = p.gp.Used()
+	blobGas := p.blobGas
+	header.BlobGasUsed = &blobGas
 	for _, h := range p.e.hooks {
 		if err := h.EndBlock(p.st, header, p.env.Consensus); err != nil {
 			return nil, fmt.Errorf("end-block hook: %w", err)

@@ -270,6 +270,9 @@ func (s *Store) prepare(res *Result) error {
 	batch := s.db.NewBatch()
 	rawdb.WriteBlock(batch, block)
 	rawdb.WriteReceipts(batch, block.Hash(), block.NumberU64(), res.Receipts)
+	if err := writeSidecars(batch, block.NumberU64(), res.Sidecars); err != nil {
+		return err
+	}
 	if err := batch.Write(); err != nil {
 		return fmt.Errorf("write block %d: %w", block.NumberU64(), err)
 	}

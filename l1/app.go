@@ -50,7 +50,14 @@ type Config struct {
 	// transactions it offers (DefaultProposalBudget when 0).
 	ProposalBudget time.Duration
 	Clock          func() time.Time // time.Now when nil; only sizes proposals
+	// BlobRetention is how long blob sidecars are kept after their block
+	// (DefaultBlobRetention when 0), as consensus clients keep blobs.
+	BlobRetention time.Duration
 }
+
+// DefaultBlobRetention is Ethereum's: 4096 epochs of 32 slots of 12 s,
+// about 18 days.
+const DefaultBlobRetention = 4096 * 32 * 12 * time.Second
 
 // DefaultProposalBudget is the execution time a proposal is cut at: with the
 // other validators' execution, the votes and the commit, a block under a
@@ -90,8 +97,18 @@ type App struct {
 }
 
 type decodedTx struct {
-	tx   *types.Transaction
+	tx   *types.Transaction // as sent: a blob transaction with its sidecar
 	from common.Address
+	key  common.Hash // keccak256 of the bytes, the decode cache's key
+}
+
+// body is the transaction as a block holds it: a blob transaction without
+// its sidecar.
+func (d *decodedTx) body() *types.Transaction {
+	if d.tx.Type() == types.BlobTxType {
+		return d.tx.WithoutBlobTxSidecar()
+	}
+	return d.tx
 }
 
 // NewApp returns the application over an open store.
@@ -120,7 +137,7 @@ func NewApp(store *chain.Store, system *chain.SystemContracts, cfg Config, metri
 	}
 	a := &App{
 		store:   store,
-		exec:    chain.NewExecutor(store.Config(), store, system, hooks...),
+		exec:    chain.NewExecutor(store.Config(), store, system, hooks...).WithBlobs(),
 		pool:    newPool(store.Config(), cfg.AccountSlots),
 		cfg:     cfg,
 		log:     log,
@@ -202,8 +219,12 @@ func (a *App) decode(raw []byte) (*decodedTx, error) {
 	if d, ok := a.decoded.get(hash); ok {
 		return d, nil
 	}
-	if uint64(len(raw)) > a.cfg.MaxTxSize {
-		return nil, fmt.Errorf("%w: transaction size %d, limit %d", txpool.ErrOversizedData, len(raw), a.cfg.MaxTxSize)
+	limit := a.cfg.MaxTxSize
+	if len(raw) > 0 && raw[0] == types.BlobTxType {
+		limit = MaxBlobTxSize
+	}
+	if uint64(len(raw)) > limit {
+		return nil, fmt.Errorf("%w: transaction size %d, limit %d", txpool.ErrOversizedData, len(raw), limit)
 	}
 	tx := new(types.Transaction)
 	if err := tx.UnmarshalBinary(raw); err != nil {
@@ -212,20 +233,26 @@ func (a *App) decode(raw []byte) (*decodedTx, error) {
 	if tx.Type() == types.LegacyTxType && !tx.Protected() {
 		return nil, ErrUnprotected
 	}
-	if tx.Type() == types.BlobTxType || tx.Type() == types.SetCodeTxType {
+	if tx.Type() == types.SetCodeTxType {
 		return nil, chain.ErrTxTypeRefused
+	}
+	if tx.Type() == types.BlobTxType {
+		if err := checkSidecar(tx); err != nil {
+			a.stats.BlobsRefused.Inc()
+			return nil, err
+		}
 	}
 	if from, ok := senders.Get(senderKey{hash, a.chainID}); ok {
 		// Seed go-ethereum's own per-transaction sender cache, which
 		// the pool's validation reads.
 		_, _ = types.Sender(knownSender{a.pool.signer, from}, tx)
-		return &decodedTx{tx: tx, from: from}, nil
+		return &decodedTx{tx: tx, from: from, key: hash}, nil
 	}
 	from, err := types.Sender(a.pool.signer, tx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", txpool.ErrInvalidSender, err)
 	}
-	return &decodedTx{tx: tx, from: from}, nil
+	return &decodedTx{tx: tx, from: from, key: hash}, nil
 }
 
 // Info tells CometBFT where the application is, so it replays what is missing.
@@ -308,7 +335,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	}
 	if req.Type == abci.CheckTxType_New {
 		a.stats.TxAccepted.Inc()
-		a.decoded.add(d.tx.Hash(), d, len(req.Tx))
+		a.decoded.add(d.key, d, len(req.Tx))
 		senders.Add(senderKey{d.tx.Hash(), a.chainID}, d.from)
 	}
 	return &abci.ResponseCheckTx{Code: CodeOK, GasWanted: int64(d.tx.Gas())}, nil
@@ -322,13 +349,14 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	baseFee := a.nextBaseFee(head)
 	bySender := map[common.Address][]*txpool.LazyTransaction{}
 	raws := map[common.Hash][]byte{}
+	bodies := map[common.Hash]*types.Transaction{}
 	for _, raw := range req.Txs {
 		d, err := a.decode(raw)
 		if err != nil || !a.pool.Has(d.tx.Hash()) {
 			continue // replaced or invalid: recheck will drop it
 		}
 		tx := d.tx
-		raws[tx.Hash()] = raw
+		raws[tx.Hash()], bodies[tx.Hash()] = raw, d.body()
 		bySender[d.from] = append(bySender[d.from], &txpool.LazyTransaction{
 			Hash:      tx.Hash(),
 			Tx:        tx,
@@ -373,7 +401,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		}
 		gasLeft -= lt.Gas
 		bytes += int64(len(raw))
-		picked = append(picked, lt.Tx)
+		picked = append(picked, bodies[lt.Hash])
 		order.Shift()
 	}
 	env := a.env(req.Time.Unix(), req.ProposerAddress, extendedVotes(req.LocalLastCommit.Votes), req.Misbehavior)
@@ -408,7 +436,7 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 			a.stats.ProposalsRejected.Inc()
 			return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
 		}
-		txs = append(txs, d.tx)
+		txs = append(txs, d.body())
 	}
 	res, err := a.build(head, env, txs, nil)
 	if err != nil {
@@ -446,7 +474,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 				results[i] = &abci.ExecTxResult{Code: CodeInvalidTx, Log: err.Error()}
 				continue
 			}
-			txs = append(txs, d.tx)
+			txs = append(txs, d.body())
 			index = append(index, i)
 		}
 		var err error
@@ -472,6 +500,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			updates = append(updates, abci.Ed25519ValidatorUpdate(u.PubKey[:], u.Power))
 		}
 	}
+	res.Sidecars = a.sidecarsOf(req.Txs, res.Block)
 	// The state and block are written now, outside the mempool lock
 	// CometBFT holds through Commit; Commit makes them the head.
 	if err := a.store.Prepare(res); err != nil {
@@ -515,6 +544,12 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		return nil, err
 	}
 	a.pool.prune(st)
+	retention := cmp.Or(a.cfg.BlobRetention, DefaultBlobRetention)
+	if n, err := a.store.PruneSidecars(uint64(retention / time.Second)); err != nil {
+		a.log.Warn("Pruning blob sidecars failed", "err", err)
+	} else {
+		a.stats.SidecarsPruned.Add(float64(n))
+	}
 	a.stats.observeBlock(res)
 	a.stats.Pending.Set(float64(a.pool.Len()))
 	return &abci.ResponseCommit{}, nil

@@ -1,6 +1,7 @@
 package l1
 
 import (
+	"github.com/ethereum/go-ethereum/params"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -25,6 +26,9 @@ type Metrics struct {
 	TxRejected        prometheus.Counter
 	ProposalsRejected prometheus.Counter
 	ProposalsCut      prometheus.Counter
+	BlobsRefused      prometheus.Counter
+	Blobs             prometheus.Counter
+	SidecarsPruned    prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg when it is not
@@ -49,6 +53,9 @@ func NewMetrics(reg prometheus.Registerer, node string) *Metrics {
 		TxRejected:        counter("mempool_rejected_total", "Transactions refused by CheckTx."),
 		ProposalsRejected: counter("proposals_rejected_total", "Proposals refused by ProcessProposal."),
 		ProposalsCut:      counter("proposals_cut_total", "Proposals this node cut short at its execution budget, leaving transactions for the next block."),
+		BlobsRefused:      counter("blob_sidecars_refused_total", "Blob transactions refused for their sidecar (missing, old version, mismatched commitments, failed KZG proofs)."),
+		Blobs:             counter("blobs_total", "Blobs committed."),
+		SidecarsPruned:    counter("blob_sidecar_blocks_pruned_total", "Blocks whose blob sidecars were pruned after the retention window."),
 	}
 }
 
@@ -58,6 +65,9 @@ func (m *Metrics) observeBlock(res *chain.Result) {
 	m.Blocks.Inc()
 	m.Txs.Add(float64(len(b.Transactions())))
 	m.GasUsed.Add(float64(b.GasUsed()))
+	if bg := b.BlobGasUsed(); bg != nil {
+		m.Blobs.Add(float64(*bg / params.BlobTxBlobGasPerBlob))
+	}
 	if bf := b.BaseFee(); bf != nil {
 		f, _ := bf.Float64()
 		m.BaseFee.Set(f)

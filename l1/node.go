@@ -460,7 +460,7 @@ func CometConfig(home, moniker, p2pAddr string, peers []string, idle, gap time.D
 	c.Mempool.Size = 50_000
 	c.Mempool.MaxTxsBytes = 256 * 1024 * 1024
 	c.Mempool.CacheSize = 200_000
-	c.Mempool.MaxTxBytes = DefaultMaxTxSize + 1024
+	c.Mempool.MaxTxBytes = MaxBlobTxSize + 1024 // a blob transaction travels with its sidecar
 	c.TxIndex.Indexer = "null"
 	c.Instrumentation.Prometheus = false
 	return c

@@ -9,10 +9,12 @@ import (
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/txpool"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto/kzg4844"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -21,6 +23,11 @@ import (
 // DefaultMaxTxSize is the largest transaction accepted, as go-ethereum's pool
 // (128 KiB).
 const DefaultMaxTxSize = 4 * 32 * 1024
+
+// MaxBlobTxSize is the largest blob transaction accepted, sidecar
+// included: the most blobs a transaction may carry (EIP-7594: 6), each
+// with its commitment and 128 cell proofs, and room for the rest.
+const MaxBlobTxSize = params.BlobTxMaxBlobs*(params.BlobTxFieldElementsPerBlob*32+48+kzg4844.CellProofsPerBlob*48) + DefaultMaxTxSize
 
 // DefaultAccountSlots is how many pending transactions one sender may have.
 const DefaultAccountSlots = 4096
@@ -204,16 +211,25 @@ func (p *pool) Len() int {
 // a sender's last transaction that pays a lower tip.
 func (p *pool) add(tx *types.Transaction, from common.Address, head *types.Header, baseFee *big.Int, st *state.StateDB, maxSize uint64) error {
 	opts := &txpool.ValidationOptions{
-		Config:  p.config,
-		Accept:  1<<types.LegacyTxType | 1<<types.AccessListTxType | 1<<types.DynamicFeeTxType,
-		MaxSize: maxSize,
-		MinTip:  big.NewInt(MinTip),
+		Config:       p.config,
+		Accept:       1<<types.LegacyTxType | 1<<types.AccessListTxType | 1<<types.DynamicFeeTxType | 1<<types.BlobTxType,
+		MaxSize:      maxSize,
+		MaxBlobCount: params.BlobTxMaxBlobs,
+		MinTip:       big.NewInt(MinTip),
+	}
+	if tx.Type() == types.BlobTxType {
+		opts.MaxSize = MaxBlobTxSize
 	}
 	if err := txpool.ValidateTransaction(tx, head, p.signer, opts); err != nil {
 		return err
 	}
 	if tx.GasFeeCap().Cmp(baseFee) < 0 {
 		return fmt.Errorf("%w: max fee per gas %v, the next block's base fee %v", core.ErrFeeCapTooLow, tx.GasFeeCap(), baseFee)
+	}
+	if tx.Type() == types.BlobTxType {
+		if blobFee := eip4844.CalcBlobFee(p.config, head); tx.BlobGasFeeCap().Cmp(blobFee) < 0 {
+			return fmt.Errorf("%w: max fee per blob gas %v, the blob base fee %v", core.ErrBlobFeeCapTooLow, tx.BlobGasFeeCap(), blobFee)
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -32,6 +32,10 @@ type CallArgs struct {
 	AccessList           *types.AccessList `json:"accessList"`
 	ChainID              *hexutil.Big      `json:"chainId"`
 	Type                 *hexutil.Uint64   `json:"type"`
+	// A blob transaction's: its versioned hashes (what BLOBHASH reads)
+	// and blob fee cap. Blobs themselves are not needed to run it.
+	BlobHashes       []common.Hash `json:"blobVersionedHashes"`
+	MaxFeePerBlobGas *hexutil.Big  `json:"maxFeePerBlobGas"`
 }
 
 func (a *CallArgs) data() ([]byte, error) {
@@ -102,6 +106,10 @@ func (a *CallArgs) message(gas uint64, baseFee *big.Int) (*core.Message, error) 
 		Data:       data,
 		AccessList: al,
 	}
+	if len(a.BlobHashes) > 0 {
+		msg.BlobHashes = a.BlobHashes
+		msg.BlobGasFeeCap = uint256.MustFromBig(bigOrZero(a.MaxFeePerBlobGas))
+	}
 	return msg.SkipNonceCheck().SkipEOACheck().SkipGasLimitCapCheck(), nil
 }
 
@@ -115,6 +123,9 @@ func (api *EthAPI) execute(ctx context.Context, st *state.StateDB, header *types
 	noBaseFee := msg.GasFeeCap.IsZero() && msg.GasTipCap.IsZero()
 	evm, setMsg := api.b.Executor().NewEVM(header, st, vm.Config{NoBaseFee: noBaseFee})
 	defer evm.Release()
+	if len(msg.BlobHashes) > 0 && (msg.BlobGasFeeCap == nil || msg.BlobGasFeeCap.IsZero()) {
+		evm.Context.BlobBaseFee = new(big.Int) // a call without a blob fee pays none, as go-ethereum's
+	}
 	ctx, cancel := context.WithTimeout(ctx, api.limits.CallTimeout)
 	defer cancel()
 	go func() {

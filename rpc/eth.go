@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
+	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/eth/gasprice"
@@ -119,6 +120,13 @@ func (api *EthAPI) GasPrice(ctx context.Context) (*hexutil.Big, error) {
 	head := api.b.Chain().Head()
 	next := api.b.Executor().Header(head, nextEnv(head)).BaseFee
 	return (*hexutil.Big)(tip.Add(tip, next)), nil
+}
+
+// BlobBaseFee is the blob base fee of the next block (EIP-4844, EIP-7918).
+func (api *EthAPI) BlobBaseFee() *hexutil.Big {
+	head := api.b.Chain().Head()
+	next := api.b.Executor().Header(head, nextEnv(head))
+	return (*hexutil.Big)(eip4844.CalcBlobFee(api.b.Chain().Config(), next))
 }
 
 // MaxPriorityFeePerGas suggests a tip.

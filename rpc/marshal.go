@@ -5,6 +5,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
 
@@ -128,6 +129,9 @@ type rpcTx struct {
 	S                *hexutil.Big      `json:"s"`
 	YParity          *hexutil.Uint64   `json:"yParity,omitempty"`
 	BlockTimestamp   *hexutil.Uint64   `json:"blockTimestamp,omitempty"`
+	// A blob transaction's (type 3).
+	BlobFeeCap *hexutil.Big  `json:"maxFeePerBlobGas,omitempty"`
+	BlobHashes []common.Hash `json:"blobVersionedHashes,omitempty"`
 	// A deposit transaction's (type 0x7e), as the OP Stack names them.
 	SourceHash *common.Hash `json:"sourceHash,omitempty"`
 	Mint       *hexutil.Big `json:"mint,omitempty"`
@@ -172,7 +176,11 @@ func marshalTx(tx *types.Transaction, blockHash common.Hash, number, time, index
 		out.Accesses = &al
 		out.ChainID = (*hexutil.Big)(tx.ChainId())
 		out.YParity = &yparity
-		if tx.Type() == types.DynamicFeeTxType {
+		if tx.Type() == types.BlobTxType {
+			out.BlobFeeCap = (*hexutil.Big)(tx.BlobGasFeeCap())
+			out.BlobHashes = tx.BlobHashes()
+		}
+		if tx.Type() == types.DynamicFeeTxType || tx.Type() == types.BlobTxType {
 			out.GasFeeCap = (*hexutil.Big)(tx.GasFeeCap())
 			out.GasTipCap = (*hexutil.Big)(tx.GasTipCap())
 			if blockHash != (common.Hash{}) && baseFee != nil {
@@ -251,6 +259,14 @@ func marshalReceipt(r *types.Receipt, tx *types.Transaction, header *types.Heade
 	}
 	if r.ContractAddress != (common.Address{}) {
 		out["contractAddress"] = r.ContractAddress
+	}
+	if tx.Type() == types.BlobTxType {
+		out["blobGasUsed"] = hexutil.Uint64(tx.BlobGas())
+		price := r.BlobGasPrice
+		if price == nil && header != nil && header.ExcessBlobGas != nil {
+			price = eip4844.CalcBlobFee(config, header)
+		}
+		out["blobGasPrice"] = (*hexutil.Big)(price)
 	}
 	return out
 }

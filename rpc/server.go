@@ -54,6 +54,7 @@ type Server struct {
 	log      *slog.Logger
 	requests prometheus.Counter
 	failures prometheus.Counter
+	backend  Backend // a chain's, for the Beacon API's blob sidecars; nil for other APIs
 }
 
 // Options configure a server.
@@ -96,7 +97,12 @@ func NewServer(b Backend, opts Options) (*Server, error) {
 		}
 		apis[ns] = api
 	}
-	return NewAPIServer(apis, opts)
+	srv, err := NewAPIServer(apis, opts)
+	if err != nil {
+		return nil, err
+	}
+	srv.backend = b
+	return srv, nil
 }
 
 // NewAPIServer serves other JSON-RPC namespaces (a wing's own API, such as
@@ -178,6 +184,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		s.rpc.WebsocketHandler([]string{"*"}).ServeHTTP(w, r)
+		return
+	}
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, beaconSidecarsPath) && s.backend != nil {
+		serveBlobSidecars(s.backend, w, r)
 		return
 	}
 	if r.Method == http.MethodGet && r.ContentLength <= 0 {
