@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +140,9 @@ func castFlow(t *testing.T, tg target) {
 	if err := json.Unmarshal([]byte(run("block", "latest", "--json", "--rpc-url", tg.rpc)), &blk); err != nil || blk.Hash == "" {
 		t.Fatalf("cast block latest: %v %+v", err, blk)
 	}
+	if tg.layer == "L1" {
+		castBlob(t, tg, run, key, to)
+	}
 	if tg.deposit == "" {
 		return
 	}
@@ -163,6 +168,48 @@ func castFlow(t *testing.T, tg target) {
 	if err := json.Unmarshal([]byte(run("block", dep.BlockNumber, "--full", "--json", "--rpc-url", tg.rpc)), &full); err != nil ||
 		len(full.Transactions) == 0 || !strings.EqualFold(full.Transactions[0].Hash, tg.deposit) {
 		t.Fatalf("cast block --full of a deposit's block: %v %+v", err, full)
+	}
+}
+
+// castBlob sends a blob transaction with cast send --blob (EIP-7594 cell
+// proofs, cast's default) and reads the blob back from the Beacon API
+// endpoint of the L1's JSON-RPC port.
+func castBlob(t *testing.T, tg target, run func(...string) string, key, to string) {
+	msg := "a blob from Foundry's cast"
+	path := filepath.Join(t.TempDir(), "blob.txt")
+	if err := os.WriteFile(path, []byte(msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Status      string `json:"status"`
+		BlockNumber string `json:"blockNumber"`
+		BlobGasUsed string `json:"blobGasUsed"`
+	}
+	if err := json.Unmarshal([]byte(run("send", "--blob", "--path", path, "--json", "--private-key", key, "--rpc-url", tg.rpc, to)), &r); err != nil {
+		t.Fatal(err)
+	}
+	if (r.Status != "0x1" && r.Status != "1") || r.BlobGasUsed != "0x20000" {
+		t.Fatalf("cast send --blob: %+v", r)
+	}
+	n, err := strconv.ParseUint(strings.TrimPrefix(r.BlockNumber, "0x"), 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(fmt.Sprintf("%s/eth/v1/beacon/blob_sidecars/%d", tg.rpc, n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data []struct {
+			Blob string `json:"blob"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || len(body.Data) != 1 {
+		t.Fatalf("blob sidecars of block %d: %v %+v", n, err, body)
+	}
+	if !strings.Contains(string(common.FromHex(body.Data[0].Blob)), msg[:20]) {
+		t.Fatalf("the blob served is not the one sent")
 	}
 }
 
