@@ -3,6 +3,7 @@ package l1
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"strings"
@@ -30,7 +31,7 @@ func blobOf(msg string) *kzg4844.Blob {
 	return &b
 }
 
-func blobSidecar(t *testing.T, msgs ...string) *types.BlobTxSidecar {
+func blobSidecar(t testing.TB, msgs ...string) *types.BlobTxSidecar {
 	t.Helper()
 	var blobs []kzg4844.Blob
 	var commits []kzg4844.Commitment
@@ -54,7 +55,7 @@ func blobSidecar(t *testing.T, msgs ...string) *types.BlobTxSidecar {
 // SSTORE STOP.
 var blobHashStorer = common.HexToAddress("0x00000000000000000000000000000000000b10b5")
 
-func signBlobTx(t *testing.T, chainID uint64, nonce uint64, sc *types.BlobTxSidecar) *types.Transaction {
+func signBlobTx(t testing.TB, chainID uint64, nonce uint64, sc *types.BlobTxSidecar) *types.Transaction {
 	t.Helper()
 	inner := &types.BlobTx{ChainID: uint256.NewInt(chainID), Nonce: nonce, GasTipCap: uint256.NewInt(params.GWei),
 		GasFeeCap: uint256.NewInt(10 * params.GWei), Gas: 100_000, To: blobHashStorer, BlobFeeCap: uint256.NewInt(params.GWei),
@@ -206,5 +207,25 @@ func TestBlobSidecarsPruned(t *testing.T) {
 	}
 	if b, err := c.BlockByNumber(ctx, rc.BlockNumber); err != nil || len(b.Transactions()) != 1 {
 		t.Fatalf("the block after pruning: %v", err)
+	}
+}
+
+// BenchmarkCheckSidecar is what checking one blob transaction's sidecar
+// costs, by its number of blobs: the work CheckTx does before refusing a
+// bad one.
+func BenchmarkCheckSidecar(b *testing.B) {
+	for _, n := range []int{1, 6} {
+		msgs := make([]string, n)
+		for i := range msgs {
+			msgs[i] = strings.Repeat("x", i+1)
+		}
+		tx := signBlobTx(b, 56, 0, blobSidecar(b, msgs...))
+		b.Run(fmt.Sprintf("%d blobs", n), func(b *testing.B) {
+			for b.Loop() {
+				if err := checkSidecar(tx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

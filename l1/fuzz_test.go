@@ -20,6 +20,11 @@ func FuzzCheckTx(f *testing.F) {
 	f.Add([]byte{0x03, 0xf8, 0x01})
 	f.Add([]byte{0x04, 0xc0})
 	f.Add(rawTx(f, chain.DevKey(0), 0, 1, 10))
+	blob, err := signBlobTx(f, 1337, 0, blobSidecar(f, "fuzz")).MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(blob)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		for _, kind := range []abci.CheckTxType{abci.CheckTxType_New, abci.CheckTxType_Recheck} {
 			res, err := app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: raw, Type: kind})
