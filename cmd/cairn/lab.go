@@ -36,7 +36,7 @@ func labCmd() *cobra.Command {
 		},
 	}
 	cmd.PersistentFlags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
-	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd(), labZKCmd(), labChannelsCmd(), labSidechainCmd())
+	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd(), labZKCmd(), labChannelsCmd(), labSidechainCmd(), labCompareCmd())
 	return cmd
 }
 
@@ -274,6 +274,47 @@ beside the published cost of the same check in Solidity.`,
 	f.IntVar(&cfg.LoneTxs, "lone", 30, "transfers one at a time on each idle chain")
 	f.IntVar(&cfg.Crossings, "crossings", 5, "deposits and withdrawals timed per bridge")
 	f.DurationVar(&cfg.WithdrawalDelay, "withdrawal-delay", 3*time.Second, "the light-client bridge's withdrawal delay in this run")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
+	return cmd
+}
+
+func labCompareCmd() *cobra.Command {
+	var (
+		cfg     lab.CompareConfig
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "compare",
+		Short: "The Layer 1 vs Layer 2 table, measured on one running stack",
+		Long: `Starts one fresh stack in this process (the devnet: an L1 of 4 validators, the
+optimistic rollup, the ZK rollup, the payment channels, the sidechain with both
+bridges), sends the same workload through every layer (signed ETH transfers),
+runs each design's attack, and prints the table: one column per layer, one row per
+row of the seed's table plus the measured ones. Each cell is a figure from this
+run, an attack's outcome, or a declaration (a definition), and says which.
+--out DIR writes report.md and report.json (every cell with its unit, method and
+the samples behind each percentile). --quick runs smaller workloads and a 3 s
+bridge delay, for CI.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				cfg.Progress = cmd.ErrOrStderr()
+			}
+			res, err := lab.RunCompare(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			res.Print(cmd.OutOrStdout())
+			if cfg.Out != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "report.md and report.json in %s\n", cfg.Out)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Out, "out", "", "directory for report.md and report.json")
+	f.BoolVar(&cfg.Quick, "quick", false, "smaller workloads (for CI)")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }

@@ -1,0 +1,755 @@
+package lab
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/channels"
+	"github.com/cairn-dev/cairn/devnet"
+	"github.com/cairn-dev/cairn/internal/ethtx"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/sidechain"
+	"github.com/cairn-dev/cairn/zkrollup"
+)
+
+// CompareConfig configures `cairn lab compare`.
+type CompareConfig struct {
+	Out      string    // where report.md and report.json go; "" writes none
+	Quick    bool      // smaller workloads, for CI and tests
+	Progress io.Writer // each phase as it starts; nil says nothing
+	Log      *slog.Logger
+}
+
+// ladder is one layer's latencies from send: soft confirmation, inclusion
+// on L1, hard finality. A nil rung does not apply (its reason says why).
+type ladder struct {
+	soft, inclusion, final []time.Duration
+	softHow, inclHow, how  string
+	noIncl, noFinal        string
+	feeWei                 []*big.Int // per transfer, what its sender paid
+	feeHow                 string
+	l1Txs, l1Bytes         float64 // per 1,000 transfers
+	footprintHow           string
+}
+
+// compareRun is one run's stack and what it measured.
+type compareRun struct {
+	cfg    CompareConfig
+	d      *devnet.Devnet
+	l1     *ethclient.Client
+	n      int // transfers per layer
+	report *Report
+}
+
+func (r *compareRun) say(format string, args ...any) {
+	if r.cfg.Progress != nil {
+		fmt.Fprintf(r.cfg.Progress, "  "+format+"\n", args...)
+	}
+}
+
+// RunCompare starts one fresh stack (the devnet: an L1 of 4 validators,
+// the optimistic rollup, the ZK rollup, the payment-channel network, the
+// sidechain with both bridges), runs the same workload on every layer
+// (signed ETH transfers), then the attacks, and fills the table.
+func RunCompare(ctx context.Context, cfg CompareConfig) (*Report, error) {
+	start := time.Now()
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	n, delay := 30, 30*time.Second
+	if cfg.Quick {
+		n, delay = 8, 3*time.Second
+	}
+	r := &compareRun{cfg: cfg, n: n, report: &Report{Date: time.Now(), Machine: thisMachine(), Quick: cfg.Quick}}
+	for _, l := range CompareLayers {
+		r.report.Layers = append(r.report.Layers, l.Key)
+	}
+	r.say("starting the stack: L1 (4 validators), optimistic rollup, ZK rollup, payment channels, sidechain with its bridges")
+	d, err := devnet.Start(devnet.Config{Validators: 4, Log: cfg.Log,
+		Rollup: devnet.RollupOptions{RPCPort: 0}, ZK: devnet.ZKOptions{RPCPort: 0}, Channels: devnet.ChannelsOptions{RPCPort: 0},
+		Sidechain: devnet.SidechainOptions{RPCPort: 0, WithdrawalDelay: delay}})
+	if err != nil {
+		return nil, fmt.Errorf("start the stack: %w", err)
+	}
+	defer d.Stop()
+	r.d = d
+	if r.l1, err = ethclient.DialContext(ctx, d.L1RPC(0)); err != nil {
+		return nil, err
+	}
+	defer r.l1.Close()
+
+	ladders := map[string]*ladder{}
+	// The optimistic rollup's finality takes an output and its challenge
+	// window: its watch runs while the other layers are measured.
+	r.say("optimistic rollup: %d transfers to the sequencer, then watching L1 for their batches and outputs", n)
+	opt, wait, err := r.optimistic(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("optimistic rollup: %w", err)
+	}
+	steps := []struct {
+		key  string
+		what string
+		run  func(context.Context) (*ladder, error)
+	}{
+		{LayerL1, "L1: transfers one at a time, each to its receipt", r.layer1},
+		{LayerZK, "ZK rollup: deposits, a key registration, transfers, until their batch's proof verifies on L1", r.zk},
+		{LayerChannels, "payment channels: payments over channel 4–5, then its cooperative close on L1", r.channels},
+		{LayerSidechain, "sidechain: transfers, then a light-client bridge round trip", r.sidechain},
+	}
+	for _, s := range steps {
+		r.say("%s", s.what)
+		l, err := s.run(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.key, err)
+		}
+		ladders[s.key] = l
+	}
+	if err := wait(); err != nil {
+		return nil, fmt.Errorf("optimistic rollup: %w", err)
+	}
+	ladders[LayerOptimistic] = opt
+	r.fillLadders(ladders)
+	r.decentralization(ctx)
+	d.Stop()
+	r.say("attacks, each on a fresh world of its own")
+	r.attacks(ctx)
+	r.declared()
+	r.report.References = references
+	r.report.NotBuilt = []string{
+		"fees with the L1 congested (a background load above its gas target), and the fee-over-time plot",
+		"throughput under rising offered load, and the data ceiling each layer implies",
+		"dependency, measured: halting the L1 and recording what still works on each layer",
+		"L2BEAT's five risk axes scored by its rules",
+		"the data-availability row (blobs, committee, sampling: issue #20)",
+		"report.html and the plots (SVG, PNG)",
+		"the highest sustained transfers/s at which the soft confirmation's p99 stays under one second",
+		"the attacker's cost beside each attack's outcome",
+	}
+	r.report.Duration = time.Since(start).Round(time.Second).String()
+	if cfg.Out != "" {
+		if err := r.report.Write(cfg.Out); err != nil {
+			return nil, err
+		}
+	}
+	return r.report, nil
+}
+
+// sendTimed sends a transfer and polls every 2 ms for its receipt.
+func sendTimed(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, to common.Address, wei *big.Int) (time.Duration, *types.Receipt, int, error) {
+	start := time.Now()
+	tx, err := ethtx.Send(ctx, c, key, to, wei, nil, 21_000)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	raw, _ := tx.MarshalBinary()
+	for {
+		rc, err := c.TransactionReceipt(ctx, tx.Hash())
+		if err == nil {
+			return time.Since(start), rc, len(raw), nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, nil, 0, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func feeOf(rc *types.Receipt) *big.Int {
+	return new(big.Int).Mul(new(big.Int).SetUint64(rc.GasUsed), rc.EffectiveGasPrice)
+}
+
+func (r *compareRun) layer1(ctx context.Context) (*ladder, error) {
+	l := &ladder{softHow: "eth_sendRawTransaction to its receipt, polled every 2 ms", how: "the same: a CometBFT block is final once committed",
+		inclHow: "the same: the transaction is on L1", feeHow: "gas used × effective gas price", footprintHow: "one L1 transaction each, of its signed size"}
+	bytes := 0
+	for i := range r.n {
+		lat, rc, size, err := sendTimed(ctx, r.l1, chain.DevKey(7), common.Address{0xc0, byte(i)}, big.NewInt(1e12))
+		if err != nil {
+			return nil, err
+		}
+		l.soft, l.inclusion, l.final = append(l.soft, lat), append(l.inclusion, lat), append(l.final, lat)
+		l.feeWei = append(l.feeWei, feeOf(rc))
+		bytes += size
+	}
+	l.l1Txs, l.l1Bytes = 1000, float64(bytes)*1000/float64(r.n)
+	return l, nil
+}
+
+// optimistic sends the transfers and returns a wait that ends once every
+// one is in a batch on L1 (the verifier's safe head past it) and under a
+// final output (its challenge window over).
+func (r *compareRun) optimistic(ctx context.Context) (*ladder, func() error, error) {
+	seq, err := ethclient.DialContext(ctx, r.d.Rollup.Sequencer.RPCURL())
+	if err != nil {
+		return nil, nil, err
+	}
+	ver, err := ethclient.DialContext(ctx, r.d.Rollup.Verifier.RPCURL())
+	if err != nil {
+		seq.Close()
+		return nil, nil, err
+	}
+	l := &ladder{softHow: "eth_sendRawTransaction to the sequencer's receipt, polled every 2 ms",
+		inclHow: "until the verifier's safe head (derived from a batch on L1) covers its block",
+		how:     fmt.Sprintf("until an output at or past its block is final on L1 (proposed every %d L2 blocks, then a %d s challenge window)", devnet.DefaultOutputInterval, rollup.DevFinalizationPeriod),
+		feeHow:  "L2 gas × price, plus the L1 data fee the receipt charges (l1Fee)", footprintHow: "the batch inbox's and output oracle's L1 transactions from the first send until every transfer was final, and their signed sizes, ÷ the run's transfers: at this light load most batches carry empty blocks (under load a batch carries thousands: cairn lab rollup)"}
+	startL1, err := r.l1.BlockNumber(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	type pending struct {
+		sent  time.Time
+		block uint64
+	}
+	var txs []pending
+	for i := range r.n {
+		sent := time.Now()
+		lat, rc, _, err := sendTimed(ctx, seq, chain.DevKey(8), common.Address{0xc1, byte(i)}, big.NewInt(1e12))
+		if err != nil {
+			seq.Close()
+			ver.Close()
+			return nil, nil, err
+		}
+		l.soft = append(l.soft, lat)
+		fee := feeOf(rc)
+		var raw map[string]any
+		if err := seq.Client().CallContext(ctx, &raw, "eth_getTransactionReceipt", rc.TxHash); err == nil {
+			if s, ok := raw["l1Fee"].(string); ok {
+				if v, err := hexutil.DecodeBig(s); err == nil {
+					fee.Add(fee, v)
+				}
+			}
+		}
+		l.feeWei = append(l.feeWei, fee)
+		txs = append(txs, pending{sent, rc.BlockNumber.Uint64()})
+	}
+	var (
+		once sync.Once
+		werr error
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer seq.Close()
+		defer ver.Close()
+		view := rollup.L1View{C: r.l1}
+		incl, fin := make([]time.Duration, len(txs)), make([]time.Duration, len(txs))
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			now := time.Now()
+			safe, _ := ver.HeaderByNumber(ctx, big.NewInt(int64(gethrpc.SafeBlockNumber)))
+			finalBlock := uint64(0)
+			if outs, err := view.Outputs(ctx); err == nil {
+				for i := len(outs) - 1; i >= 0; i-- {
+					if ok, err := view.Final(ctx, outs[i].Index); err == nil && ok {
+						finalBlock = outs[i].L2Block
+						break
+					}
+				}
+			}
+			left := 0
+			for i, p := range txs {
+				if incl[i] == 0 && safe != nil && safe.Number.Uint64() >= p.block {
+					incl[i] = now.Sub(p.sent)
+				}
+				if fin[i] == 0 && finalBlock >= p.block {
+					fin[i] = now.Sub(p.sent)
+				}
+				if incl[i] == 0 || fin[i] == 0 {
+					left++
+				}
+			}
+			if left == 0 {
+				break
+			}
+			if now.After(deadline) || ctx.Err() != nil {
+				once.Do(func() { werr = fmt.Errorf("%d transfers not final after 3 minutes", left) })
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		l.inclusion, l.final = incl, fin
+		endL1, err := r.l1.BlockNumber(ctx)
+		if err != nil {
+			once.Do(func() { werr = err })
+			return
+		}
+		txsOnL1, bytes, err := l1Footprint(ctx, r.l1, startL1, endL1, rollup.InboxAddress, rollup.OutputsAddress)
+		if err != nil {
+			once.Do(func() { werr = err })
+			return
+		}
+		l.l1Txs, l.l1Bytes = float64(txsOnL1)*1000/float64(len(txs)), float64(bytes)*1000/float64(len(txs))
+	}()
+	return l, func() error { <-done; return werr }, nil
+}
+
+// l1Footprint counts the L1 transactions to any of to in blocks [from,
+// to], and their signed sizes.
+func l1Footprint(ctx context.Context, c *ethclient.Client, from, upto uint64, to ...common.Address) (int, int, error) {
+	n, size := 0, 0
+	for b := from; b <= upto; b++ {
+		blk, err := c.BlockByNumber(ctx, new(big.Int).SetUint64(b))
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, tx := range blk.Transactions() {
+			for _, a := range to {
+				if tx.To() != nil && *tx.To() == a {
+					raw, _ := tx.MarshalBinary()
+					n, size = n+1, size+len(raw)
+				}
+			}
+		}
+	}
+	return n, size, nil
+}
+
+func (r *compareRun) zk(ctx context.Context) (*ladder, error) {
+	op, err := zkrollup.DialOperator(ctx, r.d.ZK.Operator.RPCURL())
+	if err != nil {
+		return nil, err
+	}
+	defer op.Close()
+	params, err := zkrollup.ReadParams(ctx, r.l1)
+	if err != nil {
+		return nil, err
+	}
+	domain := params.Domain()
+	from, to := chain.DevKey(5), chain.DevKey(6)
+	for _, k := range []*ecdsa.PrivateKey{from, to} {
+		data, _ := zkrollup.VerifierABI.Pack("deposit", crypto.PubkeyToAddress(k.PublicKey))
+		if _, err := ethtx.SendAndWait(ctx, r.l1, k, zkrollup.VerifierAddress, big.NewInt(1e18), data, 0); err != nil {
+			return nil, fmt.Errorf("deposit: %w", err)
+		}
+	}
+	index := func(k *ecdsa.PrivateKey) (uint64, error) {
+		for {
+			i, err := op.AccountIndex(ctx, crypto.PubkeyToAddress(k.PublicKey))
+			if err == nil {
+				return i, nil
+			}
+			select {
+			case <-ctx.Done():
+				return 0, fmt.Errorf("the operator never saw the deposit: %w", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	fromIdx, err := index(from)
+	if err != nil {
+		return nil, err
+	}
+	toIdx, err := index(to)
+	if err != nil {
+		return nil, err
+	}
+	reg := zkrollup.Op{Type: zkrollup.OpRegister, Account: fromIdx, Address: crypto.PubkeyToAddress(from.PublicKey), PubKey: zkrollup.PubKeyBytes(zkrollup.L2Key(from))}
+	if err := reg.SignRegister(from, domain); err != nil {
+		return nil, err
+	}
+	if _, err := op.Send(ctx, &reg); err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	acct, err := op.Account(ctx, fromIdx)
+	if err != nil {
+		return nil, err
+	}
+	startL1, err := r.l1.BlockNumber(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := &ladder{softHow: "the operator's answer to the signed transfer (zk_sendOp)",
+		inclHow:      "the same as final: a batch's data and its proof reach L1 in one transaction",
+		how:          "until the sender's nonce in L1's verified root passes the transfer (its batch's Groth16 proof verified on L1)",
+		feeHow:       "the operator's L1 cost (its batch transactions' gas × price during the run) ÷ the run's transfers; the devnet's transfers offer no fee of their own",
+		footprintHow: "the verifier contract's L1 transactions during the run (deposits, batches), and their signed sizes, ÷ the run's transfers"}
+	sent := make([]time.Time, r.n)
+	nonce := uint64(acct.Nonce)
+	for i := range r.n {
+		t := zkrollup.Op{Type: zkrollup.OpTransfer, Account: fromIdx, To: toIdx, Amount: 1_000_000, Nonce: nonce + uint64(i)}
+		if err := t.Sign(zkrollup.L2Key(from), domain); err != nil {
+			return nil, err
+		}
+		sent[i] = time.Now()
+		if _, err := op.Send(ctx, &t); err != nil {
+			return nil, fmt.Errorf("transfer %d: %w", i, err)
+		}
+		l.soft = append(l.soft, time.Since(sent[i]))
+	}
+	fin := make([]time.Duration, r.n)
+	for left := r.n; left > 0; {
+		a, err := op.Account(ctx, fromIdx)
+		if err != nil {
+			return nil, err
+		}
+		now := time.Now()
+		left = 0
+		for i := range fin {
+			if fin[i] == 0 && uint64(a.VerifiedNonce) > nonce+uint64(i) {
+				fin[i] = now.Sub(sent[i])
+			}
+			if fin[i] == 0 {
+				left++
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%d transfers never verified on L1: %w", left, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	l.inclusion, l.final = fin, fin
+	endL1, err := r.l1.BlockNumber(ctx)
+	if err != nil {
+		return nil, err
+	}
+	txs, bytes, cost, err := l1Cost(ctx, r.l1, startL1, endL1, zkrollup.VerifierAddress)
+	if err != nil {
+		return nil, err
+	}
+	l.l1Txs, l.l1Bytes = float64(txs)*1000/float64(r.n), float64(bytes)*1000/float64(r.n)
+	per := new(big.Int).Div(cost, big.NewInt(int64(r.n)))
+	for range r.n {
+		l.feeWei = append(l.feeWei, per)
+	}
+	return l, nil
+}
+
+// l1Cost is l1Footprint with the transactions' fees.
+func l1Cost(ctx context.Context, c *ethclient.Client, from, upto uint64, to common.Address) (int, int, *big.Int, error) {
+	n, size, cost := 0, 0, new(big.Int)
+	for b := from; b <= upto; b++ {
+		blk, err := c.BlockByNumber(ctx, new(big.Int).SetUint64(b))
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		for _, tx := range blk.Transactions() {
+			if tx.To() == nil || *tx.To() != to {
+				continue
+			}
+			raw, _ := tx.MarshalBinary()
+			n, size = n+1, size+len(raw)
+			rc, err := c.TransactionReceipt(ctx, tx.Hash())
+			if err != nil {
+				return 0, 0, nil, err
+			}
+			cost.Add(cost, feeOf(rc))
+		}
+	}
+	return n, size, cost, nil
+}
+
+func (r *compareRun) channels(ctx context.Context) (*ladder, error) {
+	ch := r.d.Channels
+	a, b := ch.Nodes[0], ch.Nodes[1]
+	l := &ladder{softHow: "a direct payment, until the new state is signed by both and on the payer's disk",
+		noIncl: "payments never reach L1; only opens and closes do",
+		how:    "a cooperative close of the channel, until the payer's L1 balance holds its share",
+		feeHow: "a direct payment pays no fee (a routed one pays each hop's)", footprintHow: "every adjudicator L1 transaction since genesis (2 channels opened and funded, 1 closed), and their signed sizes, ÷ the run's payments"}
+	for range r.n {
+		start := time.Now()
+		if err := a.Send(ctx, b.Address(), big.NewInt(1e12)); err != nil {
+			return nil, err
+		}
+		l.soft = append(l.soft, time.Since(start))
+		l.feeWei = append(l.feeWei, new(big.Int))
+	}
+	before, err := r.l1.BalanceAt(ctx, a.Address(), nil)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := a.Close(ctx, ch.Channels[0], false); err != nil {
+		return nil, fmt.Errorf("close: %w", err)
+	}
+	for {
+		now, err := r.l1.BalanceAt(ctx, a.Address(), nil)
+		if err == nil && now.Cmp(before) > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errors.New("the cooperative close never paid on L1")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	l.final = []time.Duration{time.Since(start)}
+	head, err := r.l1.BlockNumber(ctx)
+	if err != nil {
+		return nil, err
+	}
+	txs, bytes, err := l1Footprint(ctx, r.l1, 0, head, channels.AdjudicatorAddress)
+	if err != nil {
+		return nil, err
+	}
+	l.l1Txs, l.l1Bytes = float64(txs)*1000/float64(r.n), float64(bytes)*1000/float64(r.n)
+	return l, nil
+}
+
+func (r *compareRun) sidechain(ctx context.Context) (*ladder, error) {
+	sc, err := ethclient.DialContext(ctx, r.d.Sidechain.RPC(0))
+	if err != nil {
+		return nil, err
+	}
+	defer sc.Close()
+	delay := r.d.Sidechain.Params.Light.WithdrawalDelaySeconds
+	l := &ladder{softHow: "eth_sendRawTransaction to its receipt on the sidechain, polled every 2 ms (final there at once: its own BFT validators)",
+		noIncl: "the sidechain's blocks never reach L1",
+		how:    fmt.Sprintf("for ETH back on L1: a light-client bridge withdrawal, from the burn to its payment on L1 (a %d s delay)", delay),
+		feeHow: "gas used × effective gas price, on the sidechain", footprintHow: "none: its transactions never touch L1 (bridge crossings do, one L1 transaction each way)"}
+	for i := range r.n {
+		lat, rc, _, err := sendTimed(ctx, sc, chain.DevKey(9), common.Address{0xc2, byte(i)}, big.NewInt(1e12))
+		if err != nil {
+			return nil, err
+		}
+		l.soft = append(l.soft, lat)
+		l.feeWei = append(l.feeWei, feeOf(rc))
+	}
+	// A round trip: what bridges in can go back out.
+	key, who := chain.DevKey(9), crypto.PubkeyToAddress(chain.DevKey(9).PublicKey)
+	if _, err := sidechain.LightDeposit(ctx, r.l1, key, who, big.NewInt(1e16)); err != nil {
+		return nil, err
+	}
+	for {
+		st, err := sidechain.ReadLightTransfer(ctx, sc, sidechain.LightSideAddress, 0)
+		if err == nil && st.Carried {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errors.New("the bridge deposit was never minted")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	fresh := crypto.PubkeyToAddress(freshKey().PublicKey)
+	start := time.Now()
+	if _, err := sidechain.LightWithdraw(ctx, sc, key, fresh, big.NewInt(1e15)); err != nil {
+		return nil, err
+	}
+	if err := waitBalance(ctx, r.l1, fresh, big.NewInt(1e15)); err != nil {
+		return nil, err
+	}
+	l.final = []time.Duration{time.Since(start)}
+	return l, nil
+}
+
+// fillLadders writes the speed, fee and footprint rows.
+func (r *compareRun) fillLadders(ls map[string]*ladder) {
+	const speed, fees, where = "speed", "fees", "where transactions happen"
+	l1fee := meanWei(ls[LayerL1].feeWei)
+	for _, layer := range CompareLayers {
+		l := ls[layer.Key]
+		rung := func(name, how, none string, d []time.Duration) {
+			if d == nil {
+				r.report.notApply(speed, name+", p50", layer.Key, none)
+				r.report.notApply(speed, name+", p99", layer.Key, none)
+				return
+			}
+			p50, samples := percentileMs(d, 50)
+			p99, _ := percentileMs(d, 99)
+			r.report.set(speed, name+", p50", layer.Key, Cell{Value: p50, Unit: "ms", Kind: Measured, Method: how, Samples: samples})
+			r.report.set(speed, name+", p99", layer.Key, Cell{Value: p99, Unit: "ms", Kind: Measured, Method: how, Samples: samples})
+		}
+		rung("soft confirmation", l.softHow, "", l.soft)
+		rung("inclusion on L1", l.inclHow, l.noIncl, l.inclusion)
+		rung("hard finality", l.how, l.noFinal, l.final)
+		fee := meanWei(l.feeWei)
+		gwei, _ := new(big.Float).Quo(new(big.Float).SetInt(fee), big.NewFloat(1e9)).Float64()
+		r.report.set(fees, "fee per transfer", layer.Key, Cell{Value: gwei, Unit: "gwei", Kind: Measured, Method: l.feeHow + "; the L1 idle"})
+		ratio := 0.0
+		if l1fee.Sign() > 0 {
+			ratio, _ = new(big.Float).Quo(new(big.Float).SetInt(fee), new(big.Float).SetInt(l1fee)).Float64()
+		}
+		r.report.set(fees, "fee ÷ the L1's", layer.Key, Cell{Value: ratio, Unit: "×", Kind: Measured, Method: "this layer's mean fee per transfer ÷ the L1's, same run"})
+		r.report.set(where, "L1 transactions per 1,000 transfers", layer.Key, Cell{Value: l.l1Txs, Unit: "txs", Kind: Measured, Method: l.footprintHow})
+		r.report.set(where, "L1 bytes per 1,000 transfers", layer.Key, Cell{Value: l.l1Bytes, Unit: "B", Kind: Measured, Method: l.footprintHow})
+	}
+}
+
+func meanWei(ws []*big.Int) *big.Int {
+	sum := new(big.Int)
+	for _, w := range ws {
+		sum.Add(sum, w)
+	}
+	if len(ws) == 0 {
+		return sum
+	}
+	return sum.Div(sum, big.NewInt(int64(len(ws))))
+}
+
+// decentralization counts, from the running stack, who can halt each
+// layer, and declares who can censor and who can steal.
+func (r *compareRun) decentralization(ctx context.Context) {
+	const g = "decentralization"
+	halt := func(url string) (int, int, error) {
+		c, err := gethrpc.DialContext(ctx, url)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer c.Close()
+		var vals []struct {
+			Power  hexutil.Uint64 `json:"power"`
+			Jailed bool           `json:"jailed"`
+		}
+		if err := c.CallContext(ctx, &vals, "cairn_validators"); err != nil {
+			return 0, 0, err
+		}
+		var powers []uint64
+		total := uint64(0)
+		for _, v := range vals {
+			if !v.Jailed && v.Power > 0 {
+				powers = append(powers, uint64(v.Power))
+				total += uint64(v.Power)
+			}
+		}
+		// The fewest validators holding more than 1/3 of the power, the
+		// largest first: enough to stop CometBFT from committing.
+		sortDesc(powers)
+		sum, k := uint64(0), 0
+		for _, p := range powers {
+			sum, k = sum+p, k+1
+			if 3*sum > total {
+				break
+			}
+		}
+		return k, len(powers), nil
+	}
+	for _, x := range []struct {
+		layer, url string
+	}{{LayerL1, r.d.L1RPC(0)}, {LayerSidechain, r.d.Sidechain.RPC(0)}} {
+		k, n, err := halt(x.url)
+		if err != nil {
+			r.report.notApply(g, "validators that can halt it", x.layer, "cairn_validators failed: "+err.Error())
+			continue
+		}
+		r.report.set(g, "validators that can halt it", x.layer, Cell{Value: float64(k), Unit: fmt.Sprintf("of %d", n), Kind: Measured,
+			Method: "the fewest validators of cairn_validators holding more than 1/3 of the voting power: CometBFT then cannot commit"})
+	}
+	for _, layer := range []string{LayerOptimistic, LayerZK, LayerChannels} {
+		r.report.set(g, "validators that can halt it", layer, Cell{Value: "the L1's", Kind: Declared, Method: "it runs on the L1: halting the L1 halts its settlement"})
+	}
+	r.report.declare(g, "who can censor a user", map[string]string{
+		LayerL1:         "more than 1/3 of the power, or each proposer in turn for its own blocks",
+		LayerOptimistic: fmt.Sprintf("the sequencer, until forced inclusion: %d L1 blocks", r.d.Rollup.Config.SeqWindow),
+		LayerZK:         fmt.Sprintf("the operator, until the priority queue's deadline (%d L1 blocks), then exit mode", r.d.ZK.Params.PriorityDeadline),
+		LayerChannels:   "the counterparty, for off-chain payments: the user closes on L1",
+		LayerSidechain:  "more than 1/3 of its own validators' power",
+	})
+	r.report.declare(g, "who can steal", map[string]string{
+		LayerL1:         "more than 2/3 of the power (by a fork), slashable",
+		LayerOptimistic: "nobody while one honest challenger watches within the window",
+		LayerZK:         "nobody, with a sound proof system and setup",
+		LayerChannels:   "nobody while each party (or its watchtower) watches the L1 within the dispute window",
+		LayerSidechain:  "multisig bridge: 5 of its 9 keys; light-client bridge: more than 2/3 of the sidechain's power with nobody relaying within the delay",
+	})
+}
+
+func sortDesc(p []uint64) {
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && p[j] > p[j-1]; j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+}
+
+// attacks runs each design's attack and keeps its outcome.
+func (r *compareRun) attacks(ctx context.Context) {
+	const g = "security"
+	for _, a := range []struct{ layer, name string }{
+		{LayerL1, "unbond-and-equivocate"}, {LayerOptimistic, "invalid-output"}, {LayerZK, "noncanonical-root"},
+		{LayerChannels, "stale-close"}, {LayerSidechain, "sidechain-takeover"},
+	} {
+		r.say("  attack %s", a.name)
+		r.report.set(g, "the attack it must survive", a.layer, r.attack(ctx, a.name))
+	}
+	r.say("  attack bridge-keys")
+	r.report.set(g, "its bridge's keys taken", LayerSidechain, r.attack(ctx, "bridge-keys"))
+	for _, layer := range []string{LayerL1, LayerOptimistic, LayerZK, LayerChannels} {
+		r.report.notApply(g, "its bridge's keys taken", layer, "no bridge keys: the rollups' and channels' L1 contracts pay by proofs or signatures of the users")
+	}
+}
+
+func (r *compareRun) attack(ctx context.Context, name string) Cell {
+	var out strings.Builder
+	a := Attacks[name]
+	actx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	err := a.Run(actx, &out)
+	text := out.String()
+	outcome := ""
+	if i := strings.LastIndex(text, "outcome as promised:"); i >= 0 {
+		outcome = strings.TrimSpace(strings.SplitN(text[i+len("outcome as promised:"):], "\n", 2)[0])
+	}
+	value := verdicts[name]
+	switch {
+	case err != nil:
+		value = "UNEXPECTED: " + err.Error()
+	case outcome == "":
+		value = "UNEXPECTED: no outcome reported"
+	}
+	return Cell{Value: value, Kind: Outcome, Method: fmt.Sprintf("cairn lab attack %s, run in this run (%s); its outcome: %s", name, a.Summary, outcome)}
+}
+
+// verdicts are the attacks' outcomes in a few words, shown when the attack
+// ended as its trust model promises (it exits 0 only then).
+var verdicts = map[string]string{
+	"unbond-and-equivocate": "equivocation slashed, even while unbonding",
+	"invalid-output":        "false output defeated; theft failed",
+	"noncanonical-root":     "non-canonical root refused",
+	"stale-close":           "stale close penalised: the cheater lost all",
+	"sidechain-takeover":    "forged header accepted; frozen when watched, theft paid when not",
+	"bridge-keys":           "drained by 5 of 9 keys",
+}
+
+// declared fills the rows that are definitions.
+func (r *compareRun) declared() {
+	r.report.declare("definition", "what it is", map[string]string{
+		LayerL1:         "the base chain: its own consensus and execution",
+		LayerOptimistic: "a chain whose blocks are batched to L1 and assumed valid unless a fraud proof shows otherwise",
+		LayerZK:         "a chain whose batches reach L1 with a validity proof",
+		LayerChannels:   "two parties' off-chain ledger, settled on L1",
+		LayerSidechain:  "a separate chain with validators of its own, bridged to L1",
+	})
+	r.report.declare("main purpose", "main purpose", map[string]string{
+		LayerL1: "security and settlement", LayerOptimistic: "cheap general transactions on L1's security",
+		LayerZK: "cheap transfers, final once proven", LayerChannels: "instant, free repeated payments",
+		LayerSidechain: "fast, cheap blocks of its own",
+	})
+	r.report.declare("examples", "examples", map[string]string{
+		LayerL1: "Ethereum, Cosmos Hub", LayerOptimistic: "OP Mainnet, Arbitrum One", LayerZK: "zkSync Era, Starknet, Polygon zkEVM",
+		LayerChannels: "Lightning, Raiden", LayerSidechain: "Polygon PoS, Ronin, Gnosis Chain",
+	})
+	r.report.declare("best for", "best for", map[string]string{
+		LayerL1: "high-value settlement", LayerOptimistic: "general dapps that can wait a week to exit",
+		LayerZK: "payments and exits that must be final soon", LayerChannels: "many payments between the same parties",
+		LayerSidechain: "apps that accept another validator set for speed",
+	})
+	r.report.declare("dependency", "depends on the L1 for", map[string]string{
+		LayerL1: "nothing", LayerOptimistic: "data, ordering, disputes", LayerZK: "data and proof verification",
+		LayerChannels: "disputes and closes", LayerSidechain: "only its bridge",
+	})
+}
+
+// references are real-world figures, never mixed with the run's.
+var references = []Reference{
+	{"L1", "hard finality", "about 12.8 minutes (2 epochs of 32 slots of 12 s)", "ethereum.org, proof-of-stake finality"},
+	{"optimistic rollup", "hard finality (withdrawals)", "7-day challenge window", "OP Mainnet and Arbitrum One documentation"},
+	{"payment channels", "hard finality (unilateral close)", "the channel's to_self_delay, commonly 144 blocks (about a day)", "BOLT #2 (Lightning)"},
+}

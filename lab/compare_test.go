@@ -1,0 +1,89 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The quick comparison fills every layer's column: each measured cell a
+// number with its unit, each attack an outcome as promised, the latency
+// ladder in order (soft ≤ inclusion ≤ final), and report.md and
+// report.json written.
+func TestCompareQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if _, err := RunCompare(ctx, CompareConfig{Out: dir, Quick: true}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Layers []string `json:"layers"`
+		Rows   []struct {
+			Name  string `json:"name"`
+			Cells map[string]struct {
+				Value any    `json:"value"`
+				Unit  string `json:"unit"`
+				Kind  string `json:"kind"`
+			} `json:"cells"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Layers) != len(CompareLayers) {
+		t.Fatalf("layers %v", rep.Layers)
+	}
+	value := map[string]map[string]float64{}
+	for _, row := range rep.Rows {
+		for _, layer := range rep.Layers {
+			c, ok := row.Cells[layer]
+			if !ok {
+				t.Fatalf("row %q has no %s cell", row.Name, layer)
+			}
+			switch c.Kind {
+			case Measured:
+				v, ok := c.Value.(float64)
+				if !ok || c.Unit == "" {
+					t.Fatalf("%s / %s: measured cell %v %q is not a number with a unit", row.Name, layer, c.Value, c.Unit)
+				}
+				if value[layer] == nil {
+					value[layer] = map[string]float64{}
+				}
+				value[layer][row.Name] = v
+			case Outcome:
+				if s, _ := c.Value.(string); s == "" || strings.HasPrefix(s, "UNEXPECTED") {
+					t.Fatalf("%s / %s: attack outcome %v", row.Name, layer, c.Value)
+				}
+			case Declared, NotApply:
+			default:
+				t.Fatalf("%s / %s: kind %q", row.Name, layer, c.Kind)
+			}
+		}
+	}
+	for _, layer := range rep.Layers {
+		v := value[layer]
+		soft, incl, fin := v["soft confirmation, p50"], v["inclusion on L1, p50"], v["hard finality, p50"]
+		if soft <= 0 {
+			t.Fatalf("%s: no soft confirmation", layer)
+		}
+		if incl != 0 && incl < soft || fin != 0 && fin < max(soft, incl) {
+			t.Fatalf("%s: ladder out of order: soft %v, inclusion %v, final %v", layer, soft, incl, fin)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil || !strings.Contains(string(md), "| soft confirmation, p50 |") {
+		t.Fatalf("report.md: %v", err)
+	}
+}
