@@ -28,9 +28,9 @@ const (
 )
 
 // CompareLayers are the table's columns.
-var CompareLayers = []struct{ Key, Name string }{
-	{LayerL1, "L1"}, {LayerOptimistic, "optimistic rollup"}, {LayerZK, "ZK rollup"},
-	{LayerChannels, "payment channels"}, {LayerSidechain, "sidechain"},
+var CompareLayers = []struct{ Key, Name, Short string }{
+	{LayerL1, "L1", "L1"}, {LayerOptimistic, "optimistic rollup", "optimistic"}, {LayerZK, "ZK rollup", "ZK rollup"},
+	{LayerChannels, "payment channels", "channels"}, {LayerSidechain, "sidechain", "sidechain"},
 }
 
 // Kinds of cell.
@@ -178,7 +178,7 @@ func (r *Report) Print(w io.Writer) {
 	const first, col = 26, 15
 	fmt.Fprintf(w, "%-*s", first, "")
 	for _, l := range CompareLayers {
-		fmt.Fprintf(w, " %-*s", col, l.Name)
+		fmt.Fprintf(w, " %-*s", col, l.Short)
 	}
 	fmt.Fprintln(w)
 	group := ""
