@@ -77,16 +77,19 @@ func DevAlloc() types.GenesisAlloc {
 
 // Config configures a devnet.
 type Config struct {
-	Validators  int
-	DataDir     string // "" uses a fresh temporary directory, removed on Stop
-	ChainID     uint64
-	GasLimit    uint64
-	BlockTime   time.Duration // longest time between L1 blocks: an idle chain makes one this often
-	BlockGap    time.Duration // pause after each L1 block; l1.DefaultBlockGap when 0
-	Host        string        // listen host for RPC and P2P; 127.0.0.1 when empty
-	RPCPort     int           // validator i serves JSON-RPC on RPCPort+i; 0 picks free ports
-	P2PPort     int           // 0 picks free ports
-	MetricsAddr string        // serve Prometheus metrics here; "" disables
+	Validators int
+	DataDir    string // "" uses a fresh temporary directory, removed on Stop
+	ChainID    uint64
+	GasLimit   uint64
+	BlockTime  time.Duration // longest time between L1 blocks: an idle chain makes one this often
+	BlockGap   time.Duration // pause after each L1 block; l1.DefaultBlockGap when 0
+	// BlobRetention is how long the L1 keeps blob sidecars
+	// (l1.DefaultBlobRetention, about 18 days, when 0).
+	BlobRetention time.Duration
+	Host          string // listen host for RPC and P2P; 127.0.0.1 when empty
+	RPCPort       int    // validator i serves JSON-RPC on RPCPort+i; 0 picks free ports
+	P2PPort       int    // 0 picks free ports
+	MetricsAddr   string // serve Prometheus metrics here; "" disables
 	// Each wing's options, with their flags (AddFlags).
 	Rollup    RollupOptions
 	ZK        ZKOptions
@@ -180,6 +183,7 @@ func Start(cfg Config) (*Devnet, error) {
 		Genesis:     chain.Genesis{ChainID: cfg.ChainID, GasLimit: cfg.GasLimit, Alloc: alloc},
 		BlockTime:   cfg.BlockTime,
 		BlockGap:    cfg.BlockGap,
+		App:         l1.Config{BlobRetention: cfg.BlobRetention},
 		Host:        cfg.Host,
 		BaseP2PPort: cfg.P2PPort,
 		BaseRPCPort: cfg.RPCPort,

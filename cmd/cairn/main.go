@@ -105,6 +105,7 @@ with it, a later run on the same directory resumes the chain.`,
 	f.Uint64Var(&cfg.GasLimit, "gas-limit", 0, "L1 block gas limit (default 60,000,000)")
 	f.DurationVar(&cfg.BlockTime, "block-time", devnet.DefaultBlockTime, "longest time between L1 blocks: blocks come when transactions wait, and this often when idle")
 	f.DurationVar(&cfg.BlockGap, "block-gap", l1.DefaultBlockGap, "pause after each L1 block (CometBFT timeout_commit)")
+	f.DurationVar(&cfg.BlobRetention, "blob-retention", l1.DefaultBlobRetention, "how long the L1 keeps blob sidecars after their block (Ethereum's ~18 days)")
 	f.StringVar(&cfg.Host, "host", "127.0.0.1", "address to listen on")
 	f.IntVar(&cfg.RPCPort, "rpc-port", devnet.DefaultRPCPort, "JSON-RPC port of validator 0; validator i uses port+i")
 	f.IntVar(&cfg.P2PPort, "p2p-port", devnet.DefaultP2PPort, "CometBFT P2P port of validator 0; validator i uses port+i")
