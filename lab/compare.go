@@ -301,7 +301,8 @@ func (r *Report) Markdown() string {
 	return b.String()
 }
 
-// Write saves report.md and report.json in dir.
+// Write saves report.md, report.json, report.html and the plots (SVG and
+// PNG: latency-ladder, fees, l1-bytes) in dir.
 func (r *Report) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -313,5 +314,12 @@ func (r *Report) Write(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "report.json"), j, 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(r.Markdown()), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(r.Markdown()), 0o644); err != nil {
+		return err
+	}
+	svgs, err := r.writePlots(dir)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "report.html"), []byte(r.HTML(svgs)), 0o644)
 }

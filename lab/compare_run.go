@@ -30,7 +30,7 @@ import (
 
 // CompareConfig configures `cairn lab compare`.
 type CompareConfig struct {
-	Out      string    // where report.md and report.json go; "" writes none
+	Out      string    // where report.md, report.json, report.html and the plots go; "" writes none
 	Quick    bool      // smaller workloads, for CI and tests
 	Progress io.Writer // each phase as it starts; nil says nothing
 	Log      *slog.Logger
@@ -132,12 +132,12 @@ func RunCompare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 	r.declared()
 	r.report.References = references
 	r.report.NotBuilt = []string{
-		"fees with the L1 congested (a background load above its gas target), and the fee-over-time plot",
+		"fees with the L1 congested (a background load above its gas target)",
 		"throughput under rising offered load, and the data ceiling each layer implies",
 		"dependency, measured: halting the L1 and recording what still works on each layer",
 		"L2BEAT's five risk axes scored by its rules",
 		"the data-availability row (blobs, committee, sampling: issue #20)",
-		"report.html and the plots (SVG, PNG)",
+		"the plots of fees over the congestion run, throughput against offered load, and DA cost",
 		"the highest sustained transfers/s at which the soft confirmation's p99 stays under one second",
 		"the attacker's cost beside each attack's outcome",
 	}

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"encoding/json"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,24 @@ func TestCompareQuick(t *testing.T) {
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	if err != nil || !strings.Contains(string(md), "| soft confirmation, p50 |") {
 		t.Fatalf("report.md: %v", err)
+	}
+	for _, name := range plotNames {
+		f, err := os.Open(filepath.Join(dir, name+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil || img.Bounds().Dx() < 100 {
+			t.Fatalf("%s.png is no image: %v", name, err)
+		}
+		svg, err := os.ReadFile(filepath.Join(dir, name+".svg"))
+		if err != nil || !strings.Contains(string(svg), "<svg") {
+			t.Fatalf("%s.svg: %v", name, err)
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil || !strings.Contains(string(page), "<svg") || strings.Contains(string(page), "http://") && strings.Contains(string(page), "<script") {
+		t.Fatalf("report.html: %v", err)
 	}
 }
