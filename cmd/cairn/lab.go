@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -40,6 +41,18 @@ func labCmd() *cobra.Command {
 	return cmd
 }
 
+// runLab runs a lab measurement under timeout and prints its result.
+func runLab[R interface{ Print(io.Writer) }](cmd *cobra.Command, timeout time.Duration, run func(context.Context) (R, error)) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	res, err := run(ctx)
+	if err != nil {
+		return err
+	}
+	res.Print(cmd.OutOrStdout())
+	return nil
+}
+
 func labL1Cmd() *cobra.Command {
 	var (
 		cfg     lab.L1Config
@@ -60,15 +73,8 @@ against it in the same run (automine for the lone transfers, --anvil-block-time
 interval mining for the loads) and the report gives the ratios. Last,
 go-ethereum's own block-processing rate for the same transfers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
 			cfg.Out = os.Stdout
-			res, err := lab.RunL1(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			res.Print(cmd.OutOrStdout())
-			return nil
+			return runLab(cmd, timeout, func(ctx context.Context) (*lab.L1Result, error) { return lab.RunL1(ctx, cfg) })
 		},
 	}
 	f := cmd.Flags()
@@ -106,15 +112,8 @@ per transfer, and a verifier's rate deriving the same chain from L1, beside
 go-ethereum's block processing, the L1 benchmark, and the same confirmations
 with fixed --l2-block-time blocks, measured in the same run.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
 			cfg.Out = os.Stdout
-			res, err := lab.RunRollup(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			res.Print(cmd.OutOrStdout())
-			return nil
+			return runLab(cmd, timeout, func(ctx context.Context) (*lab.RollupResult, error) { return lab.RunRollup(ctx, cfg) })
 		},
 	}
 	f := cmd.Flags()
@@ -221,15 +220,8 @@ one at a time, and --routed invoices paid over 1, 2 and 3 hops; then the L1 gas 
 each adjudicator call. The baseline, measured in the same run, is this disk's
 rate of synced commits one at a time.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
 			cfg.Out = cmd.OutOrStdout()
-			res, err := lab.RunChannels(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			res.Print(cmd.OutOrStdout())
-			return nil
+			return runLab(cmd, timeout, func(ctx context.Context) (*lab.ChannelsResult, error) { return lab.RunChannels(ctx, cfg) })
 		},
 	}
 	f := cmd.Flags()
@@ -257,15 +249,8 @@ other side (the light bridge's withdrawal delay, --withdrawal-delay, included);
 then the light client's update gas and time with 4, 16, 64 and 128 validators,
 beside the published cost of the same check in Solidity.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
 			cfg.Out = cmd.OutOrStdout()
-			res, err := lab.RunSidechain(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			res.Print(cmd.OutOrStdout())
-			return nil
+			return runLab(cmd, timeout, func(ctx context.Context) (*lab.SidechainResult, error) { return lab.RunSidechain(ctx, cfg) })
 		},
 	}
 	f := cmd.Flags()
