@@ -55,6 +55,7 @@ type compareRun struct {
 	l1     *ethclient.Client
 	n      int // transfers per layer
 	report *Report
+	zkUser *zkUser
 }
 
 func (r *compareRun) say(format string, args ...any) {
@@ -227,16 +228,7 @@ func (r *compareRun) optimistic(ctx context.Context) (*ladder, func() error, err
 			return nil, nil, err
 		}
 		l.soft = append(l.soft, lat)
-		fee := feeOf(rc)
-		var raw map[string]any
-		if err := seq.Client().CallContext(ctx, &raw, "eth_getTransactionReceipt", rc.TxHash); err == nil {
-			if s, ok := raw["l1Fee"].(string); ok {
-				if v, err := hexutil.DecodeBig(s); err == nil {
-					fee.Add(fee, v)
-				}
-			}
-		}
-		l.feeWei = append(l.feeWei, fee)
+		l.feeWei = append(l.feeWei, l2Fee(ctx, seq, rc))
 		txs = append(txs, pending{sent, rc.BlockNumber.Uint64()})
 	}
 	var (
@@ -321,21 +313,32 @@ func l1Footprint(ctx context.Context, c *ethclient.Client, from, upto uint64, to
 	return n, size, nil
 }
 
-func (r *compareRun) zk(ctx context.Context) (*ladder, error) {
+// zkUser is the ZK rollup account the comparison transfers from.
+type zkUser struct {
+	op       *zkrollup.Client
+	domain   zkrollup.Domain
+	key      *ecdsa.PrivateKey
+	from, to uint64 // account indices
+	nonce    uint64 // the next transfer's
+}
+
+// zkSetup deposits for two accounts and registers the sender's L2 key.
+func (r *compareRun) zkSetup(ctx context.Context) (*zkUser, error) {
 	op, err := zkrollup.DialOperator(ctx, r.d.ZK.Operator.RPCURL())
 	if err != nil {
 		return nil, err
 	}
-	defer op.Close()
 	params, err := zkrollup.ReadParams(ctx, r.l1)
 	if err != nil {
+		op.Close()
 		return nil, err
 	}
-	domain := params.Domain()
-	from, to := chain.DevKey(5), chain.DevKey(6)
-	for _, k := range []*ecdsa.PrivateKey{from, to} {
+	u := &zkUser{op: op, domain: params.Domain(), key: chain.DevKey(5)}
+	to := chain.DevKey(6)
+	for _, k := range []*ecdsa.PrivateKey{u.key, to} {
 		data, _ := zkrollup.VerifierABI.Pack("deposit", crypto.PubkeyToAddress(k.PublicKey))
 		if _, err := ethtx.SendAndWait(ctx, r.l1, k, zkrollup.VerifierAddress, big.NewInt(1e18), data, 0); err != nil {
+			op.Close()
 			return nil, fmt.Errorf("deposit: %w", err)
 		}
 	}
@@ -352,84 +355,114 @@ func (r *compareRun) zk(ctx context.Context) (*ladder, error) {
 			}
 		}
 	}
-	fromIdx, err := index(from)
+	if u.from, err = index(u.key); err == nil {
+		u.to, err = index(to)
+	}
 	if err != nil {
+		op.Close()
 		return nil, err
 	}
-	toIdx, err := index(to)
-	if err != nil {
-		return nil, err
-	}
-	reg := zkrollup.Op{Type: zkrollup.OpRegister, Account: fromIdx, Address: crypto.PubkeyToAddress(from.PublicKey), PubKey: zkrollup.PubKeyBytes(zkrollup.L2Key(from))}
-	if err := reg.SignRegister(from, domain); err != nil {
+	reg := zkrollup.Op{Type: zkrollup.OpRegister, Account: u.from, Address: crypto.PubkeyToAddress(u.key.PublicKey), PubKey: zkrollup.PubKeyBytes(zkrollup.L2Key(u.key))}
+	if err := reg.SignRegister(u.key, u.domain); err != nil {
+		op.Close()
 		return nil, err
 	}
 	if _, err := op.Send(ctx, &reg); err != nil {
+		op.Close()
 		return nil, fmt.Errorf("register: %w", err)
 	}
-	acct, err := op.Account(ctx, fromIdx)
+	acct, err := op.Account(ctx, u.from)
+	if err != nil {
+		op.Close()
+		return nil, err
+	}
+	u.nonce = uint64(acct.Nonce)
+	return u, nil
+}
+
+// transfers sends n transfers and waits until L1 has verified them all.
+// It returns when each was answered and verified, from its send, and the
+// verifier's L1 transactions meanwhile: count, bytes, cost.
+func (u *zkUser) transfers(ctx context.Context, l1 *ethclient.Client, n int) (soft, final []time.Duration, txs, bytes int, cost *big.Int, err error) {
+	startL1, err := l1.BlockNumber(ctx)
+	if err != nil {
+		return nil, nil, 0, 0, nil, err
+	}
+	first := u.nonce
+	sent := make([]time.Time, n)
+	for i := range n {
+		t := zkrollup.Op{Type: zkrollup.OpTransfer, Account: u.from, To: u.to, Amount: 1_000_000, Nonce: first + uint64(i)}
+		if err := t.Sign(zkrollup.L2Key(u.key), u.domain); err != nil {
+			return nil, nil, 0, 0, nil, err
+		}
+		sent[i] = time.Now()
+		if _, err := u.op.Send(ctx, &t); err != nil {
+			return nil, nil, 0, 0, nil, fmt.Errorf("transfer %d: %w", i, err)
+		}
+		soft = append(soft, time.Since(sent[i]))
+		u.nonce++
+	}
+	final = make([]time.Duration, n)
+	for left := n; left > 0; {
+		a, err := u.op.Account(ctx, u.from)
+		if err != nil {
+			return nil, nil, 0, 0, nil, err
+		}
+		now := time.Now()
+		left = 0
+		for i := range final {
+			if final[i] == 0 && uint64(a.VerifiedNonce) > first+uint64(i) {
+				final[i] = now.Sub(sent[i])
+			}
+			if final[i] == 0 {
+				left++
+			}
+		}
+		if left == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, 0, 0, nil, fmt.Errorf("%d transfers never verified on L1: %w", left, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	endL1, err := l1.BlockNumber(ctx)
+	if err != nil {
+		return nil, nil, 0, 0, nil, err
+	}
+	txs, bytes, cost, err = l1Cost(ctx, l1, startL1, endL1, zkrollup.VerifierAddress)
+	return soft, final, txs, bytes, cost, err
+}
+
+func (r *compareRun) zk(ctx context.Context) (*ladder, error) {
+	u, err := r.zkSetup(ctx)
 	if err != nil {
 		return nil, err
 	}
-	startL1, err := r.l1.BlockNumber(ctx)
-	if err != nil {
-		return nil, err
-	}
+	r.zkUser = u
 	l := &ladder{softHow: "the operator's answer to the signed transfer (zk_sendOp)",
 		inclHow:      "the same as final: a batch's data and its proof reach L1 in one transaction",
 		how:          "until the sender's nonce in L1's verified root passes the transfer (its batch's Groth16 proof verified on L1)",
 		feeHow:       "the operator's L1 cost (its batch transactions' gas × price during the run) ÷ the run's transfers; the devnet's transfers offer no fee of their own",
-		footprintHow: "the verifier contract's L1 transactions during the run (deposits, batches), and their signed sizes, ÷ the run's transfers"}
-	sent := make([]time.Time, r.n)
-	nonce := uint64(acct.Nonce)
-	for i := range r.n {
-		t := zkrollup.Op{Type: zkrollup.OpTransfer, Account: fromIdx, To: toIdx, Amount: 1_000_000, Nonce: nonce + uint64(i)}
-		if err := t.Sign(zkrollup.L2Key(from), domain); err != nil {
-			return nil, err
-		}
-		sent[i] = time.Now()
-		if _, err := op.Send(ctx, &t); err != nil {
-			return nil, fmt.Errorf("transfer %d: %w", i, err)
-		}
-		l.soft = append(l.soft, time.Since(sent[i]))
-	}
-	fin := make([]time.Duration, r.n)
-	for left := r.n; left > 0; {
-		a, err := op.Account(ctx, fromIdx)
-		if err != nil {
-			return nil, err
-		}
-		now := time.Now()
-		left = 0
-		for i := range fin {
-			if fin[i] == 0 && uint64(a.VerifiedNonce) > nonce+uint64(i) {
-				fin[i] = now.Sub(sent[i])
-			}
-			if fin[i] == 0 {
-				left++
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%d transfers never verified on L1: %w", left, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	l.inclusion, l.final = fin, fin
-	endL1, err := r.l1.BlockNumber(ctx)
+		footprintHow: "the verifier contract's L1 transactions during the run (batches), and their signed sizes, ÷ the run's transfers"}
+	soft, final, txs, bytes, cost, err := u.transfers(ctx, r.l1, r.n)
 	if err != nil {
 		return nil, err
 	}
-	txs, bytes, cost, err := l1Cost(ctx, r.l1, startL1, endL1, zkrollup.VerifierAddress)
-	if err != nil {
-		return nil, err
-	}
+	l.soft, l.inclusion, l.final = soft, final, final
 	l.l1Txs, l.l1Bytes = float64(txs)*1000/float64(r.n), float64(bytes)*1000/float64(r.n)
-	per := new(big.Int).Div(cost, big.NewInt(int64(r.n)))
-	for range r.n {
-		l.feeWei = append(l.feeWei, per)
-	}
+	l.feeWei = perTransfer(cost, r.n)
 	return l, nil
+}
+
+func perTransfer(cost *big.Int, n int) []*big.Int {
+	per := new(big.Int).Div(cost, big.NewInt(int64(n)))
+	out := make([]*big.Int, n)
+	for i := range out {
+		out[i] = per
+	}
+	return out
 }
 
 // l1Cost is l1Footprint with the transactions' fees.
@@ -752,4 +785,18 @@ var references = []Reference{
 	{"L1", "hard finality", "about 12.8 minutes (2 epochs of 32 slots of 12 s)", "ethereum.org, proof-of-stake finality"},
 	{"optimistic rollup", "hard finality (withdrawals)", "7-day challenge window", "OP Mainnet and Arbitrum One documentation"},
 	{"payment channels", "hard finality (unilateral close)", "the channel's to_self_delay, commonly 144 blocks (about a day)", "BOLT #2 (Lightning)"},
+}
+
+// l2Fee is a rollup receipt's fee: L2 gas × price plus its L1 data fee.
+func l2Fee(ctx context.Context, c *ethclient.Client, rc *types.Receipt) *big.Int {
+	fee := feeOf(rc)
+	var raw map[string]any
+	if err := c.Client().CallContext(ctx, &raw, "eth_getTransactionReceipt", rc.TxHash); err == nil {
+		if s, ok := raw["l1Fee"].(string); ok {
+			if v, err := hexutil.DecodeBig(s); err == nil {
+				fee.Add(fee, v)
+			}
+		}
+	}
+	return fee
 }
