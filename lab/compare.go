@@ -107,6 +107,24 @@ func (r *Report) row(group, name string) *Row {
 
 func (r *Report) set(group, name, layer string, c Cell) { r.row(group, name).Cells[layer] = c }
 
+// grouped is the rows with each group's together, groups in the order
+// they first appear.
+func (r *Report) grouped() []Row {
+	var groups []string
+	by := map[string][]Row{}
+	for _, row := range r.Rows {
+		if by[row.Group] == nil {
+			groups = append(groups, row.Group)
+		}
+		by[row.Group] = append(by[row.Group], row)
+	}
+	var out []Row
+	for _, g := range groups {
+		out = append(out, by[g]...)
+	}
+	return out
+}
+
 func (r *Report) declare(group, name string, values map[string]string) {
 	for layer, v := range values {
 		r.set(group, name, layer, Cell{Value: v, Kind: Declared, Method: "declared by the seed's table and the design, not measured"})
@@ -182,7 +200,7 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	group := ""
-	for _, row := range r.Rows {
+	for _, row := range r.grouped() {
 		if row.Group != group {
 			group = row.Group
 			fmt.Fprintf(w, "%s\n", strings.ToUpper(group))
@@ -269,7 +287,7 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("\n")
 	group := ""
-	for _, row := range r.Rows {
+	for _, row := range r.grouped() {
 		if row.Group != group {
 			group = row.Group
 			fmt.Fprintf(&b, "| **%s** |%s\n", group, strings.Repeat(" |", len(CompareLayers)))

@@ -146,7 +146,7 @@ td.declared{font-style:italic;color:#555}td.attack{background:#fbf7ea}tr.group t
 	}
 	b.WriteString("</tr>")
 	group := ""
-	for _, row := range r.Rows {
+	for _, row := range r.grouped() {
 		if row.Group != group {
 			group = row.Group
 			fmt.Fprintf(&b, `<tr class="group"><td colspan="%d">%s</td></tr>`, len(CompareLayers)+1, html.EscapeString(group))

@@ -63,7 +63,7 @@ func TestCompareQuick(t *testing.T) {
 					value[layer] = map[string]float64{}
 				}
 				value[layer][row.Name] = v
-			case Outcome:
+			case Outcome, Observed:
 				if s, _ := c.Value.(string); s == "" || strings.HasPrefix(s, "UNEXPECTED") {
 					t.Fatalf("%s / %s: attack outcome %v", row.Name, layer, c.Value)
 				}
@@ -82,6 +82,20 @@ func TestCompareQuick(t *testing.T) {
 		if incl != 0 && incl < soft || fin != 0 && fin < max(soft, incl) {
 			t.Fatalf("%s: ladder out of order: soft %v, inclusion %v, final %v", layer, soft, incl, fin)
 		}
+	}
+	// The L1 halted, the others went on, and the L1 came back.
+	for _, row := range rep.Rows {
+		if row.Name == "with the L1 halted" {
+			if s, _ := row.Cells[LayerL1].Value.(string); !strings.HasPrefix(s, "halted") {
+				t.Fatalf("the L1 with two of four validators stopped: %q", s)
+			}
+			if s, _ := row.Cells[LayerChannels].Value.(string); !strings.HasPrefix(s, "payments go on") {
+				t.Fatalf("channels with the L1 halted: %q", s)
+			}
+		}
+	}
+	if value[LayerL1]["recovery after the L1 restarts"] <= 0 {
+		t.Fatal("no recovery time for the L1")
 	}
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	if err != nil || !strings.Contains(string(md), "| soft confirmation, p50 |") {
