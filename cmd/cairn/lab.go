@@ -37,7 +37,7 @@ func labCmd() *cobra.Command {
 		},
 	}
 	cmd.PersistentFlags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
-	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd(), labZKCmd(), labChannelsCmd(), labSidechainCmd(), labCompareCmd())
+	cmd.AddCommand(labL1Cmd(), labRollupCmd(), labAttackCmd(), labProofsCmd(), labZKCmd(), labChannelsCmd(), labSidechainCmd(), labCompareCmd(), labDACmd())
 	return cmd
 }
 
@@ -300,6 +300,31 @@ bridge delay, for CI.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Out, "out", "", "directory for report.md and report.json")
 	f.BoolVar(&cfg.Quick, "quick", false, "smaller workloads (for CI)")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
+	return cmd
+}
+
+func labDACmd() *cobra.Command {
+	var (
+		cfg     lab.DAConfig
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "da",
+		Short: "Data availability by sampling: square extension and rebuild times, detection against the formula",
+		Long: `For squares of k = 4, 16 and 64 shares a side (512-byte shares, extended to 2k×2k
+with Reed–Solomon codes, each row and column under a SHA-256 Merkle root), it times
+the extension and a rebuild from the data quadrant alone, then has --trials light
+nodes per sample count sample a publisher that withholds the fewest shares that
+stop a rebuild, (k+1)², and prints the share that catch it beside the formula.
+Blobs on the L1 and a committee are measured as they are built (docs/da.md).`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Out = cmd.OutOrStdout()
+			return runLab(cmd, timeout, func(ctx context.Context) (*lab.DAResult, error) { return lab.RunDA(ctx, cfg) })
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Trials, "trials", 1000, "light nodes per square width and sample count")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }

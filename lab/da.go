@@ -1,0 +1,118 @@
+package lab
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/cairn-dev/cairn/da"
+)
+
+// DAConfig configures the data-availability benchmark.
+type DAConfig struct {
+	Ks      []int // square widths; default 4, 16, 64
+	Samples []int // samples per light node; default 1, 2, 4, 8, 16
+	Trials  int   // light nodes per (k, s); default 1,000
+	Out     io.Writer
+}
+
+// DASampling is one (k, s) cell: measured against the formula.
+type DASampling struct {
+	K, S             int
+	Measured, Theory float64
+}
+
+// DASquare is one square width's costs.
+type DASquare struct {
+	K, Bytes             int
+	Extend, Reconstruct  time.Duration
+	MinimalWithheld      int
+	WithheldShareOfTotal float64
+}
+
+// DAResult is what the benchmark measured.
+type DAResult struct {
+	Trials   int
+	Squares  []DASquare
+	Sampling []DASampling
+}
+
+// RunDA measures erasure-coded sampling: for each square width, the time
+// to extend a full square of random data and to rebuild it from its data
+// quadrant alone; then light nodes sampling a publisher that withholds the
+// minimal (k+1)² block, the share of them that catch it beside the
+// formula. The L1 modes (blobs, committee) are measured elsewhere as they
+// are built.
+func RunDA(ctx context.Context, cfg DAConfig) (*DAResult, error) {
+	if len(cfg.Ks) == 0 {
+		cfg.Ks = []int{4, 16, 64}
+	}
+	if len(cfg.Samples) == 0 {
+		cfg.Samples = []int{1, 2, 4, 8, 16}
+	}
+	cfg.Trials = cmp.Or(cfg.Trials, 1000)
+	cfg.Out, _ = outputs(cfg.Out, nil)
+	res := &DAResult{Trials: cfg.Trials}
+	rng := rand.New(rand.NewPCG(1, 2)) // seeded: a run can be repeated
+	for _, k := range cfg.Ks {
+		fmt.Fprintf(cfg.Out, "square k=%d: extending, rebuilding, %d light nodes per sample count...\n", k, cfg.Trials)
+		data := make([]byte, k*k*da.ShareSize)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		start := time.Now()
+		sq, err := da.Extend(data, k)
+		if err != nil {
+			return nil, err
+		}
+		ext := time.Since(start)
+		w := sq.Width()
+		quarter := make([][][]byte, w)
+		for i := range quarter {
+			quarter[i] = make([][]byte, w)
+			for j := range quarter[i] {
+				if i < k && j < k {
+					quarter[i][j] = sq.Shares[i][j]
+				}
+			}
+		}
+		start = time.Now()
+		if _, err := da.Reconstruct(k, quarter, sq.RowRoots, sq.ColRoots); err != nil {
+			return nil, err
+		}
+		res.Squares = append(res.Squares, DASquare{K: k, Bytes: len(data), Extend: ext, Reconstruct: time.Since(start),
+			MinimalWithheld: (k + 1) * (k + 1), WithheldShareOfTotal: float64((k+1)*(k+1)) / float64(w*w)})
+		srv := da.WithholdMinimal(sq)
+		for _, s := range cfg.Samples {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			caught := 0
+			for range cfg.Trials {
+				if !da.Sample(sq.RowRoots, srv, s, rng) {
+					caught++
+				}
+			}
+			res.Sampling = append(res.Sampling, DASampling{K: k, S: s, Measured: float64(caught) / float64(cfg.Trials), Theory: da.DetectionProbability(k, s)})
+		}
+	}
+	return res, nil
+}
+
+// Print writes the figures.
+func (r *DAResult) Print(w io.Writer) {
+	fmt.Fprintln(w, "\nerasure-coded squares (512-byte shares, 2D Reed–Solomon, SHA-256 row and column roots):")
+	fmt.Fprintf(w, "  %4s  %10s  %10s  %12s  %s\n", "k", "data", "extend", "rebuild", "minimal withheld block")
+	for _, s := range r.Squares {
+		fmt.Fprintf(w, "  %4d  %8d B  %10s  %12s  %d shares (%.1f%% of the extended square)\n", s.K, s.Bytes, msOf(s.Extend), msOf(s.Reconstruct),
+			s.MinimalWithheld, 100*s.WithheldShareOfTotal)
+	}
+	fmt.Fprintf(w, "\nlight nodes catching a publisher that withholds the minimal block (%d light nodes each), against 1 − ∏(1 − (k+1)²/(4k² − i)):\n", r.Trials)
+	fmt.Fprintf(w, "  %4s  %8s  %9s  %9s\n", "k", "samples", "measured", "formula")
+	for _, s := range r.Sampling {
+		fmt.Fprintf(w, "  %4d  %8d  %8.1f%%  %8.1f%%\n", s.K, s.S, 100*s.Measured, 100*s.Theory)
+	}
+}
