@@ -203,6 +203,9 @@ func Start(cfg Config) (*Devnet, error) {
 	}
 	for i, w := range d.wings {
 		if err := w.Start(d, reg); err != nil {
+			// Said now: stopping what started takes a while, and whoever
+			// kills a devnet that failed to start should still learn why.
+			cfg.Log.Error("A wing failed to start; stopping the devnet", "wing", w.Name(), "err", err)
 			d.wings = d.wings[:i+1]
 			d.Stop()
 			return nil, fmt.Errorf("start %s: %w", w.Name(), err)
