@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/devnet"
@@ -255,16 +256,20 @@ func TestValidatorSurvivesSIGKILL(t *testing.T) {
 func TestDevnetResumesAfterSIGKILL(t *testing.T) {
 	bin := cairnBinary(t)
 	dir := t.TempDir()
-	rpcBase, p2pBase, l2Base := freeBase(t, 4), freeBase(t, 4), freeBase(t, 2)
-	chBase, scBase := freeBase(t, 3), freeBase(t, 4) // not the defaults, which another process may hold
+	// Only the L1's ports are fixed (bound first, as soon as it starts);
+	// every wing picks free ones when it starts, found through
+	// cairn_layers: ports chosen here would wait seconds for their wing,
+	// while another test process could take them.
+	rpcBase, p2pBase := freeBase(t, 4), freeBase(t, 4)
 	args := []string{"devnet", "--datadir", dir, "--block-time", "100ms",
-		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--l2-rpc-port", strconv.Itoa(l2Base), "--zk-rpc-port", "-1",
-		"--channel-rpc-port", strconv.Itoa(chBase), "--sidechain-rpc-port", strconv.Itoa(scBase)}
+		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--l2-rpc-port", "0", "--zk-rpc-port", "-1",
+		"--channel-rpc-port", "0", "--sidechain-rpc-port", "0"}
 	proc := start(t, bin, args...)
 	url := "http://127.0.0.1:" + strconv.Itoa(rpcBase)
-	seqURL := "http://127.0.0.1:" + strconv.Itoa(l2Base)
-	verURL := "http://127.0.0.1:" + strconv.Itoa(l2Base+1)
-	c, seq := dialWait(t, url), dialWait(t, seqURL)
+	c := dialWait(t, url)
+	rollupURLs := func() []string { return layerRPC(t, url, "optimistic-rollup", 2) }
+	urls := rollupURLs()
+	seq := dialWait(t, urls[0])
 
 	l1Keys := []*ecdsa.PrivateKey{chain.DevKey(5), chain.DevKey(6)}
 	l2Keys := []*ecdsa.PrivateKey{chain.DevKey(7), chain.DevKey(8)}
@@ -298,7 +303,9 @@ func TestDevnetResumesAfterSIGKILL(t *testing.T) {
 	close(stop2)
 
 	start(t, bin, args...)
-	c2, seq2, ver := dialWait(t, url), dialWait(t, seqURL), dialWait(t, verURL)
+	c2 := dialWait(t, url)
+	urls = rollupURLs()
+	seq2, ver := dialWait(t, urls[0]), dialWait(t, urls[1])
 	for h, block := range confirmed {
 		r := receipt(t, c2, h, 30*time.Second)
 		if r.BlockHash != block {
@@ -333,4 +340,32 @@ func TestDevnetResumesAfterSIGKILL(t *testing.T) {
 		t.Fatalf("L2 block %d differs between sequencer and verifier after restart", lastL2)
 	}
 	t.Logf("%d L1 and %d L2 receipts survived SIGKILL; L1 resumed at %d, L2 at %d", len(confirmed), len(confirmedL2), before, beforeL2)
+}
+
+// layerRPC waits until the L1 at url lists a layer of kind with at least
+// n JSON-RPC URLs in cairn_layers (a devnet lists its wings once they
+// have started), and returns them.
+func layerRPC(t *testing.T, url, kind string, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := rpc.Dial(url)
+		if err == nil {
+			var layers []struct {
+				Kind string   `json:"kind"`
+				RPC  []string `json:"rpc"`
+			}
+			err = c.CallContext(context.Background(), &layers, "cairn_layers")
+			c.Close()
+			for _, l := range layers {
+				if l.Kind == kind && len(l.RPC) >= n {
+					return l.RPC
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s layer with %d RPC URLs in %s's cairn_layers: %v", kind, n, url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -68,14 +68,14 @@ func TestSidechainValidatorsInTheirOwnProcesses(t *testing.T) {
 func TestBridgesCarryExactlyOnceAcrossSIGKILL(t *testing.T) {
 	bin := cairnBinary(t)
 	dir := t.TempDir()
-	rpcBase, p2pBase, scBase := freeBase(t, 2), freeBase(t, 2), freeBase(t, 2)
+	rpcBase, p2pBase := freeBase(t, 2), freeBase(t, 2) // the wings pick their own (see TestDevnetResumesAfterSIGKILL)
 	args := []string{"devnet", "--datadir", dir, "--validators", "2", "--sidechain-validators", "2",
-		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--sidechain-rpc-port", strconv.Itoa(scBase),
+		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--sidechain-rpc-port", "0",
 		"--l2-rpc-port", "-1", "--zk-rpc-port", "-1", "--channel-rpc-port", "-1", "--sidechain-withdrawal-delay", "3s"}
 	proc := start(t, bin, args...)
 	url := "http://127.0.0.1:" + strconv.Itoa(rpcBase)
 	dialWait(t, url)
-	dialWait(t, "http://127.0.0.1:"+strconv.Itoa(scBase))
+	dialWait(t, layerRPC(t, url, "sidechain", 1)[0])
 	bridge := func(args ...string) string {
 		t.Helper()
 		out, err := exec.Command(bin, append(append([]string{"bridge"}, args...), "--rpc", url)...).CombinedOutput()
@@ -104,7 +104,7 @@ func TestBridgesCarryExactlyOnceAcrossSIGKILL(t *testing.T) {
 		if i == 1 {
 			// A bridge carries back only what it carried in: the first
 			// deposits land before the first withdrawals are sent.
-			sc := dialWait(t, "http://127.0.0.1:"+strconv.Itoa(scBase))
+			sc := dialWait(t, layerRPC(t, url, "sidechain", 1)[0])
 			for _, d := range all {
 				for deadline := time.Now().Add(30 * time.Second); ; {
 					if b, err := sc.BalanceAt(context.Background(), d.to, nil); err == nil && b.Sign() > 0 {
@@ -121,7 +121,8 @@ func TestBridgesCarryExactlyOnceAcrossSIGKILL(t *testing.T) {
 	kill9(t, proc)
 
 	start(t, bin, args...)
-	l1c, sc := dialWait(t, url), dialWait(t, "http://127.0.0.1:"+strconv.Itoa(scBase))
+	l1c := dialWait(t, url)
+	sc := dialWait(t, layerRPC(t, url, "sidechain", 1)[0])
 	balanceOf := func(c *ethclient.Client, a common.Address) *big.Int {
 		b, err := c.BalanceAt(context.Background(), a, nil)
 		if err != nil {
