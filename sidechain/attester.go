@@ -64,7 +64,7 @@ func (r *Relayer) Step(ctx context.Context) (int, error) {
 				}
 				continue
 			}
-			t, err := findTransfer(ctx, from, src, ev, n)
+			t, _, err := findTransfer(ctx, from, src, ev, n)
 			if err != nil {
 				return carried, err
 			}
@@ -145,13 +145,14 @@ func viewBool(ctx context.Context, c *ethclient.Client, at common.Address, metho
 }
 
 // findTransfer reads the n-th transfer out of the half at src from its
-// event.
-func findTransfer(ctx context.Context, c *ethclient.Client, src common.Address, ev string, n uint64) (Transfer, error) {
+// event (ev: Deposited or Withdrawn, the same in both bridges' ABIs), and
+// the block that recorded it.
+func findTransfer(ctx context.Context, c *ethclient.Client, src common.Address, ev string, n uint64) (Transfer, uint64, error) {
 	e := MultisigABI.Events[ev]
 	logs, err := c.FilterLogs(ctx, ethereum.FilterQuery{Addresses: []common.Address{src},
 		Topics: [][]common.Hash{{e.ID}, {common.BigToHash(new(big.Int).SetUint64(n))}}})
 	if err != nil {
-		return Transfer{}, err
+		return Transfer{}, 0, err
 	}
 	for _, lg := range logs {
 		if len(lg.Topics) != 3 || lg.Removed {
@@ -161,9 +162,9 @@ func findTransfer(ctx context.Context, c *ethclient.Client, src common.Address, 
 		if err != nil {
 			continue
 		}
-		return Transfer{Nonce: n, To: common.BytesToAddress(lg.Topics[2].Bytes()), Amount: v[1].(*big.Int)}, nil
+		return Transfer{Nonce: n, To: common.BytesToAddress(lg.Topics[2].Bytes()), Amount: v[1].(*big.Int)}, lg.BlockNumber, nil
 	}
-	return Transfer{}, fmt.Errorf("sidechain bridge: no %s event for transfer %d", ev, n)
+	return Transfer{}, 0, fmt.Errorf("sidechain bridge: no %s event for transfer %d", ev, n)
 }
 
 // Deposit locks wei on L1 for to on the sidechain.

@@ -435,7 +435,7 @@ func (r *LightRelayer) carry(ctx context.Context, rt lightRoute, d *lightDir) (i
 			r.logCarried(rt, n, "paid after the delay")
 			continue
 		}
-		t, block, err := findLightTransfer(ctx, rt.src, rt.srcHalf, rt.event, n)
+		t, block, err := findTransfer(ctx, rt.src, rt.srcHalf, rt.event, n)
 		if err != nil {
 			return paid, err
 		}
@@ -621,28 +621,6 @@ func ReadLightTransfer(ctx context.Context, c *ethclient.Client, at common.Addre
 		return LightTransfer{}, err
 	}
 	return LightTransfer{Pending: p[0].(bool), Height: p[3].(uint64), PayableAt: p[4].(uint64)}, nil
-}
-
-// findLightTransfer reads the n-th transfer out of the half at src, and
-// the block that recorded it, from its event.
-func findLightTransfer(ctx context.Context, c *ethclient.Client, src common.Address, ev string, n uint64) (Transfer, uint64, error) {
-	e := LightABI.Events[ev]
-	logs, err := c.FilterLogs(ctx, ethereum.FilterQuery{Addresses: []common.Address{src},
-		Topics: [][]common.Hash{{e.ID}, {u64Topic(n)}}})
-	if err != nil {
-		return Transfer{}, 0, err
-	}
-	for _, lg := range logs {
-		if len(lg.Topics) != 3 || lg.Removed {
-			continue
-		}
-		v, err := e.Inputs.NonIndexed().Unpack(lg.Data)
-		if err != nil {
-			continue
-		}
-		return Transfer{Nonce: n, To: common.BytesToAddress(lg.Topics[2].Bytes()), Amount: v[1].(*big.Int)}, lg.BlockNumber, nil
-	}
-	return Transfer{}, 0, fmt.Errorf("sidechain light bridge: no %s event for transfer %d", ev, n)
 }
 
 // Misbehaviour is the evidence a frozen half keeps: the header it held and
