@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -285,7 +286,7 @@ func (r *compareRun) optimistic(ctx context.Context) (*ladder, func() error, err
 			once.Do(func() { werr = err })
 			return
 		}
-		txsOnL1, bytes, err := l1Footprint(ctx, r.l1, startL1, endL1, rollup.InboxAddress, rollup.OutputsAddress)
+		txsOnL1, bytes, _, err := l1Footprint(ctx, r.l1, startL1, endL1, false, rollup.InboxAddress, rollup.OutputsAddress)
 		if err != nil {
 			once.Do(func() { werr = err })
 			return
@@ -296,24 +297,30 @@ func (r *compareRun) optimistic(ctx context.Context) (*ladder, func() error, err
 }
 
 // l1Footprint counts the L1 transactions to any of to in blocks [from,
-// to], and their signed sizes.
-func l1Footprint(ctx context.Context, c *ethclient.Client, from, upto uint64, to ...common.Address) (int, int, error) {
-	n, size := 0, 0
+// upto], their signed sizes and, with fees, what their senders paid.
+func l1Footprint(ctx context.Context, c *ethclient.Client, from, upto uint64, fees bool, to ...common.Address) (n, size int, cost *big.Int, err error) {
+	cost = new(big.Int)
 	for b := from; b <= upto; b++ {
 		blk, err := c.BlockByNumber(ctx, new(big.Int).SetUint64(b))
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, nil, err
 		}
 		for _, tx := range blk.Transactions() {
-			for _, a := range to {
-				if tx.To() != nil && *tx.To() == a {
-					raw, _ := tx.MarshalBinary()
-					n, size = n+1, size+len(raw)
+			if tx.To() == nil || !slices.Contains(to, *tx.To()) {
+				continue
+			}
+			raw, _ := tx.MarshalBinary()
+			n, size = n+1, size+len(raw)
+			if fees {
+				rc, err := c.TransactionReceipt(ctx, tx.Hash())
+				if err != nil {
+					return 0, 0, nil, err
 				}
+				cost.Add(cost, feeOf(rc))
 			}
 		}
 	}
-	return n, size, nil
+	return n, size, cost, nil
 }
 
 // zkUser is the ZK rollup account the comparison transfers from.
@@ -434,7 +441,7 @@ func (u *zkUser) transfers(ctx context.Context, l1 *ethclient.Client, n int) (so
 	if err != nil {
 		return nil, nil, 0, 0, nil, err
 	}
-	txs, bytes, cost, err = l1Cost(ctx, l1, startL1, endL1, zkrollup.VerifierAddress)
+	txs, bytes, cost, err = l1Footprint(ctx, l1, startL1, endL1, true, zkrollup.VerifierAddress)
 	return soft, final, txs, bytes, cost, err
 }
 
@@ -483,30 +490,6 @@ func perTransfer(cost *big.Int, n int) []*big.Int {
 	return out
 }
 
-// l1Cost is l1Footprint with the transactions' fees.
-func l1Cost(ctx context.Context, c *ethclient.Client, from, upto uint64, to common.Address) (int, int, *big.Int, error) {
-	n, size, cost := 0, 0, new(big.Int)
-	for b := from; b <= upto; b++ {
-		blk, err := c.BlockByNumber(ctx, new(big.Int).SetUint64(b))
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		for _, tx := range blk.Transactions() {
-			if tx.To() == nil || *tx.To() != to {
-				continue
-			}
-			raw, _ := tx.MarshalBinary()
-			n, size = n+1, size+len(raw)
-			rc, err := c.TransactionReceipt(ctx, tx.Hash())
-			if err != nil {
-				return 0, 0, nil, err
-			}
-			cost.Add(cost, feeOf(rc))
-		}
-	}
-	return n, size, cost, nil
-}
-
 func (r *compareRun) channels(ctx context.Context) (*ladder, error) {
 	ch := r.d.Channels
 	a, b := ch.Nodes[0], ch.Nodes[1]
@@ -546,7 +529,7 @@ func (r *compareRun) channels(ctx context.Context) (*ladder, error) {
 	if err != nil {
 		return nil, err
 	}
-	txs, bytes, err := l1Footprint(ctx, r.l1, 0, head, channels.AdjudicatorAddress)
+	txs, bytes, _, err := l1Footprint(ctx, r.l1, 0, head, false, channels.AdjudicatorAddress)
 	if err != nil {
 		return nil, err
 	}
@@ -672,7 +655,8 @@ func (r *compareRun) decentralization(ctx context.Context) {
 		}
 		// The fewest validators holding more than 1/3 of the power, the
 		// largest first: enough to stop CometBFT from committing.
-		sortDesc(powers)
+		slices.Sort(powers)
+		slices.Reverse(powers)
 		sum, k := uint64(0), 0
 		for _, p := range powers {
 			sum, k = sum+p, k+1
@@ -710,14 +694,6 @@ func (r *compareRun) decentralization(ctx context.Context) {
 		LayerChannels:   "nobody while each party (or its watchtower) watches the L1 within the dispute window",
 		LayerSidechain:  "multisig bridge: 5 of its 9 keys; light-client bridge: more than 2/3 of the sidechain's power with nobody relaying within the delay",
 	})
-}
-
-func sortDesc(p []uint64) {
-	for i := 1; i < len(p); i++ {
-		for j := i; j > 0 && p[j] > p[j-1]; j-- {
-			p[j], p[j-1] = p[j-1], p[j]
-		}
-	}
 }
 
 // attacks runs each design's attack and keeps its outcome.
