@@ -187,7 +187,7 @@ func (s *Sidechain) Genesis() (json.RawMessage, types.GenesisAlloc, error) {
 		return nil, nil, err
 	}
 	s.Cluster = cl
-	doc := &cmttypes.GenesisDoc{ChainID: fmt.Sprintf("cairn-%d", DefaultSidechainID), GenesisTime: time.Now().Truncate(time.Second),
+	doc := &cmttypes.GenesisDoc{ChainID: l1.CometChainID(DefaultSidechainID), GenesisTime: time.Now().Truncate(time.Second),
 		InitialHeight: 1, Validators: cl.GenesisValidators()}
 	if cl.HasGenesis() {
 		if doc, err = cl.GenesisDoc(); err != nil {

@@ -77,6 +77,10 @@ type Cluster struct {
 	rpc   []string
 }
 
+// CometChainID is the CometBFT chain ID of the chain with Ethereum chain
+// ID id, as a cluster's genesis names it.
+func CometChainID(id uint64) string { return fmt.Sprintf("cairn-%d", id) }
+
 // GenesisFile is where a cluster keeps its shared genesis.
 func GenesisFile(dir string) string { return filepath.Join(dir, "genesis.json") }
 
@@ -210,7 +214,7 @@ func (c *Cluster) WriteGenesis(wings map[string]json.RawMessage) error {
 			params.Evidence.MaxAgeDuration = time.Duration(max(1, sc.Params.UnbondingSeconds/2)) * time.Second
 		}
 		doc := &cmttypes.GenesisDoc{
-			ChainID:         fmt.Sprintf("cairn-%d", g.ChainID),
+			ChainID:         CometChainID(g.ChainID),
 			GenesisTime:     now,
 			InitialHeight:   1,
 			ConsensusParams: params,
