@@ -67,6 +67,9 @@ type Call struct {
 	Caller common.Address
 	Value  *uint256.Int // already credited to Self when Run starts
 	Input  []byte
+	// BlobHashes are the versioned hashes of the calling transaction's
+	// blobs (EIP-4844), as BLOBHASH reads them; empty for other types.
+	BlobHashes []common.Hash
 
 	env *callEnv // the EVM running the call, for CallOut; nil outside one
 }
@@ -268,7 +271,9 @@ func (p *precompile) Run(input []byte) (out []byte, err error) {
 		Caller: msg.From,
 		Value:  value,
 		Input:  input,
-		env:    p.env,
+		// direct: the transaction's own message
+		BlobHashes: msg.BlobHashes,
+		env:        p.env,
 	}))
 }
 

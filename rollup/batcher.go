@@ -16,9 +16,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/crypto/kzg4844"
+	"github.com/ethereum/go-ethereum/params"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/holiman/uint256"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/internal/promutil"
 	"github.com/cairn-dev/cairn/rollup/batch"
 )
@@ -38,6 +42,27 @@ type BatcherL1 interface {
 	NonceAt(ctx context.Context, account common.Address, number *big.Int) (uint64, error)
 	SendTransaction(ctx context.Context, tx *types.Transaction) error
 	TransactionReceipt(ctx context.Context, hash common.Hash) (*types.Receipt, error)
+	BlobBaseFee(ctx context.Context) (*big.Int, error)
+}
+
+// DA is where the batcher posts its frames on L1.
+type DA string
+
+// The batcher's data-availability modes.
+const (
+	DACalldata DA = "calldata" // frames in the calldata of inbox transactions
+	DABlobs    DA = "blobs"    // frames in the blobs of EIP-4844 transactions to the inbox
+)
+
+// ParseDA reads a mode by name.
+func ParseDA(s string) (DA, error) {
+	switch DA(s) {
+	case DACalldata, DABlobs:
+		return DA(s), nil
+	case "":
+		return DACalldata, nil
+	}
+	return "", fmt.Errorf("%w: data availability %q: calldata or blobs", ErrConfig, s)
 }
 
 // BatcherConfig configures a batcher.
@@ -48,8 +73,16 @@ type BatcherConfig struct {
 	Key    *ecdsa.PrivateKey // the rollup's batcher account on L1
 	// MaxChannelDuration is how long blocks gather before they are posted.
 	MaxChannelDuration time.Duration
-	// MaxTxData is the calldata of one L1 transaction (frames and version).
+	// DA is where frames go: calldata (the default) or blobs.
+	DA DA
+	// MaxTxData is the calldata of one L1 transaction (frames and
+	// version); with blobs, the data of one blob (at most
+	// DefaultMaxTxData, so a proof can carry a blob's data in one L1
+	// transaction).
 	MaxTxData int
+	// BlobsPerTx is how many blobs one blob transaction carries (at most
+	// params.BlobTxMaxBlobs; that by default).
+	BlobsPerTx int
 	// MaxPendingBytes bounds the transaction bytes of blocks held before
 	// posting: the batcher stops reading blocks at this much.
 	MaxPendingBytes int
@@ -113,7 +146,8 @@ type Batcher struct {
 type BatcherStats struct {
 	Channels    uint64 // channels posted
 	L1Txs       uint64 // L1 transactions sent and included
-	L1Bytes     uint64 // calldata bytes included on L1
+	L1Bytes     uint64 // frame bytes included on L1, in calldata or blobs
+	Blobs       uint64 // blobs included on L1
 	L2Blocks    uint64 // L2 blocks posted
 	L2Txs       uint64 // L2 transactions posted
 	Resubmits   uint64 // times it went back to the safe head
@@ -134,6 +168,18 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 	}
 	if cfg.MaxTxData <= 0 {
 		cfg.MaxTxData = DefaultMaxTxData
+	}
+	if cfg.DA == "" {
+		cfg.DA = DACalldata
+	}
+	if _, err := ParseDA(string(cfg.DA)); err != nil {
+		return nil, err
+	}
+	if cfg.DA == DABlobs {
+		cfg.MaxTxData = min(cfg.MaxTxData, DefaultMaxTxData, da.MaxBlobData)
+	}
+	if cfg.BlobsPerTx <= 0 || cfg.BlobsPerTx > params.BlobTxMaxBlobs {
+		cfg.BlobsPerTx = params.BlobTxMaxBlobs
 	}
 	if cfg.MaxPendingBytes <= 0 || cfg.MaxPendingBytes > DefaultMaxPendingBytes {
 		cfg.MaxPendingBytes = DefaultMaxPendingBytes
@@ -230,7 +276,8 @@ type Post struct {
 	feeCap *big.Int
 	blocks int
 	ntx    int    // L2 transactions
-	bytes  int    // calldata
+	bytes  int    // frame data, in calldata or blobs
+	blobs  int    // blobs carrying it
 	last   uint64 // last L2 block
 }
 
@@ -361,6 +408,9 @@ func (b *Batcher) plan(ctx context.Context) (*Post, error) {
 	}
 	tip := big.NewInt(1_000_000_000 << min(b.feeBump, 8))
 	p.feeCap = new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2<<min(b.feeBump, 8))), tip)
+	if b.cfg.DA == DABlobs {
+		return p, b.planBlobs(ctx, p, frames, tip)
+	}
 	for i, f := range frames {
 		data := batch.MarshalTxData(f)
 		p.bytes += len(data)
@@ -379,6 +429,79 @@ func (b *Batcher) plan(ctx context.Context) (*Post, error) {
 		p.txs = append(p.txs, tx)
 	}
 	return p, nil
+}
+
+// planBlobs signs the blob transactions that carry frames, a frame a
+// blob, BlobsPerTx blobs a transaction, each with its sidecar in the form
+// the L1 takes (EIP-7594 cell proofs).
+func (b *Batcher) planBlobs(ctx context.Context, p *Post, frames []batch.Frame, tip *big.Int) error {
+	blobFee, err := b.cfg.L1.BlobBaseFee(ctx)
+	if err != nil {
+		return fmt.Errorf("L1 blob base fee: %w", err)
+	}
+	if blobFee.Sign() == 0 {
+		blobFee = big.NewInt(1)
+	}
+	blobFeeCap := new(big.Int).Mul(blobFee, big.NewInt(2<<min(b.feeBump, 8)))
+	for i := 0; len(frames) > 0; i++ {
+		n := min(len(frames), b.cfg.BlobsPerTx)
+		var blobs []kzg4844.Blob
+		for _, f := range frames[:n] {
+			data := batch.MarshalTxData(f)
+			p.bytes += len(data)
+			blob, err := da.EncodeBlob(data)
+			if err != nil {
+				return err
+			}
+			blobs = append(blobs, *blob)
+		}
+		frames = frames[n:]
+		sc, err := blobSidecar(blobs)
+		if err != nil {
+			return err
+		}
+		tx, err := types.SignNewTx(b.cfg.Key, b.signer, &types.BlobTx{
+			ChainID:    uint256.NewInt(b.cfg.Rollup.L1ChainID),
+			Nonce:      p.nonce + uint64(i),
+			GasTipCap:  uint256.MustFromBig(tip),
+			GasFeeCap:  uint256.MustFromBig(p.feeCap),
+			Gas:        blobTxGas,
+			To:         InboxAddress,
+			BlobFeeCap: uint256.MustFromBig(blobFeeCap),
+			BlobHashes: sc.BlobHashes(),
+			Sidecar:    sc,
+		})
+		if err != nil {
+			return err
+		}
+		p.txs = append(p.txs, tx)
+		p.blobs += n
+	}
+	return nil
+}
+
+// blobTxGas is a blob transaction's gas to the inbox: no calldata, and
+// the inbox charges nothing.
+const blobTxGas = 50_000
+
+// blobSidecar makes the sidecar of blobs: their commitments and 128 cell
+// proofs each (about 0.2 s of CPU a blob).
+func blobSidecar(blobs []kzg4844.Blob) (*types.BlobTxSidecar, error) {
+	commitments := make([]kzg4844.Commitment, len(blobs))
+	var proofs []kzg4844.Proof
+	for i := range blobs {
+		c, err := kzg4844.BlobToCommitment(&blobs[i])
+		if err != nil {
+			return nil, err
+		}
+		commitments[i] = c
+		ps, err := kzg4844.ComputeCellProofs(&blobs[i])
+		if err != nil {
+			return nil, err
+		}
+		proofs = append(proofs, ps...)
+	}
+	return types.NewBlobTxSidecar(types.BlobSidecarVersion1, blobs, commitments, proofs), nil
 }
 
 // Send sends a planned post's transactions, without waiting for them.
@@ -436,6 +559,7 @@ func (b *Batcher) Confirm(ctx context.Context, p *Post, wait bool) (bool, error)
 	b.stats.Channels++
 	b.stats.L1Txs += uint64(len(p.txs))
 	b.stats.L1Bytes += uint64(p.bytes)
+	b.stats.Blobs += uint64(p.blobs)
 	b.stats.L2Blocks += uint64(p.blocks)
 	b.stats.L2Txs += uint64(p.ntx)
 	b.mu.Unlock()

@@ -40,10 +40,18 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 			return fmt.Errorf("%w: inbox transaction %d out of order: the proof must name every batcher transaction of the channel", ErrBadProof, bt.Index)
 		}
 		r.last = bt.Index
-		h, block, ok := inbox.Batch(bt.Index)
-		if !ok || h != crypto.Keccak256Hash(bt.Data) {
+		e, ok := inbox.Batch(bt.Index)
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: no inbox record %d", ErrBadProof, bt.Index)
+		case e.Blob:
+			if err := checkBlobData(&bt, e.Hash); err != nil {
+				return fmt.Errorf("%w: inbox record %d: %w", ErrBadProof, bt.Index, err)
+			}
+		case e.Hash != crypto.Keccak256Hash(bt.Data):
 			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
 		}
+		block := e.Block
 		if block >= before {
 			return fmt.Errorf("%w: %w: inbox transaction %d in L1 block %d, the output in %d", ErrBadProof, ErrAfterOutput, bt.Index, block, before)
 		}

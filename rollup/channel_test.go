@@ -7,6 +7,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/cairn-dev/cairn/rollup/batch"
 )
@@ -39,8 +40,8 @@ func TestProofsFollowDerivationsChannelRules(t *testing.T) {
 	post := func(blocks []uint64, frames ...batch.Frame) (*StepProof, batchList) {
 		var l batchList
 		for i, f := range frames {
-			l.txs = append(l.txs, BatchTx{Index: uint64(i), Data: batch.MarshalTxData(f)})
-			l.blocks = append(l.blocks, blocks[i])
+			data := batch.MarshalTxData(f)
+			l.add(BatchTx{Index: uint64(i), Data: data}, inboxEntry{Hash: crypto.Keccak256Hash(data), Block: blocks[i]})
 		}
 		return &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: l.txs}, l
 	}

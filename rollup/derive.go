@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/internal/promutil"
 	"github.com/cairn-dev/cairn/rollup/batch"
 )
@@ -30,6 +31,9 @@ type L1Source interface {
 	Header(ctx context.Context, number uint64) (*types.Header, error)
 	Queue(ctx context.Context, from, to uint64) ([]QueueItem, error)
 	Finalized(ctx context.Context) (*types.Header, error)
+	// Blobs returns the blobs of the versioned hashes that L1 block
+	// number carries, each checked against its hash.
+	Blobs(ctx context.Context, number uint64, hashes []common.Hash) ([]*da.BlobSidecar, error)
 }
 
 // ErrTemporary marks a derivation step that failed before it changed
@@ -51,6 +55,7 @@ type Sink interface {
 // the rules.
 const (
 	DropForeignSender = "foreign-sender"   // inbox tx not from the batcher (rule 3)
+	DropBadBlob       = "bad-blob"         // a batcher blob that does not decode (rule 4)
 	DropBadFrame      = "bad-frame"        // tx data that is not valid frames (rule 4)
 	DropFrame         = "frame"            // frame or channel dropped by the assembler (rule 5)
 	DropInboxValue    = "inbox-value"      // a batcher transaction carrying value, which the inbox refuses (rule 3)
@@ -240,7 +245,12 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("%w: L1 block %d: %w", ErrTemporary, x, err)
 	}
 	live := x > d.replayUntil
-	for _, data := range d.inboxData(block, live) {
+	items, err := d.inboxData(ctx, block, live)
+	if err != nil {
+		// Nothing was applied: read the block and its blobs again.
+		return false, fmt.Errorf("%w: L1 block %d: %w", ErrTemporary, x, err)
+	}
+	for _, data := range items {
 		frames, err := batch.ParseTxData(data)
 		if err != nil {
 			if live {
@@ -280,8 +290,11 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 }
 
 // inboxData returns the calldata of the block's transactions to the inbox
-// that the batcher sent (rules 2 and 3).
-func (d *Deriver) inboxData(block *types.Block, live bool) [][]byte {
+// that the batcher sent (rules 2 and 3), and for a blob transaction the
+// data of each of its blobs in their place, its calldata ignored. A blob
+// that does not decode is dropped (DropBadBlob); one that cannot be read
+// is an error, and the block is read again.
+func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) ([][]byte, error) {
 	var out [][]byte
 	for _, tx := range block.Transactions() {
 		if tx.To() == nil || *tx.To() != InboxAddress {
@@ -302,9 +315,26 @@ func (d *Deriver) inboxData(block *types.Block, live bool) [][]byte {
 			}
 			continue
 		}
+		if hashes := tx.BlobHashes(); len(hashes) > 0 {
+			cars, err := d.l1.Blobs(ctx, block.NumberU64(), hashes)
+			if err != nil {
+				return nil, err
+			}
+			for _, sc := range cars {
+				data, err := da.DecodeBlob(&sc.Blob)
+				if err != nil {
+					if live {
+						d.drop(DropBadBlob, block.NumberU64(), err)
+					}
+					continue
+				}
+				out = append(out, data)
+			}
+			continue
+		}
 		out = append(out, tx.Data())
 	}
-	return out
+	return out, nil
 }
 
 // channel decodes a completed channel and derives its blocks (rules 6-9).

@@ -65,6 +65,7 @@ type SystemOptions struct {
 	SeqWindow    uint64             // 0: 10
 	CensorForced bool               // the sequencer ignores forced transactions
 	MaxTxData    int                // the batcher's calldata per L1 transaction; 0: DefaultMaxTxData
+	DA           DA                 // where the batcher posts: calldata (default) or blobs
 	L1Alloc      types.GenesisAlloc // more L1 genesis accounts (contracts a story calls)
 	// BatcherKey is the batcher's L1 key, the one the inbox accepts
 	// batches from; nil: BatcherKey(). A story whose attacker also runs
@@ -141,7 +142,7 @@ func (s *System) dataDir(name string) string {
 // StartSequencer (re)starts the sequencer from its data directory.
 func (s *System) StartSequencer(ctx context.Context) error {
 	n, err := StartNode(ctx, NodeConfig{
-		Name: "sequencer", Rollup: s.Config, DataDir: s.dataDir("sequencer"), L1: s.L1.Client(),
+		Name: "sequencer", Rollup: s.Config, DataDir: s.dataDir("sequencer"), L1: s.L1.Client(), L1Beacon: s.L1.URL(),
 		Sequencer: true, Manual: true, Clock: s.Clock.Now, RPCAddr: "127.0.0.1:0", SequencerKey: SequencerKey(),
 		CensorForced: s.opts.CensorForced, Log: s.opts.Log,
 	})
@@ -155,7 +156,7 @@ func (s *System) StartSequencer(ctx context.Context) error {
 // StartVerifier (re)starts the verifier from its data directory.
 func (s *System) StartVerifier(ctx context.Context) error {
 	n, err := StartNode(ctx, NodeConfig{
-		Name: "verifier", Rollup: s.Config, DataDir: s.dataDir("verifier"), L1: s.L1.Client(),
+		Name: "verifier", Rollup: s.Config, DataDir: s.dataDir("verifier"), L1: s.L1.Client(), L1Beacon: s.L1.URL(),
 		Manual: true, RPCAddr: "127.0.0.1:0", SequencerRPC: s.Sequencer.RPCURL(), Log: s.opts.Log,
 	})
 	if err != nil {
@@ -169,7 +170,7 @@ func (s *System) StartVerifier(ctx context.Context) error {
 func (s *System) StartBatcher() error {
 	b, err := NewBatcher(BatcherConfig{
 		Rollup: s.Config, L1: s.L1.Client(), L2: s.Sequencer, Key: cmp.Or(s.opts.BatcherKey, BatcherKey()),
-		Manual: true, ReceiptTimeout: 5 * time.Second, MaxTxData: s.opts.MaxTxData, Log: s.opts.Log,
+		Manual: true, ReceiptTimeout: 5 * time.Second, MaxTxData: s.opts.MaxTxData, DA: s.opts.DA, Log: s.opts.Log,
 	})
 	if err != nil {
 		return err

@@ -13,8 +13,10 @@ import (
 // Inbox is the L1 batch inbox. It accepts any transaction, so posting to it
 // never fails; for the batcher's it records the calldata's hash and L1
 // block, numbered in order, so the one-step proof can check that a block's
-// transactions are the ones the batcher posted. Derivation reads the
-// transactions themselves (rules 2–3).
+// transactions are the ones the batcher posted. A batcher's blob
+// transaction (EIP-4844) is recorded blob by blob instead, each by its
+// versioned hash, and its calldata is ignored, as op-node ignores it.
+// Derivation reads the transactions and blobs themselves (rules 2–3).
 type Inbox struct{ batcher common.Address }
 
 var (
@@ -41,23 +43,48 @@ func (in Inbox) Run(c *chain.Call) ([]byte, error) {
 	if c.Caller != in.batcher {
 		return nil, nil
 	}
+	if len(c.BlobHashes) > 0 {
+		for _, vh := range c.BlobHashes {
+			in.record(c, vh, true)
+		}
+		return nil, nil
+	}
+	in.record(c, crypto.Keccak256Hash(c.Input), false)
+	return nil, nil
+}
+
+// record appends one record: a calldata hash, or a blob's versioned hash.
+func (Inbox) record(c *chain.Call, h common.Hash, blob bool) {
 	idx := c.Get(inboxCountSlot).Big().Uint64()
-	h := crypto.Keccak256Hash(c.Input)
 	c.Set(itemSlot("inbox-hash", idx), h)
 	c.Set(itemSlot("inbox-block", idx), common.BigToHash(c.Block.BlockNumber))
+	if blob {
+		c.Set(itemSlot("inbox-blob", idx), common.Hash{31: 1})
+	}
 	c.Set(inboxCountSlot, common.BigToHash(new(big.Int).SetUint64(idx+1)))
 	c.Emit([]common.Hash{batchRecordedTopic, common.BigToHash(new(big.Int).SetUint64(idx)), h}, nil)
-	return nil, nil
+}
+
+// inboxEntry is what the inbox recorded of one batcher transaction, or of
+// one blob of a batcher's blob transaction.
+type inboxEntry struct {
+	Hash  common.Hash // keccak of the calldata, or the blob's versioned hash
+	Block uint64      // the L1 block that included it
+	Blob  bool
 }
 
 // inboxRecords reads the inbox's records from L1 state.
 type inboxRecords struct{ st vm.StateDB }
 
-func (r inboxRecords) Batch(i uint64) (common.Hash, uint64, bool) {
+func (r inboxRecords) Batch(i uint64) (inboxEntry, bool) {
 	if i >= r.st.GetState(InboxAddress, inboxCountSlot).Big().Uint64() {
-		return common.Hash{}, 0, false
+		return inboxEntry{}, false
 	}
-	return r.st.GetState(InboxAddress, itemSlot("inbox-hash", i)), r.st.GetState(InboxAddress, itemSlot("inbox-block", i)).Big().Uint64(), true
+	return inboxEntry{
+		Hash:  r.st.GetState(InboxAddress, itemSlot("inbox-hash", i)),
+		Block: r.st.GetState(InboxAddress, itemSlot("inbox-block", i)).Big().Uint64(),
+		Blob:  r.st.GetState(InboxAddress, itemSlot("inbox-blob", i)) != (common.Hash{}),
+	}, true
 }
 
 // RecordAfter reports whether the inbox recorded a batcher transaction

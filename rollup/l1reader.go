@@ -13,6 +13,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/cairn-dev/cairn/da"
 )
 
 // L1Client is what rollup nodes need of an L1 node. go-ethereum's
@@ -34,6 +36,8 @@ type L1Reader struct {
 	chainID uint64 // L2 chain ID, for decoding forced transactions
 	log     *slog.Logger
 
+	blobs BlobSource // nil: no blobs can be read
+
 	mu      sync.Mutex
 	headers map[uint64]*types.Header
 }
@@ -46,6 +50,21 @@ func NewL1Reader(client L1Client, l2ChainID uint64, log *slog.Logger) *L1Reader 
 		log = slog.Default()
 	}
 	return &L1Reader{client: client, chainID: l2ChainID, log: log, headers: map[uint64]*types.Header{}}
+}
+
+// WithBlobs makes the reader read blobs from src and returns it.
+func (r *L1Reader) WithBlobs(src BlobSource) *L1Reader {
+	r.blobs = src
+	return r
+}
+
+// Blobs returns the blobs of versioned hashes that L1 block number
+// carries, each checked against its hash.
+func (r *L1Reader) Blobs(ctx context.Context, number uint64, hashes []common.Hash) ([]*da.BlobSidecar, error) {
+	if r.blobs == nil {
+		return nil, ErrNoBlobSource
+	}
+	return r.blobs.Blobs(ctx, number, hashes)
 }
 
 // Head returns the newest L1 header.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/internal/promutil"
 	"github.com/cairn-dev/cairn/rpc"
 )
@@ -31,11 +32,15 @@ const ClientVersion = "cairn-rollup/v0.1.0"
 // NodeConfig configures a rollup node: a sequencer, or a verifier that reads
 // only L1.
 type NodeConfig struct {
-	Name      string // for logs and metrics: "sequencer", "verifier"
-	Rollup    *Config
-	DataDir   string   // "" keeps the chain in memory
-	L1        L1Client // the L1 node's JSON-RPC (ethclient)
-	Sequencer bool     // build blocks from the mempool
+	Name    string // for logs and metrics: "sequencer", "verifier"
+	Rollup  *Config
+	DataDir string   // "" keeps the chain in memory
+	L1      L1Client // the L1 node's JSON-RPC (ethclient)
+	// L1Beacon is the base URL of the L1's Beacon API, where blobs the
+	// batcher posted are read (Cairn's L1 serves it on its JSON-RPC port);
+	// "" reads none, and derivation waits at the first blob it meets.
+	L1Beacon  string
+	Sequencer bool // build blocks from the mempool
 	// BlockTime is the longest time between two blocks: with nothing to
 	// do, the sequencer builds an empty block this often.
 	BlockTime time.Duration
@@ -158,6 +163,9 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 			Name: "rejected_txs_total", Help: "Transactions refused by the sequencer's mempool.", ConstLabels: labels}),
 		unsafeRejected: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
 			Name: "rejected_unsafe_blocks_total", Help: "Unsafe blocks from the sequencer refused: bad signature, or not re-executing to themselves.", ConstLabels: labels}),
+	}
+	if cfg.L1Beacon != "" {
+		n.l1.WithBlobs(da.NewBeaconClient(cfg.L1Beacon))
 	}
 	if cfg.SequencerKey != nil && crypto.PubkeyToAddress(cfg.SequencerKey.PublicKey) != cfg.Rollup.UnsafeBlockSigner {
 		store.Close()

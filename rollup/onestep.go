@@ -20,6 +20,8 @@ import (
 	"github.com/ethereum/go-ethereum/ethdb/memorydb"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
+
+	"github.com/cairn-dev/cairn/da"
 	"github.com/ethereum/go-ethereum/triedb"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -45,10 +47,15 @@ type StepProof struct {
 	Batch []BatchTx
 }
 
-// BatchTx is one inbox transaction's calldata with its inbox record number.
+// BatchTx is one inbox record's data with its number: a batcher
+// transaction's calldata, or one blob's data as it decodes (da.DecodeBlob)
+// with the blob's KZG commitment and proof, which tie the data to the
+// versioned hash the inbox recorded (see blobData).
 type BatchTx struct {
-	Index uint64
-	Data  []byte
+	Index      uint64
+	Data       []byte
+	Commitment []byte `rlp:"optional"` // a blob's KZG commitment (48 bytes)
+	BlobProof  []byte `rlp:"optional"` // the blob's KZG proof (48 bytes)
 }
 
 // ProofItem is a portal log, as emitted.
@@ -182,9 +189,10 @@ type queueRecord interface {
 
 // batchRecord reads what the inbox recorded of the batcher's transactions.
 type batchRecord interface {
-	// Batch is the calldata hash of batcher transaction i and the L1
-	// block that included it.
-	Batch(i uint64) (hash common.Hash, l1Block uint64, ok bool)
+	// Batch is inbox record i: the calldata hash of a batcher transaction
+	// or the versioned hash of one of its blobs, and the L1 block that
+	// included it.
+	Batch(i uint64) (inboxEntry, bool)
 	// RecordAfter reports whether a batcher transaction landed in an L1
 	// block in (from, to].
 	RecordAfter(from, to uint64) bool
@@ -491,9 +499,9 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 	if err != nil {
 		return nil, err
 	}
-	index := map[common.Hash]uint64{}
+	index := map[common.Hash][]uint64{} // a blob transaction has a record per blob
 	for _, l := range logs {
-		index[l.TxHash] = l.Topics[1].Big().Uint64()
+		index[l.TxHash] = append(index[l.TxHash], l.Topics[1].Big().Uint64())
 	}
 	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L1ChainID))
 	var all batchList // the batcher's inbox transactions, in inbox order
@@ -513,7 +521,24 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 			if sender, _ := types.Sender(signer, tx); sender != cfg.Batcher {
 				continue
 			}
-			all.txs, all.blocks = append(all.txs, BatchTx{Index: idx, Data: tx.Data()}), append(all.blocks, x)
+			if hashes := tx.BlobHashes(); len(hashes) > 0 {
+				if len(idx) != len(hashes) {
+					return nil, fmt.Errorf("blob transaction %s has %d blobs and %d inbox records", tx.Hash(), len(hashes), len(idx))
+				}
+				cars, err := l1.Blobs(ctx, x, hashes)
+				if err != nil {
+					return nil, err
+				}
+				for i, sc := range cars {
+					data, err := da.DecodeBlob(&sc.Blob)
+					if err != nil {
+						data = nil // carries nothing: no proof can name it (docs/da.md)
+					}
+					all.add(BatchTx{Index: idx[i], Data: data, Commitment: sc.Commitment[:], BlobProof: sc.Proof[:]}, inboxEntry{Hash: hashes[i], Block: x, Blob: true})
+				}
+				continue
+			}
+			all.add(BatchTx{Index: idx[0], Data: tx.Data()}, inboxEntry{Hash: crypto.Keccak256Hash(tx.Data()), Block: x})
 		}
 	}
 	for start := range all.txs {
@@ -548,19 +573,23 @@ func parentCheck(parent *types.Header) (c [20]byte) {
 // the L1 blocks that included them, for checking a candidate batch before
 // sending it.
 type batchList struct {
-	txs    []BatchTx
-	blocks []uint64
+	txs     []BatchTx
+	entries []inboxEntry
+}
+
+func (l *batchList) add(bt BatchTx, e inboxEntry) {
+	l.txs, l.entries = append(l.txs, bt), append(l.entries, e)
 }
 
 func (batchList) RecordAfter(uint64, uint64) bool { return true }
 
-func (l batchList) Batch(i uint64) (common.Hash, uint64, bool) {
+func (l batchList) Batch(i uint64) (inboxEntry, bool) {
 	for k, bt := range l.txs {
 		if bt.Index == i {
-			return crypto.Keccak256Hash(bt.Data), l.blocks[k], true
+			return l.entries[k], true
 		}
 	}
-	return common.Hash{}, 0, false
+	return inboxEntry{}, false
 }
 
 // windowed returns the blocks of a batch whose channel completed in L1

@@ -23,7 +23,7 @@ type noQueue struct{}
 
 func (noQueue) QueueItem(uint64) (common.Hash, uint64, bool) { return common.Hash{}, 0, false }
 func (noQueue) QueueLength() uint64                          { return 0 }
-func (noQueue) Batch(uint64) (common.Hash, uint64, bool)     { return common.Hash{}, 0, false }
+func (noQueue) Batch(uint64) (inboxEntry, bool)              { return inboxEntry{}, false }
 func (noQueue) RecordAfter(uint64, uint64) bool              { return false }
 func (noQueue) KnowsL1Block(uint64, common.Hash) bool        { return true }
 

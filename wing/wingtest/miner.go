@@ -6,6 +6,7 @@ package wingtest
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -70,7 +71,7 @@ func NewClockedMiner(chainID uint64, clock func() uint64, alloc types.GenesisAll
 	}
 	m := &L1Miner{
 		store:     store,
-		exec:      chain.NewExecutor(store.Config(), store, system),
+		exec:      chain.NewExecutor(store.Config(), store, system).WithBlobs(),
 		signer:    types.LatestSigner(store.Config()),
 		BlockTime: 2,
 		clock:     clock,
@@ -120,9 +121,25 @@ func (m *L1Miner) Mine() (*types.Block, []chain.Skip, error) {
 	if m.clock != nil {
 		t = m.clock()
 	}
-	res, err := m.exec.Build(head, st, chain.Env{Time: t}, m.pending)
+	// Blob transactions go into the block without their sidecars, which
+	// the store keeps beside it and the Beacon API endpoint serves.
+	txs := make([]*types.Transaction, len(m.pending))
+	cars := map[common.Hash]*types.BlobTxSidecar{}
+	for i, tx := range m.pending {
+		txs[i] = tx
+		if sc := tx.BlobTxSidecar(); sc != nil {
+			txs[i] = tx.WithoutBlobTxSidecar()
+			cars[txs[i].Hash()] = sc
+		}
+	}
+	res, err := m.exec.Build(head, st, chain.Env{Time: t}, txs)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, tx := range res.Block.Transactions() {
+		if sc := cars[tx.Hash()]; sc != nil {
+			res.Sidecars = append(res.Sidecars, chain.TxSidecar{TxHash: tx.Hash(), Sidecar: sc})
+		}
 	}
 	if err := m.store.Commit(res); err != nil {
 		return nil, nil, err
@@ -191,6 +208,11 @@ func (m *L1Miner) SendTransaction(_ context.Context, raw []byte) error {
 	}
 	if _, err := types.Sender(m.signer, tx); err != nil {
 		return err
+	}
+	if tx.Type() == types.BlobTxType {
+		if sc := tx.BlobTxSidecar(); sc == nil || sc.ValidateBlobCommitmentHashes(tx.BlobHashes()) != nil {
+			return errors.New("blob transaction without a sidecar matching its versioned hashes")
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -1,0 +1,107 @@
+package rollup
+
+import (
+	"math/big"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto/kzg4844"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
+)
+
+// The batcher posts in blobs: the L1 block holds a blob transaction to the
+// inbox, the inbox records its blobs by versioned hash, and the verifier
+// derives the sequencer's chain from the blobs it reads over the L1's
+// Beacon API, block for block.
+func TestActionBlobsDerive(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{DA: DABlobs})
+	seq := dial(t, s.Sequencer.RPCURL())
+	sendL1(t, ctx, s, 1, PortalAddress, ether(5), nil, 21_000)
+	must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	must[*types.Block](t)(s.Sequence(ctx))
+	for i := range 5 {
+		must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), common.Address{byte(i + 1)}, big.NewInt(1)))
+	}
+	b := must[*types.Block](t)(s.Sequence(ctx))
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var blobTxs int
+	for n := uint64(1); n <= s.L1.Head().Number.Uint64(); n++ {
+		for _, tx := range s.L1.Chain().BlockByNumber(n).Transactions() {
+			if tx.Type() == types.BlobTxType && *tx.To() == InboxAddress {
+				blobTxs++
+			}
+		}
+	}
+	if blobTxs == 0 || s.Batcher.Stats().Blobs == 0 {
+		t.Fatalf("the batcher posted %d blob transactions, %d blobs", blobTxs, s.Batcher.Stats().Blobs)
+	}
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64())
+	if got == nil || got.Hash() != b.Hash() {
+		t.Fatalf("the verifier derived %v, want block %d %s", got, b.NumberU64(), b.Hash())
+	}
+}
+
+// A proof of a blob record carries the blob's data with its commitment and
+// proof; data that is not the blob's, or a commitment of another blob, is
+// refused.
+func TestBlobDataChecked(t *testing.T) {
+	data := []byte("frames of the channel")
+	blob := must[*kzg4844.Blob](t)(da.EncodeBlob(data))
+	sc := must[*types.BlobTxSidecar](t)(blobSidecar([]kzg4844.Blob{*blob}))
+	proof := must[kzg4844.Proof](t)(kzg4844.ComputeBlobProof(blob, sc.Commitments[0]))
+	vh := sc.BlobHashes()[0]
+	bt := BatchTx{Data: data, Commitment: sc.Commitments[0][:], BlobProof: proof[:]}
+	if err := checkBlobData(&bt, vh); err != nil {
+		t.Fatalf("the blob's own data: %v", err)
+	}
+	other := bt
+	other.Data = []byte("frames of another channel")
+	if err := checkBlobData(&other, vh); err == nil {
+		t.Fatal("other data passed for the blob")
+	}
+	other = bt
+	other.Commitment = nil
+	if err := checkBlobData(&other, vh); err == nil {
+		t.Fatal("a blob record without its commitment passed")
+	}
+	if err := checkBlobData(&bt, common.Hash{1}); err == nil {
+		t.Fatal("the data passed for another versioned hash")
+	}
+}
+
+// A challenger disputes a true output whose blocks came in blobs: the
+// proposer proves the block from the blob's data, once in one step and
+// once in parts.
+func TestActionFalseChallengeOverBlobs(t *testing.T) {
+	for _, budget := range []int{0, 6_000} {
+		st := newStoryWith(t, SystemOptions{DA: DABlobs}, AgentConfig{PartBudget: budget}, AgentConfig{Dishonest: true})
+		seq := dial(t, st.Sequencer.RPCURL())
+		for i := range 24 {
+			if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.l2Block()
+		st.l2Block()
+		st.round()
+		out := st.play(1)
+		if out == nil || out.Status != OutputDefended {
+			t.Fatalf("budget %d: true output lost: %+v", budget, out)
+		}
+		if st.Batcher.Stats().Blobs == 0 {
+			t.Fatal("nothing was posted in blobs")
+		}
+		moves := st.proposer.Moves()
+		if budget == 0 && moves["step"] != 1 || budget > 0 && (moves["loadBatch"] == 0 || moves["stepPart"] < 2) {
+			t.Fatalf("budget %d: moves %v", budget, moves)
+		}
+	}
+}
