@@ -66,6 +66,9 @@ type RollupOptions struct {
 	// GameClock is each party's chess clock in the dispute games, in
 	// seconds, set when the devnet is created; 0: rollup.DevGameClock.
 	GameClock uint64
+	// DA is where the batcher posts its frames: blobs (the default, as
+	// production rollups do) or calldata.
+	DA string
 }
 
 // AddFlags registers the rollup's devnet flags.
@@ -73,6 +76,7 @@ func (o *RollupOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.RPCPort, "l2-rpc-port", DefaultL2RPCPort, "JSON-RPC port of the rollup's sequencer; its verifier uses port+1; -1 runs no rollup")
 	f.DurationVar(&o.BlockTime, "l2-block-time", rollup.DefaultBlockTime, "the rollup sequencer's longest gap between blocks (an empty block when idle)")
 	f.DurationVar(&o.BlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the rollup sequencer's average gap between blocks under load, after a burst of blocks at once (-1ns: fixed blocks of --l2-block-time)")
+	f.StringVar(&o.DA, "l2-da", string(rollup.DABlobs), "where the rollup's batcher posts its data on L1: blobs (EIP-4844) or calldata")
 	f.BoolVar(&o.Relay, "relay", false, "prove and finalize every rollup withdrawal on L1 on its own, as the OP Stack's relayer does")
 }
 
@@ -130,6 +134,9 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 	}
 	batcherKey := rollup.BatcherKey()
 	r.Config = rollup.NewDevConfig(d.cfg.ChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey), r.l2, r.proofs)
+	if r.Config.DA, err = rollup.ParseDA(cmp.Or(r.opts.DA, string(rollup.DABlobs))); err != nil {
+		return err
+	}
 	seqAddr, verAddr, err := rollupAddrs(d.cfg.Host, r.opts.RPCPort)
 	if err != nil {
 		return err
@@ -139,7 +146,7 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 		return err
 	}
 	if r.Sequencer, err = rollup.StartNode(ctx, rollup.NodeConfig{
-		Name: "sequencer", Rollup: r.Config, DataDir: filepath.Join(dir, "sequencer"), L1: seqL1,
+		Name: "sequencer", Rollup: r.Config, DataDir: filepath.Join(dir, "sequencer"), L1: seqL1, L1Beacon: d.L1RPC(0),
 		Sequencer: true, BlockTime: r.blockTime, MinBlockGap: r.blockGap, RPCAddr: seqAddr, SequencerKey: rollup.SequencerKey(), Registry: reg, Layers: d.layers, Log: d.cfg.Log,
 	}); err != nil {
 		return err
@@ -149,7 +156,7 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 		return err
 	}
 	if r.Verifier, err = rollup.StartNode(ctx, rollup.NodeConfig{
-		Name: "verifier", Rollup: r.Config, DataDir: filepath.Join(dir, "verifier"), L1: verL1,
+		Name: "verifier", Rollup: r.Config, DataDir: filepath.Join(dir, "verifier"), L1: verL1, L1Beacon: d.L1RPC(1 % d.L1.Size()),
 		RPCAddr: verAddr, SequencerRPC: r.Sequencer.RPCURL(), Follow: true, Registry: reg, Layers: d.layers, Log: d.cfg.Log,
 	}); err != nil {
 		return err
@@ -261,8 +268,8 @@ func (r *Rollup) Summary(w io.Writer, d *Devnet) {
 	if r.blockGap > 0 {
 		blocks = fmt.Sprintf("blocks on demand (at once in bursts of %d, then one per %v; %v apart at most)", rollup.BlockBurst, r.blockGap, r.blockTime)
 	}
-	fmt.Fprintf(w, "\nL2  optimistic rollup, chain ID %d, %s, sequencing window %d L1 blocks\n",
-		r.Config.L2ChainID, blocks, r.Config.SeqWindow)
+	fmt.Fprintf(w, "\nL2  optimistic rollup, chain ID %d, %s, sequencing window %d L1 blocks, data in %s\n",
+		r.Config.L2ChainID, blocks, r.Config.SeqWindow, r.Config.DA)
 	fmt.Fprintf(w, "    sequencer    RPC %-24s WS %s\n", r.Sequencer.RPCURL(), r.Sequencer.WSURL())
 	fmt.Fprintf(w, "    verifier     RPC %-24s WS %s  (follows the sequencer, checks it against L1)\n", r.Verifier.RPCURL(), r.Verifier.WSURL())
 	fmt.Fprintf(w, "    portal %s (send ETH to it to deposit), batch inbox %s\n", rollup.PortalAddress, rollup.InboxAddress)

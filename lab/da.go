@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cairn-dev/cairn/da"
+	"github.com/cairn-dev/cairn/rollup"
 )
 
 // DAConfig configures the data-availability benchmark.
@@ -16,7 +17,13 @@ type DAConfig struct {
 	Ks      []int // square widths; default 4, 16, 64
 	Samples []int // samples per light node; default 1, 2, 4, 8, 16
 	Trials  int   // light nodes per (k, s); default 1,000
-	Out     io.Writer
+	// Modes are the rollup's data-availability modes whose L1 cost is
+	// measured; default calldata and blobs. PerBatch transfers a batch
+	// (default 1,000), Batches batches a run (default 2).
+	Modes             []rollup.DA
+	PerBatch, Batches int
+	NoModes           bool // sampling only
+	Out               io.Writer
 }
 
 // DASampling is one (k, s) cell: measured against the formula.
@@ -38,14 +45,14 @@ type DAResult struct {
 	Trials   int
 	Squares  []DASquare
 	Sampling []DASampling
+	Modes    []DAModeCost
 }
 
 // RunDA measures erasure-coded sampling: for each square width, the time
 // to extend a full square of random data and to rebuild it from its data
 // quadrant alone; then light nodes sampling a publisher that withholds the
 // minimal (k+1)² block, the share of them that catch it beside the
-// formula. The L1 modes (blobs, committee) are measured elsewhere as they
-// are built.
+// formula; and the L1 cost of the rollup's data in each mode (RunDAModes).
 func RunDA(ctx context.Context, cfg DAConfig) (*DAResult, error) {
 	if len(cfg.Ks) == 0 {
 		cfg.Ks = []int{4, 16, 64}
@@ -56,6 +63,15 @@ func RunDA(ctx context.Context, cfg DAConfig) (*DAResult, error) {
 	cfg.Trials = cmp.Or(cfg.Trials, 1000)
 	cfg.Out, _ = outputs(cfg.Out, nil)
 	res := &DAResult{Trials: cfg.Trials}
+	if !cfg.NoModes {
+		if len(cfg.Modes) == 0 {
+			cfg.Modes = []rollup.DA{rollup.DACalldata, rollup.DABlobs}
+		}
+		var err error
+		if res.Modes, err = RunDAModes(ctx, cfg.Modes, cmp.Or(cfg.PerBatch, 1000), cmp.Or(cfg.Batches, 2), cfg.Out); err != nil {
+			return nil, err
+		}
+	}
 	rng := rand.New(rand.NewPCG(1, 2)) // seeded: a run can be repeated
 	for _, k := range cfg.Ks {
 		fmt.Fprintf(cfg.Out, "square k=%d: extending, rebuilding, %d light nodes per sample count...\n", k, cfg.Trials)
@@ -104,6 +120,7 @@ func RunDA(ctx context.Context, cfg DAConfig) (*DAResult, error) {
 
 // Print writes the figures.
 func (r *DAResult) Print(w io.Writer) {
+	PrintDAModes(w, r.Modes)
 	fmt.Fprintln(w, "\nerasure-coded squares (512-byte shares, 2D Reed–Solomon, SHA-256 row and column roots):")
 	fmt.Fprintf(w, "  %4s  %10s  %10s  %12s  %s\n", "k", "data", "extend", "rebuild", "minimal withheld block")
 	for _, s := range r.Squares {

@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -73,7 +74,8 @@ type BatcherConfig struct {
 	Key    *ecdsa.PrivateKey // the rollup's batcher account on L1
 	// MaxChannelDuration is how long blocks gather before they are posted.
 	MaxChannelDuration time.Duration
-	// DA is where frames go: calldata (the default) or blobs.
+	// DA is where frames go: calldata or blobs; "": the rollup config's
+	// DA, calldata if it names none.
 	DA DA
 	// MaxTxData is the calldata of one L1 transaction (frames and
 	// version); with blobs, the data of one blob (at most
@@ -170,7 +172,7 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 		cfg.MaxTxData = DefaultMaxTxData
 	}
 	if cfg.DA == "" {
-		cfg.DA = DACalldata
+		cfg.DA = cmp.Or(cfg.Rollup.DA, DACalldata)
 	}
 	if _, err := ParseDA(string(cfg.DA)); err != nil {
 		return nil, err

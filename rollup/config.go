@@ -60,6 +60,9 @@ type Config struct {
 	Genesis chain.Genesis `json:"genesis"`
 	// Proofs are the rules of the L1 outputs contract and portal.
 	Proofs L1Params `json:"proofs"`
+	// DA is where the batcher posts: calldata or blobs. Derivation and
+	// proofs read both, so it is the batcher's choice, not a rule.
+	DA DA `json:"da,omitempty"`
 }
 
 // Defaults for a devnet.

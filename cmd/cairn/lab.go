@@ -308,23 +308,41 @@ func labDACmd() *cobra.Command {
 	var (
 		cfg     lab.DAConfig
 		timeout time.Duration
+		modes   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "da",
-		Short: "Data availability by sampling: square extension and rebuild times, detection against the formula",
-		Long: `For squares of k = 4, 16 and 64 shares a side (512-byte shares, extended to 2k×2k
-with Reed–Solomon codes, each row and column under a SHA-256 Merkle root), it times
-the extension and a rebuild from the data quadrant alone, then has --trials light
-nodes per sample count sample a publisher that withholds the fewest shares that
-stop a rebuild, (k+1)², and prints the share that catch it beside the formula.
-Blobs on the L1 and a committee are measured as they are built (docs/da.md).`,
+		Short: "Data availability: the rollup's L1 cost per transfer in each mode, and sampling's detection against the formula",
+		Long: `First the rollup's data in each mode (--modes, calldata and blobs): the same
+transfers (--per-batch a batch, --batches batches, random recipients) posted by a
+rollup on a hand-mined L1, idle and then with its base fee driven up about ten times
+by blocks of gas burning; L1 transactions, bytes, gas and fee per transfer from the
+batcher's receipts, and each mode's congested fee against calldata's.
+
+Then sampling: for squares of k = 4, 16 and 64 shares a side (512-byte shares,
+extended to 2k×2k with Reed–Solomon codes, each row and column under a SHA-256
+Merkle root), it times the extension and a rebuild from the data quadrant alone,
+then has --trials light nodes per sample count sample a publisher that withholds
+the fewest shares that stop a rebuild, (k+1)², and prints the share that catch it
+beside the formula (docs/da.md).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Out = cmd.OutOrStdout()
+			cfg.NoModes = len(modes) == 0
+			for _, m := range modes {
+				mode, err := rollup.ParseDA(m)
+				if err != nil {
+					return err
+				}
+				cfg.Modes = append(cfg.Modes, mode)
+			}
 			return runLab(cmd, timeout, func(ctx context.Context) (*lab.DAResult, error) { return lab.RunDA(ctx, cfg) })
 		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&cfg.Trials, "trials", 1000, "light nodes per square width and sample count")
+	f.IntVar(&cfg.PerBatch, "per-batch", 1000, "transfers a batch, for the modes' L1 cost")
+	f.IntVar(&cfg.Batches, "batches", 2, "batches a run, for the modes' L1 cost")
+	f.StringSliceVar(&modes, "modes", []string{"calldata", "blobs"}, "the rollup's data-availability modes to measure (none: sampling only)")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
@@ -32,13 +33,13 @@ func rollupCmd() *cobra.Command {
 
 // rollupNodeFlags are the flags of cairn rollup node.
 type rollupNodeFlags struct {
-	l1, config, dataDir, rpcAddr, seqRPC string
-	challenge, propose, sequencer        bool
-	key                                  signer
-	unsafeKey                            string
-	interval                             uint64
-	blockTime                            time.Duration
-	logLevel                             string
+	l1, beacon, config, dataDir, rpcAddr, seqRPC string
+	challenge, propose, sequencer                bool
+	key                                          signer
+	unsafeKey                                    string
+	interval                                     uint64
+	blockTime                                    time.Duration
+	logLevel                                     string
 }
 
 func rollupNodeCmd() *cobra.Command {
@@ -70,6 +71,7 @@ Anyone can run a verifier and challenger: that is the rollup's security.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.l1, "l1", "http://127.0.0.1:8545", "L1 JSON-RPC URL")
+	fl.StringVar(&f.beacon, "l1-beacon", "", "base URL of the L1's Beacon API, where the batcher's blobs are read (empty: the --l1 URL, where Cairn's L1 serves it)")
 	fl.StringVar(&f.config, "rollup", "", "the rollup's configuration file (rollup.json)")
 	fl.StringVar(&f.dataDir, "datadir", "", "where the node keeps its chain (empty: in memory)")
 	fl.StringVar(&f.rpcAddr, "rpc", "127.0.0.1:9556", "JSON-RPC listen address (HTTP and WebSocket)")
@@ -159,7 +161,7 @@ func runRollupNode(cmd *cobra.Command, f *rollupNodeFlags) error {
 		role = "sequencer"
 	}
 	n, err := rollup.StartNode(dialCtx, rollup.NodeConfig{
-		Name: role, Rollup: cfg, DataDir: f.dataDir, L1: l1c, RPCAddr: f.rpcAddr,
+		Name: role, Rollup: cfg, DataDir: f.dataDir, L1: l1c, L1Beacon: cmp.Or(f.beacon, f.l1), RPCAddr: f.rpcAddr,
 		Sequencer: f.sequencer, BlockTime: f.blockTime, SequencerKey: unsafeKey,
 		SequencerRPC: f.seqRPC, Follow: f.seqRPC != "" && cfg.UnsafeBlockSigner != (common.Address{}),
 		Log: log,
@@ -183,7 +185,7 @@ func runRollupNode(cmd *cobra.Command, f *rollupNodeFlags) error {
 			return err
 		}
 		closers = append(closers, b.Close)
-		fmt.Fprintf(out, "  batcher %s posts to the inbox %s\n", crypto.PubkeyToAddress(key.PublicKey), rollup.InboxAddress)
+		fmt.Fprintf(out, "  batcher %s posts to the inbox %s in %s\n", crypto.PubkeyToAddress(key.PublicKey), rollup.InboxAddress, cmp.Or(cfg.DA, rollup.DACalldata))
 	}
 	if f.propose {
 		a := rollup.NewProposer(rollup.AgentConfig{Node: n, L1: l1c, Key: key, Interval: f.interval, Log: log})

@@ -1,0 +1,260 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rollup"
+)
+
+// DAModeCost is what posting the same L2 transfers cost on L1 in one
+// data-availability mode, with the L1 idle and with its execution gas
+// congested (its base fee driven up by blocks over their gas target).
+type DAModeCost struct {
+	Mode      rollup.DA
+	Transfers int
+	L1Txs     int
+	Blobs     int
+	// Bytes is what the L1 carries for the posts: calldata, or whole blobs
+	// (131,072 bytes each, however full).
+	Bytes    int
+	Frames   int    // frame bytes within them
+	Gas      uint64 // execution gas of the posts
+	BlobGas  uint64
+	Fee      *big.Int // wei, idle L1
+	Congest  *big.Int // wei, congested L1
+	BaseFee  [2]*big.Int
+	BlobFee  [2]*big.Int // blob base fee, idle and congested
+	Congestx float64     // the congested base fee over the idle one
+}
+
+// PerTransfer divides a figure by the transfers posted.
+func (c *DAModeCost) PerTransfer(v float64) float64 { return v / float64(c.Transfers) }
+
+// burner is L1 code that burns all the gas it is given (an endless loop):
+// blocks of calls to it are over their gas target and raise the base fee.
+var burner = common.HexToAddress("0x00000000000000000000000000000000B0B0B0B0")
+
+// RunDAModes posts the same transfers (perBatch a batch, batches of them,
+// to random recipients) through a rollup on a hand-mined L1 in each mode,
+// idle, then again after the L1's base fee has been driven up about ten
+// times, and reads what the batcher's L1 transactions cost from their
+// receipts.
+func RunDAModes(ctx context.Context, modes []rollup.DA, perBatch, batches int, out io.Writer) ([]DAModeCost, error) {
+	var res []DAModeCost
+	for _, mode := range modes {
+		fmt.Fprintf(out, "data availability %s: %d batches of %d transfers, idle L1 then congested...\n", mode, batches, perBatch)
+		c, err := runDAMode(ctx, mode, perBatch, batches)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", mode, err)
+		}
+		res = append(res, *c)
+	}
+	return res, nil
+}
+
+func runDAMode(ctx context.Context, mode rollup.DA, perBatch, batches int) (*DAModeCost, error) {
+	s, err := rollup.NewSystem(ctx, rollup.SystemOptions{DA: mode, Log: slog.New(slog.DiscardHandler),
+		L1Alloc: types.GenesisAlloc{burner: {Code: []byte{0x5b, 0x60, 0x00, 0x56}, Balance: new(big.Int)}}})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	seq, err := ethclient.DialContext(ctx, s.Sequencer.RPCURL())
+	if err != nil {
+		return nil, err
+	}
+	defer seq.Close()
+	c := &DAModeCost{Mode: mode, Fee: new(big.Int), Congest: new(big.Int)}
+	post := func(fee *big.Int) error {
+		for range batches {
+			if err := sendTransfers(ctx, s, seq, perBatch); err != nil {
+				return err
+			}
+			from := s.L1.Head().Number.Uint64()
+			if err := s.Batch(ctx); err != nil {
+				return err
+			}
+			if err := c.add(ctx, s, from, fee); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	c.BaseFee[0], c.BlobFee[0] = s.L1.Head().BaseFee, blobBaseFee(s)
+	if err := post(c.Fee); err != nil {
+		return nil, err
+	}
+	if err := congest(ctx, s, 10); err != nil {
+		return nil, err
+	}
+	c.BaseFee[1], c.BlobFee[1] = s.L1.Head().BaseFee, blobBaseFee(s)
+	c.Congestx = ratio(c.BaseFee[1], c.BaseFee[0])
+	if err := post(c.Congest); err != nil {
+		return nil, err
+	}
+	// Both runs posted the same amounts; report one.
+	c.Transfers /= 2
+	c.L1Txs /= 2
+	c.Blobs /= 2
+	c.Bytes /= 2
+	c.Frames /= 2
+	c.Gas /= 2
+	c.BlobGas /= 2
+	return c, nil
+}
+
+// sendTransfers sends n transfers to random recipients from the ten dev
+// accounts and seals them into L2 blocks.
+func sendTransfers(ctx context.Context, s *rollup.System, seq *ethclient.Client, n int) error {
+	chainID := new(big.Int).SetUint64(s.Config.L2ChainID)
+	head, err := seq.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return err
+	}
+	signer := types.LatestSignerForChainID(chainID)
+	nonces := map[uint32]uint64{}
+	for i := range n {
+		k := uint32(i % 10)
+		if _, ok := nonces[k]; !ok {
+			if nonces[k], err = seq.PendingNonceAt(ctx, chain.DevAddress(k)); err != nil {
+				return err
+			}
+		}
+		var to common.Address
+		copy(to[:], crypto.Keccak256([]byte{byte(i), byte(i >> 8), byte(i >> 16), byte(head.Number.Uint64())}))
+		tx, err := types.SignNewTx(chain.DevKey(k), signer, &types.DynamicFeeTx{
+			ChainID: chainID, Nonce: nonces[k], To: &to, Value: big.NewInt(1), Gas: 21_000,
+			GasTipCap: big.NewInt(params.GWei / 1000), GasFeeCap: new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), big.NewInt(params.GWei/1000)),
+		})
+		if err != nil {
+			return err
+		}
+		if err := seq.SendTransaction(ctx, tx); err != nil {
+			return err
+		}
+		nonces[k]++
+	}
+	for s.Sequencer.PoolLen() > 0 {
+		if _, err := s.Sequence(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// add reads the batcher's transactions in L1 blocks after from.
+func (c *DAModeCost) add(ctx context.Context, s *rollup.System, from uint64, fee *big.Int) error {
+	l1 := s.L1.Client()
+	for n := from + 1; n <= s.L1.Head().Number.Uint64(); n++ {
+		for _, tx := range s.L1.Chain().BlockByNumber(n).Transactions() {
+			if tx.To() == nil || *tx.To() != rollup.InboxAddress {
+				continue
+			}
+			r, err := l1.TransactionReceipt(ctx, tx.Hash())
+			if err != nil {
+				return err
+			}
+			c.L1Txs++
+			c.Gas += r.GasUsed
+			c.BlobGas += r.BlobGasUsed
+			fee.Add(fee, new(big.Int).Mul(new(big.Int).SetUint64(r.GasUsed), r.EffectiveGasPrice))
+			if r.BlobGasPrice != nil {
+				fee.Add(fee, new(big.Int).Mul(new(big.Int).SetUint64(r.BlobGasUsed), r.BlobGasPrice))
+			}
+			if nb := len(tx.BlobHashes()); nb > 0 {
+				c.Blobs += nb
+				c.Bytes += nb * params.BlobTxFieldElementsPerBlob * 32
+			} else {
+				c.Bytes += len(tx.Data())
+			}
+		}
+	}
+	st := s.Batcher.Stats()
+	c.Transfers, c.Frames = int(st.L2Txs), int(st.L1Bytes)
+	return nil
+}
+
+// congest mines blocks full of gas burning until the L1 base fee is x
+// times what it was.
+func congest(ctx context.Context, s *rollup.System, x int64) error {
+	target := new(big.Int).Mul(s.L1.Head().BaseFee, big.NewInt(x))
+	l1 := s.L1.Client()
+	signer := types.LatestSignerForChainID(big.NewInt(rollup.L1MinerChainID))
+	key := chain.DevKey(7)
+	for s.L1.Head().BaseFee.Cmp(target) < 0 {
+		head := s.L1.Head()
+		nonce, err := l1.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey))
+		if err != nil {
+			return err
+		}
+		feeCap := new(big.Int).Mul(head.BaseFee, big.NewInt(3))
+		// Transactions of 10M gas: under EIP-7825's cap of 2^24 a transaction.
+		for i := range head.GasLimit / 10_000_000 {
+			tx, err := types.SignNewTx(key, signer, &types.DynamicFeeTx{ChainID: big.NewInt(rollup.L1MinerChainID), Nonce: nonce + i,
+				To: &burner, Gas: 10_000_000, GasTipCap: big.NewInt(1), GasFeeCap: feeCap})
+			if err != nil {
+				return err
+			}
+			if err := l1.SendTransaction(ctx, tx); err != nil {
+				return err
+			}
+		}
+		b, skipped, err := s.L1.Mine()
+		if err != nil {
+			return err
+		}
+		if b.GasUsed() <= b.GasLimit()/2 {
+			return fmt.Errorf("a block of gas burning used %d gas of %d (%d transactions left out)", b.GasUsed(), b.GasLimit(), len(skipped))
+		}
+	}
+	return nil
+}
+
+func blobBaseFee(s *rollup.System) *big.Int {
+	fee, err := s.L1.Client().BlobBaseFee(context.Background())
+	if err != nil {
+		return new(big.Int)
+	}
+	return fee
+}
+
+func ratio(a, b *big.Int) float64 {
+	if b == nil || b.Sign() == 0 {
+		return 0
+	}
+	f, _ := new(big.Rat).SetFrac(a, b).Float64()
+	return f
+}
+
+// PrintDAModes writes the modes' costs side by side, with each mode's
+// fee beside the first mode's (calldata).
+func PrintDAModes(w io.Writer, cs []DAModeCost) {
+	if len(cs) == 0 {
+		return
+	}
+	c0 := cs[0]
+	fmt.Fprintf(w, "\nL1 cost of the rollup's data per L2 transfer (%d transfers to random recipients a run; congested: L1 base fee %.1f× idle):\n", c0.Transfers, c0.Congestx)
+	fmt.Fprintf(w, "  %-9s  %6s  %5s  %9s  %9s  %9s  %14s  %14s  %9s\n", "mode", "L1 txs", "blobs", "L1 bytes", "frame B", "L1 gas", "fee idle", "fee congested", "cheaper")
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-9s  %6d  %5d  %9.1f  %9.1f  %9.1f  %9.4g gwei  %9.4g gwei  %8.1f×\n", c.Mode, c.L1Txs, c.Blobs,
+			c.PerTransfer(float64(c.Bytes)), c.PerTransfer(float64(c.Frames)), c.PerTransfer(float64(c.Gas)),
+			c.PerTransfer(gweiF(c.Fee)), c.PerTransfer(gweiF(c.Congest)), ratio(c0.Congest, c.Congest))
+	}
+	fmt.Fprintln(w, "  L1 bytes count whole blobs (131,072 bytes each); fees are execution gas plus blob gas at the L1's prices; cheaper: congested fee against the first mode's")
+}
+
+func gweiF(wei *big.Int) float64 {
+	f, _ := new(big.Rat).SetFrac(wei, big.NewInt(params.GWei)).Float64()
+	return f
+}
