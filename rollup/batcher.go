@@ -53,17 +53,21 @@ type DA string
 const (
 	DACalldata DA = "calldata" // frames in the calldata of inbox transactions
 	DABlobs    DA = "blobs"    // frames in the blobs of EIP-4844 transactions to the inbox
+	// DACommittee: frames kept by the data-availability committee, whose
+	// certificate goes to the inbox in calldata (the frames themselves
+	// when the committee does not sign in time).
+	DACommittee DA = "committee"
 )
 
 // ParseDA reads a mode by name.
 func ParseDA(s string) (DA, error) {
 	switch DA(s) {
-	case DACalldata, DABlobs:
+	case DACalldata, DABlobs, DACommittee:
 		return DA(s), nil
 	case "":
 		return DACalldata, nil
 	}
-	return "", fmt.Errorf("%w: data availability %q: calldata or blobs", ErrConfig, s)
+	return "", fmt.Errorf("%w: data availability %q: calldata, blobs or committee", ErrConfig, s)
 }
 
 // BatcherConfig configures a batcher.
@@ -123,6 +127,7 @@ type Batcher struct {
 	signer  types.Signer
 	log     *slog.Logger
 	chainID *big.Int
+	dac     *da.CommitteeClient // in committee mode
 
 	next       uint64         // next L2 block to read
 	pending    []*types.Block // read, not yet posted
@@ -148,8 +153,10 @@ type Batcher struct {
 type BatcherStats struct {
 	Channels    uint64 // channels posted
 	L1Txs       uint64 // L1 transactions sent and included
-	L1Bytes     uint64 // frame bytes included on L1, in calldata or blobs
+	L1Bytes     uint64 // bytes included on L1: frames in calldata or blobs, or certificates
 	Blobs       uint64 // blobs included on L1
+	Certified   uint64 // frame bytes kept by the committee, certified on L1
+	Fallbacks   uint64 // frames posted in calldata because the committee did not sign
 	L2Blocks    uint64 // L2 blocks posted
 	L2Txs       uint64 // L2 transactions posted
 	Resubmits   uint64 // times it went back to the safe head
@@ -180,6 +187,12 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 	if cfg.DA == DABlobs {
 		cfg.MaxTxData = min(cfg.MaxTxData, DefaultMaxTxData, da.MaxBlobData)
 	}
+	var dac *da.CommitteeClient
+	if cfg.DA == DACommittee {
+		if dac = cfg.Rollup.committeeClient(); dac == nil || len(cfg.Rollup.CommitteeURLs) != len(dac.Committee.Members) {
+			return nil, fmt.Errorf("%w: committee mode needs the rollup's committee and each member's URL", ErrConfig)
+		}
+	}
 	if cfg.BlobsPerTx <= 0 || cfg.BlobsPerTx > params.BlobTxMaxBlobs {
 		cfg.BlobsPerTx = params.BlobTxMaxBlobs
 	}
@@ -206,6 +219,7 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 		from:    from,
 		signer:  types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.Rollup.L1ChainID)),
 		chainID: new(big.Int).SetUint64(cfg.Rollup.L2ChainID),
+		dac:     dac,
 		log:     cfg.Log.With("node", "batcher"),
 		stop:    make(chan struct{}),
 		postedBytes: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
@@ -277,10 +291,13 @@ type Post struct {
 	nonce  uint64
 	feeCap *big.Int
 	blocks int
-	ntx    int    // L2 transactions
-	bytes  int    // frame data, in calldata or blobs
-	blobs  int    // blobs carrying it
-	last   uint64 // last L2 block
+	ntx    int // L2 transactions
+	bytes  int // frame data, in calldata or blobs
+	blobs  int // blobs carrying it
+	// certified is the frame data the committee certified (not on L1);
+	// fallbacks the frames posted whole because it did not.
+	certified, fallbacks int
+	last                 uint64 // last L2 block
 }
 
 // Txs are the post's L1 transactions.
@@ -415,6 +432,17 @@ func (b *Batcher) plan(ctx context.Context) (*Post, error) {
 	}
 	for i, f := range frames {
 		data := batch.MarshalTxData(f)
+		if b.cfg.DA == DACommittee {
+			cert, err := b.dac.Certify(ctx, data)
+			if err == nil {
+				p.certified += len(data)
+				data = cert.Marshal()
+			} else {
+				// The committee did not sign in time: post the data itself.
+				b.log.Warn("Committee did not certify: posting the frame in calldata", "err", err)
+				p.fallbacks++
+			}
+		}
 		p.bytes += len(data)
 		tx, err := types.SignNewTx(b.cfg.Key, b.signer, &types.DynamicFeeTx{
 			ChainID:   new(big.Int).SetUint64(b.cfg.Rollup.L1ChainID),
@@ -562,6 +590,8 @@ func (b *Batcher) Confirm(ctx context.Context, p *Post, wait bool) (bool, error)
 	b.stats.L1Txs += uint64(len(p.txs))
 	b.stats.L1Bytes += uint64(p.bytes)
 	b.stats.Blobs += uint64(p.blobs)
+	b.stats.Certified += uint64(p.certified)
+	b.stats.Fallbacks += uint64(p.fallbacks)
 	b.stats.L2Blocks += uint64(p.blocks)
 	b.stats.L2Txs += uint64(p.ntx)
 	b.mu.Unlock()

@@ -61,7 +61,8 @@ func chanWord(start, word uint64) common.Hash {
 // assembles the channel the load's inbox transactions carry under
 // derivation's rules (channelRun), keeping the assembly's state and data
 // between loads, and records the blocks of its batch once complete.
-func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow, channelTimeout uint64, inbox batchRecord) error {
+func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord) error {
+	l2ChainID, seqWindow, channelTimeout := params.L2ChainID, params.SeqWindow, params.ChannelTimeout
 	s := outputsOf(st)
 	idSlot, nextSlot, lenSlot, lastSlot, openedSlot := chanSlot(l.Start, 0), chanSlot(l.Start, 1), chanSlot(l.Start, 2), chanSlot(l.Start, 3), chanSlot(l.Start, 4)
 	if len(l.Txs) == 0 {
@@ -72,7 +73,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, l2ChainID, seqWindow, channelTimeout
 	if stored[0] == 2 {
 		return fmt.Errorf("%w: channel at inbox transaction %d is already loaded", ErrBadProof, l.Start)
 	}
-	run := &channelRun{}
+	run := &channelRun{dac: params.Committee, chainID: l2ChainID}
 	size := u64(s.Get(lenSlot))
 	if started {
 		run.opened = true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/crypto/kzg4844"
 
 	"github.com/cairn-dev/cairn/da"
@@ -47,4 +48,19 @@ func checkBlobData(bt *BatchTx, vh common.Hash) error {
 	copy(sc.Commitment[:], bt.Commitment)
 	copy(sc.Proof[:], bt.BlobProof)
 	return da.VerifyBlob(&sc, vh)
+}
+
+// certifiedData returns the data a committee certificate (bt.Data) stands
+// for: nil, carrying nothing, when the certificate does not verify (as
+// derivation drops it); otherwise bt.Preimage, which must hash to the
+// certified hash.
+func certifiedData(bt *BatchTx, dac *da.Committee, chainID uint64) ([]byte, error) {
+	cert, err := da.ParseCertificate(bt.Data)
+	if err != nil || dac.Verify(cert, chainID) != nil {
+		return nil, nil
+	}
+	if crypto.Keccak256Hash(bt.Preimage) != cert.DataHash {
+		return nil, fmt.Errorf("the data of certificate %s is not in the proof", cert.DataHash)
+	}
+	return bt.Preimage, nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
@@ -25,6 +26,9 @@ type channelRun struct {
 	data     []byte // data taken by this run
 	complete bool
 	x        uint64 // L1 block of the transaction that completed the channel
+
+	dac     *da.Committee // the committee whose certificates count; nil: none
+	chainID uint64        // the L2 chain certificates are for
 }
 
 // feed reads txs; the first must be inbox record first when the run has
@@ -51,11 +55,18 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 		case e.Hash != crypto.Keccak256Hash(bt.Data):
 			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
 		}
+		data := bt.Data
+		if !e.Blob && r.dac != nil && len(data) > 0 && data[0] == da.CertVersion {
+			var err error
+			if data, err = certifiedData(&bt, r.dac, r.chainID); err != nil {
+				return fmt.Errorf("%w: inbox transaction %d: %w", ErrBadProof, bt.Index, err)
+			}
+		}
 		block := e.Block
 		if block >= before {
 			return fmt.Errorf("%w: %w: inbox transaction %d in L1 block %d, the output in %d", ErrBadProof, ErrAfterOutput, bt.Index, block, before)
 		}
-		frames, err := batch.ParseTxData(bt.Data)
+		frames, err := batch.ParseTxData(data)
 		if err != nil {
 			continue // derivation drops the transaction's data (rule 4)
 		}

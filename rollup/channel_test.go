@@ -46,7 +46,7 @@ func TestProofsFollowDerivationsChannelRules(t *testing.T) {
 		return &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: l.txs}, l
 	}
 	check := func(p *StepProof, l batchList) error {
-		return checkBatch(p, parent, txs, s.Config.L2ChainID, s.Config.SeqWindow, s.Config.ChannelTimeout, l, AnyL1Block)
+		return checkBatch(p, parent, txs, &s.Config.Proofs, l, AnyL1Block)
 	}
 	at := info.Number
 	if err := check(post([]uint64{at, at}, a0, a1)); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
 )
 
 // Well-known addresses of the rollup.
@@ -63,6 +64,37 @@ type Config struct {
 	// DA is where the batcher posts: calldata or blobs. Derivation and
 	// proofs read both, so it is the batcher's choice, not a rule.
 	DA DA `json:"da,omitempty"`
+	// CommitteeURLs are where the data-availability committee's members
+	// (Proofs.Committee, in its order) serve the data they certified.
+	CommitteeURLs []string `json:"committeeUrls,omitempty"`
+}
+
+// The devnet's data-availability committee: five members, two of them
+// assumed honest, as Arbitrum AnyTrust's committees are sized, so a
+// certificate needs four signatures.
+const (
+	DevCommitteeSize   = 5
+	DevCommitteeHonest = 2
+)
+
+// DevCommittee returns a committee of n members with fixed keys, h of them
+// assumed honest (so n−h+1 must sign), and the members' keys.
+func DevCommittee(n, h int) (*da.Committee, []*da.BLSKey) {
+	c := &da.Committee{Threshold: n - h + 1}
+	var keys []*da.BLSKey
+	for i := range n {
+		k := da.NewBLSKey([]byte(fmt.Sprintf("cairn-devnet-dac-%d", i)))
+		c.Members, keys = append(c.Members, k.PK), append(keys, k)
+	}
+	return c, keys
+}
+
+// committeeClient is a client of the rollup's committee, nil without one.
+func (c *Config) committeeClient() *da.CommitteeClient {
+	if c.Proofs.Committee == nil {
+		return nil
+	}
+	return da.NewCommitteeClient(c.Proofs.Committee, c.L2ChainID, c.CommitteeURLs)
 }
 
 // Defaults for a devnet.

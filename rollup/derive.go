@@ -54,15 +54,16 @@ type Sink interface {
 // cairn_rollup_derivation_dropped_total metric. docs/rollup.md numbers
 // the rules.
 const (
-	DropForeignSender = "foreign-sender"   // inbox tx not from the batcher (rule 3)
-	DropBadBlob       = "bad-blob"         // a batcher blob that does not decode (rule 4)
-	DropBadFrame      = "bad-frame"        // tx data that is not valid frames (rule 4)
-	DropFrame         = "frame"            // frame or channel dropped by the assembler (rule 5)
-	DropInboxValue    = "inbox-value"      // a batcher transaction carrying value, which the inbox refuses (rule 3)
-	DropBadChannel    = "bad-channel"      // channel that does not decompress or decode (rule 6)
-	DropNotNext       = "batch-not-next"   // batch that does not extend the safe head (rule 7)
-	DropBadBlock      = "block-rule"       // block breaking an origin, time or window rule (rule 8)
-	DropForcedInvalid = "forced-undecoded" // forced tx that does not decode (rule 10)
+	DropForeignSender  = "foreign-sender"   // inbox tx not from the batcher (rule 3)
+	DropBadBlob        = "bad-blob"         // a batcher blob that does not decode (rule 4)
+	DropBadCertificate = "bad-certificate"  // a committee certificate that does not verify (rule 4)
+	DropBadFrame       = "bad-frame"        // tx data that is not valid frames (rule 4)
+	DropFrame          = "frame"            // frame or channel dropped by the assembler (rule 5)
+	DropInboxValue     = "inbox-value"      // a batcher transaction carrying value, which the inbox refuses (rule 3)
+	DropBadChannel     = "bad-channel"      // channel that does not decompress or decode (rule 6)
+	DropNotNext        = "batch-not-next"   // batch that does not extend the safe head (rule 7)
+	DropBadBlock       = "block-rule"       // block breaking an origin, time or window rule (rule 8)
+	DropForcedInvalid  = "forced-undecoded" // forced tx that does not decode (rule 10)
 )
 
 // Deriver rebuilds the L2 chain from L1 alone: one L1 block per Step, in
@@ -77,6 +78,7 @@ type Deriver struct {
 	log    *slog.Logger
 
 	warm        func([]*types.Transaction) // recovers senders ahead of execution; may be nil
+	dac         *da.CommitteeClient        // the data-availability committee; nil: none
 	asm         *batch.Assembler
 	l1Pos       uint64 // last L1 block fully processed
 	replayUntil uint64 // L1 blocks up to here only rebuild channel state
@@ -118,6 +120,7 @@ func NewDeriver(cfg *Config, l1 L1Source, store *chain.Store, sink Sink, reg pro
 		signer: types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L1ChainID)),
 		log:    log,
 		drops:  map[string]uint64{},
+		dac:    cfg.committeeClient(),
 		dropped: promutil.CounterVec(reg, prometheus.CounterOpts{
 			Namespace: "cairn", Subsystem: "rollup", Name: "derivation_dropped_total",
 			Help: "Data derivation dropped, by rule.",
@@ -332,7 +335,24 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 			}
 			continue
 		}
-		out = append(out, tx.Data())
+		data := tx.Data()
+		if d.dac != nil && len(data) > 0 && data[0] == da.CertVersion {
+			cert, err := da.ParseCertificate(data)
+			if err == nil {
+				err = d.dac.Committee.Verify(cert, d.cfg.L2ChainID)
+			}
+			if err != nil {
+				if live {
+					d.drop(DropBadCertificate, block.NumberU64(), err)
+				}
+				continue
+			}
+			// Withheld data stops derivation here: the validium's risk.
+			if data, err = d.dac.Fetch(ctx, cert.DataHash); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, data)
 	}
 	return out, nil
 }

@@ -295,7 +295,7 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		if err := rlp.DecodeBytes(args[0].([]byte), &load); err != nil {
 			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
 		}
-		if err := loadBatch(c.State, &load, o.p.L2ChainID, o.p.SeqWindow, o.p.ChannelTimeout, inboxRecords{c.State}); err != nil {
+		if err := loadBatch(c.State, &load, &o.p, inboxRecords{c.State}); err != nil {
 			return nil, chain.Revert("outputs: %v", err)
 		}
 		return nil, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/wing/wingtest"
 )
 
@@ -54,6 +55,7 @@ type System struct {
 	Sequencer *Node
 	Batcher   *Batcher
 	Verifier  *Node
+	Committee []*da.Member // with DA committee: the data-availability committee's members
 	Clock     *Clock
 	dir       string
 	opts      SystemOptions
@@ -111,12 +113,27 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	}
 	proofs.SeqWindow = cmp.Or(opts.SeqWindow, 10)
 	proofs.ChannelTimeout = 10
+	var members []*da.Member
+	if opts.DA == DACommittee {
+		var keys []*da.BLSKey
+		proofs.Committee, keys = DevCommittee(DevCommitteeSize, DevCommitteeHonest)
+		for _, k := range keys {
+			m := da.NewMember(k, proofs.L2ChainID, opts.Log)
+			if err := m.Start("127.0.0.1:0"); err != nil {
+				return nil, err
+			}
+			members = append(members, m)
+		}
+	}
 	l1, err := NewL1Miner(alloc, L1Contracts(proofs)...)
 	if err != nil {
 		return nil, err
 	}
 	cfg := NewDevConfig(L1MinerChainID, l1.Head(), addressOf(batcher), g, proofs)
-	s := &System{L1: l1, Config: cfg, Clock: NewClock(l1.Head().Time), dir: opts.Dir, opts: opts}
+	for _, m := range members {
+		cfg.CommitteeURLs = append(cfg.CommitteeURLs, m.URL())
+	}
+	s := &System{L1: l1, Config: cfg, Committee: members, Clock: NewClock(l1.Head().Time), dir: opts.Dir, opts: opts}
 	if err := s.StartSequencer(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -191,6 +208,9 @@ func (s *System) Close() {
 		s.Verifier.Close()
 	}
 	s.L1.Close()
+	for _, m := range s.Committee {
+		m.Close()
+	}
 }
 
 // Sequence advances the sequencer's clock to the L1 head's time and builds

@@ -56,6 +56,8 @@ type BatchTx struct {
 	Data       []byte
 	Commitment []byte `rlp:"optional"` // a blob's KZG commitment (48 bytes)
 	BlobProof  []byte `rlp:"optional"` // the blob's KZG proof (48 bytes)
+	// Preimage is the data a committee certificate in Data stands for.
+	Preimage []byte `rlp:"optional"`
 }
 
 // ProofItem is a portal log, as emitted.
@@ -266,7 +268,7 @@ func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records
 			return common.Hash{}, fmt.Errorf("%w: transaction %d does not decode", ErrBadProof, i)
 		}
 	}
-	if err := checkBatch(p, parent, txs, l2ChainID, params.SeqWindow, params.ChannelTimeout, l1.inbox, l1.before); err != nil {
+	if err := checkBatch(p, parent, txs, params, l1.inbox, l1.before); err != nil {
 		return common.Hash{}, err
 	}
 	if err := checkTime(p.Time, parent.Time, originTime, len(p.Batch) > 0, params); err != nil {
@@ -440,7 +442,8 @@ func (c *memChain) Engine() consensus.Engine { return nil }
 // the blocks the sequencing window lets derivation apply (see windowed).
 // A block without a batch must be a forced advance (see
 // checkForcedAdvance).
-func checkBatch(p *StepProof, parent *types.Header, txs []*types.Transaction, l2ChainID, seqWindow, channelTimeout uint64, inbox batchRecord, before uint64) error {
+func checkBatch(p *StepProof, parent *types.Header, txs []*types.Transaction, params *L1Params, inbox batchRecord, before uint64) error {
+	l2ChainID, seqWindow, channelTimeout := params.L2ChainID, params.SeqWindow, params.ChannelTimeout
 	number := parent.Number.Uint64() + 1
 	if len(p.Batch) == 0 {
 		if len(txs) > 0 {
@@ -448,7 +451,7 @@ func checkBatch(p *StepProof, parent *types.Header, txs []*types.Transaction, l2
 		}
 		return nil
 	}
-	run := &channelRun{}
+	run := &channelRun{dac: params.Committee, chainID: l2ChainID}
 	if err := run.feed(p.Batch, nil, inbox, before, channelTimeout); err != nil {
 		return err
 	}
@@ -538,11 +541,19 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 				}
 				continue
 			}
-			all.add(BatchTx{Index: idx[0], Data: tx.Data()}, inboxEntry{Hash: crypto.Keccak256Hash(tx.Data()), Block: x})
+			bt := BatchTx{Index: idx[0], Data: tx.Data()}
+			if dac := cfg.committeeClient(); dac != nil && len(bt.Data) > 0 && bt.Data[0] == da.CertVersion {
+				if cert, err := da.ParseCertificate(bt.Data); err == nil && dac.Committee.Verify(cert, cfg.L2ChainID) == nil {
+					if bt.Preimage, err = dac.Fetch(ctx, cert.DataHash); err != nil {
+						return nil, err
+					}
+				}
+			}
+			all.add(bt, inboxEntry{Hash: crypto.Keccak256Hash(tx.Data()), Block: x})
 		}
 	}
 	for start := range all.txs {
-		run := &channelRun{}
+		run := &channelRun{dac: cfg.Proofs.Committee, chainID: cfg.L2ChainID}
 		for end := start + 1; end <= len(all.txs); end++ {
 			if run.feed(all.txs[end-1:end], nil, all, AnyL1Block, cfg.ChannelTimeout) != nil {
 				break
@@ -551,7 +562,7 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 				continue
 			}
 			p := &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: all.txs[start:end]}
-			if checkBatch(p, parent, txs, cfg.L2ChainID, cfg.SeqWindow, cfg.ChannelTimeout, all, AnyL1Block) == nil {
+			if checkBatch(p, parent, txs, &cfg.Proofs, all, AnyL1Block) == nil {
 				return p.Batch, nil
 			}
 			break

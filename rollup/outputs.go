@@ -11,6 +11,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
 )
 
 // OutputsAddress is the L1 system contract holding output proposals and
@@ -50,6 +51,10 @@ type L1Params struct {
 	// assembles a block's channel under derivation's rules, which drop a
 	// channel whose frames span more. 0 leaves it unchecked.
 	ChannelTimeout uint64 `json:"channelTimeout"`
+	// Committee is the data-availability committee whose certificates
+	// the inbox may carry in place of frames (docs/da.md); nil: none, and
+	// a certificate is data that does not parse.
+	Committee *da.Committee `json:"committee,omitempty"`
 }
 
 // Defaults. The devnet's window is seconds so a withdrawal completes while

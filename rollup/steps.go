@@ -451,7 +451,7 @@ func (r *recorder) witness() PartWitness {
 // the output root the parts prove.
 func VerifyParted(st vm.StateDB, proof *PartedProof, loRoot common.Hash, number, before uint64, params *L1Params) (common.Hash, error) {
 	for i := range proof.Loads {
-		if err := loadBatch(st, &proof.Loads[i], params.L2ChainID, params.SeqWindow, params.ChannelTimeout, inboxRecords{st}); err != nil {
+		if err := loadBatch(st, &proof.Loads[i], params, inboxRecords{st}); err != nil {
 			return common.Hash{}, fmt.Errorf("load %d: %w", i, err)
 		}
 	}

@@ -99,20 +99,20 @@ func TestStepParts(t *testing.T) {
 	if len(load.Txs) < 2 {
 		t.Fatalf("the channel is in %d inbox transactions, want several", len(load.Txs))
 	}
-	if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: load.Txs[1:2]}, s.Config.L2ChainID, s.Config.SeqWindow, s.Config.ChannelTimeout, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
+	if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: load.Txs[1:2]}, &s.Config.Proofs, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("loading a channel from its second frame: %v", err)
 	}
 	for i, bt := range load.Txs {
-		if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, s.Config.L2ChainID, s.Config.SeqWindow, s.Config.ChannelTimeout, inboxRecords{st}); err != nil {
+		if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, &s.Config.Proofs, inboxRecords{st}); err != nil {
 			t.Fatalf("load %d: %v", i, err)
 		}
 		if i == 0 {
-			if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, s.Config.L2ChainID, s.Config.SeqWindow, s.Config.ChannelTimeout, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
+			if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, &s.Config.Proofs, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
 				t.Fatalf("the same frame twice: %v", err)
 			}
 		}
 	}
-	if err := loadBatch(st, &load, s.Config.L2ChainID, s.Config.SeqWindow, s.Config.ChannelTimeout, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
+	if err := loadBatch(st, &load, &s.Config.Proofs, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
 		t.Fatalf("loading a channel twice: %v", err)
 	}
 
@@ -218,7 +218,7 @@ func FuzzBatchLoad(f *testing.F) {
 			// Blob records where a commitment is given: their checks run too.
 			list.add(bt, inboxEntry{Hash: crypto.Keccak256Hash(bt.Data), Blob: len(bt.Commitment) > 0})
 		}
-		loadBatch(st, &l, 901, 0, 0, list) // must not panic
+		loadBatch(st, &l, &L1Params{L2ChainID: 901}, list) // must not panic
 	})
 }
 
@@ -249,7 +249,7 @@ func TestLoadBatchRefusesTransactionsWithoutItsFrames(t *testing.T) {
 	}
 	st := must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
 	run := func(txs ...BatchTx) error {
-		return loadBatch(st, &BatchLoad{Start: load.Start, Txs: txs}, s.Config.L2ChainID, s.Config.SeqWindow, s.Config.ChannelTimeout, inboxRecords{st})
+		return loadBatch(st, &BatchLoad{Start: load.Start, Txs: txs}, &s.Config.Proofs, inboxRecords{st})
 	}
 	if err := run(load.Txs[0]); err != nil {
 		t.Fatal(err)

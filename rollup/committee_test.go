@@ -1,0 +1,148 @@
+package rollup
+
+import (
+	"context"
+	"math/big"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
+)
+
+// transfersAndBatch sends n L2 transfers, seals them and posts the batch.
+func transfersAndBatch(t *testing.T, ctx context.Context, s *System, n int) *types.Block {
+	t.Helper()
+	seq := dial(t, s.Sequencer.RPCURL())
+	for i := range n {
+		must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(uint32(1+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)))
+	}
+	b := must[*types.Block](t)(s.Sequence(ctx))
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// With a committee, the L1 carries a 73-byte certificate instead of the
+// frames; the verifier fetches the data from a member, checks it against
+// the certificate and derives the sequencer's chain. With two members
+// down, three signatures are not enough, and the batcher posts the frames
+// themselves.
+func TestActionCommitteeDerives(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{DA: DACommittee})
+	b := transfersAndBatch(t, ctx, s, 20)
+	st := s.Batcher.Stats()
+	if st.Certified == 0 || st.Fallbacks != 0 || st.L1Bytes != uint64(da.CertSize)*st.L1Txs {
+		t.Fatalf("batcher stats %+v", st)
+	}
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
+		t.Fatalf("the verifier derived %v, want %s", got, b.Hash())
+	}
+
+	s.Committee[0].Silent.Store(true)
+	s.Committee[3].Silent.Store(true)
+	b = transfersAndBatch(t, ctx, s, 5)
+	if st := s.Batcher.Stats(); st.Fallbacks == 0 {
+		t.Fatalf("no fallback to calldata: %+v", st)
+	}
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
+		t.Fatalf("after the fallback the verifier derived %v, want %s", got, b.Hash())
+	}
+}
+
+// One honest member is enough: the others withhold, the data still comes.
+// With all five withholding, derivation stops at the certificate and
+// retries; it never derives past data it cannot see.
+func TestActionCommitteeWithheld(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{DA: DACommittee})
+	for _, m := range s.Committee[:4] {
+		m.Withhold.Store(true)
+	}
+	b := transfersAndBatch(t, ctx, s, 3)
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
+		t.Fatal("one honest member did not serve the data")
+	}
+	s.Committee[4].Withhold.Store(true)
+	b = transfersAndBatch(t, ctx, s, 3)
+	if err := Derive(ctx, s.Verifier); err == nil {
+		t.Fatal("derivation went past withheld data")
+	}
+	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got != nil {
+		t.Fatal("a block was derived from withheld data")
+	}
+	s.Committee[4].Withhold.Store(false)
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
+		t.Fatal("derivation did not resume once the data came back")
+	}
+}
+
+// A challenger disputes a true output whose blocks came through the
+// committee: the proposer's proof carries the certified data, which the
+// contract checks against the certificate, and wins.
+func TestActionFalseChallengeOverCommittee(t *testing.T) {
+	for _, budget := range []int{0, 6_000} {
+		st := newStoryWith(t, SystemOptions{DA: DACommittee}, AgentConfig{PartBudget: budget}, AgentConfig{Dishonest: true})
+		seq := dial(t, st.Sequencer.RPCURL())
+		for i := range 24 {
+			if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.l2Block()
+		st.l2Block()
+		st.round()
+		out := st.play(1)
+		if out == nil || out.Status != OutputDefended {
+			t.Fatalf("budget %d: true output lost: %+v", budget, out)
+		}
+		if st.Batcher.Stats().Certified == 0 {
+			t.Fatal("nothing went through the committee")
+		}
+		moves := st.proposer.Moves()
+		if budget == 0 && moves["step"] != 1 || budget > 0 && (moves["loadBatch"] == 0 || moves["stepPart"] < 2) {
+			t.Fatalf("budget %d: moves %v", budget, moves)
+		}
+	}
+}
+
+// A proof must carry the certified data itself: other data under the
+// certificate is refused, and a certificate that does not verify carries
+// nothing, as derivation drops it.
+func TestCertifiedDataChecked(t *testing.T) {
+	c, keys := DevCommittee(3, 2)
+	data := []byte("frames")
+	h := crypto.Keccak256Hash(data)
+	var sigs []bn254.G1Affine
+	for _, k := range keys[:2] {
+		sigs = append(sigs, must[bn254.G1Affine](t)(k.Sign(da.CertMessage(901, h))))
+	}
+	cert := (&da.Certificate{DataHash: h, Signers: 0b011, Sig: da.Aggregate(sigs)}).Marshal()
+	bt := BatchTx{Data: cert, Preimage: data}
+	if got, err := certifiedData(&bt, c, 901); err != nil || string(got) != "frames" {
+		t.Fatalf("the certified data: %q, %v", got, err)
+	}
+	bt.Preimage = []byte("other frames")
+	if _, err := certifiedData(&bt, c, 901); err == nil {
+		t.Fatal("other data passed under the certificate")
+	}
+	if got, err := certifiedData(&bt, c, 902); err != nil || got != nil {
+		t.Fatalf("a certificate of another chain: %q, %v", got, err)
+	}
+}
