@@ -18,7 +18,14 @@ func testCommittee(t *testing.T, n, threshold int) (*Committee, []*Member, *Comm
 	for i := range n {
 		k := NewBLSKey([]byte{byte(i)})
 		c.Members = append(c.Members, k.PK)
-		m := NewMember(k, 901, nil)
+		dir := ""
+		if i%2 == 1 {
+			dir = t.TempDir() // some members on disk, some in memory
+		}
+		m, err := NewMember(k, 901, dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := m.Start("127.0.0.1:0"); err != nil {
 			t.Fatal(err)
 		}

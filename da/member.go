@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,11 +32,13 @@ const MaxStoreSize = 1 << 20
 //	POST /dac/store        body: the data     → {"signature": hex of a compressed G1 point}
 //	GET  /dac/data/{hash}                      → the data
 //
-// It keeps the data in memory (a devnet member); Withhold makes it sign
+// It keeps the data in a directory, one file a hash, written and synced
+// before it signs (in memory with no directory); Withhold makes it sign
 // and then serve nothing, as a colluding member does.
 type Member struct {
 	key     *BLSKey
 	chainID uint64
+	dir     string
 	log     *slog.Logger
 
 	mu   sync.Mutex
@@ -47,27 +51,65 @@ type Member struct {
 	ln  net.Listener
 }
 
-// NewMember returns a member signing with key for the rollup of chainID.
-func NewMember(key *BLSKey, chainID uint64, log *slog.Logger) *Member {
+// NewMember returns a member signing with key for the rollup of chainID,
+// keeping data in dir ("" in memory).
+func NewMember(key *BLSKey, chainID uint64, dir string, log *slog.Logger) (*Member, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Member{key: key, chainID: chainID, log: log, data: map[common.Hash][]byte{}}
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return &Member{key: key, chainID: chainID, dir: dir, log: log, data: map[common.Hash][]byte{}}, nil
 }
 
-// Store keeps data and returns the member's signature for it.
+// Store keeps data, durably with a directory, and only then returns the
+// member's signature for it.
 func (m *Member) Store(data []byte) (bn254.G1Affine, error) {
 	h := crypto.Keccak256Hash(data)
-	m.mu.Lock()
-	m.data[h] = bytes.Clone(data)
-	m.mu.Unlock()
+	if m.dir != "" {
+		if err := writeSynced(filepath.Join(m.dir, h.Hex()), data); err != nil {
+			return bn254.G1Affine{}, err
+		}
+	} else {
+		m.mu.Lock()
+		m.data[h] = bytes.Clone(data)
+		m.mu.Unlock()
+	}
 	return m.key.Sign(CertMessage(m.chainID, h))
+}
+
+// writeSynced writes a file whole and syncs it, through a temporary name.
+func writeSynced(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".store-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // Get returns the data of hash, if kept and not withheld.
 func (m *Member) Get(h common.Hash) ([]byte, bool) {
 	if m.Withhold.Load() || m.Silent.Load() {
 		return nil, false
+	}
+	if m.dir != "" {
+		d, err := os.ReadFile(filepath.Join(m.dir, h.Hex()))
+		return d, err == nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rpc"
@@ -38,6 +39,8 @@ type Rollup struct {
 	Proposer   *rollup.Agent
 	Challenger *rollup.Agent
 	Relayer    *rollup.Relayer // with Config.Relay
+	Committee  []*da.Member    // with --l2-da committee: the data-availability committee
+	dacKeys    []*da.BLSKey
 	clients    []*ethclient.Client
 	blockTime  time.Duration
 	blockGap   time.Duration
@@ -76,7 +79,7 @@ func (o *RollupOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.RPCPort, "l2-rpc-port", DefaultL2RPCPort, "JSON-RPC port of the rollup's sequencer; its verifier uses port+1; -1 runs no rollup")
 	f.DurationVar(&o.BlockTime, "l2-block-time", rollup.DefaultBlockTime, "the rollup sequencer's longest gap between blocks (an empty block when idle)")
 	f.DurationVar(&o.BlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the rollup sequencer's average gap between blocks under load, after a burst of blocks at once (-1ns: fixed blocks of --l2-block-time)")
-	f.StringVar(&o.DA, "l2-da", string(rollup.DABlobs), "where the rollup's batcher posts its data on L1: blobs (EIP-4844) or calldata")
+	f.StringVar(&o.DA, "l2-da", string(rollup.DABlobs), "where the rollup's batcher posts its data: blobs (EIP-4844), calldata, or committee (5 members keep it, 4 sign a certificate the L1 gets)")
 	f.BoolVar(&o.Relay, "relay", false, "prove and finalize every rollup withdrawal on L1 on its own, as the OP Stack's relayer does")
 }
 
@@ -99,6 +102,9 @@ func (r *Rollup) Genesis() (json.RawMessage, types.GenesisAlloc, error) {
 	}
 	if r.opts.GameClock != 0 {
 		proofs.GameClock = r.opts.GameClock
+	}
+	if r.opts.DA == string(rollup.DACommittee) {
+		proofs.Committee, r.dacKeys = rollup.DevCommittee(rollup.DevCommitteeSize, rollup.DevCommitteeHonest)
 	}
 	r.proofs = proofs
 	section, err := json.Marshal(proofs)
@@ -142,6 +148,17 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 		return err
 	}
 	dir := filepath.Join(d.dir, "rollup")
+	for i, k := range r.dacKeys {
+		m, err := da.NewMember(k, r.Config.L2ChainID, filepath.Join(dir, fmt.Sprintf("committee-%d", i)), d.cfg.Log)
+		if err != nil {
+			return err
+		}
+		if err := m.Start(net.JoinHostPort(d.cfg.Host, "0")); err != nil {
+			return err
+		}
+		r.Committee = append(r.Committee, m)
+		r.Config.CommitteeURLs = append(r.Config.CommitteeURLs, m.URL())
+	}
 	if r.ConfigPath, err = writeRollupConfig(dir, r.Config); err != nil {
 		return err
 	}
@@ -243,6 +260,10 @@ func (r *Rollup) Stop() {
 	if r.Sequencer != nil {
 		r.Sequencer.Close()
 	}
+	for _, m := range r.Committee {
+		m.Close()
+	}
+	r.Committee = nil
 	for _, c := range r.clients {
 		c.Close()
 	}
@@ -275,6 +296,9 @@ func (r *Rollup) Summary(w io.Writer, d *Devnet) {
 	fmt.Fprintf(w, "    portal %s (send ETH to it to deposit), batch inbox %s\n", rollup.PortalAddress, rollup.InboxAddress)
 	fmt.Fprintf(w, "    outputs %s: a proposer posts an output every %d L2 blocks, a challenger checks each; challenge window %d s\n",
 		rollup.OutputsAddress, DefaultOutputInterval, r.Config.Proofs.FinalizationPeriod)
+	if len(r.Committee) > 0 {
+		fmt.Fprintf(w, "    data-availability committee: %d members, %d must sign (2 assumed honest), at %s ...\n", len(r.Committee), r.Config.Proofs.Committee.Threshold, r.Committee[0].URL())
+	}
 	fmt.Fprintf(w, "    config %s\n", r.ConfigPath)
 	fmt.Fprintf(w, "    verify it yourself: cairn rollup node --l1 %s --rollup %s [--challenge --dev 9]\n", d.L1RPC(0), r.ConfigPath)
 	if r.opts.Relay {

@@ -130,7 +130,35 @@ func TestRollupEndToEnd(t *testing.T) {
 		h, err := seq.HeaderByNumber(ctx, big.NewInt(int64(rpc.SafeBlockNumber)))
 		return err == nil && h.Number.Cmp(last) >= 0
 	})
+	// The devnet's batcher posts in blobs, which the verifier read back
+	// through the L1's Beacon API.
+	if st := r.Batcher.Stats(); st.Blobs == 0 || r.Config.DA != rollup.DABlobs {
+		t.Fatalf("the batcher posted %d blobs in mode %s", st.Blobs, r.Config.DA)
+	}
 	// A verifier forwards transactions to the sequencer.
 	fwd := sendTx(t, ver, user, &to, big.NewInt(1), nil, 21_000)
 	waitReceipt(t, seq, fwd.Hash())
+}
+
+// With --l2-da committee, the rollup's data goes to five committee members
+// and the L1 gets certificates; the verifier derives the sequencer's chain
+// from them.
+func TestRollupCommittee(t *testing.T) {
+	d := startDevnet(t, Config{Validators: 1, Rollup: RollupOptions{DA: string(rollup.DACommittee)}})
+	ctx := context.Background()
+	r := d.Rollup
+	seq := dial(t, r.Sequencer.RPCURL())
+	ver := dial(t, r.Verifier.RPCURL())
+	to := common.Address{0x42, 0x43}
+	rc := waitReceipt(t, seq, sendTx(t, seq, chain.DevKey(5), &to, big.NewInt(7), nil, 21_000).Hash())
+	waitFor(t, "the verifier's safe head", 30*time.Second, func() bool {
+		h, err := ver.HeaderByNumber(ctx, big.NewInt(int64(rpc.SafeBlockNumber)))
+		return err == nil && h.Number.Cmp(rc.BlockNumber) >= 0
+	})
+	if got := balance(t, ver, to, nil); got.Cmp(big.NewInt(7)) != 0 {
+		t.Fatalf("verifier: recipient has %v", got)
+	}
+	if st := r.Batcher.Stats(); st.Certified == 0 || len(r.Committee) != rollup.DevCommitteeSize {
+		t.Fatalf("batcher %+v, %d members", st, len(r.Committee))
+	}
 }

@@ -182,6 +182,9 @@ func (c *DAModeCost) add(ctx context.Context, s *rollup.System, from uint64, fee
 	}
 	st := s.Batcher.Stats()
 	c.Transfers, c.Frames = int(st.L2Txs), int(st.L1Bytes)
+	if c.Mode == rollup.DACommittee {
+		c.Frames = int(st.Certified) // kept by the committee; the L1 has certificates
+	}
 	return nil
 }
 

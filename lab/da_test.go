@@ -32,7 +32,7 @@ func TestDAModesCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("posts batches in two modes")
 	}
-	cs, err := RunDAModes(context.Background(), []rollup.DA{rollup.DACalldata, rollup.DABlobs}, 300, 1, io.Discard)
+	cs, err := RunDAModes(context.Background(), []rollup.DA{rollup.DACalldata, rollup.DABlobs, rollup.DACommittee}, 300, 1, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,5 +48,8 @@ func TestDAModesCost(t *testing.T) {
 	}
 	if x := ratio(cd.Congest, bl.Congest); x < 10 {
 		t.Fatalf("blobs only %.1f× cheaper than calldata on a congested L1", x)
+	}
+	if cm := cs[2]; cm.PerTransfer(float64(cm.Bytes)) >= 1 || cm.Blobs != 0 {
+		t.Fatalf("the committee put %.2f bytes a transfer on L1", cm.PerTransfer(float64(cm.Bytes)))
 	}
 }

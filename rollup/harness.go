@@ -118,7 +118,10 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 		var keys []*da.BLSKey
 		proofs.Committee, keys = DevCommittee(DevCommitteeSize, DevCommitteeHonest)
 		for _, k := range keys {
-			m := da.NewMember(k, proofs.L2ChainID, opts.Log)
+			m, err := da.NewMember(k, proofs.L2ChainID, "", opts.Log)
+			if err != nil {
+				return nil, err
+			}
 			if err := m.Start("127.0.0.1:0"); err != nil {
 				return nil, err
 			}
