@@ -1,0 +1,223 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
+	"github.com/cairn-dev/cairn/internal/ethtx"
+	"github.com/cairn-dev/cairn/rollup"
+)
+
+// The withhold-data attack (docs/da.md): a proposer posts a false output
+// that steals the portal's deposits, and the data that would let anyone
+// rebuild the state to challenge it is withheld. The challenger here is a
+// verifier that joins late, with nothing but the L1 and the rollup's data
+// sources, as anyone checking a rollup is.
+//
+//   - Data in blobs: the L1's validators keep them; the late verifier
+//     derives the chain, challenges, and the false output falls.
+//   - Data with a committee of which every member colludes: the late
+//     verifier's derivation stops at the first certificate; no one can
+//     challenge, the output finalizes and the theft succeeds. This is the
+//     risk of a validium or optimium, which the committee's honesty
+//     assumption is there to rule out.
+//   - Data by sampling: light nodes sampling a publisher that withholds
+//     what stops a rebuild reject it, with the probability measured.
+
+// ErrTheftSucceeded is returned by the committee part when the theft went
+// through, which is the outcome to show, not a failure of the run.
+var ErrTheftSucceeded = errors.New("the theft succeeded")
+
+func attackWithholdData(ctx context.Context, out io.Writer) error {
+	fmt.Fprintln(out, "== A. the rollup's data in blobs on the L1 ==")
+	if err := withholdRun(ctx, out, rollup.DABlobs); err != nil {
+		return fmt.Errorf("blobs: %w", err)
+	}
+	fmt.Fprintln(out, "\n== B. the rollup's data with a committee of five, all five colluding with the proposer ==")
+	err := withholdRun(ctx, out, rollup.DACommittee)
+	if !errors.Is(err, ErrTheftSucceeded) {
+		if err == nil {
+			return fmt.Errorf("committee: the theft failed although no one could see the data")
+		}
+		return fmt.Errorf("committee: %w", err)
+	}
+	fmt.Fprintln(out, "\n== C. the data erasure-coded, its publisher withholding what stops a rebuild, light nodes sampling ==")
+	withholdSampling(out)
+	fmt.Fprintln(out, "\noutcome as promised: with blobs the challenger won; with a colluding committee the theft went through, as the validium's trust assumption says it can; sampling light nodes reject a withholding publisher with the probability shown")
+	return nil
+}
+
+// withholdRun plays the attack with the rollup's data in mode.
+func withholdRun(ctx context.Context, out io.Writer, mode rollup.DA) error {
+	f := &forger{outputs: map[common.Hash]*rollup.ForgedOutput{}}
+	steal := &rollup.Withdrawal{Nonce: big.NewInt(1 << 41), Sender: chain.DevAddress(8), Target: chain.DevAddress(8), Value: ether(5), GasLimit: new(big.Int), Data: []byte{}}
+	a, err := newArenaWith(ctx, out, rollup.SystemOptions{DA: mode}, rollup.AgentConfig{Lie: func(o *rollup.Output) common.Hash {
+		forged := rollup.ForgeOutput(o, steal)
+		f.outputs[forged.Root] = forged
+		return forged.Root
+	}}, rollup.AgentConfig{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	fmt.Fprintln(out, "1. a user deposits 5 ETH and pays on L2; the batcher posts the blocks")
+	if err := a.deposit(ether(5)); err != nil {
+		return err
+	}
+	if err := a.l2Block(); err != nil {
+		return err
+	}
+	if mode == rollup.DACommittee {
+		fmt.Fprintf(out, "2. all %d committee members stop serving the data they signed for (the L1 holds only certificates)\n", len(a.Committee))
+		for _, m := range a.Committee {
+			m.Withhold.Store(true)
+		}
+	} else {
+		fmt.Fprintln(out, "2. the attacker cannot withhold blobs: every L1 validator keeps them, and the Beacon API serves them")
+	}
+	fmt.Fprintln(out, "3. an honest verifier joins, deriving from the L1 alone, and its challenger replaces the old one")
+	late, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "late-verifier", Rollup: a.Config, L1: a.L1.Client(), L1Beacon: a.L1.URL(),
+		Manual: true, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer late.Close()
+	a.Challenger.Close()
+	a.Challenger = rollup.NewChallenger(rollup.AgentConfig{Node: late, L1: a.L1.Client(), Key: challengerKey, Manual: true, Interval: 1, Log: slog.New(slog.DiscardHandler)})
+	var derr error
+	round := func() error {
+		_, derr = late.Derive(ctx)
+		for derr == nil {
+			var progress bool
+			if progress, derr = late.Derive(ctx); !progress {
+				break
+			}
+		}
+		return a.round()
+	}
+	fmt.Fprintln(out, "4. the attacker proposes an output whose message passer pays it the 5 ETH, and proves its withdrawal")
+	if err := round(); err != nil {
+		return err
+	}
+	o, err := rollup.L1View{C: a.l1}.Output(ctx, 1)
+	if err != nil {
+		return err
+	}
+	forged := f.outputs[o.Root]
+	if forged == nil {
+		return fmt.Errorf("output 1 is not the forged one")
+	}
+	prove, _ := rollup.PortalABI.Pack("proveWithdrawal", steal.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Proof)
+	if _, err := ethtx.Send(ctx, a.l1, attackerKey, rollup.PortalAddress, nil, prove, 0); err != nil {
+		return fmt.Errorf("proving the forged withdrawal: %w", err)
+	}
+	fmt.Fprintf(out, "5. rounds through the challenge window (%d s); the late verifier has derived L2 block %d\n", rollup.DevFinalizationPeriod, late.Chain().Head().Number)
+	var res *rollup.OutputInfo
+	if mode == rollup.DACommittee {
+		for range rollup.DevFinalizationPeriod + 2 {
+			if err := round(); err != nil {
+				return err
+			}
+		}
+	} else if res, err = a.Play(1, round); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   the late verifier reached L2 block %d", late.Chain().Head().Number)
+	if derr != nil {
+		fmt.Fprintf(out, "; its derivation waits: %v", strings.ReplaceAll(shortErr(derr), "\n", "; "))
+	}
+	fmt.Fprintln(out)
+	if mode != rollup.DACommittee {
+		if res != nil {
+			return fmt.Errorf("SECURITY FAILURE: the false output survived its game")
+		}
+		fmt.Fprintln(out, "   the challenger derived the true chain from the blobs, challenged and won: the false output was deleted")
+		for range rollup.DevFinalizationPeriod {
+			if err := round(); err != nil {
+				return err
+			}
+		}
+		return a.finalizeWithdrawal(steal, false)
+	}
+	if err := a.finalizeWithdrawal(steal, true); err != nil {
+		return err
+	}
+	a.balances("   balances")
+	return ErrTheftSucceeded
+}
+
+// finalizeWithdrawal has the attacker finalize w, reporting what happens.
+func (a *arena) finalizeWithdrawal(w *rollup.Withdrawal, expectPaid bool) error {
+	fmt.Fprintln(a.out, "6. the attacker tries to finalize its withdrawal")
+	fin, _ := rollup.PortalABI.Pack("finalizeWithdrawal", w.Encode())
+	before, err := a.l1.BalanceAt(a.ctx, w.Target, nil)
+	if err != nil {
+		return err
+	}
+	tx, err := ethtx.Send(a.ctx, a.l1, attackerKey, rollup.PortalAddress, nil, fin, 0)
+	if err == nil {
+		if err = a.round(); err == nil {
+			var r *types.Receipt
+			if r, err = a.l1.TransactionReceipt(a.ctx, tx.Hash()); err == nil && r.Status != types.ReceiptStatusSuccessful {
+				err = fmt.Errorf("finalizeWithdrawal reverted")
+			}
+		}
+	}
+	if err == nil {
+		after, berr := a.l1.BalanceAt(a.ctx, w.Target, nil)
+		if berr != nil {
+			return berr
+		}
+		fmt.Fprintf(a.out, "   the attacker's L1 balance went from %s to %s ETH\n", ethFloat(before), ethFloat(after))
+	}
+	switch {
+	case err == nil && expectPaid:
+		fmt.Fprintln(a.out, "   paid: nobody could challenge what nobody could see; the portal released the user's 5 ETH to the attacker")
+		return nil
+	case err == nil:
+		return fmt.Errorf("SECURITY FAILURE: the portal paid the forged withdrawal")
+	case expectPaid:
+		return fmt.Errorf("the forged withdrawal was refused (%v), although its output went unchallenged", shortErr(err))
+	}
+	fmt.Fprintf(a.out, "   refused: %v\n", shortErr(err))
+	return nil
+}
+
+// withholdSampling measures light nodes against a publisher withholding
+// the minimal unrecoverable block of a k=32 square.
+func withholdSampling(out io.Writer) {
+	const k, trials = 32, 1000
+	data := make([]byte, k*k*da.ShareSize)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	sq, err := da.Extend(data, k)
+	if err != nil {
+		fmt.Fprintf(out, "   extend: %v\n", err)
+		return
+	}
+	srv := da.WithholdMinimal(sq)
+	for _, s := range []int{4, 8, 16} {
+		caught := 0
+		for range trials {
+			if !da.Sample(sq.RowRoots, srv, s, rng) {
+				caught++
+			}
+		}
+		fmt.Fprintf(out, "   k=%d, %d samples each: %d of %d light nodes reject the block (%.1f%%; formula %.1f%%)\n", k, s, caught, trials,
+			100*float64(caught)/trials, 100*da.DetectionProbability(k, s))
+	}
+	fmt.Fprintln(out, "   (sampling is measured on the square alone: the rollup does not post sampled data yet)")
+}
