@@ -63,24 +63,13 @@ func EncodeBlob(data []byte) (*kzg4844.Blob, error) {
 func DecodeBlob(b *kzg4844.Blob) ([]byte, error) {
 	stream := make([]byte, blobStream)
 	for round := 0; round < blobRounds; round++ {
-		in, out := b[round*128:(round+1)*128], stream[round*127:(round+1)*127]
-		if in[0]|in[32]|in[64]|in[96] >= 0b0100_0000 {
-			return nil, fmt.Errorf("%w: a field element of round %d has a top bit set", ErrBadBlob, round)
+		if err := decodeRound(b[round*128:(round+1)*128], stream[round*127:(round+1)*127], round); err != nil {
+			return nil, err
 		}
-		copy(out[0:31], in[1:32])
-		out[31] = in[0] | ((in[32] & 0b0011_0000) << 2)
-		copy(out[32:63], in[33:64])
-		out[63] = (in[32] & 0b0000_1111) | ((in[96] & 0b0000_1111) << 4)
-		copy(out[64:95], in[65:96])
-		out[95] = in[64] | ((in[96] & 0b0011_0000) << 2)
-		copy(out[96:127], in[97:128])
 	}
-	if stream[0] != blobVersion {
-		return nil, fmt.Errorf("%w: version %d", ErrBadBlob, stream[0])
-	}
-	n := int(stream[1])<<16 | int(stream[2])<<8 | int(stream[3])
-	if n > MaxBlobData {
-		return nil, fmt.Errorf("%w: length %d, at most %d", ErrBadBlob, n, MaxBlobData)
+	n, err := streamLength(stream)
+	if err != nil {
+		return nil, err
 	}
 	for _, c := range stream[4+n:] {
 		if c != 0 {
@@ -88,6 +77,96 @@ func DecodeBlob(b *kzg4844.Blob) ([]byte, error) {
 		}
 	}
 	return stream[4 : 4+n], nil
+}
+
+// decodeRound decodes one round: 128 blob bytes into 127 stream bytes.
+func decodeRound(in, out []byte, round int) error {
+	if in[0]|in[32]|in[64]|in[96] >= 0b0100_0000 {
+		return fmt.Errorf("%w: a field element of round %d has a top bit set", ErrBadBlob, round)
+	}
+	copy(out[0:31], in[1:32])
+	out[31] = in[0] | ((in[32] & 0b0011_0000) << 2)
+	copy(out[32:63], in[33:64])
+	out[63] = (in[32] & 0b0000_1111) | ((in[96] & 0b0000_1111) << 4)
+	copy(out[64:95], in[65:96])
+	out[95] = in[64] | ((in[96] & 0b0011_0000) << 2)
+	copy(out[96:127], in[97:128])
+	return nil
+}
+
+// streamLength reads the version and length at the stream's start.
+func streamLength(stream []byte) (int, error) {
+	if stream[0] != blobVersion {
+		return 0, fmt.Errorf("%w: version %d", ErrBadBlob, stream[0])
+	}
+	n := int(stream[1])<<16 | int(stream[2])<<8 | int(stream[3])
+	if n > MaxBlobData {
+		return 0, fmt.Errorf("%w: length %d, at most %d", ErrBadBlob, n, MaxBlobData)
+	}
+	return n, nil
+}
+
+// A blob's data cells (EIP-7594) are its 64 slices of 2,048 bytes, each
+// with a KZG proof against the blob's commitment; a cell holds 16 whole
+// rounds. That a blob is not a valid encoding shows in at most two of
+// them, so a proof can show it without carrying the blob.
+const roundsPerCell = len(kzg4844.Cell{}) / 128
+
+// InvalidCells returns the indices of the data cells that show blob b is
+// not a valid encoding (see CellsShowInvalid), or nil when it is valid.
+func InvalidCells(b *kzg4844.Blob) []uint64 {
+	if _, err := DecodeBlob(b); err == nil {
+		return nil
+	}
+	cell := func(i int) *kzg4844.Cell {
+		return (*kzg4844.Cell)(b[i*len(kzg4844.Cell{}) : (i+1)*len(kzg4844.Cell{})])
+	}
+	if CellsShowInvalid(map[uint64]*kzg4844.Cell{0: cell(0)}) {
+		return []uint64{0}
+	}
+	for i := 1; i < kzg4844.DataPerBlob; i++ {
+		if CellsShowInvalid(map[uint64]*kzg4844.Cell{0: cell(0), uint64(i): cell(i)}) {
+			return []uint64{0, uint64(i)}
+		}
+	}
+	return nil // unreachable for a blob that does not decode
+}
+
+// CellsShowInvalid reports whether the given data cells of a blob show it
+// is not a valid encoding: a field element of any of them with a top bit
+// set, or, with cell 0 among them, another version, a length past
+// MaxBlobData, or a byte past the length that is not zero in any of them.
+func CellsShowInvalid(cells map[uint64]*kzg4844.Cell) bool {
+	streams := map[uint64][]byte{}
+	for i, c := range cells {
+		if i >= kzg4844.DataPerBlob {
+			continue
+		}
+		st := make([]byte, roundsPerCell*127)
+		for r := 0; r < roundsPerCell; r++ {
+			if decodeRound(c[r*128:(r+1)*128], st[r*127:(r+1)*127], int(i)*roundsPerCell+r) != nil {
+				return true
+			}
+		}
+		streams[i] = st
+	}
+	first, ok := streams[0]
+	if !ok {
+		return false
+	}
+	n, err := streamLength(first)
+	if err != nil {
+		return true
+	}
+	for i, st := range streams {
+		base := int(i) * roundsPerCell * 127
+		for k, c := range st {
+			if base+k >= 4+n && c != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // EncodeBlobs cuts data into as many blobs as it needs (at least one).

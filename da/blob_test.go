@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto/kzg4844"
 )
 
 func TestBlobRoundTrip(t *testing.T) {
@@ -96,4 +99,45 @@ func FuzzDecodeBlob(f *testing.F) {
 			t.Fatalf("decoded blob does not encode back: %v", err)
 		}
 	})
+}
+
+// An invalid blob shows itself in at most two of its cells, and a valid
+// one in none.
+func TestInvalidCells(t *testing.T) {
+	good, _ := EncodeBlob([]byte("valid data"))
+	if InvalidCells(good) != nil {
+		t.Fatal("a valid blob shown invalid")
+	}
+	cells := func(b []byte, idx []uint64) map[uint64]*kzg4844.Cell {
+		out := map[uint64]*kzg4844.Cell{}
+		for _, i := range idx {
+			out[i] = (*kzg4844.Cell)(b[i*2048 : (i+1)*2048])
+		}
+		return out
+	}
+	for name, c := range map[string]struct {
+		spoil func(b []byte)
+		want  []uint64
+	}{
+		"top bit in cell 5":  {func(b []byte) { b[5*2048+32] = 0x40 }, []uint64{0, 5}},
+		"version":            {func(b []byte) { b[1] = 3 }, []uint64{0}},
+		"trailing in cell 9": {func(b []byte) { b[9*2048+70] = 1 }, []uint64{0, 9}},
+	} {
+		b := *good
+		c.spoil(b[:])
+		got := InvalidCells(&b)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: cells %v, want %v", name, got, c.want)
+		}
+		if !CellsShowInvalid(cells(b[:], got)) {
+			t.Errorf("%s: its cells do not show it", name)
+		}
+		// Without cell 0 a trailing byte proves nothing.
+		if name == "trailing in cell 9" && CellsShowInvalid(cells(b[:], []uint64{9})) {
+			t.Error("a trailing byte shown without the length")
+		}
+	}
+	if CellsShowInvalid(cells(good[:], []uint64{0, 1, 63})) {
+		t.Fatal("a valid blob's cells show it invalid")
+	}
 }

@@ -64,3 +64,54 @@ func certifiedData(bt *BatchTx, dac *da.Committee, chainID uint64) ([]byte, erro
 	}
 	return bt.Preimage, nil
 }
+
+// checkInvalidBlob checks that bt's cells, proven against the commitment
+// whose versioned hash is vh, show that blob is not a valid encoding.
+func checkInvalidBlob(bt *BatchTx, vh common.Hash) error {
+	n := len(bt.CellIndices)
+	if n == 0 || n > kzg4844.DataPerBlob || len(bt.Cells) != n || len(bt.CellProofs) != n || len(bt.Commitment) != len(kzg4844.Commitment{}) {
+		return fmt.Errorf("an invalid blob is shown by its commitment and up to %d cells, each with its proof", kzg4844.DataPerBlob)
+	}
+	var commitment kzg4844.Commitment
+	copy(commitment[:], bt.Commitment)
+	if got := (&da.BlobSidecar{Commitment: commitment}).VersionedHash(); got != vh {
+		return fmt.Errorf("%w: commitment hashes to %s, want %s", da.ErrBlobMismatch, got, vh)
+	}
+	cells := make([]kzg4844.Cell, n)
+	proofs := make([]kzg4844.Proof, n)
+	shown := map[uint64]*kzg4844.Cell{}
+	for i := range n {
+		if len(bt.Cells[i]) != len(kzg4844.Cell{}) || len(bt.CellProofs[i]) != len(kzg4844.Proof{}) || bt.CellIndices[i] >= kzg4844.DataPerBlob {
+			return fmt.Errorf("cell %d: a data cell of %d bytes with a proof of %d", i, len(kzg4844.Cell{}), len(kzg4844.Proof{}))
+		}
+		copy(cells[i][:], bt.Cells[i])
+		copy(proofs[i][:], bt.CellProofs[i])
+		shown[bt.CellIndices[i]] = &cells[i]
+	}
+	if err := kzg4844.VerifyCells(cells, []kzg4844.Commitment{commitment}, proofs, bt.CellIndices); err != nil {
+		return fmt.Errorf("%w: %v", da.ErrBlobMismatch, err)
+	}
+	if !da.CellsShowInvalid(shown) {
+		return fmt.Errorf("the cells do not show the blob invalid")
+	}
+	return nil
+}
+
+// invalidBlobTx is the BatchTx showing that sc's blob is not a valid
+// encoding: the cells that show it, with their proofs (about 0.2 s).
+func invalidBlobTx(index uint64, sc *da.BlobSidecar) (BatchTx, error) {
+	idx := da.InvalidCells(&sc.Blob)
+	if idx == nil {
+		return BatchTx{}, fmt.Errorf("the blob is valid")
+	}
+	proofs, err := kzg4844.ComputeCellProofs(&sc.Blob)
+	if err != nil {
+		return BatchTx{}, err
+	}
+	bt := BatchTx{Index: index, Commitment: sc.Commitment[:], CellIndices: idx}
+	for _, i := range idx {
+		bt.Cells = append(bt.Cells, sc.Blob[i*uint64(len(kzg4844.Cell{})):(i+1)*uint64(len(kzg4844.Cell{}))])
+		bt.CellProofs = append(bt.CellProofs, proofs[i][:])
+	}
+	return bt, nil
+}

@@ -1,15 +1,18 @@
 package rollup
 
 import (
+	"errors"
 	"math/big"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/crypto/kzg4844"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
+	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
 // The batcher posts in blobs: the L1 block holds a blob transaction to the
@@ -103,5 +106,66 @@ func TestActionFalseChallengeOverBlobs(t *testing.T) {
 		if budget == 0 && moves["step"] != 1 || budget > 0 && (moves["loadBatch"] == 0 || moves["stepPart"] < 2) {
 			t.Fatalf("budget %d: moves %v", budget, moves)
 		}
+	}
+}
+
+// A blob that is not a valid encoding, posted by the batcher between a
+// channel's frames, is dropped by derivation; a proof passes over it by
+// showing the cells that make it invalid, proven against its commitment,
+// and cannot pass over a valid blob that way.
+func TestProofPassesOverAnInvalidBlob(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	seq := dial(t, s.Sequencer.RPCURL())
+	must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(5), common.Address{0x55}, big.NewInt(1)))
+	b := must[*types.Block](t)(s.Sequence(ctx))
+	parent := s.Sequencer.Chain().GetHeaderByNumber(b.NumberU64() - 1)
+	txs := must[[]*types.Transaction](t)(SequencerTxs(b))
+	info := must[L1Info](t)(Origin(b.Header()))
+	raw := must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: parentCheck(parent), Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
+	data := must[[]byte](t)(batch.Compress(raw))
+	f0 := batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0xa}, Number: 0, Data: data[:len(data)/2]})
+	f1 := batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0xa}, Number: 1, Data: data[len(data)/2:], IsLast: true})
+
+	blobRecord := func(blob kzg4844.Blob) (*da.BlobSidecar, common.Hash) {
+		sc := must[*types.BlobTxSidecar](t)(blobSidecar([]kzg4844.Blob{blob}))
+		return &da.BlobSidecar{Blob: blob, Commitment: sc.Commitments[0]}, sc.BlobHashes()[0]
+	}
+	var bad kzg4844.Blob
+	copy(bad[:], must[*kzg4844.Blob](t)(da.EncodeBlob([]byte("x")))[:])
+	bad[40*2048+100] = 7 // a byte past the length
+	badCar, badHash := blobRecord(bad)
+	shown := must[BatchTx](t)(invalidBlobTx(1, badCar))
+	if len(shown.CellIndices) != 2 || shown.CellIndices[1] != 40 {
+		t.Fatalf("cells %v", shown.CellIndices)
+	}
+	list := func(middle BatchTx, vh common.Hash) (*StepProof, batchList) {
+		var l batchList
+		l.add(BatchTx{Index: 0, Data: f0}, inboxEntry{Hash: crypto.Keccak256Hash(f0), Block: info.Number})
+		l.add(middle, inboxEntry{Hash: vh, Block: info.Number, Blob: true})
+		l.add(BatchTx{Index: 2, Data: f1}, inboxEntry{Hash: crypto.Keccak256Hash(f1), Block: info.Number})
+		return &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: l.txs}, l
+	}
+	check := func(p *StepProof, l batchList) error {
+		return checkBatch(p, parent, txs, &s.Config.Proofs, l, AnyL1Block)
+	}
+	if err := check(list(shown, badHash)); err != nil {
+		t.Fatalf("passing over the invalid blob: %v", err)
+	}
+	// Cells of another blob, or a cell altered, prove nothing.
+	good, goodHash := blobRecord(*must[*kzg4844.Blob](t)(da.EncodeBlob([]byte("valid"))))
+	if err := check(list(shown, goodHash)); !errors.Is(err, ErrBadProof) {
+		t.Fatalf("another blob's commitment: %v", err)
+	}
+	forged := shown
+	forged.Cells = [][]byte{shown.Cells[0], make([]byte, 2048)}
+	if err := check(list(forged, badHash)); !errors.Is(err, ErrBadProof) {
+		t.Fatalf("an altered cell: %v", err)
+	}
+	// A valid blob cannot be passed over: its cells show nothing.
+	goodShown := BatchTx{Index: 1, Commitment: good.Commitment[:], CellIndices: []uint64{0}, Cells: [][]byte{good.Blob[:2048]}}
+	proofs := must[[]kzg4844.Proof](t)(kzg4844.ComputeCellProofs(&good.Blob))
+	goodShown.CellProofs = [][]byte{proofs[0][:]}
+	if err := check(list(goodShown, goodHash)); !errors.Is(err, ErrBadProof) {
+		t.Fatalf("a valid blob passed over: %v", err)
 	}
 }

@@ -45,9 +45,15 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 		}
 		r.last = bt.Index
 		e, ok := inbox.Batch(bt.Index)
+		data := bt.Data
 		switch {
 		case !ok:
 			return fmt.Errorf("%w: no inbox record %d", ErrBadProof, bt.Index)
+		case e.Blob && len(bt.CellIndices) > 0:
+			if err := checkInvalidBlob(&bt, e.Hash); err != nil {
+				return fmt.Errorf("%w: inbox record %d: %w", ErrBadProof, bt.Index, err)
+			}
+			data = nil // derivation drops the blob (rule 4)
 		case e.Blob:
 			if err := checkBlobData(&bt, e.Hash); err != nil {
 				return fmt.Errorf("%w: inbox record %d: %w", ErrBadProof, bt.Index, err)
@@ -55,7 +61,6 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 		case e.Hash != crypto.Keccak256Hash(bt.Data):
 			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
 		}
-		data := bt.Data
 		if !e.Blob && r.dac != nil && len(data) > 0 && data[0] == da.CertVersion {
 			var err error
 			if data, err = certifiedData(&bt, r.dac, r.chainID); err != nil {

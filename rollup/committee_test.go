@@ -9,6 +9,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/crypto/kzg4844"
+	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
@@ -144,5 +146,55 @@ func TestCertifiedDataChecked(t *testing.T) {
 	}
 	if got, err := certifiedData(&bt, c, 902); err != nil || got != nil {
 		t.Fatalf("a certificate of another chain: %q, %v", got, err)
+	}
+}
+
+// The batcher itself posts a forged certificate (signed by too few, then
+// by keys not the committee's) and a blob that is not a valid encoding:
+// derivation drops each, counts it, and derives the real batch after them.
+func TestActionBadCertificatesAndBlobsDropped(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{DA: DACommittee})
+	seq := dial(t, s.Sequencer.RPCURL())
+	must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), chain.DevAddress(2), ether(1)))
+	b := must[*types.Block](t)(s.Sequence(ctx))
+
+	h := crypto.Keccak256Hash([]byte("garbage"))
+	_, keys := DevCommittee(DevCommitteeSize, DevCommitteeHonest)
+	sig := must[bn254.G1Affine](t)(keys[0].Sign(da.CertMessage(s.Config.L2ChainID, h)))
+	postInbox(t, ctx, s, BatcherKey(), (&da.Certificate{DataHash: h, Signers: 1, Sig: sig}).Marshal()) // one signer of four
+	stranger := da.NewBLSKey([]byte("stranger"))
+	var sigs []bn254.G1Affine
+	for range 4 {
+		sigs = append(sigs, must[bn254.G1Affine](t)(stranger.Sign(da.CertMessage(s.Config.L2ChainID, h))))
+	}
+	postInbox(t, ctx, s, BatcherKey(), (&da.Certificate{DataHash: h, Signers: 0b1111, Sig: da.Aggregate(sigs)}).Marshal())
+	postInbox(t, ctx, s, BatcherKey(), []byte{da.CertVersion, 1, 2, 3}) // not even a certificate
+
+	// A blob whose first field element has its second bit set.
+	var bad kzg4844.Blob
+	bad[0] = 0x40 // a field element, but one the encoding never writes
+	sc := must[*types.BlobTxSidecar](t)(blobSidecar([]kzg4844.Blob{bad}))
+	nonce := must[uint64](t)(s.L1.Client().PendingNonceAt(ctx, addressOf(BatcherKey())))
+	tx := must[*types.Transaction](t)(types.SignNewTx(BatcherKey(), types.LatestSignerForChainID(big.NewInt(L1MinerChainID)), &types.BlobTx{
+		ChainID: uint256.NewInt(L1MinerChainID), Nonce: nonce, GasTipCap: uint256.NewInt(1e9), GasFeeCap: uint256.NewInt(1e11), Gas: blobTxGas,
+		To: InboxAddress, BlobFeeCap: uint256.NewInt(1e11), BlobHashes: sc.BlobHashes(), Sidecar: sc,
+	}))
+	if err := s.L1.Client().SendTransaction(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
+		t.Fatal("the real batch after the garbage was not derived")
+	}
+	drops := s.Verifier.deriver.DropStats()
+	if drops[DropBadCertificate] != 3 || drops[DropBadBlob] != 1 {
+		t.Fatalf("drops %v", drops)
 	}
 }

@@ -58,6 +58,12 @@ type BatchTx struct {
 	BlobProof  []byte `rlp:"optional"` // the blob's KZG proof (48 bytes)
 	// Preimage is the data a committee certificate in Data stands for.
 	Preimage []byte `rlp:"optional"`
+	// For a blob that is not a valid encoding, which derivation drops:
+	// the data cells that show it (da.InvalidCells) with their cell
+	// proofs, instead of the data.
+	CellIndices []uint64 `rlp:"optional"`
+	Cells       [][]byte `rlp:"optional"`
+	CellProofs  [][]byte `rlp:"optional"`
 }
 
 // ProofItem is a portal log, as emitted.
@@ -533,11 +539,14 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 					return nil, err
 				}
 				for i, sc := range cars {
-					data, err := da.DecodeBlob(&sc.Blob)
-					if err != nil {
-						data = nil // carries nothing: no proof can name it (docs/da.md)
+					bt := BatchTx{Index: idx[i], Commitment: sc.Commitment[:], BlobProof: sc.Proof[:]}
+					if bt.Data, err = da.DecodeBlob(&sc.Blob); err != nil {
+						// Derivation drops it: show why, by its cells.
+						if bt, err = invalidBlobTx(idx[i], sc); err != nil {
+							return nil, err
+						}
 					}
-					all.add(BatchTx{Index: idx[i], Data: data, Commitment: sc.Commitment[:], BlobProof: sc.Proof[:]}, inboxEntry{Hash: hashes[i], Block: x, Blob: true})
+					all.add(bt, inboxEntry{Hash: hashes[i], Block: x, Blob: true})
 				}
 				continue
 			}
