@@ -38,8 +38,9 @@ type Rollup struct {
 	Batcher    *rollup.Batcher
 	Proposer   *rollup.Agent
 	Challenger *rollup.Agent
-	Relayer    *rollup.Relayer // with Config.Relay
-	Committee  []*da.Member    // with --l2-da committee: the data-availability committee
+	Relayer    *rollup.Relayer   // with Config.Relay
+	Committee  []*da.Member      // with --l2-da committee: the data-availability committee
+	Storage    []*da.StorageNode // with --l2-da sampling: the storage nodes
 	dacKeys    []*da.BLSKey
 	clients    []*ethclient.Client
 	blockTime  time.Duration
@@ -79,7 +80,7 @@ func (o *RollupOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.RPCPort, "l2-rpc-port", DefaultL2RPCPort, "JSON-RPC port of the rollup's sequencer; its verifier uses port+1; -1 runs no rollup")
 	f.DurationVar(&o.BlockTime, "l2-block-time", rollup.DefaultBlockTime, "the rollup sequencer's longest gap between blocks (an empty block when idle)")
 	f.DurationVar(&o.BlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the rollup sequencer's average gap between blocks under load, after a burst of blocks at once (-1ns: fixed blocks of --l2-block-time)")
-	f.StringVar(&o.DA, "l2-da", string(rollup.DABlobs), "where the rollup's batcher posts its data: blobs (EIP-4844), calldata, or committee (5 members keep it, 4 sign a certificate the L1 gets)")
+	f.StringVar(&o.DA, "l2-da", string(rollup.DABlobs), "where the rollup's batcher posts its data: blobs (EIP-4844), calldata, committee (5 members keep it, 4 sign a certificate the L1 gets) or sampling (erasure-coded, with 2 storage nodes; the L1 gets the square's root)")
 	f.BoolVar(&o.Relay, "relay", false, "prove and finalize every rollup withdrawal on L1 on its own, as the OP Stack's relayer does")
 }
 
@@ -103,8 +104,11 @@ func (r *Rollup) Genesis() (json.RawMessage, types.GenesisAlloc, error) {
 	if r.opts.GameClock != 0 {
 		proofs.GameClock = r.opts.GameClock
 	}
-	if r.opts.DA == string(rollup.DACommittee) {
+	switch r.opts.DA {
+	case string(rollup.DACommittee):
 		proofs.Committee, r.dacKeys = rollup.DevCommittee(rollup.DevCommitteeSize, rollup.DevCommitteeHonest)
+	case string(rollup.DASampling):
+		proofs.Sampling = true
 	}
 	r.proofs = proofs
 	section, err := json.Marshal(proofs)
@@ -158,6 +162,19 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 		}
 		r.Committee = append(r.Committee, m)
 		r.Config.CommitteeURLs = append(r.Config.CommitteeURLs, m.URL())
+	}
+	if r.Config.Proofs.Sampling {
+		for i := range 2 {
+			n, err := da.NewStorageNode(filepath.Join(dir, fmt.Sprintf("storage-%d", i)), d.cfg.Log)
+			if err != nil {
+				return err
+			}
+			if err := n.Start(net.JoinHostPort(d.cfg.Host, "0")); err != nil {
+				return err
+			}
+			r.Storage = append(r.Storage, n)
+			r.Config.StorageURLs = append(r.Config.StorageURLs, n.URL())
+		}
 	}
 	if r.ConfigPath, err = writeRollupConfig(dir, r.Config); err != nil {
 		return err
@@ -263,7 +280,10 @@ func (r *Rollup) Stop() {
 	for _, m := range r.Committee {
 		m.Close()
 	}
-	r.Committee = nil
+	for _, n := range r.Storage {
+		n.Close()
+	}
+	r.Committee, r.Storage = nil, nil
 	for _, c := range r.clients {
 		c.Close()
 	}
@@ -296,6 +316,9 @@ func (r *Rollup) Summary(w io.Writer, d *Devnet) {
 	fmt.Fprintf(w, "    portal %s (send ETH to it to deposit), batch inbox %s\n", rollup.PortalAddress, rollup.InboxAddress)
 	fmt.Fprintf(w, "    outputs %s: a proposer posts an output every %d L2 blocks, a challenger checks each; challenge window %d s\n",
 		rollup.OutputsAddress, DefaultOutputInterval, r.Config.Proofs.FinalizationPeriod)
+	if len(r.Storage) > 0 {
+		fmt.Fprintf(w, "    storage nodes of the sampled data: %s, %s (light nodes sample shares: GET /das/share/{root}/{row}/{col})\n", r.Storage[0].URL(), r.Storage[1].URL())
+	}
 	if len(r.Committee) > 0 {
 		fmt.Fprintf(w, "    data-availability committee: %d members, %d must sign (2 assumed honest), at %s ...\n", len(r.Committee), r.Config.Proofs.Committee.Threshold, r.Committee[0].URL())
 	}

@@ -141,10 +141,17 @@ func TestRollupEndToEnd(t *testing.T) {
 }
 
 // With --l2-da committee, the rollup's data goes to five committee members
-// and the L1 gets certificates; the verifier derives the sequencer's chain
-// from them.
+// and the L1 gets certificates; with sampling, to two storage nodes and the
+// L1 gets square roots. Either way the verifier derives the sequencer's
+// chain.
 func TestRollupCommittee(t *testing.T) {
-	d := startDevnet(t, Config{Validators: 1, Rollup: RollupOptions{DA: string(rollup.DACommittee)}})
+	for _, mode := range []rollup.DA{rollup.DACommittee, rollup.DASampling} {
+		t.Run(string(mode), func(t *testing.T) { testRollupDA(t, mode) })
+	}
+}
+
+func testRollupDA(t *testing.T, mode rollup.DA) {
+	d := startDevnet(t, Config{Validators: 1, Rollup: RollupOptions{DA: string(mode)}})
 	ctx := context.Background()
 	r := d.Rollup
 	seq := dial(t, r.Sequencer.RPCURL())
@@ -158,7 +165,7 @@ func TestRollupCommittee(t *testing.T) {
 	if got := balance(t, ver, to, nil); got.Cmp(big.NewInt(7)) != 0 {
 		t.Fatalf("verifier: recipient has %v", got)
 	}
-	if st := r.Batcher.Stats(); st.Certified == 0 || len(r.Committee) != rollup.DevCommitteeSize {
-		t.Fatalf("batcher %+v, %d members", st, len(r.Committee))
+	if st := r.Batcher.Stats(); st.Certified == 0 || len(r.Committee)+len(r.Storage) == 0 {
+		t.Fatalf("batcher %+v, %d members, %d storage nodes", st, len(r.Committee), len(r.Storage))
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
@@ -32,8 +33,9 @@ import (
 //     challenge, the output finalizes and the theft succeeds. This is the
 //     risk of a validium or optimium, which the committee's honesty
 //     assumption is there to rule out.
-//   - Data by sampling: light nodes sampling a publisher that withholds
-//     what stops a rebuild reject it, with the probability measured.
+//   - Data by sampling: light nodes sampling the storage nodes, which
+//     withhold what stops a rebuild, reject the data, with the
+//     probability measured; the verifier cannot derive past it.
 
 // ErrTheftSucceeded is returned by the committee part when the theft went
 // through, which is the outcome to show, not a failure of the run.
@@ -52,7 +54,10 @@ func attackWithholdData(ctx context.Context, out io.Writer) error {
 		}
 		return fmt.Errorf("committee: %w", err)
 	}
-	fmt.Fprintln(out, "\n== C. the data erasure-coded, its publisher withholding what stops a rebuild, light nodes sampling ==")
+	fmt.Fprintln(out, "\n== C. the rollup's data erasure-coded with two storage nodes, both withholding what stops a rebuild ==")
+	if err := withholdSampled(ctx, out); err != nil {
+		return fmt.Errorf("sampling: %w", err)
+	}
 	withholdSampling(out)
 	fmt.Fprintln(out, "\noutcome as promised: with blobs the challenger won; with a colluding committee the theft went through, as the validium's trust assumption says it can; sampling light nodes reject a withholding publisher with the probability shown")
 	return nil
@@ -194,6 +199,59 @@ func (a *arena) finalizeWithdrawal(w *rollup.Withdrawal, expectPaid bool) error 
 	return nil
 }
 
+// withholdSampled has the rollup post sampled data, its storage nodes
+// withhold, and light nodes sample the commitment the L1 holds over HTTP.
+func withholdSampled(ctx context.Context, out io.Writer) error {
+	s, err := rollup.NewSystem(ctx, rollup.SystemOptions{DA: rollup.DASampling, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	seq, err := ethclient.DialContext(ctx, s.Sequencer.RPCURL())
+	if err != nil {
+		return err
+	}
+	defer seq.Close()
+	if err := sendTransfers(ctx, s, seq, 200); err != nil {
+		return err
+	}
+	if err := s.Batch(ctx); err != nil {
+		return err
+	}
+	var com *da.Sampled
+	for _, tx := range s.L1.Chain().BlockByNumber(s.L1.Head().Number.Uint64()).Transactions() {
+		if c, err := da.ParseSampled(tx.Data()); err == nil && *tx.To() == rollup.InboxAddress {
+			com = c
+		}
+	}
+	if com == nil {
+		return fmt.Errorf("no sampling commitment on L1")
+	}
+	fmt.Fprintf(out, "1. the batcher posted 200 transfers: the L1 holds a %d-byte commitment to a %d-wide extended square (%d bytes of data)\n", da.SampledSize, 2*com.K, com.Len)
+	for _, n := range s.Storage {
+		n.Withhold.Store(true)
+	}
+	fmt.Fprintf(out, "2. both storage nodes withhold the (k+1)² = %d shares that stop a rebuild, and the data\n", (com.K+1)*(com.K+1))
+	client := da.NewSamplingClient(s.Config.StorageURLs)
+	rng := rand.New(rand.NewPCG(3, 4))
+	const lights = 300
+	for _, samples := range []int{1, 4, 16} {
+		rejected := 0
+		for range lights {
+			if !client.SampleLight(ctx, s.Storage[rng.IntN(len(s.Storage))].URL(), com, samples, rng) {
+				rejected++
+			}
+		}
+		fmt.Fprintf(out, "   %d light nodes sampling %d shares each over HTTP: %d reject the data (%.1f%%; formula %.1f%%)\n", lights, samples, rejected,
+			100*float64(rejected)/lights, 100*da.DetectionProbability(com.K, samples))
+	}
+	if err := rollup.Derive(ctx, s.Verifier); err == nil {
+		return fmt.Errorf("the verifier derived data that no one serves")
+	}
+	fmt.Fprintln(out, "3. the verifier cannot rebuild the data either: its derivation waits at the commitment, as a challenger's would")
+	return nil
+}
+
 // withholdSampling measures light nodes against a publisher withholding
 // the minimal unrecoverable block of a k=32 square.
 func withholdSampling(out io.Writer) {
@@ -219,5 +277,5 @@ func withholdSampling(out io.Writer) {
 		fmt.Fprintf(out, "   k=%d, %d samples each: %d of %d light nodes reject the block (%.1f%%; formula %.1f%%)\n", k, s, caught, trials,
 			100*float64(caught)/trials, 100*da.DetectionProbability(k, s))
 	}
-	fmt.Fprintln(out, "   (sampling is measured on the square alone: the rollup does not post sampled data yet)")
+	fmt.Fprintln(out, "   (a larger square, k=32, measured in memory)")
 }

@@ -65,7 +65,7 @@ func RunDA(ctx context.Context, cfg DAConfig) (*DAResult, error) {
 	res := &DAResult{Trials: cfg.Trials}
 	if !cfg.NoModes {
 		if len(cfg.Modes) == 0 {
-			cfg.Modes = []rollup.DA{rollup.DACalldata, rollup.DABlobs, rollup.DACommittee}
+			cfg.Modes = []rollup.DA{rollup.DACalldata, rollup.DABlobs, rollup.DACommittee, rollup.DASampling}
 		}
 		var err error
 		if res.Modes, err = RunDAModes(ctx, cfg.Modes, cmp.Or(cfg.PerBatch, 1000), cmp.Or(cfg.Batches, 2), cfg.Out); err != nil {

@@ -182,8 +182,8 @@ func (c *DAModeCost) add(ctx context.Context, s *rollup.System, from uint64, fee
 	}
 	st := s.Batcher.Stats()
 	c.Transfers, c.Frames = int(st.L2Txs), int(st.L1Bytes)
-	if c.Mode == rollup.DACommittee {
-		c.Frames = int(st.Certified) // kept by the committee; the L1 has certificates
+	if c.Mode == rollup.DACommittee || c.Mode == rollup.DASampling {
+		c.Frames = int(st.Certified) // kept off L1; the L1 has certificates or roots
 	}
 	return nil
 }

@@ -57,17 +57,21 @@ const (
 	// certificate goes to the inbox in calldata (the frames themselves
 	// when the committee does not sign in time).
 	DACommittee DA = "committee"
+	// DASampling: frames erasure-coded and kept by storage nodes, their
+	// square's commitment to the inbox (the frames themselves when no
+	// storage node takes them).
+	DASampling DA = "sampling"
 )
 
 // ParseDA reads a mode by name.
 func ParseDA(s string) (DA, error) {
 	switch DA(s) {
-	case DACalldata, DABlobs, DACommittee:
+	case DACalldata, DABlobs, DACommittee, DASampling:
 		return DA(s), nil
 	case "":
 		return DACalldata, nil
 	}
-	return "", fmt.Errorf("%w: data availability %q: calldata, blobs or committee", ErrConfig, s)
+	return "", fmt.Errorf("%w: data availability %q: calldata, blobs, committee or sampling", ErrConfig, s)
 }
 
 // BatcherConfig configures a batcher.
@@ -128,6 +132,7 @@ type Batcher struct {
 	log     *slog.Logger
 	chainID *big.Int
 	dac     *da.CommitteeClient // in committee mode
+	das     *da.SamplingClient  // in sampling mode
 
 	next       uint64         // next L2 block to read
 	pending    []*types.Block // read, not yet posted
@@ -155,7 +160,7 @@ type BatcherStats struct {
 	L1Txs       uint64 // L1 transactions sent and included
 	L1Bytes     uint64 // bytes included on L1: frames in calldata or blobs, or certificates
 	Blobs       uint64 // blobs included on L1
-	Certified   uint64 // frame bytes kept by the committee, certified on L1
+	Certified   uint64 // frame bytes kept by the committee or storage nodes, committed to on L1
 	Fallbacks   uint64 // frames posted in calldata because the committee did not sign
 	L2Blocks    uint64 // L2 blocks posted
 	L2Txs       uint64 // L2 transactions posted
@@ -193,6 +198,12 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 			return nil, fmt.Errorf("%w: committee mode needs the rollup's committee and each member's URL", ErrConfig)
 		}
 	}
+	var das *da.SamplingClient
+	if cfg.DA == DASampling {
+		if das = cfg.Rollup.samplingClient(); das == nil || len(cfg.Rollup.StorageURLs) == 0 {
+			return nil, fmt.Errorf("%w: sampling mode needs the rollup to take sampled data and a storage node's URL", ErrConfig)
+		}
+	}
 	if cfg.BlobsPerTx <= 0 || cfg.BlobsPerTx > params.BlobTxMaxBlobs {
 		cfg.BlobsPerTx = params.BlobTxMaxBlobs
 	}
@@ -220,6 +231,7 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 		signer:  types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.Rollup.L1ChainID)),
 		chainID: new(big.Int).SetUint64(cfg.Rollup.L2ChainID),
 		dac:     dac,
+		das:     das,
 		log:     cfg.Log.With("node", "batcher"),
 		stop:    make(chan struct{}),
 		postedBytes: promutil.Counter(cfg.Registry, prometheus.CounterOpts{Namespace: "cairn", Subsystem: "rollup",
@@ -432,7 +444,8 @@ func (b *Batcher) plan(ctx context.Context) (*Post, error) {
 	}
 	for i, f := range frames {
 		data := batch.MarshalTxData(f)
-		if b.cfg.DA == DACommittee {
+		switch b.cfg.DA {
+		case DACommittee:
 			cert, err := b.dac.Certify(ctx, data)
 			if err == nil {
 				p.certified += len(data)
@@ -440,6 +453,15 @@ func (b *Batcher) plan(ctx context.Context) (*Post, error) {
 			} else {
 				// The committee did not sign in time: post the data itself.
 				b.log.Warn("Committee did not certify: posting the frame in calldata", "err", err)
+				p.fallbacks++
+			}
+		case DASampling:
+			com, err := b.das.Publish(ctx, data)
+			if err == nil {
+				p.certified += len(data)
+				data = com.Marshal()
+			} else {
+				b.log.Warn("No storage node kept the data: posting the frame in calldata", "err", err)
 				p.fallbacks++
 			}
 		}

@@ -73,7 +73,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 	if stored[0] == 2 {
 		return fmt.Errorf("%w: channel at inbox transaction %d is already loaded", ErrBadProof, l.Start)
 	}
-	run := &channelRun{dac: params.Committee, chainID: l2ChainID}
+	run := &channelRun{dac: params.Committee, chainID: l2ChainID, sampling: params.Sampling}
 	size := u64(s.Get(lenSlot))
 	if started {
 		run.opened = true

@@ -115,3 +115,18 @@ func invalidBlobTx(index uint64, sc *da.BlobSidecar) (BatchTx, error) {
 	}
 	return bt, nil
 }
+
+// sampledData returns the data a sampling commitment (bt.Data) stands
+// for: nil, carrying nothing, for a malformed commitment (as derivation
+// drops it); otherwise bt.Preimage, which must extend to the committed
+// square.
+func sampledData(bt *BatchTx) ([]byte, error) {
+	com, err := da.ParseSampled(bt.Data)
+	if err != nil {
+		return nil, nil
+	}
+	if err := com.Check(bt.Preimage); err != nil {
+		return nil, fmt.Errorf("the data of commitment %x is not in the proof: %w", com.Root, err)
+	}
+	return bt.Preimage, nil
+}

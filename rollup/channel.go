@@ -27,8 +27,9 @@ type channelRun struct {
 	complete bool
 	x        uint64 // L1 block of the transaction that completed the channel
 
-	dac     *da.Committee // the committee whose certificates count; nil: none
-	chainID uint64        // the L2 chain certificates are for
+	dac      *da.Committee // the committee whose certificates count; nil: none
+	chainID  uint64        // the L2 chain certificates are for
+	sampling bool          // sampling commitments count
 }
 
 // feed reads txs; the first must be inbox record first when the run has
@@ -61,9 +62,15 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 		case e.Hash != crypto.Keccak256Hash(bt.Data):
 			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
 		}
-		if !e.Blob && r.dac != nil && len(data) > 0 && data[0] == da.CertVersion {
+		if !e.Blob && len(data) > 0 {
 			var err error
-			if data, err = certifiedData(&bt, r.dac, r.chainID); err != nil {
+			switch {
+			case r.dac != nil && data[0] == da.CertVersion:
+				data, err = certifiedData(&bt, r.dac, r.chainID)
+			case r.sampling && data[0] == da.SampledVersion:
+				data, err = sampledData(&bt)
+			}
+			if err != nil {
 				return fmt.Errorf("%w: inbox transaction %d: %w", ErrBadProof, bt.Index, err)
 			}
 		}

@@ -67,6 +67,18 @@ type Config struct {
 	// CommitteeURLs are where the data-availability committee's members
 	// (Proofs.Committee, in its order) serve the data they certified.
 	CommitteeURLs []string `json:"committeeUrls,omitempty"`
+	// StorageURLs are the storage nodes that serve sampled data
+	// (Proofs.Sampling).
+	StorageURLs []string `json:"storageUrls,omitempty"`
+}
+
+// samplingClient is a client of the rollup's storage nodes, nil when the
+// rollup takes no sampled data.
+func (c *Config) samplingClient() *da.SamplingClient {
+	if !c.Proofs.Sampling {
+		return nil
+	}
+	return da.NewSamplingClient(c.StorageURLs)
 }
 
 // The devnet's data-availability committee: five members, two of them

@@ -57,6 +57,7 @@ const (
 	DropForeignSender  = "foreign-sender"   // inbox tx not from the batcher (rule 3)
 	DropBadBlob        = "bad-blob"         // a batcher blob that does not decode (rule 4)
 	DropBadCertificate = "bad-certificate"  // a committee certificate that does not verify (rule 4)
+	DropBadCommitment  = "bad-commitment"   // a sampling commitment that does not parse (rule 4)
 	DropBadFrame       = "bad-frame"        // tx data that is not valid frames (rule 4)
 	DropFrame          = "frame"            // frame or channel dropped by the assembler (rule 5)
 	DropInboxValue     = "inbox-value"      // a batcher transaction carrying value, which the inbox refuses (rule 3)
@@ -79,6 +80,7 @@ type Deriver struct {
 
 	warm        func([]*types.Transaction) // recovers senders ahead of execution; may be nil
 	dac         *da.CommitteeClient        // the data-availability committee; nil: none
+	das         *da.SamplingClient         // the storage nodes of sampled data; nil: none
 	asm         *batch.Assembler
 	l1Pos       uint64 // last L1 block fully processed
 	replayUntil uint64 // L1 blocks up to here only rebuild channel state
@@ -121,6 +123,7 @@ func NewDeriver(cfg *Config, l1 L1Source, store *chain.Store, sink Sink, reg pro
 		log:    log,
 		drops:  map[string]uint64{},
 		dac:    cfg.committeeClient(),
+		das:    cfg.samplingClient(),
 		dropped: promutil.CounterVec(reg, prometheus.CounterOpts{
 			Namespace: "cairn", Subsystem: "rollup", Name: "derivation_dropped_total",
 			Help: "Data derivation dropped, by rule.",
@@ -349,6 +352,19 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 			}
 			// Withheld data stops derivation here: the validium's risk.
 			if data, err = d.dac.Fetch(ctx, cert.DataHash); err != nil {
+				return nil, err
+			}
+		} else if d.das != nil && len(data) > 0 && data[0] == da.SampledVersion {
+			com, err := da.ParseSampled(data)
+			if err != nil {
+				if live {
+					d.drop(DropBadCommitment, block.NumberU64(), err)
+				}
+				continue
+			}
+			// The data, or any quarter of its shares, from a storage node;
+			// withheld, derivation waits here.
+			if data, err = d.das.Fetch(ctx, com); err != nil {
 				return nil, err
 			}
 		}

@@ -55,7 +55,8 @@ type System struct {
 	Sequencer *Node
 	Batcher   *Batcher
 	Verifier  *Node
-	Committee []*da.Member // with DA committee: the data-availability committee's members
+	Committee []*da.Member      // with DA committee: the data-availability committee's members
+	Storage   []*da.StorageNode // with DA sampling: the storage nodes
 	Clock     *Clock
 	dir       string
 	opts      SystemOptions
@@ -128,6 +129,20 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 			members = append(members, m)
 		}
 	}
+	var storage []*da.StorageNode
+	if opts.DA == DASampling {
+		proofs.Sampling = true
+		for range 2 {
+			n, err := da.NewStorageNode("", opts.Log)
+			if err != nil {
+				return nil, err
+			}
+			if err := n.Start("127.0.0.1:0"); err != nil {
+				return nil, err
+			}
+			storage = append(storage, n)
+		}
+	}
 	l1, err := NewL1Miner(alloc, L1Contracts(proofs)...)
 	if err != nil {
 		return nil, err
@@ -136,7 +151,10 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	for _, m := range members {
 		cfg.CommitteeURLs = append(cfg.CommitteeURLs, m.URL())
 	}
-	s := &System{L1: l1, Config: cfg, Committee: members, Clock: NewClock(l1.Head().Time), dir: opts.Dir, opts: opts}
+	for _, n := range storage {
+		cfg.StorageURLs = append(cfg.StorageURLs, n.URL())
+	}
+	s := &System{L1: l1, Config: cfg, Committee: members, Storage: storage, Clock: NewClock(l1.Head().Time), dir: opts.Dir, opts: opts}
 	if err := s.StartSequencer(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -213,6 +231,9 @@ func (s *System) Close() {
 	s.L1.Close()
 	for _, m := range s.Committee {
 		m.Close()
+	}
+	for _, n := range s.Storage {
+		n.Close()
 	}
 }
 

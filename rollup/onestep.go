@@ -457,7 +457,7 @@ func checkBatch(p *StepProof, parent *types.Header, txs []*types.Transaction, pa
 		}
 		return nil
 	}
-	run := &channelRun{dac: params.Committee, chainID: l2ChainID}
+	run := &channelRun{dac: params.Committee, chainID: l2ChainID, sampling: params.Sampling}
 	if err := run.feed(p.Batch, nil, inbox, before, channelTimeout); err != nil {
 		return err
 	}
@@ -558,11 +558,18 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 					}
 				}
 			}
+			if sc := cfg.samplingClient(); sc != nil && len(bt.Data) > 0 && bt.Data[0] == da.SampledVersion {
+				if com, err := da.ParseSampled(bt.Data); err == nil {
+					if bt.Preimage, err = sc.Fetch(ctx, com); err != nil {
+						return nil, err
+					}
+				}
+			}
 			all.add(bt, inboxEntry{Hash: crypto.Keccak256Hash(tx.Data()), Block: x})
 		}
 	}
 	for start := range all.txs {
-		run := &channelRun{dac: cfg.Proofs.Committee, chainID: cfg.L2ChainID}
+		run := &channelRun{dac: cfg.Proofs.Committee, chainID: cfg.L2ChainID, sampling: cfg.Proofs.Sampling}
 		for end := start + 1; end <= len(all.txs); end++ {
 			if run.feed(all.txs[end-1:end], nil, all, AnyL1Block, cfg.ChannelTimeout) != nil {
 				break

@@ -55,6 +55,9 @@ type L1Params struct {
 	// the inbox may carry in place of frames (docs/da.md); nil: none, and
 	// a certificate is data that does not parse.
 	Committee *da.Committee `json:"committee,omitempty"`
+	// Sampling lets the inbox carry sampling commitments (da.Sampled) in
+	// place of frames: the data is with storage nodes, erasure-coded.
+	Sampling bool `json:"sampling,omitempty"`
 }
 
 // Defaults. The devnet's window is seconds so a withdrawal completes while

@@ -313,7 +313,7 @@ func labDACmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "da",
 		Short: "Data availability: the rollup's L1 cost per transfer in each mode, and sampling's detection against the formula",
-		Long: `First the rollup's data in each mode (--modes: calldata, blobs, committee): the same
+		Long: `First the rollup's data in each mode (--modes: calldata, blobs, committee, sampling): the same
 transfers (--per-batch a batch, --batches batches, random recipients) posted by a
 rollup on a hand-mined L1, idle and then with its base fee driven up about ten times
 by blocks of gas burning; L1 transactions, bytes, gas and fee per transfer from the
@@ -342,7 +342,7 @@ beside the formula (docs/da.md).`,
 	f.IntVar(&cfg.Trials, "trials", 1000, "light nodes per square width and sample count")
 	f.IntVar(&cfg.PerBatch, "per-batch", 1000, "transfers a batch, for the modes' L1 cost")
 	f.IntVar(&cfg.Batches, "batches", 2, "batches a run, for the modes' L1 cost")
-	f.StringSliceVar(&modes, "modes", []string{"calldata", "blobs", "committee"}, "the rollup's data-availability modes to measure (none: sampling only)")
+	f.StringSliceVar(&modes, "modes", []string{"calldata", "blobs", "committee", "sampling"}, "the rollup's data-availability modes to measure (none: sampling only)")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }
