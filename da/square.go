@@ -1,14 +1,24 @@
-// Package da is Cairn's data availability by erasure-coded sampling
-// (docs/da.md): a batch is cut into a k×k square of shares, extended with
-// Reed–Solomon codes (klauspost/reedsolomon) into a 2k×2k square, every
-// row and column committed by a Merkle root, and light nodes sample a few
-// random shares with their proofs. Withholding enough to stop anyone
-// rebuilding the data means withholding at least (k+1)² shares, which
-// random samples find with a probability that grows fast with their count.
+// Package da is where a rollup's data can live besides L1 calldata
+// (docs/da.md), and how each place is checked:
+//
+//   - blob.go, beacon.go: blobs on the L1 (EIP-4844), in the OP Stack's
+//     blob encoding, read from a Beacon API and checked against their
+//     versioned hashes;
+//   - committee.go, member.go: a data-availability committee (Arbitrum
+//     AnyTrust's design): members keep the data and sign for it, BLS over
+//     BN254, and the L1 gets an aggregated certificate;
+//   - square.go, sample.go, storage.go: erasure-coded sampling: the data
+//     cut into a k×k square of shares, extended with Reed–Solomon codes
+//     (klauspost/reedsolomon) into a 2k×2k square, every row and column
+//     committed by a Merkle root; storage nodes serve shares with proofs
+//     and light nodes sample a few. Withholding enough to stop anyone
+//     rebuilding the data means withholding at least (k+1)² shares, which
+//     random samples find with a probability that grows fast with their
+//     count.
 //
 // Celestia's rsmt2d and namespaced Merkle trees are not served to this
-// build, so the commitments are Cairn's own: SHA-256 binary Merkle trees,
-// one per row and per column, under one data root.
+// build, so the square's commitments are Cairn's own: SHA-256 binary
+// Merkle trees, one per row and per column, under one data root.
 package da
 
 import (

@@ -27,7 +27,11 @@
 //   - follow.go: signed unsafe blocks, and a verifier following them;
 //   - derive.go: derivation from L1 (the Deriver, over an L1Source);
 //   - l1reader.go: the L1 over JSON-RPC;
-//   - batcher.go: posting the sequencer's blocks to the inbox;
+//   - batcher.go: posting the sequencer's blocks to the inbox, in calldata,
+//     blobs, or through a committee or storage nodes (Config.DA);
+//   - blobs.go: the rollup's data-availability checks shared by derivation
+//     and proofs: blobs against versioned hashes, certified and sampled
+//     data against their commitments;
 //   - mparchive.go: the message passer's trie, kept for old proofs;
 //   - agents.go, stepsprove.go: the proposer and challenger, and the proofs
 //     they build;
