@@ -115,8 +115,13 @@ const (
 	// otherwise), in L1 blocks: posted data is safe within a few blocks.
 	DefaultResubmitAfter      = 100
 	DefaultMaxChannelDuration = time.Second
-	DefaultMaxTxData          = 120_000 // under the L1's 128 KiB transaction limit
-	DefaultMaxPendingBytes    = 8 << 20 // one channel: a batch must stay under batch.MaxChannelSize
+	// DefaultBlobChannelDuration is MaxChannelDuration with blobs: a blob
+	// costs about 0.2 s of CPU to make and 131,072 bytes of blob space
+	// however little it holds, so an idle chain's empty blocks gather
+	// longer before one is posted, as OP Stack batchers let blobs fill.
+	DefaultBlobChannelDuration = 4 * time.Second
+	DefaultMaxTxData           = 120_000 // under the L1's 128 KiB transaction limit
+	DefaultMaxPendingBytes     = 8 << 20 // one channel: a batch must stay under batch.MaxChannelSize
 )
 
 // Batcher posts the sequencer's blocks to the L1 batch inbox: it gathers
@@ -179,6 +184,9 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 	}
 	if cfg.MaxChannelDuration <= 0 {
 		cfg.MaxChannelDuration = DefaultMaxChannelDuration
+		if cmp.Or(cfg.DA, cfg.Rollup.DA) == DABlobs {
+			cfg.MaxChannelDuration = DefaultBlobChannelDuration
+		}
 	}
 	if cfg.MaxTxData <= 0 {
 		cfg.MaxTxData = DefaultMaxTxData
