@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -135,14 +136,17 @@ func RunCompare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 	d.Stop()
 	r.say("attacks, each on a fresh world of its own")
 	r.attacks(ctx)
+	r.say("data availability: the optimistic rollup's data in each mode, idle and with the L1 congested")
+	if err := r.dataAvailability(ctx); err != nil {
+		return nil, fmt.Errorf("data availability: %w", err)
+	}
 	r.declared()
 	r.report.References = references
 	r.report.NotBuilt = []string{
 		"fees with the L1 congested (a background load above its gas target)",
 		"throughput under rising offered load, and the data ceiling each layer implies",
 		"L2BEAT's five risk axes scored by its rules",
-		"the data-availability row (blobs, committee, sampling: issue #20)",
-		"the plots of fees over the congestion run, throughput against offered load, and DA cost",
+		"the plots of fees over the congestion run and throughput against offered load",
 		"the highest sustained transfers/s at which the soft confirmation's p99 stays under one second",
 		"the attacker's cost beside each attack's outcome",
 	}
@@ -177,7 +181,11 @@ func sendTimed(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, 
 }
 
 func feeOf(rc *types.Receipt) *big.Int {
-	return new(big.Int).Mul(new(big.Int).SetUint64(rc.GasUsed), rc.EffectiveGasPrice)
+	fee := new(big.Int).Mul(new(big.Int).SetUint64(rc.GasUsed), rc.EffectiveGasPrice)
+	if rc.BlobGasPrice != nil {
+		fee.Add(fee, new(big.Int).Mul(new(big.Int).SetUint64(rc.BlobGasUsed), rc.BlobGasPrice))
+	}
+	return fee
 }
 
 func (r *compareRun) layer1(ctx context.Context) (*ladder, error) {
@@ -213,7 +221,7 @@ func (r *compareRun) optimistic(ctx context.Context) (*ladder, func() error, err
 	l := &ladder{softHow: "eth_sendRawTransaction to the sequencer's receipt, polled every 2 ms",
 		inclHow: "until the verifier's safe head (derived from a batch on L1) covers its block",
 		how:     fmt.Sprintf("until an output at or past its block is final on L1 (proposed every %d L2 blocks, then a %d s challenge window)", devnet.DefaultOutputInterval, rollup.DevFinalizationPeriod),
-		feeHow:  "L2 gas × price, plus the L1 data fee the receipt charges (l1Fee)", footprintHow: "the batch inbox's and output oracle's L1 transactions from the first send until every transfer was final, and their signed sizes, ÷ the run's transfers: at this light load most batches carry empty blocks (under load a batch carries thousands: cairn lab rollup)"}
+		feeHow:  "L2 gas × price, plus the L1 data fee the receipt charges (l1Fee)", footprintHow: "the batch inbox's and output oracle's L1 transactions from the first send until every transfer was final, their signed sizes and their blobs (131,072 bytes each, the devnet posting in blobs), ÷ the run's transfers: at this light load most batches carry empty blocks (under load a batch carries thousands: cairn lab rollup)"}
 	startL1, err := r.l1.BlockNumber(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -310,7 +318,8 @@ func l1Footprint(ctx context.Context, c *ethclient.Client, from, upto uint64, fe
 				continue
 			}
 			raw, _ := tx.MarshalBinary()
-			n, size = n+1, size+len(raw)
+			// A blob transaction's blobs are on L1 too, 131,072 bytes each.
+			n, size = n+1, size+len(raw)+len(tx.BlobHashes())*params.BlobTxFieldElementsPerBlob*32
 			if fees {
 				rc, err := c.TransactionReceipt(ctx, tx.Hash())
 				if err != nil {
