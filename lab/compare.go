@@ -81,6 +81,8 @@ type Report struct {
 	Rows       []Row       `json:"rows"`
 	References []Reference `json:"references"`
 	NotBuilt   []string    `json:"notBuilt"`
+	// DA is the data-availability run behind the DA rows.
+	DA []DAModeCost `json:"dataAvailability,omitempty"`
 }
 
 func thisMachine() Machine {

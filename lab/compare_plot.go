@@ -101,11 +101,17 @@ func (r *Report) plots() (map[string]*plot.Plot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]*plot.Plot{"latency-ladder": ladder, "fees": fees, "l1-bytes": bytes}, nil
+	out := map[string]*plot.Plot{"latency-ladder": ladder, "fees": fees, "l1-bytes": bytes}
+	if len(r.DA) > 0 {
+		if out["da-cost"], err = r.daPlot(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // plotNames are the plots in the order report.html shows them.
-var plotNames = []string{"latency-ladder", "fees", "l1-bytes"}
+var plotNames = []string{"latency-ladder", "fees", "l1-bytes", "da-cost"}
 
 // writePlots saves each plot as SVG and PNG in dir, and returns the SVGs.
 func (r *Report) writePlots(dir string) (map[string][]byte, error) {
@@ -115,6 +121,9 @@ func (r *Report) writePlots(dir string) (map[string][]byte, error) {
 	}
 	svgs := map[string][]byte{}
 	for _, name := range plotNames {
+		if ps[name] == nil {
+			continue
+		}
 		for _, ext := range []string{".svg", ".png"} {
 			if err := ps[name].Save(7*vg.Inch, 4*vg.Inch, filepath.Join(dir, name+ext)); err != nil {
 				return nil, fmt.Errorf("plot %s: %w", name, err)

@@ -97,6 +97,15 @@ func TestCompareQuick(t *testing.T) {
 	if value[LayerL1]["recovery after the L1 restarts"] <= 0 {
 		t.Fatal("no recovery time for the L1")
 	}
+	// The data-availability rows: blobs far cheaper than calldata once
+	// the L1 is congested, a committee's and sampling's L1 bytes tiny.
+	da := func(row string) float64 { return value[LayerOptimistic][row] }
+	if cd, bl := da("L1 fee per transfer, data in calldata, L1 congested"), da("L1 fee per transfer, data in blobs, L1 congested"); bl <= 0 || cd < 10*bl {
+		t.Fatalf("congested fee per transfer: calldata %v, blobs %v", cd, bl)
+	}
+	if b := da("L1 bytes per transfer, data in committee"); b <= 0 || b >= 1 {
+		t.Fatalf("committee: %v L1 bytes per transfer", b)
+	}
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	if err != nil || !strings.Contains(string(md), "| soft confirmation, p50 |") {
 		t.Fatalf("report.md: %v", err)
