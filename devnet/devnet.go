@@ -6,6 +6,7 @@
 package devnet
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -29,6 +31,7 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/channels"
+	"github.com/cairn-dev/cairn/explorer"
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/l1/staking"
 	"github.com/cairn-dev/cairn/rollup"
@@ -46,7 +49,9 @@ const (
 	DefaultP2PPort    = 26656
 	DefaultBlockTime  = 200 * time.Millisecond
 	DefaultL2RPCPort  = 9545 // the rollup's sequencer; its verifier is on the next port
-	DefaultZKRPCPort  = 9645 // the ZK rollup's operator
+	// DefaultExplorerPort is the block explorer's.
+	DefaultExplorerPort = 8080
+	DefaultZKRPCPort    = 9645 // the ZK rollup's operator
 )
 
 // DevBalance is what each test-mnemonic account holds at genesis: 10,000 ETH.
@@ -90,6 +95,9 @@ type Config struct {
 	RPCPort       int    // validator i serves JSON-RPC on RPCPort+i; 0 picks free ports
 	P2PPort       int    // 0 picks free ports
 	MetricsAddr   string // serve Prometheus metrics here; "" disables
+	// ExplorerPort is where the explorer serves, on Host; 0 picks a free
+	// port, -1 serves none.
+	ExplorerPort int
 	// Each wing's options, with their flags (AddFlags).
 	Rollup    RollupOptions
 	ZK        ZKOptions
@@ -115,6 +123,8 @@ type Devnet struct {
 	tmp       bool
 	metrics   *http.Server
 	wings     []Wing // in start order
+	// Explorer is the block explorer; nil with ExplorerPort -1.
+	Explorer *explorer.Explorer
 }
 
 // Start creates (or resumes) and starts a devnet.
@@ -220,11 +230,22 @@ func Start(cfg Config) (*Devnet, error) {
 		d.metrics = &http.Server{Handler: promhttp.Handler(), ReadHeaderTimeout: 5 * time.Second}
 		go d.metrics.Serve(ln)
 	}
+	if cfg.ExplorerPort >= 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		d.Explorer, err = explorer.Start(ctx, explorer.Config{L1: d.L1RPC(0), Addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.ExplorerPort)),
+			DataDir: filepath.Join(d.dir, "explorer"), Log: cfg.Log})
+		cancel()
+		if err != nil {
+			d.Stop()
+			return nil, fmt.Errorf("explorer: %w", err)
+		}
+	}
 	return d, nil
 }
 
 // AddFlags registers every wing's devnet flags.
 func (c *Config) AddFlags(f *pflag.FlagSet) {
+	f.IntVar(&c.ExplorerPort, "explorer-port", DefaultExplorerPort, "port of the block explorer's web UI, on the listen host; -1 serves none")
 	c.Rollup.AddFlags(f)
 	c.ZK.AddFlags(f)
 	c.Channels.AddFlags(f)
@@ -255,6 +276,9 @@ func (d *Devnet) L1WS(i int) string { return "ws://" + d.L1.RPCAddr(i) }
 
 // Stop stops everything; a temporary data directory is removed.
 func (d *Devnet) Stop() {
+	if d.Explorer != nil {
+		d.Explorer.Close()
+	}
 	if d.metrics != nil {
 		d.metrics.Close()
 	}
@@ -307,6 +331,9 @@ func (d *Devnet) PrintSummary(w io.Writer) {
 	}
 	if d.metrics != nil {
 		fmt.Fprintf(w, "    metrics       http://%s/metrics\n", d.cfg.MetricsAddr)
+	}
+	if d.Explorer != nil {
+		fmt.Fprintf(w, "\nExplorer  %s  (every layer's blocks, transactions and addresses)\n", d.Explorer.URL())
 	}
 	fmt.Fprintf(w, "\nAccounts (mnemonic %q, m/44'/60'/0'/0/i), 10000 ETH each at genesis on L1 and L2:\n", chain.DevMnemonic)
 	for i := range uint32(chain.DevAccounts) {

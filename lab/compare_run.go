@@ -84,7 +84,7 @@ func RunCompare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 		r.report.Layers = append(r.report.Layers, l.Key)
 	}
 	r.say("starting the stack: L1 (4 validators), optimistic rollup, ZK rollup, payment channels, sidechain with its bridges")
-	d, err := devnet.Start(devnet.Config{Validators: 4, Log: cfg.Log,
+	d, err := devnet.Start(devnet.Config{Validators: 4, Log: cfg.Log, ExplorerPort: -1,
 		Rollup: devnet.RollupOptions{RPCPort: 0}, ZK: devnet.ZKOptions{RPCPort: 0}, Channels: devnet.ChannelsOptions{RPCPort: 0},
 		Sidechain: devnet.SidechainOptions{RPCPort: 0, WithdrawalDelay: delay}})
 	if err != nil {

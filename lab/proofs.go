@@ -229,7 +229,7 @@ func calldataFloor(data []byte) uint64 {
 }
 
 func withdrawalLatency(ctx context.Context, res *ProofsResult) error {
-	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond})
+	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, ExplorerPort: -1, Validators: 2, BlockTime: 100 * time.Millisecond})
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func RunSidechain(ctx context.Context, cfg SidechainConfig) (*SidechainResult, e
 		}
 	}
 	l1w.chainID, sidew.chainID = devnet.DefaultL1ChainID, devnet.DefaultSidechainID
-	d, err := devnet.Start(devnet.Config{Validators: 4, GasLimit: 200_000_000, Alloc: alloc, Log: cfg.Log,
+	d, err := devnet.Start(devnet.Config{Validators: 4, GasLimit: 200_000_000, Alloc: alloc, Log: cfg.Log, ExplorerPort: -1,
 		Rollup: devnet.RollupOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Channels: devnet.ChannelsOptions{RPCPort: -1},
 		Sidechain: devnet.SidechainOptions{Validators: 4, WithdrawalDelay: cfg.WithdrawalDelay}})
 	if err != nil {

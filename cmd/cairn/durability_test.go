@@ -263,7 +263,7 @@ func TestDevnetResumesAfterSIGKILL(t *testing.T) {
 	rpcBase, p2pBase := freeBase(t, 4), freeBase(t, 4)
 	args := []string{"devnet", "--datadir", dir, "--block-time", "100ms",
 		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--l2-rpc-port", "0", "--zk-rpc-port", "-1",
-		"--channel-rpc-port", "0", "--sidechain-rpc-port", "0"}
+		"--channel-rpc-port", "0", "--sidechain-rpc-port", "0", "--explorer-port", "0"}
 	proc := start(t, bin, args...)
 	url := "http://127.0.0.1:" + strconv.Itoa(rpcBase)
 	c := dialWait(t, url)

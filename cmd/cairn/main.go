@@ -32,7 +32,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devnetCmd(), initCmd(), testnetCmd(), nodeCmd(), rollupCmd(), labCmd(), zkCmd(), channelCmd(), bridgeCmd(), sidechainCmd())
+	root.AddCommand(devnetCmd(), initCmd(), testnetCmd(), nodeCmd(), rollupCmd(), labCmd(), zkCmd(), channelCmd(), bridgeCmd(), sidechainCmd(), explorerCmd())
 	root.AddCommand(stakingCmds()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "cairn:", err)

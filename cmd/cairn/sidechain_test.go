@@ -71,7 +71,7 @@ func TestBridgesCarryExactlyOnceAcrossSIGKILL(t *testing.T) {
 	rpcBase, p2pBase := freeBase(t, 2), freeBase(t, 2) // the wings pick their own (see TestDevnetResumesAfterSIGKILL)
 	args := []string{"devnet", "--datadir", dir, "--validators", "2", "--sidechain-validators", "2",
 		"--rpc-port", strconv.Itoa(rpcBase), "--p2p-port", strconv.Itoa(p2pBase), "--sidechain-rpc-port", "0",
-		"--l2-rpc-port", "-1", "--zk-rpc-port", "-1", "--channel-rpc-port", "-1", "--sidechain-withdrawal-delay", "3s"}
+		"--l2-rpc-port", "-1", "--zk-rpc-port", "-1", "--channel-rpc-port", "-1", "--sidechain-withdrawal-delay", "3s", "--explorer-port", "-1"}
 	proc := start(t, bin, args...)
 	url := "http://127.0.0.1:" + strconv.Itoa(rpcBase)
 	dialWait(t, url)

@@ -1,0 +1,116 @@
+package explorer_test
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds the system's Chromium, or skips.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium on this machine (.ci/run installs Debian's chromium)")
+	return ""
+}
+
+// In a real browser: the home page, a search for the L1 transfer that
+// lands on its page, a click through to its sender's address, then the
+// block it is in; each page screenshotted and checked not blank.
+func TestBrowser(t *testing.T) {
+	bin := chromium(t)
+	w := newWorld(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless,
+		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	if d := os.Getenv("EXPLORER_SCREENSHOTS"); d != "" {
+		dir = d // keep them (docs/explorer-home.png is one)
+	}
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := func() string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text("main"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	shot := func(name string) {
+		t.Helper()
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	do(chromedp.Navigate(w.url + "/"))
+	home := text()
+	shot("home")
+	do(chromedp.SendKeys(`input[name="q"]`, w.l1tx.TxHash.Hex()), chromedp.Submit(`input[name="q"]`), chromedp.WaitVisible(`td.status`))
+	txPage := text()
+	shot("tx")
+	do(chromedp.Click(`a.address`), chromedp.WaitVisible(`section.layer`))
+	addrPage := text()
+	shot("address")
+	do(chromedp.Navigate(w.url+"/l1/block/"+w.l1tx.BlockNumber.String()), chromedp.WaitVisible(`a.tx`))
+	blockPage := text()
+	shot("block")
+	for name, c := range map[string]struct{ text, want string }{
+		"home": {home, "optimistic-rollup"}, "tx": {txPage, "success"},
+		"address": {addrPage, "Transactions"}, "block": {blockPage, "transactions"},
+	} {
+		if !strings.Contains(c.text, c.want) {
+			t.Errorf("%s page lacks %q: %.300s", name, c.want, c.text)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !notBlank(t, b) {
+			t.Errorf("the %s screenshot is blank", name)
+		}
+	}
+}
+
+// notBlank tells whether a PNG has more than one colour in it.
+func notBlank(t *testing.T, b []byte) bool {
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	bounds := img.Bounds()
+	first := img.At(bounds.Min.X, bounds.Min.Y)
+	for y := bounds.Min.Y; y < bounds.Max.Y; y += 7 {
+		for x := bounds.Min.X; x < bounds.Max.X; x += 7 {
+			if img.At(x, y) != first {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,217 @@
+package explorer
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+)
+
+// index is what the explorer keeps so that pages need no scan of blocks:
+// for each layer, the height indexed so far, and for each address the
+// transactions it sent or received, newest first. It is caught up from the
+// nodes block by block and resumes where it stopped.
+//
+// Keys:
+//
+//	h/<layer>                                    → the last indexed height (8 bytes)
+//	a/<layer>/<address 20>/<height 8>/<index 4>  → the transaction's hash (32)
+type index struct {
+	db *pebble.DB
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	slog.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+
+// openIndex opens the index in dir ("" in memory).
+func openIndex(dir string) (*index, error) {
+	opts := &pebble.Options{Logger: quietLogger{}}
+	if dir == "" {
+		opts.FS = vfs.NewMem()
+	}
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("explorer index: %w", err)
+	}
+	return &index{db: db}, nil
+}
+
+func (x *index) close() error { return x.db.Close() }
+
+func heightKey(layer string) []byte { return []byte("h/" + layer) }
+
+func addrPrefix(layer string, a common.Address) []byte {
+	return append([]byte("a/"+layer+"/"), a[:]...)
+}
+
+// height is the last block of layer indexed, and whether any is.
+func (x *index) height(layer string) (uint64, bool, error) {
+	v, closer, err := x.db.Get(heightKey(layer))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	defer closer.Close()
+	return binary.BigEndian.Uint64(v), true, nil
+}
+
+// indexedTx is one transaction as the index sees it.
+type indexedTx struct {
+	Hash     common.Hash
+	From, To *common.Address
+	Index    uint32
+}
+
+// addBlock records a block's transactions under their sender and
+// recipient, and the block as indexed, in one write.
+func (x *index) addBlock(layer string, height uint64, txs []indexedTx) error {
+	b := x.db.NewBatch()
+	defer b.Close()
+	for _, tx := range txs {
+		for _, a := range []*common.Address{tx.From, tx.To} {
+			if a == nil {
+				continue
+			}
+			k := addrPrefix(layer, *a)
+			k = binary.BigEndian.AppendUint64(k, height)
+			k = binary.BigEndian.AppendUint32(k, tx.Index)
+			if err := b.Set(k, tx.Hash[:], nil); err != nil {
+				return err
+			}
+		}
+	}
+	if err := b.Set(heightKey(layer), binary.BigEndian.AppendUint64(nil, height), nil); err != nil {
+		return err
+	}
+	return b.Commit(pebble.NoSync) // rebuilt from the nodes if lost
+}
+
+// addressTx is one of an address's transactions.
+type addressTx struct {
+	Hash   common.Hash
+	Height uint64
+}
+
+// addressTxs returns up to limit of a's transactions on layer, newest
+// first.
+func (x *index) addressTxs(layer string, a common.Address, limit int) ([]addressTx, error) {
+	prefix := addrPrefix(layer, a)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []addressTx
+	for ok := it.Last(); ok && len(out) < limit; ok = it.Prev() {
+		k := it.Key()[len(prefix):]
+		if len(k) != 12 || len(it.Value()) != 32 {
+			continue
+		}
+		out = append(out, addressTx{Hash: common.BytesToHash(it.Value()), Height: binary.BigEndian.Uint64(k[:8])})
+	}
+	return out, it.Error()
+}
+
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// rpcBlock is a block as eth_getBlockByNumber answers with full
+// transactions, kept as JSON fields so every transaction type reads.
+type rpcBlock struct {
+	Number       hexutil.Uint64   `json:"number"`
+	Hash         common.Hash      `json:"hash"`
+	ParentHash   common.Hash      `json:"parentHash"`
+	Timestamp    hexutil.Uint64   `json:"timestamp"`
+	Miner        common.Address   `json:"miner"`
+	GasUsed      hexutil.Uint64   `json:"gasUsed"`
+	GasLimit     hexutil.Uint64   `json:"gasLimit"`
+	BaseFee      *hexutil.Big     `json:"baseFeePerGas"`
+	StateRoot    common.Hash      `json:"stateRoot"`
+	Size         hexutil.Uint64   `json:"size"`
+	Transactions []rpcTransaction `json:"transactions"`
+}
+
+type rpcTransaction struct {
+	Hash        common.Hash     `json:"hash"`
+	Type        hexutil.Uint64  `json:"type"`
+	From        common.Address  `json:"from"`
+	To          *common.Address `json:"to"`
+	Value       *hexutil.Big    `json:"value"`
+	Nonce       hexutil.Uint64  `json:"nonce"`
+	Gas         hexutil.Uint64  `json:"gas"`
+	Input       hexutil.Bytes   `json:"input"`
+	BlockNumber *hexutil.Uint64 `json:"blockNumber"`
+	BlockHash   *common.Hash    `json:"blockHash"`
+	Index       *hexutil.Uint64 `json:"transactionIndex"`
+}
+
+// catchUp indexes layer's blocks after the last indexed, up to head.
+func (x *index) catchUp(ctx context.Context, l *layer) (int, error) {
+	var head hexutil.Uint64
+	if err := l.rpc.CallContext(ctx, &head, "eth_blockNumber"); err != nil {
+		return 0, err
+	}
+	last, ok, err := x.height(l.Key)
+	if err != nil {
+		return 0, err
+	}
+	next := last + 1
+	if !ok {
+		next = 0
+	}
+	n := 0
+	for h := next; h <= uint64(head) && n < 1000; h++ {
+		var b *rpcBlock
+		if err := l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", hexutil.Uint64(h), true); err != nil {
+			return n, err
+		}
+		if b == nil {
+			break
+		}
+		txs := make([]indexedTx, len(b.Transactions))
+		for i, tx := range b.Transactions {
+			from := tx.From
+			txs[i] = indexedTx{Hash: tx.Hash, From: &from, To: tx.To, Index: uint32(i)}
+		}
+		if err := x.addBlock(l.Key, h, txs); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// layerKey makes a layer name safe as a key part and a path segment.
+func layerKey(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r - 'A' + 'a'
+		}
+		return '-'
+	}, name)
+}

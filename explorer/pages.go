@@ -1,0 +1,447 @@
+package explorer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/params"
+)
+
+// Errors of requests, each with the status its page gets.
+var (
+	errBadRequest = errors.New("bad request")
+	errNotFound   = errors.New("not found")
+)
+
+// maxInFlight bounds the requests served at once; past it, 503.
+const maxInFlight = 64
+
+func (e *Explorer) routes() http.Handler {
+	mux := http.NewServeMux()
+	page := func(pattern, name string, get func(r *http.Request) (any, error)) {
+		mux.HandleFunc("GET "+pattern, func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, name, get, false) })
+		mux.HandleFunc("GET /api"+pattern, func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, name, get, true) })
+	}
+	page("/{$}", "home", e.home)
+	page("/{layer}/block/{id}", "block", e.block)
+	page("/{layer}/tx/{hash}", "tx", e.tx)
+	page("/{layer}/address/{addr}", "address", e.address)
+	mux.HandleFunc("GET /search", e.search)
+	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		b, _ := web.ReadFile("web/style.css")
+		w.Write(b)
+	})
+	sem := make(chan struct{}, maxInFlight)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case sem <- struct{}{}:
+			defer func() { <-sem }()
+		default:
+			http.Error(w, "too many requests at once", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// serve renders a page, or its JSON twin, or the error page.
+func (e *Explorer) serve(w http.ResponseWriter, r *http.Request, name string, get func(*http.Request) (any, error), api bool) {
+	data, err := get(r)
+	if err != nil {
+		status := http.StatusBadGateway
+		switch {
+		case errors.Is(err, errBadRequest):
+			status = http.StatusBadRequest
+		case errors.Is(err, errNotFound):
+			status = http.StatusNotFound
+		}
+		if api {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		e.tmpl.ExecuteTemplate(w, "error", map[string]any{"Status": status, "Error": err.Error(), "Layers": e.layers})
+		return
+	}
+	if api {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(data)
+		return
+	}
+	var page bytes.Buffer
+	if err := e.tmpl.ExecuteTemplate(&page, name, data); err != nil {
+		e.log.Warn("Page failed to render", "page", name, "err", err)
+		http.Error(w, "the page failed to render", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(page.Bytes())
+}
+
+// layerOf finds the layer a request names.
+func (e *Explorer) layerOf(r *http.Request) (*layer, error) {
+	key := r.PathValue("layer")
+	for _, l := range e.layers {
+		if l.Key == key {
+			return l, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no layer %q", errNotFound, key)
+}
+
+func reqCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 5*time.Second)
+}
+
+// LayerHead is a layer's standing on the home page.
+type LayerHead struct {
+	Name, Kind, Key       string
+	ChainID               uint64
+	Head, Safe, Finalized uint64
+	BaseFeeGwei           string
+	Indexed               uint64
+	Latest                []BlockRow
+	Contracts             map[string]common.Address
+	Browsable             bool
+}
+
+// BlockRow is a block in a list.
+type BlockRow struct {
+	Layer  string
+	Number uint64
+	Hash   common.Hash
+	Txs    int
+	Time   time.Time
+}
+
+// Home is the home page.
+type Home struct {
+	Layers []LayerHead
+}
+
+func (e *Explorer) home(r *http.Request) (any, error) {
+	ctx, cancel := reqCtx(r)
+	defer cancel()
+	var h Home
+	for _, l := range e.layers {
+		lh := LayerHead{Name: l.Name, Kind: l.Kind, Key: l.Key, ChainID: l.ChainID, Contracts: l.Contracts, Browsable: true}
+		var head *rpcBlock
+		if err := l.rpc.CallContext(ctx, &head, "eth_getBlockByNumber", "latest", true); err != nil || head == nil {
+			lh.Name += " (unreachable)"
+			h.Layers = append(h.Layers, lh)
+			continue
+		}
+		lh.Head = uint64(head.Number)
+		lh.BaseFeeGwei = gwei(head.BaseFee)
+		for tag, dst := range map[string]*uint64{"safe": &lh.Safe, "finalized": &lh.Finalized} {
+			var b *rpcBlock
+			if l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", tag, false) == nil && b != nil {
+				*dst = uint64(b.Number)
+			}
+		}
+		lh.Indexed, _ = e.Indexed(l.Key)
+		lh.Latest = append(lh.Latest, blockRow(l.Key, head))
+		for n := uint64(head.Number); n > 0 && len(lh.Latest) < 8; n-- {
+			var b *rpcBlock
+			if l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", hexutil.Uint64(n-1), false) != nil || b == nil {
+				break
+			}
+			lh.Latest = append(lh.Latest, blockRow(l.Key, b))
+		}
+		h.Layers = append(h.Layers, lh)
+	}
+	for _, o := range e.others {
+		h.Layers = append(h.Layers, LayerHead{Name: o.Name, Kind: o.Kind, ChainID: o.ChainID, Contracts: o.Contracts})
+	}
+	return h, nil
+}
+
+func blockRow(key string, b *rpcBlock) BlockRow {
+	return BlockRow{Layer: key, Number: uint64(b.Number), Hash: b.Hash, Txs: len(b.Transactions), Time: time.Unix(int64(b.Timestamp), 0).UTC()}
+}
+
+// BlockPage is a block's page.
+type BlockPage struct {
+	Layer     string
+	LayerName string
+	Block     *rpcBlock
+	Time      time.Time
+	Status    string
+}
+
+// parseBlockID reads a block number (decimal or 0x-hex) or a 32-byte hash.
+func parseBlockID(s string) (num uint64, hash common.Hash, isHash bool, err error) {
+	switch {
+	case len(s) == 66 && strings.HasPrefix(s, "0x"):
+		b, err := hexutil.Decode(s)
+		if err != nil {
+			return 0, common.Hash{}, false, fmt.Errorf("%w: %q is not a block hash", errBadRequest, s)
+		}
+		return 0, common.BytesToHash(b), true, nil
+	case strings.HasPrefix(s, "0x"):
+		n, err := hexutil.DecodeUint64(s)
+		if err != nil {
+			return 0, common.Hash{}, false, fmt.Errorf("%w: %q is not a block number", errBadRequest, s)
+		}
+		return n, common.Hash{}, false, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, common.Hash{}, false, fmt.Errorf("%w: %q is not a block number or hash", errBadRequest, s)
+	}
+	return n, common.Hash{}, false, nil
+}
+
+func (e *Explorer) block(r *http.Request) (any, error) {
+	l, err := e.layerOf(r)
+	if err != nil {
+		return nil, err
+	}
+	num, hash, isHash, err := parseBlockID(r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := reqCtx(r)
+	defer cancel()
+	var b *rpcBlock
+	if isHash {
+		err = l.rpc.CallContext(ctx, &b, "eth_getBlockByHash", hash, true)
+	} else {
+		err = l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", hexutil.Uint64(num), true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, fmt.Errorf("%w: no block %s on %s", errNotFound, r.PathValue("id"), l.Name)
+	}
+	return &BlockPage{Layer: l.Key, LayerName: l.Name, Block: b, Time: time.Unix(int64(b.Timestamp), 0).UTC(), Status: e.standing(ctx, l, uint64(b.Number))}, nil
+}
+
+// standing says where a block stands: final, safe or unsafe.
+func (e *Explorer) standing(ctx context.Context, l *layer, n uint64) string {
+	if l.Key == "l1" || l.Kind == "sidechain" {
+		return "final (committed by BFT consensus)"
+	}
+	for _, tag := range []string{"finalized", "safe"} {
+		var b *rpcBlock
+		if l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", tag, false) == nil && b != nil && uint64(b.Number) >= n {
+			if tag == "finalized" {
+				return "finalized (derived from finalized L1 blocks)"
+			}
+			return "safe (its batch is on L1)"
+		}
+	}
+	return "unsafe (the sequencer's, not yet on L1)"
+}
+
+// TxPage is a transaction's page.
+type TxPage struct {
+	Layer     string
+	LayerName string
+	Tx        *rpcTransaction
+	Receipt   map[string]any
+	Status    string
+	FeeGwei   string
+	L1FeeGwei string
+	Standing  string
+}
+
+func parseHash(s string) (common.Hash, error) {
+	b, err := hexutil.Decode(s)
+	if err != nil || len(b) != 32 {
+		return common.Hash{}, fmt.Errorf("%w: %q is not a 32-byte hash in 0x-hex", errBadRequest, s)
+	}
+	return common.BytesToHash(b), nil
+}
+
+func (e *Explorer) tx(r *http.Request) (any, error) {
+	l, err := e.layerOf(r)
+	if err != nil {
+		return nil, err
+	}
+	h, err := parseHash(r.PathValue("hash"))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := reqCtx(r)
+	defer cancel()
+	var tx *rpcTransaction
+	if err := l.rpc.CallContext(ctx, &tx, "eth_getTransactionByHash", h); err != nil {
+		return nil, err
+	}
+	if tx == nil {
+		return nil, fmt.Errorf("%w: no transaction %s on %s", errNotFound, h, l.Name)
+	}
+	p := &TxPage{Layer: l.Key, LayerName: l.Name, Tx: tx, Status: "pending"}
+	var rc map[string]any
+	if err := l.rpc.CallContext(ctx, &rc, "eth_getTransactionReceipt", h); err == nil && rc != nil {
+		p.Receipt = rc
+		p.Status = "failed"
+		if rc["status"] == "0x1" {
+			p.Status = "success"
+		}
+		used, _ := hexutil.DecodeBig(str(rc["gasUsed"]))
+		price, _ := hexutil.DecodeBig(str(rc["effectiveGasPrice"]))
+		if used != nil && price != nil {
+			p.FeeGwei = gwei((*hexutil.Big)(new(big.Int).Mul(used, price)))
+		}
+		if l1, err := hexutil.DecodeBig(str(rc["l1Fee"])); err == nil {
+			p.L1FeeGwei = gwei((*hexutil.Big)(l1))
+		}
+		if tx.BlockNumber != nil {
+			p.Standing = e.standing(ctx, l, uint64(*tx.BlockNumber))
+		}
+	}
+	return p, nil
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+// AddressPage is an address's page: its standing on every layer.
+type AddressPage struct {
+	Address common.Address
+	Layers  []AddressOnLayer
+}
+
+// AddressOnLayer is an address on one layer.
+type AddressOnLayer struct {
+	Layer, LayerName string
+	BalanceEth       string
+	Nonce            uint64
+	CodeSize         int
+	Txs              []addressTx
+}
+
+func parseAddress(s string) (common.Address, error) {
+	if !common.IsHexAddress(s) || !strings.HasPrefix(s, "0x") {
+		return common.Address{}, fmt.Errorf("%w: %q is not a 20-byte address in 0x-hex", errBadRequest, s)
+	}
+	return common.HexToAddress(s), nil
+}
+
+func (e *Explorer) address(r *http.Request) (any, error) {
+	if _, err := e.layerOf(r); err != nil {
+		return nil, err
+	}
+	a, err := parseAddress(r.PathValue("addr"))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := reqCtx(r)
+	defer cancel()
+	p := &AddressPage{Address: a}
+	for _, l := range e.layers {
+		on := AddressOnLayer{Layer: l.Key, LayerName: l.Name}
+		if bal, err := l.client.BalanceAt(ctx, a, nil); err == nil {
+			on.BalanceEth = eth(bal)
+		}
+		on.Nonce, _ = l.client.NonceAt(ctx, a, nil)
+		code, _ := l.client.CodeAt(ctx, a, nil)
+		on.CodeSize = len(code)
+		if on.Txs, err = e.idx.addressTxs(l.Key, a, 50); err != nil {
+			return nil, err
+		}
+		p.Layers = append(p.Layers, on)
+	}
+	return p, nil
+}
+
+// search sends a query to the page it names: a block number (on the L1),
+// a transaction or block hash (on the first layer that has it), or an
+// address.
+func (e *Explorer) search(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > 100 {
+		q = q[:100]
+	}
+	ctx, cancel := reqCtx(r)
+	defer cancel()
+	target := ""
+	switch {
+	case common.IsHexAddress(q) && len(q) == 42:
+		target = "/" + e.layers[0].Key + "/address/" + q
+	case len(q) == 66:
+		h, err := parseHash(q)
+		if err != nil {
+			break
+		}
+		for _, l := range e.layers {
+			var tx *rpcTransaction
+			if l.rpc.CallContext(ctx, &tx, "eth_getTransactionByHash", h) == nil && tx != nil {
+				target = "/" + l.Key + "/tx/" + q
+				break
+			}
+			var b *rpcBlock
+			if l.rpc.CallContext(ctx, &b, "eth_getBlockByHash", h, false) == nil && b != nil {
+				target = "/" + l.Key + "/block/" + q
+				break
+			}
+		}
+	default:
+		if _, err := strconv.ParseUint(q, 10, 64); err == nil {
+			target = "/" + e.layers[0].Key + "/block/" + q
+		}
+	}
+	if target == "" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		e.tmpl.ExecuteTemplate(w, "error", map[string]any{"Status": http.StatusNotFound, "Error": fmt.Sprintf("nothing found for %q: search a block number, a block or transaction hash, or an address", q), "Layers": e.layers})
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func gwei(v *hexutil.Big) string {
+	if v == nil {
+		return "—"
+	}
+	f, _ := new(big.Rat).SetFrac(v.ToInt(), big.NewInt(params.GWei)).Float64()
+	return strconv.FormatFloat(f, 'g', 6, 64)
+}
+
+func eth(v *big.Int) string {
+	f, _ := new(big.Rat).SetFrac(v, big.NewInt(params.Ether)).Float64()
+	return strconv.FormatFloat(f, 'f', 6, 64)
+}
+
+var funcs = template.FuncMap{
+	"short": func(h common.Hash) string { s := h.Hex(); return s[:10] + "…" + s[len(s)-6:] },
+	"addr": func(a *common.Address) string {
+		if a == nil {
+			return ""
+		}
+		return a.Hex()
+	},
+	"ethv": func(v *hexutil.Big) string {
+		if v == nil {
+			return "0"
+		}
+		return eth(v.ToInt())
+	},
+	"deref": func(n *hexutil.Uint64) uint64 {
+		if n == nil {
+			return 0
+		}
+		return uint64(*n)
+	},
+	"dec": func(n hexutil.Uint64) uint64 { return uint64(n) },
+	"ts":  func(t time.Time) string { return t.Format("2006-01-02 15:04:05 UTC") },
+}
