@@ -47,8 +47,7 @@ type Member struct {
 	Withhold atomic.Bool // sign, but serve nothing
 	Silent   atomic.Bool // neither sign nor serve (down)
 
-	srv *http.Server
-	ln  net.Listener
+	service
 }
 
 // NewMember returns a member signing with key for the rollup of chainID,
@@ -157,24 +156,33 @@ func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Start serves the member at addr ("127.0.0.1:0" picks a port).
-func (m *Member) Start(addr string) error {
+func (m *Member) Start(addr string) error { return m.service.start(addr, m) }
+
+// service is an HTTP server of the DA nodes (committee members, storage
+// nodes).
+type service struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+func (s *service) start(addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	m.ln = ln
-	m.srv = &http.Server{Handler: m, ReadHeaderTimeout: 5 * time.Second}
-	go m.srv.Serve(ln)
+	s.ln = ln
+	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go s.srv.Serve(ln)
 	return nil
 }
 
-// URL is where the member serves.
-func (m *Member) URL() string { return "http://" + m.ln.Addr().String() }
+// URL is where the node serves.
+func (s *service) URL() string { return "http://" + s.ln.Addr().String() }
 
 // Close stops serving.
-func (m *Member) Close() {
-	if m.srv != nil {
-		m.srv.Close()
+func (s *service) Close() {
+	if s.srv != nil {
+		s.srv.Close()
 	}
 }
 
@@ -240,20 +248,8 @@ func (c *CommitteeClient) Certify(ctx context.Context, data []byte) (*Certificat
 
 func (c *CommitteeClient) store(ctx context.Context, url string, data []byte) (bn254.G1Affine, error) {
 	var sig bn254.G1Affine
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/dac/store", bytes.NewReader(data))
-	if err != nil {
-		return sig, err
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return sig, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return sig, fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
-	}
 	var out struct{ Signature string }
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&out); err != nil {
+	if err := httpDo(ctx, c.HTTP, http.MethodPost, url+"/dac/store", data, &out); err != nil {
 		return sig, err
 	}
 	b, err := hex.DecodeString(out.Signature)
@@ -275,22 +271,10 @@ func verifyOne(pk *bn254.G2Affine, msg []byte, sig *bn254.G1Affine) bool {
 func (c *CommitteeClient) Fetch(ctx context.Context, h common.Hash) ([]byte, error) {
 	var errs []error
 	for _, url := range c.URLs {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/dac/data/"+h.Hex(), nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := c.HTTP.Do(req)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, MaxStoreSize+1))
-		resp.Body.Close()
-		switch {
+		var data []byte
+		switch err := httpDo(ctx, c.HTTP, http.MethodGet, url+"/dac/data/"+h.Hex(), nil, &data); {
 		case err != nil:
 			errs = append(errs, err)
-		case resp.StatusCode != http.StatusOK:
-			errs = append(errs, fmt.Errorf("%s: HTTP %d", url, resp.StatusCode))
 		case crypto.Keccak256Hash(data) != h:
 			errs = append(errs, fmt.Errorf("%s served data of another hash", url))
 		default:

@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -119,8 +118,7 @@ type StorageNode struct {
 
 	Withhold atomic.Bool
 
-	srv *http.Server
-	ln  net.Listener
+	service
 }
 
 // NewStorageNode returns a storage node keeping data in dir ("" in memory).
@@ -272,26 +270,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // Start serves the node at addr.
-func (n *StorageNode) Start(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	n.ln = ln
-	n.srv = &http.Server{Handler: n, ReadHeaderTimeout: 5 * time.Second}
-	go n.srv.Serve(ln)
-	return nil
-}
-
-// URL is where the node serves.
-func (n *StorageNode) URL() string { return "http://" + n.ln.Addr().String() }
-
-// Close stops serving.
-func (n *StorageNode) Close() {
-	if n.srv != nil {
-		n.srv.Close()
-	}
-}
+func (n *StorageNode) Start(addr string) error { return n.service.start(addr, n) }
 
 // SamplingClient is the batcher's, the nodes' and the light nodes' side of
 // the storage nodes.
@@ -335,6 +314,13 @@ func (c *SamplingClient) Publish(ctx context.Context, data []byte) (*Sampled, er
 }
 
 func (c *SamplingClient) do(ctx context.Context, method, url string, body []byte, out any) error {
+	return httpDo(ctx, c.HTTP, method, url, body, out)
+}
+
+// httpDo sends one request of the DA clients and reads its answer into
+// out: the raw body for a *[]byte, JSON otherwise; a status other than 200
+// is an error with the server's message.
+func httpDo(ctx context.Context, client *http.Client, method, url string, body []byte, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -343,7 +329,7 @@ func (c *SamplingClient) do(ctx context.Context, method, url string, body []byte
 	if err != nil {
 		return err
 	}
-	resp, err := c.HTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

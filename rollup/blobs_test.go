@@ -80,31 +80,36 @@ func TestBlobDataChecked(t *testing.T) {
 	}
 }
 
-// A challenger disputes a true output whose blocks came in blobs: the
-// proposer proves the block from the blob's data, once in one step and
-// once in parts.
-func TestActionFalseChallengeOverBlobs(t *testing.T) {
-	for _, budget := range []int{0, 6_000} {
-		st := newStoryWith(t, SystemOptions{DA: DABlobs}, AgentConfig{PartBudget: budget}, AgentConfig{Dishonest: true})
-		seq := dial(t, st.Sequencer.RPCURL())
-		for i := range 24 {
-			if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
-				t.Fatal(err)
+// A challenger disputes a true output whose blocks came in blobs, through
+// the committee or as sampled data: the proposer proves the block from the
+// data its mode keeps — a blob's data with its KZG proof, the certified
+// data, the data that extends to the committed root — once in one step
+// and once in parts.
+func TestActionFalseChallengeOverEachDA(t *testing.T) {
+	for _, mode := range []DA{DABlobs, DACommittee, DASampling} {
+		for _, budget := range []int{0, 6_000} {
+			st := newStoryWith(t, SystemOptions{DA: mode}, AgentConfig{PartBudget: budget}, AgentConfig{Dishonest: true})
+			seq := dial(t, st.Sequencer.RPCURL())
+			for i := range 24 {
+				if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		st.l2Block()
-		st.l2Block()
-		st.round()
-		out := st.play(1)
-		if out == nil || out.Status != OutputDefended {
-			t.Fatalf("budget %d: true output lost: %+v", budget, out)
-		}
-		if st.Batcher.Stats().Blobs == 0 {
-			t.Fatal("nothing was posted in blobs")
-		}
-		moves := st.proposer.Moves()
-		if budget == 0 && moves["step"] != 1 || budget > 0 && (moves["loadBatch"] == 0 || moves["stepPart"] < 2) {
-			t.Fatalf("budget %d: moves %v", budget, moves)
+			st.l2Block()
+			st.l2Block()
+			st.round()
+			out := st.play(1)
+			if out == nil || out.Status != OutputDefended {
+				t.Fatalf("%s, budget %d: true output lost: %+v", mode, budget, out)
+			}
+			bs := st.Batcher.Stats()
+			if bs.Blobs == 0 && bs.Certified == 0 {
+				t.Fatalf("%s: nothing posted in the mode: %+v", mode, bs)
+			}
+			moves := st.proposer.Moves()
+			if budget == 0 && moves["step"] != 1 || budget > 0 && (moves["loadBatch"] == 0 || moves["stepPart"] < 2) {
+				t.Fatalf("%s, budget %d: moves %v", mode, budget, moves)
+			}
 		}
 	}
 }

@@ -95,35 +95,6 @@ func TestActionCommitteeWithheld(t *testing.T) {
 	}
 }
 
-// A challenger disputes a true output whose blocks came through the
-// committee: the proposer's proof carries the certified data, which the
-// contract checks against the certificate, and wins.
-func TestActionFalseChallengeOverCommittee(t *testing.T) {
-	for _, budget := range []int{0, 6_000} {
-		st := newStoryWith(t, SystemOptions{DA: DACommittee}, AgentConfig{PartBudget: budget}, AgentConfig{Dishonest: true})
-		seq := dial(t, st.Sequencer.RPCURL())
-		for i := range 24 {
-			if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		st.l2Block()
-		st.l2Block()
-		st.round()
-		out := st.play(1)
-		if out == nil || out.Status != OutputDefended {
-			t.Fatalf("budget %d: true output lost: %+v", budget, out)
-		}
-		if st.Batcher.Stats().Certified == 0 {
-			t.Fatal("nothing went through the committee")
-		}
-		moves := st.proposer.Moves()
-		if budget == 0 && moves["step"] != 1 || budget > 0 && (moves["loadBatch"] == 0 || moves["stepPart"] < 2) {
-			t.Fatalf("budget %d: moves %v", budget, moves)
-		}
-	}
-}
-
 // A proof must carry the certified data itself: other data under the
 // certificate is refused, and a certificate that does not verify carries
 // nothing, as derivation drops it.

@@ -1,12 +1,8 @@
 package rollup
 
 import (
-	"math/big"
 	"testing"
 
-	"github.com/ethereum/go-ethereum/common"
-
-	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
 )
 
@@ -48,32 +44,6 @@ func TestActionSamplingDerives(t *testing.T) {
 	}
 	if n := s.Verifier.deriver.DropStats()[DropBadCommitment]; n != 1 {
 		t.Fatalf("%d bad commitments counted", n)
-	}
-}
-
-// A challenger disputes a true output whose blocks came as sampled data:
-// the proof carries the data, which the contract extends again and checks
-// against the committed root.
-func TestActionFalseChallengeOverSampling(t *testing.T) {
-	for _, budget := range []int{0, 6_000} {
-		st := newStoryWith(t, SystemOptions{DA: DASampling}, AgentConfig{PartBudget: budget}, AgentConfig{Dishonest: true})
-		seq := dial(t, st.Sequencer.RPCURL())
-		for i := range 24 {
-			if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		st.l2Block()
-		st.l2Block()
-		st.round()
-		out := st.play(1)
-		if out == nil || out.Status != OutputDefended {
-			t.Fatalf("budget %d: true output lost: %+v", budget, out)
-		}
-		moves := st.proposer.Moves()
-		if st.Batcher.Stats().Certified == 0 || budget == 0 && moves["step"] != 1 || budget > 0 && (moves["loadBatch"] == 0 || moves["stepPart"] < 2) {
-			t.Fatalf("budget %d: moves %v, batcher %+v", budget, moves, st.Batcher.Stats())
-		}
 	}
 }
 
