@@ -22,7 +22,12 @@ import (
 // Keys:
 //
 //	h/<layer>                                    → the last indexed height (8 bytes)
+//	b/<layer>/<height 8>                         → the block's hash, then the a/ keys it wrote
 //	a/<layer>/<address 20>/<height 8>/<index 4>  → the transaction's hash (32)
+//
+// A block whose parent is not the indexed block below it (the rollup's
+// sequencer replaced unsafe blocks) makes the index undo blocks, with the
+// keys they wrote, until it meets the chain again.
 type index struct {
 	db *pebble.DB
 }
@@ -52,6 +57,10 @@ func (x *index) close() error { return x.db.Close() }
 
 func heightKey(layer string) []byte { return []byte("h/" + layer) }
 
+func blockKey(layer string, height uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("b/"+layer+"/"), height)
+}
+
 func addrPrefix(layer string, a common.Address) []byte {
 	return append([]byte("a/"+layer+"/"), a[:]...)
 }
@@ -78,9 +87,10 @@ type indexedTx struct {
 
 // addBlock records a block's transactions under their sender and
 // recipient, and the block as indexed, in one write.
-func (x *index) addBlock(layer string, height uint64, txs []indexedTx) error {
+func (x *index) addBlock(layer string, height uint64, hash common.Hash, txs []indexedTx) error {
 	b := x.db.NewBatch()
 	defer b.Close()
+	record := append([]byte(nil), hash[:]...) // then each a/ key, length-prefixed
 	for _, tx := range txs {
 		for _, a := range []*common.Address{tx.From, tx.To} {
 			if a == nil {
@@ -92,12 +102,68 @@ func (x *index) addBlock(layer string, height uint64, txs []indexedTx) error {
 			if err := b.Set(k, tx.Hash[:], nil); err != nil {
 				return err
 			}
+			record = binary.BigEndian.AppendUint16(record, uint16(len(k)))
+			record = append(record, k...)
 		}
+	}
+	if err := b.Set(blockKey(layer, height), record, nil); err != nil {
+		return err
 	}
 	if err := b.Set(heightKey(layer), binary.BigEndian.AppendUint64(nil, height), nil); err != nil {
 		return err
 	}
 	return b.Commit(pebble.NoSync) // rebuilt from the nodes if lost
+}
+
+// blockHash is the hash of the block indexed at height.
+func (x *index) blockHash(layer string, height uint64) (common.Hash, bool, error) {
+	v, closer, err := x.db.Get(blockKey(layer, height))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return common.Hash{}, false, nil
+	}
+	if err != nil {
+		return common.Hash{}, false, err
+	}
+	defer closer.Close()
+	if len(v) < 32 {
+		return common.Hash{}, false, fmt.Errorf("explorer index: malformed block record at %d", height)
+	}
+	return common.BytesToHash(v[:32]), true, nil
+}
+
+// undo removes the block indexed at height with the keys it wrote, and
+// sets the indexed height below it.
+func (x *index) undo(layer string, height uint64) error {
+	v, closer, err := x.db.Get(blockKey(layer, height))
+	if err != nil {
+		return err
+	}
+	record := append([]byte(nil), v...)
+	closer.Close()
+	b := x.db.NewBatch()
+	defer b.Close()
+	for rest := record[min(32, len(record)):]; len(rest) >= 2; {
+		n := int(binary.BigEndian.Uint16(rest))
+		if len(rest) < 2+n {
+			break
+		}
+		if err := b.Delete(rest[2:2+n], nil); err != nil {
+			return err
+		}
+		rest = rest[2+n:]
+	}
+	if err := b.Delete(blockKey(layer, height), nil); err != nil {
+		return err
+	}
+	if height == 0 {
+		err = b.Delete(heightKey(layer), nil)
+	} else {
+		err = b.Set(heightKey(layer), binary.BigEndian.AppendUint64(nil, height-1), nil)
+	}
+	if err != nil {
+		return err
+	}
+	return b.Commit(pebble.NoSync)
 }
 
 // addressTx is one of an address's transactions.
@@ -190,12 +256,27 @@ func (x *index) catchUp(ctx context.Context, l *layer) (int, error) {
 		if b == nil {
 			break
 		}
+		if h > 0 {
+			parent, ok, err := x.blockHash(l.Key, h-1)
+			if err != nil {
+				return n, err
+			}
+			if ok && parent != b.ParentHash {
+				// The chain below changed: undo the block indexed there and
+				// look again from it.
+				if err := x.undo(l.Key, h-1); err != nil {
+					return n, err
+				}
+				h -= 2
+				continue
+			}
+		}
 		txs := make([]indexedTx, len(b.Transactions))
 		for i, tx := range b.Transactions {
 			from := tx.From
 			txs[i] = indexedTx{Hash: tx.Hash, From: &from, To: tx.To, Index: uint32(i)}
 		}
-		if err := x.addBlock(l.Key, h, txs); err != nil {
+		if err := x.addBlock(l.Key, h, b.Hash, txs); err != nil {
 			return n, err
 		}
 		n++
