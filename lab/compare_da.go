@@ -34,7 +34,7 @@ func (r *compareRun) dataAvailability(ctx context.Context) error {
 	if r.cfg.Quick {
 		perBatch = 200
 	}
-	cs, err := RunDAModes(ctx, daModes, perBatch, 1, io.Discard)
+	cs, err := RunDAModes(ctx, daModes, perBatch, 1, false, io.Discard)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ type DAConfig struct {
 	Modes             []rollup.DA
 	PerBatch, Batches int
 	NoModes           bool // sampling only
+	NoBlobCongestion  bool // skip the run with blob space congested
 	Out               io.Writer
 }
 
@@ -68,7 +69,7 @@ func RunDA(ctx context.Context, cfg DAConfig) (*DAResult, error) {
 			cfg.Modes = []rollup.DA{rollup.DACalldata, rollup.DABlobs, rollup.DACommittee, rollup.DASampling}
 		}
 		var err error
-		if res.Modes, err = RunDAModes(ctx, cfg.Modes, cmp.Or(cfg.PerBatch, 1000), cmp.Or(cfg.Batches, 2), cfg.Out); err != nil {
+		if res.Modes, err = RunDAModes(ctx, cfg.Modes, cmp.Or(cfg.PerBatch, 1000), cmp.Or(cfg.Batches, 2), !cfg.NoBlobCongestion, cfg.Out); err != nil {
 			return nil, err
 		}
 	}

@@ -10,8 +10,10 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/crypto/kzg4844"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rollup"
@@ -27,15 +29,19 @@ type DAModeCost struct {
 	Blobs     int
 	// Bytes is what the L1 carries for the posts: calldata, or whole blobs
 	// (131,072 bytes each, however full).
-	Bytes    int
-	Frames   int    // frame bytes within them
-	Gas      uint64 // execution gas of the posts
-	BlobGas  uint64
-	Fee      *big.Int // wei, idle L1
-	Congest  *big.Int // wei, congested L1
-	BaseFee  [2]*big.Int
-	BlobFee  [2]*big.Int // blob base fee, idle and congested
-	Congestx float64     // the congested base fee over the idle one
+	Bytes   int
+	Frames  int    // frame bytes within them
+	Gas     uint64 // execution gas of the posts
+	BlobGas uint64
+	Fee     *big.Int // wei, idle L1
+	Congest *big.Int // wei, congested L1
+	// BlobCongest is the fee with blob space congested instead (blocks of
+	// 9 blobs, over the target of 6, until the blob base fee reached 1
+	// gwei), the execution base fee having fallen back; nil when not run.
+	BlobCongest *big.Int
+	BaseFee     [3]*big.Int
+	BlobFee     [3]*big.Int // blob base fee, idle, congested, blobs congested
+	Congestx    float64     // the congested base fee over the idle one
 }
 
 // PerTransfer divides a figure by the transfers posted.
@@ -50,11 +56,11 @@ var burner = common.HexToAddress("0x00000000000000000000000000000000B0B0B0B0")
 // idle, then again after the L1's base fee has been driven up about ten
 // times, and reads what the batcher's L1 transactions cost from their
 // receipts.
-func RunDAModes(ctx context.Context, modes []rollup.DA, perBatch, batches int, out io.Writer) ([]DAModeCost, error) {
+func RunDAModes(ctx context.Context, modes []rollup.DA, perBatch, batches int, blobCongest bool, out io.Writer) ([]DAModeCost, error) {
 	var res []DAModeCost
 	for _, mode := range modes {
 		fmt.Fprintf(out, "data availability %s: %d batches of %d transfers, idle L1 then congested...\n", mode, batches, perBatch)
-		c, err := runDAMode(ctx, mode, perBatch, batches)
+		c, err := runDAMode(ctx, mode, perBatch, batches, blobCongest)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", mode, err)
 		}
@@ -63,7 +69,7 @@ func RunDAModes(ctx context.Context, modes []rollup.DA, perBatch, batches int, o
 	return res, nil
 }
 
-func runDAMode(ctx context.Context, mode rollup.DA, perBatch, batches int) (*DAModeCost, error) {
+func runDAMode(ctx context.Context, mode rollup.DA, perBatch, batches int, blobCongest bool) (*DAModeCost, error) {
 	s, err := rollup.NewSystem(ctx, rollup.SystemOptions{DA: mode, Log: slog.New(slog.DiscardHandler),
 		L1Alloc: types.GenesisAlloc{burner: {Code: []byte{0x5b, 0x60, 0x00, 0x56}, Balance: new(big.Int)}}})
 	if err != nil {
@@ -88,6 +94,11 @@ func runDAMode(ctx context.Context, mode rollup.DA, perBatch, batches int) (*DAM
 			if err := c.add(ctx, s, from, fee); err != nil {
 				return err
 			}
+			// The sequencer derives what was posted, so its safe head
+			// moves and the batcher never posts the same blocks again.
+			if err := rollup.Derive(ctx, s.Sequencer); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
@@ -103,15 +114,86 @@ func runDAMode(ctx context.Context, mode rollup.DA, perBatch, batches int) (*DAM
 	if err := post(c.Congest); err != nil {
 		return nil, err
 	}
-	// Both runs posted the same amounts; report one.
-	c.Transfers /= 2
-	c.L1Txs /= 2
-	c.Blobs /= 2
-	c.Bytes /= 2
-	c.Frames /= 2
-	c.Gas /= 2
-	c.BlobGas /= 2
+	runs := 2
+	if blobCongest {
+		if err := congestBlobs(ctx, s, big.NewInt(params.GWei)); err != nil {
+			return nil, err
+		}
+		c.BaseFee[2], c.BlobFee[2] = s.L1.Head().BaseFee, blobBaseFee(s)
+		c.BlobCongest = new(big.Int)
+		if err := post(c.BlobCongest); err != nil {
+			return nil, err
+		}
+		runs++
+	}
+	// Every run posted the same amounts; report one.
+	c.Transfers /= runs
+	c.L1Txs /= runs
+	c.Blobs /= runs
+	c.Bytes /= runs
+	c.Frames /= runs
+	c.Gas /= uint64(runs)
+	c.BlobGas /= uint64(runs)
 	return c, nil
+}
+
+// congestBlobs mines blocks of 9 blobs (the most a block takes, 3 over
+// the target) until the blob base fee reaches target: the same blob each
+// time, so its proofs are made once.
+func congestBlobs(ctx context.Context, s *rollup.System, target *big.Int) error {
+	var blob kzg4844.Blob
+	blob[33] = 1
+	commitment, err := kzg4844.BlobToCommitment(&blob)
+	if err != nil {
+		return err
+	}
+	proofs, err := kzg4844.ComputeCellProofs(&blob)
+	if err != nil {
+		return err
+	}
+	sidecar := func(n int) *types.BlobTxSidecar {
+		blobs, coms, ps := make([]kzg4844.Blob, n), make([]kzg4844.Commitment, n), []kzg4844.Proof{}
+		for i := range n {
+			blobs[i], coms[i] = blob, commitment
+			ps = append(ps, proofs...)
+		}
+		return types.NewBlobTxSidecar(types.BlobSidecarVersion1, blobs, coms, ps)
+	}
+	cars := []*types.BlobTxSidecar{sidecar(6), sidecar(3)}
+	l1 := s.L1.Client()
+	key := chain.DevKey(6)
+	signer := types.LatestSignerForChainID(big.NewInt(rollup.L1MinerChainID))
+	to := common.Address{0xb1, 0x0b}
+	for range 1000 {
+		fee := blobBaseFee(s)
+		if fee.Cmp(target) >= 0 {
+			return nil
+		}
+		nonce, err := l1.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey))
+		if err != nil {
+			return err
+		}
+		feeCap := new(big.Int).Add(new(big.Int).Mul(s.L1.Head().BaseFee, big.NewInt(3)), big.NewInt(params.GWei))
+		for i, sc := range cars {
+			tx, err := types.SignNewTx(key, signer, &types.BlobTx{ChainID: uint256.NewInt(rollup.L1MinerChainID), Nonce: nonce + uint64(i),
+				GasTipCap: uint256.NewInt(1), GasFeeCap: uint256.MustFromBig(feeCap), Gas: 21_000, To: to,
+				BlobFeeCap: uint256.MustFromBig(new(big.Int).Mul(fee, big.NewInt(4))), BlobHashes: sc.BlobHashes(), Sidecar: sc})
+			if err != nil {
+				return err
+			}
+			if err := l1.SendTransaction(ctx, tx); err != nil {
+				return err
+			}
+		}
+		b, _, err := s.L1.Mine()
+		if err != nil {
+			return err
+		}
+		if used := b.BlobGasUsed(); used == nil || *used < 9*params.BlobTxBlobGasPerBlob {
+			return fmt.Errorf("a block of blob filler took %v blob gas, want 9 blobs' worth", used)
+		}
+	}
+	return fmt.Errorf("the blob base fee did not reach %v wei", target)
 }
 
 // sendTransfers sends n transfers to random recipients from the ten dev
@@ -248,11 +330,19 @@ func PrintDAModes(w io.Writer, cs []DAModeCost) {
 	}
 	c0 := cs[0]
 	fmt.Fprintf(w, "\nL1 cost of the rollup's data per L2 transfer (%d transfers to random recipients a run; congested: L1 base fee %.1f× idle):\n", c0.Transfers, c0.Congestx)
-	fmt.Fprintf(w, "  %-9s  %6s  %5s  %9s  %9s  %9s  %14s  %14s  %9s\n", "mode", "L1 txs", "blobs", "L1 bytes", "frame B", "L1 gas", "fee idle", "fee congested", "cheaper")
+	fmt.Fprintf(w, "  %-9s  %6s  %5s  %9s  %9s  %9s  %14s  %14s  %9s  %16s\n", "mode", "L1 txs", "blobs", "L1 bytes", "frame B", "L1 gas", "fee idle", "fee congested", "cheaper", "blobs congested")
 	for _, c := range cs {
-		fmt.Fprintf(w, "  %-9s  %6d  %5d  %9.1f  %9.1f  %9.1f  %9.4g gwei  %9.4g gwei  %8.1f×\n", c.Mode, c.L1Txs, c.Blobs,
+		blobs := "—"
+		if c.BlobCongest != nil {
+			blobs = fmt.Sprintf("%.4g gwei", c.PerTransfer(gweiF(c.BlobCongest)))
+		}
+		fmt.Fprintf(w, "  %-9s  %6d  %5d  %9.1f  %9.1f  %9.1f  %9.4g gwei  %9.4g gwei  %8.1f×  %16s\n", c.Mode, c.L1Txs, c.Blobs,
 			c.PerTransfer(float64(c.Bytes)), c.PerTransfer(float64(c.Frames)), c.PerTransfer(float64(c.Gas)),
-			c.PerTransfer(gweiF(c.Fee)), c.PerTransfer(gweiF(c.Congest)), ratio(c0.Congest, c.Congest))
+			c.PerTransfer(gweiF(c.Fee)), c.PerTransfer(gweiF(c.Congest)), ratio(c0.Congest, c.Congest), blobs)
+	}
+	if c0.BlobCongest != nil {
+		fmt.Fprintf(w, "  blobs congested: blocks of 9 blobs until the blob base fee reached %.3g gwei; the execution base fee had fallen back to %.3g gwei\n",
+			gweiF(c0.BlobFee[2]), gweiF(c0.BaseFee[2]))
 	}
 	fmt.Fprintln(w, "  L1 bytes count whole blobs (131,072 bytes each); fees are execution gas plus blob gas at the L1's prices; cheaper: congested fee against the first mode's")
 }

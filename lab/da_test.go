@@ -32,7 +32,7 @@ func TestDAModesCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("posts batches in two modes")
 	}
-	cs, err := RunDAModes(context.Background(), []rollup.DA{rollup.DACalldata, rollup.DABlobs, rollup.DACommittee}, 300, 1, io.Discard)
+	cs, err := RunDAModes(context.Background(), []rollup.DA{rollup.DACalldata, rollup.DABlobs, rollup.DACommittee}, 300, 1, false, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

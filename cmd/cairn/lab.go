@@ -342,6 +342,7 @@ beside the formula (docs/da.md).`,
 	f.IntVar(&cfg.Trials, "trials", 1000, "light nodes per square width and sample count")
 	f.IntVar(&cfg.PerBatch, "per-batch", 1000, "transfers a batch, for the modes' L1 cost")
 	f.IntVar(&cfg.Batches, "batches", 2, "batches a run, for the modes' L1 cost")
+	f.BoolVar(&cfg.NoBlobCongestion, "no-blob-congestion", false, "skip the run with blob space congested (blocks of 9 blobs until the blob base fee reaches 1 gwei)")
 	f.StringSliceVar(&modes, "modes", []string{"calldata", "blobs", "committee", "sampling"}, "the rollup's data-availability modes to measure (none: sampling only)")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
