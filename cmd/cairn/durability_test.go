@@ -270,12 +270,10 @@ func TestDevnetResumesAfterSIGKILL(t *testing.T) {
 	rollupURLs := func() []string { return layerRPC(t, url, "optimistic-rollup", 2) }
 	urls := rollupURLs()
 	seq := dialWait(t, urls[0])
-	// The sidechain starts last: once it serves, the channel nodes' own L1
-	// transactions from accounts 4–6 are done, and the load below, from
-	// accounts 5 and 6, cannot race them for nonces.
-	layerRPC(t, url, "sidechain", 1)
-
-	l1Keys := []*ecdsa.PrivateKey{chain.DevKey(5), chain.DevKey(6)}
+	// The L1 load comes from accounts no wing uses: the channel nodes open
+	// their channels from accounts 4–6 while the devnet starts, and a load
+	// from those would race them for nonces.
+	l1Keys := []*ecdsa.PrivateKey{chain.DevKey(1), chain.DevKey(2)}
 	l2Keys := []*ecdsa.PrivateKey{chain.DevKey(7), chain.DevKey(8)}
 	stop := make(chan struct{})
 	var accepted, acceptedL2 []common.Hash
