@@ -197,6 +197,19 @@ func (c *Committee) verifyMsg(msg []byte, signers uint64, sig *bn254.G1Affine) e
 	return nil
 }
 
+// Check reads a certificate as posted and verifies it: what derivation
+// and proofs both accept.
+func (c *Committee) Check(b []byte, chainID uint64) (*Certificate, error) {
+	cert, err := ParseCertificate(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Verify(cert, chainID); err != nil {
+		return nil, err
+	}
+	return cert, nil
+}
+
 // Aggregate adds signatures into one certificate's.
 func Aggregate(sigs []bn254.G1Affine) bn254.G1Affine {
 	var acc bn254.G1Jac

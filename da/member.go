@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -124,9 +123,8 @@ func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "member down", http.StatusServiceUnavailable)
 			return
 		}
-		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxStoreSize))
-		if err != nil {
-			http.Error(w, fmt.Sprintf("data over %d bytes: %v", MaxStoreSize, err), http.StatusRequestEntityTooLarge)
+		data, ok := readStored(w, r)
+		if !ok {
 			return
 		}
 		sig, err := m.Store(data)
@@ -135,8 +133,7 @@ func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		b := sig.Bytes()
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"signature": hex.EncodeToString(b[:])})
+		writeJSON(w, map[string]string{"signature": hex.EncodeToString(b[:])})
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/dac/data/"):
 		raw, err := hex.DecodeString(strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/dac/data/"), "0x"))
 		if err != nil || len(raw) != 32 {
@@ -153,6 +150,17 @@ func (m *Member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "POST /dac/store or GET /dac/data/{hash}", http.StatusNotFound)
 	}
+}
+
+// readStored reads a store request's body, at most MaxStoreSize bytes,
+// answering 413 past that.
+func readStored(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxStoreSize))
+	if err != nil {
+		http.Error(w, fmt.Sprintf("data over %d bytes: %v", MaxStoreSize, err), http.StatusRequestEntityTooLarge)
+		return nil, false
+	}
+	return data, true
 }
 
 // Start serves the member at addr ("127.0.0.1:0" picks a port).

@@ -197,9 +197,8 @@ type shareJSON struct {
 func (n *StorageNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/das/"), "/")
 	if r.Method == http.MethodPost && r.URL.Path == "/das/publish" {
-		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxStoreSize))
-		if err != nil {
-			http.Error(w, fmt.Sprintf("data over %d bytes: %v", MaxStoreSize, err), http.StatusRequestEntityTooLarge)
+		data, ok := readStored(w, r)
+		if !ok {
 			return
 		}
 		c, err := n.Publish(data)

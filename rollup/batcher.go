@@ -182,17 +182,17 @@ func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
 	if from != cfg.Rollup.Batcher {
 		return nil, fmt.Errorf("%w: key is for %s, the rollup's batcher is %s", ErrConfig, from, cfg.Rollup.Batcher)
 	}
+	if cfg.DA == "" {
+		cfg.DA = cmp.Or(cfg.Rollup.DA, DACalldata)
+	}
 	if cfg.MaxChannelDuration <= 0 {
 		cfg.MaxChannelDuration = DefaultMaxChannelDuration
-		if cmp.Or(cfg.DA, cfg.Rollup.DA) == DABlobs {
+		if cfg.DA == DABlobs {
 			cfg.MaxChannelDuration = DefaultBlobChannelDuration
 		}
 	}
 	if cfg.MaxTxData <= 0 {
 		cfg.MaxTxData = DefaultMaxTxData
-	}
-	if cfg.DA == "" {
-		cfg.DA = cmp.Or(cfg.Rollup.DA, DACalldata)
 	}
 	if _, err := ParseDA(string(cfg.DA)); err != nil {
 		return nil, err

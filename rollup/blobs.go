@@ -55,8 +55,8 @@ func checkBlobData(bt *BatchTx, vh common.Hash) error {
 // derivation drops it); otherwise bt.Preimage, which must hash to the
 // certified hash.
 func certifiedData(bt *BatchTx, dac *da.Committee, chainID uint64) ([]byte, error) {
-	cert, err := da.ParseCertificate(bt.Data)
-	if err != nil || dac.Verify(cert, chainID) != nil {
+	cert, err := dac.Check(bt.Data, chainID)
+	if err != nil {
 		return nil, nil
 	}
 	if crypto.Keccak256Hash(bt.Preimage) != cert.DataHash {
@@ -129,4 +129,33 @@ func sampledData(bt *BatchTx) ([]byte, error) {
 		return nil, fmt.Errorf("the data of commitment %x is not in the proof: %w", com.Root, err)
 	}
 	return bt.Preimage, nil
+}
+
+// offChainData resolves inbox calldata that stands for data kept off L1,
+// as derivation reads it and the prover gathers it: a committee
+// certificate (with dac) or a sampling commitment (with das) is fetched
+// and checked, and its data returned. Other calldata returns nil. A
+// reference that does not verify returns the reason derivation drops it;
+// data that cannot be fetched, an error (derivation waits).
+func offChainData(ctx context.Context, dac *da.CommitteeClient, das *da.SamplingClient, chainID uint64, data []byte) (kept []byte, drop string, err error) {
+	switch {
+	case len(data) == 0:
+		return nil, "", nil
+	case dac != nil && data[0] == da.CertVersion:
+		cert, err := dac.Committee.Check(data, chainID)
+		if err != nil {
+			return nil, DropBadCertificate, err
+		}
+		kept, err = dac.Fetch(ctx, cert.DataHash)
+		return kept, "", err
+	case das != nil && data[0] == da.SampledVersion:
+		com, err := da.ParseSampled(data)
+		if err != nil {
+			return nil, DropBadCommitment, err
+		}
+		// The data, or any quarter of its shares, from a storage node.
+		kept, err = das.Fetch(ctx, com)
+		return kept, "", err
+	}
+	return nil, "", nil
 }

@@ -339,34 +339,16 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 			continue
 		}
 		data := tx.Data()
-		if d.dac != nil && len(data) > 0 && data[0] == da.CertVersion {
-			cert, err := da.ParseCertificate(data)
-			if err == nil {
-				err = d.dac.Committee.Verify(cert, d.cfg.L2ChainID)
+		if kept, drop, err := offChainData(ctx, d.dac, d.das, d.cfg.L2ChainID, data); drop != "" {
+			if live {
+				d.drop(drop, block.NumberU64(), err)
 			}
-			if err != nil {
-				if live {
-					d.drop(DropBadCertificate, block.NumberU64(), err)
-				}
-				continue
-			}
+			continue
+		} else if err != nil {
 			// Withheld data stops derivation here: the validium's risk.
-			if data, err = d.dac.Fetch(ctx, cert.DataHash); err != nil {
-				return nil, err
-			}
-		} else if d.das != nil && len(data) > 0 && data[0] == da.SampledVersion {
-			com, err := da.ParseSampled(data)
-			if err != nil {
-				if live {
-					d.drop(DropBadCommitment, block.NumberU64(), err)
-				}
-				continue
-			}
-			// The data, or any quarter of its shares, from a storage node;
-			// withheld, derivation waits here.
-			if data, err = d.das.Fetch(ctx, com); err != nil {
-				return nil, err
-			}
+			return nil, err
+		} else if kept != nil {
+			data = kept
 		}
 		out = append(out, data)
 	}

@@ -514,6 +514,7 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 	}
 	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L1ChainID))
 	var all batchList // the batcher's inbox transactions, in inbox order
+	dac, das := cfg.committeeClient(), cfg.samplingClient()
 	for x := from; x <= to; x++ {
 		blk, err := l1.Block(ctx, x)
 		if errors.Is(err, ErrL1NotReady) {
@@ -551,20 +552,11 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 				continue
 			}
 			bt := BatchTx{Index: idx[0], Data: tx.Data()}
-			if dac := cfg.committeeClient(); dac != nil && len(bt.Data) > 0 && bt.Data[0] == da.CertVersion {
-				if cert, err := da.ParseCertificate(bt.Data); err == nil && dac.Committee.Verify(cert, cfg.L2ChainID) == nil {
-					if bt.Preimage, err = dac.Fetch(ctx, cert.DataHash); err != nil {
-						return nil, err
-					}
-				}
+			kept, drop, err := offChainData(ctx, dac, das, cfg.L2ChainID, bt.Data)
+			if err != nil && drop == "" {
+				return nil, err
 			}
-			if sc := cfg.samplingClient(); sc != nil && len(bt.Data) > 0 && bt.Data[0] == da.SampledVersion {
-				if com, err := da.ParseSampled(bt.Data); err == nil {
-					if bt.Preimage, err = sc.Fetch(ctx, com); err != nil {
-						return nil, err
-					}
-				}
-			}
+			bt.Preimage = kept // nil for a reference derivation drops: it carries nothing
 			all.add(bt, inboxEntry{Hash: crypto.Keccak256Hash(tx.Data()), Block: x})
 		}
 	}
