@@ -81,6 +81,10 @@ type Report struct {
 	Rows       []Row       `json:"rows"`
 	References []Reference `json:"references"`
 	NotBuilt   []string    `json:"notBuilt"`
+	// Congestion is the run behind the congested fee rows.
+	Congestion *Congestion `json:"congestion,omitempty"`
+	// Throughput is each layer's curve behind the scalability rows.
+	Throughput []LoadCurve `json:"throughput,omitempty"`
 	// DA is the data-availability run behind the DA rows.
 	DA []DAModeCost `json:"dataAvailability,omitempty"`
 }

@@ -102,6 +102,16 @@ func (r *Report) plots() (map[string]*plot.Plot, error) {
 		return nil, err
 	}
 	out := map[string]*plot.Plot{"latency-ladder": ladder, "fees": fees, "l1-bytes": bytes}
+	if r.Congestion != nil {
+		if out["fees-congested"], err = r.congestionPlot(); err != nil {
+			return nil, err
+		}
+	}
+	if len(r.Throughput) > 0 {
+		if out["throughput"], err = r.throughputPlot(); err != nil {
+			return nil, err
+		}
+	}
 	if len(r.DA) > 0 {
 		if out["da-cost"], err = r.daPlot(); err != nil {
 			return nil, err
@@ -111,7 +121,7 @@ func (r *Report) plots() (map[string]*plot.Plot, error) {
 }
 
 // plotNames are the plots in the order report.html shows them.
-var plotNames = []string{"latency-ladder", "fees", "l1-bytes", "da-cost"}
+var plotNames = []string{"latency-ladder", "fees", "fees-congested", "l1-bytes", "throughput", "da-cost"}
 
 // writePlots saves each plot as SVG and PNG in dir, and returns the SVGs.
 func (r *Report) writePlots(dir string) (map[string][]byte, error) {
