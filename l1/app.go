@@ -185,13 +185,28 @@ func (a *App) Executor() *chain.Executor { return a.exec }
 // PendingNonce is the nonce the next transaction of addr should carry,
 // counting transactions waiting in the mempool.
 // It reads its own copy of the head state: the mempool's is not safe to share
-// with RPC goroutines.
+// with RPC goroutines. A block may commit between reading the head and the
+// mempool, and its sender's transactions leave the mempool only after the
+// new head is made; so the head is read again after the mempool, and the
+// larger answer kept (else a client would be told a nonce already used).
 func (a *App) PendingNonce(addr common.Address) (uint64, error) {
-	st, err := a.store.StateAt(a.store.Head().Root)
+	nonceAt := func() (uint64, error) {
+		st, err := a.store.StateAt(a.store.Head().Root)
+		if err != nil {
+			return 0, err
+		}
+		return st.GetNonce(addr), nil
+	}
+	before, err := nonceAt()
 	if err != nil {
 		return 0, err
 	}
-	return a.pool.PendingNonce(addr, st.GetNonce(addr)), nil
+	pending := a.pool.PendingNonce(addr, before)
+	after, err := nonceAt()
+	if err != nil {
+		return 0, err
+	}
+	return max(pending, after), nil
 }
 
 // PendingTransaction returns a transaction waiting in the mempool, or nil.
