@@ -62,6 +62,17 @@ type arena struct {
 	ctx    context.Context
 	out    io.Writer
 	l1, l2 *ethclient.Client
+	start  *big.Int // the attacker's L1 balance once set up
+}
+
+// cost tells what the attack cost the attacker on L1: its balance at the
+// start less its balance now (bonds lost and gas paid, less anything won).
+func (a *arena) cost(what string) {
+	now, err := a.l1.BalanceAt(a.ctx, chain.DevAddress(8), nil)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(a.out, "attacker's cost: %s ETH (%s), its L1 balance before and after\n", ethFloat(new(big.Int).Sub(a.start, now)), what)
 }
 
 var (
@@ -82,6 +93,10 @@ func newArenaWith(ctx context.Context, out io.Writer, opts rollup.SystemOptions,
 		return nil, err
 	}
 	a := &arena{Story: st, ctx: ctx, out: out, l1: st.L1C, l2: st.L2C}
+	if a.start, err = a.l1.BalanceAt(ctx, chain.DevAddress(8), nil); err != nil {
+		st.Close()
+		return nil, err
+	}
 	fmt.Fprintf(out, "setup: L1 (mined by hand, %d s blocks), rollup sequencer, batcher, verifier; challenge window %d s, chess clock %d s a party, bonds 1 ETH\n",
 		st.L1.BlockTime, rollup.DevFinalizationPeriod, rollup.DevGameClock)
 	return a, nil
@@ -207,6 +222,7 @@ func attackInvalidOutput(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	a.balances("   balances")
+	a.cost("its 1 ETH bond, lost to the challenger, and its gas")
 	fmt.Fprintln(out, "outcome as promised: theft failed, the false output was removed, the proposer's bond went to the challenger")
 	return nil
 }

@@ -114,6 +114,7 @@ func staleClose(ctx context.Context, out io.Writer, offline bool) error {
 	if gain.Cmp(ethWei(1.99)) < 0 {
 		return fmt.Errorf("B gained %s ETH, not the channel", ethFloat(gain))
 	}
+	fmt.Fprintf(out, "attacker's cost: its whole channel balance, %s ETH, paid to the victim, and its gas\n", ethFloat(newest.BalanceA))
 	fmt.Fprintln(out, "outcome as promised: the stale close was answered within the window and the cheater lost its whole balance in the channel to the victim")
 	return nil
 }

@@ -210,6 +210,7 @@ func attackUnbondAndEquivocate(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("SECURITY FAILURE: a double-signer unjailed")
 	}
 	fmt.Fprintln(out, "   and it may never unjail")
+	fmt.Fprintf(out, "attacker's cost: %s ETH of its %s ETH stake slashed, and its validator tombstoned\n", ethFloat(lost), ethFloat(stake))
 	fmt.Fprintln(out, "outcome as promised: unbonding stake stays slashable until paid, and evidence always lands before it is")
 	return nil
 }

@@ -35,6 +35,7 @@ func attackSidechainTakeover(ctx context.Context, out io.Writer) error {
 	if _, err := takeover(ctx, out, false); err != nil {
 		return err
 	}
+	fmt.Fprintln(out, "attacker's cost: the keys of validators with more than 2/3 of the sidechain's power (3 of 4 here) and one header's gas; the light client slashes nobody, so a watched forgery costs nothing but the frozen bridge, an unwatched one pays the thief")
 	fmt.Fprintf(out, "outcome as promised: the bridge trusts 2/3 of the sidechain's power and accepted their forged header; watched, the honest header froze it %s after the forgery, inside the %d s delay, and the theft failed; unwatched past the delay, the theft succeeded\n",
 		watchedAt.Round(time.Millisecond), takeoverDelay)
 	return nil

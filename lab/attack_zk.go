@@ -160,6 +160,7 @@ func attackNoncanonicalRoot(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("SECURITY FAILURE: the exit failed: %w", err)
 	}
 	fmt.Fprintf(out, "   the exit paid %s ETH\n", ethFloat(new(big.Int).Sub(a.st.GetBalance(user).ToBig(), before.ToBig())))
+	fmt.Fprintln(out, "attacker's cost: one batch's Groth16 proof and a reverted L1 call; the operator stakes no bond, so a refused root costs it nothing more (and the exit hatch stays open to every user)")
 	fmt.Fprintln(out, "outcome as promised: only canonical roots are stored, so the exit hatch opens against the real tree")
 	return nil
 }

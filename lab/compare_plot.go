@@ -155,7 +155,7 @@ func (r *Report) HTML(svgs map[string][]byte) string {
 	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Cairn: Layer 1 vs Layer 2, measured</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:14px}th{background:#f4f4f4}
-td.declared{font-style:italic;color:#555}td.attack{background:#fbf7ea}tr.group td{background:#eef;font-weight:bold}</style></head><body>`)
+td.declared{font-style:italic;color:#555}td.attack{background:#fbf7ea}td.assessed{color:#335}tr.group td{background:#eef;font-weight:bold}</style></head><body>`)
 	fmt.Fprintf(&b, "<h1>Layer 1 vs Layer 2, measured</h1><p>One run of <code>cairn lab compare%s</code> on %s: %d cores, %.0f GiB, %s, %s. It took %s.</p>",
 		map[bool]string{true: " --quick", false: ""}[r.Quick], r.Date.Format("2006-01-02 15:04 MST"), r.Machine.Cores, r.Machine.MemoryGiB,
 		html.EscapeString(r.Machine.OS), html.EscapeString(r.Machine.Go), r.Duration)

@@ -48,6 +48,15 @@ type ladder struct {
 	feeHow                 string
 	l1Txs, l1Bytes         float64 // per 1,000 transfers
 	footprintHow           string
+	split                  *costSplit // nil: the layer pays L1 nothing for its transfers
+}
+
+// costSplit is what a layer's L1 transactions during its ladder cost, by
+// what they were for; nil parts were not paid.
+type costSplit struct {
+	data, proofs, state *big.Int
+	n                   int // the transfers they carried
+	how                 string
 }
 
 // compareRun is one run's stack and what it measured.
@@ -162,11 +171,10 @@ func RunCompare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 		return nil, fmt.Errorf("data availability: %w", err)
 	}
 	r.fillCeilings(head, id)
+	r.risks()
 	r.declared()
 	r.report.References = references
 	r.report.NotBuilt = []string{
-		"L2BEAT's five risk axes scored by its rules",
-		"the attacker's cost beside each attack's outcome",
 	}
 	r.report.Duration = time.Since(start).Round(time.Second).String()
 	if cfg.Out != "" {
@@ -312,24 +320,60 @@ func (r *compareRun) optimistic(ctx context.Context) (*ladder, func() error, err
 			once.Do(func() { werr = err })
 			return
 		}
-		txsOnL1, bytes, _, err := l1Footprint(ctx, r.l1, startL1, endL1, false, rollup.InboxAddress, rollup.OutputsAddress)
+		fp, err := l1Footprint(ctx, r.l1, startL1, endL1, true, rollup.InboxAddress, rollup.OutputsAddress)
 		if err != nil {
 			once.Do(func() { werr = err })
 			return
 		}
-		l.l1Txs, l.l1Bytes = float64(txsOnL1)*1000/float64(len(txs)), float64(bytes)*1000/float64(len(txs))
+		l.l1Txs, l.l1Bytes = float64(fp.txs)*1000/float64(len(txs)), float64(fp.bytes)*1000/float64(len(txs))
+		l.split = &costSplit{data: fp.paid(rollup.InboxAddress), state: fp.paid(rollup.OutputsAddress), n: len(txs),
+			how: "the batch inbox's transactions (data: gas and blob gas) and the outputs contract's (state updates: output proposals) from the first send until every transfer was final, ÷ the run's transfers; no output was challenged, so no proof was posted (a game's one-step proof is paid by the loser's bond)"}
 	}()
 	return l, func() error { <-done; return werr }, nil
 }
 
+// footprint is what the L1 transactions to some contracts, in a range of
+// blocks, put on L1 and cost their senders.
+type footprint struct {
+	txs, bytes int
+	// data is what the senders paid for their bytes, by contract: each
+	// transaction's 21,000 base, its calldata gas and its blob gas; exec
+	// is the rest of its gas, the contract's work (proof checks, state).
+	data, exec map[common.Address]*big.Int
+}
+
+// cost is everything paid.
+func (f *footprint) cost() *big.Int {
+	sum := new(big.Int)
+	for _, m := range []map[common.Address]*big.Int{f.data, f.exec} {
+		for _, v := range m {
+			sum.Add(sum, v)
+		}
+	}
+	return sum
+}
+
+// paid is what the transactions to a paid, data and execution together.
+func (f *footprint) paid(a common.Address) *big.Int {
+	sum := new(big.Int)
+	if v := f.data[a]; v != nil {
+		sum.Add(sum, v)
+	}
+	if v := f.exec[a]; v != nil {
+		sum.Add(sum, v)
+	}
+	return sum
+}
+
 // l1Footprint counts the L1 transactions to any of to in blocks [from,
-// upto], their signed sizes and, with fees, what their senders paid.
-func l1Footprint(ctx context.Context, c *ethclient.Client, from, upto uint64, fees bool, to ...common.Address) (n, size int, cost *big.Int, err error) {
-	cost = new(big.Int)
+// upto], their signed sizes (blobs included) and, with fees, what their
+// senders paid, split into data and execution.
+func l1Footprint(ctx context.Context, c *ethclient.Client, from, upto uint64, fees bool, to ...common.Address) (*footprint, error) {
+	f := &footprint{data: map[common.Address]*big.Int{}, exec: map[common.Address]*big.Int{}}
 	for b := from; b <= upto; b++ {
 		blk, err := c.BlockByNumber(ctx, new(big.Int).SetUint64(b))
 		if err != nil {
-			return 0, 0, nil, err
+			return nil, err
 		}
 		for _, tx := range blk.Transactions() {
 			if tx.To() == nil || !slices.Contains(to, *tx.To()) {
@@ -337,17 +381,38 @@ func l1Footprint(ctx context.Context, c *ethclient.Client, from, upto uint64, fe
 			}
 			raw, _ := tx.MarshalBinary()
 			// A blob transaction's blobs are on L1 too, 131,072 bytes each.
-			n, size = n+1, size+len(raw)+len(tx.BlobHashes())*params.BlobTxFieldElementsPerBlob*32
-			if fees {
-				rc, err := c.TransactionReceipt(ctx, tx.Hash())
-				if err != nil {
-					return 0, 0, nil, err
-				}
-				cost.Add(cost, feeOf(rc))
+			f.txs, f.bytes = f.txs+1, f.bytes+len(raw)+len(tx.BlobHashes())*params.BlobTxFieldElementsPerBlob*32
+			if !fees {
+				continue
 			}
+			rc, err := c.TransactionReceipt(ctx, tx.Hash())
+			if err != nil {
+				return nil, err
+			}
+			dataGas := params.TxGas
+			for _, x := range tx.Data() {
+				if x == 0 {
+					dataGas += params.TxDataZeroGas
+				} else {
+					dataGas += params.TxDataNonZeroGasEIP2028
+				}
+			}
+			dataGas = min(dataGas, rc.GasUsed)
+			price := rc.EffectiveGasPrice
+			data := new(big.Int).Mul(new(big.Int).SetUint64(dataGas), price)
+			if rc.BlobGasPrice != nil {
+				data.Add(data, new(big.Int).Mul(new(big.Int).SetUint64(rc.BlobGasUsed), rc.BlobGasPrice))
+			}
+			exec := new(big.Int).Mul(new(big.Int).SetUint64(rc.GasUsed-dataGas), price)
+			to := *tx.To()
+			if f.data[to] == nil {
+				f.data[to], f.exec[to] = new(big.Int), new(big.Int)
+			}
+			f.data[to].Add(f.data[to], data)
+			f.exec[to].Add(f.exec[to], exec)
 		}
 	}
-	return n, size, cost, nil
+	return f, nil
 }
 
 // zkUser is the ZK rollup account the comparison transfers from.
@@ -420,21 +485,21 @@ func (r *compareRun) zkSetup(ctx context.Context) (*zkUser, error) {
 // transfers sends n transfers and waits until L1 has verified them all.
 // It returns when each was answered and verified, from its send, and the
 // verifier's L1 transactions meanwhile: count, bytes, cost.
-func (u *zkUser) transfers(ctx context.Context, l1 *ethclient.Client, n int) (soft, final []time.Duration, txs, bytes int, cost *big.Int, err error) {
+func (u *zkUser) transfers(ctx context.Context, l1 *ethclient.Client, n int) (soft, final []time.Duration, fp *footprint, err error) {
 	startL1, err := l1.BlockNumber(ctx)
 	if err != nil {
-		return nil, nil, 0, 0, nil, err
+		return nil, nil, nil, err
 	}
 	first := u.nonce
 	sent := make([]time.Time, n)
 	for i := range n {
 		t := zkrollup.Op{Type: zkrollup.OpTransfer, Account: u.from, To: u.to, Amount: 1_000_000, Nonce: first + uint64(i)}
 		if err := t.Sign(zkrollup.L2Key(u.key), u.domain); err != nil {
-			return nil, nil, 0, 0, nil, err
+			return nil, nil, nil, err
 		}
 		sent[i] = time.Now()
 		if _, err := u.op.Send(ctx, &t); err != nil {
-			return nil, nil, 0, 0, nil, fmt.Errorf("transfer %d: %w", i, err)
+			return nil, nil, nil, fmt.Errorf("transfer %d: %w", i, err)
 		}
 		soft = append(soft, time.Since(sent[i]))
 		u.nonce++
@@ -443,7 +508,7 @@ func (u *zkUser) transfers(ctx context.Context, l1 *ethclient.Client, n int) (so
 	for left := n; left > 0; {
 		a, err := u.op.Account(ctx, u.from)
 		if err != nil {
-			return nil, nil, 0, 0, nil, err
+			return nil, nil, nil, err
 		}
 		now := time.Now()
 		left = 0
@@ -460,16 +525,19 @@ func (u *zkUser) transfers(ctx context.Context, l1 *ethclient.Client, n int) (so
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil, 0, 0, nil, fmt.Errorf("%d transfers never verified on L1: %w", left, ctx.Err())
+			return nil, nil, nil, fmt.Errorf("%d transfers never verified on L1: %w", left, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	endL1, err := l1.BlockNumber(ctx)
 	if err != nil {
-		return nil, nil, 0, 0, nil, err
+		return nil, nil, nil, err
 	}
-	txs, bytes, cost, err = l1Footprint(ctx, l1, startL1, endL1, true, zkrollup.VerifierAddress)
-	return soft, final, txs, bytes, cost, err
+	fp, err = l1Footprint(ctx, l1, startL1, endL1, true, zkrollup.VerifierAddress)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return soft, final, fp, nil
 }
 
 // send sends one transfer and returns how long the operator took to
@@ -498,13 +566,15 @@ func (r *compareRun) zk(ctx context.Context) (*ladder, error) {
 		how:          "until the sender's nonce in L1's verified root passes the transfer (its batch's Groth16 proof verified on L1)",
 		feeHow:       "the operator's L1 cost (its batch transactions' gas × price during the run) ÷ the run's transfers; the devnet's transfers offer no fee of their own",
 		footprintHow: "the verifier contract's L1 transactions during the run (batches), and their signed sizes, ÷ the run's transfers"}
-	soft, final, txs, bytes, cost, err := u.transfers(ctx, r.l1, r.n)
+	soft, final, fp, err := u.transfers(ctx, r.l1, r.n)
 	if err != nil {
 		return nil, err
 	}
 	l.soft, l.inclusion, l.final = soft, final, final
-	l.l1Txs, l.l1Bytes = float64(txs)*1000/float64(r.n), float64(bytes)*1000/float64(r.n)
-	l.feeWei = perTransfer(cost, r.n)
+	l.l1Txs, l.l1Bytes = float64(fp.txs)*1000/float64(r.n), float64(fp.bytes)*1000/float64(r.n)
+	l.feeWei = perTransfer(fp.cost(), r.n)
+	l.split = &costSplit{data: fp.data[zkrollup.VerifierAddress], proofs: fp.exec[zkrollup.VerifierAddress], n: r.n,
+		how: "the verifier contract's transactions during the run ÷ the run's transfers: data is each one's 21,000 base and calldata gas; proofs is the rest, the Groth16 check and the root it stores, done in the same call (so state updates are inside it)"}
 	return l, nil
 }
 
@@ -556,11 +626,13 @@ func (r *compareRun) channels(ctx context.Context) (*ladder, error) {
 	if err != nil {
 		return nil, err
 	}
-	txs, bytes, _, err := l1Footprint(ctx, r.l1, 0, head, false, channels.AdjudicatorAddress)
+	fp, err := l1Footprint(ctx, r.l1, 0, head, true, channels.AdjudicatorAddress)
 	if err != nil {
 		return nil, err
 	}
-	l.l1Txs, l.l1Bytes = float64(txs)*1000/float64(r.n), float64(bytes)*1000/float64(r.n)
+	l.l1Txs, l.l1Bytes = float64(fp.txs)*1000/float64(r.n), float64(fp.bytes)*1000/float64(r.n)
+	l.split = &costSplit{state: fp.paid(channels.AdjudicatorAddress), n: r.n,
+		how: "every adjudicator transaction since genesis (2 channels opened and funded, 1 closed: state updates) ÷ the run's payments; payments post no data, and no dispute needed a proof"}
 	return l, nil
 }
 
@@ -639,6 +711,23 @@ func (r *compareRun) fillLadders(ls map[string]*ladder) {
 			ratio, _ = new(big.Float).Quo(new(big.Float).SetInt(fee), new(big.Float).SetInt(l1fee)).Float64()
 		}
 		r.report.set(fees, "fee ÷ the L1's", layer.Key, Cell{Value: ratio, Unit: "×", Kind: Measured, Method: "this layer's mean fee per transfer ÷ the L1's, same run"})
+		for _, part := range []struct {
+			name string
+			get  func(*costSplit) *big.Int
+		}{{"data", func(c *costSplit) *big.Int { return c.data }}, {"proofs", func(c *costSplit) *big.Int { return c.proofs }},
+			{"state updates", func(c *costSplit) *big.Int { return c.state }}} {
+			row := "L1 cost per transfer: " + part.name
+			switch {
+			case layer.Key == LayerL1:
+				r.report.notApply(fees, row, layer.Key, "the L1's transfers are its own transactions: their fee is the fee row")
+			case l.split == nil:
+				r.report.notApply(fees, row, layer.Key, "its transfers pay L1 nothing")
+			case part.get(l.split) == nil:
+				r.report.set(fees, row, layer.Key, Cell{Value: 0.0, Unit: "gwei", Kind: Measured, Method: l.split.how})
+			default:
+				r.report.set(fees, row, layer.Key, Cell{Value: gweiF(part.get(l.split)) / float64(l.split.n), Unit: "gwei", Kind: Measured, Method: l.split.how})
+			}
+		}
 		r.report.set(where, "L1 transactions per 1,000 transfers", layer.Key, Cell{Value: l.l1Txs, Unit: "txs", Kind: Measured, Method: l.footprintHow})
 		r.report.set(where, "L1 bytes per 1,000 transfers", layer.Key, Cell{Value: l.l1Bytes, Unit: "B", Kind: Measured, Method: l.footprintHow})
 	}
@@ -731,16 +820,23 @@ func (r *compareRun) attacks(ctx context.Context) {
 		{LayerChannels, "stale-close"}, {LayerSidechain, "sidechain-takeover"},
 	} {
 		r.say("  attack %s", a.name)
-		r.report.set(g, "the attack it must survive", a.layer, r.attack(ctx, a.name))
+		outcome, cost := r.attack(ctx, a.name)
+		r.report.set(g, "the attack it must survive", a.layer, outcome)
+		r.report.set(g, "the attacker's cost", a.layer, cost)
 	}
 	r.say("  attack bridge-keys")
-	r.report.set(g, "its bridge's keys taken", LayerSidechain, r.attack(ctx, "bridge-keys"))
+	outcome, cost := r.attack(ctx, "bridge-keys")
+	r.report.set(g, "its bridge's keys taken", LayerSidechain, outcome)
+	r.report.set(g, "the attacker's cost, its bridge's keys taken", LayerSidechain, cost)
 	for _, layer := range []string{LayerL1, LayerOptimistic, LayerZK, LayerChannels} {
 		r.report.notApply(g, "its bridge's keys taken", layer, "no bridge keys: the rollups' and channels' L1 contracts pay by proofs or signatures of the users")
+		r.report.notApply(g, "the attacker's cost, its bridge's keys taken", layer, "no bridge keys")
 	}
 }
 
-func (r *compareRun) attack(ctx context.Context, name string) Cell {
+// attack runs one attack and returns its outcome and what it cost the
+// attacker, each as the attack told it.
+func (r *compareRun) attack(ctx context.Context, name string) (Cell, Cell) {
 	var out strings.Builder
 	a := Attacks[name]
 	actx, cancel := context.WithTimeout(ctx, 3*time.Minute)
@@ -751,6 +847,10 @@ func (r *compareRun) attack(ctx context.Context, name string) Cell {
 	if i := strings.LastIndex(text, "outcome as promised:"); i >= 0 {
 		outcome = strings.TrimSpace(strings.SplitN(text[i+len("outcome as promised:"):], "\n", 2)[0])
 	}
+	cost := ""
+	if i := strings.LastIndex(text, "attacker's cost:"); i >= 0 {
+		cost = strings.TrimSpace(strings.SplitN(text[i+len("attacker's cost:"):], "\n", 2)[0])
+	}
 	value := verdicts[name]
 	switch {
 	case err != nil:
@@ -758,7 +858,12 @@ func (r *compareRun) attack(ctx context.Context, name string) Cell {
 	case outcome == "":
 		value = "UNEXPECTED: no outcome reported"
 	}
-	return Cell{Value: value, Kind: Outcome, Method: fmt.Sprintf("cairn lab attack %s, run in this run (%s); its outcome: %s", name, a.Summary, outcome)}
+	if cost == "" {
+		cost = "UNEXPECTED: no cost reported"
+	}
+	how := fmt.Sprintf("cairn lab attack %s, run in this run (%s)", name, a.Summary)
+	return Cell{Value: value, Kind: Outcome, Method: how + "; its outcome: " + outcome},
+		Cell{Value: cost, Kind: Outcome, Method: how + "; what the attacker spent or lost, as the attack measured it"}
 }
 
 // verdicts are the attacks' outcomes in a few words, shown when the attack

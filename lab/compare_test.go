@@ -30,7 +30,8 @@ func TestCompareQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rep struct {
-		Layers []string `json:"layers"`
+		Layers     []string    `json:"layers"`
+		Throughput []LoadCurve `json:"throughput"`
 		Rows   []struct {
 			Name  string `json:"name"`
 			Cells map[string]struct {
@@ -66,6 +67,10 @@ func TestCompareQuick(t *testing.T) {
 			case Outcome, Observed:
 				if s, _ := c.Value.(string); s == "" || strings.HasPrefix(s, "UNEXPECTED") {
 					t.Fatalf("%s / %s: attack outcome %v", row.Name, layer, c.Value)
+				}
+			case Assessed:
+				if s, _ := c.Value.(string); !strings.HasSuffix(s, "(good)") && !strings.HasSuffix(s, "(warning)") && !strings.HasSuffix(s, "(bad)") {
+					t.Fatalf("%s / %s: risk %v has no L2BEAT sentiment", row.Name, layer, c.Value)
 				}
 			case Declared, NotApply:
 			default:
@@ -105,6 +110,41 @@ func TestCompareQuick(t *testing.T) {
 	}
 	if b := da("L1 bytes per transfer, data in committee"); b <= 0 || b >= 1 {
 		t.Fatalf("committee: %v L1 bytes per transfer", b)
+	}
+	// The congestion run drove the L1's base fee to its plateau and the
+	// L1's own transfers paid for it; the sidechain's did not.
+	if b := value[LayerL1]["the L1's base fee, congested"]; b < 10 {
+		t.Fatalf("congested base fee %v gwei, want the plateau near 20", b)
+	}
+	idle, busy := value[LayerL1]["fee per transfer"], value[LayerL1]["fee per transfer, L1 congested"]
+	if busy < 5*idle {
+		t.Fatalf("L1 fee per transfer: idle %v, congested %v gwei", idle, busy)
+	}
+	if r := value[LayerSidechain]["fee ÷ the L1's, L1 congested"]; r <= 0 || r >= 0.5 {
+		t.Fatalf("the sidechain's congested fee is %v× the L1's", r)
+	}
+	// Each layer was stepped through rising rates; the L1 and the
+	// optimistic rollup's sequencer sustained at least the first.
+	if len(rep.Throughput) != len(CompareLayers) {
+		t.Fatalf("%d throughput curves", len(rep.Throughput))
+	}
+	for _, c := range rep.Throughput {
+		if len(c.Steps) == 0 || c.Steps[0].Sent == 0 {
+			t.Fatalf("%s: no throughput step", c.Layer)
+		}
+	}
+	for _, layer := range []string{LayerL1, LayerOptimistic} {
+		if v := value[layer]["highest sustained transfers/s, soft p99 under 1 s"]; v < 50 {
+			t.Fatalf("%s sustained %v transfers/s", layer, v)
+		}
+		if v := value[layer]["data ceiling: L1 data bandwidth ÷ L1 bytes per transfer"]; v <= 0 {
+			t.Fatalf("%s: data ceiling %v", layer, v)
+		}
+	}
+	// The rollups' L1 costs by purpose: the optimistic one pays for data,
+	// the ZK one for proofs.
+	if value[LayerOptimistic]["L1 cost per transfer: data"] <= 0 || value[LayerZK]["L1 cost per transfer: proofs"] <= 0 {
+		t.Fatalf("cost split: optimistic data %v, ZK proofs %v", value[LayerOptimistic]["L1 cost per transfer: data"], value[LayerZK]["L1 cost per transfer: proofs"])
 	}
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	if err != nil || !strings.Contains(string(md), "| soft confirmation, p50 |") {
