@@ -174,8 +174,7 @@ func RunCompare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 	r.risks()
 	r.declared()
 	r.report.References = references
-	r.report.NotBuilt = []string{
-	}
+	r.report.NotBuilt = []string{}
 	r.report.Duration = time.Since(start).Round(time.Second).String()
 	if cfg.Out != "" {
 		if err := r.report.Write(cfg.Out); err != nil {

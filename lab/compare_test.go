@@ -32,7 +32,7 @@ func TestCompareQuick(t *testing.T) {
 	var rep struct {
 		Layers     []string    `json:"layers"`
 		Throughput []LoadCurve `json:"throughput"`
-		Rows   []struct {
+		Rows       []struct {
 			Name  string `json:"name"`
 			Cells map[string]struct {
 				Value any    `json:"value"`
