@@ -174,7 +174,6 @@ func RunCompare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 	r.risks()
 	r.declared()
 	r.report.References = references
-	r.report.NotBuilt = []string{}
 	r.report.Duration = time.Since(start).Round(time.Second).String()
 	if cfg.Out != "" {
 		if err := r.report.Write(cfg.Out); err != nil {
@@ -823,6 +822,13 @@ func (r *compareRun) attacks(ctx context.Context) {
 		r.report.set(g, "the attack it must survive", a.layer, outcome)
 		r.report.set(g, "the attacker's cost", a.layer, cost)
 	}
+	r.say("  attack censoring-sequencer")
+	censored, _ := r.attack(ctx, "censoring-sequencer")
+	r.report.set("decentralization", "a censoring sequencer, measured", LayerOptimistic, censored)
+	r.report.notApply("decentralization", "a censoring sequencer, measured", LayerL1, "no sequencer: each proposer in turn")
+	r.report.notApply("decentralization", "a censoring sequencer, measured", LayerZK, "the operator's censorship ends in exit mode at the priority deadline (shown by cairn lab attack noncanonical-root)")
+	r.report.notApply("decentralization", "a censoring sequencer, measured", LayerChannels, "no sequencer: the counterparty, whom the user closes on")
+	r.report.notApply("decentralization", "a censoring sequencer, measured", LayerSidechain, "no forced inclusion: more than 1/3 of its power can censor")
 	r.say("  attack bridge-keys")
 	outcome, cost := r.attack(ctx, "bridge-keys")
 	r.report.set(g, "its bridge's keys taken", LayerSidechain, outcome)
@@ -850,7 +856,10 @@ func (r *compareRun) attack(ctx context.Context, name string) (Cell, Cell) {
 	if i := strings.LastIndex(text, "attacker's cost:"); i >= 0 {
 		cost = strings.TrimSpace(strings.SplitN(text[i+len("attacker's cost:"):], "\n", 2)[0])
 	}
-	value := verdicts[name]
+	value, ok := verdicts[name]
+	if !ok {
+		value = outcome
+	}
 	switch {
 	case err != nil:
 		value = "UNEXPECTED: " + err.Error()
@@ -910,6 +919,9 @@ var references = []Reference{
 	{"L1", "hard finality", "about 12.8 minutes (2 epochs of 32 slots of 12 s)", "ethereum.org, proof-of-stake finality"},
 	{"optimistic rollup", "hard finality (withdrawals)", "7-day challenge window", "OP Mainnet and Arbitrum One documentation"},
 	{"payment channels", "hard finality (unilateral close)", "the channel's to_self_delay, commonly 144 blocks (about a day)", "BOLT #2 (Lightning)"},
+	{"ZK rollup", "hard finality", "about 3 hours: a batch's proof is verified, then it is executed after a delay", "zkSync Era documentation, finality"},
+	{"sidechain", "hard finality (withdrawal to Ethereum)", "about 45 minutes to 3 hours: a withdrawal waits for a checkpoint", "Polygon PoS bridge documentation"},
+	{"optimistic rollup", "sequencer failure", "forced inclusion after 12 hours (OP Mainnet's sequencing window) or 24 hours (Arbitrum's delayed inbox)", "L2BEAT's OP Mainnet and Arbitrum One pages"},
 }
 
 // l2Fee is a rollup receipt's fee: L2 gas × price plus its L1 data fee.

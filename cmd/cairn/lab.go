@@ -274,12 +274,15 @@ func labCompareCmd() *cobra.Command {
 		Long: `Starts one fresh stack in this process (the devnet: an L1 of 4 validators, the
 optimistic rollup, the ZK rollup, the payment channels, the sidechain with both
 bridges), sends the same workload through every layer (signed ETH transfers),
-runs each design's attack, and prints the table: one column per layer, one row per
-row of the seed's table plus the measured ones. Each cell is a figure from this
-run, an attack's outcome, or a declaration (a definition), and says which.
---out DIR writes report.md and report.json (every cell with its unit, method and
-the samples behind each percentile). --quick runs smaller workloads and a 3 s
-bridge delay, for CI.`,
+halts the L1, congests it (gas burning drives its base fee to 20 gwei), steps
+every layer through rising offered rates, runs each design's attack, and prints
+the table: one column per layer, one row per row of the seed's table plus the
+measured ones. Each cell is a figure from this run, an attack's outcome and its
+cost, L2BEAT's risk score from the stack's parameters, or a declaration (a
+definition), and says which. --out DIR writes report.md, report.json (every cell
+with its unit, method and the samples behind each percentile), report.html and
+the plots (SVG and PNG). --quick runs smaller workloads and a 3 s bridge delay,
+for CI. See docs/lab.md for each row's method.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
