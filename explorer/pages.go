@@ -38,6 +38,7 @@ func (e *Explorer) routes() http.Handler {
 	page("/{layer}/tx/{hash}", "tx", e.tx)
 	page("/{layer}/address/{addr}", "address", e.address)
 	mux.HandleFunc("GET /search", e.search)
+	mux.HandleFunc("POST /abi/{layer}/{addr}", e.uploadABI)
 	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css")
 		b, _ := web.ReadFile("web/style.css")
@@ -52,7 +53,7 @@ func (e *Explorer) routes() http.Handler {
 			http.Error(w, "too many requests at once", http.StatusServiceUnavailable)
 			return
 		}
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; form-action 'self'")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		mux.ServeHTTP(w, r)
 	})
@@ -262,6 +263,8 @@ type TxPage struct {
 	FeeGwei   string
 	L1FeeGwei string
 	Standing  string
+	Call      *Call // the input decoded, where the contract is known
+	Logs      []Log
 }
 
 func parseHash(s string) (common.Hash, error) {
@@ -290,10 +293,17 @@ func (e *Explorer) tx(r *http.Request) (any, error) {
 	if tx == nil {
 		return nil, fmt.Errorf("%w: no transaction %s on %s", errNotFound, h, l.Name)
 	}
-	p := &TxPage{Layer: l.Key, LayerName: l.Name, Tx: tx, Status: "pending"}
+	p := &TxPage{Layer: l.Key, LayerName: l.Name, Tx: tx, Status: "pending", Call: e.decodeCall(l.Key, tx.To, tx.Input)}
+	var raw json.RawMessage
 	var rc map[string]any
-	if err := l.rpc.CallContext(ctx, &rc, "eth_getTransactionReceipt", h); err == nil && rc != nil {
+	if err := l.rpc.CallContext(ctx, &raw, "eth_getTransactionReceipt", h); err == nil && json.Unmarshal(raw, &rc) == nil && rc != nil {
 		p.Receipt = rc
+		var logs struct {
+			Logs []rpcLog `json:"logs"`
+		}
+		if json.Unmarshal(raw, &logs) == nil {
+			p.Logs = e.decodeLogs(l.Key, logs.Logs)
+		}
 		p.Status = "failed"
 		if rc["status"] == "0x1" {
 			p.Status = "success"
@@ -328,6 +338,8 @@ type AddressOnLayer struct {
 	Nonce            uint64
 	CodeSize         int
 	Txs              []addressTx
+	Contract         string   // Cairn's contract's name, or "uploaded ABI"
+	Methods          []string // its ABI's methods
 }
 
 func parseAddress(s string) (common.Address, error) {
@@ -356,6 +368,9 @@ func (e *Explorer) address(r *http.Request) (any, error) {
 		on.Nonce, _ = l.client.NonceAt(ctx, a, nil)
 		code, _ := l.client.CodeAt(ctx, a, nil)
 		on.CodeSize = len(code)
+		if name, abi := e.contractABI(l.Key, a); abi != nil {
+			on.Contract, on.Methods = name, methodNames(abi)
+		}
 		if on.Txs, err = e.idx.addressTxs(l.Key, a, 50); err != nil {
 			return nil, err
 		}
