@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/cairn-dev/cairn/channels"
 	"github.com/cairn-dev/cairn/l1/staking"
@@ -121,6 +122,10 @@ type rpcLog struct {
 	Address common.Address `json:"address"`
 	Topics  []common.Hash  `json:"topics"`
 	Data    hexutil.Bytes  `json:"data"`
+}
+
+func (l rpcLog) toTypes() *types.Log {
+	return &types.Log{Address: l.Address, Topics: l.Topics, Data: l.Data}
 }
 
 // decodeLogs decodes a receipt's logs.

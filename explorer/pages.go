@@ -37,6 +37,8 @@ func (e *Explorer) routes() http.Handler {
 	page("/{layer}/block/{id}", "block", e.block)
 	page("/{layer}/tx/{hash}", "tx", e.tx)
 	page("/{layer}/address/{addr}", "address", e.address)
+	page("/{layer}/staking/validators", "validators", e.validators)
+	page("/{layer}/l1/outputs", "outputs", e.outputs)
 	mux.HandleFunc("GET /search", e.search)
 	mux.HandleFunc("POST /abi/{layer}/{addr}", e.uploadABI)
 	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
@@ -265,6 +267,10 @@ type TxPage struct {
 	Standing  string
 	Call      *Call // the input decoded, where the contract is known
 	Logs      []Log
+	// Lifecycle is an optimistic-rollup transaction's way to L1
+	// finality; Next the command that moves a withdrawal on.
+	Lifecycle []Step
+	Next      string
 }
 
 func parseHash(s string) (common.Hash, error) {
@@ -318,6 +324,9 @@ func (e *Explorer) tx(r *http.Request) (any, error) {
 		}
 		if tx.BlockNumber != nil {
 			p.Standing = e.standing(ctx, l, uint64(*tx.BlockNumber))
+			if l.Kind == "optimistic-rollup" {
+				p.Lifecycle, p.Next = e.lifecycle(ctx, l, h, uint64(*tx.BlockNumber), raw)
+			}
 		}
 	}
 	return p, nil

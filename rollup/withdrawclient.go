@@ -53,12 +53,10 @@ func (v L1View) call(ctx context.Context, to common.Address, abiName string, dat
 
 // Outputs lists the live outputs, the genesis anchor (index 0) included.
 func (v L1View) Outputs(ctx context.Context) ([]OutputInfo, error) {
-	data, _ := OutputsABI.Pack("outputCount")
-	out, err := v.call(ctx, OutputsAddress, "outputCount", data)
+	n, err := v.Count(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n := new(big.Int).SetBytes(out).Uint64()
 	var list []OutputInfo
 	for i := uint64(0); i < n; i++ {
 		o, err := v.Output(ctx, i)
@@ -222,4 +220,48 @@ func proveAgainst(ctx context.Context, l2 *ethclient.Client, w *Withdrawal, out 
 		nodes[i] = n
 	}
 	return PortalABI.Pack("proveWithdrawal", w.Encode(), new(big.Int).SetUint64(out.Index), header.Root, proof.StorageHash, header.Hash(), nodes)
+}
+
+// Count is how many outputs the contract holds, the genesis output (index
+// 0) included.
+func (v L1View) Count(ctx context.Context) (uint64, error) {
+	data, _ := OutputsABI.Pack("outputCount")
+	out, err := v.call(ctx, OutputsAddress, "outputCount", data)
+	if err != nil {
+		return 0, err
+	}
+	return new(big.Int).SetBytes(out).Uint64(), nil
+}
+
+// Covering is the first live output at or past L2 block n, found by
+// bisection (outputs are in rising L2 block order), or nil when none is
+// yet.
+func (v L1View) Covering(ctx context.Context, n uint64) (*OutputInfo, error) {
+	count, err := v.Count(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := uint64(1), count // the answer is in [lo, hi]; hi means none
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		o, err := v.Output(ctx, mid)
+		if err != nil {
+			return nil, err
+		}
+		if o.L2Block >= n {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	for i := lo; i < count; i++ {
+		o, err := v.Output(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		if o.Status != OutputDefeated {
+			return o, nil
+		}
+	}
+	return nil, nil
 }

@@ -1,0 +1,109 @@
+package explorer_test
+
+import (
+	"context"
+	"math/big"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/internal/ethtx"
+	"github.com/cairn-dev/cairn/rollup"
+)
+
+// The staking set and the rollup's outputs have pages; a withdrawal's page
+// shows its way to L1 and moves as it does: waiting for an output, ready
+// to prove (with the command), proven (and the command to finalize).
+func TestValidatorsOutputsAndAWithdrawalsLife(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for path, wants := range map[string][]string{
+		"/l1/staking/validators":                       {"L1 validators", chain.DevAddress(0).Hex(), "100.0%"},
+		"/optimistic-rollup/l1/outputs":                {"outputs on L1", "genesis"},
+		"/optimistic-rollup/tx/" + w.l2tx.TxHash.Hex(): {"on its way to L1", "sequenced", "batch on L1", "final on L1"},
+	} {
+		code, body := get(t, w.url+path)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+		for _, want := range wants {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s lacks %q", path, want)
+			}
+		}
+	}
+	if code, _ := get(t, w.url+"/l1/l1/outputs"); code != http.StatusNotFound {
+		t.Errorf("the L1's outputs: %d, want 404", code)
+	}
+
+	l1, err := ethclient.DialContext(ctx, w.d.L1RPC(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l1.Close()
+	l2, err := ethclient.DialContext(ctx, w.d.Rollup.Sequencer.RPCURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	key := chain.DevKey(5)
+	data, _ := rollup.MessagePasserABI.Pack("initiateWithdrawal", chain.DevAddress(5), big.NewInt(100_000), []byte{})
+	rc, err := ethtx.SendAndWait(ctx, l2, key, rollup.MessagePasserAddress, big.NewInt(params.Ether/10), data, 200_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := "/optimistic-rollup/tx/" + rc.TxHash.Hex()
+	until := func(want string) string {
+		t.Helper()
+		for {
+			_, body := get(t, w.url+page)
+			if strings.Contains(body, want) {
+				return body
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("the withdrawal's page never showed %q:\n%s", want, body)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	body := until("withdrawal paid on L1")
+	if !strings.Contains(body, "MessagePassed") || !strings.Contains(body, "initiateWithdrawal") {
+		t.Error("the withdrawal's call and log are not decoded")
+	}
+	until("cairn withdraw prove " + rc.TxHash.Hex())
+	// Once an output covers it, prove it as `cairn withdraw prove` does.
+	until("output on L1</b>")
+	for !strings.Contains(body, `class="done"><b>output on L1`) {
+		body = until("output on L1")
+		time.Sleep(250 * time.Millisecond)
+		if ctx.Err() != nil {
+			t.Fatal("no output covered the withdrawal")
+		}
+	}
+	wd, block, err := rollup.FindWithdrawal(ctx, l2, rc.TxHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver, err := ethclient.DialContext(ctx, w.d.Rollup.Verifier.RPCURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ver.Close()
+	call, _, err := rollup.ProveCalldata(ctx, rollup.L1View{C: l1}, ver, wd, block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := ethtx.SendAndWait(ctx, l1, key, rollup.PortalAddress, nil, call, 0); err != nil || r.Status != 1 {
+		t.Fatalf("prove: %v", err)
+	}
+	body = until(`class="done"><b>withdrawal proven on L1`)
+	if !strings.Contains(body, "cairn withdraw finalize "+rc.TxHash.Hex()) {
+		t.Error("a proven withdrawal's page does not say how to finalize it")
+	}
+}
