@@ -16,6 +16,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/cairn-dev/cairn/rollup"
 )
 
 // Errors of requests, each with the status its page gets.
@@ -324,8 +326,11 @@ func (e *Explorer) tx(r *http.Request) (any, error) {
 		}
 		if tx.BlockNumber != nil {
 			p.Standing = e.standing(ctx, l, uint64(*tx.BlockNumber))
-			if l.Kind == "optimistic-rollup" {
+			switch {
+			case l.Kind == "optimistic-rollup":
 				p.Lifecycle, p.Next = e.lifecycle(ctx, l, h, uint64(*tx.BlockNumber), raw)
+			case l.Key == "l1" && tx.To != nil && *tx.To == rollup.PortalAddress:
+				p.Lifecycle = e.depositLife(ctx, raw)
 			}
 		}
 	}

@@ -155,6 +155,7 @@ type Step struct {
 	Name   string
 	Done   bool
 	Detail string
+	Link   string // a page that shows it, if any
 }
 
 // lifecycle is an optimistic-rollup transaction's way to L1 finality: in a
@@ -216,4 +217,58 @@ func (e *Explorer) lifecycle(ctx context.Context, l *layer, hash common.Hash, bl
 		next = "cairn withdraw finalize " + hash.Hex() + " (once the challenge window has passed since the proof)"
 	}
 	return steps, next
+}
+
+// depositLife is an L1 transaction's way into the optimistic rollup, when
+// it sent a deposit or a forced transaction through the portal: queued on
+// L1, in an L2 block (linked), that block safe.
+func (e *Explorer) depositLife(ctx context.Context, rc json.RawMessage) []Step {
+	var l2 *layer
+	for _, l := range e.layers {
+		if l.Kind == "optimistic-rollup" {
+			l2 = l
+			break
+		}
+	}
+	var receipt struct {
+		Logs        []rpcLog       `json:"logs"`
+		BlockNumber hexutil.Uint64 `json:"blockNumber"`
+	}
+	if l2 == nil || json.Unmarshal(rc, &receipt) != nil {
+		return nil
+	}
+	for _, lg := range receipt.Logs {
+		if lg.Address != rollup.PortalAddress {
+			continue
+		}
+		item, err := rollup.ParseQueueLog(lg.toTypes(), l2.ChainID)
+		if err != nil {
+			continue
+		}
+		what, hash := "a deposit", common.Hash{}
+		switch {
+		case item.Deposit != nil:
+			hash = item.Deposit.Hash()
+		case item.Forced != nil:
+			what, hash = "a forced transaction", item.Forced.Hash()
+		default:
+			return []Step{{Name: "queued on L1", Done: true, Detail: "a forced transaction that does not decode as an L2 transaction: derivation skips it"}}
+		}
+		steps := []Step{{Name: "queued on L1", Done: true, Detail: fmt.Sprintf("%s, number %d in the portal's queue", what, item.Index)}}
+		var tx *rpcTransaction
+		in := l2.rpc.CallContext(ctx, &tx, "eth_getTransactionByHash", hash) == nil && tx != nil && tx.BlockNumber != nil
+		detail := "not in an L2 block yet: the sequencer takes it once its L1 origin reaches this block (or derivation, after the sequencing window)"
+		if in {
+			detail = fmt.Sprintf("L2 transaction %s in L2 block %d", hash.Hex(), uint64(*tx.BlockNumber))
+		}
+		steps = append(steps, Step{Name: "in the rollup", Done: in, Detail: detail, Link: map[bool]string{true: "/" + l2.Key + "/tx/" + hash.Hex()}[in]})
+		safe := false
+		if in {
+			var s *rpcBlock
+			safe = l2.rpc.CallContext(ctx, &s, "eth_getBlockByNumber", "safe", false) == nil && s != nil && uint64(s.Number) >= uint64(*tx.BlockNumber)
+		}
+		steps = append(steps, Step{Name: "safe on the rollup", Done: safe, Detail: "its L2 block derived from L1 data by the verifier"})
+		return steps
+	}
+	return nil
 }

@@ -16,9 +16,10 @@ import (
 	"github.com/cairn-dev/cairn/rollup"
 )
 
-// The staking set and the rollup's outputs have pages; a withdrawal's page
-// shows its way to L1 and moves as it does: waiting for an output, ready
-// to prove (with the command), proven (and the command to finalize).
+// The staking set and the rollup's outputs have pages; a deposit's page
+// shows it queued on L1, then in an L2 block, then safe; a withdrawal's
+// shows its way to L1 and moves as it does: waiting for an output, ready to
+// prove (with the command), proven (and the command to finalize).
 func TestValidatorsOutputsAndAWithdrawalsLife(t *testing.T) {
 	w := newWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -52,6 +53,27 @@ func TestValidatorsOutputsAndAWithdrawalsLife(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l2.Close()
+	// A deposit: sent to the portal on L1, then in an L2 block, then safe.
+	dep, err := ethtx.SendAndWait(ctx, l1, chain.DevKey(6), rollup.PortalAddress, big.NewInt(params.Ether), nil, 100_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for page, want := "/l1/tx/"+dep.TxHash.Hex(), `class="done"><b>safe on the rollup`; ; time.Sleep(250 * time.Millisecond) {
+		_, body := get(t, w.url+page)
+		if strings.Contains(body, want) {
+			if !strings.Contains(body, "on its way into the rollup") || !strings.Contains(body, `href="/optimistic-rollup/tx/`) {
+				t.Errorf("the deposit's page does not link its L2 transaction:\n%s", body)
+			}
+			break
+		}
+		if !strings.Contains(body, `class="done"><b>queued on L1`) {
+			t.Fatalf("the deposit is not shown queued on L1:\n%s", body)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the deposit never became safe on the rollup:\n%s", body)
+		}
+	}
+
 	key := chain.DevKey(5)
 	data, _ := rollup.MessagePasserABI.Pack("initiateWithdrawal", chain.DevAddress(5), big.NewInt(100_000), []byte{})
 	rc, err := ethtx.SendAndWait(ctx, l2, key, rollup.MessagePasserAddress, big.NewInt(params.Ether/10), data, 200_000)
