@@ -297,3 +297,18 @@ func methodNames(a *abi.ABI) []string {
 	sort.Strings(out)
 	return out
 }
+
+// nameMethods names each transaction's method from its recipient's ABI.
+func (e *Explorer) nameMethods(layer string, txs []addressTx) {
+	for i := range txs {
+		t := &txs[i]
+		if t.Selector == ([4]byte{}) {
+			continue
+		}
+		if _, a := e.contractABI(layer, t.To); a != nil {
+			if m, err := a.MethodById(t.Selector[:]); err == nil {
+				t.Method = m.Name
+			}
+		}
+	}
+}

@@ -29,10 +29,13 @@ type world struct {
 	to1, to2 common.Address
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, devnet.ZKOptions{RPCPort: -1}) }
+
+// newWorldWith is newWorld with the ZK rollup's options (RPCPort 0 runs it).
+func newWorldWith(t *testing.T, zk devnet.ZKOptions) *world {
 	t.Helper()
 	d, err := devnet.Start(devnet.Config{Validators: 1, BlockTime: 100 * time.Millisecond,
-		ZK: devnet.ZKOptions{RPCPort: -1}, Channels: devnet.ChannelsOptions{RPCPort: -1}, Sidechain: devnet.SidechainOptions{RPCPort: -1}})
+		ZK: zk, Channels: devnet.ChannelsOptions{RPCPort: -1}, Sidechain: devnet.SidechainOptions{RPCPort: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,10 @@ import (
 //
 //	h/<layer>                                    → the last indexed height (8 bytes)
 //	b/<layer>/<height 8>                         → the block's hash, then the a/ keys it wrote
-//	a/<layer>/<address 20>/<height 8>/<index 4>  → the transaction's hash (32)
+//	a/<layer>/<address 20>/<height 8>/<index 4>  → the transaction's hash (32), its
+//	                                               recipient (20, zero for a creation)
+//	                                               and its input's first 4 bytes
+//	abi/<layer>/<address 20>                     → an ABI a user uploaded (JSON)
 //
 // A block whose parent is not the indexed block below it (the rollup's
 // sequencer replaced unsafe blocks) makes the index undo blocks, with the
@@ -83,6 +86,19 @@ type indexedTx struct {
 	Hash     common.Hash
 	From, To *common.Address
 	Index    uint32
+	Selector [4]byte // the input's first 4 bytes, zero-padded
+}
+
+// value is what the index keeps under each of the transaction's
+// addresses.
+func (tx *indexedTx) value() []byte {
+	v := append([]byte(nil), tx.Hash[:]...)
+	var to common.Address
+	if tx.To != nil {
+		to = *tx.To
+	}
+	v = append(v, to[:]...)
+	return append(v, tx.Selector[:]...)
 }
 
 // addBlock records a block's transactions under their sender and
@@ -99,7 +115,7 @@ func (x *index) addBlock(layer string, height uint64, hash common.Hash, txs []in
 			k := addrPrefix(layer, *a)
 			k = binary.BigEndian.AppendUint64(k, height)
 			k = binary.BigEndian.AppendUint32(k, tx.Index)
-			if err := b.Set(k, tx.Hash[:], nil); err != nil {
+			if err := b.Set(k, tx.value(), nil); err != nil {
 				return err
 			}
 			record = binary.BigEndian.AppendUint16(record, uint16(len(k)))
@@ -168,8 +184,11 @@ func (x *index) undo(layer string, height uint64) error {
 
 // addressTx is one of an address's transactions.
 type addressTx struct {
-	Hash   common.Hash
-	Height uint64
+	Hash     common.Hash
+	Height   uint64
+	To       common.Address // zero for a creation (or an index written before it kept them)
+	Selector [4]byte
+	Method   string // the selector's method, where the recipient's ABI is known
 }
 
 // addressTxs returns up to limit of a's transactions on layer, newest
@@ -183,11 +202,16 @@ func (x *index) addressTxs(layer string, a common.Address, limit int) ([]address
 	defer it.Close()
 	var out []addressTx
 	for ok := it.Last(); ok && len(out) < limit; ok = it.Prev() {
-		k := it.Key()[len(prefix):]
-		if len(k) != 12 || len(it.Value()) != 32 {
+		k, v := it.Key()[len(prefix):], it.Value()
+		if len(k) != 12 || len(v) != 32 && len(v) != 56 {
 			continue
 		}
-		out = append(out, addressTx{Hash: common.BytesToHash(it.Value()), Height: binary.BigEndian.Uint64(k[:8])})
+		t := addressTx{Hash: common.BytesToHash(v[:32]), Height: binary.BigEndian.Uint64(k[:8])}
+		if len(v) == 56 {
+			t.To = common.BytesToAddress(v[32:52])
+			copy(t.Selector[:], v[52:])
+		}
+		out = append(out, t)
 	}
 	return out, it.Error()
 }
@@ -228,6 +252,7 @@ type rpcTransaction struct {
 	Nonce       hexutil.Uint64  `json:"nonce"`
 	Gas         hexutil.Uint64  `json:"gas"`
 	Input       hexutil.Bytes   `json:"input"`
+	BlobHashes  []common.Hash   `json:"blobVersionedHashes"`
 	BlockNumber *hexutil.Uint64 `json:"blockNumber"`
 	BlockHash   *common.Hash    `json:"blockHash"`
 	Index       *hexutil.Uint64 `json:"transactionIndex"`
@@ -275,6 +300,7 @@ func (x *index) catchUp(ctx context.Context, l *layer) (int, error) {
 		for i, tx := range b.Transactions {
 			from := tx.From
 			txs[i] = indexedTx{Hash: tx.Hash, From: &from, To: tx.To, Index: uint32(i)}
+			copy(txs[i].Selector[:], tx.Input)
 		}
 		if err := x.addBlock(l.Key, h, b.Hash, txs); err != nil {
 			return n, err

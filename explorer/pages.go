@@ -41,6 +41,7 @@ func (e *Explorer) routes() http.Handler {
 	page("/{layer}/address/{addr}", "address", e.address)
 	page("/{layer}/staking/validators", "validators", e.validators)
 	page("/{layer}/l1/outputs", "outputs", e.outputs)
+	page("/{layer}/l1/batches", "batches", e.batches)
 	mux.HandleFunc("GET /search", e.search)
 	mux.HandleFunc("POST /abi/{layer}/{addr}", e.uploadABI)
 	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
@@ -388,6 +389,7 @@ func (e *Explorer) address(r *http.Request) (any, error) {
 		if on.Txs, err = e.idx.addressTxs(l.Key, a, 50); err != nil {
 			return nil, err
 		}
+		e.nameMethods(l.Key, on.Txs)
 		p.Layers = append(p.Layers, on)
 	}
 	return p, nil
@@ -471,6 +473,7 @@ var funcs = template.FuncMap{
 		}
 		return uint64(*n)
 	},
-	"dec": func(n hexutil.Uint64) uint64 { return uint64(n) },
-	"ts":  func(t time.Time) string { return t.Format("2006-01-02 15:04:05 UTC") },
+	"dec":     func(n hexutil.Uint64) uint64 { return uint64(n) },
+	"nonzero": func(h common.Hash) bool { return h != (common.Hash{}) },
+	"ts":      func(t time.Time) string { return t.Format("2006-01-02 15:04:05 UTC") },
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/devnet"
 	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
 )
@@ -21,9 +22,23 @@ import (
 // shows its way to L1 and moves as it does: waiting for an output, ready to
 // prove (with the command), proven (and the command to finalize).
 func TestValidatorsOutputsAndAWithdrawalsLife(t *testing.T) {
-	w := newWorld(t)
+	w := newWorldWith(t, devnet.ZKOptions{RPCPort: 0})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// The batcher posts blobs; the ZK operator's batches carry its key's
+	// installation at least.
+	for path, want := range map[string]string{"/optimistic-rollup/l1/batches": "blobs (frames in each", "/zk-rollup/l1/batches": "verified"} {
+		for {
+			_, body := get(t, w.url+path)
+			if strings.Contains(body, want) {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("%s never showed %q:\n%s", path, want, body)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
 	for path, wants := range map[string][]string{
 		"/l1/staking/validators":                       {"L1 validators", chain.DevAddress(0).Hex(), "100.0%"},
 		"/optimistic-rollup/l1/outputs":                {"outputs on L1", "genesis"},
