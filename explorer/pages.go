@@ -42,6 +42,8 @@ func (e *Explorer) routes() http.Handler {
 	page("/{layer}/staking/validators", "validators", e.validators)
 	page("/{layer}/l1/outputs", "outputs", e.outputs)
 	page("/{layer}/l1/batches", "batches", e.batches)
+	page("/{layer}/l1/bridges", "bridges", e.bridges)
+	page("/payment-channels/{$}", "channels", e.channelNetwork)
 	mux.HandleFunc("GET /search", e.search)
 	mux.HandleFunc("POST /abi/{layer}/{addr}", e.uploadABI)
 	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
