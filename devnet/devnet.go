@@ -98,6 +98,9 @@ type Config struct {
 	// ExplorerPort is where the explorer serves, on Host; 0 picks a free
 	// port, -1 serves none.
 	ExplorerPort int
+	// LabDir is a `cairn lab compare --out` directory whose report the
+	// explorer's lab page shows; "" shows how to make one.
+	LabDir string
 	// Each wing's options, with their flags (AddFlags).
 	Rollup    RollupOptions
 	ZK        ZKOptions
@@ -233,7 +236,7 @@ func Start(cfg Config) (*Devnet, error) {
 	if cfg.ExplorerPort >= 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		d.Explorer, err = explorer.Start(ctx, explorer.Config{L1: d.L1RPC(0), Addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.ExplorerPort)),
-			DataDir: filepath.Join(d.dir, "explorer"), Log: cfg.Log})
+			DataDir: filepath.Join(d.dir, "explorer"), LabDir: cfg.LabDir, Log: cfg.Log})
 		cancel()
 		if err != nil {
 			d.Stop()
@@ -246,6 +249,7 @@ func Start(cfg Config) (*Devnet, error) {
 // AddFlags registers every wing's devnet flags.
 func (c *Config) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&c.ExplorerPort, "explorer-port", DefaultExplorerPort, "port of the block explorer's web UI, on the listen host; -1 serves none")
+	f.StringVar(&c.LabDir, "lab", "", "a `cairn lab compare --out` directory whose report the explorer's lab page shows")
 	c.Rollup.AddFlags(f)
 	c.ZK.AddFlags(f)
 	c.Channels.AddFlags(f)

@@ -80,9 +80,40 @@ func TestBrowser(t *testing.T) {
 	do(chromedp.Navigate(w.url+"/l1/block/"+w.l1tx.BlockNumber.String()), chromedp.WaitVisible(`a.tx`))
 	blockPage := text()
 	shot("block")
+	do(chromedp.Navigate(w.url+"/lab/"), chromedp.WaitVisible(`table.lab`))
+	labPage := text()
+	shot("lab")
+	// A withdrawal's page, ready to prove; proven, it says how to finalize.
+	hash := withdraw(t, ctx, w)
+	var ready string
+	for !strings.Contains(ready, "cairn withdraw prove") {
+		do(chromedp.Navigate(w.url + "/optimistic-rollup/tx/" + hash.Hex()))
+		ready = text()
+		if ctx.Err() != nil {
+			t.Fatal("the withdrawal never became provable")
+		}
+	}
+	for {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("ol.stepper li.done").length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n >= 3 { // sequenced, its batch on L1, an output over it
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+		do(chromedp.Reload())
+	}
+	shot("withdrawal-ready")
+	proveWithdrawal(t, ctx, w, hash)
+	do(chromedp.Reload())
+	proven := text()
+	shot("withdrawal-proven")
 	for name, c := range map[string]struct{ text, want string }{
 		"home": {home, "optimistic-rollup"}, "tx": {txPage, "success"},
 		"address": {addrPage, "Transactions"}, "block": {blockPage, "transactions"},
+		"lab": {labPage, "highest sustained"}, "withdrawal-ready": {ready, "cairn withdraw prove"},
+		"withdrawal-proven": {proven, "cairn withdraw finalize"},
 	} {
 		if !strings.Contains(c.text, c.want) {
 			t.Errorf("%s page lacks %q: %.300s", name, c.want, c.text)

@@ -39,6 +39,7 @@ type Config struct {
 	L1      string // an L1 node's JSON-RPC URL; the other layers come from its cairn_layers
 	Addr    string // listen address; loopback by default
 	DataDir string // where the index is kept; "" in memory
+	LabDir  string // where `cairn lab compare --out` wrote its report; "" none
 	Log     *slog.Logger
 }
 

@@ -34,7 +34,7 @@ func newWorld(t *testing.T) *world { return newWorldWith(t, devnet.ZKOptions{RPC
 // newWorldWith is newWorld with the ZK rollup's options (RPCPort 0 runs it).
 func newWorldWith(t *testing.T, zk devnet.ZKOptions) *world {
 	t.Helper()
-	d, err := devnet.Start(devnet.Config{Validators: 1, BlockTime: 100 * time.Millisecond,
+	d, err := devnet.Start(devnet.Config{Validators: 1, BlockTime: 100 * time.Millisecond, LabDir: "testdata/lab",
 		ZK: zk, Channels: devnet.ChannelsOptions{RPCPort: -1}, Sidechain: devnet.SidechainOptions{RPCPort: -1}})
 	if err != nil {
 		t.Fatal(err)

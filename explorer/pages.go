@@ -44,6 +44,11 @@ func (e *Explorer) routes() http.Handler {
 	page("/{layer}/l1/batches", "batches", e.batches)
 	page("/{layer}/l1/bridges", "bridges", e.bridges)
 	page("/payment-channels/{$}", "channels", e.channelNetwork)
+	page("/lab/{$}", "lab", e.lab)
+	mux.HandleFunc("GET /lab/plots/{name}", func(w http.ResponseWriter, r *http.Request) {
+		r.SetPathValue("name", strings.TrimSuffix(r.PathValue("name"), ".svg"))
+		e.labPlot(w, r)
+	})
 	mux.HandleFunc("GET /search", e.search)
 	mux.HandleFunc("POST /abi/{layer}/{addr}", e.uploadABI)
 	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {

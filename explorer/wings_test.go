@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 
@@ -89,13 +90,8 @@ func TestValidatorsOutputsAndAWithdrawalsLife(t *testing.T) {
 		}
 	}
 
-	key := chain.DevKey(5)
-	data, _ := rollup.MessagePasserABI.Pack("initiateWithdrawal", chain.DevAddress(5), big.NewInt(100_000), []byte{})
-	rc, err := ethtx.SendAndWait(ctx, l2, key, rollup.MessagePasserAddress, big.NewInt(params.Ether/10), data, 200_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := "/optimistic-rollup/tx/" + rc.TxHash.Hex()
+	hash := withdraw(t, ctx, w)
+	page := "/optimistic-rollup/tx/" + hash.Hex()
 	until := func(want string) string {
 		t.Helper()
 		for {
@@ -113,7 +109,7 @@ func TestValidatorsOutputsAndAWithdrawalsLife(t *testing.T) {
 	if !strings.Contains(body, "MessagePassed") || !strings.Contains(body, "initiateWithdrawal") {
 		t.Error("the withdrawal's call and log are not decoded")
 	}
-	until("cairn withdraw prove " + rc.TxHash.Hex())
+	until("cairn withdraw prove " + hash.Hex())
 	// Once an output covers it, prove it as `cairn withdraw prove` does.
 	until("output on L1</b>")
 	for !strings.Contains(body, `class="done"><b>output on L1`) {
@@ -123,24 +119,84 @@ func TestValidatorsOutputsAndAWithdrawalsLife(t *testing.T) {
 			t.Fatal("no output covered the withdrawal")
 		}
 	}
-	wd, block, err := rollup.FindWithdrawal(ctx, l2, rc.TxHash)
+	proveWithdrawal(t, ctx, w, hash)
+	body = until(`class="done"><b>withdrawal proven on L1`)
+	if !strings.Contains(body, "cairn withdraw finalize "+hash.Hex()) {
+		t.Error("a proven withdrawal's page does not say how to finalize it")
+	}
+}
+
+// The lab page shows the report in the lab directory, every row and its
+// plots, escaped; only the report's own plot names are served from it.
+func TestLabPage(t *testing.T) {
+	d, err := devnet.Start(devnet.Config{Validators: 1, BlockTime: 100 * time.Millisecond, LabDir: "testdata/lab",
+		Rollup: devnet.RollupOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Channels: devnet.ChannelsOptions{RPCPort: -1}, Sidechain: devnet.SidechainOptions{RPCPort: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(d.Stop)
+	url := d.Explorer.URL()
+	code, body := get(t, url+"/lab/")
+	if code != http.StatusOK {
+		t.Fatalf("lab: %d %s", code, body)
+	}
+	for _, want := range []string{"Layer 1 vs Layer 2, measured", "soft confirmation, p50", "highest sustained transfers/s", "state validation", `src="/lab/plots/throughput.svg"`, "&lt;script&gt;"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the lab page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<script>") {
+		t.Error("a report's text reached the page unescaped")
+	}
+	if code, svg := get(t, url+"/lab/plots/throughput.svg"); code != http.StatusOK || !strings.Contains(svg, "<svg") {
+		t.Errorf("the throughput plot: %d", code)
+	}
+	for _, path := range []string{"/lab/plots/report.json", "/lab/plots/..%2Freport.json", "/lab/plots/fees.svg"} {
+		if code, _ := get(t, url+path); code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", path, code)
+		}
+	}
+}
+
+// withdraw starts a withdrawal of 0.1 ETH on the rollup from dev account 5.
+func withdraw(t *testing.T, ctx context.Context, w *world) common.Hash {
+	t.Helper()
+	l2, err := ethclient.DialContext(ctx, w.d.Rollup.Sequencer.RPCURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	data, _ := rollup.MessagePasserABI.Pack("initiateWithdrawal", chain.DevAddress(5), big.NewInt(100_000), []byte{})
+	rc, err := ethtx.SendAndWait(ctx, l2, chain.DevKey(5), rollup.MessagePasserAddress, big.NewInt(params.Ether/10), data, 200_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc.TxHash
+}
+
+// proveWithdrawal proves an L2 transaction's withdrawal on L1, as `cairn
+// withdraw prove` does, against an output that covers it.
+func proveWithdrawal(t *testing.T, ctx context.Context, w *world, tx common.Hash) {
+	t.Helper()
+	l1, err := ethclient.DialContext(ctx, w.d.L1RPC(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l1.Close()
 	ver, err := ethclient.DialContext(ctx, w.d.Rollup.Verifier.RPCURL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ver.Close()
+	wd, block, err := rollup.FindWithdrawal(ctx, ver, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	call, _, err := rollup.ProveCalldata(ctx, rollup.L1View{C: l1}, ver, wd, block)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := ethtx.SendAndWait(ctx, l1, key, rollup.PortalAddress, nil, call, 0); err != nil || r.Status != 1 {
+	if r, err := ethtx.SendAndWait(ctx, l1, chain.DevKey(5), rollup.PortalAddress, nil, call, 0); err != nil || r.Status != 1 {
 		t.Fatalf("prove: %v", err)
-	}
-	body = until(`class="done"><b>withdrawal proven on L1`)
-	if !strings.Contains(body, "cairn withdraw finalize "+rc.TxHash.Hex()) {
-		t.Error("a proven withdrawal's page does not say how to finalize it")
 	}
 }

@@ -338,7 +338,7 @@ func (r *Report) congestionPlot() (*plot.Plot, error) {
 	p.Title.Text = fmt.Sprintf("Fee per transfer while the L1 is congested (burning from %.0f s to %.0f s)", c.On, c.Off)
 	p.X.Label.Text = "seconds into the run"
 	p.Y.Label.Text = "gwei (log)"
-	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plainTicks{plot.LogTicks{Prec: -1}}
 	var base plotter.XYs
 	for _, pt := range c.Points {
 		if pt.BaseFee > 0 && pt.Fees[LayerZK] == 0 {
@@ -372,6 +372,22 @@ func (r *Report) congestionPlot() (*plot.Plot, error) {
 		p.Add(s)
 		p.Legend.Add(layerName(layer), s)
 	}
-	p.Legend.Top, p.Legend.Left = true, true
+	// The devnet's idle base fee is a few wei: the axis starts at a
+	// thousandth of a gwei, where the rise begins to matter.
+	p.Y.Min = 1e-3
+	p.Legend.Left = true
 	return p, nil
+}
+
+// plainTicks labels a log axis's ticks as the table writes numbers.
+type plainTicks struct{ plot.Ticker }
+
+func (t plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := t.Ticker.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = formatNumber(ts[i].Value)
+		}
+	}
+	return ts
 }

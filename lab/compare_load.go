@@ -460,7 +460,7 @@ func (r *Report) throughputPlot() (*plot.Plot, error) {
 	p.X.Label.Text = "offered transfers/s (log)"
 	p.Y.Label.Text = "soft-confirmed transfers/s (log)"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plainTicks{plot.LogTicks{Prec: -1}}, plainTicks{plot.LogTicks{Prec: -1}}
 	lo, hi := math.Inf(1), 0.0
 	for i, c := range r.Throughput {
 		pts := make(plotter.XYs, 0, len(c.Steps))

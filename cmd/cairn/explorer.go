@@ -44,5 +44,6 @@ layers through its cairn_layers. The index of addresses' transactions is kept in
 	f.StringVar(&cfg.L1, "l1", "http://127.0.0.1:8545", "an L1 node's JSON-RPC URL")
 	f.StringVar(&cfg.Addr, "addr", explorer.DefaultAddr, "listen address (loopback unless told)")
 	f.StringVar(&cfg.DataDir, "datadir", "", "where the index is kept (empty: in memory)")
+	f.StringVar(&cfg.LabDir, "lab", "", "a `cairn lab compare --out` directory: its report is the explorer's lab page")
 	return cmd
 }
