@@ -118,7 +118,7 @@ func TestPages(t *testing.T) {
 		want []string
 	}{
 		{"/", []string{"L1", "optimistic-rollup", "Latest blocks"}},
-		{"/l1/block/" + w.l1tx.BlockNumber.String(), []string{h1[:10], "final (committed by BFT consensus)"}},
+		{"/l1/block/" + w.l1tx.BlockNumber.String(), []string{h1[:10], "final (committed by BFT consensus)", "Consensus", "proposer", chain.DevAddress(0).Hex()}},
 		{"/l1/block/" + w.l1tx.BlockHash.Hex(), []string{h1[:10]}},
 		{"/l1/tx/" + h1, []string{"success", w.to1.Hex(), "0.000000 ETH"}},
 		{"/optimistic-rollup/tx/" + h2, []string{"success", "fee (L1 data)", w.to2.Hex()}},

@@ -197,6 +197,10 @@ type BlockPage struct {
 	Block     *rpcBlock
 	Time      time.Time
 	Status    string
+	// Signers are a BFT block's validators: who proposed it and whose
+	// votes its commit holds (SignedPower of TotalPower).
+	Signers                 []Signer
+	SignedPower, TotalPower int64
 }
 
 // parseBlockID reads a block number (decimal or 0x-hex) or a 32-byte hash.
@@ -245,7 +249,11 @@ func (e *Explorer) block(r *http.Request) (any, error) {
 	if b == nil {
 		return nil, fmt.Errorf("%w: no block %s on %s", errNotFound, r.PathValue("id"), l.Name)
 	}
-	return &BlockPage{Layer: l.Key, LayerName: l.Name, Block: b, Time: time.Unix(int64(b.Timestamp), 0).UTC(), Status: e.standing(ctx, l, uint64(b.Number))}, nil
+	p := &BlockPage{Layer: l.Key, LayerName: l.Name, Block: b, Time: time.Unix(int64(b.Timestamp), 0).UTC(), Status: e.standing(ctx, l, uint64(b.Number))}
+	if l.Key == "l1" || l.Kind == "sidechain" {
+		p.Signers, p.SignedPower, p.TotalPower = signers(ctx, l, uint64(b.Number))
+	}
+	return p, nil
 }
 
 // standing says where a block stands: final, safe or unsafe.
@@ -480,7 +488,8 @@ var funcs = template.FuncMap{
 		}
 		return uint64(*n)
 	},
-	"dec":     func(n hexutil.Uint64) uint64 { return uint64(n) },
-	"nonzero": func(h common.Hash) bool { return h != (common.Hash{}) },
-	"ts":      func(t time.Time) string { return t.Format("2006-01-02 15:04:05 UTC") },
+	"dec":         func(n hexutil.Uint64) uint64 { return uint64(n) },
+	"nonzero":     func(h common.Hash) bool { return h != (common.Hash{}) },
+	"nonzeroAddr": func(a common.Address) bool { return a != (common.Address{}) },
+	"ts":          func(t time.Time) string { return t.Format("2006-01-02 15:04:05 UTC") },
 }
