@@ -71,6 +71,21 @@ func TestBrowser(t *testing.T) {
 	do(chromedp.Navigate(w.url + "/"))
 	home := text()
 	shot("home")
+	// The heads move without a reload (live.js reads the JSON twin).
+	head := func() string {
+		s, err := chromedp.Run(ctx, chromedp.Text("#head-l1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	first := head()
+	for head() == first {
+		if ctx.Err() != nil {
+			t.Fatal("the L1's head never moved on the home page")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	do(chromedp.SendKeys(`input[name="q"]`, w.l1tx.TxHash.Hex()), chromedp.Submit(`input[name="q"]`), chromedp.WaitVisible(`td.status`))
 	txPage := text()
 	shot("tx")

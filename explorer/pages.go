@@ -51,11 +51,13 @@ func (e *Explorer) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /search", e.search)
 	mux.HandleFunc("POST /abi/{layer}/{addr}", e.uploadABI)
-	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/css")
-		b, _ := web.ReadFile("web/style.css")
-		w.Write(b)
-	})
+	for name, kind := range map[string]string{"style.css": "text/css", "live.js": "text/javascript"} {
+		mux.HandleFunc("GET /static/"+name, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", kind)
+			b, _ := web.ReadFile("web/" + name)
+			w.Write(b)
+		})
+	}
 	sem := make(chan struct{}, maxInFlight)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
