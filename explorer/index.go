@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -26,6 +27,7 @@ import (
 //	a/<layer>/<address 20>/<height 8>/<index 4>  → the transaction's hash (32), its
 //	                                               recipient (20, zero for a creation)
 //	                                               and its input's first 4 bytes
+//	s/<layer>/<height 8>                         → the block's summary: time (8), transactions (4)
 //	abi/<layer>/<address 20>                     → an ABI a user uploaded (JSON)
 //
 // A block whose parent is not the indexed block below it (the rollup's
@@ -62,6 +64,10 @@ func heightKey(layer string) []byte { return []byte("h/" + layer) }
 
 func blockKey(layer string, height uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte("b/"+layer+"/"), height)
+}
+
+func summaryKey(layer string, height uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("s/"+layer+"/"), height)
 }
 
 func addrPrefix(layer string, a common.Address) []byte {
@@ -103,9 +109,13 @@ func (tx *indexedTx) value() []byte {
 
 // addBlock records a block's transactions under their sender and
 // recipient, and the block as indexed, in one write.
-func (x *index) addBlock(layer string, height uint64, hash common.Hash, txs []indexedTx) error {
+func (x *index) addBlock(layer string, height uint64, hash common.Hash, time uint64, txs []indexedTx) error {
 	b := x.db.NewBatch()
 	defer b.Close()
+	summary := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, time), uint32(len(txs)))
+	if err := b.Set(summaryKey(layer, height), summary, nil); err != nil {
+		return err
+	}
 	record := append([]byte(nil), hash[:]...) // then each a/ key, length-prefixed
 	for _, tx := range txs {
 		for _, a := range []*common.Address{tx.From, tx.To} {
@@ -147,6 +157,27 @@ func (x *index) blockHash(layer string, height uint64) (common.Hash, bool, error
 	return common.BytesToHash(v[:32]), true, nil
 }
 
+// summary is the indexed block at height as a list shows it.
+func (x *index) summary(layer string, height uint64) (row BlockRow, ok bool, err error) {
+	hash, ok, err := x.blockHash(layer, height)
+	if err != nil || !ok {
+		return BlockRow{}, false, err
+	}
+	v, closer, err := x.db.Get(summaryKey(layer, height))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return BlockRow{}, false, nil
+	}
+	if err != nil {
+		return BlockRow{}, false, err
+	}
+	defer closer.Close()
+	if len(v) != 12 {
+		return BlockRow{}, false, fmt.Errorf("explorer index: malformed block summary at %d", height)
+	}
+	return BlockRow{Layer: layer, Number: height, Hash: hash, Txs: int(binary.BigEndian.Uint32(v[8:])),
+		Time: time.Unix(int64(binary.BigEndian.Uint64(v[:8])), 0).UTC()}, true, nil
+}
+
 // undo removes the block indexed at height with the keys it wrote, and
 // sets the indexed height below it.
 func (x *index) undo(layer string, height uint64) error {
@@ -169,6 +200,9 @@ func (x *index) undo(layer string, height uint64) error {
 		rest = rest[2+n:]
 	}
 	if err := b.Delete(blockKey(layer, height), nil); err != nil {
+		return err
+	}
+	if err := b.Delete(summaryKey(layer, height), nil); err != nil {
 		return err
 	}
 	if height == 0 {
@@ -243,6 +277,22 @@ type rpcBlock struct {
 	Transactions []rpcTransaction `json:"transactions"`
 }
 
+// rpcHead is a block as eth_getBlockByNumber answers without full
+// transactions: its header and its transactions' hashes.
+type rpcHead struct {
+	Number       hexutil.Uint64 `json:"number"`
+	Hash         common.Hash    `json:"hash"`
+	ParentHash   common.Hash    `json:"parentHash"`
+	Timestamp    hexutil.Uint64 `json:"timestamp"`
+	Miner        common.Address `json:"miner"`
+	GasUsed      hexutil.Uint64 `json:"gasUsed"`
+	GasLimit     hexutil.Uint64 `json:"gasLimit"`
+	BaseFee      *hexutil.Big   `json:"baseFeePerGas"`
+	StateRoot    common.Hash    `json:"stateRoot"`
+	Size         hexutil.Uint64 `json:"size"`
+	Transactions []common.Hash  `json:"transactions"`
+}
+
 type rpcTransaction struct {
 	Hash        common.Hash     `json:"hash"`
 	Type        hexutil.Uint64  `json:"type"`
@@ -302,7 +352,7 @@ func (x *index) catchUp(ctx context.Context, l *layer) (int, error) {
 			txs[i] = indexedTx{Hash: tx.Hash, From: &from, To: tx.To, Index: uint32(i)}
 			copy(txs[i].Selector[:], tx.Input)
 		}
-		if err := x.addBlock(l.Key, h, b.Hash, txs); err != nil {
+		if err := x.addBlock(l.Key, h, b.Hash, uint64(b.Timestamp), txs); err != nil {
 			return n, err
 		}
 		n++

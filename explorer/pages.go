@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/params"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/cairn-dev/cairn/rollup"
 )
@@ -157,28 +158,47 @@ func (e *Explorer) home(r *http.Request) (any, error) {
 	var h Home
 	for _, l := range e.layers {
 		lh := LayerHead{Name: l.Name, Kind: l.Kind, Key: l.Key, ChainID: l.ChainID, Contracts: l.Contracts, Browsable: true}
-		var head *rpcBlock
-		if err := l.rpc.CallContext(ctx, &head, "eth_getBlockByNumber", "latest", true); err != nil || head == nil {
+		// The head from the node; a rollup's safe and finalized heads too
+		// (a BFT chain's are its head); the blocks below from the index,
+		// or the node where it has not caught up.
+		var head, safe, final *rpcHead
+		tags := []gethrpc.BatchElem{{Method: "eth_getBlockByNumber", Args: []any{"latest", false}, Result: &head}}
+		bft := l.Key == "l1" || l.Kind == "sidechain"
+		if !bft {
+			tags = append(tags, gethrpc.BatchElem{Method: "eth_getBlockByNumber", Args: []any{"safe", false}, Result: &safe},
+				gethrpc.BatchElem{Method: "eth_getBlockByNumber", Args: []any{"finalized", false}, Result: &final})
+		}
+		if err := l.rpc.BatchCallContext(ctx, tags); err != nil || tags[0].Error != nil || head == nil {
 			lh.Name += " (unreachable)"
 			h.Layers = append(h.Layers, lh)
 			continue
 		}
 		lh.Head = uint64(head.Number)
 		lh.BaseFeeGwei = gwei(head.BaseFee)
-		for tag, dst := range map[string]*uint64{"safe": &lh.Safe, "finalized": &lh.Finalized} {
-			var b *rpcBlock
-			if l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", tag, false) == nil && b != nil {
-				*dst = uint64(b.Number)
-			}
+		if bft {
+			safe, final = head, head
+		}
+		if safe != nil {
+			lh.Safe = uint64(safe.Number)
+		}
+		if final != nil {
+			lh.Finalized = uint64(final.Number)
 		}
 		lh.Indexed, _ = e.Indexed(l.Key)
 		lh.Latest = append(lh.Latest, blockRow(l.Key, head))
-		for n := uint64(head.Number); n > 0 && len(lh.Latest) < 8; n-- {
-			var b *rpcBlock
-			if l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", hexutil.Uint64(n-1), false) != nil || b == nil {
-				break
+		for n := lh.Head; n > 0 && len(lh.Latest) < 8; n-- {
+			row, ok, err := e.idx.summary(l.Key, n-1)
+			if err != nil {
+				return nil, err
 			}
-			lh.Latest = append(lh.Latest, blockRow(l.Key, b))
+			if !ok {
+				var b *rpcHead
+				if l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", hexutil.Uint64(n-1), false) != nil || b == nil {
+					break
+				}
+				row = blockRow(l.Key, b)
+			}
+			lh.Latest = append(lh.Latest, row)
 		}
 		h.Layers = append(h.Layers, lh)
 	}
@@ -188,17 +208,27 @@ func (e *Explorer) home(r *http.Request) (any, error) {
 	return h, nil
 }
 
-func blockRow(key string, b *rpcBlock) BlockRow {
+func blockRow(key string, b *rpcHead) BlockRow {
 	return BlockRow{Layer: key, Number: uint64(b.Number), Hash: b.Hash, Txs: len(b.Transactions), Time: time.Unix(int64(b.Timestamp), 0).UTC()}
 }
+
+// TxsPerPage is how many of a block's transactions its page lists.
+const TxsPerPage = 100
 
 // BlockPage is a block's page.
 type BlockPage struct {
 	Layer     string
 	LayerName string
-	Block     *rpcBlock
+	Block     *rpcHead
 	Time      time.Time
 	Status    string
+	// Txs are the page's transactions: TxsPerPage of them from
+	// First, of TxCount; Prev and Next are the neighbouring pages' first
+	// transactions (-1: none).
+	Txs         []rpcTransaction
+	TxCount     int
+	First, Last int
+	Prev, Next  int
 	// Signers are a BFT block's validators: who proposed it and whose
 	// votes its commit holds (SignedPower of TotalPower).
 	Signers                 []Signer
@@ -239,11 +269,17 @@ func (e *Explorer) block(r *http.Request) (any, error) {
 	}
 	ctx, cancel := reqCtx(r)
 	defer cancel()
-	var b *rpcBlock
+	first := 0
+	if f := r.URL.Query().Get("from"); f != "" {
+		if first, err = strconv.Atoi(f); err != nil || first < 0 {
+			return nil, fmt.Errorf("%w: from=%q is not a transaction index", errBadRequest, f)
+		}
+	}
+	var b *rpcHead
 	if isHash {
-		err = l.rpc.CallContext(ctx, &b, "eth_getBlockByHash", hash, true)
+		err = l.rpc.CallContext(ctx, &b, "eth_getBlockByHash", hash, false)
 	} else {
-		err = l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", hexutil.Uint64(num), true)
+		err = l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", hexutil.Uint64(num), false)
 	}
 	if err != nil {
 		return nil, err
@@ -251,7 +287,32 @@ func (e *Explorer) block(r *http.Request) (any, error) {
 	if b == nil {
 		return nil, fmt.Errorf("%w: no block %s on %s", errNotFound, r.PathValue("id"), l.Name)
 	}
-	p := &BlockPage{Layer: l.Key, LayerName: l.Name, Block: b, Time: time.Unix(int64(b.Timestamp), 0).UTC(), Status: e.standing(ctx, l, uint64(b.Number))}
+	p := &BlockPage{Layer: l.Key, LayerName: l.Name, Block: b, Time: time.Unix(int64(b.Timestamp), 0).UTC(), Status: e.standing(ctx, l, uint64(b.Number)),
+		TxCount: len(b.Transactions), First: min(first, len(b.Transactions)), Prev: -1, Next: -1}
+	// The page's transactions, in one JSON-RPC batch: a block of
+	// thousands is shown a page at a time.
+	p.Last = min(p.First+TxsPerPage, p.TxCount)
+	if p.First > 0 {
+		p.Prev = max(0, p.First-TxsPerPage)
+	}
+	if p.Last < p.TxCount {
+		p.Next = p.Last
+	}
+	if p.Last > p.First {
+		p.Txs = make([]rpcTransaction, p.Last-p.First)
+		batch := make([]gethrpc.BatchElem, len(p.Txs))
+		for i := range batch {
+			batch[i] = gethrpc.BatchElem{Method: "eth_getTransactionByHash", Args: []any{b.Transactions[p.First+i]}, Result: &p.Txs[i]}
+		}
+		if err := l.rpc.BatchCallContext(ctx, batch); err != nil {
+			return nil, err
+		}
+		for _, el := range batch {
+			if el.Error != nil {
+				return nil, el.Error
+			}
+		}
+	}
 	if l.Key == "l1" || l.Kind == "sidechain" {
 		p.Signers, p.SignedPower, p.TotalPower = signers(ctx, l, uint64(b.Number))
 	}
@@ -264,7 +325,7 @@ func (e *Explorer) standing(ctx context.Context, l *layer, n uint64) string {
 		return "final (committed by BFT consensus)"
 	}
 	for _, tag := range []string{"finalized", "safe"} {
-		var b *rpcBlock
+		var b *rpcHead
 		if l.rpc.CallContext(ctx, &b, "eth_getBlockByNumber", tag, false) == nil && b != nil && uint64(b.Number) >= n {
 			if tag == "finalized" {
 				return "finalized (derived from finalized L1 blocks)"
@@ -437,7 +498,7 @@ func (e *Explorer) search(w http.ResponseWriter, r *http.Request) {
 				target = "/" + l.Key + "/tx/" + q
 				break
 			}
-			var b *rpcBlock
+			var b *rpcHead
 			if l.rpc.CallContext(ctx, &b, "eth_getBlockByHash", h, false) == nil && b != nil {
 				target = "/" + l.Key + "/block/" + q
 				break

@@ -164,7 +164,7 @@ type Step struct {
 // that takes it there.
 func (e *Explorer) lifecycle(ctx context.Context, l *layer, hash common.Hash, block uint64, rc json.RawMessage) ([]Step, string) {
 	steps := []Step{{Name: "sequenced", Done: true, Detail: fmt.Sprintf("in the sequencer's L2 block %d", block)}}
-	var safe *rpcBlock
+	var safe *rpcHead
 	batched := l.rpc.CallContext(ctx, &safe, "eth_getBlockByNumber", "safe", false) == nil && safe != nil && uint64(safe.Number) >= block
 	steps = append(steps, Step{Name: "batch on L1", Done: batched, Detail: map[bool]string{true: "the verifier derived its block from L1 data", false: "the batcher has not posted it yet"}[batched]})
 	view := rollup.L1View{C: e.layers[0].client}
@@ -264,7 +264,7 @@ func (e *Explorer) depositLife(ctx context.Context, rc json.RawMessage) []Step {
 		steps = append(steps, Step{Name: "in the rollup", Done: in, Detail: detail, Link: map[bool]string{true: "/" + l2.Key + "/tx/" + hash.Hex()}[in]})
 		safe := false
 		if in {
-			var s *rpcBlock
+			var s *rpcHead
 			safe = l2.rpc.CallContext(ctx, &s, "eth_getBlockByNumber", "safe", false) == nil && s != nil && uint64(s.Number) >= uint64(*tx.BlockNumber)
 		}
 		steps = append(steps, Step{Name: "safe on the rollup", Done: safe, Detail: "its L2 block derived from L1 data by the verifier"})
