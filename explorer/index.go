@@ -250,6 +250,23 @@ func (x *index) addressTxs(layer string, a common.Address, limit int) ([]address
 	return out, it.Error()
 }
 
+// addressTxsAt returns a's transactions on layer in the block at height.
+func (x *index) addressTxsAt(layer string, a common.Address, height uint64) ([]addressTx, error) {
+	prefix := binary.BigEndian.AppendUint64(addrPrefix(layer, a), height)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []addressTx
+	for ok := it.First(); ok; ok = it.Next() {
+		if v := it.Value(); len(v) >= 32 {
+			out = append(out, addressTx{Hash: common.BytesToHash(v[:32]), Height: height})
+		}
+	}
+	return out, it.Error()
+}
+
 func prefixEnd(p []byte) []byte {
 	end := append([]byte(nil), p...)
 	for i := len(end) - 1; i >= 0; i-- {

@@ -233,6 +233,15 @@ type BlockPage struct {
 	// votes its commit holds (SignedPower of TotalPower).
 	Signers                 []Signer
 	SignedPower, TotalPower int64
+	// Carried is, for a safe rollup block, the L1 block whose data made
+	// it and the batcher transactions in it.
+	Carried *Carrier
+}
+
+// Carrier is the L1 block a rollup block was derived from.
+type Carrier struct {
+	L1Block uint64
+	Txs     []common.Hash // the batcher's transactions in it; none: the sequencing window forced the block
 }
 
 // parseBlockID reads a block number (decimal or 0x-hex) or a 32-byte hash.
@@ -315,6 +324,19 @@ func (e *Explorer) block(r *http.Request) (any, error) {
 	}
 	if l.Key == "l1" || l.Kind == "sidechain" {
 		p.Signers, p.SignedPower, p.TotalPower = signers(ctx, l, uint64(b.Number))
+	}
+	if l.Kind == "optimistic-rollup" {
+		var from *hexutil.Uint64
+		if l.rpc.CallContext(ctx, &from, "rollup_derivedFrom", b.Number) == nil && from != nil {
+			p.Carried = &Carrier{L1Block: uint64(*from)}
+			txs, err := e.idx.addressTxsAt(e.layers[0].Key, rollup.InboxAddress, uint64(*from))
+			if err != nil {
+				return nil, err
+			}
+			for _, t := range txs {
+				p.Carried.Txs = append(p.Carried.Txs, t.Hash)
+			}
+		}
 	}
 	return p, nil
 }

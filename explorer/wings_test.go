@@ -69,6 +69,19 @@ func TestValidatorsOutputsAndAWithdrawalsLife(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l2.Close()
+	// A safe L2 block names the L1 block and batcher transaction that
+	// carried it.
+	for {
+		_, body := get(t, w.url+"/optimistic-rollup/block/"+w.l2tx.BlockNumber.String())
+		if strings.Contains(body, "derived from") && strings.Contains(body, `class="carrier" href="/l1/tx/`) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the L2 block never named its batch:\n%s", body)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
 	// A deposit: sent to the portal on L1, then in an L2 block, then safe.
 	dep, err := ethtx.SendAndWait(ctx, l1, chain.DevKey(6), rollup.PortalAddress, big.NewInt(params.Ether), nil, 100_000)
 	if err != nil {

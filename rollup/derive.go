@@ -541,16 +541,24 @@ func (d *Deriver) DerivedBy(l1Block uint64) uint64 {
 		return 0
 	}
 	from := func(n uint64) uint64 {
-		raw, err := d.store.Database().Get(derivedFromKey(n))
-		if err != nil || len(raw) != 8 {
-			return 0 // genesis, or derived before this was recorded
-		}
-		return binary.BigEndian.Uint64(raw)
+		l1, _ := d.DerivedFrom(n)
+		return l1
 	}
 	// The L1 block each block came from grows with the block number.
 	n := safe.Number.Uint64()
 	k := sort.Search(int(n), func(i int) bool { return from(uint64(i)+1) > l1Block })
 	return uint64(k)
+}
+
+// DerivedFrom is the L1 block whose data completed safe L2 block n (its
+// batch's last frame, or the window that forced it), and whether it is
+// recorded: not for genesis, nor for blocks derived before it was kept.
+func (d *Deriver) DerivedFrom(n uint64) (uint64, bool) {
+	raw, err := d.store.Database().Get(derivedFromKey(n))
+	if err != nil || len(raw) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(raw), true
 }
 
 // finalize moves the finalized head to the newest safe block derived from a

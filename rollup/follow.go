@@ -143,6 +143,21 @@ func (api *RollupAPI) MessagePasserProof(slot common.Hash, block hexutil.Uint64)
 	return out, nil
 }
 
+// DerivedFrom returns the L1 block whose data made safe L2 block n: the
+// one its batch was completed in (or whose window forced it); null when
+// the block is not safe, or was derived before this was recorded.
+func (api *RollupAPI) DerivedFrom(n hexutil.Uint64) *hexutil.Uint64 {
+	if safe := api.n.SafeHead(); safe == nil || safe.Number.Uint64() < uint64(n) {
+		return nil
+	}
+	l1, ok := api.n.deriver.DerivedFrom(uint64(n))
+	if !ok {
+		return nil
+	}
+	v := hexutil.Uint64(l1)
+	return &v
+}
+
 // UnsafeBlocks returns the sequencer's blocks from number from on, signed,
 // at most max (and maxFollowBlocks, and about maxFollowBytes). When from is
 // past the head it waits up to two seconds for it: a follower calls it in

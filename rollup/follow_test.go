@@ -205,3 +205,30 @@ func TestUnsafeBlocksBoundsItsWaiters(t *testing.T) {
 		t.Fatalf("the head block: %d blocks, %v", len(got), err)
 	}
 }
+
+// A safe block names the L1 block whose data made it: the one its batch
+// landed in, also over rollup_derivedFrom; an unsafe block has none.
+func TestDerivedFromNamesTheBatchsL1Block(t *testing.T) {
+	s, ctx := newSystem(t, SystemOptions{})
+	b := must[*types.Block](t)(s.Sequence(ctx))
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	batchBlock := s.L1.Head().Number.Uint64()
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := s.Verifier.Deriver().DerivedFrom(b.NumberU64()); !ok || got != batchBlock {
+		t.Fatalf("block %d derived from L1 block %d (%v), want %d", b.NumberU64(), got, ok, batchBlock)
+	}
+	c := dial(t, s.Verifier.RPCURL())
+	var n *hexutil.Uint64
+	if err := c.Client().CallContext(ctx, &n, "rollup_derivedFrom", hexutil.Uint64(b.NumberU64())); err != nil || n == nil || uint64(*n) != batchBlock {
+		t.Fatalf("rollup_derivedFrom: %v %v", n, err)
+	}
+	next := must[*types.Block](t)(s.Sequence(ctx))
+	cs := dial(t, s.Sequencer.RPCURL())
+	if err := cs.Client().CallContext(ctx, &n, "rollup_derivedFrom", hexutil.Uint64(next.NumberU64())); err != nil || n != nil {
+		t.Fatalf("an unsafe block derived from %v (%v)", n, err)
+	}
+}
