@@ -98,6 +98,42 @@ func TestBrowser(t *testing.T) {
 	do(chromedp.Navigate(w.url+"/lab/"), chromedp.WaitVisible(`table.lab`))
 	labPage := text()
 	shot("lab")
+	// The wing pages, each loaded and seen.
+	for _, pg := range []struct{ name, path, want string }{
+		{"validators", "/l1/staking/validators", "validators"}, {"outputs", "/optimistic-rollup/l1/outputs", "genesis"},
+		{"batches", "/optimistic-rollup/l1/batches", "inbox"}, {"transfers", "/optimistic-rollup/l1/transfers", "Withdrawals"},
+	} {
+		do(chromedp.Navigate(w.url+pg.path), chromedp.WaitVisible(`main h1`))
+		if s := text(); !strings.Contains(s, pg.want) {
+			t.Errorf("the %s page lacks %q: %.300s", pg.name, pg.want, s)
+		}
+		shot(pg.name)
+		if b, err := os.ReadFile(filepath.Join(dir, pg.name+".png")); err != nil || !notBlank(t, b) {
+			t.Errorf("the %s screenshot is blank (%v)", pg.name, err)
+		}
+	}
+	// A deposit's page moves from queued to safe on the rollup.
+	done := func() int {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("ol.stepper li.done").length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	dep := deposit(t, ctx, w)
+	do(chromedp.Navigate(w.url + "/l1/tx/" + dep.Hex()))
+	if n := done(); n >= 3 {
+		t.Logf("the deposit was safe before its page first loaded")
+	}
+	shot("deposit-queued")
+	for done() < 3 {
+		if ctx.Err() != nil {
+			t.Fatal("the deposit never became safe on the rollup")
+		}
+		time.Sleep(300 * time.Millisecond)
+		do(chromedp.Reload())
+	}
+	shot("deposit-safe")
 	// A withdrawal's page, ready to prove; proven, it says how to finalize.
 	hash := withdraw(t, ctx, w)
 	var ready string
@@ -108,14 +144,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatal("the withdrawal never became provable")
 		}
 	}
-	for {
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("ol.stepper li.done").length`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n >= 3 { // sequenced, its batch on L1, an output over it
-			break
-		}
+	for done() < 3 { // sequenced, its batch on L1, an output over it
 		time.Sleep(300 * time.Millisecond)
 		do(chromedp.Reload())
 	}

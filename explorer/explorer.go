@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,7 +41,11 @@ type Config struct {
 	Addr    string // listen address; loopback by default
 	DataDir string // where the index is kept; "" in memory
 	LabDir  string // where `cairn lab compare --out` wrote its report; "" none
-	Log     *slog.Logger
+	// Layers, when set, are the kinds of layer to show (l1,
+	// optimistic-rollup, zk-rollup, payment-channels, sidechain); the L1
+	// is always shown.
+	Layers []string
+	Log    *slog.Logger
 }
 
 // DefaultAddr is where the explorer listens unless told.
@@ -120,6 +125,9 @@ func (e *Explorer) discover(ctx context.Context) error {
 	}
 	c.Close()
 	for i, l := range ls {
+		if i > 0 && len(e.cfg.Layers) > 0 && !slices.Contains(e.cfg.Layers, l.Kind) {
+			continue
+		}
 		if !browsable(l.Kind) || len(l.RPC) == 0 {
 			e.others = append(e.others, l)
 			continue

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/devnet"
+	"github.com/cairn-dev/cairn/explorer"
 )
 
 // world is a devnet with its explorer, an L1 transfer and an L2 transfer
@@ -135,6 +136,16 @@ func TestPages(t *testing.T) {
 			}
 		}
 	}
+	// Block time and rate, once the index spans more than a second.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, body := get(t, w.url+"/")
+		if strings.Contains(body, "block time") && strings.Contains(body, "transactions/s") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the home page shows no block time:\n%s", body)
+		}
+	}
 	code, body := get(t, w.url+"/api/l1/tx/"+h1)
 	var tx struct {
 		Status string
@@ -161,6 +172,17 @@ func TestPages(t *testing.T) {
 		if strings.Contains(body, "<script>") {
 			t.Errorf("%s: the input reached the page unescaped", path)
 		}
+	}
+	// An explorer told to show the L1 alone lists nothing else.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	only, err := explorer.Start(ctx, explorer.Config{L1: w.d.L1RPC(0), Addr: "127.0.0.1:0", Layers: []string{"l1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer only.Close()
+	if _, body := get(t, only.URL()+"/"); strings.Contains(body, "optimistic-rollup") || !strings.Contains(body, "Latest blocks") {
+		t.Error("--layers l1 still shows the rollup, or not the L1")
 	}
 	for q, want := range map[string]string{
 		h1:                          "/l1/tx/" + h1,

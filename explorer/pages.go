@@ -44,6 +44,7 @@ func (e *Explorer) routes() http.Handler {
 	page("/{layer}/l1/outputs", "outputs", e.outputs)
 	page("/{layer}/l1/batches", "batches", e.batches)
 	page("/{layer}/l1/bridges", "bridges", e.bridges)
+	page("/{layer}/l1/transfers", "transfers", e.transfers)
 	page("/payment-channels/{$}", "channels", e.channelNetwork)
 	page("/lab/{$}", "lab", e.lab)
 	mux.HandleFunc("GET /lab/plots/{name}", func(w http.ResponseWriter, r *http.Request) {
@@ -136,7 +137,14 @@ type LayerHead struct {
 	Latest                []BlockRow
 	Contracts             map[string]common.Address
 	Browsable             bool
+	// BlockTime and TxRate are the mean block interval and transactions
+	// a second over the last (up to) 64 indexed blocks; "" when their
+	// times do not tell (too few blocks, or all in one second).
+	BlockTime, TxRate string
 }
+
+// rateWindow is how many indexed blocks the home page's rates cover.
+const rateWindow = 64
 
 // BlockRow is a block in a list.
 type BlockRow struct {
@@ -200,12 +208,46 @@ func (e *Explorer) home(r *http.Request) (any, error) {
 			}
 			lh.Latest = append(lh.Latest, row)
 		}
+		bt, rate, err := e.rates(l.Key, lh.Indexed)
+		if err != nil {
+			return nil, err
+		}
+		lh.BlockTime, lh.TxRate = bt, rate
 		h.Layers = append(h.Layers, lh)
 	}
 	for _, o := range e.others {
 		h.Layers = append(h.Layers, LayerHead{Name: o.Name, Kind: o.Kind, ChainID: o.ChainID, Contracts: o.Contracts})
 	}
 	return h, nil
+}
+
+// rates reads the block interval and transaction rate from the index's
+// summaries of the rateWindow blocks up to top.
+func (e *Explorer) rates(layer string, top uint64) (string, string, error) {
+	var newest, oldest BlockRow
+	blocks, txs := 0, 0
+	for n := top; n > 0 && blocks < rateWindow; n-- {
+		row, ok, err := e.idx.summary(layer, n)
+		if err != nil {
+			return "", "", err
+		}
+		if !ok {
+			break
+		}
+		if blocks == 0 {
+			newest = row
+		} else {
+			txs += oldest.Txs // the blocks after the oldest are inside the span
+		}
+		oldest = row
+		blocks++
+	}
+	span := newest.Time.Sub(oldest.Time)
+	if blocks < 2 || span <= 0 {
+		return "", "", nil
+	}
+	interval := span / time.Duration(blocks-1)
+	return interval.Round(time.Millisecond).String(), strconv.FormatFloat(float64(txs)/span.Seconds(), 'f', 1, 64), nil
 }
 
 func blockRow(key string, b *rpcHead) BlockRow {

@@ -272,3 +272,74 @@ func (e *Explorer) depositLife(ctx context.Context, rc json.RawMessage) []Step {
 	}
 	return nil
 }
+
+// TransfersPage is the rollup's newest deposits and withdrawals, each with
+// where it stands and the command that moves it on.
+type TransfersPage struct {
+	Layer, LayerName string
+	Deposits         []Transfer
+	Withdrawals      []Transfer
+}
+
+// Transfer is one deposit or withdrawal.
+type Transfer struct {
+	Layer  string // where its transaction is
+	Hash   common.Hash
+	Height uint64
+	Status string // the last step reached
+	Steps  []Step
+	Next   string
+}
+
+// maxTransfers is how many of each the page reads.
+const maxTransfers = 10
+
+func (e *Explorer) transfers(r *http.Request) (any, error) {
+	l, err := e.rollupLayer(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := reqCtx(r)
+	defer cancel()
+	p := &TransfersPage{Layer: l.Key, LayerName: l.Name}
+	status := func(steps []Step) string {
+		s := "—"
+		for _, st := range steps {
+			if st.Done {
+				s = st.Name
+			}
+		}
+		return s
+	}
+	receipt := func(on *layer, h common.Hash) json.RawMessage {
+		var raw json.RawMessage
+		if on.rpc.CallContext(ctx, &raw, "eth_getTransactionReceipt", h) != nil || string(raw) == "null" {
+			return nil
+		}
+		return raw
+	}
+	deps, err := e.idx.addressTxs(e.layers[0].Key, rollup.PortalAddress, maxTransfers)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range deps {
+		if rc := receipt(e.layers[0], t.Hash); rc != nil {
+			if steps := e.depositLife(ctx, rc); steps != nil {
+				p.Deposits = append(p.Deposits, Transfer{Layer: e.layers[0].Key, Hash: t.Hash, Height: t.Height, Status: status(steps), Steps: steps})
+			}
+		}
+	}
+	wds, err := e.idx.addressTxs(l.Key, rollup.MessagePasserAddress, maxTransfers)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range wds {
+		if rc := receipt(l, t.Hash); rc != nil {
+			steps, next := e.lifecycle(ctx, l, t.Hash, t.Height, rc)
+			if len(steps) > 4 { // a withdrawal: it passed a message
+				p.Withdrawals = append(p.Withdrawals, Transfer{Layer: l.Key, Hash: t.Hash, Height: t.Height, Status: status(steps), Steps: steps, Next: next})
+			}
+		}
+	}
+	return p, nil
+}

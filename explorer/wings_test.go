@@ -83,11 +83,8 @@ func TestValidatorsOutputsAndAWithdrawalsLife(t *testing.T) {
 	}
 
 	// A deposit: sent to the portal on L1, then in an L2 block, then safe.
-	dep, err := ethtx.SendAndWait(ctx, l1, chain.DevKey(6), rollup.PortalAddress, big.NewInt(params.Ether), nil, 100_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for page, want := "/l1/tx/"+dep.TxHash.Hex(), `class="done"><b>safe on the rollup`; ; time.Sleep(250 * time.Millisecond) {
+	depHash := deposit(t, ctx, w)
+	for page, want := "/l1/tx/"+depHash.Hex(), `class="done"><b>safe on the rollup`; ; time.Sleep(250 * time.Millisecond) {
 		_, body := get(t, w.url+page)
 		if strings.Contains(body, want) {
 			if !strings.Contains(body, "on its way into the rollup") || !strings.Contains(body, `href="/optimistic-rollup/tx/`) {
@@ -134,6 +131,11 @@ func TestValidatorsOutputsAndAWithdrawalsLife(t *testing.T) {
 	}
 	proveWithdrawal(t, ctx, w, hash)
 	body = until(`class="done"><b>withdrawal proven on L1`)
+	// The list of both shows each where it stands.
+	if _, list := get(t, w.url+"/optimistic-rollup/l1/transfers"); !strings.Contains(list, depHash.Hex()) || !strings.Contains(list, hash.Hex()) ||
+		!strings.Contains(list, "safe on the rollup") || !strings.Contains(list, "withdrawal proven on L1") || !strings.Contains(list, "cairn withdraw finalize") {
+		t.Errorf("the deposits and withdrawals page:\n%s", list)
+	}
 	if !strings.Contains(body, "cairn withdraw finalize "+hash.Hex()) {
 		t.Error("a proven withdrawal's page does not say how to finalize it")
 	}
@@ -212,4 +214,19 @@ func proveWithdrawal(t *testing.T, ctx context.Context, w *world, tx common.Hash
 	if r, err := ethtx.SendAndWait(ctx, l1, chain.DevKey(5), rollup.PortalAddress, nil, call, 0); err != nil || r.Status != 1 {
 		t.Fatalf("prove: %v", err)
 	}
+}
+
+// deposit sends 1 ETH to the portal on L1 from dev account 6.
+func deposit(t *testing.T, ctx context.Context, w *world) common.Hash {
+	t.Helper()
+	l1, err := ethclient.DialContext(ctx, w.d.L1RPC(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l1.Close()
+	rc, err := ethtx.SendAndWait(ctx, l1, chain.DevKey(6), rollup.PortalAddress, big.NewInt(params.Ether), nil, 100_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc.TxHash
 }
