@@ -228,15 +228,33 @@ type addressTx struct {
 // addressTxs returns up to limit of a's transactions on layer, newest
 // first.
 func (x *index) addressTxs(layer string, a common.Address, limit int) ([]addressTx, error) {
-	prefix := addrPrefix(layer, a)
+	return x.scanAddress(addrPrefix(layer, a), limit, true)
+}
+
+// addressTxsAt returns a's transactions on layer in the block at height,
+// in block order.
+func (x *index) addressTxsAt(layer string, a common.Address, height uint64) ([]addressTx, error) {
+	return x.scanAddress(binary.BigEndian.AppendUint64(addrPrefix(layer, a), height), -1, false)
+}
+
+// scanAddress reads up to limit (-1: all) of the a/ entries under prefix,
+// newest first or in order.
+func (x *index) scanAddress(prefix []byte, limit int, newestFirst bool) ([]addressTx, error) {
 	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
+	start, step := it.First, it.Next
+	if newestFirst {
+		start, step = it.Last, it.Prev
+	}
+	// Keys are a/<layer>/<address>/<height>/<index>: the part after the
+	// address (layer keys hold no "/").
+	base := len("a/") + strings.Index(string(prefix[len("a/"):]), "/") + 1 + common.AddressLength
 	var out []addressTx
-	for ok := it.Last(); ok && len(out) < limit; ok = it.Prev() {
-		k, v := it.Key()[len(prefix):], it.Value()
+	for ok := start(); ok && (limit < 0 || len(out) < limit); ok = step() {
+		k, v := it.Key()[base:], it.Value()
 		if len(k) != 12 || len(v) != 32 && len(v) != 56 {
 			continue
 		}
@@ -246,23 +264,6 @@ func (x *index) addressTxs(layer string, a common.Address, limit int) ([]address
 			copy(t.Selector[:], v[52:])
 		}
 		out = append(out, t)
-	}
-	return out, it.Error()
-}
-
-// addressTxsAt returns a's transactions on layer in the block at height.
-func (x *index) addressTxsAt(layer string, a common.Address, height uint64) ([]addressTx, error) {
-	prefix := binary.BigEndian.AppendUint64(addrPrefix(layer, a), height)
-	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	var out []addressTx
-	for ok := it.First(); ok; ok = it.Next() {
-		if v := it.Value(); len(v) >= 32 {
-			out = append(out, addressTx{Hash: common.BytesToHash(v[:32]), Height: height})
-		}
 	}
 	return out, it.Error()
 }
@@ -278,36 +279,32 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
+// rpcHeader is a block's header as eth_getBlockByNumber answers it.
+type rpcHeader struct {
+	Number     hexutil.Uint64 `json:"number"`
+	Hash       common.Hash    `json:"hash"`
+	ParentHash common.Hash    `json:"parentHash"`
+	Timestamp  hexutil.Uint64 `json:"timestamp"`
+	Miner      common.Address `json:"miner"`
+	GasUsed    hexutil.Uint64 `json:"gasUsed"`
+	GasLimit   hexutil.Uint64 `json:"gasLimit"`
+	BaseFee    *hexutil.Big   `json:"baseFeePerGas"`
+	StateRoot  common.Hash    `json:"stateRoot"`
+	Size       hexutil.Uint64 `json:"size"`
+}
+
 // rpcBlock is a block as eth_getBlockByNumber answers with full
 // transactions, kept as JSON fields so every transaction type reads.
 type rpcBlock struct {
-	Number       hexutil.Uint64   `json:"number"`
-	Hash         common.Hash      `json:"hash"`
-	ParentHash   common.Hash      `json:"parentHash"`
-	Timestamp    hexutil.Uint64   `json:"timestamp"`
-	Miner        common.Address   `json:"miner"`
-	GasUsed      hexutil.Uint64   `json:"gasUsed"`
-	GasLimit     hexutil.Uint64   `json:"gasLimit"`
-	BaseFee      *hexutil.Big     `json:"baseFeePerGas"`
-	StateRoot    common.Hash      `json:"stateRoot"`
-	Size         hexutil.Uint64   `json:"size"`
+	rpcHeader
 	Transactions []rpcTransaction `json:"transactions"`
 }
 
 // rpcHead is a block as eth_getBlockByNumber answers without full
 // transactions: its header and its transactions' hashes.
 type rpcHead struct {
-	Number       hexutil.Uint64 `json:"number"`
-	Hash         common.Hash    `json:"hash"`
-	ParentHash   common.Hash    `json:"parentHash"`
-	Timestamp    hexutil.Uint64 `json:"timestamp"`
-	Miner        common.Address `json:"miner"`
-	GasUsed      hexutil.Uint64 `json:"gasUsed"`
-	GasLimit     hexutil.Uint64 `json:"gasLimit"`
-	BaseFee      *hexutil.Big   `json:"baseFeePerGas"`
-	StateRoot    common.Hash    `json:"stateRoot"`
-	Size         hexutil.Uint64 `json:"size"`
-	Transactions []common.Hash  `json:"transactions"`
+	rpcHeader
+	Transactions []common.Hash `json:"transactions"`
 }
 
 type rpcTransaction struct {

@@ -40,7 +40,7 @@ func (f *fakeEth) set(from int, tag byte, senders ...[]common.Address) {
 	f.blocks = f.blocks[:from]
 	for i, ss := range senders {
 		n := from + i
-		b := &rpcBlock{Number: hexutil.Uint64(n), Hash: common.Hash{tag, byte(n)}}
+		b := &rpcBlock{rpcHeader: rpcHeader{Number: hexutil.Uint64(n), Hash: common.Hash{tag, byte(n)}}}
 		if n > 0 {
 			b.ParentHash = f.blocks[n-1].Hash
 		}
