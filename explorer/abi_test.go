@@ -25,8 +25,8 @@ import (
 // uploads it; its one method takes a string, so a call can carry markup.
 const greeterABI = `[{"type":"function","name":"greet","stateMutability":"nonpayable","inputs":[{"name":"who","type":"string"}],"outputs":[]}]`
 
-// Cairn's own contracts are decoded without being told: the proposer's
-// proposeOutput on L1 shows its method, arguments and OutputProposed log.
+// Cairn's own contracts are decoded without being told: a portal deposit
+// on L1 shows its method, arguments and TransactionDeposited log.
 // A contract the explorer does not know is decoded once its ABI is
 // uploaded, and what the call carries is escaped. An upload from another
 // origin, over one of Cairn's contracts, or not an ABI, is refused.
@@ -40,30 +40,24 @@ func TestDecodedCallsAndUploadedABIs(t *testing.T) {
 	}
 	defer c.Close()
 
-	// The devnet's proposer posts outputs: find one through the index.
-	var proposal string
-	for proposal == "" {
-		_, body := get(t, w.url+"/l1/address/"+rollup.OutputsAddress.Hex())
-		if i := strings.Index(body, `href="/l1/tx/`); i >= 0 {
-			proposal = body[i+len(`href="/l1/tx/`) : i+len(`href="/l1/tx/`)+66]
-		}
-		if ctx.Err() != nil {
-			t.Fatal("no output proposal indexed")
-		}
-		time.Sleep(200 * time.Millisecond)
+	// A call of one of Cairn's contracts: a deposit through the portal.
+	key := chain.DevKey(4)
+	data, err := rollup.PortalABI.Pack("depositTransaction", chain.DevAddress(4), big.NewInt(params.GWei), uint64(100_000), []byte{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, body := get(t, w.url+"/l1/tx/"+proposal)
-	for _, want := range []string{"proposeOutput", "optimistic rollup outputs", "l2Block", "OutputProposed", "outputRoot"} {
+	dep := sendValue(t, ctx, c, key, &rollup.PortalAddress, big.NewInt(params.GWei), data)
+	_, body := get(t, w.url+"/l1/tx/"+dep.TxHash.Hex())
+	for _, want := range []string{"<b>depositTransaction</b>", "optimistic rollup portal", "gasLimit", "TransactionDeposited", "queueIndex"} {
 		if !strings.Contains(body, want) {
-			t.Errorf("the proposal's page lacks %q", want)
+			t.Errorf("the deposit's page lacks %q", want)
 		}
 	}
 
 	// A contract of its own: runtime code STOP, which takes any call.
-	key := chain.DevKey(4)
 	deploy := send(t, ctx, c, key, nil, common.FromHex("0x6001600c60003960016000f300"))
 	greeter := deploy.ContractAddress
-	data, err := mustABI(t).Pack("greet", "<script>alert(1)</script>")
+	data, err = mustABI(t).Pack("greet", "<script>alert(1)</script>")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,10 +116,16 @@ func mustABI(t *testing.T) abi.ABI {
 // send sends a transaction (to nil: a creation) and waits for its receipt.
 func send(t *testing.T, ctx context.Context, c *ethclient.Client, k *ecdsa.PrivateKey, to *common.Address, data []byte) *types.Receipt {
 	t.Helper()
+	return sendValue(t, ctx, c, k, to, nil, data)
+}
+
+// sendValue is send with value.
+func sendValue(t *testing.T, ctx context.Context, c *ethclient.Client, k *ecdsa.PrivateKey, to *common.Address, value *big.Int, data []byte) *types.Receipt {
+	t.Helper()
 	id, _ := c.ChainID(ctx)
 	nonce, _ := c.PendingNonceAt(ctx, crypto.PubkeyToAddress(k.PublicKey))
 	head, _ := c.HeaderByNumber(ctx, nil)
-	tx := types.MustSignNewTx(k, types.LatestSignerForChainID(id), &types.DynamicFeeTx{ChainID: id, Nonce: nonce, To: to, Data: data, Gas: 200_000,
+	tx := types.MustSignNewTx(k, types.LatestSignerForChainID(id), &types.DynamicFeeTx{ChainID: id, Nonce: nonce, To: to, Value: value, Data: data, Gas: 200_000,
 		GasTipCap: big.NewInt(params.GWei), GasFeeCap: new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), big.NewInt(params.GWei))})
 	if err := c.SendTransaction(ctx, tx); err != nil {
 		t.Fatal(err)
