@@ -69,26 +69,7 @@ func transfer(t *testing.T, url string, _ int, to common.Address) *types.Receipt
 		t.Fatal(err)
 	}
 	defer c.Close()
-	id, _ := c.ChainID(ctx)
-	nonce, _ := c.PendingNonceAt(ctx, chain.DevAddress(3))
-	head, _ := c.HeaderByNumber(ctx, nil)
-	tx, err := types.SignNewTx(chain.DevKey(3), types.LatestSignerForChainID(id), &types.DynamicFeeTx{ChainID: id, Nonce: nonce, To: &to,
-		Value: big.NewInt(params.GWei), Gas: 21_000, GasTipCap: big.NewInt(params.GWei), GasFeeCap: new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), big.NewInt(params.GWei))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SendTransaction(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if r, err := c.TransactionReceipt(ctx, tx.Hash()); err == nil {
-			return r
-		}
-		if ctx.Err() != nil {
-			t.Fatal("no receipt")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return sendValue(t, ctx, c, chain.DevKey(3), &to, big.NewInt(params.GWei), nil)
 }
 
 func get(t *testing.T, url string) (int, string) {
