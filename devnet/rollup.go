@@ -24,6 +24,9 @@ import (
 	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/agents"
+	"github.com/cairn-dev/cairn/rollup/batcher"
+	"github.com/cairn-dev/cairn/rollup/node"
 	"github.com/cairn-dev/cairn/rpc"
 )
 
@@ -33,12 +36,12 @@ import (
 type Rollup struct {
 	Config     *rollup.Config
 	ConfigPath string // rollup.json in the data directory: what `cairn rollup node` reads
-	Sequencer  *rollup.Node
-	Verifier   *rollup.Node
-	Batcher    *rollup.Batcher
-	Proposer   *rollup.Agent
-	Challenger *rollup.Agent
-	Relayer    *rollup.Relayer   // with Config.Relay
+	Sequencer  *node.Node
+	Verifier   *node.Node
+	Batcher    *batcher.Batcher
+	Proposer   *agents.Agent
+	Challenger *agents.Agent
+	Relayer    *agents.Relayer   // with Config.Relay
 	Committee  []*da.Member      // with --l2-da committee: the data-availability committee
 	Storage    []*da.StorageNode // with --l2-da sampling: the storage nodes
 	dacKeys    []*da.BLSKey
@@ -179,7 +182,7 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 	if r.ConfigPath, err = writeRollupConfig(dir, r.Config); err != nil {
 		return err
 	}
-	if r.Sequencer, err = rollup.StartNode(ctx, rollup.NodeConfig{
+	if r.Sequencer, err = node.Start(ctx, node.Config{
 		Name: "sequencer", Rollup: r.Config, DataDir: filepath.Join(dir, "sequencer"), L1: seqL1, L1Beacon: d.L1RPC(0),
 		Sequencer: true, BlockTime: r.blockTime, MinBlockGap: r.blockGap, RPCAddr: seqAddr, SequencerKey: rollup.SequencerKey(), Registry: reg, Layers: d.layers, Log: d.cfg.Log,
 	}); err != nil {
@@ -189,7 +192,7 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 	if err != nil {
 		return err
 	}
-	if r.Verifier, err = rollup.StartNode(ctx, rollup.NodeConfig{
+	if r.Verifier, err = node.Start(ctx, node.Config{
 		Name: "verifier", Rollup: r.Config, DataDir: filepath.Join(dir, "verifier"), L1: verL1, L1Beacon: d.L1RPC(1 % d.L1.Size()),
 		RPCAddr: verAddr, SequencerRPC: r.Sequencer.RPCURL(), Follow: true, Registry: reg, Layers: d.layers, Log: d.cfg.Log,
 	}); err != nil {
@@ -199,7 +202,7 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 	if err != nil {
 		return err
 	}
-	if r.Batcher, err = rollup.NewBatcher(rollup.BatcherConfig{
+	if r.Batcher, err = batcher.New(batcher.Config{
 		Rollup: r.Config, L1: batcherL1, L2: r.Sequencer, Key: batcherKey, Registry: reg, Log: d.cfg.Log,
 	}); err != nil {
 		return err
@@ -209,10 +212,10 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 		return err
 	}
 	if !r.opts.NoProposer {
-		r.Proposer = rollup.NewProposer(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ProposerKey(), Interval: DefaultOutputInterval, Log: d.cfg.Log})
+		r.Proposer = agents.NewProposer(agents.Config{Node: r.Verifier, L1: agentL1, Key: rollup.ProposerKey(), Interval: DefaultOutputInterval, Log: d.cfg.Log})
 	}
 	if !r.opts.NoChallenger {
-		r.Challenger = rollup.NewChallenger(rollup.AgentConfig{Node: r.Verifier, L1: agentL1, Key: rollup.ChallengerKey(), Log: d.cfg.Log})
+		r.Challenger = agents.NewChallenger(agents.Config{Node: r.Verifier, L1: agentL1, Key: rollup.ChallengerKey(), Log: d.cfg.Log})
 	}
 	if r.opts.Relay {
 		relayL2, err := ethclient.DialContext(ctx, r.Verifier.RPCURL())
@@ -220,7 +223,7 @@ func (r *Rollup) Start(d *Devnet, reg prometheus.Registerer) error { // on error
 			return err
 		}
 		r.clients = append(r.clients, relayL2)
-		r.Relayer = rollup.NewRelayer(rollup.RelayerConfig{L1: agentL1, L2: relayL2, Key: rollup.RelayerKey(), Log: d.cfg.Log})
+		r.Relayer = agents.NewRelayer(agents.RelayerConfig{L1: agentL1, L2: relayL2, Key: rollup.RelayerKey(), Log: d.cfg.Log})
 	}
 	return nil
 }
@@ -263,7 +266,7 @@ func (r *Rollup) Stop() {
 	if r.Relayer != nil {
 		r.Relayer.Close()
 	}
-	for _, a := range []*rollup.Agent{r.Proposer, r.Challenger} {
+	for _, a := range []*agents.Agent{r.Proposer, r.Challenger} {
 		if a != nil {
 			a.Close()
 		}
@@ -293,9 +296,9 @@ func (r *Rollup) Stop() {
 // Layer implements Wing.
 func (r *Rollup) Layer() rpc.Layer {
 	if r.Sequencer == nil || r.Verifier == nil {
-		return rollup.LayerInfo(r.Config, nil, nil)
+		return node.LayerInfo(r.Config, nil, nil)
 	}
-	return rollup.LayerInfo(r.Config,
+	return node.LayerInfo(r.Config,
 		[]string{r.Sequencer.RPCURL(), r.Verifier.RPCURL()},
 		[]string{r.Sequencer.WSURL(), r.Verifier.WSURL()})
 }
@@ -307,7 +310,7 @@ func (r *Rollup) Summary(w io.Writer, d *Devnet) {
 	}
 	blocks := fmt.Sprintf("%v blocks", r.blockTime)
 	if r.blockGap > 0 {
-		blocks = fmt.Sprintf("blocks on demand (at once in bursts of %d, then one per %v; %v apart at most)", rollup.BlockBurst, r.blockGap, r.blockTime)
+		blocks = fmt.Sprintf("blocks on demand (at once in bursts of %d, then one per %v; %v apart at most)", node.BlockBurst, r.blockGap, r.blockTime)
 	}
 	fmt.Fprintf(w, "\nL2  optimistic rollup, chain ID %d, %s, sequencing window %d L1 blocks, data in %s\n",
 		r.Config.L2ChainID, blocks, r.Config.SeqWindow, r.Config.DA)

@@ -17,6 +17,8 @@ import (
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/agents"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // Attacks lists the attacks `cairn lab attack` runs, by name.
@@ -59,7 +61,7 @@ func AttackNames() []string {
 
 // arena is the shared rollup.Story, telling what happens as it goes.
 type arena struct {
-	*rollup.Story
+	*rolluptest.Story
 	ctx    context.Context
 	out    io.Writer
 	l1, l2 *ethclient.Client
@@ -82,14 +84,14 @@ var (
 	userKey       = chain.DevKey(3)
 )
 
-func newArena(ctx context.Context, out io.Writer, proposer, challenger rollup.AgentConfig) (*arena, error) {
-	return newArenaWith(ctx, out, rollup.SystemOptions{}, proposer, challenger)
+func newArena(ctx context.Context, out io.Writer, proposer, challenger agents.Config) (*arena, error) {
+	return newArenaWith(ctx, out, rolluptest.Options{}, proposer, challenger)
 }
 
 // newArenaWith is newArena with the rollup system's options.
-func newArenaWith(ctx context.Context, out io.Writer, opts rollup.SystemOptions, proposer, challenger rollup.AgentConfig) (*arena, error) {
+func newArenaWith(ctx context.Context, out io.Writer, opts rolluptest.Options, proposer, challenger agents.Config) (*arena, error) {
 	proposer.Log, challenger.Log = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)
-	st, err := rollup.NewStory(ctx, opts, proposer, challenger, attackerKey, challengerKey)
+	st, err := rolluptest.NewStory(ctx, opts, proposer, challenger, attackerKey, challengerKey)
 	if err != nil {
 		return nil, err
 	}
@@ -182,8 +184,8 @@ func (a *arena) deposit(value *big.Int) error {
 }
 
 func attackInvalidOutput(ctx context.Context, out io.Writer) error {
-	f := &forger{outputs: map[common.Hash]*rollup.ForgedOutput{}}
-	a, err := newArena(ctx, out, rollup.AgentConfig{Lie: f.lie}, rollup.AgentConfig{})
+	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
+	a, err := newArena(ctx, out, agents.Config{Lie: f.lie}, agents.Config{})
 	if err != nil {
 		return err
 	}
@@ -229,7 +231,7 @@ func attackInvalidOutput(ctx context.Context, out io.Writer) error {
 }
 
 func attackFalseChallenge(ctx context.Context, out io.Writer) error {
-	a, err := newArena(ctx, out, rollup.AgentConfig{}, rollup.AgentConfig{Dishonest: true})
+	a, err := newArena(ctx, out, agents.Config{}, agents.Config{Dishonest: true})
 	if err != nil {
 		return err
 	}
@@ -263,7 +265,7 @@ func attackFalseChallenge(ctx context.Context, out io.Writer) error {
 }
 
 func attackSilentParty(ctx context.Context, out io.Writer) error {
-	a, err := newArena(ctx, out, rollup.AgentConfig{Silent: true, Lie: func(*rollup.Output) common.Hash { return common.Hash{0xde, 0xad} }}, rollup.AgentConfig{})
+	a, err := newArena(ctx, out, agents.Config{Silent: true, Lie: func(*rollup.Output) common.Hash { return common.Hash{0xde, 0xad} }}, agents.Config{})
 	if err != nil {
 		return err
 	}

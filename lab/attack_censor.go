@@ -13,6 +13,8 @@ import (
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/node"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // attackCensoringSequencer: the optimistic rollup's sequencer ignores a
@@ -21,7 +23,7 @@ import (
 // transaction in, and the sequencer's blocks past the window are dropped.
 // The run counts the L1 blocks from the forcing to the inclusion.
 func attackCensoringSequencer(ctx context.Context, out io.Writer) error {
-	s, err := rollup.NewSystem(ctx, rollup.SystemOptions{CensorForced: true})
+	s, err := rolluptest.NewSystem(ctx, rolluptest.Options{CensorForced: true})
 	if err != nil {
 		return err
 	}
@@ -52,7 +54,7 @@ func attackCensoringSequencer(ctx context.Context, out io.Writer) error {
 	forcedAt := fb.NumberU64()
 	fmt.Fprintf(out, "1. a user forces an L2 transfer of 1 ETH through the L1 portal, in L1 block %d\n", forcedAt)
 	fmt.Fprintln(out, "2. the sequencer goes on making blocks, and its batcher posting them, but its origin never reaches that L1 block")
-	in := func(n *rollup.Node) bool {
+	in := func(n *node.Node) bool {
 		found, _, _, _ := n.Chain().TxLookup(tx.Hash())
 		return found != nil
 	}
@@ -69,7 +71,7 @@ func attackCensoringSequencer(ctx context.Context, out io.Writer) error {
 		if _, _, err := s.L1.Mine(); err != nil {
 			return err
 		}
-		if err := rollup.Derive(ctx, s.Verifier); err != nil {
+		if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 			return err
 		}
 		if in(s.Verifier) {

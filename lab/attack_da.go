@@ -18,6 +18,9 @@ import (
 	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/agents"
+	"github.com/cairn-dev/cairn/rollup/node"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // The withhold-data attack (docs/da.md): a proposer posts a false output
@@ -65,13 +68,13 @@ func attackWithholdData(ctx context.Context, out io.Writer) error {
 
 // withholdRun plays the attack with the rollup's data in mode.
 func withholdRun(ctx context.Context, out io.Writer, mode rollup.DA) error {
-	f := &forger{outputs: map[common.Hash]*rollup.ForgedOutput{}}
+	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
 	steal := &rollup.Withdrawal{Nonce: big.NewInt(1 << 41), Sender: chain.DevAddress(8), Target: chain.DevAddress(8), Value: ether(5), GasLimit: new(big.Int), Data: []byte{}}
-	a, err := newArenaWith(ctx, out, rollup.SystemOptions{DA: mode}, rollup.AgentConfig{Lie: func(o *rollup.Output) common.Hash {
-		forged := rollup.ForgeOutput(o, steal)
+	a, err := newArenaWith(ctx, out, rolluptest.Options{DA: mode}, agents.Config{Lie: func(o *rollup.Output) common.Hash {
+		forged := rolluptest.ForgeOutput(o, steal)
 		f.outputs[forged.Root] = forged
 		return forged.Root
-	}}, rollup.AgentConfig{})
+	}}, agents.Config{})
 	if err != nil {
 		return err
 	}
@@ -92,14 +95,14 @@ func withholdRun(ctx context.Context, out io.Writer, mode rollup.DA) error {
 		fmt.Fprintln(out, "2. the attacker cannot withhold blobs: every L1 validator keeps them, and the Beacon API serves them")
 	}
 	fmt.Fprintln(out, "3. an honest verifier joins, deriving from the L1 alone, and its challenger replaces the old one")
-	late, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "late-verifier", Rollup: a.Config, L1: a.L1.Client(), L1Beacon: a.L1.URL(),
+	late, err := node.Start(ctx, node.Config{Name: "late-verifier", Rollup: a.Config, L1: a.L1.Client(), L1Beacon: a.L1.URL(),
 		Manual: true, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
 	}
 	defer late.Close()
 	a.Challenger.Close()
-	a.Challenger = rollup.NewChallenger(rollup.AgentConfig{Node: late, L1: a.L1.Client(), Key: challengerKey, Manual: true, Interval: 1, Log: slog.New(slog.DiscardHandler)})
+	a.Challenger = agents.NewChallenger(agents.Config{Node: late, L1: a.L1.Client(), Key: challengerKey, Manual: true, Interval: 1, Log: slog.New(slog.DiscardHandler)})
 	var derr error
 	round := func() error {
 		_, derr = late.Derive(ctx)
@@ -202,7 +205,7 @@ func (a *arena) finalizeWithdrawal(w *rollup.Withdrawal, expectPaid bool) error 
 // withholdSampled has the rollup post sampled data, its storage nodes
 // withhold, and light nodes sample the commitment the L1 holds over HTTP.
 func withholdSampled(ctx context.Context, out io.Writer) error {
-	s, err := rollup.NewSystem(ctx, rollup.SystemOptions{DA: rollup.DASampling, Log: slog.New(slog.DiscardHandler)})
+	s, err := rolluptest.NewSystem(ctx, rolluptest.Options{DA: rollup.DASampling, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
 	}
@@ -245,7 +248,7 @@ func withholdSampled(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "   %d light nodes sampling %d shares each over HTTP: %d reject the data (%.1f%%; formula %.1f%%)\n", lights, samples, rejected,
 			100*float64(rejected)/lights, 100*da.DetectionProbability(com.K, samples))
 	}
-	if err := rollup.Derive(ctx, s.Verifier); err == nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err == nil {
 		return fmt.Errorf("the verifier derived data that no one serves")
 	}
 	fmt.Fprintln(out, "3. the verifier cannot rebuild the data either: its derivation waits at the commitment, as a challenger's would")

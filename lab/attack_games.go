@@ -14,6 +14,8 @@ import (
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/agents"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // The attacks on the dispute game that an adversarial review found
@@ -30,11 +32,11 @@ func loot() *rollup.Withdrawal {
 
 // forger is a proposer's Lie that forges every output to hold the loot.
 type forger struct {
-	outputs map[common.Hash]*rollup.ForgedOutput
+	outputs map[common.Hash]*rolluptest.ForgedOutput
 }
 
 func (f *forger) lie(o *rollup.Output) common.Hash {
-	forged := rollup.ForgeOutput(o, loot())
+	forged := rolluptest.ForgeOutput(o, loot())
 	f.outputs[forged.Root] = forged
 	return forged.Root
 }
@@ -77,8 +79,8 @@ func (a *arena) send(key string, to common.Address, value *big.Int, data []byte)
 }
 
 func attackSelfChallenge(ctx context.Context, out io.Writer) error {
-	f := &forger{outputs: map[common.Hash]*rollup.ForgedOutput{}}
-	a, err := newArena(ctx, out, rollup.AgentConfig{Lie: f.lie}, rollup.AgentConfig{})
+	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
+	a, err := newArena(ctx, out, agents.Config{Lie: f.lie}, agents.Config{})
 	if err != nil {
 		return err
 	}
@@ -125,8 +127,8 @@ func attackSelfChallenge(ctx context.Context, out io.Writer) error {
 }
 
 func attackFutureOutput(ctx context.Context, out io.Writer) error {
-	f := &forger{outputs: map[common.Hash]*rollup.ForgedOutput{}}
-	a, err := newArena(ctx, out, rollup.AgentConfig{Lie: f.lie}, rollup.AgentConfig{})
+	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
+	a, err := newArena(ctx, out, agents.Config{Lie: f.lie}, agents.Config{})
 	if err != nil {
 		return err
 	}
@@ -134,7 +136,7 @@ func attackFutureOutput(ctx context.Context, out io.Writer) error {
 	// The attacker's proposer plays its games (with made-up roots) but
 	// proposes nothing on its own.
 	a.Proposer.Close()
-	a.Proposer = rollup.NewProposer(rollup.AgentConfig{Node: a.Verifier, L1: a.l1, Key: attackerKey, Manual: true, Interval: 1 << 20,
+	a.Proposer = agents.NewProposer(agents.Config{Node: a.Verifier, L1: a.l1, Key: attackerKey, Manual: true, Interval: 1 << 20,
 		Lie: f.lie, Log: slog.New(slog.DiscardHandler)})
 	fmt.Fprintln(out, "1. the rollup makes a few blocks")
 	for range 3 {
@@ -175,8 +177,8 @@ func attackFutureOutput(ctx context.Context, out io.Writer) error {
 }
 
 func attackUnsettledBase(ctx context.Context, out io.Writer) error {
-	f := &forger{outputs: map[common.Hash]*rollup.ForgedOutput{}}
-	a, err := newArena(ctx, out, rollup.AgentConfig{Lie: f.lie}, rollup.AgentConfig{})
+	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
+	a, err := newArena(ctx, out, agents.Config{Lie: f.lie}, agents.Config{})
 	if err != nil {
 		return err
 	}
@@ -239,7 +241,7 @@ func attackUnsettledBase(ctx context.Context, out io.Writer) error {
 }
 
 func attackReproveGrief(ctx context.Context, out io.Writer) error {
-	a, err := newArena(ctx, out, rollup.AgentConfig{}, rollup.AgentConfig{})
+	a, err := newArena(ctx, out, agents.Config{}, agents.Config{})
 	if err != nil {
 		return err
 	}

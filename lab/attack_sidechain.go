@@ -14,6 +14,8 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/agents"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 	"github.com/cairn-dev/cairn/sidechain"
 )
 
@@ -243,8 +245,8 @@ func shortReason(err error) string {
 // rollup does not trust them: an honest challenger's fraud proof removes
 // the output, and the portal pays nothing.
 func attackRollupSameKeys(ctx context.Context, out io.Writer) error {
-	f := &forger{outputs: map[common.Hash]*rollup.ForgedOutput{}}
-	a, err := newArenaWith(ctx, out, rollup.SystemOptions{BatcherKey: attackerKey}, rollup.AgentConfig{Lie: f.lie}, rollup.AgentConfig{})
+	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
+	a, err := newArenaWith(ctx, out, rolluptest.Options{BatcherKey: attackerKey}, agents.Config{Lie: f.lie}, agents.Config{})
 	if err != nil {
 		return err
 	}

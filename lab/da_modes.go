@@ -17,6 +17,7 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // DAModeCost is what posting the same L2 transfers cost on L1 in one
@@ -70,7 +71,7 @@ func RunDAModes(ctx context.Context, modes []rollup.DA, perBatch, batches int, b
 }
 
 func runDAMode(ctx context.Context, mode rollup.DA, perBatch, batches int, blobCongest bool) (*DAModeCost, error) {
-	s, err := rollup.NewSystem(ctx, rollup.SystemOptions{DA: mode, Log: slog.New(slog.DiscardHandler),
+	s, err := rolluptest.NewSystem(ctx, rolluptest.Options{DA: mode, Log: slog.New(slog.DiscardHandler),
 		L1Alloc: types.GenesisAlloc{burner: {Code: []byte{0x5b, 0x60, 0x00, 0x56}, Balance: new(big.Int)}}})
 	if err != nil {
 		return nil, err
@@ -96,7 +97,7 @@ func runDAMode(ctx context.Context, mode rollup.DA, perBatch, batches int, blobC
 			}
 			// The sequencer derives what was posted, so its safe head
 			// moves and the batcher never posts the same blocks again.
-			if err := rollup.Derive(ctx, s.Sequencer); err != nil {
+			if err := rolluptest.Derive(ctx, s.Sequencer); err != nil {
 				return err
 			}
 		}
@@ -140,7 +141,7 @@ func runDAMode(ctx context.Context, mode rollup.DA, perBatch, batches int, blobC
 // congestBlobs mines blocks of 9 blobs (the most a block takes, 3 over
 // the target) until the blob base fee reaches target: the same blob each
 // time, so its proofs are made once.
-func congestBlobs(ctx context.Context, s *rollup.System, target *big.Int) error {
+func congestBlobs(ctx context.Context, s *rolluptest.System, target *big.Int) error {
 	var blob kzg4844.Blob
 	blob[33] = 1
 	commitment, err := kzg4844.BlobToCommitment(&blob)
@@ -162,7 +163,7 @@ func congestBlobs(ctx context.Context, s *rollup.System, target *big.Int) error 
 	cars := []*types.BlobTxSidecar{sidecar(6), sidecar(3)}
 	l1 := s.L1.Client()
 	key := chain.DevKey(6)
-	signer := types.LatestSignerForChainID(big.NewInt(rollup.L1MinerChainID))
+	signer := types.LatestSignerForChainID(big.NewInt(rolluptest.L1MinerChainID))
 	to := common.Address{0xb1, 0x0b}
 	for range 1000 {
 		fee := blobBaseFee(s)
@@ -175,7 +176,7 @@ func congestBlobs(ctx context.Context, s *rollup.System, target *big.Int) error 
 		}
 		feeCap := new(big.Int).Add(new(big.Int).Mul(s.L1.Head().BaseFee, big.NewInt(3)), big.NewInt(params.GWei))
 		for i, sc := range cars {
-			tx, err := types.SignNewTx(key, signer, &types.BlobTx{ChainID: uint256.NewInt(rollup.L1MinerChainID), Nonce: nonce + uint64(i),
+			tx, err := types.SignNewTx(key, signer, &types.BlobTx{ChainID: uint256.NewInt(rolluptest.L1MinerChainID), Nonce: nonce + uint64(i),
 				GasTipCap: uint256.NewInt(1), GasFeeCap: uint256.MustFromBig(feeCap), Gas: 21_000, To: to,
 				BlobFeeCap: uint256.MustFromBig(new(big.Int).Mul(fee, big.NewInt(4))), BlobHashes: sc.BlobHashes(), Sidecar: sc})
 			if err != nil {
@@ -198,7 +199,7 @@ func congestBlobs(ctx context.Context, s *rollup.System, target *big.Int) error 
 
 // sendTransfers sends n transfers to random recipients from the ten dev
 // accounts and seals them into L2 blocks.
-func sendTransfers(ctx context.Context, s *rollup.System, seq *ethclient.Client, n int) error {
+func sendTransfers(ctx context.Context, s *rolluptest.System, seq *ethclient.Client, n int) error {
 	chainID := new(big.Int).SetUint64(s.Config.L2ChainID)
 	head, err := seq.HeaderByNumber(ctx, nil)
 	if err != nil {
@@ -236,7 +237,7 @@ func sendTransfers(ctx context.Context, s *rollup.System, seq *ethclient.Client,
 }
 
 // add reads the batcher's transactions in L1 blocks after from.
-func (c *DAModeCost) add(ctx context.Context, s *rollup.System, from uint64, fee *big.Int) error {
+func (c *DAModeCost) add(ctx context.Context, s *rolluptest.System, from uint64, fee *big.Int) error {
 	l1 := s.L1.Client()
 	for n := from + 1; n <= s.L1.Head().Number.Uint64(); n++ {
 		for _, tx := range s.L1.Chain().BlockByNumber(n).Transactions() {
@@ -272,10 +273,10 @@ func (c *DAModeCost) add(ctx context.Context, s *rollup.System, from uint64, fee
 
 // congest mines blocks full of gas burning until the L1 base fee is x
 // times what it was.
-func congest(ctx context.Context, s *rollup.System, x int64) error {
+func congest(ctx context.Context, s *rolluptest.System, x int64) error {
 	target := new(big.Int).Mul(s.L1.Head().BaseFee, big.NewInt(x))
 	l1 := s.L1.Client()
-	signer := types.LatestSignerForChainID(big.NewInt(rollup.L1MinerChainID))
+	signer := types.LatestSignerForChainID(big.NewInt(rolluptest.L1MinerChainID))
 	key := chain.DevKey(7)
 	for s.L1.Head().BaseFee.Cmp(target) < 0 {
 		head := s.L1.Head()
@@ -286,7 +287,7 @@ func congest(ctx context.Context, s *rollup.System, x int64) error {
 		feeCap := new(big.Int).Mul(head.BaseFee, big.NewInt(3))
 		// Transactions of 10M gas: under EIP-7825's cap of 2^24 a transaction.
 		for i := range head.GasLimit / 10_000_000 {
-			tx, err := types.SignNewTx(key, signer, &types.DynamicFeeTx{ChainID: big.NewInt(rollup.L1MinerChainID), Nonce: nonce + i,
+			tx, err := types.SignNewTx(key, signer, &types.DynamicFeeTx{ChainID: big.NewInt(rolluptest.L1MinerChainID), Nonce: nonce + i,
 				To: &burner, Gas: 10_000_000, GasTipCap: big.NewInt(1), GasFeeCap: feeCap})
 			if err != nil {
 				return err
@@ -306,7 +307,7 @@ func congest(ctx context.Context, s *rollup.System, x int64) error {
 	return nil
 }
 
-func blobBaseFee(s *rollup.System) *big.Int {
+func blobBaseFee(s *rolluptest.System) *big.Int {
 	fee, err := s.L1.Client().BlobBaseFee(context.Background())
 	if err != nil {
 		return new(big.Int)

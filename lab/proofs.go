@@ -19,6 +19,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // ProofsConfig configures RunProofs.
@@ -86,7 +87,7 @@ func RunProofs(ctx context.Context, cfg ProofsConfig) (*ProofsResult, error) {
 }
 
 func stepFigure(ctx context.Context, n int) (*StepFigure, error) {
-	s, err := rollup.NewSystem(ctx, rollup.SystemOptions{})
+	s, err := rolluptest.NewSystem(ctx, rolluptest.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func stepFigure(ctx context.Context, n int) (*StepFigure, error) {
 	if err := s.Batch(ctx); err != nil {
 		return nil, err
 	}
-	if err := rollup.Derive(ctx, s.Verifier); err != nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 		return nil, err
 	}
 	proof, err := s.Verifier.StepProof(b.NumberU64())
@@ -167,7 +168,7 @@ func stepFigure(ctx context.Context, n int) (*StepFigure, error) {
 
 // partsFigure measures the block's proof in parts and verifies it on a
 // copy of the L1 state as the outputs contract does.
-func partsFigure(f *StepFigure, s *rollup.System, number uint64, pre, post common.Hash) error {
+func partsFigure(f *StepFigure, s *rolluptest.System, number uint64, pre, post common.Hash) error {
 	proof, err := s.Verifier.StepParts(number, rollup.DefaultPartBudget)
 	if err != nil {
 		return err

@@ -23,6 +23,8 @@ import (
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rollup/batch"
+	"github.com/cairn-dev/cairn/rollup/batcher"
+	"github.com/cairn-dev/cairn/rollup/node"
 )
 
 // RollupConfig configures the optimistic rollup benchmark.
@@ -169,13 +171,13 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 		return nil, err
 	}
 	rcfg := rollup.NewDevConfig(benchChainID, genesis, crypto.PubkeyToAddress(batcherKey.PublicKey), l2Genesis, proofs)
-	seq, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "sequencer", Rollup: rcfg, DataDir: filepath.Join(dir, "sequencer"), L1: l1c,
+	seq, err := node.Start(ctx, node.Config{Name: "sequencer", Rollup: rcfg, DataDir: filepath.Join(dir, "sequencer"), L1: l1c,
 		Sequencer: true, BlockTime: cfg.BlockTime, MinBlockGap: cfg.MinBlockGap, RPCAddr: "127.0.0.1:0", Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
 	defer seq.Close()
-	batcher, err := rollup.NewBatcher(rollup.BatcherConfig{Rollup: rcfg, L1: l1c, L2: seq, Key: batcherKey, Log: cfg.Log})
+	batcher, err := batcher.New(batcher.Config{Rollup: rcfg, L1: l1c, L2: seq, Key: batcherKey, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +240,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 
 	// A verifier derives the chain from L1 alone.
 	t0 := time.Now()
-	ver, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "verifier", Rollup: rcfg, DataDir: filepath.Join(dir, "verifier"), L1: l1c, Log: cfg.Log})
+	ver, err := node.Start(ctx, node.Config{Name: "verifier", Rollup: rcfg, DataDir: filepath.Join(dir, "verifier"), L1: l1c, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +265,7 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 		// closes: derivation leaves its unsafe blocks alone.
 		alone := *rcfg
 		alone.Batcher, alone.SeqWindow, alone.Proofs = common.Address{0xde, 0xad}, 1<<30, rollup.L1Params{}
-		fixed, err := rollup.StartNode(ctx, rollup.NodeConfig{Name: "sequencer-fixed", Rollup: &alone, DataDir: filepath.Join(dir, "sequencer-fixed"), L1: l1c,
+		fixed, err := node.Start(ctx, node.Config{Name: "sequencer-fixed", Rollup: &alone, DataDir: filepath.Join(dir, "sequencer-fixed"), L1: l1c,
 			Sequencer: true, BlockTime: cfg.BlockTime, RPCAddr: "127.0.0.1:0", Log: cfg.Log})
 		if err != nil {
 			return nil, err
@@ -313,7 +315,7 @@ type ConfirmFigures struct {
 
 // confirmations runs the paced load (txs at cfg.LatencyRate) and then the
 // lone transfers from key against a sequencer.
-func confirmations(ctx context.Context, seq *rollup.Node, cfg RollupConfig, txs []*types.Transaction, key *ecdsa.PrivateKey) (*ConfirmFigures, error) {
+func confirmations(ctx context.Context, seq *node.Node, cfg RollupConfig, txs []*types.Transaction, key *ecdsa.PrivateKey) (*ConfirmFigures, error) {
 	from := seq.Chain().Head().Number.Uint64() + 1
 	paced, err := runLoad(ctx, seq.Chain(), []string{seq.RPCURL()}, loadOptions{clients: cfg.Clients, rate: cfg.LatencyRate, settle: time.Minute}, txs)
 	if err != nil {
@@ -417,7 +419,7 @@ func blockMode(blockTime, gap time.Duration) string {
 	if gap <= 0 {
 		return fmt.Sprintf("fixed %v blocks", blockTime)
 	}
-	return fmt.Sprintf("blocks on demand, in bursts of %d then one per %v, %v apart at most", rollup.BlockBurst, gap, blockTime)
+	return fmt.Sprintf("blocks on demand, in bursts of %d then one per %v, %v apart at most", node.BlockBurst, gap, blockTime)
 }
 
 // complete fails a run in which a transfer was refused or lost: the
@@ -457,7 +459,7 @@ func (r *RollupResult) Print(w io.Writer) {
 }
 
 // waitPosted waits until the batcher has posted n L2 transactions.
-func waitPosted(ctx context.Context, b *rollup.Batcher, n uint64) error {
+func waitPosted(ctx context.Context, b *batcher.Batcher, n uint64) error {
 	for b.Stats().L2Txs < n {
 		select {
 		case <-ctx.Done():

@@ -131,13 +131,13 @@ func sampledData(bt *BatchTx) ([]byte, error) {
 	return bt.Preimage, nil
 }
 
-// offChainData resolves inbox calldata that stands for data kept off L1,
+// OffChainData resolves inbox calldata that stands for data kept off L1,
 // as derivation reads it and the prover gathers it: a committee
 // certificate (with dac) or a sampling commitment (with das) is fetched
 // and checked, and its data returned. Other calldata returns nil. A
 // reference that does not verify returns the reason derivation drops it;
 // data that cannot be fetched, an error (derivation waits).
-func offChainData(ctx context.Context, dac *da.CommitteeClient, das *da.SamplingClient, chainID uint64, data []byte) (kept []byte, drop string, err error) {
+func OffChainData(ctx context.Context, dac *da.CommitteeClient, das *da.SamplingClient, chainID uint64, data []byte) (kept []byte, drop string, err error) {
 	switch {
 	case len(data) == 0:
 		return nil, "", nil

@@ -1,4 +1,4 @@
-package rollup
+package rollup_test
 
 import (
 	"errors"
@@ -12,7 +12,10 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
+	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rollup/batch"
+	"github.com/cairn-dev/cairn/rollup/batcher"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // The batcher posts in blobs: the L1 block holds a blob transaction to the
@@ -20,22 +23,22 @@ import (
 // derives the sequencer's chain from the blobs it reads over the L1's
 // Beacon API, block for block.
 func TestActionBlobsDerive(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{DA: DABlobs})
-	seq := dial(t, s.Sequencer.RPCURL())
-	sendL1(t, ctx, s, 1, PortalAddress, ether(5), nil, 21_000)
-	must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
-	must[*types.Block](t)(s.Sequence(ctx))
+	s, ctx := rolluptest.Start(t, rolluptest.Options{DA: rollup.DABlobs})
+	seq := rolluptest.Dial(t, s.Sequencer.RPCURL())
+	rolluptest.SendL1(t, ctx, s, 1, rollup.PortalAddress, rolluptest.Ether(5), nil, 21_000)
+	rolluptest.Must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	rolluptest.Must[*types.Block](t)(s.Sequence(ctx))
 	for i := range 5 {
-		must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), common.Address{byte(i + 1)}, big.NewInt(1)))
+		rolluptest.Must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), common.Address{byte(i + 1)}, big.NewInt(1)))
 	}
-	b := must[*types.Block](t)(s.Sequence(ctx))
+	b := rolluptest.Must[*types.Block](t)(s.Sequence(ctx))
 	if err := s.Batch(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var blobTxs int
 	for n := uint64(1); n <= s.L1.Head().Number.Uint64(); n++ {
 		for _, tx := range s.L1.Chain().BlockByNumber(n).Transactions() {
-			if tx.Type() == types.BlobTxType && *tx.To() == InboxAddress {
+			if tx.Type() == types.BlobTxType && *tx.To() == rollup.InboxAddress {
 				blobTxs++
 			}
 		}
@@ -43,7 +46,7 @@ func TestActionBlobsDerive(t *testing.T) {
 	if blobTxs == 0 || s.Batcher.Stats().Blobs == 0 {
 		t.Fatalf("the batcher posted %d blob transactions, %d blobs", blobTxs, s.Batcher.Stats().Blobs)
 	}
-	if err := Derive(ctx, s.Verifier); err != nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
 	got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64())
@@ -57,60 +60,26 @@ func TestActionBlobsDerive(t *testing.T) {
 // refused.
 func TestBlobDataChecked(t *testing.T) {
 	data := []byte("frames of the channel")
-	blob := must[*kzg4844.Blob](t)(da.EncodeBlob(data))
-	sc := must[*types.BlobTxSidecar](t)(blobSidecar([]kzg4844.Blob{*blob}))
-	proof := must[kzg4844.Proof](t)(kzg4844.ComputeBlobProof(blob, sc.Commitments[0]))
+	blob := rolluptest.Must[*kzg4844.Blob](t)(da.EncodeBlob(data))
+	sc := rolluptest.Must[*types.BlobTxSidecar](t)(batcher.BlobSidecar([]kzg4844.Blob{*blob}))
+	proof := rolluptest.Must[kzg4844.Proof](t)(kzg4844.ComputeBlobProof(blob, sc.Commitments[0]))
 	vh := sc.BlobHashes()[0]
-	bt := BatchTx{Data: data, Commitment: sc.Commitments[0][:], BlobProof: proof[:]}
-	if err := checkBlobData(&bt, vh); err != nil {
+	bt := rollup.BatchTx{Data: data, Commitment: sc.Commitments[0][:], BlobProof: proof[:]}
+	if err := rollup.CheckBlobData(&bt, vh); err != nil {
 		t.Fatalf("the blob's own data: %v", err)
 	}
 	other := bt
 	other.Data = []byte("frames of another channel")
-	if err := checkBlobData(&other, vh); err == nil {
+	if err := rollup.CheckBlobData(&other, vh); err == nil {
 		t.Fatal("other data passed for the blob")
 	}
 	other = bt
 	other.Commitment = nil
-	if err := checkBlobData(&other, vh); err == nil {
+	if err := rollup.CheckBlobData(&other, vh); err == nil {
 		t.Fatal("a blob record without its commitment passed")
 	}
-	if err := checkBlobData(&bt, common.Hash{1}); err == nil {
+	if err := rollup.CheckBlobData(&bt, common.Hash{1}); err == nil {
 		t.Fatal("the data passed for another versioned hash")
-	}
-}
-
-// A challenger disputes a true output whose blocks came in blobs, through
-// the committee or as sampled data: the proposer proves the block from the
-// data its mode keeps — a blob's data with its KZG proof, the certified
-// data, the data that extends to the committed root — once in one step
-// and once in parts.
-func TestActionFalseChallengeOverEachDA(t *testing.T) {
-	for _, mode := range []DA{DABlobs, DACommittee, DASampling} {
-		for _, budget := range []int{0, 6_000} {
-			st := newStoryWith(t, SystemOptions{DA: mode}, AgentConfig{PartBudget: budget}, AgentConfig{Dishonest: true})
-			seq := dial(t, st.Sequencer.RPCURL())
-			for i := range 24 {
-				if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			st.l2Block()
-			st.l2Block()
-			st.round()
-			out := st.play(1)
-			if out == nil || out.Status != OutputDefended {
-				t.Fatalf("%s, budget %d: true output lost: %+v", mode, budget, out)
-			}
-			bs := st.Batcher.Stats()
-			if bs.Blobs == 0 && bs.Certified == 0 {
-				t.Fatalf("%s: nothing posted in the mode: %+v", mode, bs)
-			}
-			moves := st.proposer.Moves()
-			if budget == 0 && moves["step"] != 1 || budget > 0 && (moves["loadBatch"] == 0 || moves["stepPart"] < 2) {
-				t.Fatalf("%s, budget %d: moves %v", mode, budget, moves)
-			}
-		}
 	}
 }
 
@@ -119,58 +88,58 @@ func TestActionFalseChallengeOverEachDA(t *testing.T) {
 // showing the cells that make it invalid, proven against its commitment,
 // and cannot pass over a valid blob that way.
 func TestProofPassesOverAnInvalidBlob(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
-	seq := dial(t, s.Sequencer.RPCURL())
-	must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(5), common.Address{0x55}, big.NewInt(1)))
-	b := must[*types.Block](t)(s.Sequence(ctx))
+	s, ctx := rolluptest.Start(t, rolluptest.Options{})
+	seq := rolluptest.Dial(t, s.Sequencer.RPCURL())
+	rolluptest.Must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(5), common.Address{0x55}, big.NewInt(1)))
+	b := rolluptest.Must[*types.Block](t)(s.Sequence(ctx))
 	parent := s.Sequencer.Chain().GetHeaderByNumber(b.NumberU64() - 1)
-	txs := must[[]*types.Transaction](t)(SequencerTxs(b))
-	info := must[L1Info](t)(Origin(b.Header()))
-	raw := must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: parentCheck(parent), Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
-	data := must[[]byte](t)(batch.Compress(raw))
+	txs := rolluptest.Must[[]*types.Transaction](t)(rollup.SequencerTxs(b))
+	info := rolluptest.Must[rollup.L1Info](t)(rollup.Origin(b.Header()))
+	raw := rolluptest.Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: rollup.ParentCheck(parent), Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
+	data := rolluptest.Must[[]byte](t)(batch.Compress(raw))
 	f0 := batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0xa}, Number: 0, Data: data[:len(data)/2]})
 	f1 := batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0xa}, Number: 1, Data: data[len(data)/2:], IsLast: true})
 
 	blobRecord := func(blob kzg4844.Blob) (*da.BlobSidecar, common.Hash) {
-		sc := must[*types.BlobTxSidecar](t)(blobSidecar([]kzg4844.Blob{blob}))
+		sc := rolluptest.Must[*types.BlobTxSidecar](t)(batcher.BlobSidecar([]kzg4844.Blob{blob}))
 		return &da.BlobSidecar{Blob: blob, Commitment: sc.Commitments[0]}, sc.BlobHashes()[0]
 	}
 	var bad kzg4844.Blob
-	copy(bad[:], must[*kzg4844.Blob](t)(da.EncodeBlob([]byte("x")))[:])
+	copy(bad[:], rolluptest.Must[*kzg4844.Blob](t)(da.EncodeBlob([]byte("x")))[:])
 	bad[40*2048+100] = 7 // a byte past the length
 	badCar, badHash := blobRecord(bad)
-	shown := must[BatchTx](t)(invalidBlobTx(1, badCar))
+	shown := rolluptest.Must[rollup.BatchTx](t)(rollup.InvalidBlobTx(1, badCar))
 	if len(shown.CellIndices) != 2 || shown.CellIndices[1] != 40 {
 		t.Fatalf("cells %v", shown.CellIndices)
 	}
-	list := func(middle BatchTx, vh common.Hash) (*StepProof, batchList) {
-		var l batchList
-		l.add(BatchTx{Index: 0, Data: f0}, inboxEntry{Hash: crypto.Keccak256Hash(f0), Block: info.Number})
-		l.add(middle, inboxEntry{Hash: vh, Block: info.Number, Blob: true})
-		l.add(BatchTx{Index: 2, Data: f1}, inboxEntry{Hash: crypto.Keccak256Hash(f1), Block: info.Number})
-		return &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: l.txs}, l
+	list := func(middle rollup.BatchTx, vh common.Hash) (*rollup.StepProof, rollup.BatchList) {
+		var l rollup.BatchList
+		l.Add(rollup.BatchTx{Index: 0, Data: f0}, rollup.InboxEntry{Hash: crypto.Keccak256Hash(f0), Block: info.Number})
+		l.Add(middle, rollup.InboxEntry{Hash: vh, Block: info.Number, Blob: true})
+		l.Add(rollup.BatchTx{Index: 2, Data: f1}, rollup.InboxEntry{Hash: crypto.Keccak256Hash(f1), Block: info.Number})
+		return &rollup.StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: l.Txs()}, l
 	}
-	check := func(p *StepProof, l batchList) error {
-		return checkBatch(p, parent, txs, &s.Config.Proofs, l, AnyL1Block)
+	check := func(p *rollup.StepProof, l rollup.BatchList) error {
+		return rollup.CheckBatch(p, parent, txs, &s.Config.Proofs, l, rollup.AnyL1Block)
 	}
 	if err := check(list(shown, badHash)); err != nil {
 		t.Fatalf("passing over the invalid blob: %v", err)
 	}
 	// Cells of another blob, or a cell altered, prove nothing.
-	good, goodHash := blobRecord(*must[*kzg4844.Blob](t)(da.EncodeBlob([]byte("valid"))))
-	if err := check(list(shown, goodHash)); !errors.Is(err, ErrBadProof) {
+	good, goodHash := blobRecord(*rolluptest.Must[*kzg4844.Blob](t)(da.EncodeBlob([]byte("valid"))))
+	if err := check(list(shown, goodHash)); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("another blob's commitment: %v", err)
 	}
 	forged := shown
 	forged.Cells = [][]byte{shown.Cells[0], make([]byte, 2048)}
-	if err := check(list(forged, badHash)); !errors.Is(err, ErrBadProof) {
+	if err := check(list(forged, badHash)); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("an altered cell: %v", err)
 	}
 	// A valid blob cannot be passed over: its cells show nothing.
-	goodShown := BatchTx{Index: 1, Commitment: good.Commitment[:], CellIndices: []uint64{0}, Cells: [][]byte{good.Blob[:2048]}}
-	proofs := must[[]kzg4844.Proof](t)(kzg4844.ComputeCellProofs(&good.Blob))
+	goodShown := rollup.BatchTx{Index: 1, Commitment: good.Commitment[:], CellIndices: []uint64{0}, Cells: [][]byte{good.Blob[:2048]}}
+	proofs := rolluptest.Must[[]kzg4844.Proof](t)(kzg4844.ComputeCellProofs(&good.Blob))
 	goodShown.CellProofs = [][]byte{proofs[0][:]}
-	if err := check(list(goodShown, goodHash)); !errors.Is(err, ErrBadProof) {
+	if err := check(list(goodShown, goodHash)); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a valid blob passed over: %v", err)
 	}
 }

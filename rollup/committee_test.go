@@ -1,4 +1,4 @@
-package rollup
+package rollup_test
 
 import (
 	"context"
@@ -14,16 +14,19 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/batcher"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // transfersAndBatch sends n L2 transfers, seals them and posts the batch.
-func transfersAndBatch(t *testing.T, ctx context.Context, s *System, n int) *types.Block {
+func transfersAndBatch(t *testing.T, ctx context.Context, s *rolluptest.System, n int) *types.Block {
 	t.Helper()
-	seq := dial(t, s.Sequencer.RPCURL())
+	seq := rolluptest.Dial(t, s.Sequencer.RPCURL())
 	for i := range n {
-		must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(uint32(1+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)))
+		rolluptest.Must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(uint32(1+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)))
 	}
-	b := must[*types.Block](t)(s.Sequence(ctx))
+	b := rolluptest.Must[*types.Block](t)(s.Sequence(ctx))
 	if err := s.Batch(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -36,13 +39,13 @@ func transfersAndBatch(t *testing.T, ctx context.Context, s *System, n int) *typ
 // down, three signatures are not enough, and the batcher posts the frames
 // themselves.
 func TestActionCommitteeDerives(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{DA: DACommittee})
+	s, ctx := rolluptest.Start(t, rolluptest.Options{DA: rollup.DACommittee})
 	b := transfersAndBatch(t, ctx, s, 20)
 	st := s.Batcher.Stats()
 	if st.Certified == 0 || st.Fallbacks != 0 || st.L1Bytes != uint64(da.CertSize)*st.L1Txs {
 		t.Fatalf("batcher stats %+v", st)
 	}
-	if err := Derive(ctx, s.Verifier); err != nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
@@ -55,7 +58,7 @@ func TestActionCommitteeDerives(t *testing.T) {
 	if st := s.Batcher.Stats(); st.Fallbacks == 0 {
 		t.Fatalf("no fallback to calldata: %+v", st)
 	}
-	if err := Derive(ctx, s.Verifier); err != nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
@@ -67,12 +70,12 @@ func TestActionCommitteeDerives(t *testing.T) {
 // With all five withholding, derivation stops at the certificate and
 // retries; it never derives past data it cannot see.
 func TestActionCommitteeWithheld(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{DA: DACommittee})
+	s, ctx := rolluptest.Start(t, rolluptest.Options{DA: rollup.DACommittee})
 	for _, m := range s.Committee[:4] {
 		m.Withhold.Store(true)
 	}
 	b := transfersAndBatch(t, ctx, s, 3)
-	if err := Derive(ctx, s.Verifier); err != nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
@@ -80,14 +83,14 @@ func TestActionCommitteeWithheld(t *testing.T) {
 	}
 	s.Committee[4].Withhold.Store(true)
 	b = transfersAndBatch(t, ctx, s, 3)
-	if err := Derive(ctx, s.Verifier); err == nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err == nil {
 		t.Fatal("derivation went past withheld data")
 	}
 	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got != nil {
 		t.Fatal("a block was derived from withheld data")
 	}
 	s.Committee[4].Withhold.Store(false)
-	if err := Derive(ctx, s.Verifier); err != nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
@@ -99,23 +102,23 @@ func TestActionCommitteeWithheld(t *testing.T) {
 // certificate is refused, and a certificate that does not verify carries
 // nothing, as derivation drops it.
 func TestCertifiedDataChecked(t *testing.T) {
-	c, keys := DevCommittee(3, 2)
+	c, keys := rollup.DevCommittee(3, 2)
 	data := []byte("frames")
 	h := crypto.Keccak256Hash(data)
 	var sigs []bn254.G1Affine
 	for _, k := range keys[:2] {
-		sigs = append(sigs, must[bn254.G1Affine](t)(k.Sign(da.CertMessage(901, h))))
+		sigs = append(sigs, rolluptest.Must[bn254.G1Affine](t)(k.Sign(da.CertMessage(901, h))))
 	}
 	cert := (&da.Certificate{DataHash: h, Signers: 0b011, Sig: da.Aggregate(sigs)}).Marshal()
-	bt := BatchTx{Data: cert, Preimage: data}
-	if got, err := certifiedData(&bt, c, 901); err != nil || string(got) != "frames" {
+	bt := rollup.BatchTx{Data: cert, Preimage: data}
+	if got, err := rollup.CertifiedData(&bt, c, 901); err != nil || string(got) != "frames" {
 		t.Fatalf("the certified data: %q, %v", got, err)
 	}
 	bt.Preimage = []byte("other frames")
-	if _, err := certifiedData(&bt, c, 901); err == nil {
+	if _, err := rollup.CertifiedData(&bt, c, 901); err == nil {
 		t.Fatal("other data passed under the certificate")
 	}
-	if got, err := certifiedData(&bt, c, 902); err != nil || got != nil {
+	if got, err := rollup.CertifiedData(&bt, c, 902); err != nil || got != nil {
 		t.Fatalf("a certificate of another chain: %q, %v", got, err)
 	}
 }
@@ -124,48 +127,48 @@ func TestCertifiedDataChecked(t *testing.T) {
 // by keys not the committee's) and a blob that is not a valid encoding:
 // derivation drops each, counts it, and derives the real batch after them.
 func TestActionBadCertificatesAndBlobsDropped(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{DA: DACommittee})
-	seq := dial(t, s.Sequencer.RPCURL())
-	must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), chain.DevAddress(2), ether(1)))
-	b := must[*types.Block](t)(s.Sequence(ctx))
+	s, ctx := rolluptest.Start(t, rolluptest.Options{DA: rollup.DACommittee})
+	seq := rolluptest.Dial(t, s.Sequencer.RPCURL())
+	rolluptest.Must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), chain.DevAddress(2), rolluptest.Ether(1)))
+	b := rolluptest.Must[*types.Block](t)(s.Sequence(ctx))
 
 	h := crypto.Keccak256Hash([]byte("garbage"))
-	_, keys := DevCommittee(DevCommitteeSize, DevCommitteeHonest)
-	sig := must[bn254.G1Affine](t)(keys[0].Sign(da.CertMessage(s.Config.L2ChainID, h)))
-	postInbox(t, ctx, s, BatcherKey(), (&da.Certificate{DataHash: h, Signers: 1, Sig: sig}).Marshal()) // one signer of four
+	_, keys := rollup.DevCommittee(rollup.DevCommitteeSize, rollup.DevCommitteeHonest)
+	sig := rolluptest.Must[bn254.G1Affine](t)(keys[0].Sign(da.CertMessage(s.Config.L2ChainID, h)))
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), (&da.Certificate{DataHash: h, Signers: 1, Sig: sig}).Marshal()) // one signer of four
 	stranger := da.NewBLSKey([]byte("stranger"))
 	var sigs []bn254.G1Affine
 	for range 4 {
-		sigs = append(sigs, must[bn254.G1Affine](t)(stranger.Sign(da.CertMessage(s.Config.L2ChainID, h))))
+		sigs = append(sigs, rolluptest.Must[bn254.G1Affine](t)(stranger.Sign(da.CertMessage(s.Config.L2ChainID, h))))
 	}
-	postInbox(t, ctx, s, BatcherKey(), (&da.Certificate{DataHash: h, Signers: 0b1111, Sig: da.Aggregate(sigs)}).Marshal())
-	postInbox(t, ctx, s, BatcherKey(), []byte{da.CertVersion, 1, 2, 3}) // not even a certificate
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), (&da.Certificate{DataHash: h, Signers: 0b1111, Sig: da.Aggregate(sigs)}).Marshal())
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), []byte{da.CertVersion, 1, 2, 3}) // not even a certificate
 
 	// A blob whose first field element has its second bit set.
 	var bad kzg4844.Blob
 	bad[0] = 0x40 // a field element, but one the encoding never writes
-	sc := must[*types.BlobTxSidecar](t)(blobSidecar([]kzg4844.Blob{bad}))
-	nonce := must[uint64](t)(s.L1.Client().PendingNonceAt(ctx, addressOf(BatcherKey())))
-	tx := must[*types.Transaction](t)(types.SignNewTx(BatcherKey(), types.LatestSignerForChainID(big.NewInt(L1MinerChainID)), &types.BlobTx{
-		ChainID: uint256.NewInt(L1MinerChainID), Nonce: nonce, GasTipCap: uint256.NewInt(1e9), GasFeeCap: uint256.NewInt(1e11), Gas: blobTxGas,
-		To: InboxAddress, BlobFeeCap: uint256.NewInt(1e11), BlobHashes: sc.BlobHashes(), Sidecar: sc,
+	sc := rolluptest.Must[*types.BlobTxSidecar](t)(batcher.BlobSidecar([]kzg4844.Blob{bad}))
+	nonce := rolluptest.Must[uint64](t)(s.L1.Client().PendingNonceAt(ctx, crypto.PubkeyToAddress(rollup.BatcherKey().PublicKey)))
+	tx := rolluptest.Must[*types.Transaction](t)(types.SignNewTx(rollup.BatcherKey(), types.LatestSignerForChainID(big.NewInt(rolluptest.L1MinerChainID)), &types.BlobTx{
+		ChainID: uint256.NewInt(rolluptest.L1MinerChainID), Nonce: nonce, GasTipCap: uint256.NewInt(1e9), GasFeeCap: uint256.NewInt(1e11), Gas: batcher.BlobTxGas,
+		To: rollup.InboxAddress, BlobFeeCap: uint256.NewInt(1e11), BlobHashes: sc.BlobHashes(), Sidecar: sc,
 	}))
 	if err := s.L1.Client().SendTransaction(ctx, tx); err != nil {
 		t.Fatal(err)
 	}
-	must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	rolluptest.Must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
 
 	if err := s.Batch(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := Derive(ctx, s.Verifier); err != nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
 		t.Fatal("the real batch after the garbage was not derived")
 	}
-	drops := s.Verifier.deriver.DropStats()
-	if drops[DropBadCertificate] != 3 || drops[DropBadBlob] != 1 {
+	drops := s.Verifier.Deriver().DropStats()
+	if drops[rollup.DropBadCertificate] != 3 || drops[rollup.DropBadBlob] != 1 {
 		t.Fatalf("drops %v", drops)
 	}
 }

@@ -2,6 +2,7 @@ package rollup
 
 import (
 	"cmp"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,9 +73,9 @@ type Config struct {
 	StorageURLs []string `json:"storageUrls,omitempty"`
 }
 
-// samplingClient is a client of the rollup's storage nodes, nil when the
+// SamplingClient is a client of the rollup's storage nodes, nil when the
 // rollup takes no sampled data.
-func (c *Config) samplingClient() *da.SamplingClient {
+func (c *Config) SamplingClient() *da.SamplingClient {
 	if !c.Proofs.Sampling {
 		return nil
 	}
@@ -101,8 +102,8 @@ func DevCommittee(n, h int) (*da.Committee, []*da.BLSKey) {
 	return c, keys
 }
 
-// committeeClient is a client of the rollup's committee, nil without one.
-func (c *Config) committeeClient() *da.CommitteeClient {
+// CommitteeClient is a client of the rollup's committee, nil without one.
+func (c *Config) CommitteeClient() *da.CommitteeClient {
 	if c.Proofs.Committee == nil {
 		return nil
 	}
@@ -122,7 +123,7 @@ const (
 	DefaultChannelTimeout = 300
 	DefaultBlockTime      = 250 * time.Millisecond
 	// DefaultMinBlockGap is the devnet sequencer's shortest gap between
-	// blocks made on demand (see NodeConfig.MinBlockGap). It bounds the
+	// blocks made on demand (see node.Config.MinBlockGap). It bounds the
 	// block rate under load to about 20 a second, so the 128 blocks whose
 	// state a node serves still span seconds: the proposer builds its
 	// one-step proofs from them once blocks are safe.
@@ -263,3 +264,22 @@ func DevConfig(l1ChainID uint64, start *types.Header, batcher common.Address) *C
 	}
 	return NewDevConfig(l1ChainID, start, batcher, g, p)
 }
+
+// SequencerKey is the devnet's unsafe-block signer: the sequencer's key for
+// the blocks it publishes before they reach L1, kept apart from the
+// batcher's L1 account (OP's "p2p sequencer key").
+func SequencerKey() *ecdsa.PrivateKey { return chain.DevKey(105) }
+
+// ProposerKey and ChallengerKey are the devnet's output proposer and
+// challenger accounts on L1, kept apart from the users' ten.
+func ProposerKey() *ecdsa.PrivateKey { return chain.DevKey(101) }
+
+// ChallengerKey is the devnet's challenger account on L1.
+func ChallengerKey() *ecdsa.PrivateKey { return chain.DevKey(102) }
+
+// BatcherKey is the batcher account of test systems and the devnet: an
+// account of the test mnemonic kept apart from the ten funded for users.
+func BatcherKey() *ecdsa.PrivateKey { return chain.DevKey(100) }
+
+// RelayerKey is the devnet's relayer account on L1.
+func RelayerKey() *ecdsa.PrivateKey { return chain.DevKey(104) }

@@ -209,7 +209,7 @@ func AttributesOf(ctx context.Context, l1 *L1Reader, parent *types.Header, b *ty
 	if err != nil {
 		return nil, err
 	}
-	return &Attributes{Parent: parent, Time: b.Time(), Origin: infoOf(origin), Queue: queue, Txs: txs}, nil
+	return &Attributes{Parent: parent, Time: b.Time(), Origin: L1InfoOf(origin), Queue: queue, Txs: txs}, nil
 }
 
 // Replay re-executes the blocks the store dropped at Open because their

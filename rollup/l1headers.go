@@ -26,7 +26,7 @@ import (
 //     parent hash, and the outputs contract stored it.
 
 // historyServeWindow is EIP-2935's ring buffer size.
-const historyServeWindow = 8191
+const historyServeWindow = params.HistoryServeWindow
 
 // headerRecord answers whether hash is L1 block number's, as L1 state
 // knows it.
@@ -71,7 +71,7 @@ func decodeOrigin(raw []byte, number uint64) (L1Info, uint64, error) {
 	if h.Number.Uint64() != number {
 		return L1Info{}, 0, fmt.Errorf("%w: origin header is L1 block %d, not %d", ErrBadProof, h.Number, number)
 	}
-	info := infoOf(h)
+	info := L1InfoOf(h)
 	info.Hash = hash
 	return info, h.Time, nil
 }

@@ -1,4 +1,4 @@
-package rollup
+package rollup_test
 
 import (
 	"context"
@@ -12,14 +12,16 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
 
+	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rollup/batch"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // l1Chain mines n L1 blocks and returns their headers by number, with a
 // fresh state whose EIP-2935 history knows only the newest.
 func l1Chain(tb testing.TB, n int) ([]*types.Header, *state.StateDB) {
 	tb.Helper()
-	s, err := NewSystem(context.Background(), SystemOptions{})
+	s, err := rolluptest.NewSystem(context.Background(), rolluptest.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -37,7 +39,7 @@ func l1Chain(tb testing.TB, n int) ([]*types.Header, *state.StateDB) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st.SetState(params.HistoryStorageAddress, common.BigToHash(big.NewInt(int64(n%historyServeWindow))), headers[n].Hash())
+	st.SetState(params.HistoryStorageAddress, common.BigToHash(big.NewInt(int64(n%params.HistoryServeWindow))), headers[n].Hash())
 	return headers, st
 }
 
@@ -60,21 +62,21 @@ func headerList(tb testing.TB, headers []*types.Header, from, to int) []byte {
 // refused.
 func TestProveL1Headers(t *testing.T) {
 	h, st := l1Chain(t, 30)
-	rec := outputsRecords{st}
+	rec := rollup.OutputsRecordsOf(st)
 	if !rec.KnowsL1Block(30, h[30].Hash()) || rec.KnowsL1Block(20, h[20].Hash()) {
 		t.Fatal("history set up wrong")
 	}
-	if _, _, err := proveL1Headers(st, headerList(t, h, 25, 20)); !errors.Is(err, ErrUnknownL1Block) {
+	if _, _, err := rollup.ProveL1Headers(st, headerList(t, h, 25, 20)); !errors.Is(err, rollup.ErrUnknownL1Block) {
 		t.Fatalf("a walk from an unknown header: %v", err)
 	}
-	n, hash, err := proveL1Headers(st, headerList(t, h, 30, 20))
+	n, hash, err := rollup.ProveL1Headers(st, headerList(t, h, 30, 20))
 	if err != nil || n != 20 || hash != h[20].Hash() {
 		t.Fatalf("walk 30..20: %d %s %v", n, hash, err)
 	}
 	if !rec.KnowsL1Block(20, h[20].Hash()) || rec.KnowsL1Block(21, h[21].Hash()) {
 		t.Fatal("only the oldest header of a walk is stored")
 	}
-	if _, _, err := proveL1Headers(st, headerList(t, h, 20, 10)); err != nil {
+	if _, _, err := rollup.ProveL1Headers(st, headerList(t, h, 20, 10)); err != nil {
 		t.Fatalf("walk on from the stored 20: %v", err)
 	}
 	if !rec.KnowsL1Block(10, h[10].Hash()) {
@@ -84,18 +86,18 @@ func TestProveL1Headers(t *testing.T) {
 	var gap [][]byte
 	rlp.DecodeBytes(headerList(t, h, 10, 8), &gap)
 	skip, _ := rlp.EncodeToBytes([][]byte{gap[0], gap[2]})
-	if _, _, err := proveL1Headers(st, skip); !errors.Is(err, ErrBadProof) {
+	if _, _, err := rollup.ProveL1Headers(st, skip); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a walk with a gap: %v", err)
 	}
 	forged := types.CopyHeader(h[9])
 	forged.BaseFee = new(big.Int).Add(forged.BaseFee, common.Big1)
 	fraw, _ := rlp.EncodeToBytes(forged)
 	bad, _ := rlp.EncodeToBytes([][]byte{gap[0], fraw})
-	if _, _, err := proveL1Headers(st, bad); !errors.Is(err, ErrBadProof) {
+	if _, _, err := rollup.ProveL1Headers(st, bad); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a forged parent: %v", err)
 	}
 	for _, garbage := range [][]byte{nil, {0xc0}, {0x01, 0x02}, {0xc1, 0x80}} {
-		if _, _, err := proveL1Headers(st, garbage); !errors.Is(err, ErrBadProof) {
+		if _, _, err := rollup.ProveL1Headers(st, garbage); !errors.Is(err, rollup.ErrBadProof) {
 			t.Fatalf("garbage %x: %v", garbage, err)
 		}
 	}
@@ -110,7 +112,7 @@ func FuzzProveL1Headers(f *testing.F) {
 	f.Add(headerList(f, h, 6, 5))
 	f.Add([]byte{0xc0})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		n, hash, err := proveL1Headers(st.Copy(), data)
+		n, hash, err := rollup.ProveL1Headers(st.Copy(), data)
 		if err != nil {
 			return
 		}
@@ -134,7 +136,7 @@ func TestWindowed(t *testing.T) {
 		{x: 21, window: 10, want: 0},
 		{x: 5, window: 0, want: 4}, // 0 checks nothing
 	} {
-		if got := windowed(blocks, c.x, c.window); len(got) != c.want {
+		if got := rollup.Windowed(blocks, c.x, c.window); len(got) != c.want {
 			t.Errorf("x %d window %d: %d blocks, want %d", c.x, c.window, len(got), c.want)
 		}
 	}

@@ -5,11 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/ethereum/go-ethereum/crypto"
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // L1Info is an L2 block's L1 origin: the newest L1 block whose deposits and
@@ -62,8 +62,8 @@ func DecodeL1Info(extra []byte) (L1Info, error) {
 // Origin returns an L2 header's L1 origin.
 func Origin(h *types.Header) (L1Info, error) { return DecodeL1Info(h.Extra) }
 
-// infoOf returns the L1 info of an L1 header.
-func infoOf(h *types.Header) L1Info {
+// L1InfoOf returns the L1 info of an L1 header.
+func L1InfoOf(h *types.Header) L1Info {
 	fee := h.BaseFee
 	if fee == nil {
 		fee = new(big.Int)

@@ -21,8 +21,8 @@ const (
 	PartExecBudget = 16_000_000
 )
 
-// execGas is the L2 gas a proof's transactions and portal items may use.
-func execGas(txs [][]byte, queue []ProofItem, l2ChainID uint64) uint64 {
+// ExecGas is the L2 gas a proof's transactions and portal items may use.
+func ExecGas(txs [][]byte, queue []ProofItem, l2ChainID uint64) uint64 {
 	total := uint64(0)
 	for _, raw := range txs {
 		var tx types.Transaction
@@ -51,12 +51,12 @@ func proofExecGas(method string, proof []byte, l2ChainID uint64) uint64 {
 	case "step":
 		var p StepProof
 		if rlp.DecodeBytes(proof, &p) == nil {
-			return execGas(p.Txs, p.Queue, l2ChainID)
+			return ExecGas(p.Txs, p.Queue, l2ChainID)
 		}
 	case "stepPart":
 		var p StepPart
 		if rlp.DecodeBytes(proof, &p) == nil {
-			return execGas(p.Txs, p.Queue, l2ChainID)
+			return ExecGas(p.Txs, p.Queue, l2ChainID)
 		}
 	}
 	return 0

@@ -20,11 +20,10 @@ import (
 	"github.com/ethereum/go-ethereum/ethdb/memorydb"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
-
-	"github.com/cairn-dev/cairn/da"
 	"github.com/ethereum/go-ethereum/triedb"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
@@ -514,7 +513,7 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 	}
 	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L1ChainID))
 	var all batchList // the batcher's inbox transactions, in inbox order
-	dac, das := cfg.committeeClient(), cfg.samplingClient()
+	dac, das := cfg.CommitteeClient(), cfg.SamplingClient()
 	for x := from; x <= to; x++ {
 		blk, err := l1.Block(ctx, x)
 		if errors.Is(err, ErrL1NotReady) {
@@ -552,7 +551,7 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 				continue
 			}
 			bt := BatchTx{Index: idx[0], Data: tx.Data()}
-			kept, drop, err := offChainData(ctx, dac, das, cfg.L2ChainID, bt.Data)
+			kept, drop, err := OffChainData(ctx, dac, das, cfg.L2ChainID, bt.Data)
 			if err != nil && drop == "" {
 				return nil, err
 			}

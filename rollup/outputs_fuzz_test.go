@@ -1,4 +1,4 @@
-package rollup
+package rollup_test
 
 import (
 	"math/big"
@@ -12,34 +12,36 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // FuzzOutputsInput feeds arbitrary calldata, from a proposer, a challenger
 // and a stranger, with and without value, to the outputs contract holding
 // an output with two open games: no input may panic it.
 func FuzzOutputsInput(f *testing.F) {
-	for _, m := range OutputsABI.Methods {
+	for _, m := range rollup.OutputsABI.Methods {
 		f.Add(m.ID)
 	}
-	f.Add(must[[]byte](&testing.T{})(OutputsABI.Pack("respond", big.NewInt(1), big.NewInt(1), true)))
-	f.Add(must[[]byte](&testing.T{})(OutputsABI.Pack("claimGameBond", big.NewInt(1), new(big.Int).Lsh(big.NewInt(1), 70))))
-	f.Add(must[[]byte](&testing.T{})(OutputsABI.Pack("getGame", new(big.Int).Lsh(big.NewInt(1), 70), big.NewInt(0))))
-	p := L1Params{L2ChainID: 901, ProposerBond: big.NewInt(10), ChallengerBond: big.NewInt(5), FinalizationPeriod: 100, GameClock: 50, SeqWindow: 10}
+	f.Add(rolluptest.Must[[]byte](&testing.T{})(rollup.OutputsABI.Pack("respond", big.NewInt(1), big.NewInt(1), true)))
+	f.Add(rolluptest.Must[[]byte](&testing.T{})(rollup.OutputsABI.Pack("claimGameBond", big.NewInt(1), new(big.Int).Lsh(big.NewInt(1), 70))))
+	f.Add(rolluptest.Must[[]byte](&testing.T{})(rollup.OutputsABI.Pack("getGame", new(big.Int).Lsh(big.NewInt(1), 70), big.NewInt(0))))
+	p := rollup.L1Params{L2ChainID: 901, ProposerBond: big.NewInt(10), ChallengerBond: big.NewInt(5), FinalizationPeriod: 100, GameClock: 50, SeqWindow: 10}
 	proposer, challenger, stranger := common.Address{1}, common.Address{2}, common.Address{3}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		st, err := state.New(types.EmptyRootHash, state.NewDatabaseForTesting())
 		if err != nil {
 			t.Fatal(err)
 		}
-		o := NewOutputs(p)
+		o := rollup.NewOutputs(p)
 		run := func(from common.Address, wei int64, time uint64, input []byte) error {
 			v := uint256.NewInt(uint64(wei))
-			st.AddBalance(OutputsAddress, v, tracing.BalanceChangeUnspecified)
+			st.AddBalance(rollup.OutputsAddress, v, tracing.BalanceChangeUnspecified)
 			snap := st.Snapshot()
-			_, err := o.Run(&chain.Call{State: st, Block: vm.BlockContext{BlockNumber: big.NewInt(int64(time)), Time: time}, Self: OutputsAddress, Caller: from, Value: v, Input: input})
+			_, err := o.Run(&chain.Call{State: st, Block: vm.BlockContext{BlockNumber: big.NewInt(int64(time)), Time: time}, Self: rollup.OutputsAddress, Caller: from, Value: v, Input: input})
 			if err != nil {
 				st.RevertToSnapshot(snap)
-				st.SubBalance(OutputsAddress, v, tracing.BalanceChangeUnspecified)
+				st.SubBalance(rollup.OutputsAddress, v, tracing.BalanceChangeUnspecified)
 			}
 			return err
 		}
@@ -50,7 +52,7 @@ func FuzzOutputsInput(f *testing.F) {
 			{proposer, int64(0), "defend", big.NewInt(1), big.NewInt(1), [32]byte{8}},
 		}
 		for i, c := range setup {
-			data := must[[]byte](t)(OutputsABI.Pack(c[2].(string), c[3:]...))
+			data := rolluptest.Must[[]byte](t)(rollup.OutputsABI.Pack(c[2].(string), c[3:]...))
 			if err := run(c[0].(common.Address), c[1].(int64), uint64(10+i), data); err != nil {
 				t.Fatalf("setup %d: %v", i, err)
 			}
@@ -66,17 +68,17 @@ func FuzzOutputsInput(f *testing.F) {
 // anyone calls settle until the one wanted is reached, so no withdrawal is
 // stuck behind a long row of final outputs.
 func TestSettleAdvancesPastTheStepBound(t *testing.T) {
-	p := L1Params{L2ChainID: 901, ProposerBond: big.NewInt(1), ChallengerBond: big.NewInt(1), FinalizationPeriod: 10, GameClock: 10}
+	p := rollup.L1Params{L2ChainID: 901, ProposerBond: big.NewInt(1), ChallengerBond: big.NewInt(1), FinalizationPeriod: 10, GameClock: 10}
 	st, err := state.New(types.EmptyRootHash, state.NewDatabaseForTesting())
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := NewOutputs(p)
+	o := rollup.NewOutputs(p)
 	run := func(time uint64, wei uint64, input []byte) []byte {
 		t.Helper()
 		v := uint256.NewInt(wei)
-		st.AddBalance(OutputsAddress, v, tracing.BalanceChangeUnspecified)
-		out, err := o.Run(&chain.Call{State: st, Block: vm.BlockContext{BlockNumber: big.NewInt(int64(time)), Time: time}, Self: OutputsAddress, Caller: common.Address{1}, Value: v, Input: input})
+		st.AddBalance(rollup.OutputsAddress, v, tracing.BalanceChangeUnspecified)
+		out, err := o.Run(&chain.Call{State: st, Block: vm.BlockContext{BlockNumber: big.NewInt(int64(time)), Time: time}, Self: rollup.OutputsAddress, Caller: common.Address{1}, Value: v, Input: input})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,15 +86,14 @@ func TestSettleAdvancesPastTheStepBound(t *testing.T) {
 	}
 	const n = 600
 	for i := range uint64(n) {
-		run(1, 1, must[[]byte](t)(OutputsABI.Pack("proposeOutput", i+1, [32]byte{byte(i)})))
+		run(1, 1, rolluptest.Must[[]byte](t)(rollup.OutputsABI.Pack("proposeOutput", i+1, [32]byte{byte(i)})))
 	}
-	s := outputsOf(st)
-	if o.finalOutput(s, n, 100, false) {
+	if o.FinalOutputIn(st, n, 100, false) {
 		t.Fatal("output 600 found final in one look past 256 outputs")
 	}
 	calls := 0
-	for !o.finalOutput(s, n, 100, false) {
-		run(100, 0, must[[]byte](t)(OutputsABI.Pack("settle")))
+	for !o.FinalOutputIn(st, n, 100, false) {
+		run(100, 0, rolluptest.Must[[]byte](t)(rollup.OutputsABI.Pack("settle")))
 		if calls++; calls > 3 {
 			t.Fatal("settle does not advance")
 		}

@@ -1,9 +1,11 @@
-package rollup
+package rollup_test
 
 import (
 	"testing"
 
 	"github.com/cairn-dev/cairn/da"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // With sampling, the L1 carries a 39-byte commitment to the square of each
@@ -12,14 +14,14 @@ import (
 // one storage node withholding, the other serves; with both, derivation
 // waits at the commitment.
 func TestActionSamplingDerives(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{DA: DASampling})
+	s, ctx := rolluptest.Start(t, rolluptest.Options{DA: rollup.DASampling})
 	b := transfersAndBatch(t, ctx, s, 20)
 	st := s.Batcher.Stats()
 	if st.Certified == 0 || st.Fallbacks != 0 || st.L1Bytes != uint64(da.SampledSize)*st.L1Txs {
 		t.Fatalf("batcher stats %+v", st)
 	}
 	s.Storage[0].Withhold.Store(true)
-	if err := Derive(ctx, s.Verifier); err != nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
@@ -27,22 +29,22 @@ func TestActionSamplingDerives(t *testing.T) {
 	}
 	s.Storage[1].Withhold.Store(true)
 	b = transfersAndBatch(t, ctx, s, 3)
-	if err := Derive(ctx, s.Verifier); err == nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err == nil {
 		t.Fatal("derivation went past withheld data")
 	}
 	s.Storage[1].Withhold.Store(false)
-	if err := Derive(ctx, s.Verifier); err != nil {
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Verifier.Chain().GetHeaderByNumber(b.NumberU64()); got == nil || got.Hash() != b.Hash() {
 		t.Fatal("derivation did not resume once the data came back")
 	}
 	// A malformed commitment from the batcher is dropped and counted.
-	postInbox(t, ctx, s, BatcherKey(), []byte{da.SampledVersion, 1, 2})
-	if err := Derive(ctx, s.Verifier); err != nil {
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), []byte{da.SampledVersion, 1, 2})
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.Verifier.deriver.DropStats()[DropBadCommitment]; n != 1 {
+	if n := s.Verifier.Deriver().DropStats()[rollup.DropBadCommitment]; n != 1 {
 		t.Fatalf("%d bad commitments counted", n)
 	}
 }
@@ -54,16 +56,16 @@ func TestSampledDataChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bt := BatchTx{Data: com.Marshal(), Preimage: data}
-	if got, err := sampledData(&bt); err != nil || string(got) != "frames" {
+	bt := rollup.BatchTx{Data: com.Marshal(), Preimage: data}
+	if got, err := rollup.SampledData(&bt); err != nil || string(got) != "frames" {
 		t.Fatalf("%q, %v", got, err)
 	}
 	bt.Preimage = []byte("framez")
-	if _, err := sampledData(&bt); err == nil {
+	if _, err := rollup.SampledData(&bt); err == nil {
 		t.Fatal("other data passed under the commitment")
 	}
 	bt.Data = bt.Data[:10]
-	if got, err := sampledData(&bt); got != nil || err != nil {
+	if got, err := rollup.SampledData(&bt); got != nil || err != nil {
 		t.Fatalf("a malformed commitment carried %q, %v", got, err)
 	}
 }

@@ -1,4 +1,4 @@
-package rollup
+package rollup_test
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/contracts"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
 // partsGame plays a parted proof against L1 state the way the outputs
@@ -24,12 +26,12 @@ type partsGame struct {
 	st                *state.StateDB
 	lo                common.Hash
 	number            uint64
-	params            *L1Params
+	params            *rollup.L1Params
 	envHash, progHash common.Hash
 }
 
-func (g *partsGame) play(p *StepPart) (*PartResult, error) {
-	res, err := VerifyStepPart(p, g.lo, g.number, g.envHash, g.progHash, AnyL1Block, g.params, g.st)
+func (g *partsGame) play(p *rollup.StepPart) (*rollup.PartResult, error) {
+	res, err := rollup.VerifyStepPart(p, g.lo, g.number, g.envHash, g.progHash, rollup.AnyL1Block, g.params, g.st)
 	if err == nil && res.Progress != nil {
 		g.envHash, g.progHash = res.EnvHash, res.Progress.Hash()
 	}
@@ -39,23 +41,23 @@ func (g *partsGame) play(p *StepPart) (*PartResult, error) {
 // partedBlock makes an L2 block with two deposits (one creating a
 // contract), a forced transaction and twenty sequencer transfers, batches
 // it, and returns its parted proof cut to a small budget.
-func partedBlock(t *testing.T, budget int) (*System, *types.Block, *PartedProof) {
+func partedBlock(t *testing.T, budget int) (*rolluptest.System, *types.Block, *rollup.PartedProof) {
 	// Small frames, so the channel spans several inbox transactions.
-	s, ctx := newSystem(t, SystemOptions{MaxTxData: 1_000})
+	s, ctx := rolluptest.Start(t, rolluptest.Options{MaxTxData: 1_000})
 	greeterABI, bin := contracts.Greeter()
-	ctor := must[[]byte](t)(greeterABI.Pack("", "deposited"))
-	sendL1(t, ctx, s, 4, PortalAddress, nil, must[[]byte](t)(PortalABI.Pack("depositTransaction", common.Address{}, new(big.Int), uint64(2_000_000), append(bin, ctor...))), 1_000_000)
-	sendL1(t, ctx, s, 5, PortalAddress, ether(3), must[[]byte](t)(PortalABI.Pack("depositTransaction", chain.DevAddress(6), ether(3), uint64(100_000), []byte{})), 500_000)
-	force(t, ctx, s, 2, signL2(t, s, 2, 0, common.Address{0xca}, ether(1)))
-	must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
-	seq := dial(t, s.Sequencer.RPCURL())
+	ctor := rolluptest.Must[[]byte](t)(greeterABI.Pack("", "deposited"))
+	rolluptest.SendL1(t, ctx, s, 4, rollup.PortalAddress, nil, rolluptest.Must[[]byte](t)(rollup.PortalABI.Pack("depositTransaction", common.Address{}, new(big.Int), uint64(2_000_000), append(bin, ctor...))), 1_000_000)
+	rolluptest.SendL1(t, ctx, s, 5, rollup.PortalAddress, rolluptest.Ether(3), rolluptest.Must[[]byte](t)(rollup.PortalABI.Pack("depositTransaction", chain.DevAddress(6), rolluptest.Ether(3), uint64(100_000), []byte{})), 500_000)
+	rolluptest.Force(t, ctx, s, 2, rolluptest.SignL2(t, s, 2, 0, common.Address{0xca}, rolluptest.Ether(1)))
+	rolluptest.Must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	seq := rolluptest.Dial(t, s.Sequencer.RPCURL())
 	for i := range 20 {
 		from := uint32(7 + i%3)
 		if _, err := s.SendL2(ctx, seq, chain.DevKey(from), common.Address{byte(i + 1)}, big.NewInt(int64(1000+i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	b := must[*types.Block](t)(s.Sequence(ctx))
+	b := rolluptest.Must[*types.Block](t)(s.Sequence(ctx))
 	if len(b.Transactions()) != 21 {
 		t.Fatalf("block has %d transactions, want 21", len(b.Transactions()))
 	}
@@ -83,13 +85,13 @@ func TestStepParts(t *testing.T) {
 			t.Fatalf("part %d is %d bytes", i, len(raw))
 		}
 	}
-	st := must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
-	pre := must[*Output](t)(OutputAt(s.Sequencer.Chain(), b.NumberU64()-1))
-	post := must[*Output](t)(OutputAt(s.Sequencer.Chain(), b.NumberU64()))
+	st := rolluptest.Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+	pre := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Sequencer.Chain(), b.NumberU64()-1))
+	post := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Sequencer.Chain(), b.NumberU64()))
 	g := &partsGame{st: st, lo: pre.Root(), number: b.NumberU64(), params: &s.Config.Proofs}
 
 	// A block with sequencer transactions needs its channel loaded first.
-	if _, err := g.play(&proof.Parts[0]); !errors.Is(err, ErrBadProof) {
+	if _, err := g.play(&proof.Parts[0]); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("first part before the load: %v", err)
 	}
 	// Load the channel one inbox transaction per call, as a channel too
@@ -99,36 +101,36 @@ func TestStepParts(t *testing.T) {
 	if len(load.Txs) < 2 {
 		t.Fatalf("the channel is in %d inbox transactions, want several", len(load.Txs))
 	}
-	if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: load.Txs[1:2]}, &s.Config.Proofs, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
+	if err := rollup.LoadBatch(st, &rollup.BatchLoad{Start: load.Start, Txs: load.Txs[1:2]}, &s.Config.Proofs, rollup.InboxRecordsOf(st)); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("loading a channel from its second frame: %v", err)
 	}
 	for i, bt := range load.Txs {
-		if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, &s.Config.Proofs, inboxRecords{st}); err != nil {
+		if err := rollup.LoadBatch(st, &rollup.BatchLoad{Start: load.Start, Txs: []rollup.BatchTx{bt}}, &s.Config.Proofs, rollup.InboxRecordsOf(st)); err != nil {
 			t.Fatalf("load %d: %v", i, err)
 		}
 		if i == 0 {
-			if err := loadBatch(st, &BatchLoad{Start: load.Start, Txs: []BatchTx{bt}}, &s.Config.Proofs, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
+			if err := rollup.LoadBatch(st, &rollup.BatchLoad{Start: load.Start, Txs: []rollup.BatchTx{bt}}, &s.Config.Proofs, rollup.InboxRecordsOf(st)); !errors.Is(err, rollup.ErrBadProof) {
 				t.Fatalf("the same frame twice: %v", err)
 			}
 		}
 	}
-	if err := loadBatch(st, &load, &s.Config.Proofs, inboxRecords{st}); !errors.Is(err, ErrBadProof) {
+	if err := rollup.LoadBatch(st, &load, &s.Config.Proofs, rollup.InboxRecordsOf(st)); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("loading a channel twice: %v", err)
 	}
 
-	var res *PartResult
+	var res *rollup.PartResult
 	for i := range proof.Parts {
 		p := proof.Parts[i]
 		if i == 1 {
 			// Skipping a part, or tampering with a transaction, is refused.
-			if _, err := g.play(&proof.Parts[2]); !errors.Is(err, ErrBadProof) {
+			if _, err := g.play(&proof.Parts[2]); !errors.Is(err, rollup.ErrBadProof) {
 				t.Fatalf("skipping part 1: %v", err)
 			}
 			if len(p.Txs) > 0 {
 				bad := p
 				bad.Txs = append([][]byte{}, p.Txs...)
 				bad.Txs[0] = proof.Parts[len(proof.Parts)-1].Txs[0]
-				if _, err := g.play(&bad); !errors.Is(err, ErrBadProof) {
+				if _, err := g.play(&bad); !errors.Is(err, rollup.ErrBadProof) {
 					t.Fatalf("a swapped transaction: %v", err)
 				}
 			}
@@ -143,68 +145,41 @@ func TestStepParts(t *testing.T) {
 	}
 }
 
-// A challenger disputes a true output down to a block too large for one
-// L1 transaction; the proposer proves it in parts and wins.
-func TestActionFalseChallengeLosesToPartedProof(t *testing.T) {
-	st := newStory(t, AgentConfig{PartBudget: 6_000}, AgentConfig{Dishonest: true})
-	seq := dial(t, st.Sequencer.RPCURL())
-	for i := range 24 {
-		if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st.l2Block()
-	st.l2Block()
-	st.round()
-	out := st.play(1)
-	if out == nil || out.Status != OutputDefended {
-		t.Fatalf("true output lost: %+v", out)
-	}
-	moves := st.proposer.Moves()
-	if moves["loadBatch"] != 1 || moves["stepPart"] < 2 || moves["step"] != 0 {
-		t.Fatalf("the proposer did not prove in parts: %v", moves)
-	}
-}
-
-type noLoads struct{}
-
-func (noLoads) Loaded(common.Hash) (uint64, bool) { return 0, true }
-
 // FuzzStepPart feeds arbitrary bytes to a step part's decoder and
 // verifier, as anyone may call stepPart with anything.
 func FuzzStepPart(f *testing.F) {
-	parent := must[*types.Header](&testing.T{})(&types.Header{Number: big.NewInt(0), Extra: EncodeL1Info(L1Info{BaseFee: big.NewInt(1)}), Difficulty: new(big.Int)}, nil)
+	parent := rolluptest.Must[*types.Header](&testing.T{})(&types.Header{Number: big.NewInt(0), Extra: rollup.EncodeL1Info(rollup.L1Info{BaseFee: big.NewInt(1)}), Difficulty: new(big.Int)}, nil)
 	praw, _ := rlp.EncodeToBytes(parent)
 	tx := types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(901), Gas: 21_000})
 	raw, _ := tx.MarshalBinary()
-	seed := StepPart{
-		Env:     StepEnv{Parent: praw, OriginHeader: praw, SeqRoot: SeqRoot([][]byte{raw}), SeqCount: 1},
+	seed := rollup.StepPart{
+		Env:     rollup.StepEnv{Parent: praw, OriginHeader: praw, SeqRoot: rollup.SeqRoot([][]byte{raw}), SeqCount: 1},
 		Count:   1,
 		Txs:     [][]byte{raw},
-		Witness: PartWitness{Nodes: [][]byte{{0xc0}}, Headers: [][]byte{praw}},
+		Witness: rollup.PartWitness{Nodes: [][]byte{{0xc0}}, Headers: [][]byte{praw}},
 	}
 	enc, _ := rlp.EncodeToBytes(&seed)
 	f.Add(enc)
-	seed.Prev = &StepProgress{Position: 1}
+	seed.Prev = &rollup.StepProgress{Position: 1}
 	enc, _ = rlp.EncodeToBytes(&seed)
 	f.Add(enc)
-	lo := OutputRoot(parent.Root, common.Hash{}, parent.Hash())
+	lo := rollup.OutputRoot(parent.Root, common.Hash{}, parent.Hash())
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var p StepPart
+		var p rollup.StepPart
 		if rlp.DecodeBytes(data, &p) != nil {
 			return
 		}
-		verifyStepPart(&p, lo, 1, common.Hash{}, common.Hash{}, &L1Params{L2ChainID: 901, L1FeeScalar: 1, SeqWindow: 10}, noRecords) // must not panic
+		rollup.VerifyStepPartRecords(&p, lo, 1, common.Hash{}, common.Hash{}, &rollup.L1Params{L2ChainID: 901, L1FeeScalar: 1, SeqWindow: 10}, rollup.NoRecords) // must not panic
 	})
 }
 
 // FuzzBatchLoad feeds arbitrary channel loads to loadBatch, its inbox
 // records taken from the load itself so frames reach the decoder.
 func FuzzBatchLoad(f *testing.F) {
-	f.Add(must[[]byte](&testing.T{})(rlp.EncodeToBytes(&BatchLoad{Txs: []BatchTx{{Index: 0, Data: []byte{0, 1, 2}}}})))
+	f.Add(rolluptest.Must[[]byte](&testing.T{})(rlp.EncodeToBytes(&rollup.BatchLoad{Txs: []rollup.BatchTx{{Index: 0, Data: []byte{0, 1, 2}}}})))
 	f.Add([]byte{0xc0})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var l BatchLoad
+		var l rollup.BatchLoad
 		if rlp.DecodeBytes(data, &l) != nil {
 			return
 		}
@@ -213,12 +188,12 @@ func FuzzBatchLoad(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var list batchList
+		var list rollup.BatchList
 		for _, bt := range l.Txs {
 			// Blob records where a commitment is given: their checks run too.
-			list.add(bt, inboxEntry{Hash: crypto.Keccak256Hash(bt.Data), Blob: len(bt.Commitment) > 0})
+			list.Add(bt, rollup.InboxEntry{Hash: crypto.Keccak256Hash(bt.Data), Blob: len(bt.Commitment) > 0})
 		}
-		loadBatch(st, &l, &L1Params{L2ChainID: 901}, list) // must not panic
+		rollup.LoadBatch(st, &l, &rollup.L1Params{L2ChainID: 901}, list) // must not panic
 	})
 }
 
@@ -229,7 +204,7 @@ func FuzzBatchLoad(f *testing.F) {
 func TestLoadBatchRefusesTransactionsWithoutItsFrames(t *testing.T) {
 	s, _, proof := partedBlock(t, 8_000)
 	ctx := context.Background()
-	must[*types.Block](t)(s.Sequence(ctx)) // a later channel, in later inbox transactions
+	rolluptest.Must[*types.Block](t)(s.Sequence(ctx)) // a later channel, in later inbox transactions
 	if err := s.Batch(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +212,7 @@ func TestLoadBatchRefusesTransactionsWithoutItsFrames(t *testing.T) {
 	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(s.Config.L1ChainID))
 	for n := uint64(1); n <= s.L1.Head().Number.Uint64(); n++ {
 		for _, tx := range s.L1.Chain().BlockByNumber(n).Transactions() {
-			if from, _ := types.Sender(signer, tx); tx.To() != nil && *tx.To() == InboxAddress && from == s.Config.Batcher {
+			if from, _ := types.Sender(signer, tx); tx.To() != nil && *tx.To() == rollup.InboxAddress && from == s.Config.Batcher {
 				inbox = append(inbox, tx.Data())
 			}
 		}
@@ -247,14 +222,14 @@ func TestLoadBatchRefusesTransactionsWithoutItsFrames(t *testing.T) {
 	if uint64(len(inbox)) <= last+1 {
 		t.Fatalf("%d inbox transactions, want one after the channel's last (%d)", len(inbox), last)
 	}
-	st := must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
-	run := func(txs ...BatchTx) error {
-		return loadBatch(st, &BatchLoad{Start: load.Start, Txs: txs}, &s.Config.Proofs, inboxRecords{st})
+	st := rolluptest.Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+	run := func(txs ...rollup.BatchTx) error {
+		return rollup.LoadBatch(st, &rollup.BatchLoad{Start: load.Start, Txs: txs}, &s.Config.Proofs, rollup.InboxRecordsOf(st))
 	}
 	if err := run(load.Txs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(BatchTx{Index: last + 1, Data: inbox[last+1]}); !errors.Is(err, ErrBadProof) {
+	if err := run(rollup.BatchTx{Index: last + 1, Data: inbox[last+1]}); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a load of another channel's inbox transaction: %v", err)
 	}
 	if err := run(load.Txs[1:]...); err != nil {
@@ -266,23 +241,23 @@ func TestLoadBatchRefusesTransactionsWithoutItsFrames(t *testing.T) {
 // for its bytes alone: otherwise a proof of a block stuffed with heavy
 // transactions makes every L1 node run them for the price of a transfer.
 func TestStepPaysForTheL2GasItRuns(t *testing.T) {
-	o := NewOutputs(L1Params{L2ChainID: 901})
+	o := rollup.NewOutputs(rollup.L1Params{L2ChainID: 901})
 	tx := func(gas uint64) []byte {
 		raw, _ := types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(901), Gas: gas}).MarshalBinary()
 		return raw
 	}
 	cost := func(method string, proof any) uint64 {
-		raw := must[[]byte](t)(rlp.EncodeToBytes(proof))
-		return o.RequiredGas(must[[]byte](t)(OutputsABI.Pack(method, big.NewInt(1), big.NewInt(0), raw)))
+		raw := rolluptest.Must[[]byte](t)(rlp.EncodeToBytes(proof))
+		return o.RequiredGas(rolluptest.Must[[]byte](t)(rollup.OutputsABI.Pack(method, big.NewInt(1), big.NewInt(0), raw)))
 	}
-	light := cost("step", &StepProof{Txs: [][]byte{tx(21_000)}})
-	heavy := cost("step", &StepProof{Txs: [][]byte{tx(10_000_000)}})
-	if heavy < light+(10_000_000-21_000)/ExecGasDivisor {
+	light := cost("step", &rollup.StepProof{Txs: [][]byte{tx(21_000)}})
+	heavy := cost("step", &rollup.StepProof{Txs: [][]byte{tx(10_000_000)}})
+	if heavy < light+(10_000_000-21_000)/rollup.ExecGasDivisor {
 		t.Fatalf("a step with a 10M-gas transaction costs %d, one with a transfer %d", heavy, light)
 	}
-	lightPart := cost("stepPart", &StepPart{Txs: [][]byte{tx(21_000)}})
-	heavyPart := cost("stepPart", &StepPart{Txs: [][]byte{tx(21_000), tx(8_000_000)}})
-	if heavyPart < lightPart+8_000_000/ExecGasDivisor {
+	lightPart := cost("stepPart", &rollup.StepPart{Txs: [][]byte{tx(21_000)}})
+	heavyPart := cost("stepPart", &rollup.StepPart{Txs: [][]byte{tx(21_000), tx(8_000_000)}})
+	if heavyPart < lightPart+8_000_000/rollup.ExecGasDivisor {
 		t.Fatalf("a part with an 8M-gas transaction costs %d, one with a transfer %d", heavyPart, lightPart)
 	}
 }

@@ -188,7 +188,7 @@ func (pr *partsProver) cut(budget int) ([]StepPart, error) {
 				n = max(1, min(next, n-1))
 				continue
 			}
-			if gas := execGas(part.Txs, part.Queue, pr.l2ChainID); gas > PartExecBudget && n > 1 {
+			if gas := ExecGas(part.Txs, part.Queue, pr.l2ChainID); gas > PartExecBudget && n > 1 {
 				next := n * PartExecBudget * 9 / (10 * gas)
 				n = max(1, min(next, n-1))
 				continue

@@ -265,3 +265,9 @@ func (v L1View) Covering(ctx context.Context, n uint64) (*OutputInfo, error) {
 	}
 	return nil, nil
 }
+
+// StorageProof is an archived storage proof of the message passer.
+type StorageProof struct {
+	StorageHash common.Hash     `json:"storageHash"` // the message passer's storage root at the block
+	Proof       []hexutil.Bytes `json:"proof"`       // root first, as eth_getProof's storageProof
+}

@@ -20,6 +20,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/agents"
+	"github.com/cairn-dev/cairn/rollup/batcher"
+	"github.com/cairn-dev/cairn/rollup/node"
 )
 
 func rollupCmd() *cobra.Command {
@@ -160,7 +163,7 @@ func runRollupNode(cmd *cobra.Command, f *rollupNodeFlags) error {
 	if f.sequencer {
 		role = "sequencer"
 	}
-	n, err := rollup.StartNode(dialCtx, rollup.NodeConfig{
+	n, err := node.Start(dialCtx, node.Config{
 		Name: role, Rollup: cfg, DataDir: f.dataDir, L1: l1c, L1Beacon: cmp.Or(f.beacon, f.l1), RPCAddr: f.rpcAddr,
 		Sequencer: f.sequencer, BlockTime: f.blockTime, SequencerKey: unsafeKey,
 		SequencerRPC: f.seqRPC, Follow: f.seqRPC != "" && cfg.UnsafeBlockSigner != (common.Address{}),
@@ -180,7 +183,7 @@ func runRollupNode(cmd *cobra.Command, f *rollupNodeFlags) error {
 		}
 	}()
 	if f.sequencer {
-		b, err := rollup.NewBatcher(rollup.BatcherConfig{Rollup: cfg, L1: l1c, L2: n, Key: key, Log: log})
+		b, err := batcher.New(batcher.Config{Rollup: cfg, L1: l1c, L2: n, Key: key, Log: log})
 		if err != nil {
 			return err
 		}
@@ -188,12 +191,12 @@ func runRollupNode(cmd *cobra.Command, f *rollupNodeFlags) error {
 		fmt.Fprintf(out, "  batcher %s posts to the inbox %s in %s\n", crypto.PubkeyToAddress(key.PublicKey), rollup.InboxAddress, cmp.Or(cfg.DA, rollup.DACalldata))
 	}
 	if f.propose {
-		a := rollup.NewProposer(rollup.AgentConfig{Node: n, L1: l1c, Key: key, Interval: f.interval, Log: log})
+		a := agents.NewProposer(agents.Config{Node: n, L1: l1c, Key: key, Interval: f.interval, Log: log})
 		closers = append(closers, a.Close)
 		fmt.Fprintf(out, "  proposer %s posts an output every %d L2 blocks\n", crypto.PubkeyToAddress(key.PublicKey), f.interval)
 	}
 	if f.challenge {
-		a := rollup.NewChallenger(rollup.AgentConfig{Node: n, L1: l1c, Key: key, Log: log})
+		a := agents.NewChallenger(agents.Config{Node: n, L1: l1c, Key: key, Log: log})
 		closers = append(closers, a.Close)
 		fmt.Fprintf(out, "  challenger %s checks every output against the chain derived from L1\n", crypto.PubkeyToAddress(key.PublicKey))
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/devnet"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/agents"
 )
 
 // Anyone can verify: a verifier started in its own process from the
@@ -106,7 +107,7 @@ func TestRollupNodeInItsOwnProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l1c.Close()
-	liar := rollup.NewProposer(rollup.AgentConfig{Node: d.Rollup.Verifier, L1: l1c, Key: rollup.ProposerKey(), Interval: 8,
+	liar := agents.NewProposer(agents.Config{Node: d.Rollup.Verifier, L1: l1c, Key: rollup.ProposerKey(), Interval: 8,
 		Lie: func(o *rollup.Output) common.Hash { return common.Hash{0xba, 0xd} }, Log: slog.New(slog.DiscardHandler)})
 	defer liar.Close()
 	view := rollup.L1View{C: l1c}

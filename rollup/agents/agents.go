@@ -1,4 +1,4 @@
-package rollup
+package agents
 
 import (
 	"context"
@@ -16,11 +16,13 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/cairn-dev/cairn/internal/ethtx"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/node"
 )
 
-// AgentConfig configures a proposer or a challenger.
-type AgentConfig struct {
-	Node *Node             // the L2 node whose derived chain it trusts (a verifier)
+// Config configures a proposer or a challenger.
+type Config struct {
+	Node *node.Node        // the L2 node whose derived chain it trusts (a verifier)
 	L1   *ethclient.Client // the L1, for the outputs contract and the portal
 	Key  *ecdsa.PrivateKey // its L1 account, which posts bonds
 	// Interval is how many L2 blocks a proposer lets pass between outputs.
@@ -28,7 +30,7 @@ type AgentConfig struct {
 	// Lie makes a dishonest proposer: it posts Lie(output) instead of the
 	// output's root. A dishonest challenger challenges every output and
 	// disagrees with every midpoint. For the lab's attacks.
-	Lie       func(*Output) common.Hash
+	Lie       func(*rollup.Output) common.Hash
 	Dishonest bool
 	// Silent makes the agent post and challenge but never move in a game.
 	Silent bool
@@ -44,8 +46,8 @@ type AgentConfig struct {
 // and acts on it with its own L1 account, checking every claim against its
 // L2 node's chain derived from L1.
 type Agent struct {
-	cfg      AgentConfig
-	view     L1View
+	cfg      Config
+	view     rollup.L1View
 	proposer bool
 	log      *slog.Logger
 	sent     map[string]bool // moves already sent
@@ -62,13 +64,13 @@ type Agent struct {
 }
 
 // NewProposer returns a proposer of outputs that defends them.
-func NewProposer(cfg AgentConfig) *Agent { return newAgent(cfg, true) }
+func NewProposer(cfg Config) *Agent { return newAgent(cfg, true) }
 
 // NewChallenger returns a challenger that disputes outputs its node
 // disagrees with.
-func NewChallenger(cfg AgentConfig) *Agent { return newAgent(cfg, false) }
+func NewChallenger(cfg Config) *Agent { return newAgent(cfg, false) }
 
-func newAgent(cfg AgentConfig, proposer bool) *Agent {
+func newAgent(cfg Config, proposer bool) *Agent {
 	if cfg.Interval == 0 {
 		cfg.Interval = 20
 	}
@@ -80,7 +82,7 @@ func newAgent(cfg AgentConfig, proposer bool) *Agent {
 		name = "proposer"
 	}
 	a := &Agent{
-		cfg: cfg, view: L1View{C: cfg.L1}, proposer: proposer,
+		cfg: cfg, view: rollup.L1View{C: cfg.L1}, proposer: proposer,
 		log: cfg.Log.With("node", name), sent: map[string]bool{}, moves: map[string]int{}, stop: make(chan struct{}),
 		proofs: map[uint64]*readyProof{},
 	}
@@ -132,8 +134,8 @@ func (a *Agent) Step(ctx context.Context) error {
 		}
 		a.forget(ctx, outs)
 	}
-	me := addressOf(a.cfg.Key)
-	p := &a.cfg.Node.rollup.Proofs
+	me := crypto.PubkeyToAddress(a.cfg.Key.PublicKey)
+	p := &a.cfg.Node.Config().Proofs
 	disputed := false // an honest challenger disputes the first false output only
 	for _, o := range outs[1:] {
 		games, err := a.view.Games(ctx, o)
@@ -143,12 +145,12 @@ func (a *Agent) Step(ctx context.Context) error {
 		mine := false
 		for _, g := range games {
 			mine = mine || g.Challenger == me
-			if g.Result != GameOpen {
+			if g.Result != rollup.GameOpen {
 				continue
 			}
 			if head.Time > g.Deadline {
 				// A party ends a game the other has lost on time.
-				if a.proposer && o.Proposer == me && g.Turn == TurnRespond || !a.proposer && g.Challenger == me && g.Turn != TurnRespond {
+				if a.proposer && o.Proposer == me && g.Turn == rollup.TurnRespond || !a.proposer && g.Challenger == me && g.Turn != rollup.TurnRespond {
 					a.send(ctx, fmt.Sprintf("resolve-%d-%d", o.Serial, g.Number), "resolve", nil, big.NewInt(int64(o.Index)), big.NewInt(int64(g.Number)))
 				}
 				continue
@@ -185,11 +187,11 @@ func (a *Agent) Step(ctx context.Context) error {
 
 // truth is the agent's node's output at an L2 block, or nil when it has
 // not derived that far.
-func (a *Agent) truth(n uint64) *Output {
+func (a *Agent) truth(n uint64) *rollup.Output {
 	if safe := a.cfg.Node.SafeHead(); safe == nil || safe.Number.Uint64() < n {
 		return nil
 	}
-	o, err := OutputAt(a.cfg.Node.store, n)
+	o, err := rollup.OutputAt(a.cfg.Node.Chain(), n)
 	if err != nil {
 		return nil
 	}
@@ -209,7 +211,7 @@ func (a *Agent) claimable(l1Block uint64) (n uint64, known bool) {
 // disputes reports whether output o is false: its block is not one L1 data
 // before it gave, or its root is not the node's. known is false while the
 // node cannot tell yet.
-func (a *Agent) disputes(o OutputInfo) (known, wrong bool) {
+func (a *Agent) disputes(o rollup.OutputInfo) (known, wrong bool) {
 	limit, ok := a.claimable(o.L1Block)
 	if !ok {
 		return false, false
@@ -229,7 +231,7 @@ func (a *Agent) disputes(o OutputInfo) (known, wrong bool) {
 	return true, false
 }
 
-func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
+func (a *Agent) propose(ctx context.Context, outs []rollup.OutputInfo) error {
 	last := outs[len(outs)-1]
 	safe := a.cfg.Node.SafeHead()
 	if safe == nil {
@@ -238,7 +240,7 @@ func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
 	// Build the proofs a game over the next output could ask for as soon
 	// as each block is safe, while the node still has the state they need
 	// (its last 128 blocks: with blocks on demand, seconds).
-	a.prepare(last.L2Block, min(safe.Number.Uint64(), last.L2Block+MaxOutputSpan))
+	a.prepare(last.L2Block, min(safe.Number.Uint64(), last.L2Block+rollup.MaxOutputSpan))
 	if safe.Number.Uint64() < last.L2Block+a.cfg.Interval {
 		return nil
 	}
@@ -250,7 +252,7 @@ func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
 			return nil
 		}
 	}
-	o := a.truth(min(safe.Number.Uint64(), last.L2Block+MaxOutputSpan))
+	o := a.truth(min(safe.Number.Uint64(), last.L2Block+rollup.MaxOutputSpan))
 	if o == nil {
 		return nil
 	}
@@ -261,7 +263,7 @@ func (a *Agent) propose(ctx context.Context, outs []OutputInfo) error {
 	if a.sent[fmt.Sprintf("propose-%d", o.Number)] {
 		return nil
 	}
-	a.send(ctx, fmt.Sprintf("propose-%d", o.Number), "proposeOutput", a.cfg.Node.rollup.Proofs.ProposerBond, o.Number, root)
+	a.send(ctx, fmt.Sprintf("propose-%d", o.Number), "proposeOutput", a.cfg.Node.Config().Proofs.ProposerBond, o.Number, root)
 	return nil
 }
 
@@ -285,14 +287,14 @@ func (a *Agent) prepare(after, upTo uint64) {
 // and parts of a parted one.
 type readyProof struct {
 	single []byte
-	parted *PartedProof
+	parted *rollup.PartedProof
 }
 
 func (a *Agent) budget() int {
 	if a.cfg.PartBudget > 0 {
 		return a.cfg.PartBudget
 	}
-	return DefaultPartBudget
+	return rollup.DefaultPartBudget
 }
 
 // buildProof builds block n's one-step proof, in parts when one step would
@@ -306,7 +308,7 @@ func (a *Agent) buildProof(n uint64) (*readyProof, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(raw) <= a.budget() && execGas(proof.Txs, proof.Queue, a.cfg.Node.rollup.L2ChainID) <= PartExecBudget {
+	if len(raw) <= a.budget() && rollup.ExecGas(proof.Txs, proof.Queue, a.cfg.Node.Config().L2ChainID) <= rollup.PartExecBudget {
 		return &readyProof{single: raw}, nil
 	}
 	parted, err := a.cfg.Node.StepParts(n, a.budget())
@@ -319,7 +321,7 @@ func (a *Agent) buildProof(n uint64) (*readyProof, error) {
 // forget drops the prepared proofs of blocks no game can reach any more:
 // those up to the newest final output. Final outputs are a prefix of the
 // list, so a binary search finds it.
-func (a *Agent) forget(ctx context.Context, outs []OutputInfo) {
+func (a *Agent) forget(ctx context.Context, outs []rollup.OutputInfo) {
 	if len(a.proofs) == 0 {
 		return
 	}
@@ -337,23 +339,23 @@ func (a *Agent) forget(ctx context.Context, outs []OutputInfo) {
 	}
 }
 
-func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
+func (a *Agent) defend(ctx context.Context, o rollup.OutputInfo, g *rollup.GameInfo) error {
 	key := fmt.Sprintf("%d-%d-%d-%d-%d", o.Serial, g.Number, g.Turn, g.Lo, g.Hi)
 	index, game := big.NewInt(int64(o.Index)), big.NewInt(int64(g.Number))
 	switch g.Turn {
-	case TurnDefend:
+	case rollup.TurnDefend:
 		mid := g.Lo + (g.Hi-g.Lo)/2
 		root := common.Hash{}
 		if t := a.truth(mid); t != nil {
 			root = t.Root()
 		} else if a.cfg.Lie != nil {
 			// A liar defends a block it does not have with a made-up root.
-			root = crypto.Keccak256Hash(h64(mid).Bytes())
+			root = crypto.Keccak256Hash(common.BigToHash(new(big.Int).SetUint64(mid)).Bytes())
 		} else {
 			return nil
 		}
 		a.send(ctx, "defend-"+key, "defend", nil, index, game, root)
-	case TurnStep:
+	case rollup.TurnStep:
 		if t := a.truth(g.Hi); t == nil || t.Root() != g.HiRoot {
 			a.log.Warn("Cannot prove the disputed output: it is not what L1 data gives", "index", o.Index, "block", g.Hi)
 			return nil
@@ -388,7 +390,7 @@ func (a *Agent) defend(ctx context.Context, o OutputInfo, g *GameInfo) error {
 // stepInParts proves block g.Hi in bounded L1 transactions: the loads of
 // its channel, then the parts, sent at once with consecutive nonces so
 // they run in order.
-func (a *Agent) stepInParts(ctx context.Context, key string, o OutputInfo, g *GameInfo, proof *PartedProof) {
+func (a *Agent) stepInParts(ctx context.Context, key string, o rollup.OutputInfo, g *rollup.GameInfo, proof *rollup.PartedProof) {
 	a.log.Info("Proving the disputed block in parts", "index", o.Index, "block", g.Hi, "loads", len(proof.Loads), "parts", len(proof.Parts))
 	for i, l := range proof.Loads {
 		raw, _ := rlp.EncodeToBytes(&l)
@@ -401,8 +403,8 @@ func (a *Agent) stepInParts(ctx context.Context, key string, o OutputInfo, g *Ga
 	a.sent["step-"+key] = true
 }
 
-func (a *Agent) respond(ctx context.Context, o OutputInfo, g *GameInfo) error {
-	if g.Turn != TurnRespond {
+func (a *Agent) respond(ctx context.Context, o rollup.OutputInfo, g *rollup.GameInfo) error {
+	if g.Turn != rollup.TurnRespond {
 		return nil
 	}
 	mid := g.Lo + (g.Hi-g.Lo)/2
@@ -431,16 +433,16 @@ func (a *Agent) send(ctx context.Context, key, method string, value *big.Int, ar
 	if a.sent[key] {
 		return
 	}
-	data, err := OutputsABI.Pack(method, args...)
+	data, err := rollup.OutputsABI.Pack(method, args...)
 	if err != nil {
 		a.log.Error("Pack", "method", method, "err", err)
 		return
 	}
 	gas := uint64(300_000)
 	if method == "step" || method == "stepPart" || method == "loadBatch" || method == "proveL1Headers" {
-		gas = maxCalldataGas(len(data)) + NewOutputs(a.cfg.Node.rollup.Proofs).RequiredGas(data)
+		gas = rollup.MaxCalldataGas(len(data)) + rollup.NewOutputs(a.cfg.Node.Config().Proofs).RequiredGas(data)
 	}
-	tx, err := ethtx.Send(ctx, a.cfg.L1, a.cfg.Key, OutputsAddress, value, data, gas)
+	tx, err := ethtx.Send(ctx, a.cfg.L1, a.cfg.Key, rollup.OutputsAddress, value, data, gas)
 	if err != nil {
 		a.log.Warn("Sending failed", "method", method, "err", err)
 		return

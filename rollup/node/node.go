@@ -1,4 +1,4 @@
-package rollup
+package node
 
 import (
 	"context"
@@ -23,19 +23,21 @@ import (
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/internal/promutil"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/derive"
 	"github.com/cairn-dev/cairn/rpc"
 )
 
 // ClientVersion is what web3_clientVersion answers on rollup nodes.
 const ClientVersion = "cairn-rollup/v0.1.0"
 
-// NodeConfig configures a rollup node: a sequencer, or a verifier that reads
+// Config configures a rollup node: a sequencer, or a verifier that reads
 // only L1.
-type NodeConfig struct {
+type Config struct {
 	Name    string // for logs and metrics: "sequencer", "verifier"
-	Rollup  *Config
-	DataDir string   // "" keeps the chain in memory
-	L1      L1Client // the L1 node's JSON-RPC (ethclient)
+	Rollup  *rollup.Config
+	DataDir string          // "" keeps the chain in memory
+	L1      rollup.L1Client // the L1 node's JSON-RPC (ethclient)
 	// L1Beacon is the base URL of the L1's Beacon API, where blobs the
 	// batcher posted are read (Cairn's L1 serves it on its JSON-RPC port);
 	// "" reads none, and derivation waits at the first blob it meets.
@@ -80,12 +82,12 @@ type NodeConfig struct {
 // derivation, which rebuilds the chain from L1 and moves the safe and
 // finalized heads. A verifier's chain is derived only.
 type Node struct {
-	cfg     NodeConfig
-	rollup  *Config
+	cfg     Config
+	rollup  *rollup.Config
 	store   *chain.Store
-	engine  *Engine
-	l1      *L1Reader
-	deriver *Deriver
+	engine  *rollup.Engine
+	l1      *rollup.L1Reader
+	deriver *derive.Deriver
 	pool    *pool
 	server  *rpc.Server
 	log     *slog.Logger
@@ -117,9 +119,9 @@ var ErrNotSequencer = errors.New("this rollup node is a verifier and has no sequ
 // its L1 view is too old for the block's time (the L1 has stalled).
 var ErrL1Behind = errors.New("L1 origin too old for a new block: waiting for L1")
 
-// StartNode opens the node's chain, replays blocks lost in a crash, and
+// Start opens the node's chain, replays blocks lost in a crash, and
 // starts its loops and RPC server.
-func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
+func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.Rollup.Validate(); err != nil {
 		return nil, err
 	}
@@ -133,7 +135,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		}
 	}
 	if cfg.BlockTime <= 0 {
-		cfg.BlockTime = DefaultBlockTime
+		cfg.BlockTime = rollup.DefaultBlockTime
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -149,8 +151,8 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		cfg:    cfg,
 		rollup: cfg.Rollup,
 		store:  store,
-		engine: NewEngine(cfg.Rollup, store, log),
-		l1:     NewL1Reader(cfg.L1, cfg.Rollup.L2ChainID, log),
+		engine: rollup.NewEngine(cfg.Rollup, store, log),
+		l1:     rollup.NewL1Reader(cfg.L1, cfg.Rollup.L2ChainID, log),
 		log:    log,
 		work:   make(chan struct{}, 1),
 		signed: lru.NewCache[common.Hash, *SignedBlock](signedBlockCache),
@@ -169,11 +171,11 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	}
 	if cfg.SequencerKey != nil && crypto.PubkeyToAddress(cfg.SequencerKey.PublicKey) != cfg.Rollup.UnsafeBlockSigner {
 		store.Close()
-		return nil, fmt.Errorf("%w: the sequencer key is not the rollup's unsafe-block signer %s", ErrConfig, cfg.Rollup.UnsafeBlockSigner)
+		return nil, fmt.Errorf("%w: the sequencer key is not the rollup's unsafe-block signer %s", rollup.ErrConfig, cfg.Rollup.UnsafeBlockSigner)
 	}
 	if cfg.Follow && (cfg.SequencerRPC == "" || cfg.Rollup.UnsafeBlockSigner == (common.Address{})) {
 		store.Close()
-		return nil, fmt.Errorf("%w: following needs the sequencer's RPC and the rollup's unsafe-block signer", ErrConfig)
+		return nil, fmt.Errorf("%w: following needs the sequencer's RPC and the rollup's unsafe-block signer", rollup.ErrConfig)
 	}
 	if cfg.Sequencer {
 		n.pool = newPool(cfg.Rollup, cfg.PoolSize)
@@ -192,13 +194,13 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if cfg.Registry != nil {
 		reg = prometheus.WrapRegistererWith(labels, cfg.Registry)
 	}
-	if n.deriver, err = NewDeriver(cfg.Rollup, n.l1, store, n, reg, log); err != nil {
+	if n.deriver, err = derive.New(cfg.Rollup, n.l1, store, n, reg, log); err != nil {
 		return fail(err)
 	}
 	if !cfg.Sequencer {
 		// A sequencer has its senders from admission; a verifier recovers
 		// them for each batch on every core.
-		n.deriver.warm = n.engine.WarmSenders
+		n.deriver.Warm = n.engine.WarmSenders
 	}
 	if cfg.SequencerRPC != "" {
 		if n.forward, err = gethrpc.DialContext(ctx, cfg.SequencerRPC); err != nil {
@@ -207,7 +209,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	}
 	if cfg.RPCAddr != "" {
 		opts := rpc.Options{ClientVersion: ClientVersion, Limits: cfg.RPCLimits, Registry: cfg.Registry, MetricsLabel: cfg.Name, Log: log}
-		opts.APIs = map[string]any{"rollup": &RollupAPI{n: n, waiters: make(chan struct{}, maxFollowWaiters)}}
+		opts.APIs = map[string]any{"rollup": &API{n: n, waiters: make(chan struct{}, maxFollowWaiters)}}
 		srv, err := rpc.NewServer(n, opts)
 		if err == nil {
 			err = srv.Start(cfg.RPCAddr)
@@ -288,10 +290,10 @@ func (n *Node) WSURL() string {
 }
 
 // Deriver returns the node's derivation pipeline.
-func (n *Node) Deriver() *Deriver { return n.deriver }
+func (n *Node) Deriver() *derive.Deriver { return n.deriver }
 
 // Config returns the rollup configuration.
-func (n *Node) Config() *Config { return n.rollup }
+func (n *Node) Config() *rollup.Config { return n.rollup }
 
 // sequenceLoop builds a block every BlockTime and, with MinBlockGap, as
 // soon as transactions wait and the pacer allows.
@@ -408,7 +410,7 @@ func (n *Node) Sequence(ctx context.Context) (*types.Block, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	parent := n.store.Head()
-	pinfo, err := Origin(parent)
+	pinfo, err := rollup.Origin(parent)
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +431,7 @@ func (n *Node) Sequence(ctx context.Context) (*types.Block, error) {
 		return nil, err
 	}
 	txs := n.pool.take(maxBlockTxs, parent.GasLimit)
-	res, err := n.engine.Build(&Attributes{Parent: parent, Time: t, Origin: infoOf(origin), Queue: queue, Txs: txs})
+	res, err := n.engine.Build(&rollup.Attributes{Parent: parent, Time: t, Origin: rollup.L1InfoOf(origin), Queue: queue, Txs: txs})
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +476,7 @@ func (n *Node) chooseOrigin(ctx context.Context, from, t uint64) (*types.Header,
 	return n.l1.Header(ctx, num)
 }
 
-func hasForced(q []QueueItem) bool {
+func hasForced(q []rollup.QueueItem) bool {
 	for _, item := range q {
 		if item.Deposit == nil {
 			return true
@@ -486,12 +488,12 @@ func hasForced(q []QueueItem) bool {
 // Apply implements Sink: a derived block that matches the stored block at
 // its height becomes safe as it is; one that does not replaces the stored
 // chain from there.
-func (n *Node) Apply(ctx context.Context, a *Attributes) (*types.Header, error) {
+func (n *Node) Apply(ctx context.Context, a *rollup.Attributes) (*types.Header, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	number := a.Parent.Number.Uint64() + 1
 	if b := n.store.BlockByNumber(number); b != nil {
-		if Matches(b, a) {
+		if rollup.Matches(b, a) {
 			n.derived = number // safe once Apply returns: following must not undo it
 			return b.Header(), nil
 		}
@@ -631,7 +633,7 @@ func (n *Node) Layer(rpcURLs, wsURLs []string) rpc.Layer {
 }
 
 // LayerInfo describes a rollup for cairn_layers.
-func LayerInfo(c *Config, rpcURLs, wsURLs []string) rpc.Layer {
+func LayerInfo(c *rollup.Config, rpcURLs, wsURLs []string) rpc.Layer {
 	return rpc.Layer{
 		Name:    "optimistic-rollup",
 		Kind:    "optimistic-rollup",
@@ -639,11 +641,11 @@ func LayerInfo(c *Config, rpcURLs, wsURLs []string) rpc.Layer {
 		RPC:     rpcURLs,
 		WS:      wsURLs,
 		Contracts: map[string]common.Address{
-			"portal":          PortalAddress,
-			"batchInbox":      InboxAddress,
+			"portal":          rollup.PortalAddress,
+			"batchInbox":      rollup.InboxAddress,
 			"batcher":         c.Batcher,
-			"outputs":         OutputsAddress,
-			"messagePasserL2": MessagePasserAddress,
+			"outputs":         rollup.OutputsAddress,
+			"messagePasserL2": rollup.MessagePasserAddress,
 		},
 		Params: map[string]any{
 			"sequencingWindow":   c.SeqWindow,
@@ -718,7 +720,7 @@ func (n *Node) BlockByNumber(ctx context.Context, number *big.Int) (*types.Block
 
 // StepProof makes the one-step proof of L2 block number from this node's
 // chain.
-func (n *Node) StepProof(number uint64) (*StepProof, error) {
+func (n *Node) StepProof(number uint64) (*rollup.StepProof, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.engine.MakeStepProof(n.l1, number)
@@ -734,7 +736,7 @@ func (n *Node) L1HeaderProof(number uint64, budget int) ([][]byte, error) {
 
 // StepParts builds the parted one-step proof of L2 block number, each
 // load and part at most budget bytes.
-func (n *Node) StepParts(number uint64, budget int) (*PartedProof, error) {
+func (n *Node) StepParts(number uint64, budget int) (*rollup.PartedProof, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.engine.MakeStepParts(n.l1, number, budget)

@@ -1,4 +1,4 @@
-package rollup
+package rolluptest
 
 import (
 	"context"
@@ -9,40 +9,12 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rollup/batch"
+	"github.com/cairn-dev/cairn/rollup/derive"
 )
-
-// postInbox sends data to the batch inbox from key and mines it.
-func postInbox(t testing.TB, ctx context.Context, s *System, key *ecdsa.PrivateKey, data []byte) {
-	t.Helper()
-	postInboxValue(t, ctx, s, key, data, nil)
-}
-
-// postInboxValue is postInbox with value sent along.
-func postInboxValue(t testing.TB, ctx context.Context, s *System, key *ecdsa.PrivateKey, data []byte, value *big.Int) {
-	t.Helper()
-	c := s.L1.Client()
-	nonce, err := c.PendingNonceAt(ctx, addressOf(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(big.NewInt(L1MinerChainID)), &types.DynamicFeeTx{
-		ChainID: big.NewInt(L1MinerChainID), Nonce: nonce, To: &InboxAddress, Data: data, Value: value,
-		Gas: 21_000 + 40*uint64(len(data)), GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(100 * params.GWei),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SendTransaction(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.L1.Mine(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // channelOf returns inbox calldata carrying payload as one complete channel.
 func channelOf(payload []byte) []byte {
@@ -53,35 +25,35 @@ func channelOf(payload []byte) []byte {
 // garbage: derivation drops it by its rules, counts it, and goes on to
 // derive the real batches that follow.
 func TestActionGarbageInInbox(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
-	seq := dial(t, s.Sequencer.RPCURL())
-	tx := must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), chain.DevAddress(2), ether(1)))
-	must[*types.Block](t)(s.Sequence(ctx))
+	s, ctx := Start(t, Options{})
+	seq := Dial(t, s.Sequencer.RPCURL())
+	tx := Must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), chain.DevAddress(2), Ether(1)))
+	Must[*types.Block](t)(s.Sequence(ctx))
 
-	stranger, batcher := chain.DevKey(3), BatcherKey()
-	zstdGarbage := must[[]byte](t)(batch.Compress([]byte("not a batch")))
+	stranger, batcher := chain.DevKey(3), rollup.BatcherKey()
+	zstdGarbage := Must[[]byte](t)(batch.Compress([]byte("not a batch")))
 	validRaw := func() []byte {
 		b := s.Sequencer.Chain().BlockByNumber(1)
-		bt := &batch.Batch{Blocks: []batch.Block{{Number: 1, Time: b.Time(), Origin: must[L1Info](t)(Origin(b.Header())).Number, Txs: b.Transactions()}}}
+		bt := &batch.Batch{Blocks: []batch.Block{{Number: 1, Time: b.Time(), Origin: Must[rollup.L1Info](t)(rollup.Origin(b.Header())).Number, Txs: b.Transactions()}}}
 		copy(bt.ParentCheck[:], b.ParentHash().Bytes())
-		raw := must[[]byte](t)(batch.Encode(bt, big.NewInt(int64(s.Config.L2ChainID))))
-		return must[[]byte](t)(batch.Compress(raw))
+		raw := Must[[]byte](t)(batch.Encode(bt, big.NewInt(int64(s.Config.L2ChainID))))
+		return Must[[]byte](t)(batch.Compress(raw))
 	}()
 	cases := []struct {
 		key    *ecdsa.PrivateKey
 		data   []byte
 		reason string
 	}{
-		{stranger, channelOf(validRaw), DropForeignSender}, // a real batch, from the wrong sender
-		{batcher, []byte{0x01, 0x02, 0x03}, DropBadFrame},  // unknown version
-		{batcher, []byte{0x00}, DropBadFrame},              // no frames
-		{batcher, channelOf(validRaw)[:40], DropBadFrame},  // truncated frame
-		{batcher, channelOf([]byte("not zstd")), DropBadChannel},
-		{batcher, channelOf(zstdGarbage), DropBadChannel},
-		{batcher, batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{9}, Number: 3, Data: []byte{1}}), DropFrame}, // out of order
+		{stranger, channelOf(validRaw), rollup.DropForeignSender}, // a real batch, from the wrong sender
+		{batcher, []byte{0x01, 0x02, 0x03}, rollup.DropBadFrame},  // unknown version
+		{batcher, []byte{0x00}, rollup.DropBadFrame},              // no frames
+		{batcher, channelOf(validRaw)[:40], rollup.DropBadFrame},  // truncated frame
+		{batcher, channelOf([]byte("not zstd")), rollup.DropBadChannel},
+		{batcher, channelOf(zstdGarbage), rollup.DropBadChannel},
+		{batcher, batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{9}, Number: 3, Data: []byte{1}}), rollup.DropFrame}, // out of order
 	}
 	for _, c := range cases {
-		postInbox(t, ctx, s, c.key, c.data)
+		PostInbox(t, ctx, s, c.key, c.data)
 		before := s.Verifier.Deriver().DropStats()[c.reason]
 		if err := Derive(ctx, s.Verifier); err != nil {
 			t.Fatalf("derivation halted on %s garbage: %v", c.reason, err)
@@ -97,28 +69,28 @@ func TestActionGarbageInInbox(t *testing.T) {
 	// The real batch, sent by the batcher with value: the inbox refuses it
 	// and records nothing, so derivation drops it as well (no proof could
 	// name it).
-	postInboxValue(t, ctx, s, batcher, channelOf(validRaw), big.NewInt(1))
+	PostInboxValue(t, ctx, s, batcher, channelOf(validRaw), big.NewInt(1))
 	if err := Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
-	if s.Verifier.Deriver().DropStats()[DropInboxValue] != 1 || s.Verifier.SafeHead().Number.Sign() != 0 {
+	if s.Verifier.Deriver().DropStats()[rollup.DropInboxValue] != 1 || s.Verifier.SafeHead().Number.Sign() != 0 {
 		t.Fatalf("a batch sent with value was derived: %v", s.Verifier.Deriver().DropStats())
 	}
 
 	// The real batch from the batcher is derived, and posting it again is
 	// dropped as not extending the safe head.
-	postInbox(t, ctx, s, batcher, channelOf(validRaw))
+	PostInbox(t, ctx, s, batcher, channelOf(validRaw))
 	if err := Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
 	if !included(t, s.Verifier, tx.Hash()) || s.Verifier.Chain().Head().Hash() != s.Sequencer.Chain().GetHeaderByNumber(1).Hash() {
 		t.Fatal("the real batch was not derived after the garbage")
 	}
-	postInbox(t, ctx, s, batcher, channelOf(validRaw))
+	PostInbox(t, ctx, s, batcher, channelOf(validRaw))
 	if err := Derive(ctx, s.Verifier); err != nil {
 		t.Fatal(err)
 	}
-	if s.Verifier.Deriver().DropStats()[DropNotNext] != 1 {
+	if s.Verifier.Deriver().DropStats()[rollup.DropNotNext] != 1 {
 		t.Fatalf("duplicate batch not dropped: %v", s.Verifier.Deriver().DropStats())
 	}
 }
@@ -130,10 +102,10 @@ func TestActionGarbageInInbox(t *testing.T) {
 func FuzzInboxData(f *testing.F) {
 	f.Add([]byte{0x00})
 	f.Add(channelOf([]byte("x")))
-	f.Add(channelOf(must[[]byte](&testing.T{})(batch.Compress([]byte{batch.SpanBatchVersion, 0xc0}))))
+	f.Add(channelOf(Must[[]byte](&testing.T{})(batch.Compress([]byte{batch.SpanBatchVersion, 0xc0}))))
 	f.Add(batch.MarshalTxData(batch.Frame{Number: 0, Data: []byte{0x28, 0xb5, 0x2f, 0xfd}, IsLast: false}))
 	ctx := context.Background()
-	s, err := NewSystem(ctx, SystemOptions{})
+	s, err := NewSystem(ctx, Options{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -142,7 +114,7 @@ func FuzzInboxData(f *testing.F) {
 		if len(data) > 100_000 {
 			return
 		}
-		postInbox(t, ctx, s, BatcherKey(), data)
+		PostInbox(t, ctx, s, rollup.BatcherKey(), data)
 		if err := Derive(ctx, s.Verifier); err != nil {
 			t.Fatalf("derivation failed: %v", err)
 		}
@@ -157,7 +129,7 @@ func FuzzInboxData(f *testing.F) {
 
 // flakyL1 fails one read of an L1 block, as a dropped connection would.
 type flakyL1 struct {
-	L1Source
+	derive.L1Source
 	fail  uint64
 	reads []uint64
 }
@@ -175,21 +147,21 @@ func (f *flakyL1) Block(ctx context.Context, n uint64) (*types.Block, error) {
 // error mid-block (which resets it to what is stored and replays the
 // channel window) and reads the same block again.
 func TestDerivationRetriesATemporaryError(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
-	must[*types.Block](t)(s.Sequence(ctx))
+	s, ctx := Start(t, Options{})
+	Must[*types.Block](t)(s.Sequence(ctx))
 	if err := s.Batch(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.L1.MineN(3); err != nil {
 		t.Fatal(err)
 	}
-	l1 := &flakyL1{L1Source: NewL1Reader(s.L1.Client(), s.Config.L2ChainID, nil), fail: s.Config.L1Start + 2}
-	d := must[*Deriver](t)(NewDeriver(s.Config, l1, s.Verifier.Chain(), s.Verifier, nil, nil))
+	l1 := &flakyL1{L1Source: rollup.NewL1Reader(s.L1.Client(), s.Config.L2ChainID, nil), fail: s.Config.L1Start + 2}
+	d := Must[*derive.Deriver](t)(derive.New(s.Config, l1, s.Verifier.Chain(), s.Verifier, nil, nil))
 	var failed bool
 	for range 20 {
 		_, err := d.Step(ctx)
 		if err != nil {
-			if !errors.Is(err, ErrTemporary) {
+			if !errors.Is(err, derive.ErrTemporary) {
 				t.Fatalf("a failed read: %v", err)
 			}
 			failed = true

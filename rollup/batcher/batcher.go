@@ -1,4 +1,4 @@
-package rollup
+package batcher
 
 import (
 	"cmp"
@@ -25,6 +25,7 @@ import (
 
 	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/internal/promutil"
+	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
@@ -36,9 +37,9 @@ type L2Source interface {
 	BlockByNumber(ctx context.Context, number *big.Int) (*types.Block, error)
 }
 
-// BatcherL1 is what the batcher needs of the L1 node. ethclient.Client
+// L1 is what the batcher needs of the L1 node. ethclient.Client
 // implements it.
-type BatcherL1 interface {
+type L1 interface {
 	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
 	NonceAt(ctx context.Context, account common.Address, number *big.Int) (uint64, error)
 	SendTransaction(ctx context.Context, tx *types.Transaction) error
@@ -46,45 +47,17 @@ type BatcherL1 interface {
 	BlobBaseFee(ctx context.Context) (*big.Int, error)
 }
 
-// DA is where the batcher posts its frames on L1.
-type DA string
-
-// The batcher's data-availability modes.
-const (
-	DACalldata DA = "calldata" // frames in the calldata of inbox transactions
-	DABlobs    DA = "blobs"    // frames in the blobs of EIP-4844 transactions to the inbox
-	// DACommittee: frames kept by the data-availability committee, whose
-	// certificate goes to the inbox in calldata (the frames themselves
-	// when the committee does not sign in time).
-	DACommittee DA = "committee"
-	// DASampling: frames erasure-coded and kept by storage nodes, their
-	// square's commitment to the inbox (the frames themselves when no
-	// storage node takes them).
-	DASampling DA = "sampling"
-)
-
-// ParseDA reads a mode by name.
-func ParseDA(s string) (DA, error) {
-	switch DA(s) {
-	case DACalldata, DABlobs, DACommittee, DASampling:
-		return DA(s), nil
-	case "":
-		return DACalldata, nil
-	}
-	return "", fmt.Errorf("%w: data availability %q: calldata, blobs, committee or sampling", ErrConfig, s)
-}
-
-// BatcherConfig configures a batcher.
-type BatcherConfig struct {
-	Rollup *Config
-	L1     BatcherL1
+// Config configures a batcher.
+type Config struct {
+	Rollup *rollup.Config
+	L1     L1
 	L2     L2Source
 	Key    *ecdsa.PrivateKey // the rollup's batcher account on L1
 	// MaxChannelDuration is how long blocks gather before they are posted.
 	MaxChannelDuration time.Duration
 	// DA is where frames go: calldata or blobs; "": the rollup config's
 	// DA, calldata if it names none.
-	DA DA
+	DA rollup.DA
 	// MaxTxData is the calldata of one L1 transaction (frames and
 	// version); with blobs, the data of one blob (at most
 	// DefaultMaxTxData, so a proof can carry a blob's data in one L1
@@ -131,7 +104,7 @@ const (
 // again from the safe head: derivation drops a batch that does not extend
 // the safe head, so posting twice is harmless.
 type Batcher struct {
-	cfg     BatcherConfig
+	cfg     Config
 	from    common.Address
 	signer  types.Signer
 	log     *slog.Logger
@@ -149,7 +122,7 @@ type Batcher struct {
 	feeBump    int64
 
 	mu    sync.Mutex
-	stats BatcherStats
+	stats Stats
 
 	postedBytes prometheus.Counter
 	postedTxs   prometheus.Counter
@@ -159,8 +132,8 @@ type Batcher struct {
 	closeOnce   sync.Once
 }
 
-// BatcherStats counts what a batcher has posted.
-type BatcherStats struct {
+// Stats counts what a batcher has posted.
+type Stats struct {
 	Channels    uint64 // channels posted
 	L1Txs       uint64 // L1 transactions sent and included
 	L1Bytes     uint64 // bytes included on L1: frames in calldata or blobs, or certificates
@@ -173,43 +146,43 @@ type BatcherStats struct {
 	SendFailure uint64 // L1 transactions that failed or timed out
 }
 
-// NewBatcher returns a batcher and, unless Manual, starts its loop.
-func NewBatcher(cfg BatcherConfig) (*Batcher, error) {
+// New returns a batcher and, unless Manual, starts its loop.
+func New(cfg Config) (*Batcher, error) {
 	if cfg.Key == nil {
-		return nil, fmt.Errorf("%w: batcher key missing", ErrConfig)
+		return nil, fmt.Errorf("%w: batcher key missing", rollup.ErrConfig)
 	}
 	from := crypto.PubkeyToAddress(cfg.Key.PublicKey)
 	if from != cfg.Rollup.Batcher {
-		return nil, fmt.Errorf("%w: key is for %s, the rollup's batcher is %s", ErrConfig, from, cfg.Rollup.Batcher)
+		return nil, fmt.Errorf("%w: key is for %s, the rollup's batcher is %s", rollup.ErrConfig, from, cfg.Rollup.Batcher)
 	}
 	if cfg.DA == "" {
-		cfg.DA = cmp.Or(cfg.Rollup.DA, DACalldata)
+		cfg.DA = cmp.Or(cfg.Rollup.DA, rollup.DACalldata)
 	}
 	if cfg.MaxChannelDuration <= 0 {
 		cfg.MaxChannelDuration = DefaultMaxChannelDuration
-		if cfg.DA == DABlobs {
+		if cfg.DA == rollup.DABlobs {
 			cfg.MaxChannelDuration = DefaultBlobChannelDuration
 		}
 	}
 	if cfg.MaxTxData <= 0 {
 		cfg.MaxTxData = DefaultMaxTxData
 	}
-	if _, err := ParseDA(string(cfg.DA)); err != nil {
+	if _, err := rollup.ParseDA(string(cfg.DA)); err != nil {
 		return nil, err
 	}
-	if cfg.DA == DABlobs {
+	if cfg.DA == rollup.DABlobs {
 		cfg.MaxTxData = min(cfg.MaxTxData, DefaultMaxTxData, da.MaxBlobData)
 	}
 	var dac *da.CommitteeClient
-	if cfg.DA == DACommittee {
-		if dac = cfg.Rollup.committeeClient(); dac == nil || len(cfg.Rollup.CommitteeURLs) != len(dac.Committee.Members) {
-			return nil, fmt.Errorf("%w: committee mode needs the rollup's committee and each member's URL", ErrConfig)
+	if cfg.DA == rollup.DACommittee {
+		if dac = cfg.Rollup.CommitteeClient(); dac == nil || len(cfg.Rollup.CommitteeURLs) != len(dac.Committee.Members) {
+			return nil, fmt.Errorf("%w: committee mode needs the rollup's committee and each member's URL", rollup.ErrConfig)
 		}
 	}
 	var das *da.SamplingClient
-	if cfg.DA == DASampling {
-		if das = cfg.Rollup.samplingClient(); das == nil || len(cfg.Rollup.StorageURLs) == 0 {
-			return nil, fmt.Errorf("%w: sampling mode needs the rollup to take sampled data and a storage node's URL", ErrConfig)
+	if cfg.DA == rollup.DASampling {
+		if das = cfg.Rollup.SamplingClient(); das == nil || len(cfg.Rollup.StorageURLs) == 0 {
+			return nil, fmt.Errorf("%w: sampling mode needs the rollup to take sampled data and a storage node's URL", rollup.ErrConfig)
 		}
 	}
 	if cfg.BlobsPerTx <= 0 || cfg.BlobsPerTx > params.BlobTxMaxBlobs {
@@ -265,7 +238,7 @@ func (b *Batcher) Close() {
 }
 
 // Stats returns the batcher's counters.
-func (b *Batcher) Stats() BatcherStats {
+func (b *Batcher) Stats() Stats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.stats
@@ -411,11 +384,11 @@ func (b *Batcher) plan(ctx context.Context) (*Post, error) {
 	copy(bt.ParentCheck[:], b.pending[0].ParentHash().Bytes())
 	p := &Post{blocks: len(b.pending), last: b.pending[len(b.pending)-1].NumberU64()}
 	for i, blk := range b.pending {
-		info, err := Origin(blk.Header())
+		info, err := rollup.Origin(blk.Header())
 		if err != nil {
 			return nil, err
 		}
-		txs, err := SequencerTxs(blk)
+		txs, err := rollup.SequencerTxs(blk)
 		if err != nil {
 			return nil, err
 		}
@@ -447,13 +420,13 @@ func (b *Batcher) plan(ctx context.Context) (*Post, error) {
 	}
 	tip := big.NewInt(1_000_000_000 << min(b.feeBump, 8))
 	p.feeCap = new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2<<min(b.feeBump, 8))), tip)
-	if b.cfg.DA == DABlobs {
+	if b.cfg.DA == rollup.DABlobs {
 		return p, b.planBlobs(ctx, p, frames, tip)
 	}
 	for i, f := range frames {
 		data := batch.MarshalTxData(f)
 		switch b.cfg.DA {
-		case DACommittee:
+		case rollup.DACommittee:
 			cert, err := b.dac.Certify(ctx, data)
 			if err == nil {
 				p.certified += len(data)
@@ -463,7 +436,7 @@ func (b *Batcher) plan(ctx context.Context) (*Post, error) {
 				b.log.Warn("Committee did not certify: posting the frame in calldata", "err", err)
 				p.fallbacks++
 			}
-		case DASampling:
+		case rollup.DASampling:
 			com, err := b.das.Publish(ctx, data)
 			if err == nil {
 				p.certified += len(data)
@@ -479,8 +452,8 @@ func (b *Batcher) plan(ctx context.Context) (*Post, error) {
 			Nonce:     p.nonce + uint64(i),
 			GasTipCap: tip,
 			GasFeeCap: p.feeCap,
-			Gas:       maxCalldataGas(len(data)),
-			To:        &InboxAddress,
+			Gas:       rollup.MaxCalldataGas(len(data)),
+			To:        &rollup.InboxAddress,
 			Data:      data,
 		})
 		if err != nil {
@@ -516,7 +489,7 @@ func (b *Batcher) planBlobs(ctx context.Context, p *Post, frames []batch.Frame, 
 			blobs = append(blobs, *blob)
 		}
 		frames = frames[n:]
-		sc, err := blobSidecar(blobs)
+		sc, err := BlobSidecar(blobs)
 		if err != nil {
 			return err
 		}
@@ -525,8 +498,8 @@ func (b *Batcher) planBlobs(ctx context.Context, p *Post, frames []batch.Frame, 
 			Nonce:      p.nonce + uint64(i),
 			GasTipCap:  uint256.MustFromBig(tip),
 			GasFeeCap:  uint256.MustFromBig(p.feeCap),
-			Gas:        blobTxGas,
-			To:         InboxAddress,
+			Gas:        BlobTxGas,
+			To:         rollup.InboxAddress,
 			BlobFeeCap: uint256.MustFromBig(blobFeeCap),
 			BlobHashes: sc.BlobHashes(),
 			Sidecar:    sc,
@@ -540,13 +513,13 @@ func (b *Batcher) planBlobs(ctx context.Context, p *Post, frames []batch.Frame, 
 	return nil
 }
 
-// blobTxGas is a blob transaction's gas to the inbox: no calldata, and
+// BlobTxGas is a blob transaction's gas to the inbox: no calldata, and
 // the inbox charges nothing.
-const blobTxGas = 50_000
+const BlobTxGas = 50_000
 
-// blobSidecar makes the sidecar of blobs: their commitments and 128 cell
+// BlobSidecar makes the sidecar of blobs: their commitments and 128 cell
 // proofs each (about 0.2 s of CPU a blob).
-func blobSidecar(blobs []kzg4844.Blob) (*types.BlobTxSidecar, error) {
+func BlobSidecar(blobs []kzg4844.Blob) (*types.BlobTxSidecar, error) {
 	commitments := make([]kzg4844.Commitment, len(blobs))
 	var proofs []kzg4844.Proof
 	for i := range blobs {
@@ -659,8 +632,3 @@ func (b *Batcher) stillIncludable(ctx context.Context, nonce uint64, feeCap *big
 	}
 	return nil
 }
-
-// maxCalldataGas bounds what a transaction carrying n bytes of calldata and
-// running no code costs: 21,000 plus EIP-7623's floor of 40 gas per
-// non-zero byte, which is above the standard 16.
-func maxCalldataGas(n int) uint64 { return 21_000 + 40*uint64(n) }

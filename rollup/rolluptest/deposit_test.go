@@ -1,4 +1,4 @@
-package rollup
+package rolluptest
 
 import (
 	"bytes"
@@ -14,36 +14,37 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/contracts"
+	"github.com/cairn-dev/cairn/rollup"
 )
 
 // A deposit can create a contract on L2 and another can call it; both run
 // identically in the sequencer and in derivation.
 func TestActionDepositCreatesAndCallsContract(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
+	s, ctx := Start(t, Options{})
 	greeterABI, bin := contracts.Greeter()
-	ctor := must[[]byte](t)(greeterABI.Pack("", "deposited"))
-	create := must[[]byte](t)(PortalABI.Pack("depositTransaction", common.Address{}, new(big.Int), uint64(2_000_000), append(bin, ctor...)))
-	sendL1(t, ctx, s, 4, PortalAddress, nil, create, 1_000_000)
+	ctor := Must[[]byte](t)(greeterABI.Pack("", "deposited"))
+	create := Must[[]byte](t)(rollup.PortalABI.Pack("depositTransaction", common.Address{}, new(big.Int), uint64(2_000_000), append(bin, ctor...)))
+	SendL1(t, ctx, s, 4, rollup.PortalAddress, nil, create, 1_000_000)
 	// The contract's address follows from the depositor's L2 nonce, as for
 	// any contract creation.
-	st := must[*types.Header](t)(s.Sequencer.Chain().Head(), nil)
-	state := must[interface{ GetNonce(common.Address) uint64 }](t)(s.Sequencer.Chain().StateAt(st.Root))
+	st := Must[*types.Header](t)(s.Sequencer.Chain().Head(), nil)
+	state := Must[interface{ GetNonce(common.Address) uint64 }](t)(s.Sequencer.Chain().StateAt(st.Root))
 	addr := crypto.CreateAddress(chain.DevAddress(4), state.GetNonce(chain.DevAddress(4)))
-	set := must[[]byte](t)(greeterABI.Pack("greet", "changed by a deposit"))
-	call := must[[]byte](t)(PortalABI.Pack("depositTransaction", addr, new(big.Int), uint64(200_000), set))
-	sendL1(t, ctx, s, 4, PortalAddress, nil, call, 500_000)
-	b, skipped := must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	set := Must[[]byte](t)(greeterABI.Pack("greet", "changed by a deposit"))
+	call := Must[[]byte](t)(rollup.PortalABI.Pack("depositTransaction", addr, new(big.Int), uint64(200_000), set))
+	SendL1(t, ctx, s, 4, rollup.PortalAddress, nil, call, 500_000)
+	b, skipped := Must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
 	if len(skipped) != 0 || len(b.Transactions()) != 2 {
 		t.Fatalf("deposits not mined: %v", skipped)
 	}
-	must[*types.Block](t)(s.Sequence(ctx))
-	seq := dial(t, s.Sequencer.RPCURL())
-	code := must[[]byte](t)(seq.CodeAt(ctx, addr, nil))
+	Must[*types.Block](t)(s.Sequence(ctx))
+	seq := Dial(t, s.Sequencer.RPCURL())
+	code := Must[[]byte](t)(seq.CodeAt(ctx, addr, nil))
 	if len(code) == 0 {
 		t.Fatal("deposit did not create the contract")
 	}
-	in := must[[]byte](t)(greeterABI.Pack("greeting"))
-	out := must[[]byte](t)(seq.CallContract(ctx, callMsg(addr, in), nil))
+	in := Must[[]byte](t)(greeterABI.Pack("greeting"))
+	out := Must[[]byte](t)(seq.CallContract(ctx, callMsg(addr, in), nil))
 	if res, _ := greeterABI.Unpack("greeting", out); res[0].(string) != "changed by a deposit" {
 		t.Fatalf("greeting %v", res)
 	}
@@ -60,27 +61,27 @@ func TestActionDepositCreatesAndCallsContract(t *testing.T) {
 
 // The portal bounds the L2 gas that one L1 block's deposits may ask for.
 func TestPortalDepositGasBudget(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
+	s, ctx := Start(t, Options{})
 	ask := func() []byte {
-		return must[[]byte](t)(PortalABI.Pack("depositTransaction", chain.DevAddress(5), new(big.Int), uint64(MaxDepositGas), []byte{}))
+		return Must[[]byte](t)(rollup.PortalABI.Pack("depositTransaction", chain.DevAddress(5), new(big.Int), uint64(rollup.MaxDepositGas), []byte{}))
 	}
 	var hashes []common.Hash
-	for range MaxDepositGasPerL1Block/MaxDepositGas + 1 {
-		hashes = append(hashes, sendL1(t, ctx, s, 5, PortalAddress, nil, ask(), 500_000).Hash())
+	for range rollup.MaxDepositGasPerL1Block/rollup.MaxDepositGas + 1 {
+		hashes = append(hashes, SendL1(t, ctx, s, 5, rollup.PortalAddress, nil, ask(), 500_000).Hash())
 	}
-	must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	Must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
 	c := s.L1.Client()
 	for i, h := range hashes {
-		r := must[*types.Receipt](t)(c.TransactionReceipt(ctx, h))
+		r := Must[*types.Receipt](t)(c.TransactionReceipt(ctx, h))
 		over := i == len(hashes)-1
 		if ok := r.Status == types.ReceiptStatusSuccessful; ok == over {
 			t.Fatalf("deposit %d: status %d", i, r.Status)
 		}
 	}
 	// The next L1 block has a fresh budget.
-	h := sendL1(t, ctx, s, 5, PortalAddress, nil, ask(), 500_000).Hash()
-	must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
-	if r := must[*types.Receipt](t)(c.TransactionReceipt(ctx, h)); r.Status != types.ReceiptStatusSuccessful {
+	h := SendL1(t, ctx, s, 5, rollup.PortalAddress, nil, ask(), 500_000).Hash()
+	Must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	if r := Must[*types.Receipt](t)(c.TransactionReceipt(ctx, h)); r.Status != types.ReceiptStatusSuccessful {
 		t.Fatal("deposit refused in a new L1 block")
 	}
 }
@@ -89,16 +90,16 @@ func TestPortalDepositGasBudget(t *testing.T) {
 // much on L1 from the start, so early withdrawals of it do not pay out
 // other users' deposits.
 func TestPortalBacksTheL2Genesis(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
-	l2 := dial(t, s.Sequencer.RPCURL())
+	s, ctx := Start(t, Options{})
+	l2 := Dial(t, s.Sequencer.RPCURL())
 	supply := new(big.Int)
 	for a := range s.Config.Genesis.Alloc {
-		supply.Add(supply, must[*big.Int](t)(l2.BalanceAt(ctx, a, nil)))
+		supply.Add(supply, Must[*big.Int](t)(l2.BalanceAt(ctx, a, nil)))
 	}
 	if supply.Sign() == 0 {
 		t.Fatal("the L2 genesis mints nothing")
 	}
-	if got := must[*big.Int](t)(s.L1.Client().BalanceAt(ctx, PortalAddress, nil)); got.Cmp(supply) != 0 {
+	if got := Must[*big.Int](t)(s.L1.Client().BalanceAt(ctx, rollup.PortalAddress, nil)); got.Cmp(supply) != 0 {
 		t.Fatalf("portal holds %v on L1, the L2 genesis hands out %v", got, supply)
 	}
 }
@@ -108,20 +109,20 @@ func TestPortalBacksTheL2Genesis(t *testing.T) {
 // the block's transactions root covers them, and the verifier derives the
 // same block from L1.
 func TestDepositsAreTransactions(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
+	s, ctx := Start(t, Options{})
 	// A plain ETH deposit, and one that calls the message passer (which
 	// logs a withdrawal) with some of the ETH it brings.
-	sendL1(t, ctx, s, 4, PortalAddress, ether(3), nil, 21_000)
-	back := must[[]byte](t)(MessagePasserABI.Pack("initiateWithdrawal", chain.DevAddress(4), big.NewInt(100_000), []byte{}))
-	call := must[[]byte](t)(PortalABI.Pack("depositTransaction", MessagePasserAddress, ether(1), uint64(200_000), back))
-	sendL1(t, ctx, s, 4, PortalAddress, ether(1), call, 500_000)
-	must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
-	tx := signL2(t, s, 5, 0, common.Address{0x55}, big.NewInt(1))
-	seq := dial(t, s.Sequencer.RPCURL())
+	SendL1(t, ctx, s, 4, rollup.PortalAddress, Ether(3), nil, 21_000)
+	back := Must[[]byte](t)(rollup.MessagePasserABI.Pack("initiateWithdrawal", chain.DevAddress(4), big.NewInt(100_000), []byte{}))
+	call := Must[[]byte](t)(rollup.PortalABI.Pack("depositTransaction", rollup.MessagePasserAddress, Ether(1), uint64(200_000), back))
+	SendL1(t, ctx, s, 4, rollup.PortalAddress, Ether(1), call, 500_000)
+	Must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	tx := SignL2(t, s, 5, 0, common.Address{0x55}, big.NewInt(1))
+	seq := Dial(t, s.Sequencer.RPCURL())
 	if err := seq.SendTransaction(ctx, tx); err != nil {
 		t.Fatal(err)
 	}
-	b := must[*types.Block](t)(s.Sequence(ctx))
+	b := Must[*types.Block](t)(s.Sequence(ctx))
 
 	rpc := seq.Client()
 	var block struct {
@@ -167,17 +168,17 @@ func TestDepositsAreTransactions(t *testing.T) {
 	if receipt.Status != 1 || receipt.Type != chain.DepositTxType || len(receipt.Logs) != 1 || receipt.Logs[0].TxHash != block.Transactions[1].Hash {
 		t.Fatalf("the calling deposit's receipt: %+v", receipt)
 	}
-	logs := must[[]types.Log](t)(seq.FilterLogs(ctx, ethereum.FilterQuery{FromBlock: b.Number(), ToBlock: b.Number(), Addresses: []common.Address{MessagePasserAddress}}))
+	logs := Must[[]types.Log](t)(seq.FilterLogs(ctx, ethereum.FilterQuery{FromBlock: b.Number(), ToBlock: b.Number(), Addresses: []common.Address{rollup.MessagePasserAddress}}))
 	if len(logs) != 1 || logs[0].TxHash != block.Transactions[1].Hash || logs[0].TxIndex != 1 || logs[0].Index != 0 {
 		t.Fatalf("eth_getLogs: %+v", logs)
 	}
 	// The withdrawal the deposit started is in the message passer's
 	// archive, provable when the block's state is gone.
-	w := must[*Withdrawal](t)(ParseWithdrawal(&logs[0]))
-	if _, _, err := MessagePasserProof(s.Sequencer.Chain(), b.NumberU64(), w.StorageSlot()); err != nil {
+	w := Must[*rollup.Withdrawal](t)(rollup.ParseWithdrawal(&logs[0]))
+	if _, _, err := rollup.MessagePasserProof(s.Sequencer.Chain(), b.NumberU64(), w.StorageSlot()); err != nil {
 		t.Fatalf("archived proof of a deposit's withdrawal: %v", err)
 	}
-	r := must[*types.Receipt](t)(seq.TransactionReceipt(ctx, tx.Hash()))
+	r := Must[*types.Receipt](t)(seq.TransactionReceipt(ctx, tx.Hash()))
 	if r.TransactionIndex != 2 || r.Status != 1 {
 		t.Fatalf("the transfer's receipt: index %d, status %d", r.TransactionIndex, r.Status)
 	}

@@ -1,4 +1,4 @@
-package rollup
+package rolluptest
 
 import (
 	"context"
@@ -12,9 +12,12 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/internal/ethtx"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/agents"
 )
 
 // story is the shared Story with a test's failures.
@@ -22,17 +25,17 @@ type story struct {
 	*Story
 	t          *testing.T
 	ctx        context.Context
-	proposer   *Agent
-	challenger *Agent
+	proposer   *agents.Agent
+	challenger *agents.Agent
 	l1         *ethclient.Client
 	l2         *ethclient.Client
 }
 
-func newStory(t *testing.T, proposer, challenger AgentConfig) *story {
-	return newStoryWith(t, SystemOptions{}, proposer, challenger)
+func newStory(t *testing.T, proposer, challenger agents.Config) *story {
+	return newStoryWith(t, Options{}, proposer, challenger)
 }
 
-func newStoryWith(t *testing.T, opts SystemOptions, proposer, challenger AgentConfig) *story {
+func newStoryWith(t *testing.T, opts Options, proposer, challenger agents.Config) *story {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	s, err := NewStory(ctx, opts, proposer, challenger, chain.DevKey(8), chain.DevKey(9))
@@ -59,27 +62,27 @@ func (st *story) round() {
 	}
 }
 
-func (st *story) output(i uint64) *OutputInfo {
-	return must[*OutputInfo](st.t)(L1View{C: st.l1}.Output(st.ctx, i))
+func (st *story) output(i uint64) *rollup.OutputInfo {
+	return Must[*rollup.OutputInfo](st.t)(rollup.L1View{C: st.l1}.Output(st.ctx, i))
 }
 
 func (st *story) balance(a common.Address) *big.Int {
-	return must[*big.Int](st.t)(st.l1.BalanceAt(st.ctx, a, nil))
+	return Must[*big.Int](st.t)(st.l1.BalanceAt(st.ctx, a, nil))
 }
 
 // deposit puts value in the portal from dev account i and onto L2.
 func (st *story) deposit(i uint32, value *big.Int) {
-	sendL1(st.t, st.ctx, st.System, i, PortalAddress, value, nil, 21_000)
-	must2[*types.Block, []chain.Skip](st.t)(st.L1.Mine())
+	SendL1(st.t, st.ctx, st.System, i, rollup.PortalAddress, value, nil, 21_000)
+	Must2[*types.Block, []chain.Skip](st.t)(st.L1.Mine())
 	st.l2Block()
 }
 
 // withdraw starts a withdrawal of value from dev account i on L2.
-func (st *story) withdraw(i uint32, value *big.Int) (*Withdrawal, uint64) {
-	seq := dial(st.t, st.Sequencer.RPCURL())
-	tx := must[*types.Transaction](st.t)(ethtx.Send(st.ctx, seq, chain.DevKey(i), MessagePasserAddress, value, nil, 100_000))
+func (st *story) withdraw(i uint32, value *big.Int) (*rollup.Withdrawal, uint64) {
+	seq := Dial(st.t, st.Sequencer.RPCURL())
+	tx := Must[*types.Transaction](st.t)(ethtx.Send(st.ctx, seq, chain.DevKey(i), rollup.MessagePasserAddress, value, nil, 100_000))
 	st.l2Block()
-	w, n, err := FindWithdrawal(st.ctx, st.l2, tx.Hash())
+	w, n, err := rollup.FindWithdrawal(st.ctx, st.l2, tx.Hash())
 	if err != nil {
 		st.t.Fatal(err)
 	}
@@ -87,9 +90,9 @@ func (st *story) withdraw(i uint32, value *big.Int) (*Withdrawal, uint64) {
 }
 
 func (st *story) portalCall(i uint32, data []byte) error {
-	_, err := ethtx.Send(st.ctx, st.l1, chain.DevKey(i), PortalAddress, nil, data, 0)
+	_, err := ethtx.Send(st.ctx, st.l1, chain.DevKey(i), rollup.PortalAddress, nil, data, 0)
 	if err == nil {
-		must2[*types.Block, []chain.Skip](st.t)(st.L1.Mine())
+		Must2[*types.Block, []chain.Skip](st.t)(st.L1.Mine())
 	}
 	return err
 }
@@ -97,36 +100,36 @@ func (st *story) portalCall(i uint32, data []byte) error {
 // A withdrawal is started on L2, proven on L1 against a proposed output,
 // refused inside the challenge window, paid after it, and only once.
 func TestActionWithdrawal(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{})
+	st := newStory(t, agents.Config{}, agents.Config{})
 	alice := chain.DevAddress(3)
-	st.deposit(3, ether(5))
-	w, n := st.withdraw(3, ether(2))
-	if w.Sender != alice || w.Target != alice || w.Value.Cmp(ether(2)) != 0 {
+	st.deposit(3, Ether(5))
+	w, n := st.withdraw(3, Ether(2))
+	if w.Sender != alice || w.Target != alice || w.Value.Cmp(Ether(2)) != 0 {
 		t.Fatalf("withdrawal %+v", w)
 	}
 	st.round() // the proposer posts an output covering it
-	if out := st.output(1); out.L2Block < n || out.Status != OutputProposed {
+	if out := st.output(1); out.L2Block < n || out.Status != rollup.OutputProposed {
 		t.Fatalf("output %+v", out)
 	}
-	data, _, err := ProveCalldata(st.ctx, L1View{C: st.l1}, st.l2, w, n)
+	data, _, err := rollup.ProveCalldata(st.ctx, rollup.L1View{C: st.l1}, st.l2, w, n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := st.portalCall(3, data); err != nil {
 		t.Fatalf("prove: %v", err)
 	}
-	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", w.Encode()))
+	fin := Must[[]byte](t)(rollup.PortalABI.Pack("finalizeWithdrawal", w.Encode()))
 	if err := st.portalCall(3, fin); err == nil || !strings.Contains(err.Error(), "challenge window") {
 		t.Fatalf("finalized inside the window: %v", err)
 	}
-	for range DevFinalizationPeriod/2 + 1 {
+	for range rollup.DevFinalizationPeriod/2 + 1 {
 		st.round()
 	}
 	before := st.balance(alice)
 	if err := st.portalCall(3, fin); err != nil {
 		t.Fatalf("finalize: %v", err)
 	}
-	if got := new(big.Int).Sub(st.balance(alice), before); got.Cmp(ether(2)) > 0 || got.Cmp(ether(1)) < 0 {
+	if got := new(big.Int).Sub(st.balance(alice), before); got.Cmp(Ether(2)) > 0 || got.Cmp(Ether(1)) < 0 {
 		t.Fatalf("alice received %v, want 2 ETH less gas", got)
 	}
 	if err := st.portalCall(3, fin); err == nil || !strings.Contains(err.Error(), "already finalized") {
@@ -140,16 +143,16 @@ func TestActionWithdrawal(t *testing.T) {
 // portal with 1 wei (a deposit attempted from inside the call).
 func receiverCode() []byte {
 	code := []byte{0x63}
-	code = append(code, PortalABI.Methods["l2Sender"].ID...)
+	code = append(code, rollup.PortalABI.Methods["l2Sender"].ID...)
 	code = append(code, 0x60, 0xe0, 0x1b, 0x60, 0x00, 0x52, // mstore(0, selector << 224)
 		0x60, 0x20, 0x60, 0x00, 0x60, 0x04, 0x60, 0x00, 0x73) // staticcall(gas, portal, 0, 4, 0, 32)
-	code = append(code, PortalAddress.Bytes()...)
+	code = append(code, rollup.PortalAddress.Bytes()...)
 	code = append(code, 0x5a, 0xfa, 0x50,
 		0x60, 0x00, 0x51, 0x60, 0x00, 0x55, // sstore(0, mload(0))
 		0x34, 0x60, 0x01, 0x55, // sstore(1, callvalue)
 		0x60, 0x00, 0x35, 0x60, 0x02, 0x55, // sstore(2, calldataload(0))
 		0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x01, 0x73) // call(gas, portal, 1, 0, 0, 0, 0)
-	code = append(code, PortalAddress.Bytes()...)
+	code = append(code, rollup.PortalAddress.Bytes()...)
 	return append(code, 0x5a, 0xf1, 0x60, 0x01, 0x01, 0x60, 0x03, 0x55, 0x00) // sstore(3, success + 1)
 }
 
@@ -161,49 +164,49 @@ func receiverCode() []byte {
 func TestActionWithdrawalCall(t *testing.T) {
 	receiver := common.HexToAddress("0x00000000000000000000000000000000000C0FFE")
 	reverter := common.HexToAddress("0x0000000000000000000000000000000000000BAD")
-	st := newStoryWith(t, SystemOptions{L1Alloc: types.GenesisAlloc{
+	st := newStoryWith(t, Options{L1Alloc: types.GenesisAlloc{
 		receiver: {Code: receiverCode(), Balance: new(big.Int)},
 		reverter: {Code: []byte{0x60, 0x00, 0x60, 0x00, 0xfd}, Balance: new(big.Int)}, // revert(0, 0)
-	}}, AgentConfig{}, AgentConfig{})
+	}}, agents.Config{}, agents.Config{})
 	alice, relayer := chain.DevAddress(3), uint32(4)
-	st.deposit(3, ether(5))
+	st.deposit(3, Ether(5))
 
-	seq := dial(t, st.Sequencer.RPCURL())
+	seq := Dial(t, st.Sequencer.RPCURL())
 	word := common.BigToHash(big.NewInt(42))
-	send := func(target common.Address, gas int64) (*Withdrawal, uint64) {
-		data := must[[]byte](t)(MessagePasserABI.Pack("initiateWithdrawal", target, big.NewInt(gas), word.Bytes()))
-		tx := must[*types.Transaction](t)(ethtx.Send(st.ctx, seq, chain.DevKey(3), MessagePasserAddress, ether(1), data, 200_000))
+	send := func(target common.Address, gas int64) (*rollup.Withdrawal, uint64) {
+		data := Must[[]byte](t)(rollup.MessagePasserABI.Pack("initiateWithdrawal", target, big.NewInt(gas), word.Bytes()))
+		tx := Must[*types.Transaction](t)(ethtx.Send(st.ctx, seq, chain.DevKey(3), rollup.MessagePasserAddress, Ether(1), data, 200_000))
 		st.l2Block()
-		return must2[*Withdrawal, uint64](t)(FindWithdrawal(st.ctx, st.l2, tx.Hash()))
+		return Must2[*rollup.Withdrawal, uint64](t)(rollup.FindWithdrawal(st.ctx, st.l2, tx.Hash()))
 	}
 	// A gas limit no L1 transaction could give is refused on L2.
-	tooMuch := must[[]byte](t)(MessagePasserABI.Pack("initiateWithdrawal", receiver, big.NewInt(MaxWithdrawalGas+1), []byte(nil)))
-	if _, err := ethtx.Send(st.ctx, seq, chain.DevKey(3), MessagePasserAddress, nil, tooMuch, 0); err == nil || !strings.Contains(err.Error(), "exceeds") {
+	tooMuch := Must[[]byte](t)(rollup.MessagePasserABI.Pack("initiateWithdrawal", receiver, big.NewInt(rollup.MaxWithdrawalGas+1), []byte(nil)))
+	if _, err := ethtx.Send(st.ctx, seq, chain.DevKey(3), rollup.MessagePasserAddress, nil, tooMuch, 0); err == nil || !strings.Contains(err.Error(), "exceeds") {
 		t.Fatalf("gas limit over the maximum accepted: %v", err)
 	}
 	good, _ := send(receiver, 200_000)
 	bad, n := send(reverter, 50_000)
 	st.round() // an output covering both
-	for _, w := range []*Withdrawal{good, bad} {
-		data, _ := must2[[]byte, *OutputInfo](t)(ProveCalldata(st.ctx, L1View{C: st.l1}, st.l2, w, n))
+	for _, w := range []*rollup.Withdrawal{good, bad} {
+		data, _ := Must2[[]byte, *rollup.OutputInfo](t)(rollup.ProveCalldata(st.ctx, rollup.L1View{C: st.l1}, st.l2, w, n))
 		if err := st.portalCall(relayer, data); err != nil {
 			t.Fatalf("prove: %v", err)
 		}
 	}
-	for range DevFinalizationPeriod/2 + 1 {
+	for range rollup.DevFinalizationPeriod/2 + 1 {
 		st.round()
 	}
-	portalBefore := st.balance(PortalAddress)
-	finalize := func(w *Withdrawal) bool {
+	portalBefore := st.balance(rollup.PortalAddress)
+	finalize := func(w *rollup.Withdrawal) bool {
 		t.Helper()
-		fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", w.Encode()))
-		tx := must[*types.Transaction](t)(ethtx.Send(st.ctx, st.l1, chain.DevKey(relayer), PortalAddress, nil, fin, 0))
-		must2[*types.Block, []chain.Skip](t)(st.L1.Mine())
-		r := must[*types.Receipt](t)(st.l1.TransactionReceipt(st.ctx, tx.Hash()))
-		ev := PortalABI.Events["WithdrawalFinalized"]
+		fin := Must[[]byte](t)(rollup.PortalABI.Pack("finalizeWithdrawal", w.Encode()))
+		tx := Must[*types.Transaction](t)(ethtx.Send(st.ctx, st.l1, chain.DevKey(relayer), rollup.PortalAddress, nil, fin, 0))
+		Must2[*types.Block, []chain.Skip](t)(st.L1.Mine())
+		r := Must[*types.Receipt](t)(st.l1.TransactionReceipt(st.ctx, tx.Hash()))
+		ev := rollup.PortalABI.Events["WithdrawalFinalized"]
 		for _, l := range r.Logs {
 			if l.Topics[0] == ev.ID && l.Topics[1] == w.Hash() {
-				return must[[]any](t)(ev.Inputs.NonIndexed().Unpack(l.Data))[0].(bool)
+				return Must[[]any](t)(ev.Inputs.NonIndexed().Unpack(l.Data))[0].(bool)
 			}
 		}
 		t.Fatalf("no WithdrawalFinalized in %+v", r)
@@ -213,12 +216,12 @@ func TestActionWithdrawalCall(t *testing.T) {
 		t.Fatal("the call to the receiver failed")
 	}
 	slot := func(i byte) common.Hash {
-		return common.BytesToHash(must[[]byte](t)(st.l1.StorageAt(st.ctx, receiver, common.Hash{31: i}, nil)))
+		return common.BytesToHash(Must[[]byte](t)(st.l1.StorageAt(st.ctx, receiver, common.Hash{31: i}, nil)))
 	}
 	if got := common.BytesToAddress(slot(0).Bytes()); got != alice {
 		t.Errorf("l2Sender() inside the call = %s, want the L2 sender %s (not the relayer)", got, alice)
 	}
-	if got := slot(1).Big(); got.Cmp(ether(1)) != 0 {
+	if got := slot(1).Big(); got.Cmp(Ether(1)) != 0 {
 		t.Errorf("msg.value = %v, want 1 ETH", got)
 	}
 	if slot(2) != word {
@@ -227,7 +230,7 @@ func TestActionWithdrawalCall(t *testing.T) {
 	if got := slot(3).Big().Int64(); got != 1 {
 		t.Errorf("calling back into the portal: 1+success = %d, want 1 (refused)", got)
 	}
-	if got := st.balance(receiver); got.Cmp(ether(1)) != 0 {
+	if got := st.balance(receiver); got.Cmp(Ether(1)) != 0 {
 		t.Errorf("receiver holds %v, want 1 ETH", got)
 	}
 	if finalize(bad) {
@@ -236,24 +239,24 @@ func TestActionWithdrawalCall(t *testing.T) {
 	if got := st.balance(reverter); got.Sign() != 0 {
 		t.Errorf("reverting target holds %v", got)
 	}
-	if got := new(big.Int).Sub(portalBefore, st.balance(PortalAddress)); got.Cmp(ether(1)) != 0 {
+	if got := new(big.Int).Sub(portalBefore, st.balance(rollup.PortalAddress)); got.Cmp(Ether(1)) != 0 {
 		t.Errorf("portal paid out %v, want only the good withdrawal's 1 ETH", got)
 	}
-	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", bad.Encode()))
+	fin := Must[[]byte](t)(rollup.PortalABI.Pack("finalizeWithdrawal", bad.Encode()))
 	if err := st.portalCall(relayer, fin); err == nil || !strings.Contains(err.Error(), "already finalized") {
 		t.Fatalf("a failed withdrawal was replayable: %v", err)
 	}
 	// Outside a withdrawal's call, l2Sender() is the OP Stack's default.
-	q := must[[]byte](t)(PortalABI.Pack("l2Sender"))
-	out := must[[]byte](t)(st.l1.CallContract(st.ctx, ethereum.CallMsg{To: &PortalAddress, Data: q}, nil))
-	if common.BytesToAddress(out) != DefaultL2Sender {
+	q := Must[[]byte](t)(rollup.PortalABI.Pack("l2Sender"))
+	out := Must[[]byte](t)(st.l1.CallContract(st.ctx, ethereum.CallMsg{To: &rollup.PortalAddress, Data: q}, nil))
+	if common.BytesToAddress(out) != rollup.DefaultL2Sender {
 		t.Fatalf("l2Sender() = %x", out)
 	}
 }
 
 // play runs rounds until every game over output i is over and returns the
 // output (nil when it was deleted).
-func (st *story) play(i uint64) *OutputInfo {
+func (st *story) play(i uint64) *rollup.OutputInfo {
 	st.t.Helper()
 	out, err := st.Play(i, func() error { _, err := st.Round(nil); return err })
 	if err != nil {
@@ -263,7 +266,7 @@ func (st *story) play(i uint64) *OutputInfo {
 }
 
 func (st *story) count() uint64 {
-	return uint64(len(must[[]OutputInfo](st.t)(L1View{C: st.l1}.Outputs(st.ctx))))
+	return uint64(len(Must[[]rollup.OutputInfo](st.t)(rollup.L1View{C: st.l1}.Outputs(st.ctx))))
 }
 
 // A proposer posts a false output whose message passer holds a withdrawal of
@@ -273,13 +276,13 @@ func (st *story) count() uint64 {
 // The output is deleted, the theft cannot finalize, the bond is lost.
 func TestActionInvalidOutputIsDefeated(t *testing.T) {
 	thief := chain.DevAddress(8)
-	loot := &Withdrawal{Nonce: big.NewInt(1 << 40), Sender: thief, Target: thief, Value: ether(1_000), GasLimit: new(big.Int), Data: []byte{}}
+	loot := &rollup.Withdrawal{Nonce: big.NewInt(1 << 40), Sender: thief, Target: thief, Value: Ether(1_000), GasLimit: new(big.Int), Data: []byte{}}
 	var forged *ForgedOutput
-	st := newStory(t, AgentConfig{Lie: func(o *Output) common.Hash {
+	st := newStory(t, agents.Config{Lie: func(o *rollup.Output) common.Hash {
 		forged = ForgeOutput(o, loot)
 		return forged.Root
-	}}, AgentConfig{})
-	st.deposit(3, ether(5))
+	}}, agents.Config{})
+	st.deposit(3, Ether(5))
 	st.l2Block()
 	st.l2Block()
 	st.round() // the false output goes up
@@ -287,7 +290,7 @@ func TestActionInvalidOutputIsDefeated(t *testing.T) {
 	if forged == nil || out.Root != forged.Root {
 		t.Fatal("the false output was not proposed")
 	}
-	prove := must[[]byte](t)(PortalABI.Pack("proveWithdrawal", loot.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Proof))
+	prove := Must[[]byte](t)(rollup.PortalABI.Pack("proveWithdrawal", loot.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Proof))
 	if err := st.portalCall(8, prove); err != nil {
 		t.Fatalf("proving against the false output: %v", err)
 	}
@@ -295,15 +298,15 @@ func TestActionInvalidOutputIsDefeated(t *testing.T) {
 	if st.play(1) != nil {
 		t.Fatalf("false output survived: %+v", st.output(1))
 	}
-	for range DevFinalizationPeriod {
+	for range rollup.DevFinalizationPeriod {
 		st.round()
 	}
-	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", loot.Encode()))
+	fin := Must[[]byte](t)(rollup.PortalABI.Pack("finalizeWithdrawal", loot.Encode()))
 	if err := st.portalCall(8, fin); err == nil || !strings.Contains(err.Error(), "removed") {
 		t.Fatalf("theft finalized or failed for another reason: %v", err)
 	}
 	// The challenger got its bond back and the proposer's (less gas).
-	if gain := new(big.Int).Sub(st.balance(chain.DevAddress(9)), challengerBefore); gain.Cmp(new(big.Int).Div(ether(1), big.NewInt(2))) < 0 {
+	if gain := new(big.Int).Sub(st.balance(chain.DevAddress(9)), challengerBefore); gain.Cmp(new(big.Int).Div(Ether(1), big.NewInt(2))) < 0 {
 		t.Fatalf("challenger gained only %v", gain)
 	}
 }
@@ -312,28 +315,28 @@ func TestActionInvalidOutputIsDefeated(t *testing.T) {
 // the proposer bisects down to one block, proves it on L1 by re-executing
 // it from a witness, and takes the challenger's bond.
 func TestActionFalseChallengeLoses(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{Dishonest: true})
-	st.deposit(3, ether(5))
+	st := newStory(t, agents.Config{}, agents.Config{Dishonest: true})
+	st.deposit(3, Ether(5))
 	for range 4 {
-		st.withdraw(3, ether(1))
+		st.withdraw(3, Ether(1))
 	}
 	st.round()
 	proposerBefore := st.balance(chain.DevAddress(8))
 	out := st.play(1)
-	if out == nil || out.Status != OutputDefended {
+	if out == nil || out.Status != rollup.OutputDefended {
 		t.Fatalf("true output lost: %+v", out)
 	}
 	if st.proposer.Moves()["step"] != 1 || st.proposer.Moves()["defend"] == 0 {
 		t.Fatalf("the proposer did not bisect and prove: %v", st.proposer.Moves())
 	}
-	if gain := new(big.Int).Sub(st.balance(chain.DevAddress(8)), proposerBefore); gain.Cmp(new(big.Int).Div(ether(9), big.NewInt(10))) < 0 {
+	if gain := new(big.Int).Sub(st.balance(chain.DevAddress(8)), proposerBefore); gain.Cmp(new(big.Int).Div(Ether(9), big.NewInt(10))) < 0 {
 		t.Fatalf("proposer gained %v, want the challenger's 1 ETH bond less its own gas", gain)
 	}
 }
 
 // A proposer of a false output that goes silent loses on time.
 func TestActionSilentDefenderLoses(t *testing.T) {
-	st := newStory(t, AgentConfig{Silent: true, Lie: func(o *Output) common.Hash { return common.Hash{1} }}, AgentConfig{})
+	st := newStory(t, agents.Config{Silent: true, Lie: func(o *rollup.Output) common.Hash { return common.Hash{1} }}, agents.Config{})
 	st.l2Block()
 	st.round()
 	if st.play(1) != nil {
@@ -343,12 +346,12 @@ func TestActionSilentDefenderLoses(t *testing.T) {
 
 // A challenger that goes silent after challenging a true output loses on time.
 func TestActionSilentChallengerLoses(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{Dishonest: true, Silent: true})
+	st := newStory(t, agents.Config{}, agents.Config{Dishonest: true, Silent: true})
 	st.l2Block()
 	st.l2Block()
 	st.l2Block()
 	st.round()
-	if out := st.play(1); out == nil || out.Status != OutputDefended {
+	if out := st.play(1); out == nil || out.Status != rollup.OutputDefended {
 		t.Fatalf("output after a silent challenger: %+v", out)
 	}
 }
@@ -358,23 +361,23 @@ func TestActionSilentChallengerLoses(t *testing.T) {
 // (EIP-2935). The proposer walks L1 headers back to it, parent hash by
 // parent hash, from one the history still holds, then proves the block.
 func TestActionFalseChallengeOverAnOldOrigin(t *testing.T) {
-	st := newStoryWith(t, SystemOptions{SeqWindow: 20_000}, AgentConfig{}, AgentConfig{Dishonest: true})
-	st.deposit(3, ether(5))
+	st := newStoryWith(t, Options{SeqWindow: 20_000}, agents.Config{}, agents.Config{Dishonest: true})
+	st.deposit(3, Ether(5))
 	st.l2Block()
-	if err := st.L1.MineN(historyServeWindow + 100); err != nil {
+	if err := st.L1.MineN(params.HistoryServeWindow + 100); err != nil {
 		t.Fatal(err)
 	}
 	st.round()
-	if out := st.play(1); out == nil || out.Status != OutputDefended {
+	if out := st.play(1); out == nil || out.Status != rollup.OutputDefended {
 		t.Fatalf("true output lost: %+v", out)
 	}
 	moves := st.proposer.Moves()
 	if moves["step"] != 1 || moves["proveL1Headers"] < 2 {
 		t.Fatalf("the proposer did not prove the old origin's header in several calls: %v", moves)
 	}
-	origin := must[L1Info](t)(Origin(must[*types.Header](t)(st.l2.HeaderByNumber(st.ctx, big.NewInt(1)))))
-	q := must[[]byte](t)(OutputsABI.Pack("l1BlockHash", new(big.Int).SetUint64(origin.Number)))
-	got := must[[]byte](t)(st.l1.CallContract(st.ctx, ethereum.CallMsg{To: &OutputsAddress, Data: q}, nil))
+	origin := Must[rollup.L1Info](t)(rollup.Origin(Must[*types.Header](t)(st.l2.HeaderByNumber(st.ctx, big.NewInt(1)))))
+	q := Must[[]byte](t)(rollup.OutputsABI.Pack("l1BlockHash", new(big.Int).SetUint64(origin.Number)))
+	got := Must[[]byte](t)(st.l1.CallContract(st.ctx, ethereum.CallMsg{To: &rollup.OutputsAddress, Data: q}, nil))
 	if common.BytesToHash(got) != origin.Hash {
 		t.Fatalf("stored hash of L1 block %d = %x, want %s", origin.Number, got, origin.Hash)
 	}
@@ -385,9 +388,9 @@ func TestActionFalseChallengeOverAnOldOrigin(t *testing.T) {
 // one-step proof must carry the message passer's account for such a block,
 // or the honest proposer computes a wrong output and loses.
 func TestActionHonestStepOverBlockWithoutWithdrawal(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{Dishonest: true})
-	st.deposit(3, ether(5))
-	st.withdraw(3, ether(1))
+	st := newStory(t, agents.Config{}, agents.Config{Dishonest: true})
+	st.deposit(3, Ether(5))
+	st.withdraw(3, Ether(1))
 	st.round() // output 1 covers the withdrawal
 	first := st.output(1)
 	st.l2Block()
@@ -398,7 +401,7 @@ func TestActionHonestStepOverBlockWithoutWithdrawal(t *testing.T) {
 	}
 	// The dishonest challenger disagrees with every midpoint, so output
 	// 2's game ends at the first block after output 1.
-	if out := st.play(2); out == nil || out.Status != OutputDefended {
+	if out := st.play(2); out == nil || out.Status != rollup.OutputDefended {
 		t.Fatalf("true output lost over a block without withdrawals: %+v", out)
 	}
 	if st.proposer.Moves()["step"] < 2 {
@@ -410,29 +413,29 @@ func TestActionHonestStepOverBlockWithoutWithdrawal(t *testing.T) {
 // was proven against stands: re-proving restarted the wait, so a griefer
 // could keep a victim's withdrawal from ever finalizing.
 func TestActionReproveGrief(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{})
-	st.deposit(3, ether(5))
-	w, n := st.withdraw(3, ether(2))
+	st := newStory(t, agents.Config{}, agents.Config{})
+	st.deposit(3, Ether(5))
+	w, n := st.withdraw(3, Ether(2))
 	st.round()
-	data, _ := must2[[]byte, *OutputInfo](t)(ProveCalldata(st.ctx, L1View{C: st.l1}, st.l2, w, n))
+	data, _ := Must2[[]byte, *rollup.OutputInfo](t)(rollup.ProveCalldata(st.ctx, rollup.L1View{C: st.l1}, st.l2, w, n))
 	if err := st.portalCall(3, data); err != nil {
 		t.Fatalf("prove: %v", err)
 	}
-	_, _, provenAt, _ := must4(t)(L1View{C: st.l1}.Proven(st.ctx, w.Hash()))
-	for range DevFinalizationPeriod/2 - 1 {
+	_, _, provenAt, _ := must4(t)(rollup.L1View{C: st.l1}.Proven(st.ctx, w.Hash()))
+	for range rollup.DevFinalizationPeriod/2 - 1 {
 		st.round()
 	}
 	// Just before the window ends, a griefer (account 6) proves it again.
 	if err := st.portalCall(6, data); err == nil || !strings.Contains(err.Error(), "already proven") {
 		t.Fatalf("re-proving against the same standing output: %v", err)
 	}
-	if _, _, at, _ := must4(t)(L1View{C: st.l1}.Proven(st.ctx, w.Hash())); at != provenAt {
+	if _, _, at, _ := must4(t)(rollup.L1View{C: st.l1}.Proven(st.ctx, w.Hash())); at != provenAt {
 		t.Fatalf("proof time moved from %d to %d", provenAt, at)
 	}
 	for range 2 {
 		st.round()
 	}
-	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", w.Encode()))
+	fin := Must[[]byte](t)(rollup.PortalABI.Pack("finalizeWithdrawal", w.Encode()))
 	if err := st.portalCall(3, fin); err != nil {
 		t.Fatalf("finalize after the window: %v", err)
 	}
@@ -452,31 +455,31 @@ func must4(t *testing.T) func(uint64, common.Hash, uint64, bool, error) (uint64,
 // it, and a move after it ran out is refused, so a late move cannot save a
 // lost game.
 func TestActionChessClock(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{Dishonest: true, Silent: true})
+	st := newStory(t, agents.Config{}, agents.Config{Dishonest: true, Silent: true})
 	for range 4 {
 		st.l2Block()
 	}
 	st.round() // the output
 	st.round() // the challenge
 	st.round() // the first midpoint
-	view := L1View{C: st.l1}
-	g := must[*GameInfo](t)(view.Game(st.ctx, 1, 0))
-	if g.Turn != TurnRespond || g.DefenderClock == 0 {
+	view := rollup.L1View{C: st.l1}
+	g := Must[*rollup.GameInfo](t)(view.Game(st.ctx, 1, 0))
+	if g.Turn != rollup.TurnRespond || g.DefenderClock == 0 {
 		t.Fatalf("game after the defender's move: %+v", g)
 	}
 	// The silent challenger lets its clock run out, then tries to move.
 	for st.L1.Head().Time <= g.Deadline {
-		must2[*types.Block, []chain.Skip](t)(st.L1.Mine())
+		Must2[*types.Block, []chain.Skip](t)(st.L1.Mine())
 	}
-	late := must[[]byte](t)(OutputsABI.Pack("respond", big.NewInt(1), big.NewInt(0), false))
-	if _, err := ethtx.Send(st.ctx, st.l1, chain.DevKey(9), OutputsAddress, nil, late, 0); err == nil || !strings.Contains(err.Error(), ErrOutOfTime.Error()) {
+	late := Must[[]byte](t)(rollup.OutputsABI.Pack("respond", big.NewInt(1), big.NewInt(0), false))
+	if _, err := ethtx.Send(st.ctx, st.l1, chain.DevKey(9), rollup.OutputsAddress, nil, late, 0); err == nil || !strings.Contains(err.Error(), rollup.ErrOutOfTime.Error()) {
 		t.Fatalf("a move after the deadline: %v", err)
 	}
-	if out := st.play(1); out == nil || out.Status != OutputDefended {
+	if out := st.play(1); out == nil || out.Status != rollup.OutputDefended {
 		t.Fatalf("output after the challenger ran out of time: %+v", out)
 	}
-	g = must[*GameInfo](t)(view.Game(st.ctx, 1, 0))
-	if g.Result != GameDefenderWon || g.ChallengerClock != 0 {
+	g = Must[*rollup.GameInfo](t)(view.Game(st.ctx, 1, 0))
+	if g.Result != rollup.GameDefenderWon || g.ChallengerClock != 0 {
 		t.Fatalf("game %+v", g)
 	}
 }
@@ -485,19 +488,19 @@ func TestActionChessClock(t *testing.T) {
 // outputs contract's views and moves, the portal's views and
 // withdrawals, and the inbox.
 func TestValueToNonPayableMethodsRefused(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{})
+	st := newStory(t, agents.Config{}, agents.Config{})
 	calls := []struct {
 		to   common.Address
 		data []byte
 	}{
-		{OutputsAddress, must[[]byte](t)(OutputsABI.Pack("outputCount"))},
-		{OutputsAddress, must[[]byte](t)(OutputsABI.Pack("resolve", big.NewInt(1), big.NewInt(0)))},
-		{PortalAddress, must[[]byte](t)(PortalABI.Pack("queueLength"))},
-		{PortalAddress, must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", []byte{1}))},
-		{InboxAddress, []byte{0, 1, 2}},
+		{rollup.OutputsAddress, Must[[]byte](t)(rollup.OutputsABI.Pack("outputCount"))},
+		{rollup.OutputsAddress, Must[[]byte](t)(rollup.OutputsABI.Pack("resolve", big.NewInt(1), big.NewInt(0)))},
+		{rollup.PortalAddress, Must[[]byte](t)(rollup.PortalABI.Pack("queueLength"))},
+		{rollup.PortalAddress, Must[[]byte](t)(rollup.PortalABI.Pack("finalizeWithdrawal", []byte{1}))},
+		{rollup.InboxAddress, []byte{0, 1, 2}},
 	}
 	for _, c := range calls {
-		if _, err := ethtx.Send(st.ctx, st.l1, chain.DevKey(3), c.to, ether(1), c.data, 0); err == nil || !strings.Contains(err.Error(), "value") {
+		if _, err := ethtx.Send(st.ctx, st.l1, chain.DevKey(3), c.to, Ether(1), c.data, 0); err == nil || !strings.Contains(err.Error(), "value") {
 			t.Errorf("1 ETH to %s with %x: %v", c.to, c.data[:min(4, len(c.data))], err)
 		}
 	}
@@ -509,9 +512,9 @@ func TestValueToNonPayableMethodsRefused(t *testing.T) {
 // takes the newest one the node can serve: a withdrawal proven long after
 // it was first provable still goes through.
 func TestActionWithdrawalProvenLongAfter(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{})
-	st.deposit(3, ether(5))
-	w, n := st.withdraw(3, ether(2))
+	st := newStory(t, agents.Config{}, agents.Config{})
+	st.deposit(3, Ether(5))
+	w, n := st.withdraw(3, Ether(2))
 	st.round() // output 1 covers it
 	first := st.output(1)
 	if first.L2Block < n {
@@ -522,10 +525,10 @@ func TestActionWithdrawalProvenLongAfter(t *testing.T) {
 	}
 	st.round() // a newer output
 	var proof struct{}
-	if err := st.l2.Client().CallContext(st.ctx, &proof, "eth_getProof", MessagePasserAddress, []common.Hash{w.StorageSlot()}, hexutil.Uint64(first.L2Block)); err == nil {
+	if err := st.l2.Client().CallContext(st.ctx, &proof, "eth_getProof", rollup.MessagePasserAddress, []common.Hash{w.StorageSlot()}, hexutil.Uint64(first.L2Block)); err == nil {
 		t.Fatal("the node still serves the state of the first output's block: the test proves nothing")
 	}
-	data, out, err := ProveCalldata(st.ctx, L1View{C: st.l1}, st.l2, w, n)
+	data, out, err := rollup.ProveCalldata(st.ctx, rollup.L1View{C: st.l1}, st.l2, w, n)
 	if err != nil {
 		t.Fatalf("prove long after: %v", err)
 	}
@@ -535,10 +538,10 @@ func TestActionWithdrawalProvenLongAfter(t *testing.T) {
 	if err := st.portalCall(3, data); err != nil {
 		t.Fatalf("prove: %v", err)
 	}
-	for range DevFinalizationPeriod/2 + 1 {
+	for range rollup.DevFinalizationPeriod/2 + 1 {
 		st.round()
 	}
-	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", w.Encode()))
+	fin := Must[[]byte](t)(rollup.PortalABI.Pack("finalizeWithdrawal", w.Encode()))
 	if err := st.portalCall(3, fin); err != nil {
 		t.Fatalf("finalize: %v", err)
 	}
@@ -549,17 +552,17 @@ func TestActionWithdrawalProvenLongAfter(t *testing.T) {
 // behind the head whose states a node serves. The honest proposer built
 // the proofs of its output's blocks when it proposed, and still wins.
 func TestActionSlowChallengerCannotOutwaitTheState(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{Dishonest: true})
-	st.deposit(3, ether(5))
+	st := newStory(t, agents.Config{}, agents.Config{Dishonest: true})
+	st.deposit(3, Ether(5))
 	for range 3 {
-		st.withdraw(3, ether(1))
+		st.withdraw(3, Ether(1))
 	}
 	st.round() // the output
 	st.round() // the challenge
 	// 150 L2 blocks go by in a few seconds of L1 time, well inside the
 	// challenger's clock.
 	for range 150 {
-		must[*types.Block](t)(st.Sequence(st.ctx))
+		Must[*types.Block](t)(st.Sequence(st.ctx))
 	}
 	if err := st.Batch(st.ctx); err != nil {
 		t.Fatal(err)
@@ -567,7 +570,7 @@ func TestActionSlowChallengerCannotOutwaitTheState(t *testing.T) {
 	if err := Derive(st.ctx, st.Verifier); err != nil {
 		t.Fatal(err)
 	}
-	if out := st.play(1); out == nil || out.Status != OutputDefended {
+	if out := st.play(1); out == nil || out.Status != rollup.OutputDefended {
 		t.Fatalf("true output lost to a slow challenger: %+v", out)
 	}
 	if st.proposer.Moves()["step"] == 0 && st.proposer.Moves()["stepPart"] == 0 {
@@ -578,22 +581,22 @@ func TestActionSlowChallengerCannotOutwaitTheState(t *testing.T) {
 // A relayer proves and finalizes a user's withdrawal on its own: the user
 // starts it on L2 and is paid on L1.
 func TestActionRelayerCompletesWithdrawals(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{})
-	st.deposit(3, ether(5))
-	w, _ := st.withdraw(3, ether(2))
-	relayer := NewRelayer(RelayerConfig{L1: st.l1, L2: st.l2, Key: chain.DevKey(7), Manual: true, Log: st.opts.Log})
+	st := newStory(t, agents.Config{}, agents.Config{})
+	st.deposit(3, Ether(5))
+	w, _ := st.withdraw(3, Ether(2))
+	relayer := agents.NewRelayer(agents.RelayerConfig{L1: st.l1, L2: st.l2, Key: chain.DevKey(7), Manual: true, Log: st.opts.Log})
 	t.Cleanup(relayer.Close)
 	before := st.balance(chain.DevAddress(3))
-	for range 3 * DevFinalizationPeriod {
+	for range 3 * rollup.DevFinalizationPeriod {
 		if err := relayer.Step(st.ctx); err != nil {
 			t.Fatal(err)
 		}
 		st.round()
-		if _, _, _, finalized := must4(t)(L1View{C: st.l1}.Proven(st.ctx, w.Hash())); finalized {
+		if _, _, _, finalized := must4(t)(rollup.L1View{C: st.l1}.Proven(st.ctx, w.Hash())); finalized {
 			break
 		}
 	}
-	if got := new(big.Int).Sub(st.balance(chain.DevAddress(3)), before); got.Cmp(ether(2)) != 0 {
+	if got := new(big.Int).Sub(st.balance(chain.DevAddress(3)), before); got.Cmp(Ether(2)) != 0 {
 		t.Fatalf("the user received %v on L1, want the 2 ETH it withdrew (the relayer pays the gas)", got)
 	}
 }
@@ -603,14 +606,14 @@ func TestActionRelayerCompletesWithdrawals(t *testing.T) {
 // to fall back on: the node's state of that block is long gone, but the
 // message passer's trie is archived, and the proof is served from it.
 func TestActionWithdrawalProvenAgainstAnOldOutput(t *testing.T) {
-	st := newStory(t, AgentConfig{}, AgentConfig{})
-	st.deposit(3, ether(5))
-	st.withdraw(3, ether(1)) // an earlier withdrawal in the archived trie
-	w, n := st.withdraw(3, ether(2))
+	st := newStory(t, agents.Config{}, agents.Config{})
+	st.deposit(3, Ether(5))
+	st.withdraw(3, Ether(1)) // an earlier withdrawal in the archived trie
+	w, n := st.withdraw(3, Ether(2))
 	st.round() // output 1 covers both
 	first := st.output(1)
 	for range 480 {
-		must[*types.Block](t)(st.Sequence(st.ctx))
+		Must[*types.Block](t)(st.Sequence(st.ctx))
 	}
 	if err := st.Batch(st.ctx); err != nil {
 		t.Fatal(err)
@@ -619,13 +622,13 @@ func TestActionWithdrawalProvenAgainstAnOldOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	var proof struct{}
-	if err := st.l2.Client().CallContext(st.ctx, &proof, "eth_getProof", MessagePasserAddress, []common.Hash{w.StorageSlot()}, hexutil.Uint64(first.L2Block)); err == nil {
+	if err := st.l2.Client().CallContext(st.ctx, &proof, "eth_getProof", rollup.MessagePasserAddress, []common.Hash{w.StorageSlot()}, hexutil.Uint64(first.L2Block)); err == nil {
 		t.Fatal("the node still serves the state of the output's block: the test proves nothing")
 	}
-	if outs := must[[]OutputInfo](t)(L1View{C: st.l1}.Outputs(st.ctx)); len(outs) != 2 {
+	if outs := Must[[]rollup.OutputInfo](t)(rollup.L1View{C: st.l1}.Outputs(st.ctx)); len(outs) != 2 {
 		t.Fatalf("%d outputs: a newer one would prove nothing", len(outs))
 	}
-	data, out, err := ProveCalldata(st.ctx, L1View{C: st.l1}, st.l2, w, n)
+	data, out, err := rollup.ProveCalldata(st.ctx, rollup.L1View{C: st.l1}, st.l2, w, n)
 	if err != nil {
 		t.Fatalf("prove against an old output: %v", err)
 	}
@@ -635,10 +638,10 @@ func TestActionWithdrawalProvenAgainstAnOldOutput(t *testing.T) {
 	if err := st.portalCall(3, data); err != nil {
 		t.Fatalf("prove: %v", err)
 	}
-	for range DevFinalizationPeriod/2 + 1 {
+	for range rollup.DevFinalizationPeriod/2 + 1 {
 		st.round()
 	}
-	fin := must[[]byte](t)(PortalABI.Pack("finalizeWithdrawal", w.Encode()))
+	fin := Must[[]byte](t)(rollup.PortalABI.Pack("finalizeWithdrawal", w.Encode()))
 	if err := st.portalCall(3, fin); err != nil {
 		t.Fatalf("finalize: %v", err)
 	}

@@ -1,4 +1,4 @@
-package rollup
+package batcher
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 // fakeL1 answers a batcher's nonce and head questions.
 type fakeL1 struct {
-	BatcherL1
+	L1
 	nonce   uint64
 	baseFee int64
 }
@@ -41,7 +41,7 @@ func TestBatcherGivesUpOnUnincludableFrames(t *testing.T) {
 		{"nonce used", fakeL1{nonce: 6, baseFee: 10}, true, 100, 5},
 		{"priced out", fakeL1{nonce: 5, baseFee: 101}, true, 100, 5},
 	} {
-		b := &Batcher{cfg: BatcherConfig{L1: c.l1}}
+		b := &Batcher{cfg: Config{L1: c.l1}}
 		err := b.stillIncludable(context.Background(), c.txNonce, big.NewInt(c.feeCap))
 		if got := errors.Is(err, errNotIncludable); got != c.stuck {
 			t.Errorf("%s: %v", c.name, err)

@@ -1,4 +1,4 @@
-package rollup
+package rolluptest
 
 import (
 	"github.com/ethereum/go-ethereum/common"
@@ -7,6 +7,8 @@ import (
 	"github.com/ethereum/go-ethereum/ethdb/memorydb"
 	"github.com/ethereum/go-ethereum/trie"
 	"github.com/ethereum/go-ethereum/triedb"
+
+	"github.com/cairn-dev/cairn/rollup"
 )
 
 // ForgedOutput is what a dishonest proposer needs to steal through a false
@@ -24,7 +26,7 @@ type ForgedOutput struct {
 
 // ForgeOutput returns an output at real L2 block o whose message passer
 // holds only withdrawal w.
-func ForgeOutput(o *Output, w *Withdrawal) *ForgedOutput {
+func ForgeOutput(o *rollup.Output, w *rollup.Withdrawal) *ForgedOutput {
 	tr := trie.NewEmpty(triedb.NewDatabase(rawdb.NewMemoryDatabase(), nil))
 	slot := w.StorageSlot()
 	key := crypto.Keccak256(slot[:])
@@ -43,7 +45,7 @@ func ForgeOutput(o *Output, w *Withdrawal) *ForgedOutput {
 	}
 	it.Release()
 	return &ForgedOutput{
-		Root:              OutputRoot(o.StateRoot, root, o.BlockHash),
+		Root:              rollup.OutputRoot(o.StateRoot, root, o.BlockHash),
 		MessagePasserRoot: root,
 		StateRoot:         o.StateRoot,
 		BlockHash:         o.BlockHash,

@@ -1,4 +1,4 @@
-package rollup
+package node
 
 import (
 	"errors"
@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rollup"
 )
 
 // Pool limits.
@@ -47,7 +48,7 @@ var ErrBeingSequenced = errors.New("a transaction with this nonce is being seque
 type pool struct {
 	mu      sync.Mutex
 	signer  types.Signer
-	config  *Config
+	config  *rollup.Config
 	fee     chain.DataFee
 	limit   int
 	queue   []*slot
@@ -76,7 +77,7 @@ type senderNonce struct {
 	nonce uint64
 }
 
-func newPool(cfg *Config, limit int) *pool {
+func newPool(cfg *rollup.Config, limit int) *pool {
 	if limit <= 0 {
 		limit = DefaultPoolSize
 	}

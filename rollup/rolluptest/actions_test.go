@@ -1,118 +1,65 @@
-package rollup
+package rolluptest
 
 import (
-	"context"
 	"math/big"
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/node"
 )
-
-func newSystem(t *testing.T, opts SystemOptions) (*System, context.Context) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	s, err := NewSystem(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s, ctx
-}
-
-func must[T any](t *testing.T) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
-
-func dial(t *testing.T, url string) *ethclient.Client {
-	t.Helper()
-	c, err := ethclient.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-func ether(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(params.Ether)) }
-
-// sendL1 signs and sends an L1 transaction from dev account i.
-func sendL1(t *testing.T, ctx context.Context, s *System, i uint32, to common.Address, value *big.Int, data []byte, gas uint64) *types.Transaction {
-	t.Helper()
-	c := s.L1.Client()
-	nonce := must[uint64](t)(c.PendingNonceAt(ctx, chain.DevAddress(i)))
-	tx, err := types.SignNewTx(chain.DevKey(i), types.LatestSignerForChainID(big.NewInt(L1MinerChainID)), &types.DynamicFeeTx{
-		ChainID: big.NewInt(L1MinerChainID), Nonce: nonce, To: &to, Value: value, Data: data, Gas: gas,
-		GasTipCap: big.NewInt(params.GWei), GasFeeCap: big.NewInt(100 * params.GWei),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SendTransaction(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	return tx
-}
 
 // Deposit, transfer, batch, derive: the verifier rebuilds the sequencer's
 // chain from L1 alone, block for block.
 func TestActionDepositTransferDerive(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
-	seq := dial(t, s.Sequencer.RPCURL())
-	ver := dial(t, s.Verifier.RPCURL())
+	s, ctx := Start(t, Options{})
+	seq := Dial(t, s.Sequencer.RPCURL())
+	ver := Dial(t, s.Verifier.RPCURL())
 	alice, bob := chain.DevAddress(1), common.Address{0xb0, 0xb}
 
 	// Alice deposits 5 ETH by sending it to the portal, as any wallet can.
-	sendL1(t, ctx, s, 1, PortalAddress, ether(5), nil, 21_000)
+	SendL1(t, ctx, s, 1, rollup.PortalAddress, Ether(5), nil, 21_000)
 	// And 2 ETH more to Bob through depositTransaction.
-	data := must[[]byte](t)(PortalABI.Pack("depositTransaction", bob, ether(2), uint64(100_000), []byte{}))
-	sendL1(t, ctx, s, 1, PortalAddress, ether(2), data, 200_000)
-	blk, skipped := must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	data := Must[[]byte](t)(rollup.PortalABI.Pack("depositTransaction", bob, Ether(2), uint64(100_000), []byte{}))
+	SendL1(t, ctx, s, 1, rollup.PortalAddress, Ether(2), data, 200_000)
+	blk, skipped := Must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
 	if len(skipped) != 0 || len(blk.Transactions()) != 2 {
 		t.Fatalf("deposits not mined: %v", skipped)
 	}
-	before := must[*big.Int](t)(seq.BalanceAt(ctx, alice, nil))
+	before := Must[*big.Int](t)(seq.BalanceAt(ctx, alice, nil))
 
 	// The sequencer takes in the L1 block and its deposits.
-	must[*types.Block](t)(s.Sequence(ctx))
-	after := must[*big.Int](t)(seq.BalanceAt(ctx, alice, nil))
-	if got := new(big.Int).Sub(after, before); got.Cmp(ether(5)) != 0 {
+	Must[*types.Block](t)(s.Sequence(ctx))
+	after := Must[*big.Int](t)(seq.BalanceAt(ctx, alice, nil))
+	if got := new(big.Int).Sub(after, before); got.Cmp(Ether(5)) != 0 {
 		t.Fatalf("alice's deposit credited %v, want 5 ETH", got)
 	}
-	if got := must[*big.Int](t)(seq.BalanceAt(ctx, bob, nil)); got.Cmp(ether(2)) != 0 {
+	if got := Must[*big.Int](t)(seq.BalanceAt(ctx, bob, nil)); got.Cmp(Ether(2)) != 0 {
 		t.Fatalf("bob got %v, want 2 ETH", got)
 	}
 
 	// Alice pays Bob on L2; the receipt is the soft confirmation.
-	tx := must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), bob, ether(1)))
-	b := must[*types.Block](t)(s.Sequence(ctx))
+	tx := Must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), bob, Ether(1)))
+	b := Must[*types.Block](t)(s.Sequence(ctx))
 	if len(b.Transactions()) != 1 {
 		t.Fatalf("block has %d txs, want 1", len(b.Transactions()))
 	}
-	r := must[*types.Receipt](t)(seq.TransactionReceipt(ctx, tx.Hash()))
+	r := Must[*types.Receipt](t)(seq.TransactionReceipt(ctx, tx.Hash()))
 	if r.Status != types.ReceiptStatusSuccessful {
 		t.Fatal("transfer failed")
 	}
 
 	// Nothing is safe until the batcher posts and L1 includes it.
-	if safe := must[*types.Header](t)(seq.HeaderByNumber(ctx, big.NewInt(-4))); safe.Number.Sign() != 0 {
+	if safe := Must[*types.Header](t)(seq.HeaderByNumber(ctx, big.NewInt(-4))); safe.Number.Sign() != 0 {
 		t.Fatalf("safe head %d before any batch", safe.Number)
 	}
 	if err := s.Batch(ctx); err != nil {
@@ -137,26 +84,16 @@ func TestActionDepositTransferDerive(t *testing.T) {
 	if s.Sequencer.SafeHead().Hash() != head.Hash() || s.Verifier.SafeHead().Hash() != head.Hash() {
 		t.Fatalf("safe heads %d/%d, want %d", s.Sequencer.SafeHead().Number, s.Verifier.SafeHead().Number, head.Number)
 	}
-	vr := must[*types.Receipt](t)(ver.TransactionReceipt(ctx, tx.Hash()))
+	vr := Must[*types.Receipt](t)(ver.TransactionReceipt(ctx, tx.Hash()))
 	if vr.BlockHash != r.BlockHash || vr.Status != r.Status {
 		t.Fatal("verifier's receipt differs")
 	}
-	if got := must[*big.Int](t)(ver.BalanceAt(ctx, bob, nil)); got.Cmp(ether(3)) != 0 {
+	if got := Must[*big.Int](t)(ver.BalanceAt(ctx, bob, nil)); got.Cmp(Ether(3)) != 0 {
 		t.Fatalf("verifier: bob has %v, want 3 ETH", got)
 	}
-	fin := must[*types.Header](t)(ver.HeaderByNumber(ctx, big.NewInt(-3)))
+	fin := Must[*types.Header](t)(ver.HeaderByNumber(ctx, big.NewInt(-3)))
 	if fin.Hash() != head.Hash() {
 		t.Fatalf("finalized %d, want %d", fin.Number, head.Number)
-	}
-}
-
-func must2[A, B any](t *testing.T) func(A, B, error) (A, B) {
-	return func(a A, b B, err error) (A, B) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a, b
 	}
 }
 
@@ -170,12 +107,12 @@ func callMsg(to common.Address, data []byte) ethereum.CallMsg {
 // connections) are not refused: as go-ethereum does, the sequencer holds a
 // transaction behind a nonce gap until the gap fills, then sequences it.
 func TestSequencerQueuesFutureNonces(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
-	seq := dial(t, s.Sequencer.RPCURL())
+	s, ctx := Start(t, Options{})
+	seq := Dial(t, s.Sequencer.RPCURL())
 	var txs []*types.Transaction
 	for i := range uint32(3) {
 		for n := range uint64(15) {
-			txs = append(txs, signL2(t, s, 3+i, n, common.Address{0x77}, big.NewInt(1)))
+			txs = append(txs, SignL2(t, s, 3+i, n, common.Address{0x77}, big.NewInt(1)))
 		}
 	}
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(txs), func(i, j int) { txs[i], txs[j] = txs[j], txs[i] })
@@ -184,16 +121,16 @@ func TestSequencerQueuesFutureNonces(t *testing.T) {
 			t.Fatalf("transaction %d (nonce %d) refused: %v", i, tx.Nonce(), err)
 		}
 	}
-	if n := must[uint64](t)(seq.PendingNonceAt(ctx, chain.DevAddress(3))); n != 15 {
+	if n := Must[uint64](t)(seq.PendingNonceAt(ctx, chain.DevAddress(3))); n != 15 {
 		t.Fatalf("pending nonce %d, want 15", n)
 	}
-	must[*types.Block](t)(s.Sequence(ctx))
+	Must[*types.Block](t)(s.Sequence(ctx))
 	for i := range uint32(3) {
-		if n := must[uint64](t)(seq.NonceAt(ctx, chain.DevAddress(3+i), nil)); n != 15 {
+		if n := Must[uint64](t)(seq.NonceAt(ctx, chain.DevAddress(3+i), nil)); n != 15 {
 			t.Fatalf("sender %d's nonce %d after the block, want 15", i, n)
 		}
 	}
-	far := signL2(t, s, 3, 15+AccountQueue+1, common.Address{0x77}, big.NewInt(1))
+	far := SignL2(t, s, 3, 15+node.AccountQueue+1, common.Address{0x77}, big.NewInt(1))
 	if err := seq.SendTransaction(ctx, far); err == nil || !strings.Contains(err.Error(), "nonce too high") {
 		t.Fatalf("a nonce past the account queue: %v", err)
 	}
@@ -202,10 +139,10 @@ func TestSequencerQueuesFutureNonces(t *testing.T) {
 // txpool_status and txpool_content answer as go-ethereum's: what the
 // sequencer will run, and what waits behind a nonce gap.
 func TestSequencerTxPoolRPC(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
-	seq := dial(t, s.Sequencer.RPCURL())
+	s, ctx := Start(t, Options{})
+	seq := Dial(t, s.Sequencer.RPCURL())
 	for _, n := range []uint64{0, 1, 3} {
-		if err := seq.SendTransaction(ctx, signL2(t, s, 3, n, common.Address{0x77}, big.NewInt(1))); err != nil {
+		if err := seq.SendTransaction(ctx, SignL2(t, s, 3, n, common.Address{0x77}, big.NewInt(1))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -228,18 +165,18 @@ func TestSequencerTxPoolRPC(t *testing.T) {
 // A sender's pending transactions must fit its balance together, as
 // go-ethereum checks: two that each fit but not both are not both taken.
 func TestSequencerChecksPendingCostsTogether(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
-	seq := dial(t, s.Sequencer.RPCURL())
+	s, ctx := Start(t, Options{})
+	seq := Dial(t, s.Sequencer.RPCURL())
 	half := new(big.Int).Mul(big.NewInt(6_000), big.NewInt(params.Ether)) // each account holds 10,000 ETH
-	if err := seq.SendTransaction(ctx, signL2(t, s, 4, 0, common.Address{0x77}, half)); err != nil {
+	if err := seq.SendTransaction(ctx, SignL2(t, s, 4, 0, common.Address{0x77}, half)); err != nil {
 		t.Fatal(err)
 	}
-	err := seq.SendTransaction(ctx, signL2(t, s, 4, 1, common.Address{0x77}, half))
+	err := seq.SendTransaction(ctx, SignL2(t, s, 4, 1, common.Address{0x77}, half))
 	if err == nil || !strings.Contains(err.Error(), "insufficient funds") {
 		t.Fatalf("a second transaction the balance cannot cover with the first: %v", err)
 	}
-	must[*types.Block](t)(s.Sequence(ctx))
-	if err := seq.SendTransaction(ctx, signL2(t, s, 4, 1, common.Address{0x77}, big.NewInt(1))); err != nil {
+	Must[*types.Block](t)(s.Sequence(ctx))
+	if err := seq.SendTransaction(ctx, SignL2(t, s, 4, 1, common.Address{0x77}, big.NewInt(1))); err != nil {
 		t.Fatalf("after the first was included: %v", err)
 	}
 }
@@ -248,8 +185,8 @@ func TestSequencerChecksPendingCostsTogether(t *testing.T) {
 // its nonce, as go-ethereum's pool allows, pending or behind a gap; one
 // paying less is refused with go-ethereum's error.
 func TestSequencerReplacesByFee(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{})
-	seq := dial(t, s.Sequencer.RPCURL())
+	s, ctx := Start(t, Options{})
+	seq := Dial(t, s.Sequencer.RPCURL())
 	id := new(big.Int).SetUint64(s.Config.L2ChainID)
 	sign := func(nonce uint64, tip, cap int64, to common.Address) *types.Transaction {
 		tx, err := types.SignNewTx(chain.DevKey(5), types.LatestSignerForChainID(id), &types.DynamicFeeTx{
@@ -285,7 +222,7 @@ func TestSequencerReplacesByFee(t *testing.T) {
 	if status["pending"] != 3 || status["queued"] != 0 {
 		t.Fatalf("txpool_status %v, want the three nonces pending", status)
 	}
-	must[*types.Block](t)(s.Sequence(ctx))
+	Must[*types.Block](t)(s.Sequence(ctx))
 	for _, c := range []struct {
 		tx *types.Transaction
 		in bool
@@ -294,7 +231,7 @@ func TestSequencerReplacesByFee(t *testing.T) {
 			t.Errorf("transaction of nonce %d to %s included: %v, want %v", c.tx.Nonce(), c.tx.To(), got, c.in)
 		}
 	}
-	if b := must[*big.Int](t)(seq.BalanceAt(ctx, common.Address{0x72}, nil)); b.Int64() != 2 {
+	if b := Must[*big.Int](t)(seq.BalanceAt(ctx, common.Address{0x72}, nil)); b.Int64() != 2 {
 		t.Fatalf("the replacements' recipient holds %v, want 2", b)
 	}
 }

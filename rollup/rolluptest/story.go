@@ -1,4 +1,4 @@
-package rollup
+package rolluptest
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/agents"
 )
 
 // Story is a System with a proposer and a challenger, all driven by hand:
@@ -17,18 +20,18 @@ type Story struct {
 	*System
 	Ctx        context.Context
 	L1C, L2C   *ethclient.Client // the L1 miner, and the verifier's RPC
-	Proposer   *Agent
-	Challenger *Agent
+	Proposer   *agents.Agent
+	Challenger *agents.Agent
 }
 
 // NewStory starts a System and its two agents (Manual, proposing every
 // block) with the given configurations and L1 keys.
-func NewStory(ctx context.Context, opts SystemOptions, proposer, challenger AgentConfig, proposerKey, challengerKey *ecdsa.PrivateKey) (*Story, error) {
+func NewStory(ctx context.Context, opts Options, proposer, challenger agents.Config, proposerKey, challengerKey *ecdsa.PrivateKey) (*Story, error) {
 	s, err := NewSystem(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []*AgentConfig{&proposer, &challenger} {
+	for _, c := range []*agents.Config{&proposer, &challenger} {
 		c.Node, c.L1, c.Manual, c.Interval, c.Log = s.Verifier, s.L1.Client(), true, 1, s.opts.Log
 	}
 	proposer.Key, challenger.Key = proposerKey, challengerKey
@@ -37,7 +40,7 @@ func NewStory(ctx context.Context, opts SystemOptions, proposer, challenger Agen
 		s.Close()
 		return nil, err
 	}
-	return &Story{System: s, Ctx: ctx, L1C: s.L1.Client(), L2C: l2, Proposer: NewProposer(proposer), Challenger: NewChallenger(challenger)}, nil
+	return &Story{System: s, Ctx: ctx, L1C: s.L1.Client(), L2C: l2, Proposer: agents.NewProposer(proposer), Challenger: agents.NewChallenger(challenger)}, nil
 }
 
 // Close stops the agents and the System.
@@ -62,7 +65,7 @@ func (st *Story) L2Block() error {
 // Round lets both agents act, then runs extra (other parties'
 // transactions, in the same L1 block) when set, and mines the L1 block.
 func (st *Story) Round(extra func() error) (*types.Block, error) {
-	for _, a := range []*Agent{st.Proposer, st.Challenger} {
+	for _, a := range []*agents.Agent{st.Proposer, st.Challenger} {
 		if err := a.Step(st.Ctx); err != nil {
 			return nil, err
 		}
@@ -78,8 +81,8 @@ func (st *Story) Round(extra func() error) (*types.Block, error) {
 
 // Play runs rounds (each through round) until every game over output i is
 // over, and returns the output, or nil when it was deleted.
-func (st *Story) Play(i uint64, round func() error) (*OutputInfo, error) {
-	view := L1View{C: st.L1C}
+func (st *Story) Play(i uint64, round func() error) (*rollup.OutputInfo, error) {
+	view := rollup.L1View{C: st.L1C}
 	first, err := view.Output(st.Ctx, i)
 	if err != nil {
 		return nil, err

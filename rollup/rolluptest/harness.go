@@ -1,4 +1,4 @@
-package rollup
+package rolluptest
 
 import (
 	"cmp"
@@ -14,11 +14,15 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/batcher"
+	"github.com/cairn-dev/cairn/rollup/node"
 	"github.com/cairn-dev/cairn/wing/wingtest"
 )
 
@@ -51,24 +55,24 @@ func (c *Clock) Set(t uint64) { c.now.Store(int64(t)) }
 // batcher and a verifier, each moving only when a test says so.
 type System struct {
 	L1        *L1Miner
-	Config    *Config
-	Sequencer *Node
-	Batcher   *Batcher
-	Verifier  *Node
+	Config    *rollup.Config
+	Sequencer *node.Node
+	Batcher   *batcher.Batcher
+	Verifier  *node.Node
 	Committee []*da.Member      // with DA committee: the data-availability committee's members
 	Storage   []*da.StorageNode // with DA sampling: the storage nodes
 	Clock     *Clock
 	dir       string
-	opts      SystemOptions
+	opts      Options
 }
 
-// SystemOptions tune a System.
-type SystemOptions struct {
+// Options tune a System.
+type Options struct {
 	Dir          string             // data directories; "" keeps chains in memory
 	SeqWindow    uint64             // 0: 10
 	CensorForced bool               // the sequencer ignores forced transactions
 	MaxTxData    int                // the batcher's calldata per L1 transaction; 0: DefaultMaxTxData
-	DA           DA                 // where the batcher posts: calldata (default) or blobs
+	DA           rollup.DA          // where the batcher posts: calldata (default) or blobs
 	L1Alloc      types.GenesisAlloc // more L1 genesis accounts (contracts a story calls)
 	// BatcherKey is the batcher's L1 key, the one the inbox accepts
 	// batches from; nil: BatcherKey(). A story whose attacker also runs
@@ -77,20 +81,9 @@ type SystemOptions struct {
 	Log        *slog.Logger
 }
 
-// ProposerKey and ChallengerKey are the devnet's output proposer and
-// challenger accounts on L1, kept apart from the users' ten.
-func ProposerKey() *ecdsa.PrivateKey { return chain.DevKey(101) }
-
-// ChallengerKey is the devnet's challenger account on L1.
-func ChallengerKey() *ecdsa.PrivateKey { return chain.DevKey(102) }
-
-// BatcherKey is the batcher account of test systems and the devnet: an
-// account of the test mnemonic kept apart from the ten funded for users.
-func BatcherKey() *ecdsa.PrivateKey { return chain.DevKey(100) }
-
 // NewSystem starts an L1 miner with the test accounts and the batcher funded,
 // and anchors a rollup to its genesis.
-func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
+func NewSystem(ctx context.Context, opts Options) (*System, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -102,22 +95,22 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 	for i := range uint32(10) {
 		alloc[chain.DevAddress(i)] = types.Account{Balance: balance}
 	}
-	batcher := cmp.Or(opts.BatcherKey, BatcherKey())
-	if _, ok := alloc[addressOf(batcher)]; !ok {
-		alloc[addressOf(batcher)] = types.Account{Balance: balance}
+	batcher := cmp.Or(opts.BatcherKey, rollup.BatcherKey())
+	if _, ok := alloc[crypto.PubkeyToAddress(batcher.PublicKey)]; !ok {
+		alloc[crypto.PubkeyToAddress(batcher.PublicKey)] = types.Account{Balance: balance}
 	}
-	g := DevGenesis(0)
-	alloc[PortalAddress] = PortalBacking(&g)
-	proofs, err := DevL1Params(&g, addressOf(batcher))
+	g := rollup.DevGenesis(0)
+	alloc[rollup.PortalAddress] = rollup.PortalBacking(&g)
+	proofs, err := rollup.DevL1Params(&g, crypto.PubkeyToAddress(batcher.PublicKey))
 	if err != nil {
 		return nil, err
 	}
 	proofs.SeqWindow = cmp.Or(opts.SeqWindow, 10)
 	proofs.ChannelTimeout = 10
 	var members []*da.Member
-	if opts.DA == DACommittee {
+	if opts.DA == rollup.DACommittee {
 		var keys []*da.BLSKey
-		proofs.Committee, keys = DevCommittee(DevCommitteeSize, DevCommitteeHonest)
+		proofs.Committee, keys = rollup.DevCommittee(rollup.DevCommitteeSize, rollup.DevCommitteeHonest)
 		for _, k := range keys {
 			m, err := da.NewMember(k, proofs.L2ChainID, "", opts.Log)
 			if err != nil {
@@ -130,7 +123,7 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 		}
 	}
 	var storage []*da.StorageNode
-	if opts.DA == DASampling {
+	if opts.DA == rollup.DASampling {
 		proofs.Sampling = true
 		for range 2 {
 			n, err := da.NewStorageNode("", opts.Log)
@@ -143,11 +136,11 @@ func NewSystem(ctx context.Context, opts SystemOptions) (*System, error) {
 			storage = append(storage, n)
 		}
 	}
-	l1, err := NewL1Miner(alloc, L1Contracts(proofs)...)
+	l1, err := NewL1Miner(alloc, rollup.L1Contracts(proofs)...)
 	if err != nil {
 		return nil, err
 	}
-	cfg := NewDevConfig(L1MinerChainID, l1.Head(), addressOf(batcher), g, proofs)
+	cfg := rollup.NewDevConfig(L1MinerChainID, l1.Head(), crypto.PubkeyToAddress(batcher.PublicKey), g, proofs)
 	for _, m := range members {
 		cfg.CommitteeURLs = append(cfg.CommitteeURLs, m.URL())
 	}
@@ -179,9 +172,9 @@ func (s *System) dataDir(name string) string {
 
 // StartSequencer (re)starts the sequencer from its data directory.
 func (s *System) StartSequencer(ctx context.Context) error {
-	n, err := StartNode(ctx, NodeConfig{
+	n, err := node.Start(ctx, node.Config{
 		Name: "sequencer", Rollup: s.Config, DataDir: s.dataDir("sequencer"), L1: s.L1.Client(), L1Beacon: s.L1.URL(),
-		Sequencer: true, Manual: true, Clock: s.Clock.Now, RPCAddr: "127.0.0.1:0", SequencerKey: SequencerKey(),
+		Sequencer: true, Manual: true, Clock: s.Clock.Now, RPCAddr: "127.0.0.1:0", SequencerKey: rollup.SequencerKey(),
 		CensorForced: s.opts.CensorForced, Log: s.opts.Log,
 	})
 	if err != nil {
@@ -193,7 +186,7 @@ func (s *System) StartSequencer(ctx context.Context) error {
 
 // StartVerifier (re)starts the verifier from its data directory.
 func (s *System) StartVerifier(ctx context.Context) error {
-	n, err := StartNode(ctx, NodeConfig{
+	n, err := node.Start(ctx, node.Config{
 		Name: "verifier", Rollup: s.Config, DataDir: s.dataDir("verifier"), L1: s.L1.Client(), L1Beacon: s.L1.URL(),
 		Manual: true, RPCAddr: "127.0.0.1:0", SequencerRPC: s.Sequencer.RPCURL(), Log: s.opts.Log,
 	})
@@ -206,8 +199,8 @@ func (s *System) StartVerifier(ctx context.Context) error {
 
 // StartBatcher (re)starts the batcher; it keeps no state of its own.
 func (s *System) StartBatcher() error {
-	b, err := NewBatcher(BatcherConfig{
-		Rollup: s.Config, L1: s.L1.Client(), L2: s.Sequencer, Key: cmp.Or(s.opts.BatcherKey, BatcherKey()),
+	b, err := batcher.New(batcher.Config{
+		Rollup: s.Config, L1: s.L1.Client(), L2: s.Sequencer, Key: cmp.Or(s.opts.BatcherKey, rollup.BatcherKey()),
 		Manual: true, ReceiptTimeout: 5 * time.Second, MaxTxData: s.opts.MaxTxData, DA: s.opts.DA, Log: s.opts.Log,
 	})
 	if err != nil {
@@ -268,7 +261,7 @@ func (s *System) Batch(ctx context.Context) error {
 }
 
 // Derive runs a node's derivation until it has read the whole L1.
-func Derive(ctx context.Context, n *Node) error {
+func Derive(ctx context.Context, n *node.Node) error {
 	for {
 		progress, err := n.Derive(ctx)
 		if err != nil {
@@ -289,7 +282,7 @@ func (s *System) SendL2(ctx context.Context, client *ethclient.Client, key *ecds
 // SendTransfer signs and sends a dynamic-fee value transfer with the
 // sender's pending nonce.
 func SendTransfer(ctx context.Context, client *ethclient.Client, key *ecdsa.PrivateKey, chainID *big.Int, to common.Address, value *big.Int) (*types.Transaction, error) {
-	from := addressOf(key)
+	from := crypto.PubkeyToAddress(key.PublicKey)
 	nonce, err := client.PendingNonceAt(ctx, from)
 	if err != nil {
 		return nil, err

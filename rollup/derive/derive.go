@@ -1,4 +1,4 @@
-package rollup
+package derive
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/internal/promutil"
+	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
@@ -29,7 +30,7 @@ import (
 type L1Source interface {
 	Block(ctx context.Context, number uint64) (*types.Block, error)
 	Header(ctx context.Context, number uint64) (*types.Header, error)
-	Queue(ctx context.Context, from, to uint64) ([]QueueItem, error)
+	Queue(ctx context.Context, from, to uint64) ([]rollup.QueueItem, error)
 	Finalized(ctx context.Context) (*types.Header, error)
 	// Blobs returns the blobs of the versioned hashes that L1 block
 	// number carries, each checked against its hash.
@@ -47,38 +48,21 @@ var ErrTemporary = errors.New("temporary")
 type Sink interface {
 	// Apply makes the block of attributes a the next safe block and returns
 	// its header.
-	Apply(ctx context.Context, a *Attributes) (*types.Header, error)
+	Apply(ctx context.Context, a *rollup.Attributes) (*types.Header, error)
 }
-
-// Reasons derivation drops data, as counted in DropStats and the
-// cairn_rollup_derivation_dropped_total metric. docs/rollup.md numbers
-// the rules.
-const (
-	DropForeignSender  = "foreign-sender"   // inbox tx not from the batcher (rule 3)
-	DropBadBlob        = "bad-blob"         // a batcher blob that does not decode (rule 4)
-	DropBadCertificate = "bad-certificate"  // a committee certificate that does not verify (rule 4)
-	DropBadCommitment  = "bad-commitment"   // a sampling commitment that does not parse (rule 4)
-	DropBadFrame       = "bad-frame"        // tx data that is not valid frames (rule 4)
-	DropFrame          = "frame"            // frame or channel dropped by the assembler (rule 5)
-	DropInboxValue     = "inbox-value"      // a batcher transaction carrying value, which the inbox refuses (rule 3)
-	DropBadChannel     = "bad-channel"      // channel that does not decompress or decode (rule 6)
-	DropNotNext        = "batch-not-next"   // batch that does not extend the safe head (rule 7)
-	DropBadBlock       = "block-rule"       // block breaking an origin, time or window rule (rule 8)
-	DropForcedInvalid  = "forced-undecoded" // forced tx that does not decode (rule 10)
-)
 
 // Deriver rebuilds the L2 chain from L1 alone: one L1 block per Step, in
 // order. It is the same for the sequencer and for verifiers; only their Sink
 // differs. It is not safe for concurrent use, except for the accessors.
 type Deriver struct {
-	cfg    *Config
+	cfg    *rollup.Config
 	l1     L1Source
 	sink   Sink
 	store  *chain.Store
 	signer types.Signer
 	log    *slog.Logger
 
-	warm        func([]*types.Transaction) // recovers senders ahead of execution; may be nil
+	Warm        func([]*types.Transaction) // recovers senders ahead of execution; may be nil, set before the first Step
 	dac         *da.CommitteeClient        // the data-availability committee; nil: none
 	das         *da.SamplingClient         // the storage nodes of sampled data; nil: none
 	asm         *batch.Assembler
@@ -108,9 +92,9 @@ type progress struct {
 
 var progressKey = []byte("cairn-rollup-derivation-progress")
 
-// NewDeriver returns a deriver that resumes from the progress stored in the
+// New returns a deriver that resumes from the progress stored in the
 // chain store, or starts at the rollup's L1 anchor.
-func NewDeriver(cfg *Config, l1 L1Source, store *chain.Store, sink Sink, reg prometheus.Registerer, log *slog.Logger) (*Deriver, error) {
+func New(cfg *rollup.Config, l1 L1Source, store *chain.Store, sink Sink, reg prometheus.Registerer, log *slog.Logger) (*Deriver, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -122,8 +106,8 @@ func NewDeriver(cfg *Config, l1 L1Source, store *chain.Store, sink Sink, reg pro
 		signer: types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L1ChainID)),
 		log:    log,
 		drops:  map[string]uint64{},
-		dac:    cfg.committeeClient(),
-		das:    cfg.samplingClient(),
+		dac:    cfg.CommitteeClient(),
+		das:    cfg.SamplingClient(),
 		dropped: promutil.CounterVec(reg, prometheus.CounterOpts{
 			Namespace: "cairn", Subsystem: "rollup", Name: "derivation_dropped_total",
 			Help: "Data derivation dropped, by rule.",
@@ -243,7 +227,7 @@ func (d *Deriver) Step(ctx context.Context) (bool, error) {
 func (d *Deriver) step(ctx context.Context) (bool, error) {
 	x := d.l1Pos + 1
 	block, err := d.l1.Block(ctx, x)
-	if errors.Is(err, ErrL1NotReady) {
+	if errors.Is(err, rollup.ErrL1NotReady) {
 		return false, nil
 	}
 	if err != nil {
@@ -260,14 +244,14 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 		frames, err := batch.ParseTxData(data)
 		if err != nil {
 			if live {
-				d.drop(DropBadFrame, x, err)
+				d.drop(rollup.DropBadFrame, x, err)
 			}
 			continue
 		}
 		for _, f := range frames {
 			channel, dropped := d.asm.Add(f, x)
 			if dropped != nil && live {
-				d.drop(DropFrame, x, dropped)
+				d.drop(rollup.DropFrame, x, dropped)
 			}
 			if channel != nil && live {
 				if err := d.channel(ctx, channel, x); err != nil {
@@ -277,7 +261,7 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 		}
 	}
 	if err := d.asm.Expire(x); err != nil && live {
-		d.drop(DropFrame, x, err)
+		d.drop(rollup.DropFrame, x, err)
 	}
 	if live {
 		if err := d.forceAdvance(ctx, x); err != nil {
@@ -303,13 +287,13 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) ([][]byte, error) {
 	var out [][]byte
 	for _, tx := range block.Transactions() {
-		if tx.To() == nil || *tx.To() != InboxAddress {
+		if tx.To() == nil || *tx.To() != rollup.InboxAddress {
 			continue
 		}
 		from, err := types.Sender(d.signer, tx)
 		if err != nil || from != d.cfg.Batcher {
 			if live {
-				d.drop(DropForeignSender, block.NumberU64(), err)
+				d.drop(rollup.DropForeignSender, block.NumberU64(), err)
 			}
 			continue
 		}
@@ -317,7 +301,7 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 			// The inbox refuses value and records nothing, so no proof
 			// could name the transaction: derivation drops it too.
 			if live {
-				d.drop(DropInboxValue, block.NumberU64(), nil)
+				d.drop(rollup.DropInboxValue, block.NumberU64(), nil)
 			}
 			continue
 		}
@@ -330,7 +314,7 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 				data, err := da.DecodeBlob(&sc.Blob)
 				if err != nil {
 					if live {
-						d.drop(DropBadBlob, block.NumberU64(), err)
+						d.drop(rollup.DropBadBlob, block.NumberU64(), err)
 					}
 					continue
 				}
@@ -339,7 +323,7 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 			continue
 		}
 		data := tx.Data()
-		if kept, drop, err := offChainData(ctx, d.dac, d.das, d.cfg.L2ChainID, data); drop != "" {
+		if kept, drop, err := rollup.OffChainData(ctx, d.dac, d.das, d.cfg.L2ChainID, data); drop != "" {
 			if live {
 				d.drop(drop, block.NumberU64(), err)
 			}
@@ -359,30 +343,30 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 func (d *Deriver) channel(ctx context.Context, data []byte, x uint64) error {
 	raw, err := batch.Decompress(data)
 	if err != nil {
-		d.drop(DropBadChannel, x, err)
+		d.drop(rollup.DropBadChannel, x, err)
 		return nil
 	}
 	b, err := batch.Decode(raw, new(big.Int).SetUint64(d.cfg.L2ChainID))
 	if err != nil {
-		d.drop(DropBadChannel, x, err)
+		d.drop(rollup.DropBadChannel, x, err)
 		return nil
 	}
 	start, ok := d.extends(b)
 	if !ok {
-		d.drop(DropNotNext, x, fmt.Errorf("batch does not extend safe block %d", d.safe.Number))
+		d.drop(rollup.DropNotNext, x, fmt.Errorf("batch does not extend safe block %d", d.safe.Number))
 		return nil
 	}
-	if d.warm != nil {
+	if d.Warm != nil {
 		var txs []*types.Transaction
 		for i := start; i < len(b.Blocks); i++ {
 			txs = append(txs, b.Blocks[i].Txs...)
 		}
-		d.warm(txs)
+		d.Warm(txs)
 	}
 	for i := start; i < len(b.Blocks); i++ {
 		a, err := d.attributes(ctx, &b.Blocks[i], x)
 		if errors.Is(err, errBlockRule) {
-			d.drop(DropBadBlock, x, err)
+			d.drop(rollup.DropBadBlock, x, err)
 			return nil // the rest of the batch goes too
 		}
 		if err != nil {
@@ -419,11 +403,11 @@ func (d *Deriver) extends(b *batch.Batch) (int, bool) {
 
 // sameBlock reports whether a stored block is the batch block.
 func sameBlock(stored *types.Block, blk *batch.Block) bool {
-	info, err := Origin(stored.Header())
+	info, err := rollup.Origin(stored.Header())
 	if err != nil || stored.Time() != blk.Time || info.Number != blk.Origin {
 		return false
 	}
-	txs, err := SequencerTxs(stored)
+	txs, err := rollup.SequencerTxs(stored)
 	if err != nil || len(txs) != len(blk.Txs) {
 		return false
 	}
@@ -439,9 +423,9 @@ var errBlockRule = errors.New("batch block breaks a derivation rule")
 
 // attributes checks a batch block against the safe head (rule 8) and
 // returns its attributes.
-func (d *Deriver) attributes(ctx context.Context, blk *batch.Block, x uint64) (*Attributes, error) {
+func (d *Deriver) attributes(ctx context.Context, blk *batch.Block, x uint64) (*rollup.Attributes, error) {
 	parent := d.safe
-	pinfo, err := Origin(parent)
+	pinfo, err := rollup.Origin(parent)
 	if err != nil {
 		return nil, err
 	}
@@ -466,19 +450,19 @@ func (d *Deriver) attributes(ctx context.Context, blk *batch.Block, x uint64) (*
 	if err != nil {
 		return nil, err
 	}
-	return &Attributes{Parent: parent, Time: blk.Time, Origin: infoOf(origin), Queue: queue, Txs: blk.Txs}, nil
+	return &rollup.Attributes{Parent: parent, Time: blk.Time, Origin: rollup.L1InfoOf(origin), Queue: queue, Txs: blk.Txs}, nil
 }
 
 // queue reads the portal items of L1 blocks (from, to] and counts forced
 // transactions that do not decode (rule 10).
-func (d *Deriver) queue(ctx context.Context, from, to, x uint64) ([]QueueItem, error) {
+func (d *Deriver) queue(ctx context.Context, from, to, x uint64) ([]rollup.QueueItem, error) {
 	items, err := d.l1.Queue(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
 	for _, q := range items {
 		if q.Deposit == nil && q.Forced == nil {
-			d.drop(DropForcedInvalid, x, nil)
+			d.drop(rollup.DropForcedInvalid, x, nil)
 		}
 	}
 	return items, nil
@@ -489,7 +473,7 @@ func (d *Deriver) queue(ctx context.Context, from, to, x uint64) ([]QueueItem, e
 // sequencer can delay deposits and forced transactions, not drop them.
 func (d *Deriver) forceAdvance(ctx context.Context, x uint64) error {
 	for {
-		info, err := Origin(d.safe)
+		info, err := rollup.Origin(d.safe)
 		if err != nil {
 			return err
 		}
@@ -504,14 +488,14 @@ func (d *Deriver) forceAdvance(ctx context.Context, x uint64) error {
 		if err != nil {
 			return err
 		}
-		a := &Attributes{Parent: d.safe, Time: max(d.safe.Time, origin.Time), Origin: infoOf(origin), Queue: queue}
+		a := &rollup.Attributes{Parent: d.safe, Time: max(d.safe.Time, origin.Time), Origin: rollup.L1InfoOf(origin), Queue: queue}
 		if err := d.apply(ctx, a, x); err != nil {
 			return err
 		}
 	}
 }
 
-func (d *Deriver) apply(ctx context.Context, a *Attributes, x uint64) error {
+func (d *Deriver) apply(ctx context.Context, a *rollup.Attributes, x uint64) error {
 	h, err := d.sink.Apply(ctx, a)
 	if err != nil {
 		return fmt.Errorf("apply derived block %d: %w", a.Parent.Number.Uint64()+1, err)

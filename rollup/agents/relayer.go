@@ -1,4 +1,4 @@
-package rollup
+package agents
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/internal/ethtx"
+	"github.com/cairn-dev/cairn/rollup"
 )
 
 // RelayerConfig configures a withdrawal relayer.
@@ -32,7 +32,7 @@ type RelayerConfig struct {
 // relayer.
 type Relayer struct {
 	cfg     RelayerConfig
-	view    L1View
+	view    rollup.L1View
 	log     *slog.Logger
 	from    uint64 // next L2 block to scan for withdrawals
 	pending map[common.Hash]relayed
@@ -42,7 +42,7 @@ type Relayer struct {
 }
 
 type relayed struct {
-	w      *Withdrawal
+	w      *rollup.Withdrawal
 	block  uint64
 	proven bool
 }
@@ -50,15 +50,12 @@ type relayed struct {
 // relayScan is how many L2 blocks one step reads logs of.
 const relayScan = 2_000
 
-// RelayerKey is the devnet's relayer account on L1.
-func RelayerKey() *ecdsa.PrivateKey { return chain.DevKey(104) }
-
 // NewRelayer starts a relayer.
 func NewRelayer(cfg RelayerConfig) *Relayer {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	r := &Relayer{cfg: cfg, view: L1View{C: cfg.L1}, log: cfg.Log.With("node", "relayer"), from: 1, pending: map[common.Hash]relayed{}, stop: make(chan struct{})}
+	r := &Relayer{cfg: cfg, view: rollup.L1View{C: cfg.L1}, log: cfg.Log.With("node", "relayer"), from: 1, pending: map[common.Hash]relayed{}, stop: make(chan struct{})}
 	if !cfg.Manual {
 		r.done.Add(1)
 		go func() {
@@ -94,13 +91,13 @@ func (r *Relayer) Step(ctx context.Context) error {
 		to := min(head, r.from+relayScan-1) // a bounded range per call
 		logs, err := r.cfg.L2.FilterLogs(ctx, ethereum.FilterQuery{
 			FromBlock: new(big.Int).SetUint64(r.from), ToBlock: new(big.Int).SetUint64(to),
-			Addresses: []common.Address{MessagePasserAddress},
+			Addresses: []common.Address{rollup.MessagePasserAddress},
 		})
 		if err != nil {
 			return err
 		}
 		for i := range logs {
-			if w, err := ParseWithdrawal(&logs[i]); err == nil {
+			if w, err := rollup.ParseWithdrawal(&logs[i]); err == nil {
 				r.pending[w.Hash()] = relayed{w: w, block: logs[i].BlockNumber}
 			}
 		}
@@ -115,17 +112,17 @@ func (r *Relayer) Step(ctx context.Context) error {
 		case finalized:
 			delete(r.pending, h)
 		case root == (common.Hash{}):
-			data, out, err := ProveCalldata(ctx, r.view, r.cfg.L2, p.w, p.block)
+			data, out, err := rollup.ProveCalldata(ctx, r.view, r.cfg.L2, p.w, p.block)
 			if err != nil {
 				continue // no output covers it yet
 			}
-			if _, err := ethtx.Send(ctx, r.cfg.L1, r.cfg.Key, PortalAddress, nil, data, 0); err == nil {
+			if _, err := ethtx.Send(ctx, r.cfg.L1, r.cfg.Key, rollup.PortalAddress, nil, data, 0); err == nil {
 				r.log.Info("Proved a withdrawal", "withdrawal", h, "output", out.Index)
 			}
 		default:
-			fin, _ := PortalABI.Pack("finalizeWithdrawal", p.w.Encode())
+			fin, _ := rollup.PortalABI.Pack("finalizeWithdrawal", p.w.Encode())
 			// Gas 0 estimates, which fails while the output is not final.
-			if _, err := ethtx.Send(ctx, r.cfg.L1, r.cfg.Key, PortalAddress, nil, fin, 0); err == nil {
+			if _, err := ethtx.Send(ctx, r.cfg.L1, r.cfg.Key, rollup.PortalAddress, nil, fin, 0); err == nil {
 				r.log.Info("Finalized a withdrawal", "withdrawal", h, "target", p.w.Target, "value", p.w.Value)
 			}
 		}

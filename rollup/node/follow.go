@@ -1,4 +1,4 @@
-package rollup
+package node
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
 
-	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/rollup"
 )
 
 // Unsafe blocks: a verifier need not wait for L1 to know the sequencer's
@@ -25,11 +25,6 @@ import (
 // unsafe block is trusted only as far as the sequencer's word: safe and
 // finalized still come from L1 alone, and derivation replaces an unsafe
 // block that L1 data disagrees with.
-
-// SequencerKey is the devnet's unsafe-block signer: the sequencer's key for
-// the blocks it publishes before they reach L1, kept apart from the
-// batcher's L1 account (OP's "p2p sequencer key").
-func SequencerKey() *ecdsa.PrivateKey { return chain.DevKey(105) }
 
 // SignedBlock is an unsafe block as rollup_unsafeBlocks serves it.
 type SignedBlock struct {
@@ -110,9 +105,9 @@ func OpenSignedBlock(sb *SignedBlock, l2ChainID uint64, signer common.Address) (
 	return b, nil
 }
 
-// RollupAPI is the rollup_ namespace of every rollup node: the unsafe
+// API is the rollup_ namespace of every rollup node: the unsafe
 // blocks a sequencer publishes, and archived message passer proofs.
-type RollupAPI struct {
+type API struct {
 	n       *Node
 	waiters chan struct{} // rollup_unsafeBlocks calls waiting, maxFollowWaiters at most
 }
@@ -122,21 +117,15 @@ type RollupAPI struct {
 // again shortly.
 const maxFollowWaiters = 256
 
-// StorageProof is an archived storage proof of the message passer.
-type StorageProof struct {
-	StorageHash common.Hash     `json:"storageHash"` // the message passer's storage root at the block
-	Proof       []hexutil.Bytes `json:"proof"`       // root first, as eth_getProof's storageProof
-}
-
 // MessagePasserProof returns the proof of a message passer slot (a
 // withdrawal's StorageSlot) at an L2 block, however old: eth_getProof
 // serves only the last 128 blocks' state.
-func (api *RollupAPI) MessagePasserProof(slot common.Hash, block hexutil.Uint64) (*StorageProof, error) {
-	root, proof, err := MessagePasserProof(api.n.store, uint64(block), slot)
+func (api *API) MessagePasserProof(slot common.Hash, block hexutil.Uint64) (*rollup.StorageProof, error) {
+	root, proof, err := rollup.MessagePasserProof(api.n.store, uint64(block), slot)
 	if err != nil {
 		return nil, err
 	}
-	out := &StorageProof{StorageHash: root}
+	out := &rollup.StorageProof{StorageHash: root}
 	for _, p := range proof {
 		out.Proof = append(out.Proof, p)
 	}
@@ -146,7 +135,7 @@ func (api *RollupAPI) MessagePasserProof(slot common.Hash, block hexutil.Uint64)
 // DerivedFrom returns the L1 block whose data made safe L2 block n: the
 // one its batch was completed in (or whose window forced it); null when
 // the block is not safe, or was derived before this was recorded.
-func (api *RollupAPI) DerivedFrom(n hexutil.Uint64) *hexutil.Uint64 {
+func (api *API) DerivedFrom(n hexutil.Uint64) *hexutil.Uint64 {
 	if safe := api.n.SafeHead(); safe == nil || safe.Number.Uint64() < uint64(n) {
 		return nil
 	}
@@ -162,7 +151,7 @@ func (api *RollupAPI) DerivedFrom(n hexutil.Uint64) *hexutil.Uint64 {
 // at most max (and maxFollowBlocks, and about maxFollowBytes). When from is
 // past the head it waits up to two seconds for it: a follower calls it in
 // a loop and hears of each block as it is committed.
-func (api *RollupAPI) UnsafeBlocks(ctx context.Context, from, max hexutil.Uint64) ([]*SignedBlock, error) {
+func (api *API) UnsafeBlocks(ctx context.Context, from, max hexutil.Uint64) ([]*SignedBlock, error) {
 	n := api.n
 	if n.cfg.SequencerKey == nil {
 		return nil, errors.New("this node does not publish unsafe blocks")
@@ -307,7 +296,7 @@ func (n *Node) applyUnsafe(ctx context.Context, b *types.Block) (bool, error) {
 		}
 		return false, errDiverged
 	}
-	a, err := AttributesOf(ctx, n.l1, head, b)
+	a, err := rollup.AttributesOf(ctx, n.l1, head, b)
 	if err != nil {
 		return false, fmt.Errorf("attributes of unsafe block %d: %w", number, err)
 	}

@@ -1,4 +1,4 @@
-package rollup
+package rolluptest
 
 import (
 	"testing"
@@ -12,12 +12,12 @@ import (
 // directories in the middle of the story; nothing confirmed is lost and the
 // verifier ends on the sequencer's chain.
 func TestActionRestarts(t *testing.T) {
-	s, ctx := newSystem(t, SystemOptions{Dir: t.TempDir()})
-	seq := dial(t, s.Sequencer.RPCURL())
+	s, ctx := Start(t, Options{Dir: t.TempDir()})
+	seq := Dial(t, s.Sequencer.RPCURL())
 	var sent []*types.Transaction
 	for i := range 3 {
-		sent = append(sent, must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), chain.DevAddress(2), ether(1))))
-		must[*types.Block](t)(s.Sequence(ctx))
+		sent = append(sent, Must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), chain.DevAddress(2), Ether(1))))
+		Must[*types.Block](t)(s.Sequence(ctx))
 		if i == 0 {
 			if err := s.Batch(ctx); err != nil {
 				t.Fatal(err)
@@ -50,9 +50,9 @@ func TestActionRestarts(t *testing.T) {
 			t.Fatalf("soft-confirmed %s lost in the restart", tx.Hash())
 		}
 	}
-	seq = dial(t, s.Sequencer.RPCURL())
-	sent = append(sent, must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), chain.DevAddress(2), ether(1))))
-	must[*types.Block](t)(s.Sequence(ctx))
+	seq = Dial(t, s.Sequencer.RPCURL())
+	sent = append(sent, Must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), chain.DevAddress(2), Ether(1))))
+	Must[*types.Block](t)(s.Sequence(ctx))
 
 	// The restarted batcher posts from the safe head; the verifier catches up.
 	if err := s.Batch(ctx); err != nil {
