@@ -234,7 +234,9 @@ func fund(ctx context.Context, c *ethclient.Client, funder *ecdsa.PrivateKey, ke
 	if last == nil {
 		return nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// A minute: right after the congestion phase, on a machine running
+	// other tests too, the layers may still be catching up.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	_, err = ethtx.WaitReceipt(wctx, c, last.Hash())
 	return err
