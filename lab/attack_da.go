@@ -126,7 +126,7 @@ func withholdRun(ctx context.Context, out io.Writer, mode rollup.DA) error {
 	if forged == nil {
 		return fmt.Errorf("output 1 is not the forged one")
 	}
-	prove, _ := rollup.PortalABI.Pack("proveWithdrawal", steal.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Proof)
+	prove, _ := rollup.PortalABI.Pack("proveWithdrawal", steal.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Position.Word(), forged.Proof)
 	if _, err := ethtx.Send(ctx, a.l1, attackerKey, rollup.PortalAddress, nil, prove, 0); err != nil {
 		return fmt.Errorf("proving the forged withdrawal: %w", err)
 	}

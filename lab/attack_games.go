@@ -52,7 +52,7 @@ func (a *arena) proveLoot(f *forger, i uint64) error {
 	if forged == nil {
 		return fmt.Errorf("output %d is not a forged one", i)
 	}
-	data, _ := rollup.PortalABI.Pack("proveWithdrawal", loot().Encode(), new(big.Int).SetUint64(i), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Proof)
+	data, _ := rollup.PortalABI.Pack("proveWithdrawal", loot().Encode(), new(big.Int).SetUint64(i), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Position.Word(), forged.Proof)
 	if _, err := ethtx.Send(a.ctx, a.l1, attackerKey, rollup.PortalAddress, nil, data, 0); err != nil {
 		return fmt.Errorf("proving the forged withdrawal: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/ethereum/go-ethereum/trie"
 
 	"github.com/cairn-dev/cairn/rollup/batch"
@@ -25,16 +26,46 @@ type BatchLoad struct {
 	Txs   []BatchTx
 }
 
-// SeqRecord is the slot the outputs contract sets when a loaded channel
-// carries L2 block number with this time, origin and sequencer
-// transactions, the latter committed to by SeqRoot.
-func SeqRecord(number, time, origin uint64, seqRoot common.Hash, count uint64, parent [20]byte) common.Hash {
-	var b [32]byte
-	binary.BigEndian.PutUint64(b[0:], number)
-	binary.BigEndian.PutUint64(b[8:], time)
-	binary.BigEndian.PutUint64(b[16:], origin)
-	binary.BigEndian.PutUint64(b[24:], count)
+// SeqRecord is the slot the outputs contract sets when the channel loaded
+// from inbox record start carries L2 block number with this time, origin
+// and sequencer transactions, the latter committed to by SeqRoot; parent
+// is the batch's parent check for its first block, else zero.
+func SeqRecord(start, number, time, origin uint64, seqRoot common.Hash, count uint64, parent [20]byte) common.Hash {
+	var b [40]byte
+	binary.BigEndian.PutUint64(b[0:], start)
+	binary.BigEndian.PutUint64(b[8:], number)
+	binary.BigEndian.PutUint64(b[16:], time)
+	binary.BigEndian.PutUint64(b[24:], origin)
+	binary.BigEndian.PutUint64(b[32:], count)
 	return crypto.Keccak256Hash([]byte("cairn-seq"), b[:], seqRoot[:], parent[:])
+}
+
+// LoadedChannel is what loadBatch keeps of a complete loaded channel
+// besides its blocks' records: where derivation completed it and the span
+// of its batch, for the derivation check of a parted proof.
+type LoadedChannel struct {
+	X           uint64   // the L1 block of the completing record
+	End         uint64   // the inbox index of the completing record
+	Frame       uint64   // the completing frame's place in that record
+	First, Last uint64   // the batch's first and last block numbers
+	Kept        uint64   // the last block the sequencing window keeps (First-1: none)
+	ParentCheck [20]byte // the batch's parent check
+}
+
+func loadedSlot(start uint64) common.Hash { return chanSlot(start, 5) }
+
+func newLoadedChannel(run *channelRun, b *batch.Batch, kept int) LoadedChannel {
+	lc := LoadedChannel{X: run.x, End: run.last, Frame: run.frame, ParentCheck: b.ParentCheck}
+	if len(b.Blocks) > 0 {
+		lc.First, lc.Last = b.Blocks[0].Number, b.Blocks[len(b.Blocks)-1].Number
+		lc.Kept = lc.First + uint64(kept) - 1
+	}
+	return lc
+}
+
+func (lc *LoadedChannel) hash() common.Hash {
+	raw, _ := rlp.EncodeToBytes(lc)
+	return crypto.Keccak256Hash(raw)
 }
 
 // SeqRoot is the root of the trie of a block's sequencer transactions,
@@ -73,7 +104,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 	if stored[0] == 2 {
 		return fmt.Errorf("%w: channel at inbox transaction %d is already loaded", ErrBadProof, l.Start)
 	}
-	run := &channelRun{dac: params.Committee, chainID: l2ChainID, sampling: params.Sampling}
+	run := &channelRun{records: recordRulesOf(params)}
 	size := u64(s.Get(lenSlot))
 	if started {
 		run.opened = true
@@ -106,14 +137,17 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 	// The batch's first block is recorded with the batch's parent check:
 	// a proof of it must show its parent is the one the batch extends, as
 	// derivation drops a batch that does not extend the safe head.
-	for i, blk := range windowed(b.Blocks, x, seqWindow) {
+	kept := windowed(b.Blocks, x, seqWindow)
+	for i, blk := range kept {
 		raws := sequencerRaws(blk.Txs)
 		var parent [20]byte
 		if i == 0 {
 			parent = b.ParentCheck
 		}
-		s.Set(SeqRecord(blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws)), parent), h64(x+1))
+		s.Set(SeqRecord(l.Start, blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws)), parent), h64(x+1))
 	}
+	lc := newLoadedChannel(run, b, len(kept))
+	s.Set(loadedSlot(l.Start), lc.hash())
 	s.Set(idSlot, common.Hash{0: 2})
 	return nil
 }
@@ -156,9 +190,16 @@ type seqRecords interface {
 	// Loaded reports whether a loaded channel recorded this block, and the
 	// L1 block that completed that channel.
 	Loaded(record common.Hash) (l1Block uint64, ok bool)
+	// LoadedChannel is the hash of what loadBatch kept of the channel
+	// loaded from inbox record start (zero: none complete).
+	LoadedChannel(start uint64) common.Hash
 }
 
 type outputsRecords struct{ st vm.StateDB }
+
+func (r outputsRecords) LoadedChannel(start uint64) common.Hash {
+	return r.st.GetState(OutputsAddress, loadedSlot(start))
+}
 
 func (r outputsRecords) Loaded(record common.Hash) (uint64, bool) {
 	v := u64(r.st.GetState(OutputsAddress, record))

@@ -95,6 +95,7 @@ func TestProofPassesOverAnInvalidBlob(t *testing.T) {
 	parent := s.Sequencer.Chain().GetHeaderByNumber(b.NumberU64() - 1)
 	txs := rolluptest.Must[[]*types.Transaction](t)(rollup.SequencerTxs(b))
 	info := rolluptest.Must[rollup.L1Info](t)(rollup.Origin(b.Header()))
+	originTime := rolluptest.Must[*types.Header](t)(s.L1.Client().HeaderByNumber(ctx, new(big.Int).SetUint64(info.Number))).Time
 	raw := rolluptest.Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: rollup.ParentCheck(parent), Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
 	data := rolluptest.Must[[]byte](t)(batch.Compress(raw))
 	f0 := batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0xa}, Number: 0, Data: data[:len(data)/2]})
@@ -114,13 +115,18 @@ func TestProofPassesOverAnInvalidBlob(t *testing.T) {
 	}
 	list := func(middle rollup.BatchTx, vh common.Hash) (*rollup.StepProof, rollup.BatchList) {
 		var l rollup.BatchList
-		l.Add(rollup.BatchTx{Index: 0, Data: f0}, rollup.InboxEntry{Hash: crypto.Keccak256Hash(f0), Block: info.Number})
-		l.Add(middle, rollup.InboxEntry{Hash: vh, Block: info.Number, Blob: true})
-		l.Add(rollup.BatchTx{Index: 2, Data: f1}, rollup.InboxEntry{Hash: crypto.Keccak256Hash(f1), Block: info.Number})
-		return &rollup.StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: l.Txs()}, l
+		l.Add(rollup.BatchTx{Index: 0, Data: f0}, rollup.InboxEntry{Hash: crypto.Keccak256Hash(f0), Block: info.Number + 1})
+		l.Add(middle, rollup.InboxEntry{Hash: vh, Block: info.Number + 1, Blob: true})
+		l.Add(rollup.BatchTx{Index: 2, Data: f1}, rollup.InboxEntry{Hash: crypto.Keccak256Hash(f1), Block: info.Number + 1})
+		return &rollup.StepProof{Time: b.Time(), OriginNumber: info.Number, Derivation: rollup.Derivation{Records: l.Txs()}}, l
 	}
 	check := func(p *rollup.StepProof, l rollup.BatchList) error {
-		return rollup.CheckBatch(p, parent, txs, &s.Config.Proofs, l, rollup.AnyL1Block)
+		var records rollup.BatchList
+		for _, bt := range p.Derivation.Records {
+			e, _ := l.Batch(bt.Index)
+			records.Add(bt, e)
+		}
+		return rollup.CheckChannel(parent, p.Time, p.OriginNumber, originTime, txs, records, info.Number, &s.Config.Proofs)
 	}
 	if err := check(list(shown, badHash)); err != nil {
 		t.Fatalf("passing over the invalid blob: %v", err)

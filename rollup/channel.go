@@ -26,10 +26,9 @@ type channelRun struct {
 	data     []byte // data taken by this run
 	complete bool
 	x        uint64 // L1 block of the transaction that completed the channel
+	frame    uint64 // the completing frame's place among its record's frames
 
-	dac      *da.Committee // the committee whose certificates count; nil: none
-	chainID  uint64        // the L2 chain certificates are for
-	sampling bool          // sampling commitments count
+	records recordRules
 }
 
 // feed reads txs; the first must be inbox record first when the run has
@@ -45,44 +44,15 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 			return fmt.Errorf("%w: inbox transaction %d out of order: the proof must name every batcher transaction of the channel", ErrBadProof, bt.Index)
 		}
 		r.last = bt.Index
-		e, ok := inbox.Batch(bt.Index)
-		data := bt.Data
-		switch {
-		case !ok:
-			return fmt.Errorf("%w: no inbox record %d", ErrBadProof, bt.Index)
-		case e.Blob && len(bt.CellIndices) > 0:
-			if err := checkInvalidBlob(&bt, e.Hash); err != nil {
-				return fmt.Errorf("%w: inbox record %d: %w", ErrBadProof, bt.Index, err)
-			}
-			data = nil // derivation drops the blob (rule 4)
-		case e.Blob:
-			if err := checkBlobData(&bt, e.Hash); err != nil {
-				return fmt.Errorf("%w: inbox record %d: %w", ErrBadProof, bt.Index, err)
-			}
-		case e.Hash != crypto.Keccak256Hash(bt.Data):
-			return fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
-		}
-		if !e.Blob && len(data) > 0 {
-			var err error
-			switch {
-			case r.dac != nil && data[0] == da.CertVersion:
-				data, err = certifiedData(&bt, r.dac, r.chainID)
-			case r.sampling && data[0] == da.SampledVersion:
-				data, err = sampledData(&bt)
-			}
-			if err != nil {
-				return fmt.Errorf("%w: inbox transaction %d: %w", ErrBadProof, bt.Index, err)
-			}
-		}
-		block := e.Block
-		if block >= before {
-			return fmt.Errorf("%w: %w: inbox transaction %d in L1 block %d, the output in %d", ErrBadProof, ErrAfterOutput, bt.Index, block, before)
+		data, block, err := r.records.data(&bt, inbox, before)
+		if err != nil {
+			return err
 		}
 		frames, err := batch.ParseTxData(data)
 		if err != nil {
 			continue // derivation drops the transaction's data (rule 4)
 		}
-		for _, f := range frames {
+		for j, f := range frames {
 			opening := false
 			if !r.opened {
 				if f.Number != 0 {
@@ -99,7 +69,7 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 				r.data = append(r.data, f.Data...)
 			}
 			if res.Complete {
-				r.complete, r.x = true, block
+				r.complete, r.x, r.frame = true, block, uint64(j)
 				break
 			}
 		}
@@ -108,4 +78,55 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 		}
 	}
 	return nil
+}
+
+// recordRules reads the data of inbox records as derivation reads them,
+// under the rollup's data-availability settings.
+type recordRules struct {
+	dac      *da.Committee // the committee whose certificates count; nil: none
+	chainID  uint64        // the L2 chain certificates are for
+	sampling bool          // sampling commitments count
+}
+
+func recordRulesOf(p *L1Params) recordRules {
+	return recordRules{dac: p.Committee, chainID: p.L2ChainID, sampling: p.Sampling}
+}
+
+// data checks a proof's inbox record against what the inbox recorded and
+// returns the data derivation reads from it (nil for a blob derivation
+// drops) and the L1 block that included it, which must be before before.
+func (r recordRules) data(bt *BatchTx, inbox batchRecord, before uint64) ([]byte, uint64, error) {
+	e, ok := inbox.Batch(bt.Index)
+	data := bt.Data
+	switch {
+	case !ok:
+		return nil, 0, fmt.Errorf("%w: no inbox record %d", ErrBadProof, bt.Index)
+	case e.Blob && len(bt.CellIndices) > 0:
+		if err := checkInvalidBlob(bt, e.Hash); err != nil {
+			return nil, 0, fmt.Errorf("%w: inbox record %d: %w", ErrBadProof, bt.Index, err)
+		}
+		data = nil // derivation drops the blob (rule 4)
+	case e.Blob:
+		if err := checkBlobData(bt, e.Hash); err != nil {
+			return nil, 0, fmt.Errorf("%w: inbox record %d: %w", ErrBadProof, bt.Index, err)
+		}
+	case e.Hash != crypto.Keccak256Hash(bt.Data):
+		return nil, 0, fmt.Errorf("%w: inbox transaction %d is not the batcher's", ErrBadProof, bt.Index)
+	}
+	if !e.Blob && len(data) > 0 {
+		var err error
+		switch {
+		case r.dac != nil && data[0] == da.CertVersion:
+			data, err = certifiedData(bt, r.dac, r.chainID)
+		case r.sampling && data[0] == da.SampledVersion:
+			data, err = sampledData(bt)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: inbox transaction %d: %w", ErrBadProof, bt.Index, err)
+		}
+	}
+	if e.Block >= before {
+		return nil, 0, fmt.Errorf("%w: %w: inbox transaction %d in L1 block %d, the output in %d", ErrBadProof, ErrAfterOutput, bt.Index, e.Block, before)
+	}
+	return data, e.Block, nil
 }

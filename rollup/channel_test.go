@@ -29,6 +29,7 @@ func TestProofsFollowDerivationsChannelRules(t *testing.T) {
 	parent := s.Sequencer.Chain().GetHeaderByNumber(b.NumberU64() - 1)
 	txs := rolluptest.Must[[]*types.Transaction](t)(rollup.SequencerTxs(b))
 	info := rolluptest.Must[rollup.L1Info](t)(rollup.Origin(b.Header()))
+	originTime := rolluptest.Must[*types.Header](t)(s.L1.Client().HeaderByNumber(ctx, new(big.Int).SetUint64(info.Number))).Time
 	channel := func(check [20]byte) []byte {
 		raw := rolluptest.Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: check, Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
 		return rolluptest.Must[[]byte](t)(batch.Compress(raw))
@@ -45,12 +46,17 @@ func TestProofsFollowDerivationsChannelRules(t *testing.T) {
 			data := batch.MarshalTxData(f)
 			l.Add(rollup.BatchTx{Index: uint64(i), Data: data}, rollup.InboxEntry{Hash: crypto.Keccak256Hash(data), Block: blocks[i]})
 		}
-		return &rollup.StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: l.Txs()}, l
+		return &rollup.StepProof{Time: b.Time(), OriginNumber: info.Number, Derivation: rollup.Derivation{Records: l.Txs()}}, l
 	}
 	check := func(p *rollup.StepProof, l rollup.BatchList) error {
-		return rollup.CheckBatch(p, parent, txs, &s.Config.Proofs, l, rollup.AnyL1Block)
+		var records rollup.BatchList
+		for _, bt := range p.Derivation.Records {
+			e, _ := l.Batch(bt.Index)
+			records.Add(bt, e)
+		}
+		return rollup.CheckChannel(parent, p.Time, p.OriginNumber, originTime, txs, records, info.Number, &s.Config.Proofs)
 	}
-	at := info.Number
+	at := info.Number + 1 // the L1 block after the origin's
 	if err := check(post([]uint64{at, at}, a0, a1)); err != nil {
 		t.Fatalf("the channel as derivation takes it: %v", err)
 	}
@@ -61,7 +67,7 @@ func TestProofsFollowDerivationsChannelRules(t *testing.T) {
 	if err := check(p, l); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a replaced channel: %v", err)
 	}
-	p.Batch = []rollup.BatchTx{l.Txs()[0], l.Txs()[2]}
+	p.Derivation.Records = []rollup.BatchTx{l.Txs()[0], l.Txs()[2]}
 	if err := check(p, l); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a replaced channel, its replacement left out: %v", err)
 	}

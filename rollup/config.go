@@ -158,6 +158,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: batcher %s differs from the L1 contracts' %s", ErrConfig, c.Batcher, c.Proofs.Batcher)
 	case c.Proofs.L1FeeScalar != 0 && c.Proofs.L1FeeScalar != c.L1FeeScalar:
 		return fmt.Errorf("%w: L1 fee scalar %d differs from the L1 contracts' %d", ErrConfig, c.L1FeeScalar, c.Proofs.L1FeeScalar)
+	case c.Proofs.L1Start != 0 && c.Proofs.L1Start != c.L1Start:
+		return fmt.Errorf("%w: L1 anchor %d differs from the L1 contracts' %d", ErrConfig, c.L1Start, c.Proofs.L1Start)
 	case c.Proofs.L2ChainID != 0 && c.Proofs.L2ChainID != c.L2ChainID:
 		return fmt.Errorf("%w: L2 chain ID %d differs from the L1 contracts' %d", ErrConfig, c.L2ChainID, c.Proofs.L2ChainID)
 	case c.Batcher == (common.Address{}):
@@ -239,6 +241,7 @@ func DevL1Params(g *chain.Genesis, batcher common.Address) (L1Params, error) {
 // NewDevConfig returns a devnet rollup anchored at L1 block start, with
 // genesis g and L1 contract rules p.
 func NewDevConfig(l1ChainID uint64, start *types.Header, batcher common.Address, g chain.Genesis, p L1Params) *Config {
+	p.L1Start = start.Number.Uint64()
 	return &Config{
 		L1ChainID:         l1ChainID,
 		L2ChainID:         g.ChainID,

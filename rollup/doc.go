@@ -14,6 +14,9 @@
 //   - l1info.go: the L1 origin in a block's extra-data;
 //   - fees.go: the L1 data fee;
 //   - withdraw.go: the L2 message passer, withdrawals and output roots;
+//   - position.go: derivation's position, which output roots commit to;
+//   - rules.go: derivation's batch rules (7 and 8) as pure functions, for
+//     the deriver and the one-step proof alike;
 //   - mparchive.go: the message passer's trie, kept for old proofs;
 //   - da.go, blobs.go: the data-availability modes, and the checks of
 //     blobs, certified and sampled data shared by derivation and proofs;
@@ -26,9 +29,11 @@
 //   - inbox.go: the batch inbox, which records the batcher's transactions;
 //   - outputs.go, games.go: output proposals and their bisection games;
 //   - onestep.go, steps.go, batchload.go, channel.go, l1headers.go,
-//     metering.go: the one-step proof, whole or in parts, checking a block's
-//     batch by derivation's channel rules (channel.go) and its L1 data;
-//   - stepsprove.go: the prover's side of parted proofs;
+//     metering.go: the one-step proof, whole or in parts, and its L1 data;
+//   - next.go: derivation in the proof, from the parent's position to the
+//     block derivation makes next, over the inbox records (channel.go
+//     reads them);
+//   - nextprove.go, stepsprove.go: the prover's side;
 //   - withdrawclient.go: the contracts read and called from outside
 //     (L1View), as cairn withdraw, the agents and the explorer do.
 package rollup

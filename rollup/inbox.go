@@ -87,20 +87,14 @@ func (r inboxRecords) Batch(i uint64) (inboxEntry, bool) {
 	}, true
 }
 
-// RecordAfter reports whether the inbox recorded a batcher transaction
-// in an L1 block in (from, to], by binary search on the records, which
-// are in L1 block order.
-func (r inboxRecords) RecordAfter(from, to uint64) bool {
-	blockOf := func(i uint64) (uint64, error) {
-		return r.st.GetState(InboxAddress, itemSlot("inbox-block", i)).Big().Uint64(), nil
-	}
+// FirstAfter is the index of the first record of an L1 block after x (the
+// record count when there is none).
+func (r inboxRecords) FirstAfter(x uint64) uint64 {
 	n := r.st.GetState(InboxAddress, inboxCountSlot).Big().Uint64()
-	i, _ := firstRecordAfter(n, from, blockOf)
-	if i == n {
-		return false
-	}
-	b, _ := blockOf(i)
-	return b <= to
+	i, _ := firstRecordAfter(n, x, func(i uint64) (uint64, error) {
+		return r.st.GetState(InboxAddress, itemSlot("inbox-block", i)).Big().Uint64(), nil
+	})
+	return i
 }
 
 // firstRecordAfter finds, among n records kept in L1 block order (the

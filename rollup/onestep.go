@@ -40,10 +40,9 @@ type StepProof struct {
 	Txs                     [][]byte    // the block's sequencer transactions
 	Queue                   []ProofItem // the portal items of the block's new origins
 	Witness                 []byte      // RLP of a stateless.Witness; Headers[0] is the parent
-	// Batch is the batcher's inbox transactions whose frames make the
-	// channel that carries this block; empty for a block without sequencer
-	// transactions.
-	Batch []BatchTx
+	// Derivation shows the block is the one derivation made next after
+	// the parent: from its batch, or as a forced advance.
+	Derivation Derivation
 }
 
 // BatchTx is one inbox record's data with its number: a batcher
@@ -125,9 +124,11 @@ func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) 
 	for _, l := range logs {
 		p.Queue = append(p.Queue, ProofItem{Topics: l.Topics, Data: l.Data})
 	}
-	if p.Batch, err = findBatch(nilContext(), l1, e.cfg, parent, block); err != nil {
+	d, err := e.makeDerivation(nilContext(), l1, parent, oraw)
+	if err != nil {
 		return nil, err
 	}
+	p.Derivation = *d
 	return p, nil
 }
 
@@ -200,28 +201,13 @@ type batchRecord interface {
 	// or the versioned hash of one of its blobs, and the L1 block that
 	// included it.
 	Batch(i uint64) (inboxEntry, bool)
-	// RecordAfter reports whether a batcher transaction landed in an L1
-	// block in (from, to].
-	RecordAfter(from, to uint64) bool
+	// FirstAfter is the index of the first record of an L1 block after x.
+	FirstAfter(x uint64) uint64
 }
 
 // ErrNoBatch is returned for a block proven without the batch that
 // carried it, when derivation could not have made it without one.
 var ErrNoBatch = errors.New("a block without a batch must be derivation's forced advance")
-
-// checkForcedAdvance checks a block claimed without any batch: derivation
-// makes one only when the sequencing window of its parent's origin ran
-// out with nothing from the batcher, and then it advances the origin by
-// one L1 block. To be sure nothing the batcher posted could have carried
-// the block, the contract asks that no batcher transaction landed at all
-// in L1 blocks (parent origin, parent origin + window].
-func checkForcedAdvance(parentOrigin, origin, window uint64, l1 *l1Records) error {
-	if window == 0 || origin != parentOrigin+1 || l1.inbox.RecordAfter(parentOrigin, parentOrigin+window) {
-		return fmt.Errorf("%w: %w", ErrBadProof, ErrNoBatch)
-	}
-	// Derivation makes the advance once it has seen the whole window.
-	return l1.checkBefore("the sequencing window's end", parentOrigin+window)
-}
 
 // VerifyStep re-executes a one-step proof statelessly and returns the
 // output root it produces. loRoot is the agreed output root of the parent
@@ -245,7 +231,8 @@ func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records
 	if err := checkParent(parent); err != nil {
 		return common.Hash{}, err
 	}
-	if OutputRoot(parent.Root, p.ParentMessagePasserRoot, parent.Hash()) != loRoot {
+	d := &p.Derivation
+	if OutputRoot(parent.Root, p.ParentMessagePasserRoot, parent.Hash(), d.ParentPosition) != loRoot {
 		return common.Hash{}, fmt.Errorf("%w: parent does not open the agreed output", ErrBadProof)
 	}
 	pinfo, err := Origin(parent)
@@ -273,16 +260,20 @@ func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records
 			return common.Hash{}, fmt.Errorf("%w: transaction %d does not decode", ErrBadProof, i)
 		}
 	}
-	if err := checkBatch(p, parent, txs, params, l1.inbox, l1.before); err != nil {
+	origins, err := originTimes(d.Origins, pinfo, l1.headers)
+	if err != nil {
 		return common.Hash{}, err
 	}
-	if err := checkTime(p.Time, parent.Time, originTime, len(p.Batch) > 0, params); err != nil {
+	origins[p.OriginNumber] = originTime
+	next, err := deriveNext(parent, pinfo, d, origins, params, &l1, nil)
+	if err != nil {
 		return common.Hash{}, err
 	}
-	if len(p.Batch) == 0 {
-		if err := checkForcedAdvance(pinfo.Number, p.OriginNumber, params.SeqWindow, &l1); err != nil {
-			return common.Hash{}, err
-		}
+	if err := next.matches(p.Time, p.OriginNumber, txs, pinfo); err != nil {
+		return common.Hash{}, err
+	}
+	if err := checkTime(p.Time, parent.Time, originTime, next.batch != nil, params); err != nil {
+		return common.Hash{}, err
 	}
 	memdb := w.MakeHashDB()
 	st, err := state.New(parent.Root, state.NewDatabase(triedb.NewDatabase(memdb, triedb.HashDefaults), state.NewCodeDB(memdb)))
@@ -309,7 +300,7 @@ func verifyStep(p *StepProof, loRoot common.Hash, params *L1Params, l1 l1Records
 	if err := headers.complete(); err != nil {
 		return common.Hash{}, err
 	}
-	return OutputRoot(res.Block.Root(), mpRoot, res.Block.Hash()), nil
+	return OutputRoot(res.Block.Root(), mpRoot, res.Block.Hash(), next.pos), nil
 }
 
 // checkParent refuses a parent header that no L2 block has: execution
@@ -440,66 +431,10 @@ func (c *memChain) GetHeaderByHash(hash common.Hash) *types.Header {
 }
 func (c *memChain) Engine() consensus.Engine { return nil }
 
-// checkBatch checks that block number's time, origin and sequencer
-// transactions are what the batcher posted for it: the proof's inbox
-// transactions are recorded by the inbox, their frames make one complete
-// channel, and its span batch holds this block with this content, among
-// the blocks the sequencing window lets derivation apply (see windowed).
-// A block without a batch must be a forced advance (see
-// checkForcedAdvance).
-func checkBatch(p *StepProof, parent *types.Header, txs []*types.Transaction, params *L1Params, inbox batchRecord, before uint64) error {
-	l2ChainID, seqWindow, channelTimeout := params.L2ChainID, params.SeqWindow, params.ChannelTimeout
-	number := parent.Number.Uint64() + 1
-	if len(p.Batch) == 0 {
-		if len(txs) > 0 {
-			return fmt.Errorf("%w: a block with transactions needs its batch", ErrBadProof)
-		}
-		return nil
-	}
-	run := &channelRun{dac: params.Committee, chainID: l2ChainID, sampling: params.Sampling}
-	if err := run.feed(p.Batch, nil, inbox, before, channelTimeout); err != nil {
-		return err
-	}
-	if !run.complete {
-		return fmt.Errorf("%w: incomplete channel", ErrBadProof)
-	}
-	data, x := run.data, run.x
-	b, err := decodeChannel(data, l2ChainID)
-	if err != nil {
-		return err
-	}
-	if len(b.Blocks) > 0 && b.Blocks[0].Number == number && b.ParentCheck != parentCheck(parent) {
-		return fmt.Errorf("%w: the batch starting at block %d does not extend its parent (derivation drops it)", ErrBadProof, number)
-	}
-	for _, blk := range windowed(b.Blocks, x, seqWindow) {
-		if blk.Number != number {
-			continue
-		}
-		if blk.Time != p.Time || blk.Origin != p.OriginNumber || len(blk.Txs) != len(txs) {
-			return fmt.Errorf("%w: block %d differs from its batch", ErrBadProof, number)
-		}
-		for i := range txs {
-			if blk.Txs[i].Hash() != txs[i].Hash() {
-				return fmt.Errorf("%w: transaction %d of block %d differs from its batch", ErrBadProof, i, number)
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: the batch does not hold block %d", ErrBadProof, number)
-}
-
-// findBatch finds the batcher's inbox transactions that carried block b
-// (whose parent is parent): reading the L1 blocks where its batch may have
-// landed, it assembles channels from every batcher transaction in inbox
-// order under derivation's rules (channelRun), and returns the first whose
-// batch the proof's checks accept.
-func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Header, b *types.Block) ([]BatchTx, error) {
-	txs, err := SequencerTxs(b)
-	if err != nil {
-		return nil, err
-	}
-	info, _ := Origin(b.Header())
-	from, to := info.Number, info.Number+cfg.SeqWindow+cfg.ChannelTimeout
+// collectRecords reads the inbox records of L1 blocks [from, to] from the
+// batcher's transactions, with their inbox indexes, as a proof carries
+// them.
+func collectRecords(ctx context.Context, l1 *L1Reader, cfg *Config, from, to uint64) (*batchList, error) {
 	logs, err := l1.client.FilterLogs(ctx, ethereum.FilterQuery{
 		FromBlock: new(big.Int).SetUint64(from), ToBlock: new(big.Int).SetUint64(to),
 		Addresses: []common.Address{InboxAddress}, Topics: [][]common.Hash{{batchRecordedTopic}},
@@ -508,17 +443,19 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 		return nil, err
 	}
 	index := map[common.Hash][]uint64{} // a blob transaction has a record per blob
+	blocks := map[uint64]bool{}
 	for _, l := range logs {
 		index[l.TxHash] = append(index[l.TxHash], l.Topics[1].Big().Uint64())
+		blocks[l.BlockNumber] = true
 	}
 	signer := types.LatestSignerForChainID(new(big.Int).SetUint64(cfg.L1ChainID))
-	var all batchList // the batcher's inbox transactions, in inbox order
+	all := &batchList{} // the batcher's inbox transactions, in inbox order
 	dac, das := cfg.CommitteeClient(), cfg.SamplingClient()
 	for x := from; x <= to; x++ {
-		blk, err := l1.Block(ctx, x)
-		if errors.Is(err, ErrL1NotReady) {
-			break
+		if !blocks[x] {
+			continue
 		}
+		blk, err := l1.Block(ctx, x)
 		if err != nil {
 			return nil, err
 		}
@@ -559,26 +496,12 @@ func findBatch(ctx context.Context, l1 *L1Reader, cfg *Config, parent *types.Hea
 			all.add(bt, inboxEntry{Hash: crypto.Keccak256Hash(tx.Data()), Block: x})
 		}
 	}
-	for start := range all.txs {
-		run := &channelRun{dac: cfg.Proofs.Committee, chainID: cfg.L2ChainID, sampling: cfg.Proofs.Sampling}
-		for end := start + 1; end <= len(all.txs); end++ {
-			if run.feed(all.txs[end-1:end], nil, all, AnyL1Block, cfg.ChannelTimeout) != nil {
-				break
-			}
-			if !run.complete {
-				continue
-			}
-			p := &StepProof{Time: b.Time(), OriginNumber: info.Number, Batch: all.txs[start:end]}
-			if checkBatch(p, parent, txs, &cfg.Proofs, all, AnyL1Block) == nil {
-				return p.Batch, nil
-			}
-			break
+	for k := 1; k < len(all.txs); k++ {
+		if all.txs[k].Index != all.txs[k-1].Index+1 {
+			return nil, fmt.Errorf("inbox records %d to %d: %d missing", all.txs[0].Index, all.txs[len(all.txs)-1].Index, all.txs[k-1].Index+1)
 		}
 	}
-	if len(txs) == 0 {
-		return nil, nil // a forced advance, or the contract refuses it
-	}
-	return nil, fmt.Errorf("no batch on L1 holds L2 block %d", b.NumberU64())
+	return all, nil
 }
 
 // parentCheck is what a span batch starting after parent names it by.
@@ -599,7 +522,19 @@ func (l *batchList) add(bt BatchTx, e inboxEntry) {
 	l.txs, l.entries = append(l.txs, bt), append(l.entries, e)
 }
 
-func (batchList) RecordAfter(uint64, uint64) bool { return true }
+// FirstAfter answers for the list's L1 blocks: the first listed record of
+// a block after x, or the index after the list.
+func (l batchList) FirstAfter(x uint64) uint64 {
+	for k, e := range l.entries {
+		if e.Block > x {
+			return l.txs[k].Index
+		}
+	}
+	if len(l.txs) == 0 {
+		return 0
+	}
+	return l.txs[len(l.txs)-1].Index + 1
+}
 
 func (l batchList) Batch(i uint64) (inboxEntry, bool) {
 	for k, bt := range l.txs {

@@ -46,6 +46,9 @@ func realProof(tb testing.TB) ([]byte, common.Hash, common.Hash, *rolluptest.Sys
 	if err := s.Batch(ctx); err != nil {
 		tb.Fatal(err)
 	}
+	if err := rolluptest.Derive(ctx, s.Sequencer); err != nil {
+		tb.Fatal(err)
+	}
 	p, err := s.Sequencer.StepProof(b.NumberU64())
 	if err != nil {
 		tb.Fatal(err)
@@ -110,19 +113,23 @@ func TestStepProof(t *testing.T) {
 	if _, err := rollup.VerifyStep(&p, pre, rollup.AnyL1Block, &s.Config.Proofs, l1State); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a block without its batched transaction: %v", err)
 	}
-	batch := p.Batch
-	p.Batch = nil
-	// Nor can the block be claimed empty without its batch: only a forced
-	// advance, with nothing from the batcher in the window, needs none.
-	if _, err := rollup.VerifyStep(&p, pre, rollup.AnyL1Block, &s.Config.Proofs, l1State); !errors.Is(err, rollup.ErrNoBatch) {
+	d := p.Derivation
+	p.Derivation.Records, p.Derivation.ParentChannel = nil, nil
+	// Nor can the block be claimed empty, or with its transaction, without
+	// the records derivation read: it reads every one.
+	if _, err := rollup.VerifyStep(&p, pre, rollup.AnyL1Block, &s.Config.Proofs, l1State); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a batched block claimed empty without its batch: %v", err)
 	}
 	p.Txs = [][]byte{rolluptest.Must[[]byte](t)(tx.MarshalBinary())}
 	if _, err := rollup.VerifyStep(&p, pre, rollup.AnyL1Block, &s.Config.Proofs, l1State); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a block with transactions but no batch: %v", err)
 	}
-	p.Batch = batch
-	p.Batch[0].Index++
+	p.Derivation = d
+	records := &p.Derivation.Records
+	if len(*records) == 0 {
+		records = &p.Derivation.ParentChannel
+	}
+	(*records)[0].Index++
 	if _, err := rollup.VerifyStep(&p, pre, rollup.AnyL1Block, &s.Config.Proofs, l1State); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a batch the inbox did not record: %v", err)
 	}
@@ -185,6 +192,9 @@ func TestStepProofNeedsEveryHeaderItReads(t *testing.T) {
 		t.Fatalf("call receipt %+v", r)
 	}
 	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rolluptest.Derive(ctx, s.Sequencer); err != nil {
 		t.Fatal(err)
 	}
 	p := rolluptest.Must[*rollup.StepProof](t)(s.Sequencer.StepProof(b.NumberU64()))

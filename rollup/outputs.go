@@ -27,6 +27,9 @@ type L1Params struct {
 	// GenesisOutput is the output root of L2 block 0: the agreed start of
 	// every dispute over the first output.
 	GenesisOutput common.Hash `json:"genesisOutput"`
+	// L1Start is the L1 block the L2 genesis is anchored to: derivation
+	// reads the inbox from the block after it.
+	L1Start uint64 `json:"l1Start,omitempty"`
 	// FinalizationPeriod is the challenge window in seconds of L1 time:
 	// an output may be challenged this long after it was proposed, and is
 	// final once the window has passed, no game against it is open or was
@@ -40,8 +43,8 @@ type L1Params struct {
 	GameClock uint64 `json:"gameClock"`
 	// SeqWindow is derivation's sequencing window in L1 blocks. A one-step
 	// proof may claim a block that no batch carries only as derivation's
-	// forced advance: no batcher transaction in the window. 0 refuses such
-	// claims.
+	// forced advance, once the parent's origin has left the window with no
+	// batch derivation applied. 0 refuses such claims.
 	SeqWindow uint64 `json:"seqWindow"`
 	// MaxSeqDrift is derivation's bound, in seconds, on how far a batched
 	// block's time may run ahead of its origin's. 0 leaves the bound

@@ -38,7 +38,7 @@ const portalABI = `[
 {"type":"function","name":"depositTransaction","stateMutability":"payable","inputs":[{"name":"to","type":"address"},{"name":"value","type":"uint256"},{"name":"gasLimit","type":"uint64"},{"name":"data","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"forceTransaction","stateMutability":"nonpayable","inputs":[{"name":"signedTx","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"queueLength","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"uint256"}]},
-{"type":"function","name":"proveWithdrawal","stateMutability":"nonpayable","inputs":[{"name":"withdrawal","type":"bytes"},{"name":"outputIndex","type":"uint256"},{"name":"stateRoot","type":"bytes32"},{"name":"messagePasserRoot","type":"bytes32"},{"name":"blockHash","type":"bytes32"},{"name":"proof","type":"bytes[]"}],"outputs":[]},
+{"type":"function","name":"proveWithdrawal","stateMutability":"nonpayable","inputs":[{"name":"withdrawal","type":"bytes"},{"name":"outputIndex","type":"uint256"},{"name":"stateRoot","type":"bytes32"},{"name":"messagePasserRoot","type":"bytes32"},{"name":"blockHash","type":"bytes32"},{"name":"position","type":"bytes32"},{"name":"proof","type":"bytes[]"}],"outputs":[]},
 {"type":"function","name":"finalizeWithdrawal","stateMutability":"nonpayable","inputs":[{"name":"withdrawal","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"l2Sender","stateMutability":"view","inputs":[],"outputs":[{"name":"","type":"address"}]},
 {"type":"function","name":"provenWithdrawal","stateMutability":"view","inputs":[{"name":"withdrawalHash","type":"bytes32"}],"outputs":[{"name":"outputIndex","type":"uint256"},{"name":"outputRoot","type":"bytes32"},{"name":"timestamp","type":"uint64"},{"name":"finalized","type":"bool"}]},
@@ -351,10 +351,11 @@ func (p *Portal) prove(c *chain.Call, args []any) error {
 	if !idx.IsUint64() || !ok || idx.Sign() == 0 || out.status == OutputDefeated {
 		return chain.Revert("portal: no live output %v", idx)
 	}
-	if OutputRoot(stateRoot, mpRoot, blockHash) != out.root {
+	pos, ok := PositionOfWord(args[5].([32]byte))
+	if !ok || OutputRoot(stateRoot, mpRoot, blockHash, pos) != out.root {
 		return chain.Revert("portal: the preimage does not open output %v", idx)
 	}
-	value, err := verifyStorageProof(mpRoot, w.StorageSlot(), args[5].([][]byte))
+	value, err := verifyStorageProof(mpRoot, w.StorageSlot(), args[6].([][]byte))
 	if err != nil || !bytes.Equal(value, []byte{1}) {
 		return chain.Revert("portal: withdrawal not in the message passer's storage at output %v: %v", idx, err)
 	}

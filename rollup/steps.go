@@ -50,6 +50,8 @@ type StepEnv struct {
 	QueueCount              uint64
 	SeqRoot                 common.Hash // SeqRoot of the sequencer transactions
 	SeqCount                uint64
+	ParentPosition          Position // opens the agreed output with the parent
+	Position                Position // derivation's position at the block, checked by the first part
 }
 
 // Hash is the env's commitment.
@@ -82,6 +84,9 @@ type StepPart struct {
 	Txs     [][]byte      // the sequencer transactions of its positions
 	TxProof [][]byte      // range proof of Txs against Env.SeqRoot; empty when Txs are all of them
 	Witness PartWitness
+	// Derivation, in the first part only, shows the block is the one
+	// derivation made next, its channel loaded beforehand or inline.
+	Derivation *Derivation `rlp:"optional"`
 }
 
 // PartWitness holds the trie nodes, codes and headers one part reads.
@@ -148,7 +153,7 @@ func verifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, pro
 		if envHash != (common.Hash{}) {
 			return nil, fmt.Errorf("%w: the proof has begun; continue from its checkpoint", ErrBadProof)
 		}
-		if err := checkEnv(env, parent, pinfo, loRoot, number, params, l1); err != nil {
+		if err := checkEnv(env, p.Derivation, parent, pinfo, loRoot, number, params, l1); err != nil {
 			return nil, err
 		}
 	} else {
@@ -189,14 +194,17 @@ func verifyStepPart(p *StepPart, loRoot common.Hash, number uint64, envHash, pro
 
 // checkEnv checks a parted proof's env against L1 records: the parent
 // opens the agreed output, L1 knows the origin header, the queue range
-// covers exactly the portal items of the new origins, and a block with
-// sequencer transactions was loaded from a batch with this time, origin
-// and transactions. A block no loaded batch holds must be a forced
-// advance. The time must follow derivation's rules for either.
-func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Hash, number uint64, params *L1Params, l1 l1Records) error {
+// covers exactly the portal items of the new origins, and the block is the
+// one derivation made next (deriveNext): from a loaded channel whose record
+// holds this time, origin and transactions, or from inline records, or as
+// a forced advance. The time must follow derivation's rules for either.
+func checkEnv(env *StepEnv, d *Derivation, parent *types.Header, pinfo L1Info, loRoot common.Hash, number uint64, params *L1Params, l1 l1Records) error {
 	q := l1.queue
-	if number == 0 || parent.Number.Uint64() != number-1 || OutputRoot(parent.Root, env.ParentMessagePasserRoot, parent.Hash()) != loRoot {
+	if number == 0 || parent.Number.Uint64() != number-1 || OutputRoot(parent.Root, env.ParentMessagePasserRoot, parent.Hash(), env.ParentPosition) != loRoot {
 		return fmt.Errorf("%w: parent does not open the agreed output", ErrBadProof)
+	}
+	if d == nil || d.ParentPosition != env.ParentPosition {
+		return fmt.Errorf("%w: the first part must show derivation from the parent's position", ErrBadProof)
 	}
 	if env.OriginNumber < pinfo.Number {
 		return fmt.Errorf("%w: origin %d before the parent's %d", ErrBadProof, env.OriginNumber, pinfo.Number)
@@ -216,20 +224,30 @@ func checkEnv(env *StepEnv, parent *types.Header, pinfo L1Info, loRoot common.Ha
 	if _, block, ok := q.QueueItem(env.QueueFirst + env.QueueCount); ok && block <= env.OriginNumber {
 		return fmt.Errorf("%w: queue item %d left out", ErrBadProof, env.QueueFirst+env.QueueCount)
 	}
-	loadedAt, batched := l1.seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount, [20]byte{}))
-	if !batched { // the first block of its batch, which must extend the parent
-		loadedAt, batched = l1.seqs.Loaded(SeqRecord(number, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount, parentCheck(parent)))
-	}
-	if err := checkTime(env.Time, parent.Time, originTime, batched, params); err != nil {
+	origins, err := originTimes(d.Origins, pinfo, l1.headers)
+	if err != nil {
 		return err
 	}
-	if batched {
-		return l1.checkBefore("the loaded batch's channel", loadedAt)
+	origins[env.OriginNumber] = originTime
+	next, err := deriveNext(parent, pinfo, d, origins, params, &l1, env)
+	if err != nil {
+		return err
 	}
-	if env.SeqCount > 0 {
-		return fmt.Errorf("%w: no loaded batch holds block %d with these transactions", ErrBadProof, number)
+	if next.pos != env.Position {
+		return fmt.Errorf("%w: derivation makes the block at %v, the env says %v", ErrBadProof, next.pos, env.Position)
 	}
-	return checkForcedAdvance(pinfo.Number, env.OriginNumber, params.SeqWindow, &l1)
+	switch {
+	case next.batch == nil:
+		if env.OriginNumber != pinfo.Number+1 || env.SeqCount > 0 {
+			return fmt.Errorf("%w: %w: %w: derivation forces the block, on origin %d with no transactions", ErrBadProof, ErrNotNextBlock, ErrNoBatch, pinfo.Number+1)
+		}
+	case !next.loaded:
+		raws := sequencerRaws(next.batch.Txs)
+		if next.batch.Time != env.Time || next.batch.Origin != env.OriginNumber || SeqRoot(raws) != env.SeqRoot || uint64(len(raws)) != env.SeqCount {
+			return fmt.Errorf("%w: %w: block %d differs from the batch derivation applies", ErrBadProof, ErrNotNextBlock, number)
+		}
+	}
+	return checkTime(env.Time, parent.Time, originTime, next.batch != nil, params)
 }
 
 // partQueue checks the part's portal items: the ones its queue positions
@@ -359,7 +377,7 @@ func runPart(db ethdb.Database, env *StepEnv, origin L1Info, parent *types.Heade
 		return nil, fmt.Errorf("state: %w", err)
 	}
 	run.header = sealStep(res.Block.Header(), origin, forced)
-	run.output = OutputRoot(run.header.Root, mpRoot, run.header.Hash())
+	run.output = OutputRoot(run.header.Root, mpRoot, run.header.Hash(), env.Position)
 	return run, nil
 }
 

@@ -64,6 +64,9 @@ func partedBlock(t *testing.T, budget int) (*rolluptest.System, *types.Block, *r
 	if err := s.Batch(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := rolluptest.Derive(ctx, s.Sequencer); err != nil {
+		t.Fatal(err)
+	}
 	proof, err := s.Sequencer.StepParts(b.NumberU64(), budget)
 	if err != nil {
 		t.Fatal(err)
@@ -157,13 +160,15 @@ func FuzzStepPart(f *testing.F) {
 		Count:   1,
 		Txs:     [][]byte{raw},
 		Witness: rollup.PartWitness{Nodes: [][]byte{{0xc0}}, Headers: [][]byte{praw}},
+		// A parent at genesis's position, the block a forced advance.
+		Derivation: &rollup.Derivation{},
 	}
 	enc, _ := rlp.EncodeToBytes(&seed)
 	f.Add(enc)
 	seed.Prev = &rollup.StepProgress{Position: 1}
 	enc, _ = rlp.EncodeToBytes(&seed)
 	f.Add(enc)
-	lo := rollup.OutputRoot(parent.Root, common.Hash{}, parent.Hash())
+	lo := rollup.OutputRoot(parent.Root, common.Hash{}, parent.Hash(), rollup.Position{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var p rollup.StepPart
 		if rlp.DecodeBytes(data, &p) != nil {

@@ -90,7 +90,13 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 		SeqRoot: SeqRoot(raws), SeqCount: uint64(len(raws)),
 	}
 	proof := &PartedProof{}
-	channel, err := findBatch(ctx, l1, e.cfg, parent, block)
+	d, list, start, err := e.derivationOf(ctx, l1, parent, oraw)
+	if err != nil {
+		return nil, err
+	}
+	pos, _ := ReadPosition(e.store.Database(), number)
+	env.ParentPosition, env.Position = d.ParentPosition, pos
+	channel, err := loadDerivation(d, list, start, pos, &e.cfg.Proofs, e.cfg.ChannelTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +122,7 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 	if proof.Parts, err = pr.cut(budget); err != nil {
 		return nil, err
 	}
+	proof.Parts[0].Derivation = d
 	out, err := OutputAt(e.store, number)
 	if err != nil {
 		return nil, err

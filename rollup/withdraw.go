@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/tracing"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -182,10 +183,16 @@ func ParseWithdrawal(l *types.Log) (*Withdrawal, error) {
 		Value: v[0].(*big.Int), GasLimit: v[1].(*big.Int), Data: v[2].([]byte)}, nil
 }
 
-// OutputRoot is the OP Stack's version-0 output root of an L2 block:
-// keccak256(version 0 ‖ state root ‖ message passer storage root ‖ block hash).
-func OutputRoot(stateRoot, messagePasserRoot, blockHash common.Hash) common.Hash {
-	return crypto.Keccak256Hash(common.Hash{}.Bytes(), stateRoot.Bytes(), messagePasserRoot.Bytes(), blockHash.Bytes())
+// outputVersion is the output root format: the OP Stack's version 0 with
+// derivation's position appended (see Position), as version 1.
+var outputVersion = common.Hash{31: 1}
+
+// OutputRoot is the output root of an L2 block: keccak256(version 1 ‖
+// state root ‖ message passer storage root ‖ block hash ‖ position word).
+// The OP Stack's version 0 stops at the block hash; the position lets the
+// one-step proof check that the block is the one derivation made next.
+func OutputRoot(stateRoot, messagePasserRoot, blockHash common.Hash, pos Position) common.Hash {
+	return crypto.Keccak256Hash(outputVersion[:], stateRoot.Bytes(), messagePasserRoot.Bytes(), blockHash.Bytes(), pos.Word().Bytes())
 }
 
 // Output is an output root with its preimage.
@@ -194,22 +201,49 @@ type Output struct {
 	StateRoot         common.Hash
 	MessagePasserRoot common.Hash
 	BlockHash         common.Hash
+	Position          Position
 }
 
 // Root returns the output root.
-func (o *Output) Root() common.Hash { return OutputRoot(o.StateRoot, o.MessagePasserRoot, o.BlockHash) }
+func (o *Output) Root() common.Hash {
+	return OutputRoot(o.StateRoot, o.MessagePasserRoot, o.BlockHash, o.Position)
+}
 
-// OutputAt computes the output of a stored L2 block.
+// OutputJSON is an output as rollup_outputAtBlock returns it.
+type OutputJSON struct {
+	OutputRoot        common.Hash    `json:"outputRoot"`
+	BlockNumber       hexutil.Uint64 `json:"blockNumber"`
+	StateRoot         common.Hash    `json:"stateRoot"`
+	MessagePasserRoot common.Hash    `json:"messagePasserRoot"`
+	BlockHash         common.Hash    `json:"blockHash"`
+	Position          common.Hash    `json:"position"` // Position.Word
+}
+
+// JSON is the output as rollup_outputAtBlock returns it.
+func (o *Output) JSON() *OutputJSON {
+	return &OutputJSON{OutputRoot: o.Root(), BlockNumber: hexutil.Uint64(o.Number), StateRoot: o.StateRoot,
+		MessagePasserRoot: o.MessagePasserRoot, BlockHash: o.BlockHash, Position: o.Position.Word()}
+}
+
+// ErrNotDerived is returned for the output of a block derivation has not
+// made (an unsafe block): its position is not known.
+var ErrNotDerived = errors.New("L2 block not derived from L1")
+
+// OutputAt computes the output of a stored safe L2 block.
 func OutputAt(store *chain.Store, number uint64) (*Output, error) {
 	h := store.GetHeaderByNumber(number)
 	if h == nil {
 		return nil, fmt.Errorf("no L2 block %d", number)
 	}
+	pos, ok := ReadPosition(store.Database(), number)
+	if !ok {
+		return nil, fmt.Errorf("%w: block %d", ErrNotDerived, number)
+	}
 	mp, err := messagePasserRoot(store, number, h.Hash())
 	if err != nil {
 		return nil, err
 	}
-	return &Output{Number: number, StateRoot: h.Root, MessagePasserRoot: mp, BlockHash: h.Hash()}, nil
+	return &Output{Number: number, StateRoot: h.Root, MessagePasserRoot: mp, BlockHash: h.Hash(), Position: pos}, nil
 }
 
 // messagePasserRoot is the message passer's storage root after a stored

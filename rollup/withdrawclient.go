@@ -209,7 +209,12 @@ func proveAgainst(ctx context.Context, l2 *ethclient.Client, w *Withdrawal, out 
 	if err != nil {
 		return nil, err
 	}
-	if OutputRoot(header.Root, proof.StorageHash, header.Hash()) != out.Root {
+	var at OutputJSON
+	if err := l2.Client().CallContext(ctx, &at, "rollup_outputAtBlock", hexutil.Uint64(out.L2Block)); err != nil {
+		return nil, fmt.Errorf("output of L2 block %d: %w", out.L2Block, err)
+	}
+	pos, ok := PositionOfWord(at.Position)
+	if !ok || OutputRoot(header.Root, proof.StorageHash, header.Hash(), pos) != out.Root {
 		return nil, fmt.Errorf("output %d at L2 block %d does not match this L2 node's chain", out.Index, out.L2Block)
 	}
 	if len(proof.StorageProof) != 1 {
@@ -219,7 +224,7 @@ func proveAgainst(ctx context.Context, l2 *ethclient.Client, w *Withdrawal, out 
 	for i, n := range proof.StorageProof[0].Proof {
 		nodes[i] = n
 	}
-	return PortalABI.Pack("proveWithdrawal", w.Encode(), new(big.Int).SetUint64(out.Index), header.Root, proof.StorageHash, header.Hash(), nodes)
+	return PortalABI.Pack("proveWithdrawal", w.Encode(), new(big.Int).SetUint64(out.Index), header.Root, proof.StorageHash, header.Hash(), at.Position, nodes)
 }
 
 // Count is how many outputs the contract holds, the genesis output (index

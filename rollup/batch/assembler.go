@@ -154,6 +154,9 @@ func (a *Assembler) Expire(at uint64) error {
 	return err
 }
 
+// Open reports whether a channel is open.
+func (a *Assembler) Open() bool { return a.st.Open }
+
 // Reset empties the assembler, dropping any open channel silently.
 func (a *Assembler) Reset() {
 	a.st = ChannelState{}

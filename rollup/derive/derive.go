@@ -1,9 +1,7 @@
 package derive
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,7 +136,8 @@ func (d *Deriver) reset() error {
 	d.recent = nil
 	d.replayUntil = p.L1Pos
 	d.done.Store(p.L1Pos)
-	d.l1Pos = max(d.cfg.L1Start, p.L1Pos-min(p.L1Pos, d.cfg.ChannelTimeout))
+	// A channel opened in L1 block p.L1Pos-timeout is still open after it.
+	d.l1Pos = max(d.cfg.L1Start, p.L1Pos-min(p.L1Pos, d.cfg.ChannelTimeout+1))
 	d.publish(safe, safe)
 	return nil
 }
@@ -240,7 +239,10 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 		// Nothing was applied: read the block and its blobs again.
 		return false, fmt.Errorf("%w: L1 block %d: %w", ErrTemporary, x, err)
 	}
-	for _, data := range items {
+	for k, data := range items {
+		if data == nil {
+			continue // recorded, but derivation dropped what it carries
+		}
 		frames, err := batch.ParseTxData(data)
 		if err != nil {
 			if live {
@@ -248,13 +250,14 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 			}
 			continue
 		}
-		for _, f := range frames {
+		for j, f := range frames {
 			channel, dropped := d.asm.Add(f, x)
 			if dropped != nil && live {
 				d.drop(rollup.DropFrame, x, dropped)
 			}
 			if channel != nil && live {
-				if err := d.channel(ctx, channel, x); err != nil {
+				pos := rollup.Position{L1: x, Record: uint64(k), Frame: uint64(j), Batch: true}
+				if err := d.channel(ctx, channel, pos); err != nil {
 					return false, err
 				}
 			}
@@ -279,11 +282,13 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// inboxData returns the calldata of the block's transactions to the inbox
-// that the batcher sent (rules 2 and 3), and for a blob transaction the
-// data of each of its blobs in their place, its calldata ignored. A blob
-// that does not decode is dropped (DropBadBlob); one that cannot be read
-// is an error, and the block is read again.
+// inboxData returns the data of each inbox record the block makes, in
+// order: the calldata of the block's transactions to the inbox that the
+// batcher sent (rules 2 and 3), and for a blob transaction the data of each
+// of its blobs in their place, its calldata ignored. A record whose data
+// derivation drops is nil: a blob that does not decode (DropBadBlob), a
+// data-availability reference that does not hold. A blob that cannot be
+// read is an error, and the block is read again.
 func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) ([][]byte, error) {
 	var out [][]byte
 	for _, tx := range block.Transactions() {
@@ -316,7 +321,7 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 					if live {
 						d.drop(rollup.DropBadBlob, block.NumberU64(), err)
 					}
-					continue
+					data = nil
 				}
 				out = append(out, data)
 			}
@@ -327,6 +332,7 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 			if live {
 				d.drop(drop, block.NumberU64(), err)
 			}
+			out = append(out, nil)
 			continue
 		} else if err != nil {
 			// Withheld data stops derivation here: the validium's risk.
@@ -334,13 +340,14 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 		} else if kept != nil {
 			data = kept
 		}
-		out = append(out, data)
+		out = append(out, append([]byte{}, data...)) // never nil: the record carries data
 	}
 	return out, nil
 }
 
 // channel decodes a completed channel and derives its blocks (rules 6-9).
-func (d *Deriver) channel(ctx context.Context, data []byte, x uint64) error {
+func (d *Deriver) channel(ctx context.Context, data []byte, pos rollup.Position) error {
+	x := pos.L1
 	raw, err := batch.Decompress(data)
 	if err != nil {
 		d.drop(rollup.DropBadChannel, x, err)
@@ -365,61 +372,39 @@ func (d *Deriver) channel(ctx context.Context, data []byte, x uint64) error {
 	}
 	for i := start; i < len(b.Blocks); i++ {
 		a, err := d.attributes(ctx, &b.Blocks[i], x)
-		if errors.Is(err, errBlockRule) {
+		if errors.Is(err, rollup.ErrBlockRule) {
 			d.drop(rollup.DropBadBlock, x, err)
 			return nil // the rest of the batch goes too
 		}
 		if err != nil {
 			return err
 		}
-		if err := d.apply(ctx, a, x); err != nil {
+		if err := d.apply(ctx, a, pos); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// extends says where a batch continues the safe chain (rule 7): either its
-// first block is the next one and its parent check matches the safe head,
-// or it overlaps the safe chain and its block at the safe height is the
-// safe block (same time, origin and sequencer transactions); then it
-// continues after that block.
+// extends says where a batch continues the safe chain (rule 7, see
+// rollup.Extends).
 func (d *Deriver) extends(b *batch.Batch) (int, bool) {
-	if len(b.Blocks) == 0 {
-		return 0, false
-	}
-	safe := d.safe.Number.Uint64()
-	first, last := b.Blocks[0].Number, b.Blocks[len(b.Blocks)-1].Number
-	switch {
-	case first == safe+1:
-		return 0, bytes.Equal(b.ParentCheck[:], d.safe.Hash().Bytes()[:20])
-	case first <= safe && last > safe:
-		k := int(safe + 1 - first)
+	return rollup.Extends(b, d.safe, func(blk *batch.Block) bool {
 		stored := d.store.BlockByHash(d.safe.Hash())
-		return k, stored != nil && sameBlock(stored, &b.Blocks[k-1])
-	}
-	return 0, false
-}
-
-// sameBlock reports whether a stored block is the batch block.
-func sameBlock(stored *types.Block, blk *batch.Block) bool {
-	info, err := rollup.Origin(stored.Header())
-	if err != nil || stored.Time() != blk.Time || info.Number != blk.Origin {
-		return false
-	}
-	txs, err := rollup.SequencerTxs(stored)
-	if err != nil || len(txs) != len(blk.Txs) {
-		return false
-	}
-	for i := range txs {
-		if txs[i].Hash() != blk.Txs[i].Hash() {
+		if stored == nil {
 			return false
 		}
-	}
-	return true
+		txs, err := rollup.SequencerTxs(stored)
+		if err != nil {
+			return false
+		}
+		hashes := make([]common.Hash, len(txs))
+		for i, tx := range txs {
+			hashes[i] = tx.Hash()
+		}
+		return rollup.SameBlock(stored.Header(), hashes, blk)
+	})
 }
-
-var errBlockRule = errors.New("batch block breaks a derivation rule")
 
 // attributes checks a batch block against the safe head (rule 8) and
 // returns its attributes.
@@ -429,22 +414,15 @@ func (d *Deriver) attributes(ctx context.Context, blk *batch.Block, x uint64) (*
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case blk.Origin < pinfo.Number:
-		return nil, fmt.Errorf("%w: block %d origin %d before its parent's %d", errBlockRule, blk.Number, blk.Origin, pinfo.Number)
-	case blk.Origin > x:
-		return nil, fmt.Errorf("%w: block %d origin %d after its inclusion block %d", errBlockRule, blk.Number, blk.Origin, x)
-	case blk.Origin+d.cfg.SeqWindow <= x:
-		return nil, fmt.Errorf("%w: block %d origin %d is outside the sequencing window at L1 block %d", errBlockRule, blk.Number, blk.Origin, x)
-	case blk.Time < parent.Time:
-		return nil, fmt.Errorf("%w: block %d time %d before its parent's %d", errBlockRule, blk.Number, blk.Time, parent.Time)
+	if err := rollup.CheckBatchBlock(blk, parent.Time, pinfo.Number, x, d.cfg.SeqWindow); err != nil {
+		return nil, err
 	}
 	origin, err := d.l1.Header(ctx, blk.Origin)
 	if err != nil {
 		return nil, err
 	}
-	if blk.Time < origin.Time || blk.Time > origin.Time+d.cfg.MaxSeqDrift {
-		return nil, fmt.Errorf("%w: block %d time %d outside [%d, %d] of its origin", errBlockRule, blk.Number, blk.Time, origin.Time, origin.Time+d.cfg.MaxSeqDrift)
+	if err := rollup.CheckDrift(blk, origin.Time, d.cfg.MaxSeqDrift); err != nil {
+		return nil, err
 	}
 	queue, err := d.queue(ctx, pinfo.Number, blk.Origin, x)
 	if err != nil {
@@ -489,28 +467,24 @@ func (d *Deriver) forceAdvance(ctx context.Context, x uint64) error {
 			return err
 		}
 		a := &rollup.Attributes{Parent: d.safe, Time: max(d.safe.Time, origin.Time), Origin: rollup.L1InfoOf(origin), Queue: queue}
-		if err := d.apply(ctx, a, x); err != nil {
+		if err := d.apply(ctx, a, rollup.Position{L1: x}); err != nil {
 			return err
 		}
 	}
 }
 
-func (d *Deriver) apply(ctx context.Context, a *rollup.Attributes, x uint64) error {
+func (d *Deriver) apply(ctx context.Context, a *rollup.Attributes, pos rollup.Position) error {
 	h, err := d.sink.Apply(ctx, a)
 	if err != nil {
 		return fmt.Errorf("apply derived block %d: %w", a.Parent.Number.Uint64()+1, err)
 	}
 	d.safe = h
-	d.recent = append(d.recent, derived{header: h, from: x})
-	if err := d.store.Database().Put(derivedFromKey(h.Number.Uint64()), binary.BigEndian.AppendUint64(nil, x)); err != nil {
+	d.recent = append(d.recent, derived{header: h, from: pos.L1})
+	if err := rollup.WritePosition(d.store.Database(), h.Number.Uint64(), pos); err != nil {
 		return err
 	}
 	d.publish(h, nil)
 	return nil
-}
-
-func derivedFromKey(n uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte("cairn-rollup-derived-from-"), n)
 }
 
 // L1Done is the last L1 block derivation has fully processed.
@@ -538,11 +512,11 @@ func (d *Deriver) DerivedBy(l1Block uint64) uint64 {
 // batch's last frame, or the window that forced it), and whether it is
 // recorded: not for genesis, nor for blocks derived before it was kept.
 func (d *Deriver) DerivedFrom(n uint64) (uint64, bool) {
-	raw, err := d.store.Database().Get(derivedFromKey(n))
-	if err != nil || len(raw) != 8 {
+	if n == 0 {
 		return 0, false
 	}
-	return binary.BigEndian.Uint64(raw), true
+	pos, ok := rollup.ReadPosition(d.store.Database(), n)
+	return pos.L1, ok
 }
 
 // finalize moves the finalized head to the newest safe block derived from a

@@ -147,6 +147,20 @@ func (api *API) DerivedFrom(n hexutil.Uint64) *hexutil.Uint64 {
 	return &v
 }
 
+// OutputAtBlock returns the output of safe L2 block n with its preimage
+// (as op-node's optimism_outputAtBlock does): what a withdrawal's proof
+// opens the output root with.
+func (api *API) OutputAtBlock(n hexutil.Uint64) (*rollup.OutputJSON, error) {
+	if safe := api.n.SafeHead(); safe == nil || safe.Number.Uint64() < uint64(n) {
+		return nil, fmt.Errorf("%w: block %d", rollup.ErrNotDerived, n)
+	}
+	out, err := rollup.OutputAt(api.n.Chain(), uint64(n))
+	if err != nil {
+		return nil, err
+	}
+	return out.JSON(), nil
+}
+
 // UnsafeBlocks returns the sequencer's blocks from number from on, signed,
 // at most max (and maxFollowBlocks, and about maxFollowBytes). When from is
 // past the head it waits up to two seconds for it: a follower calls it in

@@ -21,6 +21,7 @@ type ForgedOutput struct {
 	MessagePasserRoot common.Hash
 	StateRoot         common.Hash
 	BlockHash         common.Hash
+	Position          rollup.Position
 	Proof             [][]byte
 }
 
@@ -45,10 +46,11 @@ func ForgeOutput(o *rollup.Output, w *rollup.Withdrawal) *ForgedOutput {
 	}
 	it.Release()
 	return &ForgedOutput{
-		Root:              rollup.OutputRoot(o.StateRoot, root, o.BlockHash),
+		Root:              rollup.OutputRoot(o.StateRoot, root, o.BlockHash, o.Position),
 		MessagePasserRoot: root,
 		StateRoot:         o.StateRoot,
 		BlockHash:         o.BlockHash,
+		Position:          o.Position,
 		Proof:             proof,
 	}
 }

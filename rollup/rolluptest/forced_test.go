@@ -11,6 +11,7 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/batch"
 	"github.com/cairn-dev/cairn/rollup/node"
 )
 
@@ -120,23 +121,67 @@ func TestStepProofForcedAdvance(t *testing.T) {
 	if head == 0 {
 		t.Fatal("no forced advance")
 	}
+	proveForced(t, s, head, func(n uint64, p *rollup.StepProof, pre common.Hash, st *state.StateDB) {
+		// Nothing but derivation's rule sets a forced advance's time.
+		p.Time++
+		if _, err := rollup.VerifyStep(p, pre, rollup.AnyL1Block, &s.Config.Proofs, st); !errors.Is(err, rollup.ErrBadProof) {
+			t.Fatalf("forced block %d at another time: %v", n, err)
+		}
+	})
+}
+
+// proveForced proves the verifier's blocks 1 to head, whole and in parts,
+// and hands each one-step proof to more.
+func proveForced(t *testing.T, s *System, head uint64, more func(n uint64, p *rollup.StepProof, pre common.Hash, st *state.StateDB)) {
+	t.Helper()
 	st := Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
 	for n := uint64(1); n <= head; n++ {
 		p := Must[*rollup.StepProof](t)(s.Verifier.StepProof(n))
 		pre := Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), n-1))
 		post := Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), n))
-		got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, st)
-		if err != nil || got != post.Root() {
+		if got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, st); err != nil || got != post.Root() {
 			t.Fatalf("forced block %d: %v", n, err)
-		}
-		// Nothing but derivation's rule sets a forced advance's time.
-		p.Time++
-		if _, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, st); !errors.Is(err, rollup.ErrBadProof) {
-			t.Fatalf("forced block %d at another time: %v", n, err)
 		}
 		parts := Must[*rollup.PartedProof](t)(s.Verifier.StepParts(n, rollup.DefaultPartBudget))
 		if got, err := rollup.VerifyParted(st.Copy(), parts, pre.Root(), n, rollup.AnyL1Block, &s.Config.Proofs); err != nil || got != post.Root() {
 			t.Fatalf("forced block %d in parts: %v", n, err)
 		}
+		more(n, p, pre.Root(), st)
 	}
+}
+
+// A batcher that keeps posting what derivation drops (data that does not
+// parse, a batch that does not extend the safe head) does not stop the
+// forced advance, nor its proof: the proof reads every record in the
+// window as derivation does and shows each one dropped. The contract once
+// refused a forced block whenever the batcher had posted anything in the
+// window, so a censoring sequencer's junk cost the honest proposer its
+// games.
+func TestStepProofForcedAdvanceOverDroppedBatches(t *testing.T) {
+	s, ctx := Start(t, Options{SeqWindow: 4})
+	genesis := s.Verifier.Chain().GetHeaderByNumber(0)
+	info := Must[rollup.L1Info](t)(rollup.Origin(genesis))
+	junk := Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: [20]byte{0xde, 0xad}, Blocks: []batch.Block{{Number: 1, Time: genesis.Time, Origin: info.Number}}}, new(big.Int).SetUint64(s.Config.L2ChainID)))
+	notNext := batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x11}, Data: Must[[]byte](t)(batch.Compress(junk)), IsLast: true})
+	PostInbox(t, ctx, s, rollup.BatcherKey(), []byte{0x00, 0xff, 0xff})
+	PostInbox(t, ctx, s, rollup.BatcherKey(), notNext)
+	for range s.Config.SeqWindow + 2 {
+		Must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	}
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	drops := s.Verifier.Deriver().DropStats()
+	if drops[rollup.DropBadFrame] != 1 || drops[rollup.DropNotNext] != 1 {
+		t.Fatalf("derivation dropped %v", drops)
+	}
+	head := s.Verifier.Chain().Head().Number.Uint64()
+	if head == 0 {
+		t.Fatal("no forced advance")
+	}
+	proveForced(t, s, head, func(n uint64, p *rollup.StepProof, _ common.Hash, _ *state.StateDB) {
+		if n == 1 && len(p.Derivation.Records) != 2 {
+			t.Fatalf("the proof of block 1 reads %d records, want the batcher's 2", len(p.Derivation.Records))
+		}
+	})
 }

@@ -290,7 +290,7 @@ func TestActionInvalidOutputIsDefeated(t *testing.T) {
 	if forged == nil || out.Root != forged.Root {
 		t.Fatal("the false output was not proposed")
 	}
-	prove := Must[[]byte](t)(rollup.PortalABI.Pack("proveWithdrawal", loot.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Proof))
+	prove := Must[[]byte](t)(rollup.PortalABI.Pack("proveWithdrawal", loot.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Position.Word(), forged.Proof))
 	if err := st.portalCall(8, prove); err != nil {
 		t.Fatalf("proving against the false output: %v", err)
 	}

@@ -1,0 +1,178 @@
+package rollup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rlp"
+
+	"github.com/cairn-dev/cairn/rollup/batch"
+)
+
+// makeDerivation builds the Derivation of a one-step proof of the block
+// after parent, from the positions derivation recorded for both and the
+// inbox records between, then runs the contract's own check on it and adds
+// what that asks for (the parent's transactions, origin headers).
+func (e *Engine) makeDerivation(ctx context.Context, l1 *L1Reader, parent *types.Header, originRaw []byte) (*Derivation, error) {
+	d, _, _, err := e.derivationOf(ctx, l1, parent, originRaw)
+	return d, err
+}
+
+// derivationOf is makeDerivation, also returning the inbox records it read
+// and the list index of the first of d.Records.
+func (e *Engine) derivationOf(ctx context.Context, l1 *L1Reader, parent *types.Header, originRaw []byte) (*Derivation, *batchList, int, error) {
+	n := parent.Number.Uint64() + 1
+	db := e.store.Database()
+	ppos, ok := ReadPosition(db, n-1)
+	pos, ok2 := ReadPosition(db, n)
+	if !ok || !ok2 {
+		return nil, nil, 0, fmt.Errorf("%w: block %d or its parent", ErrNotDerived, n)
+	}
+	params := &e.cfg.Proofs
+	timeout := e.cfg.ChannelTimeout
+	from := params.L1Start + 1
+	if n > 1 {
+		from = max(from, ppos.L1-min(ppos.L1, timeout))
+	}
+	list, err := collectRecords(ctx, l1, e.cfg, from, max(pos.L1, ppos.L1))
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	d := &Derivation{ParentPosition: ppos}
+	start := 0 // the list index of the first record derivation reads on from
+	if ppos.Batch {
+		open, end, err := channelOpening(list, ppos, timeout, recordRulesOf(params))
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		d.ParentChannel, start = list.txs[open:end+1], end
+	}
+	if !pos.Batch || pos != ppos {
+		stop := len(list.txs) // a forced advance: every record to its L1 block's end
+		if pos.Batch {
+			abs, err := recordIndex(list, pos)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			stop = int(abs-list.txs[0].Index) + 1
+		}
+		d.Records = list.txs[start:stop]
+	}
+	pinfo, err := Origin(parent)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	oh := new(types.Header)
+	if err := rlp.DecodeBytes(originRaw, oh); err != nil {
+		return nil, nil, 0, err
+	}
+	origins := map[uint64]uint64{oh.Number.Uint64(): oh.Time}
+	local := l1Records{inbox: list, before: AnyL1Block}
+	for range 64 {
+		_, err := deriveNext(parent, pinfo, d, origins, params, &local, nil)
+		var need NeedOriginError
+		switch {
+		case err == nil:
+			return d, list, start, nil
+		case errors.Is(err, ErrNeedParentTxs) && d.ParentTxs == nil:
+			b := e.store.BlockByHash(parent.Hash())
+			if b == nil {
+				return nil, nil, 0, fmt.Errorf("no L2 block %d", n-1)
+			}
+			if d.ParentTxs, err = blockLeaves(e.store, b); err != nil {
+				return nil, nil, 0, err
+			}
+		case errors.As(err, &need):
+			h, err := l1.Header(ctx, need.Number)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			raw, err := rlp.EncodeToBytes(h)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			d.Origins = append(d.Origins, raw)
+			origins[need.Number] = h.Time
+		default:
+			return nil, nil, 0, fmt.Errorf("derivation of L2 block %d from %v does not prove: %w", n, ppos, err)
+		}
+	}
+	return nil, nil, 0, fmt.Errorf("derivation of L2 block %d: too many origins", n)
+}
+
+// channelOpening finds, in list, the records of the channel completed at
+// position pos: the list indexes of the record holding its frame 0 and of
+// the one completing it.
+func channelOpening(list *batchList, pos Position, timeout uint64, rules recordRules) (int, int, error) {
+	abs, err := recordIndex(list, pos)
+	if err != nil {
+		return 0, 0, err
+	}
+	asm := batch.NewAssembler(timeout)
+	open := -1
+	for k := range list.txs {
+		bt := &list.txs[k]
+		data, x, err := rules.data(bt, list, AnyL1Block)
+		if err != nil {
+			return 0, 0, err
+		}
+		frames, err := batch.ParseTxData(data)
+		if err != nil {
+			continue
+		}
+		for j, f := range frames {
+			if f.Number == 0 {
+				open = k
+			}
+			channel, _ := asm.Add(f, x)
+			if bt.Index == abs && uint64(j) == pos.Frame {
+				if channel == nil || open < 0 {
+					return 0, 0, fmt.Errorf("no channel completes at %v", pos)
+				}
+				return open, k, nil
+			}
+		}
+	}
+	return 0, 0, fmt.Errorf("no inbox record at %v", pos)
+}
+
+// loadDerivation turns a parted proof's derivation to use a loaded
+// channel for the block's own channel, or for its parent's when the block
+// is from that one, and returns the inbox records to load (none when the
+// block is a forced advance, or its channel starts in the first record
+// derivation reads on from, which stays inline).
+func loadDerivation(d *Derivation, list *batchList, start int, pos Position, params *L1Params, timeout uint64) ([]BatchTx, error) {
+	if !pos.Batch {
+		return nil, nil
+	}
+	var channel []BatchTx
+	switch {
+	case pos == d.ParentPosition:
+		channel, d.ParentChannel = d.ParentChannel, nil
+	default:
+		open, _, err := channelOpening(list, pos, timeout, recordRulesOf(params))
+		if err != nil {
+			return nil, err
+		}
+		k := open - start
+		if k < 0 || k >= len(d.Records) || k == 0 && d.ParentPosition.Batch {
+			return nil, nil // the first record is the parent's: the channel stays inline
+		}
+		channel, d.Records = d.Records[k:], d.Records[:k]
+	}
+	run := &channelRun{records: recordRulesOf(params)}
+	if err := run.feed(channel, nil, list, AnyL1Block, params.ChannelTimeout); err != nil {
+		return nil, err
+	}
+	if !run.complete {
+		return nil, fmt.Errorf("the channel at %v does not complete", pos)
+	}
+	b, err := decodeChannel(run.data, params.L2ChainID)
+	if err != nil {
+		return nil, err
+	}
+	d.Loaded = &LoadedRef{Start: channel[0].Index, Channel: newLoadedChannel(run, b, len(windowed(b.Blocks, run.x, params.SeqWindow)))}
+	return channel, nil
+}
