@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cairn-dev/cairn/l1"
 	"github.com/cairn-dev/cairn/lab"
@@ -41,6 +42,25 @@ func labCmd() *cobra.Command {
 	return cmd
 }
 
+// labCommand is a lab subcommand that runs one measurement, configured by
+// its flags, under --timeout (default timeout) and prints its result.
+func labCommand[C any, R interface{ Print(io.Writer) }](use, short, long string, timeout time.Duration,
+	run func(ctx context.Context, cfg *C, out io.Writer) (R, error), flags func(*pflag.FlagSet, *C)) *cobra.Command {
+	var (
+		cfg   C
+		limit time.Duration
+	)
+	cmd := &cobra.Command{
+		Use: use, Short: short, Long: long,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLab(cmd, limit, func(ctx context.Context) (R, error) { return run(ctx, &cfg, cmd.OutOrStdout()) })
+		},
+	}
+	flags(cmd.Flags(), &cfg)
+	cmd.Flags().DurationVar(&limit, "timeout", timeout, "give up after this long")
+	return cmd
+}
+
 // runLab runs a lab measurement under timeout and prints its result.
 func runLab[R interface{ Print(io.Writer) }](cmd *cobra.Command, timeout time.Duration, run func(context.Context) (R, error)) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
@@ -54,14 +74,7 @@ func runLab[R interface{ Print(io.Writer) }](cmd *cobra.Command, timeout time.Du
 }
 
 func labL1Cmd() *cobra.Command {
-	var (
-		cfg     lab.L1Config
-		timeout time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:   "l1",
-		Short: "L1 latency and throughput: signed transfers through JSON-RPC into a multi-validator network, beside Anvil",
-		Long: `Starts a fresh L1 with --validators validators in this process and sends
+	return labCommand("l1", "L1 latency and throughput: signed transfers through JSON-RPC into a multi-validator network, beside Anvil", `Starts a fresh L1 with --validators validators in this process and sends
 signed transfers through the validators' JSON-RPC endpoints: --lone-txs alone to
 the idle chain (send to receipt, p50/p99), as many back to back (each sent on the
 last one's receipt, as a test suite does), a burst of --transfers from --senders
@@ -71,64 +84,53 @@ p50/p99) and block time for each. When anvil is on the PATH (Foundry's npm packa
 @foundry-rs/anvil-linux-amd64) or given with --anvil, the same workload runs
 against it in the same run (automine for the lone transfers, --anvil-block-time
 interval mining for the loads) and the report gives the ratios. Last,
-go-ethereum's own block-processing rate for the same transfers.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.Out = os.Stdout
-			return runLab(cmd, timeout, func(ctx context.Context) (*lab.L1Result, error) { return lab.RunL1(ctx, cfg) })
+go-ethereum's own block-processing rate for the same transfers.`, 5*time.Minute,
+		func(ctx context.Context, cfg *lab.L1Config, out io.Writer) (*lab.L1Result, error) {
+			cfg.Out = out
+			return lab.RunL1(ctx, *cfg)
 		},
-	}
-	f := cmd.Flags()
-	f.IntVar(&cfg.Validators, "validators", 4, "validators")
-	f.IntVar(&cfg.Senders, "senders", 64, "sending accounts")
-	f.IntVar(&cfg.Transfers, "transfers", 20_000, "transfers of the burst")
-	f.IntSliceVar(&cfg.Rates, "rates", []int{500, 1000, 2000}, "fixed offered rates to measure after the burst, transfers/s")
-	f.IntVar(&cfg.RateSeconds, "rate-seconds", 5, "how long each fixed rate is offered")
-	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
-	f.IntVar(&cfg.Batch, "batch", 1, "transactions per JSON-RPC request in the burst (1: plain requests)")
-	f.BoolVar(&cfg.Shuffled, "shuffled", false, "each sender's nonces out of order across connections")
-	f.IntVar(&cfg.LoneTxs, "lone-txs", 50, "transfers sent alone to the idle chain, then as many back to back (-1: none)")
-	f.DurationVar(&cfg.BlockTime, "block-time", 200*time.Millisecond, "longest time between blocks, when idle")
-	f.DurationVar(&cfg.BlockGap, "block-gap", l1.DefaultBlockGap, "pause after each block (CometBFT timeout_commit)")
-	f.StringVar(&cfg.Anvil, "anvil", "", "anvil binary to compare with (default: anvil on the PATH; - skips it)")
-	f.DurationVar(&cfg.AnvilBlockTime, "anvil-block-time", 250*time.Millisecond, "Anvil's interval mining for the loads")
-	f.DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
-	return cmd
+		func(f *pflag.FlagSet, cfg *lab.L1Config) {
+			f.IntVar(&cfg.Validators, "validators", 4, "validators")
+			f.IntVar(&cfg.Senders, "senders", 64, "sending accounts")
+			f.IntVar(&cfg.Transfers, "transfers", 20_000, "transfers of the burst")
+			f.IntSliceVar(&cfg.Rates, "rates", []int{500, 1000, 2000}, "fixed offered rates to measure after the burst, transfers/s")
+			f.IntVar(&cfg.RateSeconds, "rate-seconds", 5, "how long each fixed rate is offered")
+			f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
+			f.IntVar(&cfg.Batch, "batch", 1, "transactions per JSON-RPC request in the burst (1: plain requests)")
+			f.BoolVar(&cfg.Shuffled, "shuffled", false, "each sender's nonces out of order across connections")
+			f.IntVar(&cfg.LoneTxs, "lone-txs", 50, "transfers sent alone to the idle chain, then as many back to back (-1: none)")
+			f.DurationVar(&cfg.BlockTime, "block-time", 200*time.Millisecond, "longest time between blocks, when idle")
+			f.DurationVar(&cfg.BlockGap, "block-gap", l1.DefaultBlockGap, "pause after each block (CometBFT timeout_commit)")
+			f.StringVar(&cfg.Anvil, "anvil", "", "anvil binary to compare with (default: anvil on the PATH; - skips it)")
+			f.DurationVar(&cfg.AnvilBlockTime, "anvil-block-time", 250*time.Millisecond, "Anvil's interval mining for the loads")
+		})
 }
 
 func labRollupCmd() *cobra.Command {
-	var (
-		cfg     lab.RollupConfig
-		timeout time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:   "rollup",
-		Short: "Optimistic rollup throughput, soft-confirmation latency and L1 data per transfer",
-		Long: `Starts a 1-validator L1 with the rollup's portal, a sequencer and a batcher in
+	return labCommand("rollup", "Optimistic rollup throughput, soft-confirmation latency and L1 data per transfer", `Starts a 1-validator L1 with the rollup's portal, a sequencer and a batcher in
 this process, sends --transfers signed transfers through the sequencer's JSON-RPC
 as fast as it accepts them, --latency-txs more at --latency-rate per second,
 and --lone-txs one at a time to an idle chain, and prints L2 transfers/s,
 soft-confirmation latency (send to durable block, p50/p99), L1 calldata bytes
 per transfer, and a verifier's rate deriving the same chain from L1, beside
 go-ethereum's block processing, the L1 benchmark, and the same confirmations
-with fixed --l2-block-time blocks, measured in the same run.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.Out = os.Stdout
-			return runLab(cmd, timeout, func(ctx context.Context) (*lab.RollupResult, error) { return lab.RunRollup(ctx, cfg) })
+with fixed --l2-block-time blocks, measured in the same run.`, 10*time.Minute,
+		func(ctx context.Context, cfg *lab.RollupConfig, out io.Writer) (*lab.RollupResult, error) {
+			cfg.Out = out
+			return lab.RunRollup(ctx, *cfg)
 		},
-	}
-	f := cmd.Flags()
-	f.IntVar(&cfg.Senders, "senders", 64, "sending accounts")
-	f.IntVar(&cfg.Transfers, "transfers", 60_000, "transfers at full speed")
-	f.IntVar(&cfg.LatencyTxs, "latency-txs", 5_000, "transfers of the latency run")
-	f.IntVar(&cfg.LatencyRate, "latency-rate", 1_000, "offered transfers/s of the latency run")
-	f.IntVar(&cfg.L1Transfers, "l1-transfers", 10_000, "transfers of the L1 run beside it (-1 skips it)")
-	f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
-	f.DurationVar(&cfg.BlockTime, "l2-block-time", 250*time.Millisecond, "the sequencer's longest gap between blocks")
-	f.DurationVar(&cfg.MinBlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the sequencer's average gap between blocks under load, after a burst of blocks at once (-1ns: fixed blocks)")
-	f.IntVar(&cfg.LoneTxs, "lone-txs", 50, "transfers sent one at a time to an idle chain")
-	f.BoolVar(&cfg.Shuffled, "shuffled", false, "send the full-speed run one transaction per request, each sender's nonces out of order across connections")
-	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
-	return cmd
+		func(f *pflag.FlagSet, cfg *lab.RollupConfig) {
+			f.IntVar(&cfg.Senders, "senders", 64, "sending accounts")
+			f.IntVar(&cfg.Transfers, "transfers", 60_000, "transfers at full speed")
+			f.IntVar(&cfg.LatencyTxs, "latency-txs", 5_000, "transfers of the latency run")
+			f.IntVar(&cfg.LatencyRate, "latency-rate", 1_000, "offered transfers/s of the latency run")
+			f.IntVar(&cfg.L1Transfers, "l1-transfers", 10_000, "transfers of the L1 run beside it (-1 skips it)")
+			f.IntVar(&cfg.Clients, "clients", 8, "concurrent RPC connections")
+			f.DurationVar(&cfg.BlockTime, "l2-block-time", 250*time.Millisecond, "the sequencer's longest gap between blocks")
+			f.DurationVar(&cfg.MinBlockGap, "l2-block-gap", rollup.DefaultMinBlockGap, "the sequencer's average gap between blocks under load, after a burst of blocks at once (-1ns: fixed blocks)")
+			f.IntVar(&cfg.LoneTxs, "lone-txs", 50, "transfers sent one at a time to an idle chain")
+			f.BoolVar(&cfg.Shuffled, "shuffled", false, "send the full-speed run one transaction per request, each sender's nonces out of order across connections")
+		})
 }
 
 func labAttackCmd() *cobra.Command {
@@ -206,61 +208,43 @@ from submission to verification on L1.`,
 }
 
 func labChannelsCmd() *cobra.Command {
-	var (
-		cfg     lab.ChannelsConfig
-		timeout time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:   "channels",
-		Short: "Payment channels: payments/s and latency for one pair and over 2 and 3 hops, fsyncs per payment, adjudicator gas",
-		Long: `Starts four channel nodes in this process on an L1 mined every 20 ms, with
+	return labCommand("channels", "Payment channels: payments/s and latency for one pair and over 2 and 3 hops, fsyncs per payment, adjudicator gas", `Starts four channel nodes in this process on an L1 mined every 20 ms, with
 channels 4–5, 5–6 and 6–7, and measures: --payments direct payments between one
 pair with --workers in flight (each answered only once durable), --lone payments
 one at a time, and --routed invoices paid over 1, 2 and 3 hops; then the L1 gas of
 each adjudicator call. The baseline, measured in the same run, is this disk's
-rate of synced commits one at a time.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.Out = cmd.OutOrStdout()
-			return runLab(cmd, timeout, func(ctx context.Context) (*lab.ChannelsResult, error) { return lab.RunChannels(ctx, cfg) })
+rate of synced commits one at a time.`, 10*time.Minute,
+		func(ctx context.Context, cfg *lab.ChannelsConfig, out io.Writer) (*lab.ChannelsResult, error) {
+			cfg.Out = out
+			return lab.RunChannels(ctx, *cfg)
 		},
-	}
-	f := cmd.Flags()
-	f.IntVar(&cfg.Payments, "payments", 20_000, "direct payments of the one-pair run")
-	f.IntVar(&cfg.Routed, "routed", 2_000, "invoices paid on each routed run")
-	f.IntVar(&cfg.Workers, "workers", 64, "payments in flight")
-	f.IntVar(&cfg.LoneTrips, "lone", 200, "payments one at a time")
-	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
-	return cmd
+		func(f *pflag.FlagSet, cfg *lab.ChannelsConfig) {
+			f.IntVar(&cfg.Payments, "payments", 20_000, "direct payments of the one-pair run")
+			f.IntVar(&cfg.Routed, "routed", 2_000, "invoices paid on each routed run")
+			f.IntVar(&cfg.Workers, "workers", 64, "payments in flight")
+			f.IntVar(&cfg.LoneTrips, "lone", 200, "payments one at a time")
+		})
 }
 
 func labSidechainCmd() *cobra.Command {
-	var (
-		cfg     lab.SidechainConfig
-		timeout time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:   "sidechain",
-		Short: "The sidechain beside the L1: transfers/s and latency on each, deposit and withdrawal latency per bridge, light-client update gas by validator count",
-		Long: `Starts the devnet's L1 and sidechain (4 validators each) with both bridges and
+	return labCommand("sidechain", "The sidechain beside the L1: transfers/s and latency on each, deposit and withdrawal latency per bridge, light-client update gas by validator count", `Starts the devnet's L1 and sidechain (4 validators each) with both bridges and
 their relayers, and measures, in one run: lone transfers, back-to-back transfers
 and a burst of --transfers on each chain with the same workload; --crossings
 deposits and withdrawals over each bridge, one at a time, until spendable on the
 other side (the light bridge's withdrawal delay, --withdrawal-delay, included);
 then the light client's update gas and time with 4, 16, 64 and 128 validators,
-beside the published cost of the same check in Solidity.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.Out = cmd.OutOrStdout()
-			return runLab(cmd, timeout, func(ctx context.Context) (*lab.SidechainResult, error) { return lab.RunSidechain(ctx, cfg) })
+beside the published cost of the same check in Solidity.`, 10*time.Minute,
+		func(ctx context.Context, cfg *lab.SidechainConfig, out io.Writer) (*lab.SidechainResult, error) {
+			cfg.Out = out
+			return lab.RunSidechain(ctx, *cfg)
 		},
-	}
-	f := cmd.Flags()
-	f.IntVar(&cfg.Transfers, "transfers", 5_000, "transfers of each chain's burst")
-	f.IntVar(&cfg.Senders, "senders", 32, "accounts sending in parallel")
-	f.IntVar(&cfg.LoneTxs, "lone", 30, "transfers one at a time on each idle chain")
-	f.IntVar(&cfg.Crossings, "crossings", 5, "deposits and withdrawals timed per bridge")
-	f.DurationVar(&cfg.WithdrawalDelay, "withdrawal-delay", 3*time.Second, "the light-client bridge's withdrawal delay in this run")
-	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
-	return cmd
+		func(f *pflag.FlagSet, cfg *lab.SidechainConfig) {
+			f.IntVar(&cfg.Transfers, "transfers", 5_000, "transfers of each chain's burst")
+			f.IntVar(&cfg.Senders, "senders", 32, "accounts sending in parallel")
+			f.IntVar(&cfg.LoneTxs, "lone", 30, "transfers one at a time on each idle chain")
+			f.IntVar(&cfg.Crossings, "crossings", 5, "deposits and withdrawals timed per bridge")
+			f.DurationVar(&cfg.WithdrawalDelay, "withdrawal-delay", 3*time.Second, "the light-client bridge's withdrawal delay in this run")
+		})
 }
 
 func labCompareCmd() *cobra.Command {
