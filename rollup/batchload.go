@@ -50,12 +50,13 @@ type LoadedChannel struct {
 	First, Last uint64   // the batch's first and last block numbers
 	Kept        uint64   // the last block the sequencing window keeps (First-1: none)
 	ParentCheck [20]byte // the batch's parent check
+	Tail        bool     // the completing record has frames after the completing one
 }
 
 func loadedSlot(start uint64) common.Hash { return chanSlot(start, 5) }
 
 func newLoadedChannel(run *channelRun, b *batch.Batch, kept int) LoadedChannel {
-	lc := LoadedChannel{X: run.x, End: run.last, Frame: run.frame, ParentCheck: b.ParentCheck}
+	lc := LoadedChannel{X: run.x, End: run.last, Frame: run.frame, ParentCheck: b.ParentCheck, Tail: run.tail}
 	if len(b.Blocks) > 0 {
 		lc.First, lc.Last = b.Blocks[0].Number, b.Blocks[len(b.Blocks)-1].Number
 		lc.Kept = lc.First + uint64(kept) - 1

@@ -27,6 +27,7 @@ type channelRun struct {
 	complete bool
 	x        uint64 // L1 block of the transaction that completed the channel
 	frame    uint64 // the completing frame's place among its record's frames
+	tail     bool   // the completing record has frames after the completing one
 
 	records recordRules
 }
@@ -69,7 +70,7 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 				r.data = append(r.data, f.Data...)
 			}
 			if res.Complete {
-				r.complete, r.x, r.frame = true, block, uint64(j)
+				r.complete, r.x, r.frame, r.tail = true, block, uint64(j), j+1 < len(frames)
 				break
 			}
 		}

@@ -34,7 +34,8 @@ type Derivation struct {
 	ParentChannel []BatchTx
 	// Records are the inbox records derivation read after the parent, in
 	// order, every one: from the record of the parent's position (a parent
-	// made from a channel), or else from the first record of L1 block
+	// made from a channel; from the record after it when the parent's
+	// channel completed with that record's last frame), or else from the first record of L1 block
 	// max(anchor + 1, parent position − ChannelTimeout), whose frames only
 	// rebuild the channel open at the parent, up to the record whose
 	// channel makes the block, or all records of the L1 block at whose end
@@ -48,11 +49,13 @@ type Derivation struct {
 	// derivation checked and dropped on the way (their time against their
 	// origin's): each must be one L1 knows.
 	Origins [][]byte `rlp:"optional"`
-	// Loaded, in a parted proof, names a channel loaded with loadBatch
-	// that takes the place of inline records: of the parent's channel (when
-	// ParentChannel is empty), or of the channel that makes the block, read
-	// after the Records with no channel open.
-	Loaded *LoadedRef `rlp:"optional"`
+	// ParentLoaded, in a parted proof, names the parent's channel loaded
+	// with loadBatch, in place of ParentChannel.
+	ParentLoaded *LoadedRef `rlp:"nil,optional"`
+	// Loaded, in a parted proof, names the channel that makes the block,
+	// loaded with loadBatch: derivation reads it after the Records, with no
+	// channel open.
+	Loaded *LoadedRef `rlp:"nil,optional"`
 }
 
 // LoadedRef names a loaded channel by the inbox record its load started
@@ -133,29 +136,16 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 	if timeout == 0 {
 		timeout = math.MaxUint64
 	}
-	var loaded *LoadedRef
-	if d.Loaded != nil {
-		lc := &d.Loaded.Channel
-		if env == nil || l1.seqs == nil || l1.seqs.LoadedChannel(d.Loaded.Start) != lc.hash() {
-			return nil, fmt.Errorf("%w: no channel loaded from inbox record %d as named", ErrBadProof, d.Loaded.Start)
+	for _, ref := range []*LoadedRef{d.ParentLoaded, d.Loaded} {
+		if ref == nil {
+			continue
 		}
-		if err := l1.checkBefore("the loaded channel", lc.X); err != nil {
+		if env == nil || l1.seqs == nil || l1.seqs.LoadedChannel(ref.Start) != ref.Channel.hash() {
+			return nil, fmt.Errorf("%w: no channel loaded from inbox record %d as named", ErrBadProof, ref.Start)
+		}
+		if err := l1.checkBefore("the loaded channel", ref.Channel.X); err != nil {
 			return nil, err
 		}
-		loaded = d.Loaded
-	}
-	// loadedBlock is block number of the loaded channel, with the env's
-	// content, if loadBatch recorded it so.
-	loadedBlock := func(number, time, origin uint64, seqRoot common.Hash, count uint64) (*batch.Block, bool) {
-		var pc [20]byte
-		if number == loaded.Channel.First {
-			pc = loaded.Channel.ParentCheck
-		}
-		if number < loaded.Channel.First || number > loaded.Channel.Kept {
-			return nil, false
-		}
-		_, ok := l1.seqs.Loaded(SeqRecord(loaded.Start, number, time, origin, seqRoot, count, pc))
-		return &batch.Block{Number: number, Time: time, Origin: origin}, ok
 	}
 
 	// A batch block derivation applies after the parent, or not (rule 8).
@@ -171,18 +161,21 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 	}
 
 	// The parent's channel goes on, unless its next block breaks a rule.
+	tail := true // the parent's record may hold frames after the parent's
 	if ppos.Batch {
 		end, err := recordIndex(l1.inbox, ppos)
 		if err != nil {
 			return nil, err
 		}
-		if len(d.ParentChannel) == 0 && loaded != nil {
-			lc := &loaded.Channel
+		if ref := d.ParentLoaded; ref != nil {
+			lc := &ref.Channel
 			if lc.End != end || lc.Frame != ppos.Frame || lc.X != ppos.L1 {
 				return nil, fmt.Errorf("%w: the loaded channel does not complete at the parent's position (%v)", ErrBadProof, ppos)
 			}
 			if n > lc.First && n <= lc.Kept {
-				blk, ok := loadedBlock(n, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)
+				// The channel goes on with the block, unless it breaks a
+				// rule; what the block holds, loadBatch recorded.
+				blk, ok := loadedBlock(l1, ref, n, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)
 				if !ok {
 					return nil, fmt.Errorf("%w: the loaded channel holds another block %d", ErrBadProof, n)
 				}
@@ -190,11 +183,12 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 				if err != nil {
 					return nil, err
 				}
-				if ok {
-					return &nextBlock{batch: blk, pos: ppos, loaded: true}, nil
+				if !ok {
+					return nil, fmt.Errorf("%w: the loaded parent channel's block %d breaks a rule: prove it in one step", ErrBadProof, n)
 				}
+				return &nextBlock{batch: blk, pos: ppos, loaded: true}, nil
 			}
-			loaded = nil // read on from the records
+			tail = lc.Tail
 		} else {
 			run := &channelRun{records: rules}
 			if err := run.feed(d.ParentChannel, nil, l1.inbox, l1.before, params.ChannelTimeout); err != nil {
@@ -203,6 +197,7 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 			if !run.complete || run.last != end || run.frame != ppos.Frame {
 				return nil, fmt.Errorf("%w: the parent's channel does not complete at its position (%v)", ErrBadProof, ppos)
 			}
+			tail = run.tail
 			b, err := decodeChannel(run.data, params.L2ChainID)
 			if err != nil {
 				return nil, err
@@ -246,6 +241,9 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 	if ppos.Batch {
 		start, _ = recordIndex(l1.inbox, ppos)
 		skipUntil = int(ppos.Frame)
+		if !tail { // nothing after the parent's frame: read on from the next record
+			start, skipUntil = start+1, -1
+		}
 	} else {
 		from := params.L1Start + 1
 		if n > 1 {
@@ -314,8 +312,8 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 		}
 	}
 	next := start + uint64(len(d.Records))
-	if loaded != nil {
-		return loadedNext(parent, pinfo, loaded, next, asm, forced, applies, loadedBlock, d.ParentTxs, env, l1)
+	if d.Loaded != nil {
+		return loadedNext(parent, pinfo, d.Loaded, next, asm, forced, applies, d.ParentTxs, env, l1)
 	}
 	nextBlockOf := uint64(math.MaxUint64)
 	if e, ok := l1.inbox.Batch(next); ok {
@@ -333,7 +331,6 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 // loadBatch recorded) and its block must be the env's.
 func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64, asm *batch.Assembler,
 	forced func(uint64) (*nextBlock, error), applies func(*batch.Block, uint64) (bool, error),
-	loadedBlock func(number, time, origin uint64, seqRoot common.Hash, count uint64) (*batch.Block, bool),
 	parentTxs [][]byte, env *StepEnv, l1 *l1Records) (*nextBlock, error) {
 	n := parent.Number.Uint64() + 1
 	lc := &ref.Channel
@@ -353,13 +350,13 @@ func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64,
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := loadedBlock(n-1, parent.Time, pinfo.Number, SeqRoot(seq), uint64(len(seq))); !ok {
+		if _, ok := loadedBlock(l1, ref, n-1, parent.Time, pinfo.Number, SeqRoot(seq), uint64(len(seq))); !ok {
 			return nil, fmt.Errorf("%w: the loaded batch's block %d is not the parent (derivation drops it)", ErrBadProof, n-1)
 		}
 	default:
 		return nil, fmt.Errorf("%w: the loaded batch does not hold block %d", ErrBadProof, n)
 	}
-	blk, ok := loadedBlock(n, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)
+	blk, ok := loadedBlock(l1, ref, n, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)
 	if !ok {
 		return nil, fmt.Errorf("%w: the loaded batch holds no block %d with this content", ErrBadProof, n)
 	}
@@ -372,6 +369,21 @@ func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64,
 	}
 	first := l1.inbox.FirstAfter(lc.X - 1)
 	return &nextBlock{batch: blk, loaded: true, pos: Position{L1: lc.X, Record: lc.End - first, Frame: lc.Frame, Batch: true}}, nil
+}
+
+// loadedBlock is block number of a loaded channel, with this content, if
+// loadBatch recorded it so.
+func loadedBlock(l1 *l1Records, ref *LoadedRef, number, time, origin uint64, seqRoot common.Hash, count uint64) (*batch.Block, bool) {
+	lc := &ref.Channel
+	if number < lc.First || number > lc.Kept {
+		return nil, false
+	}
+	var pc [20]byte
+	if number == lc.First {
+		pc = lc.ParentCheck
+	}
+	_, ok := l1.seqs.Loaded(SeqRecord(ref.Start, number, time, origin, seqRoot, count, pc))
+	return &batch.Block{Number: number, Time: time, Origin: origin}, ok
 }
 
 // channelBlock decodes a completed channel and returns the block of its

@@ -48,6 +48,13 @@ func (e *Engine) derivationOf(ctx context.Context, l1 *L1Reader, parent *types.H
 			return nil, nil, 0, err
 		}
 		d.ParentChannel, start = list.txs[open:end+1], end
+		run := &channelRun{records: recordRulesOf(params)}
+		if err := run.feed(d.ParentChannel, nil, list, AnyL1Block, params.ChannelTimeout); err != nil {
+			return nil, nil, 0, err
+		}
+		if !run.tail {
+			start++ // the parent's record holds nothing after its channel
+		}
 	}
 	if !pos.Batch || pos != ppos {
 		stop := len(list.txs) // a forced advance: every record to its L1 block's end
@@ -138,41 +145,53 @@ func channelOpening(list *batchList, pos Position, timeout uint64, rules recordR
 	return 0, 0, fmt.Errorf("no inbox record at %v", pos)
 }
 
-// loadDerivation turns a parted proof's derivation to use a loaded
-// channel for the block's own channel, or for its parent's when the block
-// is from that one, and returns the inbox records to load (none when the
-// block is a forced advance, or its channel starts in the first record
-// derivation reads on from, which stays inline).
-func loadDerivation(d *Derivation, list *batchList, start int, pos Position, params *L1Params, timeout uint64) ([]BatchTx, error) {
-	if !pos.Batch {
-		return nil, nil
-	}
-	var channel []BatchTx
-	switch {
-	case pos == d.ParentPosition:
-		channel, d.ParentChannel = d.ParentChannel, nil
-	default:
-		open, _, err := channelOpening(list, pos, timeout, recordRulesOf(params))
+// loadDerivation turns a parted proof's derivation to use loaded
+// channels: the parent's, and the block's own unless its channel starts in
+// the first record derivation reads on from (it stays inline then). It
+// returns the inbox records to load, a channel at a time.
+func loadDerivation(d *Derivation, list *batchList, start int, pos Position, params *L1Params, timeout uint64) ([][]BatchTx, error) {
+	var loads [][]BatchTx
+	load := func(channel []BatchTx) (*LoadedRef, error) {
+		run := &channelRun{records: recordRulesOf(params)}
+		if err := run.feed(channel, nil, list, AnyL1Block, params.ChannelTimeout); err != nil {
+			return nil, err
+		}
+		if !run.complete {
+			return nil, fmt.Errorf("the channel loaded from inbox record %d does not complete", channel[0].Index)
+		}
+		b, err := decodeChannel(run.data, params.L2ChainID)
 		if err != nil {
 			return nil, err
 		}
-		k := open - start
-		if k < 0 || k >= len(d.Records) || k == 0 && d.ParentPosition.Batch {
-			return nil, nil // the first record is the parent's: the channel stays inline
+		loads = append(loads, channel)
+		return &LoadedRef{Start: channel[0].Index, Channel: newLoadedChannel(run, b, len(windowed(b.Blocks, run.x, params.SeqWindow)))}, nil
+	}
+	if len(d.ParentChannel) > 0 {
+		ref, err := load(d.ParentChannel)
+		if err != nil {
+			return nil, err
 		}
-		channel, d.Records = d.Records[k:], d.Records[:k]
+		d.ParentChannel, d.ParentLoaded = nil, ref
 	}
-	run := &channelRun{records: recordRulesOf(params)}
-	if err := run.feed(channel, nil, list, AnyL1Block, params.ChannelTimeout); err != nil {
-		return nil, err
+	if !pos.Batch || pos == d.ParentPosition {
+		return loads, nil
 	}
-	if !run.complete {
-		return nil, fmt.Errorf("the channel at %v does not complete", pos)
-	}
-	b, err := decodeChannel(run.data, params.L2ChainID)
+	open, _, err := channelOpening(list, pos, timeout, recordRulesOf(params))
 	if err != nil {
 		return nil, err
 	}
-	d.Loaded = &LoadedRef{Start: channel[0].Index, Channel: newLoadedChannel(run, b, len(windowed(b.Blocks, run.x, params.SeqWindow)))}
-	return channel, nil
+	k := open - start
+	parentRecord := false // Records begin with the parent's record, read after its frame
+	if abs, err := recordIndex(list, d.ParentPosition); err == nil && d.ParentPosition.Batch && len(d.Records) > 0 {
+		parentRecord = d.Records[0].Index == abs
+	}
+	if k < 0 || k >= len(d.Records) || k == 0 && parentRecord {
+		return loads, nil // the channel opens in the parent's record: it stays inline
+	}
+	ref, err := load(d.Records[k:])
+	if err != nil {
+		return nil, err
+	}
+	d.Records, d.Loaded = d.Records[:k], ref
+	return loads, nil
 }

@@ -86,7 +86,7 @@ type StepPart struct {
 	Witness PartWitness
 	// Derivation, in the first part only, shows the block is the one
 	// derivation made next, its channel loaded beforehand or inline.
-	Derivation *Derivation `rlp:"optional"`
+	Derivation *Derivation `rlp:"nil,optional"`
 }
 
 // PartWitness holds the trie nodes, codes and headers one part reads.

@@ -96,12 +96,12 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 	}
 	pos, _ := ReadPosition(e.store.Database(), number)
 	env.ParentPosition, env.Position = d.ParentPosition, pos
-	channel, err := loadDerivation(d, list, start, pos, &e.cfg.Proofs, e.cfg.ChannelTimeout)
+	channels, err := loadDerivation(d, list, start, pos, &e.cfg.Proofs, e.cfg.ChannelTimeout)
 	if err != nil {
 		return nil, err
 	}
-	if len(channel) > 0 {
-		proof.Loads = splitLoads(channel, budget)
+	for _, channel := range channels {
+		proof.Loads = append(proof.Loads, splitLoads(channel, budget)...)
 	}
 	// The parts read the same accounts and slots as the whole block; a
 	// node that only hashing at a part's end needs (a branch collapsing
@@ -119,10 +119,10 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 	for i, raw := range raws {
 		pr.seqTrie.Update(seqKey(uint64(i)), raw)
 	}
+	pr.derivation = d
 	if proof.Parts, err = pr.cut(budget); err != nil {
 		return nil, err
 	}
-	proof.Parts[0].Derivation = d
 	out, err := OutputAt(e.store, number)
 	if err != nil {
 		return nil, err
@@ -171,6 +171,7 @@ type partsProver struct {
 	l2ChainID, feeScalar uint64
 	number               uint64
 	output               common.Hash
+	derivation           *Derivation // the first part's
 }
 
 // cut runs the parts in order, each as many positions as fit the budget.
@@ -187,6 +188,9 @@ func (pr *partsProver) cut(budget int) ([]StepPart, error) {
 			part, run, err := pr.part(prev, pos, n)
 			if err != nil {
 				return nil, fmt.Errorf("part at position %d of block %d: %w", pos, pr.number, err)
+			}
+			if prev == nil {
+				part.Derivation = pr.derivation
 			}
 			raw, _ := rlp.EncodeToBytes(part)
 			if len(raw) > budget && n > 1 {
