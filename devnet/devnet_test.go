@@ -24,6 +24,7 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/contracts"
+	"github.com/cairn-dev/cairn/wing/wingtest"
 )
 
 // startDevnet starts a devnet on free ports for one test (4 validators and
@@ -61,15 +62,7 @@ func startAny(t *testing.T, cfg Config) *Devnet {
 	return d
 }
 
-func dial(t *testing.T, url string) *ethclient.Client {
-	t.Helper()
-	c, err := ethclient.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
+var dial = wingtest.Dial
 
 // sendTx signs a dynamic-fee transaction from key and submits it.
 func sendTx(t *testing.T, c *ethclient.Client, key *ecdsa.PrivateKey, to *common.Address, value *big.Int, data []byte, gas uint64) *types.Transaction {

@@ -47,19 +47,19 @@ type LoadedChannel struct {
 	X           uint64   // the L1 block of the completing record
 	End         uint64   // the inbox index of the completing record
 	Frame       uint64   // the completing frame's place in that record
-	First, Last uint64   // the batch's first and last block numbers
-	Kept        uint64   // the last block the sequencing window keeps (First-1: none)
+	First, Last uint64   // the batch's first and last block numbers (First > Last: none)
 	ParentCheck [20]byte // the batch's parent check
 	Tail        bool     // the completing record has frames after the completing one
 }
 
 func loadedSlot(start uint64) common.Hash { return chanSlot(start, 5) }
 
-func newLoadedChannel(run *channelRun, b *batch.Batch, kept int) LoadedChannel {
+func newLoadedChannel(run *channelRun, b *batch.Batch) LoadedChannel {
 	lc := LoadedChannel{X: run.x, End: run.last, Frame: run.frame, ParentCheck: b.ParentCheck, Tail: run.tail}
 	if len(b.Blocks) > 0 {
 		lc.First, lc.Last = b.Blocks[0].Number, b.Blocks[len(b.Blocks)-1].Number
-		lc.Kept = lc.First + uint64(kept) - 1
+	} else {
+		lc.First = 1 // no block: First > Last
 	}
 	return lc
 }
@@ -94,7 +94,7 @@ func chanWord(start, word uint64) common.Hash {
 // derivation's rules (channelRun), keeping the assembly's state and data
 // between loads, and records the blocks of its batch once complete.
 func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord) error {
-	l2ChainID, seqWindow, channelTimeout := params.L2ChainID, params.SeqWindow, params.ChannelTimeout
+	l2ChainID, channelTimeout := params.L2ChainID, params.ChannelTimeout
 	s := outputsOf(st)
 	idSlot, nextSlot, lenSlot, lastSlot, openedSlot := chanSlot(l.Start, 0), chanSlot(l.Start, 1), chanSlot(l.Start, 2), chanSlot(l.Start, 3), chanSlot(l.Start, 4)
 	if len(l.Txs) == 0 {
@@ -138,8 +138,9 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 	// The batch's first block is recorded with the batch's parent check:
 	// a proof of it must show its parent is the one the batch extends, as
 	// derivation drops a batch that does not extend the safe head.
-	kept := windowed(b.Blocks, x, seqWindow)
-	for i, blk := range kept {
+	// Every block is recorded: which of them derivation applies, the proof
+	// decides by rule 8 from the parent (Extends, CheckBatchBlock).
+	for i, blk := range b.Blocks {
 		raws := sequencerRaws(blk.Txs)
 		var parent [20]byte
 		if i == 0 {
@@ -147,7 +148,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 		}
 		s.Set(SeqRecord(l.Start, blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws)), parent), h64(x+1))
 	}
-	lc := newLoadedChannel(run, b, len(kept))
+	lc := newLoadedChannel(run, b)
 	s.Set(loadedSlot(l.Start), lc.hash())
 	s.Set(idSlot, common.Hash{0: 2})
 	return nil

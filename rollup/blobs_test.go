@@ -121,12 +121,7 @@ func TestProofPassesOverAnInvalidBlob(t *testing.T) {
 		return &rollup.StepProof{Time: b.Time(), OriginNumber: info.Number, Derivation: rollup.Derivation{Records: l.Txs()}}, l
 	}
 	check := func(p *rollup.StepProof, l rollup.BatchList) error {
-		var records rollup.BatchList
-		for _, bt := range p.Derivation.Records {
-			e, _ := l.Batch(bt.Index)
-			records.Add(bt, e)
-		}
-		return rollup.CheckChannel(parent, p.Time, p.OriginNumber, originTime, txs, records, info.Number, &s.Config.Proofs)
+		return rollup.CheckChannel(p, parent, txs, originTime, l, &s.Config.Proofs)
 	}
 	if err := check(list(shown, badHash)); err != nil {
 		t.Fatalf("passing over the invalid blob: %v", err)

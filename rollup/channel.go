@@ -30,6 +30,7 @@ type channelRun struct {
 	tail     bool   // the completing record has frames after the completing one
 
 	records recordRules
+	openAt  uint64 // the place of the channel's frame 0 among its first record's frames
 }
 
 // feed reads txs; the first must be inbox record first when the run has
@@ -56,7 +57,13 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 		for j, f := range frames {
 			opening := false
 			if !r.opened {
+				if uint64(j) < r.openAt {
+					continue // before the channel: not this proof's
+				}
 				if f.Number != 0 {
+					if r.openAt > 0 {
+						return fmt.Errorf("%w: frame %d of inbox transaction %d is not a channel's first", ErrBadProof, j, bt.Index)
+					}
 					continue // before the channel: not this proof's
 				}
 				r.opened, opening = true, true

@@ -49,12 +49,7 @@ func TestProofsFollowDerivationsChannelRules(t *testing.T) {
 		return &rollup.StepProof{Time: b.Time(), OriginNumber: info.Number, Derivation: rollup.Derivation{Records: l.Txs()}}, l
 	}
 	check := func(p *rollup.StepProof, l rollup.BatchList) error {
-		var records rollup.BatchList
-		for _, bt := range p.Derivation.Records {
-			e, _ := l.Batch(bt.Index)
-			records.Add(bt, e)
-		}
-		return rollup.CheckChannel(parent, p.Time, p.OriginNumber, originTime, txs, records, info.Number, &s.Config.Proofs)
+		return rollup.CheckChannel(p, parent, txs, originTime, l, &s.Config.Proofs)
 	}
 	at := info.Number + 1 // the L1 block after the origin's
 	if err := check(post([]uint64{at, at}, a0, a1)); err != nil {

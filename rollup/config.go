@@ -137,6 +137,9 @@ var ErrConfig = errors.New("rollup config")
 
 // Validate checks a configuration.
 func (c *Config) Validate() error {
+	// The L1 contracts' rules must be the rollup's own: the one-step proof
+	// runs derivation by them (a zero Proofs has no L1 contracts to match).
+	proofs := c.Proofs.L2ChainID != 0
 	switch {
 	case c.L2ChainID == 0 || c.L1ChainID == 0:
 		return fmt.Errorf("%w: chain IDs must be set", ErrConfig)
@@ -146,17 +149,17 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: genesis chain ID %d, want %d", ErrConfig, c.Genesis.ChainID, c.L2ChainID)
 	case c.SeqWindow < 2:
 		return fmt.Errorf("%w: sequencing window must be at least 2 L1 blocks", ErrConfig)
-	case c.Proofs.SeqWindow != 0 && c.Proofs.SeqWindow != c.SeqWindow:
+	case proofs && c.Proofs.SeqWindow != c.SeqWindow:
 		return fmt.Errorf("%w: sequencing window %d differs from the L1 contracts' %d", ErrConfig, c.SeqWindow, c.Proofs.SeqWindow)
-	case c.Proofs.MaxSeqDrift != 0 && c.Proofs.MaxSeqDrift != c.MaxSeqDrift:
+	case proofs && c.Proofs.MaxSeqDrift != c.MaxSeqDrift:
 		return fmt.Errorf("%w: sequencer drift %d differs from the L1 contracts' %d", ErrConfig, c.MaxSeqDrift, c.Proofs.MaxSeqDrift)
 	case c.ChannelTimeout == 0:
 		return fmt.Errorf("%w: channel timeout must be positive", ErrConfig)
-	case c.Proofs.ChannelTimeout != 0 && c.Proofs.ChannelTimeout != c.ChannelTimeout:
+	case proofs && c.Proofs.ChannelTimeout != c.ChannelTimeout:
 		return fmt.Errorf("%w: channel timeout %d differs from the L1 contracts' %d", ErrConfig, c.ChannelTimeout, c.Proofs.ChannelTimeout)
-	case c.Proofs.Batcher != (common.Address{}) && c.Proofs.Batcher != c.Batcher:
+	case proofs && c.Proofs.Batcher != c.Batcher:
 		return fmt.Errorf("%w: batcher %s differs from the L1 contracts' %s", ErrConfig, c.Batcher, c.Proofs.Batcher)
-	case c.Proofs.L1FeeScalar != 0 && c.Proofs.L1FeeScalar != c.L1FeeScalar:
+	case proofs && c.Proofs.L1FeeScalar != c.L1FeeScalar:
 		return fmt.Errorf("%w: L1 fee scalar %d differs from the L1 contracts' %d", ErrConfig, c.L1FeeScalar, c.Proofs.L1FeeScalar)
 	case c.Proofs.L1Start != 0 && c.Proofs.L1Start != c.L1Start:
 		return fmt.Errorf("%w: L1 anchor %d differs from the L1 contracts' %d", ErrConfig, c.L1Start, c.Proofs.L1Start)

@@ -16,7 +16,6 @@ var (
 	CertifiedData         = certifiedData
 	SampledData           = sampledData
 	ProveL1Headers        = proveL1Headers
-	Windowed              = windowed
 	LoadBatch             = loadBatch
 	VerifyStepRecords     = verifyStep
 	VerifyStepPartRecords = verifyStepPart
@@ -61,21 +60,26 @@ var NoRecords = l1Records{queue: noQueue{}, inbox: noQueue{}, seqs: noLoads{}, h
 // Txs are the list's batcher transactions, in order.
 func (l batchList) Txs() []BatchTx { return l.txs }
 
-// CheckChannel runs the proof's derivation check of the block after parent
-// (with this time, origin and sequencer transactions) over the records of
-// list, the parent made at the end of L1 block from: the records are read
-// as derivation reads on from there.
-func CheckChannel(parent *types.Header, time, origin, originTime uint64, txs []*types.Transaction, list batchList, from uint64, params *L1Params) error {
+// CheckChannel runs the proof's derivation check of p's block (after
+// parent, with sequencer transactions txs) over the records p names, the
+// inbox's being l's, the parent made at the end of the L1 block before its
+// origin's: the records are read as derivation reads on from there.
+func CheckChannel(p *StepProof, parent *types.Header, txs []*types.Transaction, originTime uint64, l batchList, params *L1Params) error {
 	pinfo, err := Origin(parent)
 	if err != nil {
 		return err
 	}
-	d := &Derivation{ParentPosition: Position{L1: from}, Records: list.txs}
-	p := *params
-	p.L1Start = 0 // the records are the list's, from L1 block from on
-	next, err := deriveNext(parent, pinfo, d, map[uint64]uint64{origin: originTime}, &p, &l1Records{inbox: list, before: AnyL1Block}, nil)
+	var records batchList
+	for _, bt := range p.Derivation.Records {
+		e, _ := l.Batch(bt.Index)
+		records.add(bt, e)
+	}
+	d := &Derivation{ParentPosition: Position{L1: p.OriginNumber}, Records: records.txs}
+	q := *params
+	q.L1Start = 0 // the records are the list's, from the origin's L1 block on
+	next, err := deriveNext(parent, pinfo, d, map[uint64]uint64{p.OriginNumber: originTime}, &q, &l1Records{inbox: records, before: AnyL1Block}, nil)
 	if err != nil {
 		return err
 	}
-	return next.matches(time, origin, txs, pinfo)
+	return next.matches(p.Time, p.OriginNumber, txs, pinfo)
 }

@@ -141,3 +141,47 @@ func transferBlock(t *testing.T, s *rolluptest.System, nonce uint64) *types.Bloc
 	}
 	return rolluptest.Must[*types.Block](t)(s.Sequence(t.Context()))
 }
+
+// A batcher transaction may hold several channels. When the one that made
+// the parent opens after another's frames in its record, the proof names
+// where it opens (Derivation.ParentOpen), and the parent's next block is
+// proven from the same channel, in one step and in parts.
+func TestProofOfABlockWhoseChannelOpensMidRecord(t *testing.T) {
+	s, ctx := rolluptest.Start(t, rolluptest.Options{})
+	a := transferBlock(t, s, 0)
+	b := transferBlock(t, s, 1)
+	parent := s.Sequencer.Chain().GetHeaderByNumber(a.NumberU64() - 1)
+	blockOf := func(blk *types.Block) batch.Block {
+		info := rolluptest.Must[rollup.L1Info](t)(rollup.Origin(blk.Header()))
+		return batch.Block{Number: blk.NumberU64(), Time: blk.Time(), Origin: info.Number, Txs: rolluptest.Must[[]*types.Transaction](t)(rollup.SequencerTxs(blk))}
+	}
+	raw := rolluptest.Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: rollup.ParentCheck(parent), Blocks: []batch.Block{blockOf(a), blockOf(b)}}, big.NewInt(int64(s.Config.L2ChainID))))
+	junk := batch.Frame{ID: batch.ChannelID{0x01}, Data: []byte("not a channel"), IsLast: true}
+	good := batch.Frame{ID: batch.ChannelID{0x02}, Data: rolluptest.Must[[]byte](t)(batch.Compress(raw)), IsLast: true}
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(junk, good))
+	if err := rolluptest.Derive(ctx, s.Sequencer); err != nil {
+		t.Fatal(err)
+	}
+	if safe := s.Sequencer.SafeHead(); safe.Hash() != b.Hash() {
+		t.Fatalf("safe head %d, want %d", safe.Number, b.NumberU64())
+	}
+	p := rolluptest.Must[*rollup.StepProof](t)(s.Sequencer.StepProof(b.NumberU64()))
+	if p.Derivation.ParentOpen != 1 {
+		t.Fatalf("the parent's channel opens at frame %d, want 1", p.Derivation.ParentOpen)
+	}
+	l1State := rolluptest.Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+	pre := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Sequencer.Chain(), a.NumberU64()))
+	post := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Sequencer.Chain(), b.NumberU64()))
+	if got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, l1State); err != nil || got != post.Root() {
+		t.Fatalf("one step: %v", err)
+	}
+	parts := rolluptest.Must[*rollup.PartedProof](t)(s.Sequencer.StepParts(b.NumberU64(), rollup.DefaultPartBudget))
+	if got, err := rollup.VerifyParted(l1State.Copy(), parts, pre.Root(), b.NumberU64(), rollup.AnyL1Block, &s.Config.Proofs); err != nil || got != post.Root() {
+		t.Fatalf("in parts: %v", err)
+	}
+	// Opening the run at the record's first frame reads another channel.
+	p.Derivation.ParentOpen = 0
+	if _, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, l1State); !errors.Is(err, rollup.ErrBadProof) {
+		t.Fatalf("the parent's channel opened at the wrong frame: %v", err)
+	}
+}

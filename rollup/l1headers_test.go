@@ -122,22 +122,23 @@ func FuzzProveL1Headers(f *testing.F) {
 	})
 }
 
-// windowed keeps a batch's blocks up to the first that the sequencing
-// window refuses at the channel's inclusion block x.
-func TestWindowed(t *testing.T) {
-	blocks := []batch.Block{{Number: 1, Origin: 10}, {Number: 2, Origin: 12}, {Number: 3, Origin: 20}, {Number: 4, Origin: 11}}
+// Rule 8's window, as derivation and the proof check it: a batch block from
+// a channel completed in L1 block x is dropped when its origin is after x
+// or its sequencing window closed at x.
+func TestBatchBlockWindow(t *testing.T) {
 	for _, c := range []struct {
-		x, window uint64
-		want      int
+		origin, x, window uint64
+		ok                bool
 	}{
-		{x: 20, window: 11, want: 4},
-		{x: 20, window: 10, want: 0}, // block 1's window (10, 19] is closed at 20
-		{x: 19, window: 10, want: 2}, // block 3's origin is after 19
-		{x: 21, window: 10, want: 0},
-		{x: 5, window: 0, want: 4}, // 0 checks nothing
+		{origin: 10, x: 20, window: 11, ok: true},
+		{origin: 10, x: 20, window: 10, ok: false}, // the window (10, 19] is closed at 20
+		{origin: 20, x: 19, window: 10, ok: false}, // the origin is after 19
+		{origin: 12, x: 21, window: 10, ok: true},
+		{origin: 11, x: 21, window: 10, ok: false},
 	} {
-		if got := rollup.Windowed(blocks, c.x, c.window); len(got) != c.want {
-			t.Errorf("x %d window %d: %d blocks, want %d", c.x, c.window, len(got), c.want)
+		blk := &batch.Block{Number: 1, Origin: c.origin}
+		if err := rollup.CheckBatchBlock(blk, 0, 0, c.x, c.window); (err == nil) != c.ok || err != nil && !errors.Is(err, rollup.ErrBlockRule) {
+			t.Errorf("origin %d at x %d, window %d: %v", c.origin, c.x, c.window, err)
 		}
 	}
 }

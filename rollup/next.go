@@ -29,8 +29,9 @@ type Derivation struct {
 	// ParentPosition opens the agreed output with the parent.
 	ParentPosition Position
 	// ParentChannel is, for a parent made from a channel, that channel's
-	// inbox records, from the one holding its frame 0 to the one completing
-	// it: derivation goes on with the channel's next block.
+	// inbox records, from the one holding its frame 0 (the ParentOpen-th
+	// frame of that record) to the one completing it: derivation goes on
+	// with the channel's next block.
 	ParentChannel []BatchTx
 	// Records are the inbox records derivation read after the parent, in
 	// order, every one: from the record of the parent's position (a parent
@@ -56,6 +57,9 @@ type Derivation struct {
 	// loaded with loadBatch: derivation reads it after the Records, with no
 	// channel open.
 	Loaded *LoadedRef `rlp:"nil,optional"`
+	// ParentOpen is the place of the parent channel's frame 0 among its
+	// first record's frames.
+	ParentOpen uint64 `rlp:"optional"`
 }
 
 // LoadedRef names a loaded channel by the inbox record its load started
@@ -172,7 +176,7 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 			if lc.End != end || lc.Frame != ppos.Frame || lc.X != ppos.L1 {
 				return nil, fmt.Errorf("%w: the loaded channel does not complete at the parent's position (%v)", ErrBadProof, ppos)
 			}
-			if n > lc.First && n <= lc.Kept {
+			if n > lc.First && n <= lc.Last {
 				// The channel goes on with the block, unless it breaks a
 				// rule; what the block holds, loadBatch recorded.
 				blk, ok := loadedBlock(l1, ref, n, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)
@@ -190,8 +194,8 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 			}
 			tail = lc.Tail
 		} else {
-			run := &channelRun{records: rules}
-			if err := run.feed(d.ParentChannel, nil, l1.inbox, l1.before, params.ChannelTimeout); err != nil {
+			run := &channelRun{records: rules, openAt: d.ParentOpen}
+			if err := run.feed(d.ParentChannel, nil, l1.inbox, l1.before, timeout); err != nil {
 				return nil, err
 			}
 			if !run.complete || run.last != end || run.frame != ppos.Frame {
@@ -238,9 +242,10 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 		skipUntil = -1   // frames of the first record at or before this one were read already
 		replayTo  uint64 // records of L1 blocks up to here only rebuild the open channel
 	)
+	var parentRecord uint64 // the inbox index of the parent's record
 	if ppos.Batch {
 		start, _ = recordIndex(l1.inbox, ppos)
-		skipUntil = int(ppos.Frame)
+		parentRecord, skipUntil = start, int(ppos.Frame)
 		if !tail { // nothing after the parent's frame: read on from the next record
 			start, skipUntil = start+1, -1
 		}
@@ -313,6 +318,11 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 	}
 	next := start + uint64(len(d.Records))
 	if d.Loaded != nil {
+		// Derivation acts on the loaded channel only past the replay, and
+		// after the parent's own record.
+		if d.Loaded.Channel.X <= replayTo || ppos.Batch && d.Loaded.Start <= parentRecord {
+			return nil, fmt.Errorf("%w: the loaded channel is not one derivation reads after the parent", ErrBadProof)
+		}
 		return loadedNext(parent, pinfo, d.Loaded, next, asm, forced, applies, d.ParentTxs, env, l1)
 	}
 	nextBlockOf := uint64(math.MaxUint64)
@@ -334,8 +344,14 @@ func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64,
 	parentTxs [][]byte, env *StepEnv, l1 *l1Records) (*nextBlock, error) {
 	n := parent.Number.Uint64() + 1
 	lc := &ref.Channel
-	if ref.Start != next || asm.Open() {
-		return nil, fmt.Errorf("%w: the loaded channel must start at inbox record %d with no channel open", ErrBadProof, next)
+	if ref.Start != next {
+		return nil, fmt.Errorf("%w: the loaded channel must start at inbox record %d", ErrBadProof, next)
+	}
+	if e, ok := l1.inbox.Batch(next); ok {
+		_ = asm.Expire(e.Block) // as the record's first frame would
+	}
+	if asm.Open() {
+		return nil, fmt.Errorf("%w: a channel is still open where the loaded one starts: prove the block in one step", ErrBadProof)
 	}
 	if nb, err := forced(lc.X); nb != nil || err != nil {
 		return nb, err
@@ -375,7 +391,7 @@ func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64,
 // loadBatch recorded it so.
 func loadedBlock(l1 *l1Records, ref *LoadedRef, number, time, origin uint64, seqRoot common.Hash, count uint64) (*batch.Block, bool) {
 	lc := &ref.Channel
-	if number < lc.First || number > lc.Kept {
+	if number < lc.First || number > lc.Last {
 		return nil, false
 	}
 	var pc [20]byte

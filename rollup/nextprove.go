@@ -43,12 +43,12 @@ func (e *Engine) derivationOf(ctx context.Context, l1 *L1Reader, parent *types.H
 	d := &Derivation{ParentPosition: ppos}
 	start := 0 // the list index of the first record derivation reads on from
 	if ppos.Batch {
-		open, end, err := channelOpening(list, ppos, timeout, recordRulesOf(params))
+		open, frame, end, err := channelOpening(list, ppos, timeout, recordRulesOf(params))
 		if err != nil {
 			return nil, nil, 0, err
 		}
-		d.ParentChannel, start = list.txs[open:end+1], end
-		run := &channelRun{records: recordRulesOf(params)}
+		d.ParentChannel, d.ParentOpen, start = list.txs[open:end+1], frame, end
+		run := &channelRun{records: recordRulesOf(params), openAt: frame}
 		if err := run.feed(d.ParentChannel, nil, list, AnyL1Block, params.ChannelTimeout); err != nil {
 			return nil, nil, 0, err
 		}
@@ -110,20 +110,20 @@ func (e *Engine) derivationOf(ctx context.Context, l1 *L1Reader, parent *types.H
 }
 
 // channelOpening finds, in list, the records of the channel completed at
-// position pos: the list indexes of the record holding its frame 0 and of
-// the one completing it.
-func channelOpening(list *batchList, pos Position, timeout uint64, rules recordRules) (int, int, error) {
+// position pos: the list index of the record holding its frame 0 and that
+// frame's place in it, and the list index of the record completing it.
+func channelOpening(list *batchList, pos Position, timeout uint64, rules recordRules) (int, uint64, int, error) {
 	abs, err := recordIndex(list, pos)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	asm := batch.NewAssembler(timeout)
-	open := -1
+	open, openFrame := -1, uint64(0)
 	for k := range list.txs {
 		bt := &list.txs[k]
 		data, x, err := rules.data(bt, list, AnyL1Block)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		frames, err := batch.ParseTxData(data)
 		if err != nil {
@@ -131,52 +131,59 @@ func channelOpening(list *batchList, pos Position, timeout uint64, rules recordR
 		}
 		for j, f := range frames {
 			if f.Number == 0 {
-				open = k
+				open, openFrame = k, uint64(j)
 			}
 			channel, _ := asm.Add(f, x)
 			if bt.Index == abs && uint64(j) == pos.Frame {
 				if channel == nil || open < 0 {
-					return 0, 0, fmt.Errorf("no channel completes at %v", pos)
+					return 0, 0, 0, fmt.Errorf("no channel completes at %v", pos)
 				}
-				return open, k, nil
+				return open, openFrame, k, nil
 			}
 		}
 	}
-	return 0, 0, fmt.Errorf("no inbox record at %v", pos)
+	return 0, 0, 0, fmt.Errorf("no inbox record at %v", pos)
 }
 
 // loadDerivation turns a parted proof's derivation to use loaded
-// channels: the parent's, and the block's own unless its channel starts in
-// the first record derivation reads on from (it stays inline then). It
-// returns the inbox records to load, a channel at a time.
+// channels: the parent's, and the block's own unless its channel opens in
+// the parent's record (it stays inline then). A channel loads from the
+// first frame 0 of its first record; one that opens later in its record
+// stays inline too. It returns the inbox records to load, a channel at a
+// time.
 func loadDerivation(d *Derivation, list *batchList, start int, pos Position, params *L1Params, timeout uint64) ([][]BatchTx, error) {
 	var loads [][]BatchTx
-	load := func(channel []BatchTx) (*LoadedRef, error) {
-		run := &channelRun{records: recordRulesOf(params)}
-		if err := run.feed(channel, nil, list, AnyL1Block, params.ChannelTimeout); err != nil {
+	// load returns the channel loaded from channel's first record, if it is
+	// the one completed at at.
+	load := func(channel []BatchTx, at Position) (*LoadedRef, error) {
+		end, err := recordIndex(list, at)
+		if err != nil {
 			return nil, err
 		}
-		if !run.complete {
-			return nil, fmt.Errorf("the channel loaded from inbox record %d does not complete", channel[0].Index)
+		run := &channelRun{records: recordRulesOf(params)}
+		if err := run.feed(channel, nil, list, AnyL1Block, params.ChannelTimeout); err != nil || !run.complete || run.last != end || run.frame != at.Frame {
+			return nil, nil
 		}
 		b, err := decodeChannel(run.data, params.L2ChainID)
 		if err != nil {
 			return nil, err
 		}
 		loads = append(loads, channel)
-		return &LoadedRef{Start: channel[0].Index, Channel: newLoadedChannel(run, b, len(windowed(b.Blocks, run.x, params.SeqWindow)))}, nil
+		return &LoadedRef{Start: channel[0].Index, Channel: newLoadedChannel(run, b)}, nil
 	}
 	if len(d.ParentChannel) > 0 {
-		ref, err := load(d.ParentChannel)
+		ref, err := load(d.ParentChannel, d.ParentPosition)
 		if err != nil {
 			return nil, err
 		}
-		d.ParentChannel, d.ParentLoaded = nil, ref
+		if ref != nil {
+			d.ParentChannel, d.ParentOpen, d.ParentLoaded = nil, 0, ref
+		}
 	}
 	if !pos.Batch || pos == d.ParentPosition {
 		return loads, nil
 	}
-	open, _, err := channelOpening(list, pos, timeout, recordRulesOf(params))
+	open, _, _, err := channelOpening(list, pos, timeout, recordRulesOf(params))
 	if err != nil {
 		return nil, err
 	}
@@ -188,9 +195,9 @@ func loadDerivation(d *Derivation, list *batchList, start int, pos Position, par
 	if k < 0 || k >= len(d.Records) || k == 0 && parentRecord {
 		return loads, nil // the channel opens in the parent's record: it stays inline
 	}
-	ref, err := load(d.Records[k:])
-	if err != nil {
-		return nil, err
+	ref, err := load(d.Records[k:], pos)
+	if err != nil || ref == nil {
+		return loads, err
 	}
 	d.Records, d.Loaded = d.Records[:k], ref
 	return loads, nil

@@ -24,7 +24,6 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
-	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
 // StepProof is what the one-step proof re-executes on L1: one L2 block's
@@ -543,21 +542,4 @@ func (l batchList) Batch(i uint64) (inboxEntry, bool) {
 		}
 	}
 	return inboxEntry{}, false
-}
-
-// windowed returns the blocks of a batch whose channel completed in L1
-// block x that derivation applies as far as the sequencing window goes
-// (rule 8): it drops the first block whose origin is after x, or whose
-// window closed before x, with the rest of its batch. A seqWindow of 0
-// checks nothing.
-func windowed(blocks []batch.Block, x, seqWindow uint64) []batch.Block {
-	if seqWindow == 0 {
-		return blocks
-	}
-	for i, blk := range blocks {
-		if blk.Origin > x || blk.Origin+seqWindow <= x {
-			return blocks[:i]
-		}
-	}
-	return blocks
 }

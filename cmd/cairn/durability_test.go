@@ -26,6 +26,7 @@ import (
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/devnet"
 	"github.com/cairn-dev/cairn/l1"
+	"github.com/cairn-dev/cairn/wing/wingtest"
 )
 
 // buildCairn compiles the cairn binary once for the tests that run it as a
@@ -54,6 +55,31 @@ func cairnBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// testDevnet is the devnet the CLI tests run against: 2 validators, 100 ms
+// L1 blocks, the sidechain and the ZK rollup without JSON-RPC (set what a
+// test needs on the returned config).
+func testDevnet() devnet.Config {
+	return devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond}
+}
+
+// startDevnet starts a devnet, stopped at cleanup, and waits under ctx for
+// its first L1 block.
+func startDevnet(t *testing.T, ctx context.Context, cfg devnet.Config) *devnet.Devnet {
+	t.Helper()
+	d, err := devnet.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	if err := d.L1.WaitHeight(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// dial connects to a JSON-RPC endpoint, closed at cleanup.
+var dial = wingtest.Dial
 
 // start runs the binary; the returned process is killed at cleanup.
 func start(t *testing.T, bin string, args ...string) *exec.Cmd {

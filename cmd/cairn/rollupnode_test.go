@@ -29,16 +29,11 @@ import (
 // false output that a lying proposer posts and defends.
 func TestRollupNodeInItsOwnProcess(t *testing.T) {
 	bin := cairnBinary(t)
-	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond, Rollup: devnet.RollupOptions{NoProposer: true, NoChallenger: true, GameClock: 15}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := d.L1.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	cfg := testDevnet()
+	cfg.Rollup = devnet.RollupOptions{NoProposer: true, NoChallenger: true, GameClock: 15}
+	d := startDevnet(t, ctx, cfg)
 
 	// The outside verifier and challenger (account 9 of the test mnemonic).
 	cmd := exec.Command(bin, "rollup", "node", "--l1", d.L1RPC(1), "--rollup", d.Rollup.ConfigPath,

@@ -8,13 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/cairn-dev/cairn/chain"
-	"github.com/cairn-dev/cairn/devnet"
 	cairnrpc "github.com/cairn-dev/cairn/rpc"
 )
 
@@ -22,11 +20,7 @@ import (
 // unbond, register a new validator from a node home.
 func TestStakingCommands(t *testing.T) {
 	bin := cairnBinary(t)
-	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Stop()
+	d := startDevnet(t, context.Background(), testDevnet())
 	url := d.L1RPC(0)
 	run := func(args ...string) string {
 		t.Helper()
@@ -86,11 +80,9 @@ func TestStakingCommands(t *testing.T) {
 func TestInitFullNodeCatchesUp(t *testing.T) {
 	bin := cairnBinary(t)
 	dataDir := t.TempDir()
-	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond, DataDir: dataDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Stop()
+	cfg := testDevnet()
+	cfg.DataDir = dataDir
+	d := startDevnet(t, context.Background(), cfg)
 	if err := d.L1.WaitHeight(context.Background(), 20); err != nil {
 		t.Fatal(err)
 	}

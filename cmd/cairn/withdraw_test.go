@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
-	"github.com/cairn-dev/cairn/devnet"
 	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
 )
@@ -22,26 +20,10 @@ import (
 // the challenge window; the ETH arrives on L1.
 func TestRollupWithdrawCommands(t *testing.T) {
 	bin := cairnBinary(t)
-	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, ZK: devnet.ZKOptions{RPCPort: -1}, Validators: 2, BlockTime: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := d.L1.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	l1c, err := ethclient.Dial(d.L1RPC(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l1c.Close()
-	seq, err := ethclient.Dial(d.Rollup.Sequencer.RPCURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seq.Close()
+	d := startDevnet(t, ctx, testDevnet())
+	l1c, seq := dial(t, d.L1RPC(0)), dial(t, d.Rollup.Sequencer.RPCURL())
 	user := chain.DevKey(6)
 	dep, err := ethtx.Send(ctx, l1c, user, rollup.PortalAddress, big.NewInt(params.Ether), nil, 21_000)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
@@ -25,22 +24,12 @@ func TestZKCommands(t *testing.T) {
 		t.Skip("Groth16 setup")
 	}
 	bin := cairnBinary(t)
-	d, err := devnet.Start(devnet.Config{Sidechain: devnet.SidechainOptions{RPCPort: -1}, Validators: 1, BlockTime: 100 * time.Millisecond, Rollup: devnet.RollupOptions{RPCPort: -1},
-		ZK: devnet.ZKOptions{Slots: 2, Depth: 4, KeyDir: t.TempDir()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := d.L1.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	l1c, err := ethclient.Dial(d.L1RPC(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l1c.Close()
+	cfg := testDevnet()
+	cfg.Validators, cfg.Rollup.RPCPort, cfg.ZK = 1, -1, devnet.ZKOptions{Slots: 2, Depth: 4, KeyDir: t.TempDir()}
+	d := startDevnet(t, ctx, cfg)
+	l1c := dial(t, d.L1RPC(0))
 	flags := []string{"--rpc", d.L1RPC(0), "--zk-rpc", d.ZK.Operator.RPCURL()}
 	run := func(args ...string) (string, error) {
 		out, err := exec.CommandContext(ctx, bin, append(append([]string{"zk"}, args...), flags...)...).CombinedOutput()

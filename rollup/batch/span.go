@@ -527,14 +527,16 @@ func (r *reader) list(field string, want, max int) (content []byte, n int) {
 	return content, n
 }
 
-func (r *reader) uints(field string, want, max int) []uint64 {
+// items reads a list field of want values (up to max when want < 0),
+// each split off the list's content by split.
+func items[T any](r *reader, field string, want, max int, split func([]byte) (T, []byte, error)) []T {
 	content, n := r.list(field, want, max)
 	if r.err != nil {
 		return nil
 	}
-	out := make([]uint64, 0, n)
+	out := make([]T, 0, n)
 	for i := 0; len(content) > 0; i++ {
-		x, rest, err := rlp.SplitUint64(content)
+		x, rest, err := split(content)
 		if err != nil {
 			r.fail(fmt.Sprintf("%s[%d]", field, i), err)
 			return nil
@@ -545,68 +547,36 @@ func (r *reader) uints(field string, want, max int) []uint64 {
 	return out
 }
 
+func (r *reader) uints(field string, want, max int) []uint64 {
+	return items(r, field, want, max, rlp.SplitUint64)
+}
+
 func (r *reader) bigs(field string, want int) []*big.Int {
-	content, _ := r.list(field, want, want)
-	if r.err != nil {
-		return nil
-	}
-	out := make([]*big.Int, 0, want)
-	for i := 0; len(content) > 0; i++ {
-		s, rest, err := rlp.SplitString(content)
+	return items(r, field, want, want, func(b []byte) (*big.Int, []byte, error) {
+		s, rest, err := rlp.SplitString(b)
 		if err == nil && len(s) > 32 {
 			err = errors.New("over 256 bits")
 		}
 		if err == nil && len(s) > 0 && s[0] == 0 {
 			err = rlp.ErrCanonInt
 		}
-		if err != nil {
-			r.fail(fmt.Sprintf("%s[%d]", field, i), err)
-			return nil
-		}
-		out = append(out, new(big.Int).SetBytes(s))
-		content = rest
-	}
-	return out
+		return new(big.Int).SetBytes(s), rest, err
+	})
 }
 
 func (r *reader) strings(field string, want int) [][]byte {
-	content, _ := r.list(field, want, want)
-	if r.err != nil {
-		return nil
-	}
-	out := make([][]byte, 0, want)
-	for i := 0; len(content) > 0; i++ {
-		s, rest, err := rlp.SplitString(content)
-		if err != nil {
-			r.fail(fmt.Sprintf("%s[%d]", field, i), err)
-			return nil
-		}
-		out = append(out, s)
-		content = rest
-	}
-	return out
+	return items(r, field, want, want, rlp.SplitString)
 }
 
 func (r *reader) accessLists(field string, want int) []types.AccessList {
-	content, _ := r.list(field, want, want)
-	if r.err != nil {
-		return nil
-	}
-	out := make([]types.AccessList, 0, want)
-	for i := 0; len(content) > 0; i++ {
-		_, _, rest, err := rlp.Split(content)
+	return items(r, field, want, want, func(b []byte) (types.AccessList, []byte, error) {
+		_, _, rest, err := rlp.Split(b)
 		var al types.AccessList
 		if err == nil {
-			err = rlp.DecodeBytes(content[:len(content)-len(rest)], &al)
+			err = rlp.DecodeBytes(b[:len(b)-len(rest)], &al)
 		}
-		if err != nil {
-			r.fail(fmt.Sprintf("%s[%d]", field, i), err)
-			return nil
-		}
-		out = append(out, al)
-		content = rest
-	}
-	return out
+		return al, rest, err
+	})
 }
 
 // encodeRaw encodes the columns as they are, without checks.

@@ -20,16 +20,7 @@ func TestActionFalseChallengeOverEachDA(t *testing.T) {
 	for _, mode := range []rollup.DA{rollup.DABlobs, rollup.DACommittee, rollup.DASampling} {
 		for _, budget := range []int{0, 6_000} {
 			st := newStoryWith(t, Options{DA: mode}, agents.Config{PartBudget: budget}, agents.Config{Dishonest: true})
-			seq := Dial(t, st.Sequencer.RPCURL())
-			for i := range 24 {
-				if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			st.l2Block()
-			st.l2Block()
-			st.round()
-			out := st.play(1)
+			out := st.falseChallengeOverABigBlock()
 			if out == nil || out.Status != rollup.OutputDefended {
 				t.Fatalf("%s, budget %d: true output lost: %+v", mode, budget, out)
 			}
@@ -49,16 +40,7 @@ func TestActionFalseChallengeOverEachDA(t *testing.T) {
 // L1 transaction; the proposer proves it in parts and wins.
 func TestActionFalseChallengeLosesToPartedProof(t *testing.T) {
 	st := newStory(t, agents.Config{PartBudget: 6_000}, agents.Config{Dishonest: true})
-	seq := Dial(t, st.Sequencer.RPCURL())
-	for i := range 24 {
-		if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st.l2Block()
-	st.l2Block()
-	st.round()
-	out := st.play(1)
+	out := st.falseChallengeOverABigBlock()
 	if out == nil || out.Status != rollup.OutputDefended {
 		t.Fatalf("true output lost: %+v", out)
 	}
@@ -66,4 +48,21 @@ func TestActionFalseChallengeLosesToPartedProof(t *testing.T) {
 	if moves["loadBatch"] != 1 || moves["stepPart"] < 2 || moves["step"] != 0 {
 		t.Fatalf("the proposer did not prove in parts: %v", moves)
 	}
+}
+
+// falseChallengeOverABigBlock makes a block of 24 transfers and an empty
+// one, has the proposer post their output and the dishonest challenger
+// dispute it, and plays the game.
+func (st *story) falseChallengeOverABigBlock() *rollup.OutputInfo {
+	st.t.Helper()
+	seq := Dial(st.t, st.Sequencer.RPCURL())
+	for i := range 24 {
+		if _, err := st.SendL2(st.ctx, seq, chain.DevKey(uint32(3+i%4)), common.Address{byte(i + 1)}, big.NewInt(1)); err != nil {
+			st.t.Fatal(err)
+		}
+	}
+	st.l2Block()
+	st.l2Block()
+	st.round()
+	return st.play(1)
 }

@@ -10,11 +10,11 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/wing/wingtest"
 )
 
 // Start makes a System for a test, closed when it ends, and a context
@@ -44,15 +44,7 @@ func Must[T any](t *testing.T) func(T, error) T {
 }
 
 // Dial connects to a JSON-RPC server for a test, closed when it ends.
-func Dial(t *testing.T, url string) *ethclient.Client {
-	t.Helper()
-	c, err := ethclient.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
+var Dial = wingtest.Dial
 
 // Ether is n ether in wei.
 func Ether(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(params.Ether)) }
