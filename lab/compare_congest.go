@@ -94,8 +94,9 @@ func (r *compareRun) congestion(ctx context.Context) error {
 		wg     sync.WaitGroup
 		burnEr error
 	)
-	// The burning lasts burn, and on (up to 30 s more) until a ZK
-	// transfer sent in the plateau is verified on L1.
+	// The burning lasts burn, and on until a ZK transfer sent in the
+	// plateau is verified on L1: up to 90 s more, for a loaded machine's
+	// L1, whose slower blocks take longer to climb to the plateau.
 	zkSent, zkDone := r.zkUser == nil, r.zkUser == nil
 	for next := start; c.Off == 0 || time.Since(start).Seconds() < c.Off+relax.Seconds(); next = next.Add(tick) {
 		if err := sleep(ctx, time.Until(next)); err != nil {
@@ -115,7 +116,7 @@ func (r *compareRun) congestion(ctx context.Context) error {
 				zkDone = true
 			}
 		}
-		if c.Off == 0 && (at >= idle+burn && zkDone || at >= idle+burn+30*time.Second) {
+		if c.Off == 0 && (at >= idle+burn && zkDone || at >= idle+burn+90*time.Second) {
 			c.Off = at.Seconds()
 			stopBurning()
 			wg.Wait()
