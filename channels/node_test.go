@@ -135,7 +135,12 @@ func TestPaymentOverTwoHops(t *testing.T) {
 		t.Errorf("B got %s from A, want 0.1 ETH and its fee", s.BalanceB)
 	}
 	// A will not pay it twice; B, trying, is refused by C, and the HTLC
-	// comes back to B.
+	// comes back to B. (B first settles the HTLC it forwarded on B→C: its
+	// removal, committed after B learned the preimage, would otherwise
+	// read as the outcome of B's own payment of the same hash.)
+	if err := net.WaitFor(ctx, func() bool { s, _ := b.Channel(bc); return s != nil && len(s.HTLCs) == 0 }); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.Pay(ctx, inv); !errors.Is(err, ErrPayment) {
 		t.Fatalf("A paid an invoice twice: %v", err)
 	}
