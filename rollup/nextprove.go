@@ -32,18 +32,39 @@ func (e *Engine) derivationOf(ctx context.Context, l1 *L1Reader, parent *types.H
 	}
 	params := &e.cfg.Proofs
 	timeout := e.cfg.ChannelTimeout
-	from := params.L1Start + 1
-	if n > 1 {
-		from = max(from, ppos.L1-min(ppos.L1, timeout))
-	}
-	list, err := collectRecords(ctx, l1, e.cfg, from, max(pos.L1, ppos.L1))
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	d := &Derivation{ParentPosition: ppos}
-	start := 0 // the list index of the first record derivation reads on from
+	to := max(pos.L1, ppos.L1)
+	// After a forced advance the proof replays ChannelTimeout L1 blocks. The
+	// parent's channel opened at most that far back too, but seldom more
+	// than a few blocks: the records are read from a few blocks back first,
+	// and from further back only when its opening is not among them.
+	backs := []uint64{timeout}
 	if ppos.Batch {
-		open, frame, end, err := channelOpening(list, ppos, timeout, recordRulesOf(params))
+		backs = []uint64{2, 16, 128, timeout}
+	}
+	var (
+		list      *batchList
+		open, end int
+		frame     uint64
+		err       error
+		d         = &Derivation{ParentPosition: ppos}
+		start     = 0 // the list index of the first record derivation reads on from
+	)
+	for _, back := range backs {
+		from := params.L1Start + 1
+		if n > 1 {
+			from = max(from, ppos.L1-min(ppos.L1, back))
+		}
+		if list, err = collectRecords(ctx, l1, e.cfg, from, to); err != nil {
+			return nil, nil, 0, err
+		}
+		if !ppos.Batch {
+			break
+		}
+		if open, frame, end, err = channelOpening(list, ppos, timeout, recordRulesOf(params)); err == nil {
+			break
+		}
+	}
+	if ppos.Batch {
 		if err != nil {
 			return nil, nil, 0, err
 		}
