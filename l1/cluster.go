@@ -488,13 +488,25 @@ func (c *Cluster) Height() uint64 {
 
 // FreePorts returns the first of n consecutive ports that are free on host.
 // It draws them at random below Linux's ephemeral range (32768+), where the
-// kernel never hands out ports on its own, so concurrent tests and outgoing
-// connections do not take them between this check and their use.
+// kernel never hands out ports on its own, so outgoing connections do not
+// take them between this check and their use. Ports it handed out in this
+// process in the last minute are not handed out again (a devnet picks
+// several ranges before it binds any), and each process draws from its own
+// half of the range, by process ID, so parallel test processes seldom meet.
 func FreePorts(host string, n int) (int, error) {
+	const lo, span, shares = 20000, 12000, 2
+	share := span / shares
+	first := lo + os.Getpid()%shares*share
+	portsMu.Lock()
+	defer portsMu.Unlock()
 	for try := 0; try < 100; try++ {
-		base := 20000 + rand.IntN(12000-n)
+		base := first + rand.IntN(share-n)
 		ok := true
 		for i := 0; ok && i < n; i++ {
+			if at, given := portsGiven[base+i]; given && time.Since(at) < time.Minute {
+				ok = false
+				continue
+			}
 			l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(base+i)))
 			if err != nil {
 				ok = false
@@ -503,8 +515,16 @@ func FreePorts(host string, n int) (int, error) {
 			l.Close()
 		}
 		if ok {
+			for i := range n {
+				portsGiven[base+i] = time.Now()
+			}
 			return base, nil
 		}
 	}
 	return 0, fmt.Errorf("no %d free consecutive ports on %s", n, host)
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]time.Time{} // handed out by FreePorts in this process, and when
+)
