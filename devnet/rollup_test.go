@@ -105,7 +105,7 @@ func TestRollupEndToEnd(t *testing.T) {
 
 	// The verifier derives the same blocks from L1 and serves them as safe.
 	last := drc.BlockNumber
-	waitFor(t, "the verifier to derive the contract's block", 30*time.Second, func() bool {
+	waitFor(t, "the verifier to derive the contract's block", 2*time.Minute, func() bool {
 		h, err := ver.HeaderByNumber(ctx, big.NewInt(int64(rpc.SafeBlockNumber)))
 		return err == nil && h.Number.Cmp(last) >= 0
 	})
