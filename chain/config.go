@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"cmp"
 	"fmt"
 	"math/big"
 	"sort"
@@ -67,9 +68,7 @@ func (g *Genesis) Core() (*core.Genesis, error) {
 		return nil, fmt.Errorf("genesis: chain ID must not be zero")
 	}
 	gasLimit := g.GasLimit
-	if gasLimit == 0 {
-		gasLimit = DefaultGasLimit
-	}
+	gasLimit = cmp.Or(gasLimit, DefaultGasLimit)
 	baseFee := g.BaseFee
 	if baseFee == nil {
 		baseFee = big.NewInt(params.InitialBaseFee)

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/big"
@@ -163,9 +164,7 @@ func (e *Executor) System() *SystemContracts { return e.system }
 // execution fills in roots and gas used.
 func (e *Executor) Header(parent *types.Header, env Env) *types.Header {
 	gasLimit := env.GasLimit
-	if gasLimit == 0 {
-		gasLimit = parent.GasLimit
-	}
+	gasLimit = cmp.Or(gasLimit, parent.GasLimit)
 	timestamp := max(env.Time, parent.Time)
 	var excess uint64
 	if parent.ExcessBlobGas != nil {

@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,12 +52,8 @@ type NetworkOptions struct {
 // NewNetwork starts an L1 with the adjudicator, funds the accounts, and
 // starts a node for each.
 func NewNetwork(o NetworkOptions) (*Network, error) {
-	if o.DisputeWindow == 0 {
-		o.DisputeWindow = 20
-	}
-	if o.BlockEvery == 0 {
-		o.BlockEvery = 20 * time.Millisecond
-	}
+	o.DisputeWindow = cmp.Or(o.DisputeWindow, 20)
+	o.BlockEvery = cmp.Or(o.BlockEvery, 20*time.Millisecond)
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}

@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -128,9 +129,7 @@ func NewNode(cfg Config) (*Node, error) {
 	if err := cfg.Params.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Poll == 0 {
-		cfg.Poll = 100 * time.Millisecond
-	}
+	cfg.Poll = cmp.Or(cfg.Poll, 100*time.Millisecond)
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}

@@ -6,6 +6,7 @@
 package devnet
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -132,18 +133,10 @@ type Devnet struct {
 
 // Start creates (or resumes) and starts a devnet.
 func Start(cfg Config) (*Devnet, error) {
-	if cfg.Validators == 0 {
-		cfg.Validators = DefaultValidators
-	}
-	if cfg.ChainID == 0 {
-		cfg.ChainID = DefaultL1ChainID
-	}
-	if cfg.BlockTime == 0 {
-		cfg.BlockTime = DefaultBlockTime
-	}
-	if cfg.Host == "" {
-		cfg.Host = "127.0.0.1"
-	}
+	cfg.Validators = cmp.Or(cfg.Validators, DefaultValidators)
+	cfg.ChainID = cmp.Or(cfg.ChainID, DefaultL1ChainID)
+	cfg.BlockTime = cmp.Or(cfg.BlockTime, DefaultBlockTime)
+	cfg.Host = cmp.Or(cfg.Host, "127.0.0.1")
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}

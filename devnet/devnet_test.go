@@ -1,6 +1,7 @@
 package devnet
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"errors"
@@ -43,9 +44,7 @@ func startDevnet(t *testing.T, cfg Config) *Devnet {
 
 func startAny(t *testing.T, cfg Config) *Devnet {
 	t.Helper()
-	if cfg.BlockTime == 0 {
-		cfg.BlockTime = 100 * time.Millisecond
-	}
+	cfg.BlockTime = cmp.Or(cfg.BlockTime, 100*time.Millisecond)
 	if cfg.ZK.Slots == 0 {
 		cfg.ZK.RPCPort = -1 // the ZK rollup only where a test sizes it small
 	}

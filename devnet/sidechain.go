@@ -1,6 +1,7 @@
 package devnet
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
@@ -139,18 +140,10 @@ func SidechainAlloc() types.GenesisAlloc {
 
 func newSidechain(cfg Config, dir string) *Sidechain {
 	o := &cfg.Sidechain
-	if o.Validators == 0 {
-		o.Validators = 4
-	}
-	if o.BlockTime == 0 {
-		o.BlockTime = DefaultSidechainBlock
-	}
-	if o.WithdrawalDelay == 0 {
-		o.WithdrawalDelay = DefaultWithdrawalDelay
-	}
-	if o.TrustingPeriod == 0 {
-		o.TrustingPeriod = DefaultTrustingPeriod
-	}
+	o.Validators = cmp.Or(o.Validators, 4)
+	o.BlockTime = cmp.Or(o.BlockTime, DefaultSidechainBlock)
+	o.WithdrawalDelay = cmp.Or(o.WithdrawalDelay, DefaultWithdrawalDelay)
+	o.TrustingPeriod = cmp.Or(o.TrustingPeriod, DefaultTrustingPeriod)
 	return &Sidechain{cfg: cfg, dir: dir, Params: SidechainParams(cfg.ChainID, DefaultSidechainID)}
 }
 

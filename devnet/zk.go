@@ -1,6 +1,7 @@
 package devnet
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
@@ -61,12 +62,8 @@ func (o *ZKOptions) AddFlags(f *pflag.FlagSet) {
 
 func newZK(cfg Config) *ZK {
 	slots, depth := cfg.ZK.Slots, cfg.ZK.Depth
-	if slots == 0 {
-		slots = DefaultZKSlots
-	}
-	if depth == 0 {
-		depth = DefaultZKDepth
-	}
+	slots = cmp.Or(slots, DefaultZKSlots)
+	depth = cmp.Or(depth, DefaultZKDepth)
 	return &ZK{cfg: cfg, Params: zkrollup.DevParams(cfg.ChainID, slots, depth, crypto.PubkeyToAddress(ZKOperatorKey().PublicKey))}
 }
 

@@ -14,6 +14,7 @@
 package explorer
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -78,9 +79,7 @@ type Explorer struct {
 // Start connects to the L1, discovers the layers, opens the index and
 // serves.
 func Start(ctx context.Context, cfg Config) (*Explorer, error) {
-	if cfg.Addr == "" {
-		cfg.Addr = DefaultAddr
-	}
+	cfg.Addr = cmp.Or(cfg.Addr, DefaultAddr)
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}

@@ -113,15 +113,9 @@ func (d *decodedTx) body() *types.Transaction {
 
 // NewApp returns the application over an open store.
 func NewApp(store *chain.Store, system *chain.SystemContracts, cfg Config, metrics *Metrics, log *slog.Logger) (*App, error) {
-	if cfg.MaxTxSize == 0 {
-		cfg.MaxTxSize = DefaultMaxTxSize
-	}
-	if cfg.AccountSlots == 0 {
-		cfg.AccountSlots = DefaultAccountSlots
-	}
-	if cfg.ProposalBudget == 0 {
-		cfg.ProposalBudget = DefaultProposalBudget
-	}
+	cfg.MaxTxSize = cmp.Or(cfg.MaxTxSize, DefaultMaxTxSize)
+	cfg.AccountSlots = cmp.Or(cfg.AccountSlots, DefaultAccountSlots)
+	cfg.ProposalBudget = cmp.Or(cfg.ProposalBudget, DefaultProposalBudget)
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}

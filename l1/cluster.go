@@ -1,6 +1,7 @@
 package l1
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,15 +110,9 @@ func PrepareCluster(cfg ClusterConfig) (*Cluster, error) {
 	if len(cfg.Hosts) > 0 && len(cfg.Hosts) != cfg.Validators {
 		return nil, fmt.Errorf("%d hosts for %d validators", len(cfg.Hosts), cfg.Validators)
 	}
-	if cfg.Host == "" {
-		cfg.Host = "127.0.0.1"
-	}
-	if cfg.BlockTime == 0 {
-		cfg.BlockTime = 200 * time.Millisecond
-	}
-	if cfg.BlockGap == 0 {
-		cfg.BlockGap = DefaultBlockGap
-	}
+	cfg.Host = cmp.Or(cfg.Host, "127.0.0.1")
+	cfg.BlockTime = cmp.Or(cfg.BlockTime, 200*time.Millisecond)
+	cfg.BlockGap = cmp.Or(cfg.BlockGap, DefaultBlockGap)
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}

@@ -1,6 +1,7 @@
 package l1
 
 import (
+	"cmp"
 	"fmt"
 	"sync"
 
@@ -39,10 +40,7 @@ func (n *Node) LightBlock(height uint64) (*rpc.LightBlock, error) {
 	}
 	bs := n.comet.BlockStore()
 	top := bs.Height()
-	h := int64(height)
-	if h == 0 {
-		h = top
-	}
+	h := cmp.Or(int64(height), top) // 0: the newest
 	if h <= 0 || h > top {
 		return nil, fmt.Errorf("light block: no block %d (newest is %d)", h, top)
 	}

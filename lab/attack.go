@@ -157,6 +157,39 @@ func method(data []byte) string {
 // output, or nil when the output was deleted.
 func (a *arena) play(i uint64) (*rollup.OutputInfo, error) { return a.Play(i, a.round) }
 
+// falls plays out the games over output i with round and fails unless the
+// output was removed: a false output that survives is a security failure.
+func (a *arena) falls(i uint64, round func() error) error {
+	res, err := a.Play(i, round)
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		return fmt.Errorf("SECURITY FAILURE: the false output %d survived its game: %+v", i, res)
+	}
+	return nil
+}
+
+// rounds runs round n times.
+func rounds(n uint64, round func() error) error {
+	for range n {
+		if err := round(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// blocks makes n L2 blocks, each sequenced, posted and derived.
+func (a *arena) blocks(n int) error {
+	for range n {
+		if err := a.l2Block(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (a *arena) balances(label string) {
 	get := func(addr common.Address) string {
 		b, _ := a.l1.BalanceAt(a.ctx, addr, nil)
@@ -184,8 +217,7 @@ func (a *arena) deposit(value *big.Int) error {
 }
 
 func attackInvalidOutput(ctx context.Context, out io.Writer) error {
-	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
-	a, err := newArena(ctx, out, agents.Config{Lie: f.lie}, agents.Config{})
+	a, f, err := newForgingArena(ctx, out, rolluptest.Options{})
 	if err != nil {
 		return err
 	}
@@ -207,21 +239,15 @@ func attackInvalidOutput(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "4. the challenger recomputes output 1 from L1 data, disagrees, challenges, and the game is played")
-	res, err := a.play(1)
-	if err != nil {
+	if err := a.falls(1, a.round); err != nil {
 		return err
-	}
-	if res != nil {
-		return fmt.Errorf("SECURITY FAILURE: the false output survived its game")
 	}
 	fmt.Fprintln(out, "   the false output was deleted: the attacker could not prove the block where its claim departs from the chain")
 	fmt.Fprintln(out, "5. after the challenge window, the attacker tries to finalize its withdrawal")
-	for range rollup.DevFinalizationPeriod {
-		if err := a.round(); err != nil {
-			return err
-		}
+	if err := rounds(rollup.DevFinalizationPeriod, a.round); err != nil {
+		return err
 	}
-	if err := a.finalizeLoot(); err != nil {
+	if err := a.finalizeLoot(f); err != nil {
 		return err
 	}
 	a.balances("   balances")
@@ -238,10 +264,8 @@ func attackFalseChallenge(ctx context.Context, out io.Writer) error {
 	defer a.close()
 	// Here the attacker is the challenger; the honest proposer uses key 8.
 	fmt.Fprintln(out, "1. an honest proposer posts a true output over a few L2 blocks")
-	for range 4 {
-		if err := a.l2Block(); err != nil {
-			return err
-		}
+	if err := a.blocks(4); err != nil {
+		return err
 	}
 	if err := a.round(); err != nil {
 		return err
@@ -278,12 +302,8 @@ func attackSilentParty(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "2. the challenger challenges; the proposer's clock runs out; anyone may resolve")
-	res, err := a.play(1)
-	if err != nil {
+	if err := a.falls(1, a.round); err != nil {
 		return err
-	}
-	if res != nil {
-		return fmt.Errorf("SECURITY FAILURE: a silent proposer kept its output")
 	}
 	a.balances("   balances")
 	fmt.Fprintln(out, "outcome as promised: the silent party lost on time, its output was removed and its bond paid to the challenger")

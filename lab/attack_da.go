@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 
@@ -68,13 +67,9 @@ func attackWithholdData(ctx context.Context, out io.Writer) error {
 
 // withholdRun plays the attack with the rollup's data in mode.
 func withholdRun(ctx context.Context, out io.Writer, mode rollup.DA) error {
-	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
 	steal := &rollup.Withdrawal{Nonce: big.NewInt(1 << 41), Sender: chain.DevAddress(8), Target: chain.DevAddress(8), Value: ether(5), GasLimit: new(big.Int), Data: []byte{}}
-	a, err := newArenaWith(ctx, out, rolluptest.Options{DA: mode}, agents.Config{Lie: func(o *rollup.Output) common.Hash {
-		forged := rolluptest.ForgeOutput(o, steal)
-		f.outputs[forged.Root] = forged
-		return forged.Root
-	}}, agents.Config{})
+	f := newForger(steal)
+	a, err := newArenaWith(ctx, out, rolluptest.Options{DA: mode}, agents.Config{Lie: f.lie}, agents.Config{})
 	if err != nil {
 		return err
 	}
@@ -118,43 +113,27 @@ func withholdRun(ctx context.Context, out io.Writer, mode rollup.DA) error {
 	if err := round(); err != nil {
 		return err
 	}
-	o, err := rollup.L1View{C: a.l1}.Output(ctx, 1)
-	if err != nil {
+	if err := a.proveLoot(f, 1); err != nil {
 		return err
-	}
-	forged := f.outputs[o.Root]
-	if forged == nil {
-		return fmt.Errorf("output 1 is not the forged one")
-	}
-	prove, _ := rollup.PortalABI.Pack("proveWithdrawal", steal.Encode(), big.NewInt(1), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Position.Word(), forged.Proof)
-	if _, err := ethtx.Send(ctx, a.l1, attackerKey, rollup.PortalAddress, nil, prove, 0); err != nil {
-		return fmt.Errorf("proving the forged withdrawal: %w", err)
 	}
 	fmt.Fprintf(out, "5. rounds through the challenge window (%d s); the late verifier has derived L2 block %d\n", rollup.DevFinalizationPeriod, late.Chain().Head().Number)
-	var res *rollup.OutputInfo
 	if mode == rollup.DACommittee {
-		for range rollup.DevFinalizationPeriod + 2 {
-			if err := round(); err != nil {
-				return err
-			}
-		}
-	} else if res, err = a.Play(1, round); err != nil {
-		return err
+		err = rounds(rollup.DevFinalizationPeriod+2, round)
+	} else {
+		err = a.falls(1, round)
 	}
 	fmt.Fprintf(out, "   the late verifier reached L2 block %d", late.Chain().Head().Number)
 	if derr != nil {
 		fmt.Fprintf(out, "; its derivation waits: %v", strings.ReplaceAll(shortErr(derr), "\n", "; "))
 	}
 	fmt.Fprintln(out)
+	if err != nil {
+		return err
+	}
 	if mode != rollup.DACommittee {
-		if res != nil {
-			return fmt.Errorf("SECURITY FAILURE: the false output survived its game")
-		}
 		fmt.Fprintln(out, "   the challenger derived the true chain from the blobs, challenged and won: the false output was deleted")
-		for range rollup.DevFinalizationPeriod {
-			if err := round(); err != nil {
-				return err
-			}
+		if err := rounds(rollup.DevFinalizationPeriod, round); err != nil {
+			return err
 		}
 		return a.finalizeWithdrawal(steal, false)
 	}

@@ -30,19 +30,33 @@ func loot() *rollup.Withdrawal {
 	return &rollup.Withdrawal{Nonce: big.NewInt(1 << 40), Sender: thief, Target: thief, Value: ether(1000), GasLimit: new(big.Int), Data: []byte{}}
 }
 
-// forger is a proposer's Lie that forges every output to hold the loot.
+// forger is a proposer's Lie that forges every output to hold the
+// withdrawal w.
 type forger struct {
+	w       *rollup.Withdrawal
 	outputs map[common.Hash]*rolluptest.ForgedOutput
 }
 
+func newForger(w *rollup.Withdrawal) *forger {
+	return &forger{w: w, outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
+}
+
 func (f *forger) lie(o *rollup.Output) common.Hash {
-	forged := rolluptest.ForgeOutput(o, loot())
+	forged := rolluptest.ForgeOutput(o, f.w)
 	f.outputs[forged.Root] = forged
 	return forged.Root
 }
 
-// proveLoot sends the proof of the loot against output i with the forged
-// preimage; the next round mines it.
+// newForgingArena is an arena whose proposer, the attacker, forges every
+// output to pay it the loot.
+func newForgingArena(ctx context.Context, out io.Writer, opts rolluptest.Options) (*arena, *forger, error) {
+	f := newForger(loot())
+	a, err := newArenaWith(ctx, out, opts, agents.Config{Lie: f.lie}, agents.Config{})
+	return a, f, err
+}
+
+// proveLoot sends the proof of f's withdrawal against output i with the
+// forged preimage; the next round mines it.
 func (a *arena) proveLoot(f *forger, i uint64) error {
 	o, err := rollup.L1View{C: a.l1}.Output(a.ctx, i)
 	if err != nil {
@@ -52,16 +66,16 @@ func (a *arena) proveLoot(f *forger, i uint64) error {
 	if forged == nil {
 		return fmt.Errorf("output %d is not a forged one", i)
 	}
-	data, _ := rollup.PortalABI.Pack("proveWithdrawal", loot().Encode(), new(big.Int).SetUint64(i), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Position.Word(), forged.Proof)
+	data, _ := rollup.PortalABI.Pack("proveWithdrawal", f.w.Encode(), new(big.Int).SetUint64(i), forged.StateRoot, forged.MessagePasserRoot, forged.BlockHash, forged.Position.Word(), forged.Proof)
 	if _, err := ethtx.Send(a.ctx, a.l1, attackerKey, rollup.PortalAddress, nil, data, 0); err != nil {
 		return fmt.Errorf("proving the forged withdrawal: %w", err)
 	}
 	return nil
 }
 
-// finalizeLoot tries to take the loot; it fails when the attack did.
-func (a *arena) finalizeLoot() error {
-	fin, _ := rollup.PortalABI.Pack("finalizeWithdrawal", loot().Encode())
+// finalizeLoot tries to take f's withdrawal; it fails when the attack did.
+func (a *arena) finalizeLoot(f *forger) error {
+	fin, _ := rollup.PortalABI.Pack("finalizeWithdrawal", f.w.Encode())
 	if _, err := ethtx.Send(a.ctx, a.l1, attackerKey, rollup.PortalAddress, nil, fin, 0); err == nil {
 		return fmt.Errorf("SECURITY FAILURE: the portal accepted the forged withdrawal")
 	} else {
@@ -79,8 +93,7 @@ func (a *arena) send(key string, to common.Address, value *big.Int, data []byte)
 }
 
 func attackSelfChallenge(ctx context.Context, out io.Writer) error {
-	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
-	a, err := newArena(ctx, out, agents.Config{Lie: f.lie}, agents.Config{})
+	a, f, err := newForgingArena(ctx, out, rolluptest.Options{})
 	if err != nil {
 		return err
 	}
@@ -109,16 +122,12 @@ func attackSelfChallenge(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "4. the honest challenger is not locked out: every challenge opens a game of its own, and one lost game removes the output")
-	res, err := a.play(1)
-	if err != nil {
+	if err := a.falls(1, a.round); err != nil {
 		return err
-	}
-	if res != nil {
-		return fmt.Errorf("SECURITY FAILURE: the false output survived: %+v", res)
 	}
 	fmt.Fprintf(out, "   the false output was deleted after the challenger's game (the challenger opened %d game)\n", a.Challenger.Moves()["challenge"])
 	fmt.Fprintln(out, "5. the attacker tries to finalize its withdrawal")
-	if err := a.finalizeLoot(); err != nil {
+	if err := a.finalizeLoot(f); err != nil {
 		return err
 	}
 	a.balances("   balances")
@@ -127,8 +136,7 @@ func attackSelfChallenge(ctx context.Context, out io.Writer) error {
 }
 
 func attackFutureOutput(ctx context.Context, out io.Writer) error {
-	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
-	a, err := newArena(ctx, out, agents.Config{Lie: f.lie}, agents.Config{})
+	a, f, err := newForgingArena(ctx, out, rolluptest.Options{})
 	if err != nil {
 		return err
 	}
@@ -139,10 +147,8 @@ func attackFutureOutput(ctx context.Context, out io.Writer) error {
 	a.Proposer = agents.NewProposer(agents.Config{Node: a.Verifier, L1: a.l1, Key: attackerKey, Manual: true, Interval: 1 << 20,
 		Lie: f.lie, Log: slog.New(slog.DiscardHandler)})
 	fmt.Fprintln(out, "1. the rollup makes a few blocks")
-	for range 3 {
-		if err := a.l2Block(); err != nil {
-			return err
-		}
+	if err := a.blocks(3); err != nil {
+		return err
 	}
 	head := a.Verifier.SafeHead().Number.Uint64()
 	fmt.Fprintf(out, "2. the attacker proposes an output for L2 block %d, 2^40 past the last output\n", uint64(1)<<40)
@@ -164,12 +170,8 @@ func attackFutureOutput(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "4. the challenger disputes it: L1 data before the output gives no such block; the attacker answers with made-up midpoints")
-	res, err := a.play(1)
-	if err != nil {
+	if err := a.falls(1, a.round); err != nil {
 		return err
-	}
-	if res != nil {
-		return fmt.Errorf("SECURITY FAILURE: the output for a block L1 does not give survived: %+v", res)
 	}
 	a.balances("   balances")
 	fmt.Fprintln(out, "outcome as promised: an output ahead of L1 data is disputed and removed, and cannot block later proposals")
@@ -177,8 +179,7 @@ func attackFutureOutput(ctx context.Context, out io.Writer) error {
 }
 
 func attackUnsettledBase(ctx context.Context, out io.Writer) error {
-	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
-	a, err := newArena(ctx, out, agents.Config{Lie: f.lie}, agents.Config{})
+	a, f, err := newForgingArena(ctx, out, rolluptest.Options{})
 	if err != nil {
 		return err
 	}
@@ -210,29 +211,23 @@ func attackUnsettledBase(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "4. F2 passes its challenge window unchallenged while F1's game runs; the attacker tries to finalize against F2")
-	for range rollup.DevFinalizationPeriod/a.L1.BlockTime + 1 {
-		if err := a.round(); err != nil {
-			return err
-		}
+	if err := rounds(rollup.DevFinalizationPeriod/a.L1.BlockTime+1, a.round); err != nil {
+		return err
 	}
 	if o, err := view.Output(ctx, 1); err != nil || o.Open == 0 {
 		return fmt.Errorf("F1's game ended before the check (%+v, %v)", o, err)
 	}
-	if err := a.finalizeLoot(); err != nil {
+	if err := a.finalizeLoot(f); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "5. F1's game is played out; when F1 falls, F2 goes with it")
-	res, err := a.play(1)
-	if err != nil {
+	if err := a.falls(1, a.round); err != nil {
 		return err
-	}
-	if res != nil {
-		return fmt.Errorf("SECURITY FAILURE: the false output F1 survived")
 	}
 	if outs, _ := view.Outputs(ctx); len(outs) > 1 {
 		return fmt.Errorf("SECURITY FAILURE: F2 outlived F1: %+v", outs[1:])
 	}
-	if err := a.finalizeLoot(); err != nil {
+	if err := a.finalizeLoot(f); err != nil {
 		return err
 	}
 	a.balances("   balances")
@@ -277,10 +272,8 @@ func attackReproveGrief(ctx context.Context, out io.Writer) error {
 	if _, err := ethtx.Send(ctx, a.l1, userKey, rollup.PortalAddress, nil, data, 0); err != nil {
 		return err
 	}
-	for range rollup.DevFinalizationPeriod/a.L1.BlockTime - 1 {
-		if err := a.round(); err != nil {
-			return err
-		}
+	if err := rounds(rollup.DevFinalizationPeriod/a.L1.BlockTime-1, a.round); err != nil {
+		return err
 	}
 	fmt.Fprintln(out, "3. just before the window ends, a griefer proves the same withdrawal again, to restart the user's wait")
 	if _, err := ethtx.Send(ctx, a.l1, chain.DevKey(6), rollup.PortalAddress, nil, data, 0); err == nil {
@@ -290,10 +283,8 @@ func attackReproveGrief(ctx context.Context, out io.Writer) error {
 	} else {
 		fmt.Fprintf(out, "   refused: %v\n", shortErr(err))
 	}
-	for range 2 {
-		if err := a.round(); err != nil {
-			return err
-		}
+	if err := rounds(2, a.round); err != nil {
+		return err
 	}
 	fmt.Fprintln(out, "4. the user finalizes when its window has passed")
 	fin, _ := rollup.PortalABI.Pack("finalizeWithdrawal", w.Encode())

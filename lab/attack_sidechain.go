@@ -10,11 +10,9 @@ import (
 	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
-	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rollup"
-	"github.com/cairn-dev/cairn/rollup/agents"
 	"github.com/cairn-dev/cairn/rollup/rolluptest"
 	"github.com/cairn-dev/cairn/sidechain"
 )
@@ -245,8 +243,7 @@ func shortReason(err error) string {
 // rollup does not trust them: an honest challenger's fraud proof removes
 // the output, and the portal pays nothing.
 func attackRollupSameKeys(ctx context.Context, out io.Writer) error {
-	f := &forger{outputs: map[common.Hash]*rolluptest.ForgedOutput{}}
-	a, err := newArenaWith(ctx, out, rolluptest.Options{BatcherKey: attackerKey}, agents.Config{Lie: f.lie}, agents.Config{})
+	a, f, err := newForgingArena(ctx, out, rolluptest.Options{BatcherKey: attackerKey})
 	if err != nil {
 		return err
 	}
@@ -269,19 +266,13 @@ func attackRollupSameKeys(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "4. an honest challenger, holding no key the rollup trusts, recomputes the output from their own batches on L1 and disputes it")
-	res, err := a.play(1)
-	if err != nil {
+	if err := a.falls(1, a.round); err != nil {
 		return err
 	}
-	if res != nil {
-		return errors.New("SECURITY FAILURE: the false output survived its game")
+	if err := rounds(rollup.DevFinalizationPeriod, a.round); err != nil {
+		return err
 	}
-	for range rollup.DevFinalizationPeriod {
-		if err := a.round(); err != nil {
-			return err
-		}
-	}
-	if err := a.finalizeLoot(); err != nil {
+	if err := a.finalizeLoot(f); err != nil {
 		return err
 	}
 	after, _ := a.l1.BalanceAt(ctx, rollup.PortalAddress, nil)

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -57,24 +58,14 @@ type ChannelsResult struct {
 // of one payment at a time, invoices paid over 2 and 3 hops, and the L1 gas
 // of each adjudicator call.
 func RunChannels(ctx context.Context, cfg ChannelsConfig) (*ChannelsResult, error) {
-	if cfg.Payments == 0 {
-		cfg.Payments = 20_000
-	}
-	if cfg.Routed == 0 {
-		cfg.Routed = 2_000
-	}
-	if cfg.Workers == 0 {
-		cfg.Workers = 64
-	}
-	if cfg.LoneTrips == 0 {
-		cfg.LoneTrips = 200
-	}
+	cfg.Payments = cmp.Or(cfg.Payments, 20_000)
+	cfg.Routed = cmp.Or(cfg.Routed, 2_000)
+	cfg.Workers = cmp.Or(cfg.Workers, 64)
+	cfg.LoneTrips = cmp.Or(cfg.LoneTrips, 200)
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
-	if cfg.DisputeWindow == 0 {
-		cfg.DisputeWindow = 500
-	}
+	cfg.DisputeWindow = cmp.Or(cfg.DisputeWindow, 500)
 	res := &ChannelsResult{Gas: map[string]uint64{}}
 	var err error
 	if res.FsyncsPerSecond, err = fsyncRate(500); err != nil {

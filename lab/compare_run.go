@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"errors"
@@ -866,9 +867,7 @@ func (r *compareRun) attack(ctx context.Context, name string) (Cell, Cell) {
 	case outcome == "":
 		value = "UNEXPECTED: no outcome reported"
 	}
-	if cost == "" {
-		cost = "UNEXPECTED: no cost reported"
-	}
+	cost = cmp.Or(cost, "UNEXPECTED: no cost reported")
 	how := fmt.Sprintf("cairn lab attack %s, run in this run (%s)", name, a.Summary)
 	return Cell{Value: value, Kind: Outcome, Method: how + "; its outcome: " + outcome},
 		Cell{Value: cost, Kind: Outcome, Method: how + "; what the attacker spent or lost, as the attack measured it"}

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"fmt"
@@ -96,34 +97,16 @@ type RollupResult struct {
 // batcher posts, and a verifier deriving the chain from L1; beside it,
 // go-ethereum's block processing and the L1 benchmark, in the same run.
 func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
-	if cfg.Senders == 0 {
-		cfg.Senders = 64
-	}
-	if cfg.Transfers == 0 {
-		cfg.Transfers = 60_000
-	}
-	if cfg.Clients == 0 {
-		cfg.Clients = 8
-	}
-	if cfg.LatencyRate == 0 {
-		cfg.LatencyRate = 1_000
-	}
-	if cfg.LatencyTxs == 0 {
-		cfg.LatencyTxs = 5_000
-	}
-	if cfg.BlockTime == 0 {
-		cfg.BlockTime = rollup.DefaultBlockTime
-	}
-	if cfg.MinBlockGap == 0 {
-		cfg.MinBlockGap = rollup.DefaultMinBlockGap
-	}
+	cfg.Senders = cmp.Or(cfg.Senders, 64)
+	cfg.Transfers = cmp.Or(cfg.Transfers, 60_000)
+	cfg.Clients = cmp.Or(cfg.Clients, 8)
+	cfg.LatencyRate = cmp.Or(cfg.LatencyRate, 1_000)
+	cfg.LatencyTxs = cmp.Or(cfg.LatencyTxs, 5_000)
+	cfg.BlockTime = cmp.Or(cfg.BlockTime, rollup.DefaultBlockTime)
+	cfg.MinBlockGap = cmp.Or(cfg.MinBlockGap, rollup.DefaultMinBlockGap)
 	cfg.MinBlockGap = max(cfg.MinBlockGap, 0)
-	if cfg.LoneTxs == 0 {
-		cfg.LoneTxs = 50
-	}
-	if cfg.L1Transfers == 0 {
-		cfg.L1Transfers = 10_000
-	}
+	cfg.LoneTxs = cmp.Or(cfg.LoneTxs, 50)
+	cfg.L1Transfers = cmp.Or(cfg.L1Transfers, 10_000)
 	cfg.Out, cfg.Log = outputs(cfg.Out, cfg.Log)
 	dir, cleanup, err := workDir(cfg.Dir, "cairn-lab-rollup-")
 	if err != nil {

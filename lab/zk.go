@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"fmt"
@@ -69,18 +70,10 @@ func RunZK(ctx context.Context, cfg ZKConfig) (*ZKResult, error) {
 	if len(cfg.Slots) == 0 {
 		cfg.Slots = []int{4, 16, 32}
 	}
-	if cfg.Depth == 0 {
-		cfg.Depth = 20
-	}
-	if cfg.Proofs == 0 {
-		cfg.Proofs = 2
-	}
-	if cfg.FinalitySlots == 0 {
-		cfg.FinalitySlots = cfg.Slots[0]
-	}
-	if cfg.L1BlockTime == 0 {
-		cfg.L1BlockTime = time.Second
-	}
+	cfg.Depth = cmp.Or(cfg.Depth, 20)
+	cfg.Proofs = cmp.Or(cfg.Proofs, 2)
+	cfg.FinalitySlots = cmp.Or(cfg.FinalitySlots, cfg.Slots[0])
+	cfg.L1BlockTime = cmp.Or(cfg.L1BlockTime, time.Second)
 	if cfg.KeyDir == "" {
 		cfg.KeyDir = zkrollup.DefaultKeyDir()
 	}

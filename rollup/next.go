@@ -2,6 +2,7 @@ package rollup
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -127,19 +128,11 @@ func recordIndex(inbox batchRecord, pos Position) (uint64, error) {
 func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[uint64]uint64, params *L1Params, l1 *l1Records, env *StepEnv) (*nextBlock, error) {
 	n := parent.Number.Uint64() + 1
 	ppos := d.ParentPosition
-	window, drift := params.SeqWindow, params.MaxSeqDrift
-	if window == 0 {
-		window = math.MaxUint64 // no window checked, and no forced advance
-	}
-	if drift == 0 {
-		drift = math.MaxUint64
-	}
+	window := cmp.Or(params.SeqWindow, math.MaxUint64) // 0: no window checked, and no forced advance
+	drift := cmp.Or(params.MaxSeqDrift, math.MaxUint64)
 	rules := recordRulesOf(params)
 	chainID := new(big.Int).SetUint64(params.L2ChainID)
-	timeout := params.ChannelTimeout
-	if timeout == 0 {
-		timeout = math.MaxUint64
-	}
+	timeout := cmp.Or(params.ChannelTimeout, math.MaxUint64)
 	for _, ref := range []*LoadedRef{d.ParentLoaded, d.Loaded} {
 		if ref == nil {
 			continue
@@ -179,16 +172,9 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 			if n > lc.First && n <= lc.Last {
 				// The channel goes on with the block, unless it breaks a
 				// rule; what the block holds, loadBatch recorded.
-				blk, ok := loadedBlock(l1, ref, n, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)
-				if !ok {
-					return nil, fmt.Errorf("%w: the loaded channel holds another block %d", ErrBadProof, n)
-				}
-				ok, err := applies(blk, ppos.L1)
+				blk, err := loadedEnvBlock(l1, ref, env, n, ppos.L1, applies)
 				if err != nil {
-					return nil, err
-				}
-				if !ok {
-					return nil, fmt.Errorf("%w: the loaded parent channel's block %d breaks a rule: prove it in one step", ErrBadProof, n)
+					return nil, err // a dropped block: prove it in one step
 				}
 				return &nextBlock{batch: blk, pos: ppos, loaded: true}, nil
 			}
@@ -372,19 +358,30 @@ func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64,
 	default:
 		return nil, fmt.Errorf("%w: the loaded batch does not hold block %d", ErrBadProof, n)
 	}
+	blk, err := loadedEnvBlock(l1, ref, env, n, lc.X, applies)
+	if err != nil {
+		return nil, err
+	}
+	first := l1.inbox.FirstAfter(lc.X - 1)
+	return &nextBlock{batch: blk, loaded: true, pos: Position{L1: lc.X, Record: lc.End - first, Frame: lc.Frame, Batch: true}}, nil
+}
+
+// loadedEnvBlock is block n of a loaded channel with the env's content, as
+// loadBatch recorded it, which derivation must apply after the parent at
+// L1 block x (rule 8).
+func loadedEnvBlock(l1 *l1Records, ref *LoadedRef, env *StepEnv, n, x uint64, applies func(*batch.Block, uint64) (bool, error)) (*batch.Block, error) {
 	blk, ok := loadedBlock(l1, ref, n, env.Time, env.OriginNumber, env.SeqRoot, env.SeqCount)
 	if !ok {
-		return nil, fmt.Errorf("%w: the loaded batch holds no block %d with this content", ErrBadProof, n)
+		return nil, fmt.Errorf("%w: the loaded channel holds no block %d with this content", ErrBadProof, n)
 	}
-	ok, err := applies(blk, lc.X)
+	ok, err := applies(blk, x)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: derivation drops the loaded batch's block %d", ErrBadProof, n)
+		return nil, fmt.Errorf("%w: derivation drops the loaded channel's block %d", ErrBadProof, n)
 	}
-	first := l1.inbox.FirstAfter(lc.X - 1)
-	return &nextBlock{batch: blk, loaded: true, pos: Position{L1: lc.X, Record: lc.End - first, Frame: lc.Frame, Batch: true}}, nil
+	return blk, nil
 }
 
 // loadedBlock is block number of a loaded channel, with this content, if

@@ -1,6 +1,7 @@
 package sidechain
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"errors"
@@ -572,9 +573,7 @@ func (r *LightRelayer) refresh(ctx context.Context, rt lightRoute, d *lightDir) 
 		return err
 	}
 	every := r.Refresh
-	if every == 0 {
-		every = 5 * time.Second
-	}
+	every = cmp.Or(every, 5*time.Second)
 	if time.Unix(0, int64(cs.TimeNs)).Add(every).After(time.Unix(int64(head.Time), 0)) {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package sidechain
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"math/big"
@@ -52,15 +53,9 @@ const (
 
 // NewLightWorld starts a LightWorld mining both chains every 10 ms.
 func NewLightWorld(o LightWorldOptions) (*LightWorld, error) {
-	if o.Validators == 0 {
-		o.Validators = 4
-	}
-	if o.TrustingSeconds == 0 {
-		o.TrustingSeconds = 3600
-	}
-	if o.DelaySeconds == 0 {
-		o.DelaySeconds = 60
-	}
+	o.Validators = cmp.Or(o.Validators, 4)
+	o.TrustingSeconds = cmp.Or(o.TrustingSeconds, 3600)
+	o.DelaySeconds = cmp.Or(o.DelaySeconds, 60)
 	w := &LightWorld{Guardian: chain.DevKey(worldGuardian)}
 	w.L1Cons = NewHandConsensus("cairn-900", o.Validators, nil)
 	w.SideCons = NewHandConsensus("cairn-1339", o.Validators, nil)

@@ -1,6 +1,7 @@
 package zkrollup
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"errors"
@@ -109,15 +110,9 @@ var (
 // StartOperator starts an operator: it replays its log, catches up with L1
 // and, unless Manual, runs its loops until Close.
 func StartOperator(ctx context.Context, cfg OperatorConfig) (*Operator, error) {
-	if cfg.BatchTimeout == 0 {
-		cfg.BatchTimeout = 2 * time.Second
-	}
-	if cfg.Poll == 0 {
-		cfg.Poll = 500 * time.Millisecond
-	}
-	if cfg.MaxPending == 0 {
-		cfg.MaxPending = 16 * cfg.Params.Slots
-	}
+	cfg.BatchTimeout = cmp.Or(cfg.BatchTimeout, 2*time.Second)
+	cfg.Poll = cmp.Or(cfg.Poll, 500*time.Millisecond)
+	cfg.MaxPending = cmp.Or(cfg.MaxPending, 16*cfg.Params.Slots)
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}

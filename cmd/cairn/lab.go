@@ -53,24 +53,19 @@ func labCommand[C any, R interface{ Print(io.Writer) }](use, short, long string,
 	cmd := &cobra.Command{
 		Use: use, Short: short, Long: long,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLab(cmd, limit, func(ctx context.Context) (R, error) { return run(ctx, &cfg, cmd.OutOrStdout()) })
+			ctx, cancel := context.WithTimeout(cmd.Context(), limit)
+			defer cancel()
+			res, err := run(ctx, &cfg, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			res.Print(cmd.OutOrStdout())
+			return nil
 		},
 	}
 	flags(cmd.Flags(), &cfg)
 	cmd.Flags().DurationVar(&limit, "timeout", timeout, "give up after this long")
 	return cmd
-}
-
-// runLab runs a lab measurement under timeout and prints its result.
-func runLab[R interface{ Print(io.Writer) }](cmd *cobra.Command, timeout time.Duration, run func(context.Context) (R, error)) error {
-	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-	defer cancel()
-	res, err := run(ctx)
-	if err != nil {
-		return err
-	}
-	res.Print(cmd.OutOrStdout())
-	return nil
 }
 
 func labL1Cmd() *cobra.Command {
@@ -158,25 +153,16 @@ func labAttackCmd() *cobra.Command {
 }
 
 func labProofsCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "proofs",
-		Short: "One-step proof sizes and L1 gas, and withdrawal latency on a devnet",
-		Long: `Builds L2 blocks of 1, 100 and 1,000 transfers, makes the one-step proof of
+	return labCommand("proofs", "One-step proof sizes and L1 gas, and withdrawal latency on a devnet", `Builds L2 blocks of 1, 100 and 1,000 transfers, makes the one-step proof of
 each (its go-ethereum witness and the step's calldata), verifies it as the L1
 contract does, and prints witness bytes, L1 gas and verification time; then
 starts a devnet and times a withdrawal from initiation on L2 to finalization on
-L1 with the devnet's challenge window.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Minute)
-			defer cancel()
-			res, err := lab.RunProofs(ctx, lab.ProofsConfig{Out: cmd.OutOrStdout()})
-			if err != nil {
-				return err
-			}
-			res.Print(cmd.OutOrStdout())
-			return nil
+L1 with the devnet's challenge window.`, 10*time.Minute,
+		func(ctx context.Context, cfg *lab.ProofsConfig, out io.Writer) (*lab.ProofsResult, error) {
+			cfg.Out = out
+			return lab.RunProofs(ctx, *cfg)
 		},
-	}
+		func(*pflag.FlagSet, *lab.ProofsConfig) {})
 }
 
 func labZKCmd() *cobra.Command {
@@ -248,14 +234,7 @@ beside the published cost of the same check in Solidity.`, 10*time.Minute,
 }
 
 func labCompareCmd() *cobra.Command {
-	var (
-		cfg     lab.CompareConfig
-		timeout time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:   "compare",
-		Short: "The Layer 1 vs Layer 2 table, measured on one running stack",
-		Long: `Starts one fresh stack in this process (the devnet: an L1 of 4 validators, the
+	return labCommand("compare", "The Layer 1 vs Layer 2 table, measured on one running stack", `Starts one fresh stack in this process (the devnet: an L1 of 4 validators, the
 optimistic rollup, the ZK rollup, the payment channels, the sidechain with both
 bridges), sends the same workload through every layer (signed ETH transfers),
 halts the L1, congests it (gas burning drives its base fee to 20 gwei), steps
@@ -266,41 +245,36 @@ cost, L2BEAT's risk score from the stack's parameters, or a declaration (a
 definition), and says which. --out DIR writes report.md, report.json (every cell
 with its unit, method and the samples behind each percentile), report.html and
 the plots (SVG and PNG). --quick runs smaller workloads and a 3 s bridge delay,
-for CI. See docs/lab.md for each row's method.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
+for CI. See docs/lab.md for each row's method.`, 10*time.Minute,
+		func(ctx context.Context, cfg *lab.CompareConfig, out io.Writer) (compareReport, error) {
 			if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-				cfg.Progress = cmd.ErrOrStderr()
+				cfg.Progress = os.Stderr
 			}
-			res, err := lab.RunCompare(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			res.Print(cmd.OutOrStdout())
-			if cfg.Out != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "report.md and report.json in %s\n", cfg.Out)
-			}
-			return nil
+			res, err := lab.RunCompare(ctx, *cfg)
+			return compareReport{res, cfg.Out}, err
 		},
+		func(f *pflag.FlagSet, cfg *lab.CompareConfig) {
+			f.StringVar(&cfg.Out, "out", "", "directory for report.md and report.json")
+			f.BoolVar(&cfg.Quick, "quick", false, "smaller workloads (for CI)")
+		})
+}
+
+// compareReport is the comparison's report and the folder it was written to.
+type compareReport struct {
+	*lab.Report
+	dir string
+}
+
+func (r compareReport) Print(w io.Writer) {
+	r.Report.Print(w)
+	if r.dir != "" {
+		fmt.Fprintf(w, "report.md and report.json in %s\n", r.dir)
 	}
-	f := cmd.Flags()
-	f.StringVar(&cfg.Out, "out", "", "directory for report.md and report.json")
-	f.BoolVar(&cfg.Quick, "quick", false, "smaller workloads (for CI)")
-	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
-	return cmd
 }
 
 func labDACmd() *cobra.Command {
-	var (
-		cfg     lab.DAConfig
-		timeout time.Duration
-		modes   []string
-	)
-	cmd := &cobra.Command{
-		Use:   "da",
-		Short: "Data availability: the rollup's L1 cost per transfer in each mode, and sampling's detection against the formula",
-		Long: `First the rollup's data in each mode (--modes: calldata, blobs, committee, sampling): the same
+	var modes []string
+	return labCommand("da", "Data availability: the rollup's L1 cost per transfer in each mode, and sampling's detection against the formula", `First the rollup's data in each mode (--modes: calldata, blobs, committee, sampling): the same
 transfers (--per-batch a batch, --batches batches, random recipients) posted by a
 rollup on a hand-mined L1, idle and then with its base fee driven up about ten times
 by blocks of gas burning; L1 transactions, bytes, gas and fee per transfer from the
@@ -311,26 +285,24 @@ extended to 2k×2k with Reed–Solomon codes, each row and column under a SHA-25
 Merkle root), it times the extension and a rebuild from the data quadrant alone,
 then has --trials light nodes per sample count sample a publisher that withholds
 the fewest shares that stop a rebuild, (k+1)², and prints the share that catch it
-beside the formula (docs/da.md).`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.Out = cmd.OutOrStdout()
+beside the formula (docs/da.md).`, 10*time.Minute,
+		func(ctx context.Context, cfg *lab.DAConfig, out io.Writer) (*lab.DAResult, error) {
+			cfg.Out = out
 			cfg.NoModes = len(modes) == 0
 			for _, m := range modes {
 				mode, err := rollup.ParseDA(m)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				cfg.Modes = append(cfg.Modes, mode)
 			}
-			return runLab(cmd, timeout, func(ctx context.Context) (*lab.DAResult, error) { return lab.RunDA(ctx, cfg) })
+			return lab.RunDA(ctx, *cfg)
 		},
-	}
-	f := cmd.Flags()
-	f.IntVar(&cfg.Trials, "trials", 1000, "light nodes per square width and sample count")
-	f.IntVar(&cfg.PerBatch, "per-batch", 1000, "transfers a batch, for the modes' L1 cost")
-	f.IntVar(&cfg.Batches, "batches", 2, "batches a run, for the modes' L1 cost")
-	f.BoolVar(&cfg.NoBlobCongestion, "no-blob-congestion", false, "skip the run with blob space congested (blocks of 9 blobs until the blob base fee reaches 1 gwei)")
-	f.StringSliceVar(&modes, "modes", []string{"calldata", "blobs", "committee", "sampling"}, "the rollup's data-availability modes to measure (none: sampling only)")
-	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
-	return cmd
+		func(f *pflag.FlagSet, cfg *lab.DAConfig) {
+			f.IntVar(&cfg.Trials, "trials", 1000, "light nodes per square width and sample count")
+			f.IntVar(&cfg.PerBatch, "per-batch", 1000, "transfers a batch, for the modes' L1 cost")
+			f.IntVar(&cfg.Batches, "batches", 2, "batches a run, for the modes' L1 cost")
+			f.BoolVar(&cfg.NoBlobCongestion, "no-blob-congestion", false, "skip the run with blob space congested (blocks of 9 blobs until the blob base fee reaches 1 gwei)")
+			f.StringSliceVar(&modes, "modes", []string{"calldata", "blobs", "committee", "sampling"}, "the rollup's data-availability modes to measure (none: sampling only)")
+		})
 }

@@ -1,6 +1,7 @@
 package agents
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"fmt"
@@ -71,9 +72,7 @@ func NewProposer(cfg Config) *Agent { return newAgent(cfg, true) }
 func NewChallenger(cfg Config) *Agent { return newAgent(cfg, false) }
 
 func newAgent(cfg Config, proposer bool) *Agent {
-	if cfg.Interval == 0 {
-		cfg.Interval = 20
-	}
+	cfg.Interval = cmp.Or(cfg.Interval, 20)
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
