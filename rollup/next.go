@@ -174,7 +174,7 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 				// rule; what the block holds, loadBatch recorded.
 				blk, err := loadedEnvBlock(l1, ref, env, n, ppos.L1, applies)
 				if err != nil {
-					return nil, err // a dropped block: prove it in one step
+					return nil, err // a dropped block: the prover names the channel inline
 				}
 				return &nextBlock{batch: blk, pos: ppos, loaded: true}, nil
 			}
@@ -337,7 +337,7 @@ func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64,
 		_ = asm.Expire(e.Block) // as the record's first frame would
 	}
 	if asm.Open() {
-		return nil, fmt.Errorf("%w: a channel is still open where the loaded one starts: prove the block in one step", ErrBadProof)
+		return nil, fmt.Errorf("%w: a channel is still open where the loaded one starts: name its records inline", ErrBadProof)
 	}
 	if nb, err := forced(lc.X); nb != nil || err != nil {
 		return nb, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rlp"
 
@@ -167,15 +168,18 @@ func channelOpening(list *batchList, pos Position, timeout uint64, rules recordR
 }
 
 // loadDerivation turns a parted proof's derivation to use loaded
-// channels: the parent's, and the block's own unless its channel opens in
-// the parent's record (it stays inline then). A channel loads from the
-// first frame 0 of its first record; one that opens later in its record
-// stays inline too. It returns the inbox records to load, a channel at a
-// time.
-func loadDerivation(d *Derivation, list *batchList, start int, pos Position, params *L1Params, timeout uint64) ([][]BatchTx, error) {
-	var loads [][]BatchTx
+// channels where the contract's check accepts them: the parent's, and the
+// block's own unless its channel opens in the parent's record. A channel
+// loads from the first frame 0 of its first record; one that opens later
+// in its record stays inline, and so does one the check refuses loaded (a
+// loaded channel that starts while another is open, a loaded parent
+// channel whose next block derivation drops): the records then go inline
+// as in a one-step proof. It returns the inbox records to load, a channel
+// at a time.
+func loadDerivation(d *Derivation, list *batchList, start int, pos Position, parent *types.Header, originRaw []byte, env *StepEnv, params *L1Params, timeout uint64) ([][]BatchTx, error) {
+	local := loadedRecords{records: map[common.Hash]uint64{}, channels: map[uint64]common.Hash{}}
 	// load returns the channel loaded from channel's first record, if it is
-	// the one completed at at.
+	// the one completed at at, and records it as loadBatch would.
 	load := func(channel []BatchTx, at Position) (*LoadedRef, error) {
 		end, err := recordIndex(list, at)
 		if err != nil {
@@ -189,37 +193,108 @@ func loadDerivation(d *Derivation, list *batchList, start int, pos Position, par
 		if err != nil {
 			return nil, err
 		}
-		loads = append(loads, channel)
+		local.add(channel[0].Index, run, b)
 		return &LoadedRef{Start: channel[0].Index, Channel: newLoadedChannel(run, b)}, nil
 	}
+	var (
+		parentRef, ownRef *LoadedRef
+		ownAt             int // the index in d.Records of the own channel's first record
+		err               error
+	)
 	if len(d.ParentChannel) > 0 {
-		ref, err := load(d.ParentChannel, d.ParentPosition)
+		if parentRef, err = load(d.ParentChannel, d.ParentPosition); err != nil {
+			return nil, err
+		}
+	}
+	if pos.Batch && pos != d.ParentPosition {
+		open, _, _, err := channelOpening(list, pos, timeout, recordRulesOf(params))
 		if err != nil {
 			return nil, err
 		}
-		if ref != nil {
-			d.ParentChannel, d.ParentOpen, d.ParentLoaded = nil, 0, ref
+		k := open - start
+		parentRecord := false // Records begin with the parent's record, read after its frame
+		if abs, err := recordIndex(list, d.ParentPosition); err == nil && d.ParentPosition.Batch && len(d.Records) > 0 {
+			parentRecord = d.Records[0].Index == abs
+		}
+		if k >= 0 && k < len(d.Records) && (k > 0 || !parentRecord) {
+			if ownRef, err = load(d.Records[k:], pos); err != nil {
+				return nil, err
+			}
+			ownAt = k
 		}
 	}
-	if !pos.Batch || pos == d.ParentPosition {
-		return loads, nil
-	}
-	open, _, _, err := channelOpening(list, pos, timeout, recordRulesOf(params))
+	check, err := derivationCheck(parent, originRaw, d, list, local, params, env)
 	if err != nil {
 		return nil, err
 	}
-	k := open - start
-	parentRecord := false // Records begin with the parent's record, read after its frame
-	if abs, err := recordIndex(list, d.ParentPosition); err == nil && d.ParentPosition.Batch && len(d.Records) > 0 {
-		parentRecord = d.Records[0].Index == abs
+	for _, try := range [][2]*LoadedRef{{parentRef, ownRef}, {parentRef, nil}, {nil, ownRef}} {
+		if try[0] == nil && try[1] == nil {
+			continue
+		}
+		c := *d
+		var loads [][]BatchTx
+		if try[0] != nil {
+			loads = append(loads, c.ParentChannel)
+			c.ParentChannel, c.ParentOpen, c.ParentLoaded = nil, 0, try[0]
+		}
+		if try[1] != nil {
+			loads = append(loads, c.Records[ownAt:])
+			c.Records, c.Loaded = c.Records[:ownAt], try[1]
+		}
+		if check(&c) == nil {
+			*d = c
+			return loads, nil
+		}
 	}
-	if k < 0 || k >= len(d.Records) || k == 0 && parentRecord {
-		return loads, nil // the channel opens in the parent's record: it stays inline
-	}
-	ref, err := load(d.Records[k:], pos)
-	if err != nil || ref == nil {
-		return loads, err
-	}
-	d.Records, d.Loaded = d.Records[:k], ref
-	return loads, nil
+	return nil, nil
 }
+
+// derivationCheck returns the contract's derivation check of a parted
+// proof's first part after parent, over the records in list and the
+// channels in loaded.
+func derivationCheck(parent *types.Header, originRaw []byte, d *Derivation, list *batchList, loaded loadedRecords, params *L1Params, env *StepEnv) (func(*Derivation) error, error) {
+	pinfo, err := Origin(parent)
+	if err != nil {
+		return nil, err
+	}
+	origins := map[uint64]uint64{}
+	for _, raw := range append([][]byte{originRaw}, d.Origins...) {
+		h := new(types.Header)
+		if err := rlp.DecodeBytes(raw, h); err != nil {
+			return nil, err
+		}
+		origins[h.Number.Uint64()] = h.Time
+	}
+	l1 := &l1Records{inbox: list, seqs: loaded, before: AnyL1Block}
+	return func(d *Derivation) error {
+		_, err := deriveNext(parent, pinfo, d, origins, params, l1, env)
+		return err
+	}, nil
+}
+
+// loadedRecords are the records loadBatch would set for channels loaded
+// from the prover's inbox records.
+type loadedRecords struct {
+	records  map[common.Hash]uint64 // SeqRecord → the completing L1 block
+	channels map[uint64]common.Hash // start → LoadedChannel hash
+}
+
+func (l loadedRecords) add(start uint64, run *channelRun, b *batch.Batch) {
+	for i, blk := range b.Blocks {
+		raws := sequencerRaws(blk.Txs)
+		var parent [20]byte
+		if i == 0 {
+			parent = b.ParentCheck
+		}
+		l.records[SeqRecord(start, blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws)), parent)] = run.x
+	}
+	lc := newLoadedChannel(run, b)
+	l.channels[start] = lc.hash()
+}
+
+func (l loadedRecords) Loaded(record common.Hash) (uint64, bool) {
+	x, ok := l.records[record]
+	return x, ok
+}
+
+func (l loadedRecords) LoadedChannel(start uint64) common.Hash { return l.channels[start] }

@@ -96,7 +96,7 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 	}
 	pos, _ := ReadPosition(e.store.Database(), number)
 	env.ParentPosition, env.Position = d.ParentPosition, pos
-	channels, err := loadDerivation(d, list, start, pos, &e.cfg.Proofs, e.cfg.ChannelTimeout)
+	channels, err := loadDerivation(d, list, start, pos, parent, oraw, &env, &e.cfg.Proofs, e.cfg.ChannelTimeout)
 	if err != nil {
 		return nil, err
 	}

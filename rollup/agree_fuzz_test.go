@@ -1,0 +1,128 @@
+package rollup_test
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/batch"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
+)
+
+// FuzzProofAgreesWithDerivation lays out the batcher's inbox records in the
+// order its input says, from a palette around one sequenced block holding a
+// transfer: the block's batch whole, in two frames, or after another
+// channel's frame in one record; another channel's first frame; a stray
+// frame; a batch with another parent; a second, empty batch for the block;
+// garbage; empty L1 blocks (enough of them force the block empty). A
+// verifier derives the chain, and for every block it made the proof agrees
+// with it: the verifier's one-step proof, and its proof in parts, verify
+// to the block's output, and the same one-step proof with the other content (the transfer where derivation
+// made the block empty, none where it took the transfer) does not.
+func FuzzProofAgreesWithDerivation(f *testing.F) {
+	f.Add([]byte{opWhole})
+	f.Add([]byte{opFirstHalf, opSecondHalf})
+	f.Add([]byte{opFirstHalf, opOther, opSecondHalf, opWhole})
+	f.Add([]byte{opFirstHalf, opStray, opSecondHalf})
+	f.Add([]byte{opWrongParent, opGarbage, opMidRecord})
+	f.Add([]byte{opEmptySecond, opWhole})
+	f.Add([]byte{opWait, opWait, opWait, opWait, opWhole})
+	f.Add([]byte{opFirstHalf, opWait, opWait, opWait, opWait, opSecondHalf})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) > 12 {
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s, err := rolluptest.NewSystem(ctx, rolluptest.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		b := transferBlock(t, s, 0)
+		frames := palette(t, s, b)
+		for _, op := range ops {
+			switch op %= opCount; op {
+			case opWait:
+				if err := s.L1.MineN(3); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), frames[op])
+			}
+		}
+		if err := s.L1.MineN(1); err != nil {
+			t.Fatal(err)
+		}
+		if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
+			t.Fatal(err)
+		}
+		l1State := rolluptest.Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+		transfer := rolluptest.Must[[]byte](t)(b.Transactions()[len(b.Transactions())-1].MarshalBinary())
+		for n := uint64(1); n <= s.Verifier.SafeHead().Number.Uint64(); n++ {
+			p := rolluptest.Must[*rollup.StepProof](t)(s.Verifier.StepProof(n))
+			pre := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), n-1))
+			post := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), n))
+			if got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, l1State); err != nil || got != post.Root() {
+				t.Fatalf("ops %v: the proof of block %d that derivation made: %v", ops, n, err)
+			}
+			parts := rolluptest.Must[*rollup.PartedProof](t)(s.Verifier.StepParts(n, rollup.DefaultPartBudget))
+			if got, err := rollup.VerifyParted(l1State.Copy(), parts, pre.Root(), n, rollup.AnyL1Block, &s.Config.Proofs); err != nil || got != post.Root() {
+				t.Fatalf("ops %v: the proof of block %d in parts: %v", ops, n, err)
+			}
+			other := rolluptest.Must[*rollup.StepProof](t)(decodeProof(p))
+			if len(other.Txs) > 0 {
+				other.Txs = nil
+			} else {
+				other.Txs = [][]byte{transfer}
+			}
+			if _, err := rollup.VerifyStep(other, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, l1State); !errors.Is(err, rollup.ErrBadProof) {
+				t.Fatalf("ops %v: block %d with other content than derivation's: %v", ops, n, err)
+			}
+		}
+	})
+}
+
+// The palette of FuzzProofAgreesWithDerivation.
+const (
+	opWhole       = iota // the block's batch, one frame
+	opFirstHalf          // its channel's first frame of two
+	opSecondHalf         // and the second
+	opMidRecord          // the batch after another channel's complete frame, in one record
+	opOther              // another channel's first frame, replacing an open one
+	opStray              // a frame of another channel that opens none
+	opWrongParent        // a batch of the block on another parent
+	opEmptySecond        // a batch of the block without its transfer
+	opGarbage            // bytes that are no frames
+	opWait               // three empty L1 blocks
+	opCount
+)
+
+// palette returns the inbox data of each posting op around block b.
+func palette(t *testing.T, s *rolluptest.System, b *types.Block) map[byte][]byte {
+	parent := s.Sequencer.Chain().GetHeaderByNumber(b.NumberU64() - 1)
+	info := rolluptest.Must[rollup.L1Info](t)(rollup.Origin(b.Header()))
+	channel := func(check [20]byte, txs []*types.Transaction) []byte {
+		raw := rolluptest.Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: check, Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
+		return rolluptest.Must[[]byte](t)(batch.Compress(raw))
+	}
+	txs := rolluptest.Must[[]*types.Transaction](t)(rollup.SequencerTxs(b))
+	good := channel(rollup.ParentCheck(parent), txs)
+	half := len(good) / 2
+	return map[byte][]byte{
+		opWhole:       batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x01}, Data: good, IsLast: true}),
+		opFirstHalf:   batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0a}, Data: good[:half]}),
+		opSecondHalf:  batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0a}, Number: 1, Data: good[half:], IsLast: true}),
+		opMidRecord:   batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0c}, Data: []byte("not a channel"), IsLast: true}, batch.Frame{ID: batch.ChannelID{0x0d}, Data: good, IsLast: true}),
+		opOther:       batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0b}, Data: []byte{1, 2, 3}}),
+		opStray:       batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0b}, Number: 3, Data: []byte{1}}),
+		opWrongParent: batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0e}, Data: channel([20]byte{0xde, 0xad}, txs), IsLast: true}),
+		opEmptySecond: batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0f}, Data: channel(rollup.ParentCheck(parent), nil), IsLast: true}),
+		opGarbage:     {0x01, 0x02, 0x03},
+	}
+}
