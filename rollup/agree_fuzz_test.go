@@ -1,6 +1,7 @@
 package rollup_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/big"
@@ -19,7 +20,8 @@ import (
 // transfer: the block's batch whole, in two frames, or after another
 // channel's frame in one record; another channel's first frame; a stray
 // frame; a batch with another parent; a second, empty batch for the block;
-// garbage; empty L1 blocks (enough of them force the block empty). A
+// garbage, a little or 40 KB; empty L1 blocks (enough of them force the
+// block empty). A
 // verifier derives the chain, and for every block it made the proof agrees
 // with it: the verifier's one-step proof, and its proof in parts, verify
 // to the block's output, and the same one-step proof with the other content (the transfer where derivation
@@ -33,6 +35,10 @@ func FuzzProofAgreesWithDerivation(f *testing.F) {
 	f.Add([]byte{opEmptySecond, opWhole})
 	f.Add([]byte{opWait, opWait, opWait, opWait, opWhole})
 	f.Add([]byte{opFirstHalf, opWait, opWait, opWait, opWait, opSecondHalf})
+	f.Add([]byte{opJunk, opJunk, opWhole})
+	f.Add([]byte{opFirstHalf, opJunk, opJunk, opSecondHalf})
+	f.Add([]byte{opOther, opJunk, opJunk, opFirstHalf, opJunk, opSecondHalf})
+	f.Add([]byte{opJunk, opJunk, opWait, opWait, opWait, opWait})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) > 12 {
 			return
@@ -66,12 +72,18 @@ func FuzzProofAgreesWithDerivation(f *testing.F) {
 		transfer := rolluptest.Must[[]byte](t)(b.Transactions()[len(b.Transactions())-1].MarshalBinary())
 		for n := uint64(1); n <= s.Verifier.SafeHead().Number.Uint64(); n++ {
 			p := rolluptest.Must[*rollup.StepProof](t)(s.Verifier.StepProof(n))
+			scanned := l1State.Copy()
+			for i := range p.Scans {
+				if err := rollup.StoreScan(scanned, &p.Scans[i], &s.Config.Proofs); err != nil {
+					t.Fatalf("ops %v: scan %d before block %d: %v", ops, i, n, err)
+				}
+			}
 			pre := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), n-1))
 			post := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), n))
-			if got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, l1State); err != nil || got != post.Root() {
+			if got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, scanned); err != nil || got != post.Root() {
 				t.Fatalf("ops %v: the proof of block %d that derivation made: %v", ops, n, err)
 			}
-			parts := rolluptest.Must[*rollup.PartedProof](t)(s.Verifier.StepParts(n, rollup.DefaultPartBudget))
+			parts := rolluptest.Must[*rollup.PartedProof](t)(s.Verifier.StepParts(n, 6_000))
 			if got, err := rollup.VerifyParted(l1State.Copy(), parts, pre.Root(), n, rollup.AnyL1Block, &s.Config.Proofs); err != nil || got != post.Root() {
 				t.Fatalf("ops %v: the proof of block %d in parts: %v", ops, n, err)
 			}
@@ -81,7 +93,7 @@ func FuzzProofAgreesWithDerivation(f *testing.F) {
 			} else {
 				other.Txs = [][]byte{transfer}
 			}
-			if _, err := rollup.VerifyStep(other, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, l1State); !errors.Is(err, rollup.ErrBadProof) {
+			if _, err := rollup.VerifyStep(other, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, scanned); !errors.Is(err, rollup.ErrBadProof) {
 				t.Fatalf("ops %v: block %d with other content than derivation's: %v", ops, n, err)
 			}
 		}
@@ -99,6 +111,7 @@ const (
 	opWrongParent        // a batch of the block on another parent
 	opEmptySecond        // a batch of the block without its transfer
 	opGarbage            // bytes that are no frames
+	opJunk               // 40 KB that are no frames: proofs over two of them scan them first
 	opWait               // three empty L1 blocks
 	opCount
 )
@@ -124,5 +137,6 @@ func palette(t *testing.T, s *rolluptest.System, b *types.Block) map[byte][]byte
 		opWrongParent: batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0e}, Data: channel([20]byte{0xde, 0xad}, txs), IsLast: true}),
 		opEmptySecond: batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0f}, Data: channel(rollup.ParentCheck(parent), nil), IsLast: true}),
 		opGarbage:     {0x01, 0x02, 0x03},
+		opJunk:        bytes.Repeat([]byte{0xff}, 40_000),
 	}
 }

@@ -11,6 +11,7 @@ const (
 	DropBadFrame       = "bad-frame"        // tx data that is not valid frames (rule 4)
 	DropFrame          = "frame"            // frame or channel dropped by the assembler (rule 5)
 	DropInboxValue     = "inbox-value"      // a batcher transaction carrying value, which the inbox refuses (rule 3)
+	DropInboxSize      = "inbox-size"       // batcher calldata over MaxInboxData, which the inbox does not record (rule 3)
 	DropBadChannel     = "bad-channel"      // channel that does not decompress or decode (rule 6)
 	DropNotNext        = "batch-not-next"   // batch that does not extend the safe head (rule 7)
 	DropBadBlock       = "block-rule"       // block breaking an origin, time or window rule (rule 8)

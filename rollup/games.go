@@ -300,6 +300,16 @@ func (o *Outputs) Run(c *chain.Call) ([]byte, error) {
 		}
 		return nil, nil
 
+	case "scanInbox":
+		var sc Scan
+		if err := rlp.DecodeBytes(args[0].([]byte), &sc); err != nil {
+			return nil, chain.Revert("outputs: %v: %v", ErrBadProof, err)
+		}
+		if err := StoreScan(c.State, &sc, &o.p); err != nil {
+			return nil, chain.Revert("outputs: %v", err)
+		}
+		return nil, nil
+
 	case "proveL1Headers":
 		number, hash, err := proveL1Headers(c.State, args[0].([]byte))
 		if err != nil {

@@ -11,9 +11,10 @@ import (
 )
 
 // Inbox is the L1 batch inbox. It accepts any transaction, so posting to it
-// never fails; for the batcher's it records the calldata's hash and L1
-// block, numbered in order, so the one-step proof can check that a block's
-// transactions are the ones the batcher posted. A batcher's blob
+// never fails; for the batcher's, with at most MaxInboxData bytes of
+// calldata, it records the calldata's hash and L1 block, numbered in
+// order, so the one-step proof can check that a block's transactions are
+// the ones the batcher posted. A batcher's blob
 // transaction (EIP-4844) is recorded blob by blob instead, each by its
 // versioned hash, and its calldata is ignored, as op-node ignores it.
 // Derivation reads the transactions and blobs themselves (rules 2–3).
@@ -49,9 +50,20 @@ func (in Inbox) Run(c *chain.Call) ([]byte, error) {
 		}
 		return nil, nil
 	}
+	if len(c.Input) > MaxInboxData {
+		return nil, nil // too large for a proof to carry: not recorded
+	}
 	in.record(c, crypto.Keccak256Hash(c.Input), false)
 	return nil, nil
 }
+
+// MaxInboxData is the most calldata the inbox records of one batcher
+// transaction. A one-step proof carries a record's data whole, with the
+// parent's header and the rest of the call, in one L1 transaction of at
+// most 128 KiB: the inbox records nothing of a larger transaction, and
+// derivation drops it (DropInboxSize). A blob's data is smaller
+// (da.MaxBlobData).
+const MaxInboxData = 120_000
 
 // record appends one record: a calldata hash, or a blob's versioned hash.
 func (Inbox) record(c *chain.Call, h common.Hash, blob bool) {

@@ -131,6 +131,7 @@ type l1Records struct {
 	inbox   batchRecord
 	seqs    seqRecords
 	headers headerRecord
+	scans   scanRecords
 	// before caps the L1 data a proof may use: a game over an output
 	// proven with L1 blocks before the one that included the output (see
 	// checkBefore).
@@ -144,7 +145,7 @@ const AnyL1Block = ^uint64(0)
 // recordsOf reads them from an L1 state, for a proof that may use L1
 // blocks before before.
 func recordsOf(st vm.StateDB, before uint64) l1Records {
-	return l1Records{queue: portalRecords{st}, inbox: inboxRecords{st}, seqs: outputsRecords{st}, headers: outputsRecords{st}, before: before}
+	return l1Records{queue: portalRecords{st}, inbox: inboxRecords{st}, seqs: outputsRecords{st}, headers: outputsRecords{st}, scans: outputsRecords{st}, before: before}
 }
 
 // ErrAfterOutput is returned for a one-step proof that needs L1 data from

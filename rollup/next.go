@@ -61,6 +61,14 @@ type Derivation struct {
 	// ParentOpen is the place of the parent channel's frame 0 among its
 	// first record's frames.
 	ParentOpen uint64 `rlp:"optional"`
+	// Resume, when derivation's records after the parent are too many for
+	// one L1 transaction, is where earlier scanInbox calls left derivation
+	// after this parent: it goes on from there, with Records from
+	// Resume.Next, and the parent's channel is not carried.
+	Resume *ScanState `rlp:"nil,optional"`
+	// OpenFrames are the data of the frames of the channel open at Resume,
+	// needed when that channel completes in Records.
+	OpenFrames [][]byte `rlp:"optional"`
 }
 
 // LoadedRef names a loaded channel by the inbox record its load started
@@ -92,6 +100,10 @@ var (
 	// ErrNeedOrigin: a batch block's time must be checked against an
 	// origin whose header the proof lacks (see NeedOriginError).
 	ErrNeedOrigin = errors.New("the proof needs an L1 origin header")
+	// ErrNeedOpenFrames: the channel open where a scan stopped completes
+	// in the proof's records, and the proof lacks its frames
+	// (Derivation.OpenFrames).
+	ErrNeedOpenFrames = errors.New("the proof needs the frames of the channel open at its scan")
 )
 
 // NeedOriginError names the L1 origin a proof lacks.
@@ -126,6 +138,14 @@ func recordIndex(inbox batchRecord, pos Position) (uint64, error) {
 // records (see Derivation.Loaded); its block is the env's, as loadBatch
 // recorded it.
 func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[uint64]uint64, params *L1Params, l1 *l1Records, env *StepEnv) (*nextBlock, error) {
+	nb, _, err := runDerivation(parent, pinfo, d, origins, params, l1, env, false)
+	return nb, err
+}
+
+// runDerivation is deriveNext; in a scan (scan true) it reads every record
+// of the proof, and when none makes a block it returns where derivation
+// stands after them.
+func runDerivation(parent *types.Header, pinfo L1Info, d *Derivation, origins map[uint64]uint64, params *L1Params, l1 *l1Records, env *StepEnv, scan bool) (*nextBlock, *ScanState, error) {
 	n := parent.Number.Uint64() + 1
 	ppos := d.ParentPosition
 	window := cmp.Or(params.SeqWindow, math.MaxUint64) // 0: no window checked, and no forced advance
@@ -137,11 +157,22 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 		if ref == nil {
 			continue
 		}
-		if env == nil || l1.seqs == nil || l1.seqs.LoadedChannel(ref.Start) != ref.Channel.hash() {
-			return nil, fmt.Errorf("%w: no channel loaded from inbox record %d as named", ErrBadProof, ref.Start)
+		if env == nil && !(scan && ref == d.ParentLoaded) || l1.seqs == nil || l1.seqs.LoadedChannel(ref.Start) != ref.Channel.hash() {
+			return nil, nil, fmt.Errorf("%w: no channel loaded from inbox record %d as named", ErrBadProof, ref.Start)
 		}
 		if err := l1.checkBefore("the loaded channel", ref.Channel.X); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+	}
+	if r := d.Resume; r != nil {
+		if len(d.ParentChannel) > 0 || d.ParentLoaded != nil {
+			return nil, nil, fmt.Errorf("%w: a resumed derivation carries no parent channel", ErrBadProof)
+		}
+		if l1.scans == nil || !l1.scans.Scanned(r.key(parent.Hash(), ppos)) {
+			return nil, nil, fmt.Errorf("%w: no scan stored derivation at inbox record %d after this parent", ErrBadProof, r.Next)
+		}
+		if err := l1.checkBefore("the scanned records", r.Block); err != nil {
+			return nil, nil, err
 		}
 	}
 
@@ -158,39 +189,46 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 	}
 
 	// The parent's channel goes on, unless its next block breaks a rule.
-	tail := true // the parent's record may hold frames after the parent's
+	// (A resumed derivation's first scan read it.)
+	tail := true            // the parent's record may hold frames after the parent's
+	var parentRecord uint64 // the inbox index of the parent's record
 	if ppos.Batch {
-		end, err := recordIndex(l1.inbox, ppos)
-		if err != nil {
-			return nil, err
+		var err error
+		if parentRecord, err = recordIndex(l1.inbox, ppos); err != nil {
+			return nil, nil, err
 		}
+	}
+	if end := parentRecord; ppos.Batch && d.Resume == nil {
 		if ref := d.ParentLoaded; ref != nil {
 			lc := &ref.Channel
 			if lc.End != end || lc.Frame != ppos.Frame || lc.X != ppos.L1 {
-				return nil, fmt.Errorf("%w: the loaded channel does not complete at the parent's position (%v)", ErrBadProof, ppos)
+				return nil, nil, fmt.Errorf("%w: the loaded channel does not complete at the parent's position (%v)", ErrBadProof, ppos)
 			}
 			if n > lc.First && n <= lc.Last {
 				// The channel goes on with the block, unless it breaks a
 				// rule; what the block holds, loadBatch recorded.
+				if env == nil {
+					return nil, nil, fmt.Errorf("%w: the parent's loaded channel holds block %d: no scan goes past it", ErrBadProof, n)
+				}
 				blk, err := loadedEnvBlock(l1, ref, env, n, ppos.L1, applies)
 				if err != nil {
-					return nil, err // a dropped block: the prover names the channel inline
+					return nil, nil, err // a dropped block: the prover names the channel inline
 				}
-				return &nextBlock{batch: blk, pos: ppos, loaded: true}, nil
+				return &nextBlock{batch: blk, pos: ppos, loaded: true}, nil, nil
 			}
 			tail = lc.Tail
 		} else {
 			run := &channelRun{records: rules, openAt: d.ParentOpen}
 			if err := run.feed(d.ParentChannel, nil, l1.inbox, l1.before, timeout); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if !run.complete || run.last != end || run.frame != ppos.Frame {
-				return nil, fmt.Errorf("%w: the parent's channel does not complete at its position (%v)", ErrBadProof, ppos)
+				return nil, nil, fmt.Errorf("%w: the parent's channel does not complete at its position (%v)", ErrBadProof, ppos)
 			}
 			tail = run.tail
 			b, err := decodeChannel(run.data, params.L2ChainID)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for i := 1; i < len(b.Blocks); i++ {
 				if b.Blocks[i].Number != n {
@@ -198,10 +236,10 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 				}
 				ok, err := applies(&b.Blocks[i], ppos.L1)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				if ok {
-					return &nextBlock{batch: &b.Blocks[i], pos: ppos}, nil
+					return &nextBlock{batch: &b.Blocks[i], pos: ppos}, nil, nil
 				}
 			}
 		}
@@ -228,10 +266,8 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 		skipUntil = -1   // frames of the first record at or before this one were read already
 		replayTo  uint64 // records of L1 blocks up to here only rebuild the open channel
 	)
-	var parentRecord uint64 // the inbox index of the parent's record
 	if ppos.Batch {
-		start, _ = recordIndex(l1.inbox, ppos)
-		parentRecord, skipUntil = start, int(ppos.Frame)
+		start, skipUntil = parentRecord, int(ppos.Frame)
 		if !tail { // nothing after the parent's frame: read on from the next record
 			start, skipUntil = start+1, -1
 		}
@@ -254,23 +290,32 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 		}
 		return SameBlock(parent, hashes, blk), nil
 	}
-	asm := batch.NewAssembler(timeout)
+	asm := &openChannel{timeout: timeout, known: true}
 	var block, first uint64 // the L1 block being read, and the index of its first record
+	if r := d.Resume; r != nil {
+		start, skipUntil, block = r.Next, -1, r.Block
+		if block > 0 {
+			first = l1.inbox.FirstAfter(block - 1)
+		}
+		if err := asm.resume(r, d.OpenFrames); err != nil {
+			return nil, nil, err
+		}
+	}
 	for k := range d.Records {
 		bt := &d.Records[k]
 		if bt.Index != start+uint64(k) {
-			return nil, fmt.Errorf("%w: inbox record %d out of order: derivation reads every record from %d", ErrBadProof, bt.Index, start)
+			return nil, nil, fmt.Errorf("%w: inbox record %d out of order: derivation reads every record from %d", ErrBadProof, bt.Index, start)
 		}
 		data, x, err := rules.data(bt, l1.inbox, l1.before)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if x != block {
 			if next, err := forced(x); next != nil || err != nil {
-				return next, err
+				return next, nil, err
 			}
 			if x > 0 {
-				_ = asm.Expire(x - 1) // the ends of the L1 blocks before
+				asm.expire(x - 1) // the ends of the L1 blocks before
 			}
 			block, first = x, l1.inbox.FirstAfter(x-1)
 		}
@@ -282,50 +327,60 @@ func deriveNext(parent *types.Header, pinfo L1Info, d *Derivation, origins map[u
 			if k == 0 && j <= skipUntil {
 				continue
 			}
-			channel, _ := asm.Add(f, x)
-			if channel == nil || x <= replayTo {
+			channel, known, complete := asm.add(f, x)
+			if !complete || x <= replayTo {
 				continue
+			}
+			if !known {
+				return nil, nil, fmt.Errorf("%w: %w", ErrBadProof, ErrNeedOpenFrames)
 			}
 			blk, err := channelBlock(channel, chainID, parent, same)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if blk == nil {
 				continue
 			}
 			ok, err := applies(blk, x)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if ok {
-				return &nextBlock{batch: blk, pos: Position{L1: x, Record: bt.Index - first, Frame: uint64(j), Batch: true}}, nil
+				return &nextBlock{batch: blk, pos: Position{L1: x, Record: bt.Index - first, Frame: uint64(j), Batch: true}}, nil, nil
 			}
 		}
 	}
 	next := start + uint64(len(d.Records))
+	if scan {
+		if d.Loaded != nil || len(d.Records) == 0 {
+			return nil, nil, fmt.Errorf("%w: a scan reads inline records only, at least one", ErrBadProof)
+		}
+		return nil, asm.state(next, block), nil
+	}
 	if d.Loaded != nil {
 		// Derivation acts on the loaded channel only past the replay, and
 		// after the parent's own record.
 		if d.Loaded.Channel.X <= replayTo || ppos.Batch && d.Loaded.Start <= parentRecord {
-			return nil, fmt.Errorf("%w: the loaded channel is not one derivation reads after the parent", ErrBadProof)
+			return nil, nil, fmt.Errorf("%w: the loaded channel is not one derivation reads after the parent", ErrBadProof)
 		}
-		return loadedNext(parent, pinfo, d.Loaded, next, asm, forced, applies, d.ParentTxs, env, l1)
+		nb, err := loadedNext(parent, pinfo, d.Loaded, next, asm, forced, applies, d.ParentTxs, env, l1)
+		return nb, nil, err
 	}
 	nextBlockOf := uint64(math.MaxUint64)
 	if e, ok := l1.inbox.Batch(next); ok {
 		nextBlockOf = e.Block
 	}
 	if next, err := forced(nextBlockOf); next != nil || err != nil {
-		return next, err
+		return next, nil, err
 	}
-	return nil, fmt.Errorf("%w: the proof's inbox records end before derivation makes block %d", ErrBadProof, n)
+	return nil, nil, fmt.Errorf("%w: the proof's inbox records end before derivation makes block %d", ErrBadProof, n)
 }
 
 // loadedNext is derivation reading on with a loaded channel, from inbox
 // record next with no channel open: unless the forced advance comes
 // first, the loaded batch must extend the parent (rule 7, from what
 // loadBatch recorded) and its block must be the env's.
-func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64, asm *batch.Assembler,
+func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64, asm *openChannel,
 	forced func(uint64) (*nextBlock, error), applies func(*batch.Block, uint64) (bool, error),
 	parentTxs [][]byte, env *StepEnv, l1 *l1Records) (*nextBlock, error) {
 	n := parent.Number.Uint64() + 1
@@ -334,9 +389,9 @@ func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64,
 		return nil, fmt.Errorf("%w: the loaded channel must start at inbox record %d", ErrBadProof, next)
 	}
 	if e, ok := l1.inbox.Batch(next); ok {
-		_ = asm.Expire(e.Block) // as the record's first frame would
+		asm.expire(e.Block) // as the record's first frame would
 	}
-	if asm.Open() {
+	if asm.st.Open {
 		return nil, fmt.Errorf("%w: a channel is still open where the loaded one starts: name its records inline", ErrBadProof)
 	}
 	if nb, err := forced(lc.X); nb != nil || err != nil {

@@ -12,17 +12,12 @@ import (
 	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
-// makeDerivation builds the Derivation of a one-step proof of the block
+// derivationOf builds the Derivation of a one-step proof of the block
 // after parent, from the positions derivation recorded for both and the
 // inbox records between, then runs the contract's own check on it and adds
-// what that asks for (the parent's transactions, origin headers).
-func (e *Engine) makeDerivation(ctx context.Context, l1 *L1Reader, parent *types.Header, originRaw []byte) (*Derivation, error) {
-	d, _, _, err := e.derivationOf(ctx, l1, parent, originRaw)
-	return d, err
-}
-
-// derivationOf is makeDerivation, also returning the inbox records it read
-// and the list index of the first of d.Records.
+// what that asks for (the parent's transactions, origin headers). It also
+// returns the inbox records it read and the list index of the first of
+// d.Records.
 func (e *Engine) derivationOf(ctx context.Context, l1 *L1Reader, parent *types.Header, originRaw []byte) (*Derivation, *batchList, int, error) {
 	n := parent.Number.Uint64() + 1
 	db := e.store.Database()
@@ -175,8 +170,8 @@ func channelOpening(list *batchList, pos Position, timeout uint64, rules recordR
 // loaded channel that starts while another is open, a loaded parent
 // channel whose next block derivation drops): the records then go inline
 // as in a one-step proof. It returns the inbox records to load, a channel
-// at a time.
-func loadDerivation(d *Derivation, list *batchList, start int, pos Position, parent *types.Header, originRaw []byte, env *StepEnv, params *L1Params, timeout uint64) ([][]BatchTx, error) {
+// at a time, and what loadBatch records of them.
+func loadDerivation(d *Derivation, list *batchList, start int, pos Position, parent *types.Header, originRaw []byte, env *StepEnv, params *L1Params, timeout uint64) ([][]BatchTx, loadedRecords, error) {
 	local := loadedRecords{records: map[common.Hash]uint64{}, channels: map[uint64]common.Hash{}}
 	// load returns the channel loaded from channel's first record, if it is
 	// the one completed at at, and records it as loadBatch would.
@@ -203,13 +198,13 @@ func loadDerivation(d *Derivation, list *batchList, start int, pos Position, par
 	)
 	if len(d.ParentChannel) > 0 {
 		if parentRef, err = load(d.ParentChannel, d.ParentPosition); err != nil {
-			return nil, err
+			return nil, local, err
 		}
 	}
 	if pos.Batch && pos != d.ParentPosition {
 		open, _, _, err := channelOpening(list, pos, timeout, recordRulesOf(params))
 		if err != nil {
-			return nil, err
+			return nil, local, err
 		}
 		k := open - start
 		parentRecord := false // Records begin with the parent's record, read after its frame
@@ -218,14 +213,14 @@ func loadDerivation(d *Derivation, list *batchList, start int, pos Position, par
 		}
 		if k >= 0 && k < len(d.Records) && (k > 0 || !parentRecord) {
 			if ownRef, err = load(d.Records[k:], pos); err != nil {
-				return nil, err
+				return nil, local, err
 			}
 			ownAt = k
 		}
 	}
-	check, err := derivationCheck(parent, originRaw, d, list, local, params, env)
+	check, err := derivationCheck(parent, originRaw, d, list, local, nil, params, env)
 	if err != nil {
-		return nil, err
+		return nil, local, err
 	}
 	for _, try := range [][2]*LoadedRef{{parentRef, ownRef}, {parentRef, nil}, {nil, ownRef}} {
 		if try[0] == nil && try[1] == nil {
@@ -243,16 +238,16 @@ func loadDerivation(d *Derivation, list *batchList, start int, pos Position, par
 		}
 		if check(&c) == nil {
 			*d = c
-			return loads, nil
+			return loads, local, nil
 		}
 	}
-	return nil, nil
+	return nil, local, nil
 }
 
 // derivationCheck returns the contract's derivation check of a parted
 // proof's first part after parent, over the records in list and the
 // channels in loaded.
-func derivationCheck(parent *types.Header, originRaw []byte, d *Derivation, list *batchList, loaded loadedRecords, params *L1Params, env *StepEnv) (func(*Derivation) error, error) {
+func derivationCheck(parent *types.Header, originRaw []byte, d *Derivation, list *batchList, loaded loadedRecords, scans scanned, params *L1Params, env *StepEnv) (func(*Derivation) error, error) {
 	pinfo, err := Origin(parent)
 	if err != nil {
 		return nil, err
@@ -265,7 +260,7 @@ func derivationCheck(parent *types.Header, originRaw []byte, d *Derivation, list
 		}
 		origins[h.Number.Uint64()] = h.Time
 	}
-	l1 := &l1Records{inbox: list, seqs: loaded, before: AnyL1Block}
+	l1 := &l1Records{inbox: list, seqs: loaded, scans: scans, before: AnyL1Block}
 	return func(d *Derivation) error {
 		_, err := deriveNext(parent, pinfo, d, origins, params, l1, env)
 		return err
@@ -298,3 +293,127 @@ func (l loadedRecords) Loaded(record common.Hash) (uint64, bool) {
 }
 
 func (l loadedRecords) LoadedChannel(start uint64) common.Hash { return l.channels[start] }
+
+// ScanThreshold is how many bytes of inbox records a proof's derivation
+// carries before the prover moves the leading ones into scans (see Scan).
+const ScanThreshold = 32 << 10
+
+// scanCut moves d's leading records into scans, each at most about budget
+// bytes, when they take more than ScanThreshold: up to the record where the
+// block's channel opens, or every record for a forced advance. d then
+// resumes from the last scan. It returns the scans, to send before the
+// proof (after the loads of loaded, the channels a parted proof loads),
+// and the list index of d.Records' first record, which list holds from
+// list index start.
+func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchList, start int, pos Position, loaded loadedRecords, env *StepEnv, params *L1Params, budget int) ([]Scan, int, error) {
+	set := scanned{}
+	sizes := make([]int, len(d.Records))
+	total := 0
+	for i := range d.Records {
+		raw, _ := rlp.EncodeToBytes(&d.Records[i])
+		sizes[i] = len(raw)
+		total += len(raw)
+	}
+	if total <= ScanThreshold {
+		return nil, start, nil
+	}
+	cut := len(d.Records) // a forced advance, or a loaded channel after them: every record
+	if pos.Batch && pos != d.ParentPosition && d.Loaded == nil {
+		// The record that completes the block's channel stays, and the
+		// records from the one that opens it when they are few: the proof
+		// needs no open channel's frames then.
+		cut = len(d.Records) - 1
+		if open, _, _, err := channelOpening(list, pos, params.ChannelTimeout, recordRulesOf(params)); err == nil && open-start > 0 && open-start < cut {
+			tail := 0
+			for _, n := range sizes[open-start:] {
+				tail += n
+			}
+			if tail <= budget/2 {
+				cut = open - start
+			}
+		}
+	}
+	if cut <= 0 {
+		return nil, start, nil
+	}
+	parentRaw, err := rlp.EncodeToBytes(parent)
+	if err != nil {
+		return nil, 0, err
+	}
+	check, err := derivationCheck(parent, originRaw, d, list, loaded, set, params, env)
+	if err != nil {
+		return nil, 0, err
+	}
+	pinfo, _ := Origin(parent)
+	origins := map[uint64]uint64{}
+	scanOrigins := append([][]byte{originRaw}, d.Origins...) // a block dropped on the way may need the block's own origin
+	for _, raw := range scanOrigins {
+		h := new(types.Header)
+		if err := rlp.DecodeBytes(raw, h); err != nil {
+			return nil, 0, err
+		}
+		origins[h.Number.Uint64()] = h.Time
+	}
+	local := &l1Records{inbox: list, seqs: loaded, scans: set, before: AnyL1Block}
+	overhead := len(parentRaw) + 2_000
+	for _, o := range scanOrigins {
+		overhead += len(o)
+	}
+	var (
+		scans  []Scan
+		resume *ScanState
+	)
+	for i := 0; i < cut; {
+		size := overhead
+		if resume == nil {
+			for _, bt := range d.ParentChannel {
+				raw, _ := rlp.EncodeToBytes(&bt)
+				size += len(raw)
+			}
+		}
+		j := i
+		for j < cut && (j == i || size+sizes[j] <= budget) {
+			size += sizes[j]
+			j++
+		}
+		sc := Scan{Parent: parentRaw, Derivation: Derivation{ParentPosition: d.ParentPosition, Records: d.Records[i:j], Origins: scanOrigins, Resume: resume}}
+		if resume == nil {
+			sc.Derivation.ParentChannel, sc.Derivation.ParentOpen, sc.Derivation.ParentLoaded = d.ParentChannel, d.ParentOpen, d.ParentLoaded
+		}
+		// Where derivation stands after the scan, with every frame known;
+		// the scan sent carries the open channel's frames only if needed.
+		full := sc.Derivation
+		full.ParentTxs = d.ParentTxs
+		if resume != nil {
+			full.OpenFrames = resume.frames
+		}
+		nb, st, err := runDerivation(parent, pinfo, &full, origins, params, local, nil, true)
+		if err != nil || nb != nil {
+			return nil, 0, fmt.Errorf("scan of inbox records %d to %d after L2 block %d: %v %w", d.Records[i].Index, d.Records[j-1].Index, parent.Number, nb, err)
+		}
+		for _, add := range []func(*Derivation){func(*Derivation) {}, func(s *Derivation) { s.ParentTxs = full.ParentTxs }, func(s *Derivation) { s.OpenFrames = full.OpenFrames }} {
+			add(&sc.Derivation)
+			if _, _, err = runDerivation(parent, pinfo, &sc.Derivation, origins, params, local, nil, true); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		set[st.key(parent.Hash(), d.ParentPosition)] = true
+		scans, resume, i = append(scans, sc), st, j
+	}
+	c := *d
+	c.ParentChannel, c.ParentOpen, c.ParentLoaded = nil, 0, nil
+	c.Records, c.Resume = d.Records[cut:], resume
+	err = check(&c)
+	if errors.Is(err, ErrNeedOpenFrames) {
+		c.OpenFrames = resume.frames
+		err = check(&c)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("derivation of L2 block %d after its scans: %w", parent.Number.Uint64()+1, err)
+	}
+	*d = c
+	return scans, start + cut, nil
+}

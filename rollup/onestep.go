@@ -42,6 +42,9 @@ type StepProof struct {
 	// Derivation shows the block is the one derivation made next after
 	// the parent: from its batch, or as a forced advance.
 	Derivation Derivation
+	// Scans are the scanInbox calls the proof's derivation resumes after
+	// (Derivation.Resume), sent before it; they are not part of the step.
+	Scans []Scan `rlp:"-"`
 }
 
 // BatchTx is one inbox record's data with its number: a batcher
@@ -123,8 +126,12 @@ func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) 
 	for _, l := range logs {
 		p.Queue = append(p.Queue, ProofItem{Topics: l.Topics, Data: l.Data})
 	}
-	d, err := e.makeDerivation(nilContext(), l1, parent, oraw)
+	d, list, start, err := e.derivationOf(nilContext(), l1, parent, oraw)
 	if err != nil {
+		return nil, err
+	}
+	pos, _ := ReadPosition(e.store.Database(), number)
+	if p.Scans, _, err = scanCut(parent, oraw, d, list, start, pos, loadedRecords{}, nil, &e.cfg.Proofs, DefaultPartBudget); err != nil {
 		return nil, err
 	}
 	p.Derivation = *d

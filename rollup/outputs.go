@@ -112,6 +112,7 @@ const outputsABI = `[
 {"type":"function","name":"proveL1Headers","stateMutability":"nonpayable","inputs":[{"name":"headers","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"l1BlockHash","stateMutability":"view","inputs":[{"name":"number","type":"uint256"}],"outputs":[{"name":"","type":"bytes32"}]},
 {"type":"function","name":"loadBatch","stateMutability":"nonpayable","inputs":[{"name":"load","type":"bytes"}],"outputs":[]},
+{"type":"function","name":"scanInbox","stateMutability":"nonpayable","inputs":[{"name":"scan","type":"bytes"}],"outputs":[]},
 {"type":"function","name":"resolve","stateMutability":"nonpayable","inputs":[{"name":"index","type":"uint256"},{"name":"game","type":"uint256"}],"outputs":[]},
 {"type":"function","name":"claimBond","stateMutability":"nonpayable","inputs":[{"name":"serial","type":"uint256"}],"outputs":[]},
 {"type":"function","name":"claimGameBond","stateMutability":"nonpayable","inputs":[{"name":"serial","type":"uint256"},{"name":"game","type":"uint256"}],"outputs":[]},
@@ -179,7 +180,7 @@ func (o *Outputs) RequiredGas(input []byte) uint64 {
 			gas += proofExecGas(m.Name, args[2].([]byte), o.p.L2ChainID) / ExecGasDivisor
 		}
 		return gas
-	case "loadBatch", "proveL1Headers":
+	case "loadBatch", "proveL1Headers", "scanInbox":
 		return StepGas(len(input))
 	}
 	return 60_000

@@ -473,6 +473,11 @@ func VerifyParted(st vm.StateDB, proof *PartedProof, loRoot common.Hash, number,
 			return common.Hash{}, fmt.Errorf("load %d: %w", i, err)
 		}
 	}
+	for i := range proof.Scans {
+		if err := StoreScan(st, &proof.Scans[i], params); err != nil {
+			return common.Hash{}, fmt.Errorf("scan %d: %w", i, err)
+		}
+	}
 	var envHash, progHash common.Hash
 	for i := range proof.Parts {
 		res, err := VerifyStepPart(&proof.Parts[i], loRoot, number, envHash, progHash, before, params, st)

@@ -29,6 +29,7 @@ const DefaultPartBudget = 100_000
 // parts, in order.
 type PartedProof struct {
 	Loads []BatchLoad
+	Scans []Scan // sent after the loads
 	Parts []StepPart
 }
 
@@ -96,8 +97,11 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 	}
 	pos, _ := ReadPosition(e.store.Database(), number)
 	env.ParentPosition, env.Position = d.ParentPosition, pos
-	channels, err := loadDerivation(d, list, start, pos, parent, oraw, &env, &e.cfg.Proofs, e.cfg.ChannelTimeout)
+	channels, loaded, err := loadDerivation(d, list, start, pos, parent, oraw, &env, &e.cfg.Proofs, e.cfg.ChannelTimeout)
 	if err != nil {
+		return nil, err
+	}
+	if proof.Scans, _, err = scanCut(parent, oraw, d, list, start, pos, loaded, &env, &e.cfg.Proofs, budget); err != nil {
 		return nil, err
 	}
 	for _, channel := range channels {

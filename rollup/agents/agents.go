@@ -286,6 +286,7 @@ func (a *Agent) prepare(after, upTo uint64) {
 // and parts of a parted one.
 type readyProof struct {
 	single []byte
+	scans  []rollup.Scan // sent before single
 	parted *rollup.PartedProof
 }
 
@@ -308,7 +309,7 @@ func (a *Agent) buildProof(n uint64) (*readyProof, error) {
 		return nil, err
 	}
 	if len(raw) <= a.budget() && rollup.ExecGas(proof.Txs, proof.Queue, a.cfg.Node.Config().L2ChainID) <= rollup.PartExecBudget {
-		return &readyProof{single: raw}, nil
+		return &readyProof{single: raw, scans: proof.Scans}, nil
 	}
 	parted, err := a.cfg.Node.StepParts(n, a.budget())
 	if err != nil {
@@ -378,6 +379,7 @@ func (a *Agent) defend(ctx context.Context, o rollup.OutputInfo, g *rollup.GameI
 			}
 		}
 		if proof.single != nil {
+			a.sendScans(ctx, key, proof.scans)
 			a.send(ctx, "step-"+key, "step", nil, index, game, proof.single)
 			return nil
 		}
@@ -395,11 +397,20 @@ func (a *Agent) stepInParts(ctx context.Context, key string, o rollup.OutputInfo
 		raw, _ := rlp.EncodeToBytes(&l)
 		a.send(ctx, fmt.Sprintf("load-%s-%d", key, i), "loadBatch", nil, raw)
 	}
+	a.sendScans(ctx, key, proof.Scans)
 	for i, p := range proof.Parts {
 		raw, _ := rlp.EncodeToBytes(&p)
 		a.send(ctx, fmt.Sprintf("part-%s-%d", key, i), "stepPart", nil, big.NewInt(int64(o.Index)), big.NewInt(int64(g.Number)), raw)
 	}
 	a.sent["step-"+key] = true
+}
+
+// sendScans sends the scanInbox calls a proof's derivation resumes after.
+func (a *Agent) sendScans(ctx context.Context, key string, scans []rollup.Scan) {
+	for i := range scans {
+		raw, _ := rlp.EncodeToBytes(&scans[i])
+		a.send(ctx, fmt.Sprintf("scan-%s-%d", key, i), "scanInbox", nil, raw)
+	}
 }
 
 func (a *Agent) respond(ctx context.Context, o rollup.OutputInfo, g *rollup.GameInfo) error {
@@ -438,7 +449,7 @@ func (a *Agent) send(ctx context.Context, key, method string, value *big.Int, ar
 		return
 	}
 	gas := uint64(300_000)
-	if method == "step" || method == "stepPart" || method == "loadBatch" || method == "proveL1Headers" {
+	if method == "step" || method == "stepPart" || method == "loadBatch" || method == "proveL1Headers" || method == "scanInbox" {
 		gas = rollup.MaxCalldataGas(len(data)) + rollup.NewOutputs(a.cfg.Node.Config().Proofs).RequiredGas(data)
 	}
 	tx, err := ethtx.Send(ctx, a.cfg.L1, a.cfg.Key, rollup.OutputsAddress, value, data, gas)

@@ -93,8 +93,8 @@ const (
 	// however little it holds, so an idle chain's empty blocks gather
 	// longer before one is posted, as OP Stack batchers let blobs fill.
 	DefaultBlobChannelDuration = 4 * time.Second
-	DefaultMaxTxData           = 120_000 // under the L1's 128 KiB transaction limit
-	DefaultMaxPendingBytes     = 8 << 20 // one channel: a batch must stay under batch.MaxChannelSize
+	DefaultMaxTxData           = rollup.MaxInboxData // under the L1's 128 KiB transaction limit
+	DefaultMaxPendingBytes     = 8 << 20             // one channel: a batch must stay under batch.MaxChannelSize
 )
 
 // Batcher posts the sequencer's blocks to the L1 batch inbox: it gathers
@@ -167,6 +167,7 @@ func New(cfg Config) (*Batcher, error) {
 	if cfg.MaxTxData <= 0 {
 		cfg.MaxTxData = DefaultMaxTxData
 	}
+	cfg.MaxTxData = min(cfg.MaxTxData, rollup.MaxInboxData)
 	if _, err := rollup.ParseDA(string(cfg.DA)); err != nil {
 		return nil, err
 	}

@@ -328,6 +328,13 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 			continue
 		}
 		data := tx.Data()
+		if len(data) > rollup.MaxInboxData {
+			// The inbox records nothing of it: derivation drops it too.
+			if live {
+				d.drop(rollup.DropInboxSize, block.NumberU64(), nil)
+			}
+			continue
+		}
 		if kept, drop, err := rollup.OffChainData(ctx, d.dac, d.das, d.cfg.L2ChainID, data); drop != "" {
 			if live {
 				d.drop(drop, block.NumberU64(), err)

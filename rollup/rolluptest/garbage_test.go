@@ -95,6 +95,34 @@ func TestActionGarbageInInbox(t *testing.T) {
 	}
 }
 
+// A batcher transaction with more calldata than the inbox records
+// (MaxInboxData, so that a proof can carry any record in one L1
+// transaction) is dropped whole, a real batch in it too.
+func TestActionInboxDropsOversizedCalldata(t *testing.T) {
+	s, ctx := Start(t, Options{})
+	seq := Dial(t, s.Sequencer.RPCURL())
+	Must[*types.Transaction](t)(s.SendL2(ctx, seq, chain.DevKey(1), chain.DevAddress(2), Ether(1)))
+	b := Must[*types.Block](t)(s.Sequence(ctx))
+	bt := &batch.Batch{Blocks: []batch.Block{{Number: 1, Time: b.Time(), Origin: Must[rollup.L1Info](t)(rollup.Origin(b.Header())).Number, Txs: b.Transactions()}}}
+	copy(bt.ParentCheck[:], b.ParentHash().Bytes())
+	good := batch.Frame{ID: batch.ChannelID{1}, Data: Must[[]byte](t)(batch.Compress(Must[[]byte](t)(batch.Encode(bt, big.NewInt(int64(s.Config.L2ChainID)))))), IsLast: true}
+	padding := batch.Frame{ID: batch.ChannelID{2}, Number: 5, Data: make([]byte, rollup.MaxInboxData)} // a stray frame
+	PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(good, padding))
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if s.Verifier.Deriver().DropStats()[rollup.DropInboxSize] != 1 || s.Verifier.SafeHead().Number.Sign() != 0 {
+		t.Fatalf("oversized calldata was read: %v, safe head %d", s.Verifier.Deriver().DropStats(), s.Verifier.SafeHead().Number)
+	}
+	PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(good))
+	if err := Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if s.Verifier.SafeHead().Number.Uint64() != 1 {
+		t.Fatal("the batch alone was not derived")
+	}
+}
+
 // FuzzInboxData posts arbitrary bytes to the inbox from the batcher: derivation
 // must never fail or halt: it reads every L1 block, and the only blocks it
 // makes are the empty ones of the sequencing-window rule (the sequencer in

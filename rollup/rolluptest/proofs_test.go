@@ -1,14 +1,17 @@
 package rolluptest
 
 import (
+	"bytes"
 	"math/big"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rollup/agents"
+	"github.com/cairn-dev/cairn/rollup/batch"
 )
 
 // A challenger disputes a true output whose blocks came in blobs, through
@@ -47,6 +50,45 @@ func TestActionFalseChallengeLosesToPartedProof(t *testing.T) {
 	moves := st.proposer.Moves()
 	if moves["loadBatch"] != 1 || moves["stepPart"] < 2 || moves["step"] != 0 {
 		t.Fatalf("the proposer did not prove in parts: %v", moves)
+	}
+}
+
+// The batcher key posts 200 KB that derivation drops before a block's
+// batch, and a channel it never completes. The block's proof would carry
+// all of it, past what one L1 transaction holds: before scans, an honest
+// proposer could not prove the block, and a challenger disputing its true
+// output there won. Now the proposer scans the junk in bounded calls
+// (scanInbox), proves the block from where the last scan left derivation,
+// in one step and in parts, and wins.
+func TestActionFalseChallengeOverBatcherJunk(t *testing.T) {
+	for _, budget := range []int{0, 6_000} {
+		st := newStory(t, agents.Config{PartBudget: budget}, agents.Config{Dishonest: true})
+		seq := Dial(t, st.Sequencer.RPCURL())
+		if _, err := st.SendL2(st.ctx, seq, chain.DevKey(3), common.Address{1}, big.NewInt(1)); err != nil {
+			t.Fatal(err)
+		}
+		Must[*types.Block](t)(st.Sequence(st.ctx))
+		junk := bytes.Repeat([]byte{0xff}, 100_000) // no frames: dropped (rule 4)
+		PostInbox(t, st.ctx, st.System, rollup.BatcherKey(), junk)
+		PostInbox(t, st.ctx, st.System, rollup.BatcherKey(), batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0xee}, Data: junk[:20_000]}))
+		PostInbox(t, st.ctx, st.System, rollup.BatcherKey(), junk)
+		if err := st.Batch(st.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := Derive(st.ctx, st.Verifier); err != nil {
+			t.Fatal(err)
+		}
+		if st.Verifier.SafeHead().Number.Uint64() != 1 {
+			t.Fatalf("safe head %d after the batch, want 1", st.Verifier.SafeHead().Number)
+		}
+		st.round()
+		out := st.play(1)
+		if out == nil || out.Status != rollup.OutputDefended {
+			t.Fatalf("budget %d: true output lost: %+v (moves %v)", budget, out, st.proposer.Moves())
+		}
+		if moves := st.proposer.Moves(); moves["scanInbox"] < 2 || moves["step"]+moves["stepPart"] == 0 {
+			t.Fatalf("budget %d: the proposer did not scan the junk: %v", budget, moves)
+		}
 	}
 }
 

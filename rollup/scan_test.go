@@ -1,0 +1,74 @@
+package rollup_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/rlp"
+
+	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/rolluptest"
+)
+
+// The batcher posts 200 KB that derivation drops before a block's batch.
+// The block's proof resumes from scans of it (Scan), and holds only once
+// they are stored; a scan that reaches the batch, which would let a proof
+// resume past the block derivation made, is refused.
+func TestScansOfDroppedDataBeforeABlock(t *testing.T) {
+	s, ctx := rolluptest.Start(t, rolluptest.Options{})
+	b := transferBlock(t, s, 0)
+	junk := bytes.Repeat([]byte{0xff}, 100_000)
+	for range 2 {
+		rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), junk)
+	}
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	p := rolluptest.Must[*rollup.StepProof](t)(s.Verifier.StepProof(b.NumberU64()))
+	if len(p.Scans) != 2 || p.Derivation.Resume == nil {
+		t.Fatalf("%d scans, resume %v: want the two junk records scanned", len(p.Scans), p.Derivation.Resume)
+	}
+	if raw := rolluptest.Must[[]byte](t)(rlp.EncodeToBytes(p)); len(raw) > rollup.DefaultPartBudget {
+		t.Fatalf("the proof after its scans is %d bytes", len(raw))
+	}
+	l1State := rolluptest.Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+	pre := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), b.NumberU64()-1))
+	post := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), b.NumberU64()))
+	if _, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, l1State); !errors.Is(err, rollup.ErrBadProof) {
+		t.Fatalf("resumed from scans never stored: %v", err)
+	}
+	scanned := l1State.Copy()
+	for i := range p.Scans {
+		if err := rollup.StoreScan(scanned, &p.Scans[i], &s.Config.Proofs); err != nil {
+			t.Fatalf("scan %d: %v", i, err)
+		}
+	}
+	if got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, scanned); err != nil || got != post.Root() {
+		t.Fatalf("the proof after its scans: %v", err)
+	}
+	parts := rolluptest.Must[*rollup.PartedProof](t)(s.Verifier.StepParts(b.NumberU64(), 6_000))
+	if len(parts.Scans) != 2 {
+		t.Fatalf("the parted proof has %d scans, want 2", len(parts.Scans))
+	}
+	if got, err := rollup.VerifyParted(l1State.Copy(), parts, pre.Root(), b.NumberU64(), rollup.AnyL1Block, &s.Config.Proofs); err != nil || got != post.Root() {
+		t.Fatalf("the parted proof after its scans: %v", err)
+	}
+	// A scan on to the batch's record: derivation makes the block there.
+	last := p.Scans[len(p.Scans)-1]
+	last.Derivation.Records = append(append([]rollup.BatchTx{}, last.Derivation.Records...), p.Derivation.Records...)
+	if err := rollup.StoreScan(scanned, &last, &s.Config.Proofs); !errors.Is(err, rollup.ErrBadProof) {
+		t.Fatalf("a scan over the block's batch: %v", err)
+	}
+	// The proof resuming from the second scan's state with the first's
+	// records skipped, or from the first scan's state, fails.
+	skip := *rolluptest.Must[*rollup.StepProof](t)(decodeProof(p))
+	skip.Derivation.Resume.Next--
+	if _, err := rollup.VerifyStep(&skip, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, scanned); !errors.Is(err, rollup.ErrBadProof) {
+		t.Fatalf("a resume state no scan stored: %v", err)
+	}
+}
