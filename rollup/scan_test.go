@@ -3,9 +3,11 @@ package rollup_test
 import (
 	"bytes"
 	"errors"
+	"math/big"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/cairn-dev/cairn/rollup"
@@ -71,4 +73,29 @@ func TestScansOfDroppedDataBeforeABlock(t *testing.T) {
 	if _, err := rollup.VerifyStep(&skip, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, scanned); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a resume state no scan stored: %v", err)
 	}
+}
+
+// FuzzScanInbox feeds arbitrary scanInbox input to an outputs contract
+// over an empty inbox: it must never panic, and a scan of records the
+// inbox does not hold, or from a state no scan stored, stores nothing.
+func FuzzScanInbox(f *testing.F) {
+	parent := rolluptest.Must[[]byte](&testing.T{})(rlp.EncodeToBytes(&types.Header{Number: big.NewInt(1), Difficulty: new(big.Int)}))
+	for _, sc := range []rollup.Scan{
+		{Parent: parent},
+		{Parent: parent, Derivation: rollup.Derivation{Records: []rollup.BatchTx{{Index: 0, Data: []byte{0xff}}}}},
+		{Parent: parent, Derivation: rollup.Derivation{ParentPosition: rollup.Position{L1: 3, Batch: true}, Resume: &rollup.ScanState{Next: 1, Block: 2, Open: true, Frames: 1, Size: 3}, OpenFrames: [][]byte{{1, 2, 3}}}},
+	} {
+		f.Add(rolluptest.Must[[]byte](&testing.T{})(rlp.EncodeToBytes(&sc)))
+	}
+	params := &rollup.L1Params{L2ChainID: 901, SeqWindow: 10, ChannelTimeout: 5}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var sc rollup.Scan
+		if rlp.DecodeBytes(in, &sc) != nil {
+			return
+		}
+		st := rolluptest.Must[*state.StateDB](t)(state.New(types.EmptyRootHash, state.NewDatabaseForTesting()))
+		if err := rollup.StoreScan(st, &sc, params); err == nil {
+			t.Fatalf("a scan over an empty inbox was stored: %+v", sc)
+		}
+	})
 }
