@@ -46,6 +46,7 @@ var Attacks = map[string]struct {
 	"forged-header":         {"headers signed by under 2/3 of the trusted power (a quarter; a half skipping to a set of its own), with bad signatures, by strangers, or from expired trust: the light client refuses each", attackForgedHeader},
 	"withhold-data":         {"a proposer posts a false output stealing the deposits while the data to challenge it is withheld: with blobs the challenger wins; with a colluding committee the theft succeeds (the validium risk); sampling light nodes reject the withholder", attackWithholdData},
 	"censoring-sequencer":   {"the optimistic rollup's sequencer ignores a user's transaction forced through L1: it goes in after the sequencing window anyway", attackCensoringSequencer},
+	"batcher-junk":          {"the batcher key posts 200 KB that derivation drops before a block's batch, and a dishonest challenger drives the game to that block: the proposer scans the junk and proves the block", attackBatcherJunk},
 	"rollup-same-keys":      {"the same colluders as the sequencer, batcher and proposer of the optimistic rollup post a false output: the fraud proof defeats them", attackRollupSameKeys},
 }
 

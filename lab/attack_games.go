@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -295,5 +296,64 @@ func attackReproveGrief(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "outcome as promised: a proof stands while its output does; nobody can restart another's wait")
+	return nil
+}
+
+// attackBatcherJunk: the holder of the rollup's batcher key posts 200 KB
+// that derivation drops before a block's batch, and a dishonest challenger
+// drives the game over a true output to that block. Every record after
+// the parent goes into the block's proof, so before scans the proof did
+// not fit one L1 transaction and the honest proposer lost; now it reads
+// the junk in bounded scanInbox calls first, proves the block and wins.
+func attackBatcherJunk(ctx context.Context, out io.Writer) error {
+	batcherKey := chain.DevKey(6)
+	a, err := newArenaWith(ctx, out, rolluptest.Options{BatcherKey: batcherKey}, agents.Config{}, agents.Config{Dishonest: true})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	fmt.Fprintln(out, "   the attackers hold the batcher key (key 6, shown as griefer) and challenge (key 9); the honest proposer uses key 8")
+	fmt.Fprintln(out, "1. the sequencer makes a block with a transfer; before its batch, the batcher key posts 200 KB that derivation drops")
+	seq, err := ethclient.Dial(a.Sequencer.RPCURL())
+	if err != nil {
+		return err
+	}
+	defer seq.Close()
+	if _, err := ethtx.Send(ctx, seq, userKey, common.Address{0x55}, big.NewInt(1), nil, 21_000); err != nil {
+		return err
+	}
+	if _, err := a.Sequence(ctx); err != nil {
+		return err
+	}
+	junk := bytes.Repeat([]byte{0xff}, 100_000) // no frames
+	for range 2 {
+		if err := a.roundWith(func() error {
+			_, err := ethtx.Send(ctx, a.l1, batcherKey, rollup.InboxAddress, nil, junk, 21_000+40*uint64(len(junk)))
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	if err := a.Batch(ctx); err != nil {
+		return err
+	}
+	if err := rolluptest.Derive(ctx, a.Verifier); err != nil {
+		return err
+	}
+	if err := a.round(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "2. the challenger disputes the true output and disagrees with every midpoint, down to that block")
+	res, err := a.play(1)
+	if err != nil {
+		return err
+	}
+	if res == nil || res.Status != rollup.OutputDefended {
+		return fmt.Errorf("SECURITY FAILURE: the batcher's junk made a true output unprovable: %+v", res)
+	}
+	m := a.Proposer.Moves()
+	fmt.Fprintf(out, "   the proposer read the junk in %d scanInbox calls, then proved the block on L1 (%d step, %d parts)\n", m["scanInbox"], m["step"], m["stepPart"])
+	a.balances("   balances")
+	fmt.Fprintln(out, "outcome as promised: junk from the batcher key costs the defender a few more L1 calls, not its output; the challenger's bond went to the proposer")
 	return nil
 }
