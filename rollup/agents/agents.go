@@ -308,7 +308,13 @@ func (a *Agent) buildProof(n uint64) (*readyProof, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(raw) <= a.budget() && rollup.ExecGas(proof.Txs, proof.Queue, a.cfg.Node.Config().L2ChainID) <= rollup.PartExecBudget {
+	scansFit := true // a scan carries the parent's channel inline here; in parts it is loaded
+	for i := range proof.Scans {
+		if raw, err := rlp.EncodeToBytes(&proof.Scans[i]); err != nil || len(raw) > rollup.MaxInboxData+8_000 {
+			scansFit = false
+		}
+	}
+	if scansFit && len(raw) <= a.budget() && rollup.ExecGas(proof.Txs, proof.Queue, a.cfg.Node.Config().L2ChainID) <= rollup.PartExecBudget {
 		return &readyProof{single: raw, scans: proof.Scans}, nil
 	}
 	parted, err := a.cfg.Node.StepParts(n, a.budget())
