@@ -140,18 +140,28 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 	// derivation drops a batch that does not extend the safe head.
 	// Every block is recorded: which of them derivation applies, the proof
 	// decides by rule 8 from the parent (Extends, CheckBatchBlock).
+	for _, rec := range seqRecordsOf(l.Start, b) {
+		s.Set(rec, h64(x+1))
+	}
+	lc := newLoadedChannel(run, b)
+	s.Set(loadedSlot(l.Start), lc.hash())
+	s.Set(idSlot, common.Hash{0: 2})
+	return nil
+}
+
+// seqRecordsOf is the SeqRecord of each block of batch b, loaded from
+// inbox record start.
+func seqRecordsOf(start uint64, b *batch.Batch) []common.Hash {
+	out := make([]common.Hash, len(b.Blocks))
 	for i, blk := range b.Blocks {
 		raws := sequencerRaws(blk.Txs)
 		var parent [20]byte
 		if i == 0 {
 			parent = b.ParentCheck
 		}
-		s.Set(SeqRecord(l.Start, blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws)), parent), h64(x+1))
+		out[i] = SeqRecord(start, blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws)), parent)
 	}
-	lc := newLoadedChannel(run, b)
-	s.Set(loadedSlot(l.Start), lc.hash())
-	s.Set(idSlot, common.Hash{0: 2})
-	return nil
+	return out
 }
 
 // decodeChannel decompresses and decodes a complete channel's data.

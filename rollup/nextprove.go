@@ -275,13 +275,8 @@ type loadedRecords struct {
 }
 
 func (l loadedRecords) add(start uint64, run *channelRun, b *batch.Batch) {
-	for i, blk := range b.Blocks {
-		raws := sequencerRaws(blk.Txs)
-		var parent [20]byte
-		if i == 0 {
-			parent = b.ParentCheck
-		}
-		l.records[SeqRecord(start, blk.Number, blk.Time, blk.Origin, SeqRoot(raws), uint64(len(raws)), parent)] = run.x
+	for _, rec := range seqRecordsOf(start, b) {
+		l.records[rec] = run.x
 	}
 	lc := newLoadedChannel(run, b)
 	l.channels[start] = lc.hash()
