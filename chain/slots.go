@@ -62,3 +62,12 @@ func (s Slots) Flag(k common.Hash) bool { return s.Get(k) != (common.Hash{}) }
 
 // SetFlag sets a slot to 1.
 func (s Slots) SetFlag(k common.Hash) { s.Set(k, common.Hash{31: 1}) }
+
+// SetBool writes a flag: 1 when v, else 0 (Flag reads it back).
+func (s Slots) SetBool(k common.Hash, v bool) {
+	if v {
+		s.SetFlag(k)
+	} else {
+		s.Set(k, common.Hash{})
+	}
+}

@@ -84,10 +84,7 @@ func TestAnHonestCloserIsNotPunished(t *testing.T) {
 	net := newNetwork(t, 4, 5)
 	ctx := ctxFor(t, 60*time.Second)
 	v, m := net.Nodes[0], net.Nodes[1]
-	id, err := net.Open(ctx, 0, 1, eth(1000), eth(1000))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := openPair(t, ctx, net)
 	var mu sync.Mutex
 	var held []*Message
 	m.Withhold(func(msg *Message) bool {
@@ -144,10 +141,7 @@ func TestVictimBackWithinTheWindowAnswers(t *testing.T) {
 	t.Cleanup(net.Close)
 	ctx := ctxFor(t, 30*time.Second)
 	a, b := net.Nodes[0], net.Nodes[1]
-	id, err := net.Open(ctx, 0, 1, eth(1000), eth(1000))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := openPair(t, ctx, net)
 	old := payKeepingOld(t, ctx, a, b, id)
 	if err := net.WaitFor(ctx, func() bool { return stateAt(t, b, id).Version == stateAt(t, a, id).Version }); err != nil {
 		t.Fatal(err)
@@ -176,9 +170,7 @@ func TestUpdateFloodIsBounded(t *testing.T) {
 	net := newNetwork(t, 4, 5)
 	ctx := ctxFor(t, 30*time.Second)
 	a, b := net.Nodes[0], net.Nodes[1]
-	if _, err := net.Open(ctx, 0, 1, eth(1000), eth(1000)); err != nil {
-		t.Fatal(err)
-	}
+	openPair(t, ctx, net)
 	key := chain.DevKey(9)
 	_ = a.do(func() {
 		for i := range maxEarlyUpdates + 200 {

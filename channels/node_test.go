@@ -29,6 +29,16 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
+// openPair opens a channel between nodes 0 and 1, 1,000 ETH each side.
+func openPair(t *testing.T, ctx context.Context, net *Network) common.Hash {
+	t.Helper()
+	id, err := net.Open(ctx, 0, 1, eth(1000), eth(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // balances returns a channel's state at node n as (n's, the peer's).
 func stateAt(t *testing.T, n *Node, id common.Hash) *State {
 	t.Helper()
@@ -46,10 +56,7 @@ func TestNodesPayDirectly(t *testing.T) {
 	net := newNetwork(t, 4, 5)
 	ctx := ctxFor(t, 30*time.Second)
 	a, b := net.Nodes[0], net.Nodes[1]
-	id, err := net.Open(ctx, 0, 1, eth(1000), eth(1000))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := openPair(t, ctx, net)
 	const each = 200
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*each)
@@ -159,10 +166,7 @@ func TestNodeAnswersAStaleClose(t *testing.T) {
 	net := newNetwork(t, 4, 5)
 	ctx := ctxFor(t, 30*time.Second)
 	a, b := net.Nodes[0], net.Nodes[1]
-	id, err := net.Open(ctx, 0, 1, eth(1000), eth(1000))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := openPair(t, ctx, net)
 	old := payKeepingOld(t, ctx, a, b, id)
 	// A's operator stops A's node and sends the old state by hand.
 	net.Stop(0)
@@ -196,10 +200,7 @@ func TestTowerAnswersForAnOfflineVictim(t *testing.T) {
 	t.Cleanup(net.Close)
 	ctx := ctxFor(t, 30*time.Second)
 	a, b, tower := net.Nodes[0], net.Nodes[1], net.Nodes[2]
-	id, err := net.Open(ctx, 0, 1, eth(1000), eth(1000))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := openPair(t, ctx, net)
 	old := payKeepingOld(t, ctx, a, b, id)
 	newest := stateAt(t, a, id).Version // A proposed them all: it completes first
 	if err := net.WaitFor(ctx, func() bool {

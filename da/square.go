@@ -149,6 +149,28 @@ func (s *Square) Data() []byte {
 	return out
 }
 
+// Partial is the square as a node holding only the shares keep names
+// sees it: a width-wide grid with the others nil, as Reconstruct takes it.
+func (s *Square) Partial(keep func(i, j int) bool) [][][]byte {
+	w := s.Width()
+	out := make([][][]byte, w)
+	for i := range out {
+		out[i] = make([][]byte, w)
+		for j := range out[i] {
+			if keep(i, j) {
+				out[i][j] = s.Shares[i][j]
+			}
+		}
+	}
+	return out
+}
+
+// DataQuadrant is the square with only its data quadrant held, the least
+// a node needs to rebuild it.
+func (s *Square) DataQuadrant() [][][]byte {
+	return s.Partial(func(i, j int) bool { return i < s.K && j < s.K })
+}
+
 // Proof is share (i, j)'s Merkle proof against row i's root.
 func (s *Square) Proof(i, j int) [][32]byte { return merkleProof(s.Shares[i], j) }
 
@@ -245,39 +267,31 @@ func nodeHash(l, r [32]byte) [32]byte {
 }
 
 func merkleRoot(leaves [][]byte) [32]byte {
-	level := make([][32]byte, len(leaves))
-	for i, l := range leaves {
-		level[i] = leafHash(l)
-	}
-	for len(level) > 1 {
-		var next [][32]byte
-		for i := 0; i < len(level); i += 2 {
-			if i+1 == len(level) {
-				next = append(next, level[i])
-			} else {
-				next = append(next, nodeHash(level[i], level[i+1]))
-			}
-		}
-		level = next
-	}
-	if len(level) == 0 {
-		return sha256.Sum256(nil)
-	}
-	return level[0]
+	root, _ := merkleWalk(leaves, 0)
+	return root
 }
 
 func merkleProof(leaves [][]byte, index int) [][32]byte {
+	_, proof := merkleWalk(leaves, index)
+	return proof
+}
+
+// merkleWalk builds the tree over leaves level by level and returns its
+// root and the sibling path of leaf index; no leaves have the hash of
+// nothing as their root.
+func merkleWalk(leaves [][]byte, index int) (root [32]byte, proof [][32]byte) {
+	if len(leaves) == 0 {
+		return sha256.Sum256(nil), nil
+	}
 	level := make([][32]byte, len(leaves))
 	for i, l := range leaves {
 		level[i] = leafHash(l)
 	}
-	var proof [][32]byte
 	for len(level) > 1 {
-		sib := index ^ 1
-		if sib < len(level) {
+		if sib := index ^ 1; sib < len(level) {
 			proof = append(proof, level[sib])
 		}
-		var next [][32]byte
+		next := make([][32]byte, 0, (len(level)+1)/2)
 		for i := 0; i < len(level); i += 2 {
 			if i+1 == len(level) {
 				next = append(next, level[i])
@@ -287,7 +301,7 @@ func merkleProof(leaves [][]byte, index int) [][32]byte {
 		}
 		level, index = next, index/2
 	}
-	return proof
+	return level[0], proof
 }
 
 func verifyMerkle(root [32]byte, leaf []byte, index, n int, proof [][32]byte) bool {

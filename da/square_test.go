@@ -40,29 +40,13 @@ func TestSquare(t *testing.T) {
 		if err := VerifyShare(sq.RowRoots, 0, 1, bad, sq.Proof(0, 1)); !errors.Is(err, ErrShareProof) {
 			t.Fatalf("k=%d: a tampered share verified: %v", k, err)
 		}
-		quarter := make([][][]byte, w)
-		for i := range quarter {
-			quarter[i] = make([][]byte, w)
-			for j := range quarter[i] {
-				if i < k && j < k {
-					quarter[i][j] = sq.Shares[i][j]
-				}
-			}
-		}
+		quarter := sq.DataQuadrant()
 		got, err := Reconstruct(k, quarter, sq.RowRoots, sq.ColRoots)
 		if err != nil || got.DataRoot() != sq.DataRoot() {
 			t.Fatalf("k=%d: rebuilding from the data quadrant: %v", k, err)
 		}
 		hidden := WithholdMinimal(sq)
-		rest := make([][][]byte, w)
-		for i := range rest {
-			rest[i] = make([][]byte, w)
-			for j := range rest[i] {
-				if !hidden.Hidden[[2]int{i, j}] {
-					rest[i][j] = sq.Shares[i][j]
-				}
-			}
-		}
+		rest := sq.Partial(func(i, j int) bool { return !hidden.Hidden[[2]int{i, j}] })
 		if _, err := Reconstruct(k, rest, sq.RowRoots, sq.ColRoots); !errors.Is(err, ErrUnrecover) {
 			t.Fatalf("k=%d: rebuilt without the minimal withheld block: %v", k, err)
 		}

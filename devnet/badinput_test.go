@@ -29,11 +29,7 @@ func TestBadInputOverRPC(t *testing.T) {
 	d := startDevnet(t, Config{Validators: 2, GasLimit: 10_000_000})
 	ctx := context.Background()
 	c := dial(t, d.L1RPC(0))
-	raw, err := rpc.Dial(d.L1RPC(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := c.Client()
 
 	key := chain.DevKey(3)
 	to := common.HexToAddress("0x70")
@@ -182,11 +178,7 @@ func TestPollingFilters(t *testing.T) {
 	d := startDevnet(t, Config{})
 	ctx := context.Background()
 	c := dial(t, d.L1RPC(0))
-	raw, err := rpc.Dial(d.L1RPC(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := c.Client()
 	var blockFilter, logFilter string
 	if err := raw.CallContext(ctx, &blockFilter, "eth_newBlockFilter"); err != nil {
 		t.Fatal(err)

@@ -36,18 +36,12 @@ func attackMempoolFlood(ctx context.Context, out io.Writer) error {
 	for _, k := range []*ecdsa.PrivateKey{spammer, user} {
 		alloc[crypto.PubkeyToAddress(k.PublicKey)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(10_000), big.NewInt(params.Ether))}
 	}
-	cl, err := l1.NewCluster(l1.ClusterConfig{Dir: filepath.Join(dir, "l1"), Validators: 2, Genesis: chain.Genesis{ChainID: benchChainID, Alloc: alloc},
-		BlockTime: 200 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+	cl, err := startCluster(ctx, l1.ClusterConfig{Dir: filepath.Join(dir, "l1"), Validators: 2, Genesis: chain.Genesis{ChainID: benchChainID, Alloc: alloc},
+		BlockTime: 200 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}, 2)
 	if err != nil {
 		return err
 	}
 	defer cl.Stop()
-	if err := cl.Start(); err != nil {
-		return err
-	}
-	if err := cl.WaitHeight(ctx, 2); err != nil {
-		return err
-	}
 	c, err := ethclient.DialContext(ctx, "http://"+cl.RPCAddr(0))
 	if err != nil {
 		return err

@@ -86,22 +86,13 @@ func RunDA(ctx context.Context, cfg DAConfig) (*DAResult, error) {
 			return nil, err
 		}
 		ext := time.Since(start)
-		w := sq.Width()
-		quarter := make([][][]byte, w)
-		for i := range quarter {
-			quarter[i] = make([][]byte, w)
-			for j := range quarter[i] {
-				if i < k && j < k {
-					quarter[i][j] = sq.Shares[i][j]
-				}
-			}
-		}
+		quarter := sq.DataQuadrant()
 		start = time.Now()
 		if _, err := da.Reconstruct(k, quarter, sq.RowRoots, sq.ColRoots); err != nil {
 			return nil, err
 		}
 		res.Squares = append(res.Squares, DASquare{K: k, Bytes: len(data), Extend: ext, Reconstruct: time.Since(start),
-			MinimalWithheld: (k + 1) * (k + 1), WithheldShareOfTotal: float64((k+1)*(k+1)) / float64(w*w)})
+			MinimalWithheld: (k + 1) * (k + 1), WithheldShareOfTotal: float64((k+1)*(k+1)) / float64(4*k*k)})
 		srv := da.WithholdMinimal(sq)
 		for _, s := range cfg.Samples {
 			if err := ctx.Err(); err != nil {

@@ -109,17 +109,11 @@ func RunL1(ctx context.Context, cfg L1Config) (*L1Result, error) {
 	w := newWorkload(cfg)
 	genesis := chain.Genesis{ChainID: benchChainID, GasLimit: 200_000_000, Alloc: w.alloc}
 
-	cl, err := l1.NewCluster(l1.ClusterConfig{Dir: dir, Validators: cfg.Validators, Genesis: genesis, BlockTime: cfg.BlockTime, BlockGap: cfg.BlockGap, Log: cfg.Log})
+	cl, err := startCluster(ctx, l1.ClusterConfig{Dir: dir, Validators: cfg.Validators, Genesis: genesis, BlockTime: cfg.BlockTime, BlockGap: cfg.BlockGap, Log: cfg.Log}, 2)
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Stop()
-	if err := cl.Start(); err != nil {
-		return nil, err
-	}
-	if err := cl.WaitHeight(ctx, 2); err != nil {
-		return nil, err
-	}
 	fmt.Fprintf(cfg.Out, "L1: %d validators, %d senders, %d signed transfers, %s\n", cfg.Validators, cfg.Senders, cfg.Transfers, w.driver())
 
 	urls := make([]string, cfg.Validators)
@@ -421,4 +415,22 @@ func baseline(g chain.Genesis, keys []*ecdsa.PrivateKey, n int) (withSigs, noSig
 	}
 	withSigs, err = run(true)
 	return
+}
+
+// startCluster starts an L1 of cfg and waits until every node reaches
+// height; on an error nothing is left running.
+func startCluster(ctx context.Context, cfg l1.ClusterConfig, height uint64) (*l1.Cluster, error) {
+	cl, err := l1.NewCluster(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.Start(); err != nil {
+		cl.Stop()
+		return nil, err
+	}
+	if err := cl.WaitHeight(ctx, height); err != nil {
+		cl.Stop()
+		return nil, err
+	}
+	return cl, nil
 }

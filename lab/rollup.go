@@ -132,18 +132,12 @@ func RunRollup(ctx context.Context, cfg RollupConfig) (*RollupResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := l1.NewCluster(l1.ClusterConfig{Dir: filepath.Join(dir, "l1"), Validators: 1, Genesis: chain.Genesis{ChainID: benchChainID, Alloc: l1Alloc},
-		BlockTime: 200 * time.Millisecond, System: system, Log: cfg.Log})
+	cl, err := startCluster(ctx, l1.ClusterConfig{Dir: filepath.Join(dir, "l1"), Validators: 1, Genesis: chain.Genesis{ChainID: benchChainID, Alloc: l1Alloc},
+		BlockTime: 200 * time.Millisecond, System: system, Log: cfg.Log}, 1)
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Stop()
-	if err := cl.Start(); err != nil {
-		return nil, err
-	}
-	if err := cl.WaitHeight(ctx, 1); err != nil {
-		return nil, err
-	}
 	l1c, err := ethclient.DialContext(ctx, "http://"+cl.RPCAddr(0))
 	if err != nil {
 		return nil, err

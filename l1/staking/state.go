@@ -13,8 +13,7 @@ import (
 
 // State is the part of the EVM state the staking module uses.
 type State interface {
-	GetState(common.Address, common.Hash) common.Hash
-	SetState(common.Address, common.Hash, common.Hash) common.Hash
+	chain.SlotState
 	GetBalance(common.Address) *uint256.Int
 	AddBalance(common.Address, *uint256.Int, tracing.BalanceChangeReason) uint256.Int
 	SubBalance(common.Address, *uint256.Int, tracing.BalanceChangeReason) uint256.Int
@@ -104,14 +103,14 @@ func (d db) load(op common.Address) *Validator {
 		Stake:           d.Big(vkey(op, "stake")),
 		Shares:          d.Big(vkey(op, "shares")),
 		Commission:      d.U64(vkey(op, "commission")),
-		Jailed:          d.U64(vkey(op, "jailed")) != 0,
+		Jailed:          d.Flag(vkey(op, "jailed")),
 		JailedUntil:     d.U64(vkey(op, "jailedUntil")),
 		Missed:          d.U64(vkey(op, "missed")),
 		WindowStart:     d.U64(vkey(op, "window")),
 		Power:           int64(d.U64(vkey(op, "power"))),
 		Unbonding:       d.Big(vkey(op, "ubd.stake")),
 		UnbondingShares: d.Big(vkey(op, "ubd.shares")),
-		Tombstoned:      d.U64(vkey(op, "tomb")) != 0,
+		Tombstoned:      d.Flag(vkey(op, "tomb")),
 	}
 	copy(v.PubKey[:], d.Get(vkey(op, "pub")).Bytes())
 	return v
@@ -123,11 +122,7 @@ func (d db) save(v *Validator) {
 	d.SetBig(vkey(op, "stake"), v.Stake)
 	d.SetBig(vkey(op, "shares"), v.Shares)
 	d.SetU64(vkey(op, "commission"), v.Commission)
-	jailed := uint64(0)
-	if v.Jailed {
-		jailed = 1
-	}
-	d.SetU64(vkey(op, "jailed"), jailed)
+	d.SetBool(vkey(op, "jailed"), v.Jailed)
 	d.SetU64(vkey(op, "jailedUntil"), v.JailedUntil)
 	d.SetU64(vkey(op, "missed"), v.Missed)
 	d.SetU64(vkey(op, "window"), v.WindowStart)
@@ -136,11 +131,7 @@ func (d db) save(v *Validator) {
 		d.SetBig(vkey(op, "ubd.stake"), v.Unbonding)
 		d.SetBig(vkey(op, "ubd.shares"), v.UnbondingShares)
 	}
-	tomb := uint64(0)
-	if v.Tombstoned {
-		tomb = 1
-	}
-	d.SetU64(vkey(op, "tomb"), tomb)
+	d.SetBool(vkey(op, "tomb"), v.Tombstoned)
 }
 
 // Delegations: shares of a delegator in a validator.
