@@ -26,12 +26,12 @@ var Attacks = map[string]struct {
 	Summary string
 	Run     func(ctx context.Context, out io.Writer) error
 }{
-	"invalid-output":        {"a proposer posts a false output to withdraw 1,000 ETH that was never deposited", attackInvalidOutput},
+	"invalid-output":        {"a proposer posts a false output to withdraw 1,000 ETH that was never deposited", forging(rolluptest.Options{}, attackInvalidOutput)},
 	"false-challenge":       {"a challenger disputes a true output and disagrees with every step", attackFalseChallenge},
 	"silent-party":          {"the proposer of a false output stops answering in its dispute game", attackSilentParty},
-	"self-challenge":        {"a proposer challenges its own false output at once, to lock honest challengers out", attackSelfChallenge},
-	"future-output":         {"a proposer posts an output for an L2 block that L1 data does not give yet", attackFutureOutput},
-	"unsettled-base":        {"a proposer posts two false outputs and withdraws against the second while the first is disputed", attackUnsettledBase},
+	"self-challenge":        {"a proposer challenges its own false output at once, to lock honest challengers out", forging(rolluptest.Options{}, attackSelfChallenge)},
+	"future-output":         {"a proposer posts an output for an L2 block that L1 data does not give yet", forging(rolluptest.Options{}, attackFutureOutput)},
+	"unsettled-base":        {"a proposer posts two false outputs and withdraws against the second while the first is disputed", forging(rolluptest.Options{}, attackUnsettledBase)},
 	"reprove-grief":         {"a griefer re-proves a user's withdrawal to restart its challenge window", attackReproveGrief},
 	"noncanonical-root":     {"the ZK operator submits its new root plus the field modulus, which the proof cannot tell apart", attackNoncanonicalRoot},
 	"exit-spam":             {"a spammer floods the ZK rollup's priority queue to force its exit mode", attackExitSpam},
@@ -47,7 +47,7 @@ var Attacks = map[string]struct {
 	"withhold-data":         {"a proposer posts a false output stealing the deposits while the data to challenge it is withheld: with blobs the challenger wins; with a colluding committee the theft succeeds (the validium risk); sampling light nodes reject the withholder", attackWithholdData},
 	"censoring-sequencer":   {"the optimistic rollup's sequencer ignores a user's transaction forced through L1: it goes in after the sequencing window anyway", attackCensoringSequencer},
 	"batcher-junk":          {"the batcher key posts 200 KB that derivation drops before a block's batch, and a dishonest challenger drives the game to that block: the proposer scans the junk and proves the block", attackBatcherJunk},
-	"rollup-same-keys":      {"the same colluders as the sequencer, batcher and proposer of the optimistic rollup post a false output: the fraud proof defeats them", attackRollupSameKeys},
+	"rollup-same-keys":      {"the same colluders as the sequencer, batcher and proposer of the optimistic rollup post a false output: the fraud proof defeats them", forging(rolluptest.Options{BatcherKey: attackerKey}, attackRollupSameKeys)},
 }
 
 // AttackNames returns the attacks' names in order.
@@ -217,34 +217,43 @@ func (a *arena) deposit(value *big.Int) error {
 	return a.l2Block()
 }
 
-func attackInvalidOutput(ctx context.Context, out io.Writer) error {
-	a, f, err := newForgingArena(ctx, out, rolluptest.Options{})
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	fmt.Fprintln(out, "1. a user deposits 5 ETH: the portal holds all the rollup's ETH")
+// userDeposits prints the story's first line and has the user deposit
+// 5 ETH, with an L2 block after the one that credits it.
+func (a *arena) userDeposits(line string) error {
+	fmt.Fprintln(a.out, line)
 	if err := a.deposit(ether(5)); err != nil {
 		return err
 	}
-	if err := a.l2Block(); err != nil {
+	return a.l2Block()
+}
+
+// promised ends a story whose outcome is the one the security model
+// promises: the balances, then the outcome.
+func (a *arena) promised(outcome string) error {
+	a.balances("   balances")
+	fmt.Fprintln(a.out, "outcome as promised: "+outcome)
+	return nil
+}
+
+func attackInvalidOutput(a *arena, f *forger) error {
+	if err := a.userDeposits("1. a user deposits 5 ETH: the portal holds all the rollup's ETH"); err != nil {
 		return err
 	}
 	a.balances("   balances")
-	fmt.Fprintln(out, "2. the attacker proposes an output whose message passer holds a 1,000 ETH withdrawal to itself")
+	fmt.Fprintln(a.out, "2. the attacker proposes an output whose message passer holds a 1,000 ETH withdrawal to itself")
 	if err := a.round(); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "3. the attacker proves its withdrawal against the false output (the portal checks the Merkle proof, not the truth)")
+	fmt.Fprintln(a.out, "3. the attacker proves its withdrawal against the false output (the portal checks the Merkle proof, not the truth)")
 	if err := a.proveLoot(f, 1); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "4. the challenger recomputes output 1 from L1 data, disagrees, challenges, and the game is played")
+	fmt.Fprintln(a.out, "4. the challenger recomputes output 1 from L1 data, disagrees, challenges, and the game is played")
 	if err := a.falls(1, a.round); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "   the false output was deleted: the attacker could not prove the block where its claim departs from the chain")
-	fmt.Fprintln(out, "5. after the challenge window, the attacker tries to finalize its withdrawal")
+	fmt.Fprintln(a.out, "   the false output was deleted: the attacker could not prove the block where its claim departs from the chain")
+	fmt.Fprintln(a.out, "5. after the challenge window, the attacker tries to finalize its withdrawal")
 	if err := rounds(rollup.DevFinalizationPeriod, a.round); err != nil {
 		return err
 	}
@@ -253,7 +262,7 @@ func attackInvalidOutput(ctx context.Context, out io.Writer) error {
 	}
 	a.balances("   balances")
 	a.cost("its 1 ETH bond, lost to the challenger, and its gas")
-	fmt.Fprintln(out, "outcome as promised: theft failed, the false output was removed, the proposer's bond went to the challenger")
+	fmt.Fprintln(a.out, "outcome as promised: theft failed, the false output was removed, the proposer's bond went to the challenger")
 	return nil
 }
 
@@ -284,9 +293,7 @@ func attackFalseChallenge(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("the game ended without the one-step proof: %v", a.Proposer.Moves())
 	}
 	fmt.Fprintf(out, "   the proposer bisected (%d moves) to one block and proved it on L1 by re-executing it from a witness\n", a.Proposer.Moves()["defend"])
-	a.balances("   balances")
-	fmt.Fprintln(out, "outcome as promised: the true output stands, the challenger's bond went to the proposer")
-	return nil
+	return a.promised("the true output stands, the challenger's bond went to the proposer")
 }
 
 func attackSilentParty(ctx context.Context, out io.Writer) error {
@@ -306,9 +313,7 @@ func attackSilentParty(ctx context.Context, out io.Writer) error {
 	if err := a.falls(1, a.round); err != nil {
 		return err
 	}
-	a.balances("   balances")
-	fmt.Fprintln(out, "outcome as promised: the silent party lost on time, its output was removed and its bond paid to the challenger")
-	return nil
+	return a.promised("the silent party lost on time, its output was removed and its bond paid to the challenger")
 }
 
 func shortErr(err error) string {

@@ -74,11 +74,7 @@ func withholdRun(ctx context.Context, out io.Writer, mode rollup.DA) error {
 		return err
 	}
 	defer a.close()
-	fmt.Fprintln(out, "1. a user deposits 5 ETH and pays on L2; the batcher posts the blocks")
-	if err := a.deposit(ether(5)); err != nil {
-		return err
-	}
-	if err := a.l2Block(); err != nil {
+	if err := a.userDeposits("1. a user deposits 5 ETH and pays on L2; the batcher posts the blocks"); err != nil {
 		return err
 	}
 	if mode == rollup.DACommittee {

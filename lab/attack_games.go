@@ -56,6 +56,19 @@ func newForgingArena(ctx context.Context, out io.Writer, opts rolluptest.Options
 	return a, f, err
 }
 
+// forging is an attack told by story on a forging arena (above), closed
+// when the story ends.
+func forging(opts rolluptest.Options, story func(a *arena, f *forger) error) func(context.Context, io.Writer) error {
+	return func(ctx context.Context, out io.Writer) error {
+		a, f, err := newForgingArena(ctx, out, opts)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		return story(a, f)
+	}
+}
+
 // proveLoot sends the proof of f's withdrawal against output i with the
 // forged preimage; the next round mines it.
 func (a *arena) proveLoot(f *forger, i uint64) error {
@@ -93,103 +106,80 @@ func (a *arena) send(key string, to common.Address, value *big.Int, data []byte)
 	return nil
 }
 
-func attackSelfChallenge(ctx context.Context, out io.Writer) error {
-	a, f, err := newForgingArena(ctx, out, rolluptest.Options{})
-	if err != nil {
+func attackSelfChallenge(a *arena, f *forger) error {
+	if err := a.userDeposits("1. a user deposits 5 ETH: the portal holds all the rollup's ETH"); err != nil {
 		return err
 	}
-	defer a.close()
-	fmt.Fprintln(out, "1. a user deposits 5 ETH: the portal holds all the rollup's ETH")
-	if err := a.deposit(ether(5)); err != nil {
-		return err
-	}
-	if err := a.l2Block(); err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "2. the attacker proposes a false output holding a 1,000 ETH withdrawal to itself and, in the same L1 block, challenges it itself")
+	fmt.Fprintln(a.out, "2. the attacker proposes a false output holding a 1,000 ETH withdrawal to itself and, in the same L1 block, challenges it itself")
 	challenge, _ := rollup.OutputsABI.Pack("challenge", big.NewInt(1))
 	if err := a.roundWith(func() error { return a.send("challenge", rollup.OutputsAddress, ether(1), challenge) }); err != nil {
 		return err
 	}
-	o, err := rollup.L1View{C: a.l1}.Output(ctx, 1)
+	o, err := rollup.L1View{C: a.l1}.Output(a.ctx, 1)
 	if err != nil {
 		return err
 	}
 	if o.Games != 1 {
 		return fmt.Errorf("the self-challenge did not open a game: %+v", o)
 	}
-	fmt.Fprintln(out, "3. the attacker proves its withdrawal; it will defend its own game once and never answer as its challenger")
+	fmt.Fprintln(a.out, "3. the attacker proves its withdrawal; it will defend its own game once and never answer as its challenger")
 	if err := a.proveLoot(f, 1); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "4. the honest challenger is not locked out: every challenge opens a game of its own, and one lost game removes the output")
+	fmt.Fprintln(a.out, "4. the honest challenger is not locked out: every challenge opens a game of its own, and one lost game removes the output")
 	if err := a.falls(1, a.round); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "   the false output was deleted after the challenger's game (the challenger opened %d game)\n", a.Challenger.Moves()["challenge"])
-	fmt.Fprintln(out, "5. the attacker tries to finalize its withdrawal")
+	fmt.Fprintf(a.out, "   the false output was deleted after the challenger's game (the challenger opened %d game)\n", a.Challenger.Moves()["challenge"])
+	fmt.Fprintln(a.out, "5. the attacker tries to finalize its withdrawal")
 	if err := a.finalizeLoot(f); err != nil {
 		return err
 	}
-	a.balances("   balances")
-	fmt.Fprintln(out, "outcome as promised: a self-challenge protects nothing; the output fell to the honest challenger's own game")
-	return nil
+	return a.promised("a self-challenge protects nothing; the output fell to the honest challenger's own game")
 }
 
-func attackFutureOutput(ctx context.Context, out io.Writer) error {
-	a, f, err := newForgingArena(ctx, out, rolluptest.Options{})
-	if err != nil {
-		return err
-	}
-	defer a.close()
+func attackFutureOutput(a *arena, f *forger) error {
 	// The attacker's proposer plays its games (with made-up roots) but
 	// proposes nothing on its own.
 	a.Proposer.Close()
 	a.Proposer = agents.NewProposer(agents.Config{Node: a.Verifier, L1: a.l1, Key: attackerKey, Manual: true, Interval: 1 << 20,
 		Lie: f.lie, Log: slog.New(slog.DiscardHandler)})
-	fmt.Fprintln(out, "1. the rollup makes a few blocks")
+	fmt.Fprintln(a.out, "1. the rollup makes a few blocks")
 	if err := a.blocks(3); err != nil {
 		return err
 	}
 	head := a.Verifier.SafeHead().Number.Uint64()
-	fmt.Fprintf(out, "2. the attacker proposes an output for L2 block %d, 2^40 past the last output\n", uint64(1)<<40)
+	fmt.Fprintf(a.out, "2. the attacker proposes an output for L2 block %d, 2^40 past the last output\n", uint64(1)<<40)
 	far, _ := rollup.OutputsABI.Pack("proposeOutput", uint64(1)<<40, common.Hash{0xfa, 0x4e})
-	if _, err := ethtx.Send(ctx, a.l1, attackerKey, rollup.OutputsAddress, ether(1), far, 0); err == nil {
+	if _, err := ethtx.Send(a.ctx, a.l1, attackerKey, rollup.OutputsAddress, ether(1), far, 0); err == nil {
 		if err := a.round(); err != nil {
 			return err
 		}
-		if outs, _ := (rollup.L1View{C: a.l1}).Outputs(ctx); len(outs) > 1 {
+		if outs, _ := (rollup.L1View{C: a.l1}).Outputs(a.ctx); len(outs) > 1 {
 			return fmt.Errorf("SECURITY FAILURE: an output 2^40 blocks ahead was accepted")
 		}
 	} else {
-		fmt.Fprintf(out, "   refused: %v\n", shortErr(err))
+		fmt.Fprintf(a.out, "   refused: %v\n", shortErr(err))
 	}
 	target := head + 1000
-	fmt.Fprintf(out, "3. it proposes one for L2 block %d, 1,000 past the chain's head (%d), with a root of its own making\n", target, head)
+	fmt.Fprintf(a.out, "3. it proposes one for L2 block %d, 1,000 past the chain's head (%d), with a root of its own making\n", target, head)
 	near, _ := rollup.OutputsABI.Pack("proposeOutput", target, common.Hash{0xfa, 0x4e})
 	if err := a.roundWith(func() error { return a.send("proposeOutput", rollup.OutputsAddress, ether(1), near) }); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "4. the challenger disputes it: L1 data before the output gives no such block; the attacker answers with made-up midpoints")
+	fmt.Fprintln(a.out, "4. the challenger disputes it: L1 data before the output gives no such block; the attacker answers with made-up midpoints")
 	if err := a.falls(1, a.round); err != nil {
 		return err
 	}
-	a.balances("   balances")
-	fmt.Fprintln(out, "outcome as promised: an output ahead of L1 data is disputed and removed, and cannot block later proposals")
-	return nil
+	return a.promised("an output ahead of L1 data is disputed and removed, and cannot block later proposals")
 }
 
-func attackUnsettledBase(ctx context.Context, out io.Writer) error {
-	a, f, err := newForgingArena(ctx, out, rolluptest.Options{})
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	fmt.Fprintln(out, "1. a user deposits 5 ETH")
+func attackUnsettledBase(a *arena, f *forger) error {
+	fmt.Fprintln(a.out, "1. a user deposits 5 ETH")
 	if err := a.deposit(ether(5)); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "2. the attacker proposes a false output F1, then a false output F2 after it; both hold a 1,000 ETH withdrawal to itself")
+	fmt.Fprintln(a.out, "2. the attacker proposes a false output F1, then a false output F2 after it; both hold a 1,000 ETH withdrawal to itself")
 	if err := a.round(); err != nil {
 		return err
 	}
@@ -200,40 +190,38 @@ func attackUnsettledBase(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	view := rollup.L1View{C: a.l1}
-	outs, err := view.Outputs(ctx)
+	outs, err := view.Outputs(a.ctx)
 	if err != nil {
 		return err
 	}
 	if len(outs) < 3 {
 		return fmt.Errorf("the attacker posted %d outputs, want 2", len(outs)-1)
 	}
-	fmt.Fprintln(out, "3. the attacker proves its withdrawal against F2; the challenger disputes F1, the first false output (a game over F2 would start from F1's false root)")
+	fmt.Fprintln(a.out, "3. the attacker proves its withdrawal against F2; the challenger disputes F1, the first false output (a game over F2 would start from F1's false root)")
 	if err := a.proveLoot(f, 2); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "4. F2 passes its challenge window unchallenged while F1's game runs; the attacker tries to finalize against F2")
+	fmt.Fprintln(a.out, "4. F2 passes its challenge window unchallenged while F1's game runs; the attacker tries to finalize against F2")
 	if err := rounds(rollup.DevFinalizationPeriod/a.L1.BlockTime+1, a.round); err != nil {
 		return err
 	}
-	if o, err := view.Output(ctx, 1); err != nil || o.Open == 0 {
+	if o, err := view.Output(a.ctx, 1); err != nil || o.Open == 0 {
 		return fmt.Errorf("F1's game ended before the check (%+v, %v)", o, err)
 	}
 	if err := a.finalizeLoot(f); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "5. F1's game is played out; when F1 falls, F2 goes with it")
+	fmt.Fprintln(a.out, "5. F1's game is played out; when F1 falls, F2 goes with it")
 	if err := a.falls(1, a.round); err != nil {
 		return err
 	}
-	if outs, _ := view.Outputs(ctx); len(outs) > 1 {
+	if outs, _ := view.Outputs(a.ctx); len(outs) > 1 {
 		return fmt.Errorf("SECURITY FAILURE: F2 outlived F1: %+v", outs[1:])
 	}
 	if err := a.finalizeLoot(f); err != nil {
 		return err
 	}
-	a.balances("   balances")
-	fmt.Fprintln(out, "outcome as promised: an output is final only once every output before it is, so a false base protects nothing built on it")
-	return nil
+	return a.promised("an output is final only once every output before it is, so a false base protects nothing built on it")
 }
 
 func attackReproveGrief(ctx context.Context, out io.Writer) error {
@@ -353,7 +341,5 @@ func attackBatcherJunk(ctx context.Context, out io.Writer) error {
 	}
 	m := a.Proposer.Moves()
 	fmt.Fprintf(out, "   the proposer read the junk in %d scanInbox calls, then proved the block on L1 (%d step, %d parts)\n", m["scanInbox"], m["step"], m["stepPart"])
-	a.balances("   balances")
-	fmt.Fprintln(out, "outcome as promised: junk from the batcher key costs the defender a few more L1 calls, not its output; the challenger's bond went to the proposer")
-	return nil
+	return a.promised("junk from the batcher key costs the defender a few more L1 calls, not its output; the challenger's bond went to the proposer")
 }

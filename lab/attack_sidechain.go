@@ -13,7 +13,6 @@ import (
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rollup"
-	"github.com/cairn-dev/cairn/rollup/rolluptest"
 	"github.com/cairn-dev/cairn/sidechain"
 )
 
@@ -242,30 +241,21 @@ func shortReason(err error) string {
 // key. They post a false output to withdraw ETH nobody deposited. The
 // rollup does not trust them: an honest challenger's fraud proof removes
 // the output, and the portal pays nothing.
-func attackRollupSameKeys(ctx context.Context, out io.Writer) error {
-	a, f, err := newForgingArena(ctx, out, rolluptest.Options{BatcherKey: attackerKey})
-	if err != nil {
+func attackRollupSameKeys(a *arena, f *forger) error {
+	fmt.Fprintln(a.out, "   the colluders hold the rollup's batcher key and its proposer key: the same parties as a sidechain takeover's majority")
+	if err := a.userDeposits("1. a user deposits 5 ETH: the portal holds all the rollup's ETH"); err != nil {
 		return err
 	}
-	defer a.close()
-	fmt.Fprintln(out, "   the colluders hold the rollup's batcher key and its proposer key: the same parties as a sidechain takeover's majority")
-	fmt.Fprintln(out, "1. a user deposits 5 ETH: the portal holds all the rollup's ETH")
-	if err := a.deposit(ether(5)); err != nil {
-		return err
-	}
-	if err := a.l2Block(); err != nil {
-		return err
-	}
-	before, _ := a.l1.BalanceAt(ctx, rollup.PortalAddress, nil)
-	fmt.Fprintln(out, "2. they batch the L2 blocks themselves, and propose an output whose message passer holds a 1,000 ETH withdrawal to them")
+	before, _ := a.l1.BalanceAt(a.ctx, rollup.PortalAddress, nil)
+	fmt.Fprintln(a.out, "2. they batch the L2 blocks themselves, and propose an output whose message passer holds a 1,000 ETH withdrawal to them")
 	if err := a.round(); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "3. they prove the withdrawal against their output")
+	fmt.Fprintln(a.out, "3. they prove the withdrawal against their output")
 	if err := a.proveLoot(f, 1); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "4. an honest challenger, holding no key the rollup trusts, recomputes the output from their own batches on L1 and disputes it")
+	fmt.Fprintln(a.out, "4. an honest challenger, holding no key the rollup trusts, recomputes the output from their own batches on L1 and disputes it")
 	if err := a.falls(1, a.round); err != nil {
 		return err
 	}
@@ -275,10 +265,10 @@ func attackRollupSameKeys(ctx context.Context, out io.Writer) error {
 	if err := a.finalizeLoot(f); err != nil {
 		return err
 	}
-	after, _ := a.l1.BalanceAt(ctx, rollup.PortalAddress, nil)
+	after, _ := a.l1.BalanceAt(a.ctx, rollup.PortalAddress, nil)
 	if after.Cmp(before) < 0 {
 		return fmt.Errorf("SECURITY FAILURE: the portal lost %s ETH", ethFloat(new(big.Int).Sub(before, after)))
 	}
-	fmt.Fprintf(out, "outcome as promised: the same keys that can drain a sidechain's bridge cannot drain the rollup's portal (it holds %s ETH as before): the fraud proof needs one honest challenger, not an honest majority\n", ethFloat(after))
+	fmt.Fprintf(a.out, "outcome as promised: the same keys that can drain a sidechain's bridge cannot drain the rollup's portal (it holds %s ETH as before): the fraud proof needs one honest challenger, not an honest majority\n", ethFloat(after))
 	return nil
 }
