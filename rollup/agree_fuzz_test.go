@@ -31,6 +31,8 @@ func FuzzProofAgreesWithDerivation(f *testing.F) {
 	f.Add([]byte{opFirstHalf, opSecondHalf})
 	f.Add([]byte{opFirstHalf, opOther, opSecondHalf, opWhole})
 	f.Add([]byte{opFirstHalf, opStray, opSecondHalf})
+	f.Add([]byte{opOther, opFirstHalf, opSecondHalf})
+	f.Add([]byte{opOther, opWait, opWhole})
 	f.Add([]byte{opWrongParent, opGarbage, opMidRecord})
 	f.Add([]byte{opEmptySecond, opWhole})
 	f.Add([]byte{opWait, opWait, opWait, opWait, opWhole})

@@ -50,12 +50,16 @@ type LoadedChannel struct {
 	First, Last uint64   // the batch's first and last block numbers (First > Last: none)
 	ParentCheck [20]byte // the batch's parent check
 	Tail        bool     // the completing record has frames after the completing one
+	// Open is the place of the channel's frame 0 among its first record's
+	// frames: only at 0 does derivation read none of that record's frames
+	// before the channel, so that it may start while another is open.
+	Open uint64 `rlp:"optional"`
 }
 
 func loadedSlot(start uint64) common.Hash { return chanSlot(start, 5) }
 
 func newLoadedChannel(run *channelRun, b *batch.Batch) LoadedChannel {
-	lc := LoadedChannel{X: run.x, End: run.last, Frame: run.frame, ParentCheck: b.ParentCheck, Tail: run.tail}
+	lc := LoadedChannel{X: run.x, End: run.last, Frame: run.frame, ParentCheck: b.ParentCheck, Tail: run.tail, Open: run.openFrame}
 	if len(b.Blocks) > 0 {
 		lc.First, lc.Last = b.Blocks[0].Number, b.Blocks[len(b.Blocks)-1].Number
 	} else {
@@ -97,6 +101,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 	l2ChainID, channelTimeout := params.L2ChainID, params.ChannelTimeout
 	s := outputsOf(st)
 	idSlot, nextSlot, lenSlot, lastSlot, openedSlot := chanSlot(l.Start, 0), chanSlot(l.Start, 1), chanSlot(l.Start, 2), chanSlot(l.Start, 3), chanSlot(l.Start, 4)
+	openFrameSlot := chanSlot(l.Start, 6)
 	if len(l.Txs) == 0 {
 		return fmt.Errorf("%w: no inbox transactions", ErrBadProof)
 	}
@@ -112,6 +117,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 		run.state = batch.ChannelState{Open: true, OpenedAt: u64(s.Get(openedSlot)), Next: int(u64(s.Get(nextSlot))), Size: int(size)}
 		copy(run.state.ID[:], stored[16:])
 		run.last = u64(s.Get(lastSlot))
+		run.openFrame = u64(s.Get(openFrameSlot))
 	}
 	if err := run.feed(l.Txs, &l.Start, inbox, AnyL1Block, channelTimeout); err != nil {
 		return err
@@ -125,6 +131,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 		s.Set(nextSlot, h64(uint64(run.state.Next)))
 		s.Set(lastSlot, h64(run.last))
 		s.Set(openedSlot, h64(run.state.OpenedAt))
+		s.Set(openFrameSlot, h64(run.openFrame))
 		s.Set(lenSlot, h64(size+uint64(len(data))))
 		appendWords(s, l.Start, size, data)
 		return nil

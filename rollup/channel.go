@@ -31,6 +31,9 @@ type channelRun struct {
 
 	records recordRules
 	openAt  uint64 // the place of the channel's frame 0 among its first record's frames
+	// openFrame is where the channel opened among its first record's
+	// frames: openAt, or for openAt 0 the first frame 0 there.
+	openFrame uint64
 }
 
 // feed reads txs; the first must be inbox record first when the run has
@@ -66,7 +69,7 @@ func (r *channelRun) feed(txs []BatchTx, first *uint64, inbox batchRecord, befor
 					}
 					continue // before the channel: not this proof's
 				}
-				r.opened, opening = true, true
+				r.opened, opening, r.openFrame = true, true, uint64(j)
 				r.state = batch.ChannelState{}
 			}
 			res := r.state.Step(f, block, timeout)

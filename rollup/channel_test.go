@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -82,5 +83,73 @@ func TestProofsFollowDerivationsChannelRules(t *testing.T) {
 	w0 := batch.Frame{ID: batch.ChannelID{0xc}, Data: wrong, IsLast: true}
 	if err := check(post([]uint64{at}, w0)); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a batch with another parent: %v", err)
+	}
+}
+
+// The batcher key posts another channel's first frame and never completes
+// it; the block's batch follows in a channel of two records. Derivation
+// drops the open channel at the batch's first frame and makes the block.
+// Its proof in parts loads the batch's channel, as for any batch, rather
+// than carrying its records inline: before, the open channel forced them
+// inline, so one stray frame made a batch too large for one L1
+// transaction unprovable. Where the loaded channel opens after other
+// frames of its record, which derivation reads into the open channel, it
+// stays inline, and both proofs still verify.
+func TestPartedProofLoadsABatchAfterAnOpenChannel(t *testing.T) {
+	for _, lead := range []bool{false, true} {
+		s, ctx := rolluptest.Start(t, rolluptest.Options{})
+		b := transferBlock(t, s, 0)
+		parent := s.Sequencer.Chain().GetHeaderByNumber(b.NumberU64() - 1)
+		info := rolluptest.Must[rollup.L1Info](t)(rollup.Origin(b.Header()))
+		txs := rolluptest.Must[[]*types.Transaction](t)(rollup.SequencerTxs(b))
+		raw := rolluptest.Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: rollup.ParentCheck(parent), Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
+		data := rolluptest.Must[[]byte](t)(batch.Compress(raw))
+		half := len(data) / 2
+		open := batch.Frame{ID: batch.ChannelID{0xb}, Data: []byte{1, 2, 3}}
+		first := []batch.Frame{{ID: batch.ChannelID{0xa}, Data: data[:half]}}
+		if lead { // a frame before the batch's, in its record: the open channel's next
+			first = append([]batch.Frame{{ID: batch.ChannelID{0xb}, Number: 1, Data: []byte{4}}}, first...)
+		}
+		rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(open))
+		rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(first...))
+		rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0xa}, Number: 1, Data: data[half:], IsLast: true}))
+		if err := rolluptest.Derive(ctx, s.Sequencer); err != nil {
+			t.Fatal(err)
+		}
+		if safe := s.Sequencer.SafeHead(); safe.Hash() != b.Hash() {
+			t.Fatalf("lead %v: safe head %d, want %d", lead, safe.Number, b.NumberU64())
+		}
+		l1State := rolluptest.Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+		pre := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Sequencer.Chain(), b.NumberU64()-1))
+		post := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Sequencer.Chain(), b.NumberU64()))
+		p := rolluptest.Must[*rollup.StepProof](t)(s.Sequencer.StepProof(b.NumberU64()))
+		if got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, l1State); err != nil || got != post.Root() {
+			t.Fatalf("lead %v: one step: %v", lead, err)
+		}
+		parts := rolluptest.Must[*rollup.PartedProof](t)(s.Sequencer.StepParts(b.NumberU64(), rollup.DefaultPartBudget))
+		if got, err := rollup.VerifyParted(l1State.Copy(), parts, pre.Root(), b.NumberU64(), rollup.AnyL1Block, &s.Config.Proofs); err != nil || got != post.Root() {
+			t.Fatalf("lead %v: in parts: %v", lead, err)
+		}
+		// The batch's records are the last two of the inbox.
+		batchStart := p.Derivation.Records[len(p.Derivation.Records)-1].Index - 1
+		loaded := len(parts.Loads) == 1 && parts.Loads[0].Start == batchStart && len(parts.Loads[0].Txs) == 2
+		if loaded == lead {
+			t.Fatalf("lead %v: the parted proof loads %d channels (%+v), want the batch's loaded: %v", lead, len(parts.Loads), parts.Loads, !lead)
+		}
+		// Loaded a record per call, the channel is kept as in one call,
+		// where it opens in its first record included.
+		once, calls := l1State.Copy(), l1State.Copy()
+		load := rollup.BatchLoad{Start: batchStart, Txs: p.Derivation.Records[len(p.Derivation.Records)-2:]}
+		if err := rollup.LoadBatch(once, &load, &s.Config.Proofs, rollup.InboxRecordsOf(once)); err != nil {
+			t.Fatalf("lead %v: load: %v", lead, err)
+		}
+		for _, bt := range load.Txs {
+			if err := rollup.LoadBatch(calls, &rollup.BatchLoad{Start: batchStart, Txs: []rollup.BatchTx{bt}}, &s.Config.Proofs, rollup.InboxRecordsOf(calls)); err != nil {
+				t.Fatalf("lead %v: load of record %d: %v", lead, bt.Index, err)
+			}
+		}
+		if h := rollup.OutputsRecordsOf(once).LoadedChannel(batchStart); h == (common.Hash{}) || h != rollup.OutputsRecordsOf(calls).LoadedChannel(batchStart) {
+			t.Fatalf("lead %v: the channel loaded in one call and in two differ", lead)
+		}
 	}
 }

@@ -55,8 +55,8 @@ type Derivation struct {
 	// with loadBatch, in place of ParentChannel.
 	ParentLoaded *LoadedRef `rlp:"nil,optional"`
 	// Loaded, in a parted proof, names the channel that makes the block,
-	// loaded with loadBatch: derivation reads it after the Records, with no
-	// channel open.
+	// loaded with loadBatch: derivation reads it after the Records (see
+	// loadedNext for when a channel may be open there).
 	Loaded *LoadedRef `rlp:"nil,optional"`
 	// ParentOpen is the place of the parent channel's frame 0 among its
 	// first record's frames.
@@ -377,7 +377,8 @@ func runDerivation(parent *types.Header, pinfo L1Info, d *Derivation, origins ma
 }
 
 // loadedNext is derivation reading on with a loaded channel, from inbox
-// record next with no channel open: unless the forced advance comes
+// record next, where a channel may be open only if the loaded one's
+// frame 0 is that record's first: unless the forced advance comes
 // first, the loaded batch must extend the parent (rule 7, from what
 // loadBatch recorded) and its block must be the env's.
 func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64, asm *openChannel,
@@ -391,9 +392,13 @@ func loadedNext(parent *types.Header, pinfo L1Info, ref *LoadedRef, next uint64,
 	if e, ok := l1.inbox.Batch(next); ok {
 		asm.expire(e.Block) // as the record's first frame would
 	}
-	if asm.st.Open {
-		return nil, fmt.Errorf("%w: a channel is still open where the loaded one starts: name its records inline", ErrBadProof)
+	if asm.st.Open && lc.Open > 0 {
+		// Derivation would read the record's frames before the loaded
+		// channel's into the open channel, which they may complete.
+		return nil, fmt.Errorf("%w: a channel is still open where the loaded one starts after other frames of its record: name its records inline", ErrBadProof)
 	}
+	// An open channel is otherwise dropped by the loaded channel's frame 0,
+	// the record's first (batch rule 1), as loadBatch's assembly began.
 	if nb, err := forced(lc.X); nb != nil || err != nil {
 		return nb, err
 	}

@@ -167,9 +167,9 @@ func channelOpening(list *batchList, pos Position, timeout uint64, rules recordR
 // block's own unless its channel opens in the parent's record. A channel
 // loads from the first frame 0 of its first record; one that opens later
 // in its record stays inline, and so does one the check refuses loaded (a
-// loaded channel that starts while another is open, a loaded parent
-// channel whose next block derivation drops): the records then go inline
-// as in a one-step proof. It returns the inbox records to load, a channel
+// loaded channel that starts after other frames of its record while
+// another is open, a loaded parent channel whose next block derivation
+// drops): the records then go inline as in a one-step proof. It returns the inbox records to load, a channel
 // at a time, and what loadBatch records of them.
 func loadDerivation(d *Derivation, list *batchList, start int, pos Position, parent *types.Header, originRaw []byte, env *StepEnv, params *L1Params, timeout uint64) ([][]BatchTx, loadedRecords, error) {
 	local := loadedRecords{records: map[common.Hash]uint64{}, channels: map[uint64]common.Hash{}}
