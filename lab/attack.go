@@ -11,6 +11,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 
@@ -67,6 +68,15 @@ type arena struct {
 	out    io.Writer
 	l1, l2 *ethclient.Client
 	start  *big.Int // the attacker's L1 balance once set up
+	roles  map[common.Address]string
+}
+
+// role names the sender of an L1 transaction by its part in the story.
+func (a *arena) role(addr common.Address) string {
+	if r, ok := a.roles[addr]; ok {
+		return r
+	}
+	return "other"
 }
 
 // cost tells what the attack cost the attacker on L1: its balance at the
@@ -96,7 +106,21 @@ func newArenaWith(ctx context.Context, out io.Writer, opts rolluptest.Options, p
 	if err != nil {
 		return nil, err
 	}
-	a := &arena{Story: st, ctx: ctx, out: out, l1: st.L1C, l2: st.L2C}
+	a := &arena{Story: st, ctx: ctx, out: out, l1: st.L1C, l2: st.L2C, roles: map[common.Address]string{
+		chain.DevAddress(8): "proposer", chain.DevAddress(9): "challenger",
+		chain.DevAddress(3): "user", chain.DevAddress(6): "griefer",
+	}}
+	batcher := rollup.BatcherKey()
+	if opts.BatcherKey != nil {
+		batcher = opts.BatcherKey
+	}
+	a.roles[crypto.PubkeyToAddress(batcher.PublicKey)] = "batcher"
+	if proposer.Lie != nil || proposer.Silent {
+		a.roles[chain.DevAddress(8)] = "attacker"
+	}
+	if challenger.Dishonest {
+		a.roles[chain.DevAddress(9)] = "attacker"
+	}
 	if a.start, err = a.l1.BalanceAt(ctx, chain.DevAddress(8), nil); err != nil {
 		st.Close()
 		return nil, err
@@ -127,15 +151,8 @@ func (a *arena) roundWith(extra func() error) error {
 		if err != nil {
 			return err
 		}
-		from := "attacker"
-		switch sender, _ := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx); sender {
-		case chain.DevAddress(9):
-			from = "challenger"
-		case chain.DevAddress(3):
-			from = "user"
-		case chain.DevAddress(6):
-			from = "griefer"
-		}
+		sender, _ := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx)
+		from := a.role(sender)
 		fmt.Fprintf(a.out, "  L1 block %d: %-10s %-20s status %d, gas %d, tx %s\n", b.NumberU64(), from, method(tx.Data()), r.Status, r.GasUsed, tx.Hash().TerminalString())
 	}
 	return nil
@@ -196,8 +213,8 @@ func (a *arena) balances(label string) {
 		b, _ := a.l1.BalanceAt(a.ctx, addr, nil)
 		return ethFloat(b)
 	}
-	fmt.Fprintf(a.out, "%s: attacker %s ETH, challenger %s ETH, portal %s ETH, outputs contract (bonds) %s ETH\n", label,
-		get(chain.DevAddress(8)), get(chain.DevAddress(9)), get(rollup.PortalAddress), get(rollup.OutputsAddress))
+	fmt.Fprintf(a.out, "%s: %s (key 8) %s ETH, %s (key 9) %s ETH, portal %s ETH, outputs contract (bonds) %s ETH\n", label,
+		a.role(chain.DevAddress(8)), get(chain.DevAddress(8)), a.role(chain.DevAddress(9)), get(chain.DevAddress(9)), get(rollup.PortalAddress), get(rollup.OutputsAddress))
 }
 
 func ethFloat(wei *big.Int) string {
@@ -280,7 +297,7 @@ func attackFalseChallenge(ctx context.Context, out io.Writer) error {
 	if err := a.round(); err != nil {
 		return err
 	}
-	a.balances("   balances (proposer is key 8 here)")
+	a.balances("   balances")
 	fmt.Fprintln(out, "2. a dishonest challenger disputes it and disagrees with every midpoint the proposer posts")
 	res, err := a.play(1)
 	if err != nil {

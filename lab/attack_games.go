@@ -300,7 +300,7 @@ func attackBatcherJunk(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer a.close()
-	fmt.Fprintln(out, "   the attackers hold the batcher key (key 6, shown as griefer) and challenge (key 9); the honest proposer uses key 8")
+	fmt.Fprintln(out, "   the attackers hold the batcher key (key 6) and challenge (key 9); the honest proposer uses key 8")
 	fmt.Fprintln(out, "1. the sequencer makes a block with a transfer; before its batch, the batcher key posts 200 KB that derivation drops")
 	seq, err := ethclient.Dial(a.Sequencer.RPCURL())
 	if err != nil {
