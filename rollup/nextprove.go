@@ -358,6 +358,32 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 		scans  []Scan
 		resume *ScanState
 	)
+	// build is the scan of records i to j after resume, carrying the
+	// parent's transactions or the open channel's frames only if it needs
+	// them, and where derivation stands after it.
+	build := func(i, j int) (*Scan, *ScanState, error) {
+		sc := Scan{Parent: parentRaw, Derivation: Derivation{ParentPosition: d.ParentPosition, Records: d.Records[i:j], Origins: scanOrigins, Resume: resume}}
+		if resume == nil {
+			sc.Derivation.ParentChannel, sc.Derivation.ParentOpen, sc.Derivation.ParentLoaded = d.ParentChannel, d.ParentOpen, d.ParentLoaded
+		}
+		// Where derivation stands after the scan, with every frame known.
+		full := sc.Derivation
+		full.ParentTxs = d.ParentTxs
+		if resume != nil {
+			full.OpenFrames = resume.frames
+		}
+		nb, st, err := runDerivation(parent, pinfo, &full, origins, params, local, nil, true)
+		if err != nil || nb != nil {
+			return nil, nil, fmt.Errorf("scan of inbox records %d to %d after L2 block %d: %v %w", d.Records[i].Index, d.Records[j-1].Index, parent.Number, nb, err)
+		}
+		for _, add := range []func(*Derivation){func(*Derivation) {}, func(s *Derivation) { s.ParentTxs = full.ParentTxs }, func(s *Derivation) { s.OpenFrames = full.OpenFrames }} {
+			add(&sc.Derivation)
+			if _, _, err = runDerivation(parent, pinfo, &sc.Derivation, origins, params, local, nil, true); err == nil {
+				return &sc, st, nil
+			}
+		}
+		return nil, nil, err
+	}
 	for i := 0; i < cut; {
 		size := overhead
 		if resume == nil {
@@ -371,32 +397,21 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 			size += sizes[j]
 			j++
 		}
-		sc := Scan{Parent: parentRaw, Derivation: Derivation{ParentPosition: d.ParentPosition, Records: d.Records[i:j], Origins: scanOrigins, Resume: resume}}
-		if resume == nil {
-			sc.Derivation.ParentChannel, sc.Derivation.ParentOpen, sc.Derivation.ParentLoaded = d.ParentChannel, d.ParentOpen, d.ParentLoaded
-		}
-		// Where derivation stands after the scan, with every frame known;
-		// the scan sent carries the open channel's frames only if needed.
-		full := sc.Derivation
-		full.ParentTxs = d.ParentTxs
-		if resume != nil {
-			full.OpenFrames = resume.frames
-		}
-		nb, st, err := runDerivation(parent, pinfo, &full, origins, params, local, nil, true)
-		if err != nil || nb != nil {
-			return nil, 0, fmt.Errorf("scan of inbox records %d to %d after L2 block %d: %v %w", d.Records[i].Index, d.Records[j-1].Index, parent.Number, nb, err)
-		}
-		for _, add := range []func(*Derivation){func(*Derivation) {}, func(s *Derivation) { s.ParentTxs = full.ParentTxs }, func(s *Derivation) { s.OpenFrames = full.OpenFrames }} {
-			add(&sc.Derivation)
-			if _, _, err = runDerivation(parent, pinfo, &sc.Derivation, origins, params, local, nil, true); err == nil {
-				break
+		for {
+			sc, st, err := build(i, j)
+			if err != nil {
+				return nil, 0, err
 			}
+			// The parent's transactions or the open channel's frames,
+			// when the scan needs them, count too: fewer records then.
+			if raw, _ := rlp.EncodeToBytes(sc); len(raw) > budget && j > i+1 {
+				j--
+				continue
+			}
+			set[st.key(parent.Hash(), d.ParentPosition)] = true
+			scans, resume, i = append(scans, *sc), st, j
+			break
 		}
-		if err != nil {
-			return nil, 0, err
-		}
-		set[st.key(parent.Hash(), d.ParentPosition)] = true
-		scans, resume, i = append(scans, sc), st, j
 	}
 	c := *d
 	c.ParentChannel, c.ParentOpen, c.ParentLoaded = nil, 0, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/batch"
 	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
@@ -72,6 +73,46 @@ func TestScansOfDroppedDataBeforeABlock(t *testing.T) {
 	skip.Derivation.Resume.Next--
 	if _, err := rollup.VerifyStep(&skip, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, scanned); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a resume state no scan stored: %v", err)
+	}
+}
+
+// A junk channel opens with 60 KB, 40 KB of junk follows, then the
+// channel's last frame: the scan that reads that frame needs the open
+// channel's frames beside its records. The prover counts them, so each
+// scan stays within a part's budget (before, it sent the junk and the
+// last frame together with the 60 KB of frames, over the budget).
+func TestScansCountTheOpenChannelsFrames(t *testing.T) {
+	s, ctx := rolluptest.Start(t, rolluptest.Options{})
+	b := transferBlock(t, s, 0)
+	opening := batch.Frame{ID: batch.ChannelID{0x0c}, Data: bytes.Repeat([]byte{0x11}, 60_000)}
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(opening))
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), bytes.Repeat([]byte{0xff}, 40_000))
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0c}, Number: 1, Data: []byte("not a batch"), IsLast: true}))
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	p := rolluptest.Must[*rollup.StepProof](t)(s.Verifier.StepProof(b.NumberU64()))
+	l1State := rolluptest.Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+	frames := false
+	for i := range p.Scans {
+		frames = frames || len(p.Scans[i].Derivation.OpenFrames) > 0
+		if raw := rolluptest.Must[[]byte](t)(rlp.EncodeToBytes(&p.Scans[i])); len(raw) > rollup.DefaultPartBudget {
+			t.Fatalf("scan %d of %d is %d bytes, over the budget of %d", i, len(p.Scans), len(raw), rollup.DefaultPartBudget)
+		}
+		if err := rollup.StoreScan(l1State, &p.Scans[i], &s.Config.Proofs); err != nil {
+			t.Fatalf("scan %d: %v", i, err)
+		}
+	}
+	if !frames {
+		t.Fatalf("no scan carries the open channel's frames (%d scans)", len(p.Scans))
+	}
+	pre := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), b.NumberU64()-1))
+	post := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), b.NumberU64()))
+	if got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, l1State); err != nil || got != post.Root() {
+		t.Fatalf("the proof after its scans: %v", err)
 	}
 }
 
