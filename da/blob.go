@@ -113,19 +113,20 @@ func streamLength(stream []byte) (int, error) {
 const roundsPerCell = len(kzg4844.Cell{}) / 128
 
 // InvalidCells returns the indices of the data cells that show blob b is
-// not a valid encoding (see CellsShowInvalid), or nil when it is valid.
-func InvalidCells(b *kzg4844.Blob) []uint64 {
-	if _, err := DecodeBlob(b); err == nil {
+// not a valid encoding of at most maxData bytes (see CellsShowInvalid), or
+// nil when it is one.
+func InvalidCells(b *kzg4844.Blob, maxData int) []uint64 {
+	if data, err := DecodeBlob(b); err == nil && len(data) <= maxData {
 		return nil
 	}
 	cell := func(i int) *kzg4844.Cell {
 		return (*kzg4844.Cell)(b[i*len(kzg4844.Cell{}) : (i+1)*len(kzg4844.Cell{})])
 	}
-	if CellsShowInvalid(map[uint64]*kzg4844.Cell{0: cell(0)}) {
+	if CellsShowInvalid(map[uint64]*kzg4844.Cell{0: cell(0)}, maxData) {
 		return []uint64{0}
 	}
 	for i := 1; i < kzg4844.DataPerBlob; i++ {
-		if CellsShowInvalid(map[uint64]*kzg4844.Cell{0: cell(0), uint64(i): cell(i)}) {
+		if CellsShowInvalid(map[uint64]*kzg4844.Cell{0: cell(0), uint64(i): cell(i)}, maxData) {
 			return []uint64{0, uint64(i)}
 		}
 	}
@@ -133,10 +134,11 @@ func InvalidCells(b *kzg4844.Blob) []uint64 {
 }
 
 // CellsShowInvalid reports whether the given data cells of a blob show it
-// is not a valid encoding: a field element of any of them with a top bit
-// set, or, with cell 0 among them, another version, a length past
-// MaxBlobData, or a byte past the length that is not zero in any of them.
-func CellsShowInvalid(cells map[uint64]*kzg4844.Cell) bool {
+// is not a valid encoding of at most maxData bytes: a field element of any
+// of them with a top bit set, or, with cell 0 among them, another version,
+// a length past MaxBlobData or maxData, or a byte past the length that is
+// not zero in any of them. A length past maxData shows in cell 0 alone.
+func CellsShowInvalid(cells map[uint64]*kzg4844.Cell, maxData int) bool {
 	streams := map[uint64][]byte{}
 	for i, c := range cells {
 		if i >= kzg4844.DataPerBlob {
@@ -155,7 +157,7 @@ func CellsShowInvalid(cells map[uint64]*kzg4844.Cell) bool {
 		return false
 	}
 	n, err := streamLength(first)
-	if err != nil {
+	if err != nil || n > maxData {
 		return true
 	}
 	for i, st := range streams {

@@ -105,7 +105,7 @@ func FuzzDecodeBlob(f *testing.F) {
 // one in none.
 func TestInvalidCells(t *testing.T) {
 	good, _ := EncodeBlob([]byte("valid data"))
-	if InvalidCells(good) != nil {
+	if InvalidCells(good, MaxBlobData) != nil {
 		t.Fatal("a valid blob shown invalid")
 	}
 	cells := func(b []byte, idx []uint64) map[uint64]*kzg4844.Cell {
@@ -125,19 +125,26 @@ func TestInvalidCells(t *testing.T) {
 	} {
 		b := *good
 		c.spoil(b[:])
-		got := InvalidCells(&b)
+		got := InvalidCells(&b, MaxBlobData)
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s: cells %v, want %v", name, got, c.want)
 		}
-		if !CellsShowInvalid(cells(b[:], got)) {
+		if !CellsShowInvalid(cells(b[:], got), MaxBlobData) {
 			t.Errorf("%s: its cells do not show it", name)
 		}
 		// Without cell 0 a trailing byte proves nothing.
-		if name == "trailing in cell 9" && CellsShowInvalid(cells(b[:], []uint64{9})) {
+		if name == "trailing in cell 9" && CellsShowInvalid(cells(b[:], []uint64{9}), MaxBlobData) {
 			t.Error("a trailing byte shown without the length")
 		}
 	}
-	if CellsShowInvalid(cells(good[:], []uint64{0, 1, 63})) {
+	if CellsShowInvalid(cells(good[:], []uint64{0, 1, 63}), MaxBlobData) {
 		t.Fatal("a valid blob's cells show it invalid")
+	}
+	// A valid blob holding more than a reader's limit shows it in cell 0.
+	if got := InvalidCells(good, 5); !slices.Equal(got, []uint64{0}) || !CellsShowInvalid(cells(good[:], got), 5) {
+		t.Fatalf("a blob over the limit: cells %v", got)
+	}
+	if InvalidCells(good, len("valid data")) != nil {
+		t.Fatal("a blob at the limit shown invalid")
 	}
 }

@@ -32,13 +32,36 @@ type BlobSource interface {
 // transaction and the node has no Beacon API to read its blobs from.
 var ErrNoBlobSource = errors.New("a batcher blob transaction on L1, and no Beacon API to read blobs from (set the L1's beacon URL)")
 
+// BlobData is the data of a batcher's blob as derivation reads it: the
+// blob decoded (da.DecodeBlob), and at most MaxInboxData bytes, so that a
+// proof can carry any blob it reads in one L1 transaction. A blob that
+// does not decode, or holds more, derivation drops (DropBadBlob).
+func BlobData(b *kzg4844.Blob) ([]byte, error) {
+	data, err := da.DecodeBlob(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxInboxData {
+		return nil, fmt.Errorf("%w: %d bytes of blob data, over the inbox's %d", ErrBlobTooLarge, len(data), MaxInboxData)
+	}
+	return data, nil
+}
+
+// ErrBlobTooLarge is returned for a batcher blob holding more than
+// MaxInboxData bytes, which derivation drops.
+var ErrBlobTooLarge = errors.New("blob data too large for the inbox")
+
 // checkBlobData checks that bt's data is what the blob of versioned hash
 // vh decodes to: the data encodes to exactly one blob (the encoding is a
 // bijection), whose commitment must hash to vh and whose KZG proof must
-// verify against it.
+// verify against it. Data over MaxInboxData derivation drops: a proof
+// shows such a blob by its cell 0 (checkInvalidBlob).
 func checkBlobData(bt *BatchTx, vh common.Hash) error {
 	if len(bt.Commitment) != len(kzg4844.Commitment{}) || len(bt.BlobProof) != len(kzg4844.Proof{}) {
 		return fmt.Errorf("a blob record needs the blob's commitment and proof")
+	}
+	if len(bt.Data) > MaxInboxData {
+		return fmt.Errorf("%w: %d bytes, which derivation drops", ErrBlobTooLarge, len(bt.Data))
 	}
 	blob, err := da.EncodeBlob(bt.Data)
 	if err != nil {
@@ -66,7 +89,8 @@ func certifiedData(bt *BatchTx, dac *da.Committee, chainID uint64) ([]byte, erro
 }
 
 // checkInvalidBlob checks that bt's cells, proven against the commitment
-// whose versioned hash is vh, show that blob is not a valid encoding.
+// whose versioned hash is vh, show that blob is not a valid encoding of at
+// most MaxInboxData bytes.
 func checkInvalidBlob(bt *BatchTx, vh common.Hash) error {
 	n := len(bt.CellIndices)
 	if n == 0 || n > kzg4844.DataPerBlob || len(bt.Cells) != n || len(bt.CellProofs) != n || len(bt.Commitment) != len(kzg4844.Commitment{}) {
@@ -91,16 +115,17 @@ func checkInvalidBlob(bt *BatchTx, vh common.Hash) error {
 	if err := kzg4844.VerifyCells(cells, []kzg4844.Commitment{commitment}, proofs, bt.CellIndices); err != nil {
 		return fmt.Errorf("%w: %v", da.ErrBlobMismatch, err)
 	}
-	if !da.CellsShowInvalid(shown) {
+	if !da.CellsShowInvalid(shown, MaxInboxData) {
 		return fmt.Errorf("the cells do not show the blob invalid")
 	}
 	return nil
 }
 
 // invalidBlobTx is the BatchTx showing that sc's blob is not a valid
-// encoding: the cells that show it, with their proofs (about 0.2 s).
+// encoding of at most MaxInboxData bytes: the cells that show it, with
+// their proofs (about 0.2 s).
 func invalidBlobTx(index uint64, sc *da.BlobSidecar) (BatchTx, error) {
-	idx := da.InvalidCells(&sc.Blob)
+	idx := da.InvalidCells(&sc.Blob, MaxInboxData)
 	if idx == nil {
 		return BatchTx{}, fmt.Errorf("the blob is valid")
 	}

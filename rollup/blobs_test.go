@@ -1,14 +1,17 @@
 package rollup_test
 
 import (
+	"bytes"
 	"errors"
 	"math/big"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/crypto/kzg4844"
+	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
@@ -142,5 +145,57 @@ func TestProofPassesOverAnInvalidBlob(t *testing.T) {
 	goodShown.CellProofs = [][]byte{proofs[0][:]}
 	if err := check(list(goodShown, goodHash)); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("a valid blob passed over: %v", err)
+	}
+}
+
+// The batcher key posts a full blob of junk, 130,044 bytes that are no
+// frames, before a block's batch. Derivation drops a blob over the inbox's
+// 120,000 bytes, as it drops such calldata, and the block's proof passes
+// over it by the blob's cell 0, which shows its length: every call stays
+// within a part's budget. Before, the proof carried the blob's data, which
+// with the headers beside it fit no L1 transaction, so the honest proposer
+// could not prove the block. A proof that carries the data as the blob's
+// is refused.
+func TestProofPassesOverAFullJunkBlob(t *testing.T) {
+	s, ctx := rolluptest.Start(t, rolluptest.Options{})
+	b := transferBlock(t, s, 0)
+	junk := bytes.Repeat([]byte{0xff}, da.MaxBlobData)
+	blob := rolluptest.Must[*kzg4844.Blob](t)(da.EncodeBlob(junk))
+	rolluptest.PostBlobs(t, ctx, s, rollup.BatcherKey(), *blob)
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Verifier.SafeHead(); got.Hash() != b.Hash() {
+		t.Fatalf("safe head %d, want %d", got.Number, b.NumberU64())
+	}
+	if drops := s.Verifier.Deriver().DropStats(); drops[rollup.DropBadBlob] != 1 {
+		t.Fatalf("drops %v, want the blob dropped", drops)
+	}
+	p := rolluptest.Must[*rollup.StepProof](t)(s.Verifier.StepProof(b.NumberU64()))
+	l1State := rolluptest.Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+	for i := range p.Scans {
+		if raw := rolluptest.Must[[]byte](t)(rlp.EncodeToBytes(&p.Scans[i])); len(raw) > rollup.DefaultPartBudget {
+			t.Fatalf("scan %d is %d bytes", i, len(raw))
+		}
+		if err := rollup.StoreScan(l1State, &p.Scans[i], &s.Config.Proofs); err != nil {
+			t.Fatalf("scan %d: %v", i, err)
+		}
+	}
+	if raw := rolluptest.Must[[]byte](t)(rlp.EncodeToBytes(p)); len(raw) > rollup.DefaultPartBudget {
+		t.Fatalf("the proof is %d bytes", len(raw))
+	}
+	pre := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), b.NumberU64()-1))
+	post := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), b.NumberU64()))
+	if got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, l1State); err != nil || got != post.Root() {
+		t.Fatalf("the proof over the blob: %v", err)
+	}
+	sc := rolluptest.Must[*types.BlobTxSidecar](t)(batcher.BlobSidecar([]kzg4844.Blob{*blob}))
+	proof := rolluptest.Must[kzg4844.Proof](t)(kzg4844.ComputeBlobProof(blob, sc.Commitments[0]))
+	whole := rollup.BatchTx{Data: junk, Commitment: sc.Commitments[0][:], BlobProof: proof[:]}
+	if err := rollup.CheckBlobData(&whole, sc.BlobHashes()[0]); !errors.Is(err, rollup.ErrBlobTooLarge) {
+		t.Fatalf("the blob's data, over the inbox's limit, as a record: %v", err)
 	}
 }

@@ -10,12 +10,10 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/crypto/kzg4844"
-	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/rollup"
-	"github.com/cairn-dev/cairn/rollup/batcher"
 	"github.com/cairn-dev/cairn/rollup/rolluptest"
 )
 
@@ -147,16 +145,7 @@ func TestActionBadCertificatesAndBlobsDropped(t *testing.T) {
 	// A blob whose first field element has its second bit set.
 	var bad kzg4844.Blob
 	bad[0] = 0x40 // a field element, but one the encoding never writes
-	sc := rolluptest.Must[*types.BlobTxSidecar](t)(batcher.BlobSidecar([]kzg4844.Blob{bad}))
-	nonce := rolluptest.Must[uint64](t)(s.L1.Client().PendingNonceAt(ctx, crypto.PubkeyToAddress(rollup.BatcherKey().PublicKey)))
-	tx := rolluptest.Must[*types.Transaction](t)(types.SignNewTx(rollup.BatcherKey(), types.LatestSignerForChainID(big.NewInt(rolluptest.L1MinerChainID)), &types.BlobTx{
-		ChainID: uint256.NewInt(rolluptest.L1MinerChainID), Nonce: nonce, GasTipCap: uint256.NewInt(1e9), GasFeeCap: uint256.NewInt(1e11), Gas: batcher.BlobTxGas,
-		To: rollup.InboxAddress, BlobFeeCap: uint256.NewInt(1e11), BlobHashes: sc.BlobHashes(), Sidecar: sc,
-	}))
-	if err := s.L1.Client().SendTransaction(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	rolluptest.Must2[*types.Block, []chain.Skip](t)(s.L1.Mine())
+	rolluptest.PostBlobs(t, ctx, s, rollup.BatcherKey(), bad)
 
 	if err := s.Batch(ctx); err != nil {
 		t.Fatal(err)

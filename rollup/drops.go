@@ -5,7 +5,7 @@ package rollup
 // the rules.
 const (
 	DropForeignSender  = "foreign-sender"   // inbox tx not from the batcher (rule 3)
-	DropBadBlob        = "bad-blob"         // a batcher blob that does not decode (rule 4)
+	DropBadBlob        = "bad-blob"         // a batcher blob that does not decode (rule 4), or holds over MaxInboxData (rule 3)
 	DropBadCertificate = "bad-certificate"  // a committee certificate that does not verify (rule 4)
 	DropBadCommitment  = "bad-commitment"   // a sampling commitment that does not parse (rule 4)
 	DropBadFrame       = "bad-frame"        // tx data that is not valid frames (rule 4)

@@ -61,8 +61,9 @@ func (in Inbox) Run(c *chain.Call) ([]byte, error) {
 // transaction. A one-step proof carries a record's data whole, with the
 // parent's header and the rest of the call, in one L1 transaction of at
 // most 128 KiB: the inbox records nothing of a larger transaction, and
-// derivation drops it (DropInboxSize). A blob's data is smaller
-// (da.MaxBlobData).
+// derivation drops it (DropInboxSize). A blob may encode more (up to
+// da.MaxBlobData): derivation drops a blob over MaxInboxData too
+// (BlobData), and a proof passes over it by the blob's cell 0.
 const MaxInboxData = 120_000
 
 // record appends one record: a calldata hash, or a blob's versioned hash.

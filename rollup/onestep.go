@@ -23,7 +23,6 @@ import (
 	"github.com/ethereum/go-ethereum/triedb"
 
 	"github.com/cairn-dev/cairn/chain"
-	"github.com/cairn-dev/cairn/da"
 )
 
 // StepProof is what the one-step proof re-executes on L1: one L2 block's
@@ -48,7 +47,7 @@ type StepProof struct {
 }
 
 // BatchTx is one inbox record's data with its number: a batcher
-// transaction's calldata, or one blob's data as it decodes (da.DecodeBlob)
+// transaction's calldata, or one blob's data as it decodes (BlobData)
 // with the blob's KZG commitment and proof, which tie the data to the
 // versioned hash the inbox recorded (see blobData).
 type BatchTx struct {
@@ -483,7 +482,7 @@ func collectRecords(ctx context.Context, l1 *L1Reader, cfg *Config, from, to uin
 				}
 				for i, sc := range cars {
 					bt := BatchTx{Index: idx[i], Commitment: sc.Commitment[:], BlobProof: sc.Proof[:]}
-					if bt.Data, err = da.DecodeBlob(&sc.Blob); err != nil {
+					if bt.Data, err = BlobData(&sc.Blob); err != nil {
 						// Derivation drops it: show why, by its cells.
 						if bt, err = invalidBlobTx(idx[i], sc); err != nil {
 							return nil, err

@@ -286,7 +286,8 @@ func (d *Deriver) step(ctx context.Context) (bool, error) {
 // order: the calldata of the block's transactions to the inbox that the
 // batcher sent (rules 2 and 3), and for a blob transaction the data of each
 // of its blobs in their place, its calldata ignored. A record whose data
-// derivation drops is nil: a blob that does not decode (DropBadBlob), a
+// derivation drops is nil: a blob that does not decode or holds more than
+// MaxInboxData bytes (DropBadBlob), a
 // data-availability reference that does not hold. A blob that cannot be
 // read is an error, and the block is read again.
 func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) ([][]byte, error) {
@@ -316,7 +317,7 @@ func (d *Deriver) inboxData(ctx context.Context, block *types.Block, live bool) 
 				return nil, err
 			}
 			for _, sc := range cars {
-				data, err := da.DecodeBlob(&sc.Blob)
+				data, err := rollup.BlobData(&sc.Blob)
 				if err != nil {
 					if live {
 						d.drop(rollup.DropBadBlob, block.NumberU64(), err)

@@ -10,10 +10,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/crypto/kzg4844"
 	"github.com/ethereum/go-ethereum/params"
+	"github.com/holiman/uint256"
 
 	"github.com/cairn-dev/cairn/chain"
 	"github.com/cairn-dev/cairn/rollup"
+	"github.com/cairn-dev/cairn/rollup/batcher"
 	"github.com/cairn-dev/cairn/wing/wingtest"
 )
 
@@ -104,6 +107,25 @@ func Force(t *testing.T, ctx context.Context, s *System, from uint32, tx *types.
 func PostInbox(t testing.TB, ctx context.Context, s *System, key *ecdsa.PrivateKey, data []byte) {
 	t.Helper()
 	PostInboxValue(t, ctx, s, key, data, nil)
+}
+
+// PostBlobs sends a blob transaction carrying blobs from key to the
+// inbox, and mines it.
+func PostBlobs(t *testing.T, ctx context.Context, s *System, key *ecdsa.PrivateKey, blobs ...kzg4844.Blob) {
+	t.Helper()
+	sc := Must[*types.BlobTxSidecar](t)(batcher.BlobSidecar(blobs))
+	c := s.L1.Client()
+	nonce := Must[uint64](t)(c.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey)))
+	tx := Must[*types.Transaction](t)(types.SignNewTx(key, types.LatestSignerForChainID(big.NewInt(L1MinerChainID)), &types.BlobTx{
+		ChainID: uint256.NewInt(L1MinerChainID), Nonce: nonce, GasTipCap: uint256.NewInt(params.GWei), GasFeeCap: uint256.NewInt(100 * params.GWei), Gas: batcher.BlobTxGas,
+		To: rollup.InboxAddress, BlobFeeCap: uint256.NewInt(100 * params.GWei), BlobHashes: sc.BlobHashes(), Sidecar: sc,
+	}))
+	if err := c.SendTransaction(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.L1.Mine(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // PostInboxValue is PostInbox with value sent along.
