@@ -22,8 +22,13 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
-// MaxStoreSize bounds the data one store request carries.
-const MaxStoreSize = 1 << 20
+// MaxStoreSize bounds the data one store request carries: 120,000 bytes,
+// the most one inbox record of the rollup carries (rollup.MaxInboxData),
+// so that a one-step proof can carry the data behind any certificate or
+// sampling commitment in one L1 transaction. Members and storage nodes
+// refuse more, and a sampling commitment to more does not parse; the
+// batcher never stores more.
+const MaxStoreSize = 120_000
 
 // Member is a committee member's service: it keeps the data it is given
 // and signs for it, and serves it by hash, over HTTP:

@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
 )
 
 // Inbox is the L1 batch inbox. It accepts any transaction, so posting to it
@@ -65,6 +66,10 @@ func (in Inbox) Run(c *chain.Call) ([]byte, error) {
 // da.MaxBlobData): derivation drops a blob over MaxInboxData too
 // (BlobData), and a proof passes over it by the blob's cell 0.
 const MaxInboxData = 120_000
+
+// The data behind a committee certificate or a sampling commitment fits
+// one record too: this does not compile if da.MaxStoreSize is larger.
+const _ = uint(MaxInboxData - da.MaxStoreSize)
 
 // record appends one record: a calldata hash, or a blob's versioned hash.
 func (Inbox) record(c *chain.Call, h common.Hash, blob bool) {
