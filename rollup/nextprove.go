@@ -88,11 +88,10 @@ func (e *Engine) derivationOf(ctx context.Context, l1 *L1Reader, parent *types.H
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	oh := new(types.Header)
-	if err := rlp.DecodeBytes(originRaw, oh); err != nil {
+	origins, err := headerTimes([][]byte{originRaw})
+	if err != nil {
 		return nil, nil, 0, err
 	}
-	origins := map[uint64]uint64{oh.Number.Uint64(): oh.Time}
 	local := l1Records{inbox: list, before: AnyL1Block}
 	for range 64 {
 		_, err := deriveNext(parent, pinfo, d, origins, params, &local, nil)
@@ -252,13 +251,9 @@ func derivationCheck(parent *types.Header, originRaw []byte, d *Derivation, list
 	if err != nil {
 		return nil, err
 	}
-	origins := map[uint64]uint64{}
-	for _, raw := range append([][]byte{originRaw}, d.Origins...) {
-		h := new(types.Header)
-		if err := rlp.DecodeBytes(raw, h); err != nil {
-			return nil, err
-		}
-		origins[h.Number.Uint64()] = h.Time
+	origins, err := headerTimes(append([][]byte{originRaw}, d.Origins...))
+	if err != nil {
+		return nil, err
 	}
 	l1 := &l1Records{inbox: list, seqs: loaded, scans: scans, before: AnyL1Block}
 	return func(d *Derivation) error {
@@ -340,14 +335,10 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 		return nil, 0, err
 	}
 	pinfo, _ := Origin(parent)
-	origins := map[uint64]uint64{}
 	scanOrigins := append([][]byte{originRaw}, d.Origins...) // a block dropped on the way may need the block's own origin
-	for _, raw := range scanOrigins {
-		h := new(types.Header)
-		if err := rlp.DecodeBytes(raw, h); err != nil {
-			return nil, 0, err
-		}
-		origins[h.Number.Uint64()] = h.Time
+	origins, err := headerTimes(scanOrigins)
+	if err != nil {
+		return nil, 0, err
 	}
 	local := &l1Records{inbox: list, seqs: loaded, scans: set, before: AnyL1Block}
 	overhead := len(parentRaw) + 2_000
@@ -426,4 +417,19 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 	}
 	*d = c
 	return scans, start + cut, nil
+}
+
+// headerTimes is the prover's map of L1 header times by number, from the
+// RLP headers it gathered itself (the contract checks a proof's with
+// originTimes).
+func headerTimes(raws [][]byte) (map[uint64]uint64, error) {
+	out := make(map[uint64]uint64, len(raws))
+	for _, raw := range raws {
+		h := new(types.Header)
+		if err := rlp.DecodeBytes(raw, h); err != nil {
+			return nil, err
+		}
+		out[h.Number.Uint64()] = h.Time
+	}
+	return out, nil
 }
