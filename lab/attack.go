@@ -11,7 +11,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 
@@ -110,11 +109,7 @@ func newArenaWith(ctx context.Context, out io.Writer, opts rolluptest.Options, p
 		chain.DevAddress(8): "proposer", chain.DevAddress(9): "challenger",
 		chain.DevAddress(3): "user", chain.DevAddress(6): "griefer",
 	}}
-	batcher := rollup.BatcherKey()
-	if opts.BatcherKey != nil {
-		batcher = opts.BatcherKey
-	}
-	a.roles[crypto.PubkeyToAddress(batcher.PublicKey)] = "batcher"
+	a.roles[st.Config.Batcher] = "batcher"
 	if proposer.Lie != nil || proposer.Silent {
 		a.roles[chain.DevAddress(8)] = "attacker"
 	}
