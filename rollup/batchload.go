@@ -52,8 +52,9 @@ type LoadedChannel struct {
 	Tail        bool     // the completing record has frames after the completing one
 	// Open is the place of the channel's frame 0 among its first record's
 	// frames: only at 0 does derivation read none of that record's frames
-	// before the channel, so that it may start while another is open.
-	Open uint64 `rlp:"optional"`
+	// before the channel, so that it may start while another is open. (Not
+	// optional: a channel loaded before the field was kept hashes apart.)
+	Open uint64
 }
 
 func loadedSlot(start uint64) common.Hash { return chanSlot(start, 5) }
@@ -117,7 +118,13 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 		run.state = batch.ChannelState{Open: true, OpenedAt: u64(s.Get(openedSlot)), Next: int(u64(s.Get(nextSlot))), Size: int(size)}
 		copy(run.state.ID[:], stored[16:])
 		run.last = u64(s.Get(lastSlot))
-		run.openFrame = u64(s.Get(openFrameSlot))
+		// The slot holds the place plus one: a load begun before it was
+		// kept cannot go on, as where its channel opened is unknown.
+		at := u64(s.Get(openFrameSlot))
+		if at == 0 {
+			return fmt.Errorf("%w: the load at inbox transaction %d was begun without its frame 0's place", ErrBadProof, l.Start)
+		}
+		run.openFrame = at - 1
 	}
 	if err := run.feed(l.Txs, &l.Start, inbox, AnyL1Block, channelTimeout); err != nil {
 		return err
@@ -131,7 +138,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 		s.Set(nextSlot, h64(uint64(run.state.Next)))
 		s.Set(lastSlot, h64(run.last))
 		s.Set(openedSlot, h64(run.state.OpenedAt))
-		s.Set(openFrameSlot, h64(run.openFrame))
+		s.Set(openFrameSlot, h64(run.openFrame+1))
 		s.Set(lenSlot, h64(size+uint64(len(data))))
 		appendWords(s, l.Start, size, data)
 		return nil

@@ -143,7 +143,16 @@ func TestPartedProofLoadsABatchAfterAnOpenChannel(t *testing.T) {
 		if err := rollup.LoadBatch(once, &load, &s.Config.Proofs, rollup.InboxRecordsOf(once)); err != nil {
 			t.Fatalf("lead %v: load: %v", lead, err)
 		}
-		for _, bt := range load.Txs {
+		for i, bt := range load.Txs {
+			if i == 1 {
+				// A load begun where its frame 0's place was not kept (before
+				// the rule) cannot go on.
+				old := calls.Copy()
+				old.SetState(rollup.OutputsAddress, rollup.ChanSlot(batchStart, 6), common.Hash{})
+				if err := rollup.LoadBatch(old, &rollup.BatchLoad{Start: batchStart, Txs: []rollup.BatchTx{bt}}, &s.Config.Proofs, rollup.InboxRecordsOf(old)); !errors.Is(err, rollup.ErrBadProof) {
+					t.Fatalf("lead %v: a load begun without its frame 0's place went on: %v", lead, err)
+				}
+			}
 			if err := rollup.LoadBatch(calls, &rollup.BatchLoad{Start: batchStart, Txs: []rollup.BatchTx{bt}}, &s.Config.Proofs, rollup.InboxRecordsOf(calls)); err != nil {
 				t.Fatalf("lead %v: load of record %d: %v", lead, bt.Index, err)
 			}

@@ -19,6 +19,7 @@ var (
 	LoadBatch             = loadBatch
 	VerifyStepRecords     = verifyStep
 	VerifyStepPartRecords = verifyStepPart
+	ChanSlot              = chanSlot
 )
 
 type (

@@ -367,8 +367,16 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 		if err != nil || nb != nil {
 			return nil, nil, fmt.Errorf("scan of inbox records %d to %d after L2 block %d: %v %w", d.Records[i].Index, d.Records[j-1].Index, parent.Number, nb, err)
 		}
-		for _, add := range []func(*Derivation){func(*Derivation) {}, func(s *Derivation) { s.ParentTxs = full.ParentTxs }, func(s *Derivation) { s.OpenFrames = full.OpenFrames }} {
-			add(&sc.Derivation)
+		// The least it needs: nothing, the parent's transactions, the open
+		// channel's frames, or both.
+		for _, need := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			sc.Derivation.ParentTxs, sc.Derivation.OpenFrames = nil, nil
+			if need[0] {
+				sc.Derivation.ParentTxs = full.ParentTxs
+			}
+			if need[1] {
+				sc.Derivation.OpenFrames = full.OpenFrames
+			}
 			if _, _, err = runDerivation(parent, pinfo, &sc.Derivation, origins, params, local, nil, true); err == nil {
 				return &sc, st, nil
 			}
