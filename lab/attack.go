@@ -46,7 +46,7 @@ var Attacks = map[string]struct {
 	"forged-header":         {"headers signed by under 2/3 of the trusted power (a quarter; a half skipping to a set of its own), with bad signatures, by strangers, or from expired trust: the light client refuses each", attackForgedHeader},
 	"withhold-data":         {"a proposer posts a false output stealing the deposits while the data to challenge it is withheld: with blobs the challenger wins; with a colluding committee the theft succeeds (the validium risk); sampling light nodes reject the withholder", attackWithholdData},
 	"censoring-sequencer":   {"the optimistic rollup's sequencer ignores a user's transaction forced through L1: it goes in after the sequencing window anyway", attackCensoringSequencer},
-	"batcher-junk":          {"the batcher key posts 200 KB that derivation drops before a block's batch, and a dishonest challenger drives the game to that block: the proposer scans the junk and proves the block", attackBatcherJunk},
+	"batcher-junk":          {"the batcher key posts 200 KB of calldata and a full 130 KB blob that derivation drops before a block's batch, and a dishonest challenger drives the game to that block: the proposer scans the junk and proves the block", attackBatcherJunk},
 	"rollup-same-keys":      {"the same colluders as the sequencer, batcher and proposer of the optimistic rollup post a false output: the fraud proof defeats them", forging(rolluptest.Options{BatcherKey: attackerKey}, attackRollupSameKeys)},
 }
 
@@ -148,7 +148,11 @@ func (a *arena) roundWith(extra func() error) error {
 		}
 		sender, _ := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx)
 		from := a.role(sender)
-		fmt.Fprintf(a.out, "  L1 block %d: %-10s %-20s status %d, gas %d, tx %s\n", b.NumberU64(), from, method(tx.Data()), r.Status, r.GasUsed, tx.Hash().TerminalString())
+		m := method(tx.Data())
+		if n := len(tx.BlobHashes()); n > 0 {
+			m = fmt.Sprintf("%d blob(s)", n)
+		}
+		fmt.Fprintf(a.out, "  L1 block %d: %-10s %-20s status %d, gas %d, tx %s\n", b.NumberU64(), from, m, r.Status, r.GasUsed, tx.Hash().TerminalString())
 	}
 	return nil
 }

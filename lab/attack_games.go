@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/cairn-dev/cairn/chain"
+	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/internal/ethtx"
 	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rollup/agents"
@@ -301,7 +302,7 @@ func attackBatcherJunk(ctx context.Context, out io.Writer) error {
 	}
 	defer a.close()
 	fmt.Fprintln(out, "   the attackers hold the batcher key (key 6) and challenge (key 9); the honest proposer uses key 8")
-	fmt.Fprintln(out, "1. the sequencer makes a block with a transfer; before its batch, the batcher key posts 200 KB that derivation drops")
+	fmt.Fprintln(out, "1. the sequencer makes a block with a transfer; before its batch, the batcher key posts 200 KB of calldata and a full blob (130 KB) that derivation drops")
 	seq, err := ethclient.Dial(a.Sequencer.RPCURL())
 	if err != nil {
 		return err
@@ -321,6 +322,18 @@ func attackBatcherJunk(ctx context.Context, out io.Writer) error {
 		}); err != nil {
 			return err
 		}
+	}
+	// A full blob of junk: more than a proof could carry in one call, so
+	// derivation drops it, and a proof passes over it by its cell 0.
+	blob, err := da.EncodeBlob(bytes.Repeat([]byte{0xff}, da.MaxBlobData))
+	if err != nil {
+		return err
+	}
+	if err := a.roundWith(func() error {
+		_, err := rolluptest.SendBlobs(ctx, a.l1, batcherKey, *blob)
+		return err
+	}); err != nil {
+		return err
 	}
 	if err := a.Batch(ctx); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/crypto/kzg4844"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/holiman/uint256"
 
@@ -113,19 +114,33 @@ func PostInbox(t testing.TB, ctx context.Context, s *System, key *ecdsa.PrivateK
 // inbox, and mines it.
 func PostBlobs(t *testing.T, ctx context.Context, s *System, key *ecdsa.PrivateKey, blobs ...kzg4844.Blob) {
 	t.Helper()
-	sc := Must[*types.BlobTxSidecar](t)(batcher.BlobSidecar(blobs))
-	c := s.L1.Client()
-	nonce := Must[uint64](t)(c.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey)))
-	tx := Must[*types.Transaction](t)(types.SignNewTx(key, types.LatestSignerForChainID(big.NewInt(L1MinerChainID)), &types.BlobTx{
-		ChainID: uint256.NewInt(L1MinerChainID), Nonce: nonce, GasTipCap: uint256.NewInt(params.GWei), GasFeeCap: uint256.NewInt(100 * params.GWei), Gas: batcher.BlobTxGas,
-		To: rollup.InboxAddress, BlobFeeCap: uint256.NewInt(100 * params.GWei), BlobHashes: sc.BlobHashes(), Sidecar: sc,
-	}))
-	if err := c.SendTransaction(ctx, tx); err != nil {
+	if _, err := SendBlobs(ctx, s.L1.Client(), key, blobs...); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.L1.Mine(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// SendBlobs sends a blob transaction carrying blobs from key to the inbox
+// of the hand-mined L1 c serves.
+func SendBlobs(ctx context.Context, c *ethclient.Client, key *ecdsa.PrivateKey, blobs ...kzg4844.Blob) (*types.Transaction, error) {
+	sc, err := batcher.BlobSidecar(blobs)
+	if err != nil {
+		return nil, err
+	}
+	nonce, err := c.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(big.NewInt(L1MinerChainID)), &types.BlobTx{
+		ChainID: uint256.NewInt(L1MinerChainID), Nonce: nonce, GasTipCap: uint256.NewInt(params.GWei), GasFeeCap: uint256.NewInt(100 * params.GWei), Gas: batcher.BlobTxGas,
+		To: rollup.InboxAddress, BlobFeeCap: uint256.NewInt(100 * params.GWei), BlobHashes: sc.BlobHashes(), Sidecar: sc,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tx, c.SendTransaction(ctx, tx)
 }
 
 // PostInboxValue is PostInbox with value sent along.
