@@ -9,7 +9,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto/kzg4844"
 
+	"github.com/cairn-dev/cairn/da"
 	"github.com/cairn-dev/cairn/rollup"
 	"github.com/cairn-dev/cairn/rollup/batch"
 	"github.com/cairn-dev/cairn/rollup/rolluptest"
@@ -20,8 +22,9 @@ import (
 // transfer: the block's batch whole, in two frames, or after another
 // channel's frame in one record; another channel's first frame; a stray
 // frame; a batch with another parent; a second, empty batch for the block;
-// garbage, a little or 40 KB; empty L1 blocks (enough of them force the
-// block empty). A
+// garbage, a little or 40 KB; a full blob of junk, or a blob holding the
+// block's batch past the inbox's 120,000 bytes; empty L1 blocks (enough of
+// them force the block empty). A
 // verifier derives the chain, and for every block it made the proof agrees
 // with it: the verifier's one-step proof, and its proof in parts, verify
 // to the block's output, and the same one-step proof with the other content (the transfer where derivation
@@ -41,6 +44,8 @@ func FuzzProofAgreesWithDerivation(f *testing.F) {
 	f.Add([]byte{opFirstHalf, opJunk, opJunk, opSecondHalf})
 	f.Add([]byte{opOther, opJunk, opJunk, opFirstHalf, opJunk, opSecondHalf})
 	f.Add([]byte{opJunk, opJunk, opWait, opWait, opWait, opWait})
+	f.Add([]byte{opJunkBlob, opWhole})
+	f.Add([]byte{opBigBlob, opWait, opWait, opWait, opWait, opWhole})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) > 12 {
 			return
@@ -54,12 +59,16 @@ func FuzzProofAgreesWithDerivation(f *testing.F) {
 		defer s.Close()
 		b := transferBlock(t, s, 0)
 		frames := palette(t, s, b)
+		budget := 6_000 // parts, for a block this small
 		for _, op := range ops {
 			switch op %= opCount; op {
 			case opWait:
 				if err := s.L1.MineN(3); err != nil {
 					t.Fatal(err)
 				}
+			case opJunkBlob, opBigBlob:
+				budget = 10_000 // a part that passes over a blob carries its cell 0 (2 KB)
+				rolluptest.PostBlobs(t, ctx, s, rollup.BatcherKey(), *rolluptest.Must[*kzg4844.Blob](t)(da.EncodeBlob(frames[op])))
 			default:
 				rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), frames[op])
 			}
@@ -85,7 +94,7 @@ func FuzzProofAgreesWithDerivation(f *testing.F) {
 			if got, err := rollup.VerifyStep(p, pre.Root(), rollup.AnyL1Block, &s.Config.Proofs, scanned); err != nil || got != post.Root() {
 				t.Fatalf("ops %v: the proof of block %d that derivation made: %v", ops, n, err)
 			}
-			parts := rolluptest.Must[*rollup.PartedProof](t)(s.Verifier.StepParts(n, 6_000))
+			parts := rolluptest.Must[*rollup.PartedProof](t)(s.Verifier.StepParts(n, budget))
 			if got, err := rollup.VerifyParted(l1State.Copy(), parts, pre.Root(), n, rollup.AnyL1Block, &s.Config.Proofs); err != nil || got != post.Root() {
 				t.Fatalf("ops %v: the proof of block %d in parts: %v", ops, n, err)
 			}
@@ -115,6 +124,8 @@ const (
 	opGarbage            // bytes that are no frames
 	opJunk               // 40 KB that are no frames: proofs over two of them scan them first
 	opWait               // three empty L1 blocks
+	opJunkBlob           // a full blob of junk, over the inbox's limit: derivation drops it
+	opBigBlob            // the block's batch in a blob padded past the inbox's limit: dropped too
 	opCount
 )
 
@@ -140,5 +151,8 @@ func palette(t *testing.T, s *rolluptest.System, b *types.Block) map[byte][]byte
 		opEmptySecond: batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0f}, Data: channel(rollup.ParentCheck(parent), nil), IsLast: true}),
 		opGarbage:     {0x01, 0x02, 0x03},
 		opJunk:        bytes.Repeat([]byte{0xff}, 40_000),
+		opJunkBlob:    bytes.Repeat([]byte{0xff}, da.MaxBlobData),
+		opBigBlob: batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x10}, Data: good, IsLast: true},
+			batch.Frame{ID: batch.ChannelID{0x11}, Data: make([]byte, rollup.MaxInboxData-len(good))}),
 	}
 }
