@@ -20,11 +20,44 @@ import (
 // account 119). Account 3 is funded on L1, account 8 on both. For tests
 // and the lab's attacks.
 type World struct {
-	L1, Side  *wingtest.L1Miner
+	chains
 	Params    MultisigParams
 	Attesters []*ecdsa.PrivateKey
 	Relayer   *Relayer
-	stops     []func()
+}
+
+// chains are a test world's two hand-mined chains.
+type chains struct {
+	L1, Side *wingtest.L1Miner
+	stops    []func()
+}
+
+// mine has both chains mine every 10 ms until Close.
+func (c *chains) mine() {
+	c.stops = []func(){c.L1.AutoMine(10 * time.Millisecond), c.Side.AutoMine(10 * time.Millisecond)}
+}
+
+// Close stops both chains.
+func (c *chains) Close() {
+	for _, s := range c.stops {
+		s()
+	}
+	c.L1.Close()
+	c.Side.Close()
+}
+
+// Balance reads a's balance on chain m.
+func (c *chains) Balance(ctx context.Context, m *wingtest.L1Miner, a common.Address) (*big.Int, error) {
+	return m.Client().BalanceAt(ctx, a, nil)
+}
+
+// fund is a genesis giving each of the dev accounts 100 ETH.
+func fund(accts ...uint32) types.GenesisAlloc {
+	a := types.GenesisAlloc{}
+	for _, i := range accts {
+		a[chain.DevAddress(i)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))}
+	}
+	return a
 }
 
 // WorldSideID is a World's sidechain chain ID.
@@ -39,13 +72,6 @@ func NewWorld() (*World, error) {
 		addrs = append(addrs, chain.DevAddress(110+i))
 	}
 	p := MultisigParams{Attesters: addrs, Threshold: 5, L1ChainID: wingtest.L1MinerChainID, SideID: WorldSideID}
-	fund := func(accts ...uint32) types.GenesisAlloc {
-		a := types.GenesisAlloc{}
-		for _, i := range accts {
-			a[chain.DevAddress(i)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))}
-		}
-		return a
-	}
 	w := &World{Params: p, Attesters: keys}
 	var err error
 	if w.L1, err = wingtest.NewL1Miner(fund(3, 8, 119), NewMultisigL1(p)); err != nil {
@@ -55,23 +81,9 @@ func NewWorld() (*World, error) {
 		w.L1.Close()
 		return nil, err
 	}
-	w.stops = []func(){w.L1.AutoMine(10 * time.Millisecond), w.Side.AutoMine(10 * time.Millisecond)}
+	w.mine()
 	w.Relayer = &Relayer{L1: w.L1.Client(), Side: w.Side.Client(), Attesters: keys, Sender: chain.DevKey(119), Params: p}
 	return w, nil
-}
-
-// Close stops both chains.
-func (w *World) Close() {
-	for _, s := range w.stops {
-		s()
-	}
-	w.L1.Close()
-	w.Side.Close()
-}
-
-// Balance reads a's balance on chain m.
-func (w *World) Balance(ctx context.Context, m *wingtest.L1Miner, a common.Address) (*big.Int, error) {
-	return m.Client().BalanceAt(ctx, a, nil)
 }
 
 // Sign has keys attest t for the half at `at` on chain chainID.

@@ -2,16 +2,13 @@ package sidechain
 
 import (
 	"cmp"
-	"context"
 	"crypto/ecdsa"
-	"math/big"
 	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/ethereum/go-ethereum/trie"
 	"github.com/holiman/uint256"
@@ -28,13 +25,12 @@ import (
 // account 8 on both; account 120 is the guardian. For tests and the lab's
 // attacks.
 type LightWorld struct {
-	L1, Side         *wingtest.L1Miner
+	chains
 	L1Cons, SideCons *HandConsensus
 	Params           LightParams
 	Relayer          *LightRelayer
 	Guardian         *ecdsa.PrivateKey
 	offset           atomic.Int64
-	stops            []func()
 }
 
 // LightWorldOptions size a LightWorld.
@@ -63,13 +59,6 @@ func NewLightWorld(o LightWorldOptions) (*LightWorld, error) {
 	w.Params = LightParams{L1ChainID: wingtest.L1MinerChainID, SideID: LightWorldSideID,
 		L1: w.L1Cons.Trust(start), Side: w.SideCons.Trust(start), TrustingSeconds: o.TrustingSeconds,
 		MaxClockDriftSeconds: 10, WithdrawalDelaySeconds: o.DelaySeconds, Guardian: chain.DevAddress(worldGuardian)}
-	fund := func(accts ...uint32) types.GenesisAlloc {
-		a := types.GenesisAlloc{}
-		for _, i := range accts {
-			a[chain.DevAddress(i)] = types.Account{Balance: new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))}
-		}
-		return a
-	}
 	var err error
 	if w.L1, err = wingtest.NewClockedMiner(wingtest.L1MinerChainID, w.Now, fund(3, 8, worldRelayer, worldGuardian), NewLightL1(w.Params)); err != nil {
 		return nil, err
@@ -79,7 +68,7 @@ func NewLightWorld(o LightWorldOptions) (*LightWorld, error) {
 		return nil, err
 	}
 	w.L1Cons.Chain, w.SideCons.Chain = w.L1.Chain(), w.Side.Chain()
-	w.stops = []func(){w.L1.AutoMine(10 * time.Millisecond), w.Side.AutoMine(10 * time.Millisecond)}
+	w.mine()
 	w.Relayer = &LightRelayer{L1: w.L1.Client(), Side: w.Side.Client(), L1Light: w.L1Cons, SideLight: w.SideCons,
 		Sender: chain.DevKey(worldRelayer)}
 	return w, nil
@@ -90,20 +79,6 @@ func (w *LightWorld) Now() uint64 { return uint64(time.Now().Unix() + w.offset.L
 
 // Advance moves the world's clock forward by d.
 func (w *LightWorld) Advance(d time.Duration) { w.offset.Add(int64(d / time.Second)) }
-
-// Close stops both chains.
-func (w *LightWorld) Close() {
-	for _, s := range w.stops {
-		s()
-	}
-	w.L1.Close()
-	w.Side.Close()
-}
-
-// Balance reads a's balance on chain m.
-func (w *LightWorld) Balance(ctx context.Context, m *wingtest.L1Miner, a common.Address) (*big.Int, error) {
-	return m.Client().BalanceAt(ctx, a, nil)
-}
 
 // ForgedState is a state trie that exists nowhere but in a forger's hands:
 // the bridge half at contract holding records of the given transfers out.
