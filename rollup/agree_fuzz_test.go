@@ -22,7 +22,7 @@ import (
 // transfer: the block's batch whole, in two frames, or after another
 // channel's frame in one record; another channel's first frame; a stray
 // frame; a batch with another parent; a second, empty batch for the block;
-// garbage, a little or 40 KB; a full blob of junk, or a blob holding the
+// garbage, a little or 40 KB; a junk channel of two 40 KB frames; a full blob of junk, or a blob holding the
 // block's batch past the inbox's 120,000 bytes; empty L1 blocks (enough of
 // them force the block empty). A
 // verifier derives the chain, and for every block it made the proof agrees
@@ -45,6 +45,9 @@ func FuzzProofAgreesWithDerivation(f *testing.F) {
 	f.Add([]byte{opOther, opJunk, opJunk, opFirstHalf, opJunk, opSecondHalf})
 	f.Add([]byte{opJunk, opJunk, opWait, opWait, opWait, opWait})
 	f.Add([]byte{opJunkBlob, opWhole})
+	f.Add([]byte{opJunkOpen, opJunkClose, opWhole})
+	f.Add([]byte{opJunkOpen, opJunk, opJunkClose, opFirstHalf, opSecondHalf})
+	f.Add([]byte{opFirstHalf, opJunkOpen, opJunkClose, opSecondHalf, opWhole})
 	f.Add([]byte{opBigBlob, opWait, opWait, opWait, opWait, opWhole})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) > 12 {
@@ -126,6 +129,8 @@ const (
 	opWait               // three empty L1 blocks
 	opJunkBlob           // a full blob of junk, over the inbox's limit: derivation drops it
 	opBigBlob            // the block's batch in a blob padded past the inbox's limit: dropped too
+	opJunkOpen           // a junk channel's first frame, 40 KB
+	opJunkClose          // its last, 40 KB: the proof in parts loads it and passes over it
 	opCount
 )
 
@@ -152,6 +157,8 @@ func palette(t *testing.T, s *rolluptest.System, b *types.Block) map[byte][]byte
 		opGarbage:     {0x01, 0x02, 0x03},
 		opJunk:        bytes.Repeat([]byte{0xff}, 40_000),
 		opJunkBlob:    bytes.Repeat([]byte{0xff}, da.MaxBlobData),
+		opJunkOpen:    batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x12}, Data: bytes.Repeat([]byte{0x22}, 40_000)}),
+		opJunkClose:   batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x12}, Number: 1, Data: bytes.Repeat([]byte{0x33}, 40_000), IsLast: true}),
 		opBigBlob: batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x10}, Data: good, IsLast: true},
 			batch.Frame{ID: batch.ChannelID{0x11}, Data: make([]byte, rollup.MaxInboxData-len(good))}),
 	}

@@ -21,9 +21,16 @@ import (
 // transaction is loaded in several calls; the call that completes it
 // decodes it and records each L2 block it carries (see SeqRecord), which a
 // parted one-step proof then refers to instead of carrying the channel.
+//
+// A channel that does not decode (derivation drops it, rule 6) is kept
+// too, as holding no blocks: a proof then passes over it where it
+// completes without carrying its frames (Derivation.Passed).
 type BatchLoad struct {
 	Start uint64
 	Txs   []BatchTx
+	// Open, on a load's first call, is the place of the channel's frame 0
+	// among record Start's frames; 0 also takes the record's first frame 0.
+	Open uint64 `rlp:"optional"`
 }
 
 // SeqRecord is the slot the outputs contract sets when the channel loaded
@@ -111,7 +118,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 	if stored[0] == 2 {
 		return fmt.Errorf("%w: channel at inbox transaction %d is already loaded", ErrBadProof, l.Start)
 	}
-	run := &channelRun{records: recordRulesOf(params)}
+	run := &channelRun{records: recordRulesOf(params), openAt: l.Open}
 	size := u64(s.Get(lenSlot))
 	if started {
 		run.opened = true
@@ -145,7 +152,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 	}
 	b, err := decodeChannel(append(readWords(s, l.Start, size), data...), l2ChainID)
 	if err != nil {
-		return err
+		b = &batch.Batch{} // derivation drops it: kept as holding no blocks
 	}
 	// Each record holds 1 + the L1 block that completed the channel: a
 	// game may use it only if that is before its output (checkBefore).

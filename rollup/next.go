@@ -69,6 +69,11 @@ type Derivation struct {
 	// OpenFrames are the data of the frames of the channel open at Resume,
 	// needed when that channel completes in Records.
 	OpenFrames [][]byte `rlp:"optional"`
+	// Passed are channels loaded with loadBatch that hold no blocks (they
+	// do not decode): where one completes in Records, with its data not in
+	// the proof, derivation drops it. So a proof need not carry the
+	// frames of a large junk channel open at Resume.
+	Passed []LoadedRef `rlp:"optional"`
 }
 
 // LoadedRef names a loaded channel by the inbox record its load started
@@ -162,6 +167,14 @@ func runDerivation(parent *types.Header, pinfo L1Info, d *Derivation, origins ma
 		}
 		if err := l1.checkBefore("the loaded channel", ref.Channel.X); err != nil {
 			return nil, nil, err
+		}
+	}
+	for _, ref := range d.Passed {
+		switch {
+		case l1.seqs == nil || l1.seqs.LoadedChannel(ref.Start) != ref.Channel.hash():
+			return nil, nil, fmt.Errorf("%w: no channel loaded from inbox record %d as passed", ErrBadProof, ref.Start)
+		case ref.Channel.First <= ref.Channel.Last:
+			return nil, nil, fmt.Errorf("%w: the passed channel loaded from inbox record %d holds blocks", ErrBadProof, ref.Start)
 		}
 	}
 	if r := d.Resume; r != nil {
@@ -327,11 +340,14 @@ func runDerivation(parent *types.Header, pinfo L1Info, d *Derivation, origins ma
 			if k == 0 && j <= skipUntil {
 				continue
 			}
-			channel, known, complete := asm.add(f, x)
+			channel, known, complete := asm.add(f, x, bt.Index, uint64(j))
 			if !complete || x <= replayTo {
 				continue
 			}
 			if !known {
+				if passed(d.Passed, asm.record, asm.place, bt.Index, uint64(j), x) {
+					continue // a channel loaded as holding no blocks: dropped
+				}
 				return nil, nil, fmt.Errorf("%w: %w", ErrBadProof, ErrNeedOpenFrames)
 			}
 			blk, err := channelBlock(channel, chainID, parent, same)
@@ -374,6 +390,20 @@ func runDerivation(parent *types.Header, pinfo L1Info, d *Derivation, origins ma
 		return next, nil, err
 	}
 	return nil, nil, fmt.Errorf("%w: the proof's inbox records end before derivation makes block %d", ErrBadProof, n)
+}
+
+// passed reports whether refs name the channel whose frame 0 is the
+// place-th of inbox record open and which completed at frame frame of
+// record end, in L1 block x: loadBatch assembled it from the same frame
+// under the same rules, so it is the channel derivation completed there.
+func passed(refs []LoadedRef, open, place, end, frame, x uint64) bool {
+	for _, ref := range refs {
+		lc := &ref.Channel
+		if ref.Start == open && lc.Open == place && lc.End == end && lc.Frame == frame && lc.X == x {
+			return true
+		}
+	}
+	return false
 }
 
 // loadedNext is derivation reading on with a loaded channel, from inbox

@@ -294,8 +294,10 @@ const ScanThreshold = 32 << 10
 // resumes from the last scan. It returns the scans, to send before the
 // proof (after the loads of loaded, the channels a parted proof loads),
 // and the list index of d.Records' first record, which list holds from
-// list index start.
-func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchList, start int, pos Position, loaded loadedRecords, env *StepEnv, params *L1Params, budget int) ([]Scan, int, error) {
+// list index start. With loaded (a parted proof), a junk channel whose
+// frames would take a scan or the proof over budget is loaded instead and
+// passed over (Derivation.Passed): the loads to send first come back too.
+func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchList, start int, pos Position, loaded loadedRecords, env *StepEnv, params *L1Params, budget int) ([]Scan, []BatchLoad, int, error) {
 	set := scanned{}
 	sizes := make([]int, len(d.Records))
 	total := 0
@@ -305,7 +307,7 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 		total += len(raw)
 	}
 	if total <= ScanThreshold {
-		return nil, start, nil
+		return nil, nil, start, nil
 	}
 	cut := len(d.Records) // a forced advance, or a loaded channel after them: every record
 	if pos.Batch && pos != d.ParentPosition && d.Loaded == nil {
@@ -324,21 +326,21 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 		}
 	}
 	if cut <= 0 {
-		return nil, start, nil
+		return nil, nil, start, nil
 	}
 	parentRaw, err := rlp.EncodeToBytes(parent)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	check, err := derivationCheck(parent, originRaw, d, list, loaded, set, params, env)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	pinfo, _ := Origin(parent)
 	scanOrigins := append([][]byte{originRaw}, d.Origins...) // a block dropped on the way may need the block's own origin
 	origins, err := headerTimes(scanOrigins)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	local := &l1Records{inbox: list, seqs: loaded, scans: set, before: AnyL1Block}
 	overhead := len(parentRaw) + 2_000
@@ -383,6 +385,48 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 		}
 		return nil, nil, err
 	}
+	// pass loads the junk channel open at resume, so that where it
+	// completes derivation passes over it without its frames; nil if it is
+	// no junk (its batch decodes) or cannot be loaded.
+	var loads []BatchLoad
+	passes := map[uint64]*LoadedRef{}
+	pass := func() *LoadedRef {
+		if loaded.channels == nil || resume == nil || !resume.Open || len(list.txs) == 0 || resume.OpenRecord < list.txs[0].Index {
+			return nil
+		}
+		if ref, ok := passes[resume.OpenRecord]; ok {
+			return ref
+		}
+		passes[resume.OpenRecord] = nil
+		k := int(resume.OpenRecord - list.txs[0].Index)
+		run := &channelRun{records: recordRulesOf(params), openAt: resume.OpenFrame}
+		e := k
+		for ; e < len(list.txs) && !run.complete; e++ {
+			if run.feed(list.txs[e:e+1], nil, list, AnyL1Block, params.ChannelTimeout) != nil {
+				return nil
+			}
+		}
+		if _, ok := loaded.channels[resume.OpenRecord]; !run.complete || ok || run.openFrame != resume.OpenFrame {
+			return nil
+		}
+		if _, err := decodeChannel(run.data, params.L2ChainID); err == nil {
+			return nil // a batch: derivation reads it
+		}
+		none := &batch.Batch{}
+		loaded.add(resume.OpenRecord, run, none)
+		ref := &LoadedRef{Start: resume.OpenRecord, Channel: newLoadedChannel(run, none)}
+		split := splitLoads(list.txs[k:e], budget)
+		split[0].Open = resume.OpenFrame
+		loads = append(loads, split...)
+		passes[resume.OpenRecord] = ref
+		return ref
+	}
+	framesSize := func(frames [][]byte) (n int) {
+		for _, f := range frames {
+			n += len(f)
+		}
+		return n
+	}
 	for i := 0; i < cut; {
 		size := overhead
 		if resume == nil {
@@ -399,11 +443,23 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 		for {
 			sc, st, err := build(i, j)
 			if err != nil {
-				return nil, 0, err
+				return nil, nil, 0, err
+			}
+			raw, _ := rlp.EncodeToBytes(sc)
+			if len(raw) > budget && len(sc.Derivation.OpenFrames) > 0 {
+				// A junk channel's frames: load it and pass over it.
+				if ref := pass(); ref != nil {
+					try := *sc
+					try.Derivation.OpenFrames, try.Derivation.Passed = nil, []LoadedRef{*ref}
+					if _, _, err := runDerivation(parent, pinfo, &try.Derivation, origins, params, local, nil, true); err == nil {
+						*sc = try
+						raw, _ = rlp.EncodeToBytes(sc)
+					}
+				}
 			}
 			// The parent's transactions or the open channel's frames,
 			// when the scan needs them, count too: fewer records then.
-			if raw, _ := rlp.EncodeToBytes(sc); len(raw) > budget && j > i+1 {
+			if len(raw) > budget && j > i+1 {
 				j--
 				continue
 			}
@@ -418,13 +474,16 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 	err = check(&c)
 	if errors.Is(err, ErrNeedOpenFrames) {
 		c.OpenFrames = resume.frames
+		if ref := pass(); ref != nil && framesSize(resume.frames) > budget/2 {
+			c.OpenFrames, c.Passed = nil, []LoadedRef{*ref}
+		}
 		err = check(&c)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("derivation of L2 block %d after its scans: %w", parent.Number.Uint64()+1, err)
+		return nil, nil, 0, fmt.Errorf("derivation of L2 block %d after its scans: %w", parent.Number.Uint64()+1, err)
 	}
 	*d = c
-	return scans, start + cut, nil
+	return scans, loads, start + cut, nil
 }
 
 // headerTimes is the prover's map of L1 header times by number, from the

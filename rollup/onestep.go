@@ -130,7 +130,7 @@ func (e *Engine) MakeStepProof(l1 *L1Reader, number uint64) (*StepProof, error) 
 		return nil, err
 	}
 	pos, _ := ReadPosition(e.store.Database(), number)
-	if p.Scans, _, err = scanCut(parent, oraw, d, list, start, pos, loadedRecords{}, nil, &e.cfg.Proofs, DefaultPartBudget); err != nil {
+	if p.Scans, _, _, err = scanCut(parent, oraw, d, list, start, pos, loadedRecords{}, nil, &e.cfg.Proofs, DefaultPartBudget); err != nil {
 		return nil, err
 	}
 	p.Derivation = *d

@@ -42,6 +42,9 @@ type ScanState struct {
 	Frames   uint64
 	Size     uint64
 	Chain    common.Hash
+	// OpenRecord and OpenFrame are where the open channel's frame 0 is: its
+	// inbox record and its place among that record's frames.
+	OpenRecord, OpenFrame uint64
 
 	frames [][]byte // the open channel's frames' data, where known (a prover's)
 }
@@ -67,14 +70,21 @@ type openChannel struct {
 	frames  [][]byte    // the open channel's frames' data, as far as the proof holds them
 	known   bool        // frames are all of the open channel's
 	chain   common.Hash // frameChain of the open channel's frames
+	// record and place are where the last channel opened: the inbox
+	// record of its frame 0 and the frame's place there.
+	record, place uint64
 }
 
-// add takes frame f found in L1 block at; complete reports that it
-// completed a channel, whose data is data when known.
-func (o *openChannel) add(f batch.Frame, at uint64) (data []byte, known, complete bool) {
+// add takes frame f, the place-th of inbox record index, found in L1
+// block at; complete reports that it completed a channel, whose data is
+// data when known.
+func (o *openChannel) add(f batch.Frame, at, index, place uint64) (data []byte, known, complete bool) {
 	r := o.st.Step(f, at, o.timeout)
 	if r.Discard {
 		o.reset()
+	}
+	if f.Number == 0 { // Step opened a channel with it
+		o.record, o.place = index, place
 	}
 	if r.Take {
 		o.chain = frameChain(o.chain, f.Data)
@@ -108,6 +118,7 @@ func (o *openChannel) resume(r *ScanState, frames [][]byte) error {
 	}
 	o.st = batch.ChannelState{Open: true, ID: r.ID, OpenedAt: r.OpenedAt, Next: int(r.Frames), Size: int(r.Size)}
 	o.chain, o.known = r.Chain, false
+	o.record, o.place = r.OpenRecord, r.OpenFrame
 	if len(frames) == 0 {
 		return nil
 	}
@@ -130,6 +141,9 @@ func (o *openChannel) resume(r *ScanState, frames [][]byte) error {
 func (o *openChannel) state(next, block uint64) *ScanState {
 	st := &ScanState{Next: next, Block: block, Open: o.st.Open, ID: o.st.ID, OpenedAt: o.st.OpenedAt,
 		Frames: uint64(o.st.Next), Size: uint64(o.st.Size), Chain: o.chain}
+	if o.st.Open {
+		st.OpenRecord, st.OpenFrame = o.record, o.place
+	}
 	if o.known {
 		st.frames = o.frames
 	}

@@ -116,6 +116,93 @@ func TestScansCountTheOpenChannelsFrames(t *testing.T) {
 	}
 }
 
+// The batcher key opens a junk channel with 90 KB, and completes it with
+// 90 KB more in the next record, before a block's batch. A scan that reads
+// the completing record needs the channel's data to see it does not
+// decode, and both together fit no L1 transaction. The parted proof loads
+// the junk channel instead (loadBatch keeps a channel that does not decode
+// as holding no blocks), and its scans pass over it where it completes
+// (Derivation.Passed): every call stays within the budget and the block
+// proves. A scan naming a loaded channel that holds blocks, or passing
+// over nothing, is refused.
+func TestPartedProofPassesOverALargeJunkChannel(t *testing.T) {
+	s, ctx := rolluptest.Start(t, rolluptest.Options{})
+	b := transferBlock(t, s, 0)
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0d}, Data: bytes.Repeat([]byte{0x22}, 90_000)}))
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0d}, Number: 1, Data: bytes.Repeat([]byte{0x33}, 90_000), IsLast: true}))
+	if err := s.Batch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Verifier.SafeHead(); got.Hash() != b.Hash() {
+		t.Fatalf("safe head %d, want %d", got.Number, b.NumberU64())
+	}
+	parts := rolluptest.Must[*rollup.PartedProof](t)(s.Verifier.StepParts(b.NumberU64(), rollup.DefaultPartBudget))
+	junk := -1
+	for i, l := range parts.Loads {
+		if raw := rolluptest.Must[[]byte](t)(rlp.EncodeToBytes(&l)); len(raw) > rollup.DefaultPartBudget+1_000 {
+			t.Fatalf("load %d is %d bytes", i, len(raw))
+		}
+		if l.Start == 0 && junk < 0 {
+			junk = i
+		}
+	}
+	var passing *rollup.Scan
+	for i := range parts.Scans {
+		if raw := rolluptest.Must[[]byte](t)(rlp.EncodeToBytes(&parts.Scans[i])); len(raw) > rollup.DefaultPartBudget {
+			t.Fatalf("scan %d of %d is %d bytes, over the budget", i, len(parts.Scans), len(raw))
+		}
+		if len(parts.Scans[i].Derivation.Passed) > 0 {
+			passing = &parts.Scans[i]
+		}
+	}
+	if junk < 0 || passing == nil {
+		t.Fatalf("loads %d (junk channel loaded: %v), a scan passing over it: %v", len(parts.Loads), junk >= 0, passing != nil)
+	}
+	l1State := rolluptest.Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+	pre := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), b.NumberU64()-1))
+	post := rolluptest.Must[*rollup.Output](t)(rollup.OutputAt(s.Verifier.Chain(), b.NumberU64()))
+	if got, err := rollup.VerifyParted(l1State.Copy(), parts, pre.Root(), b.NumberU64(), rollup.AnyL1Block, &s.Config.Proofs); err != nil || got != post.Root() {
+		t.Fatalf("the parted proof: %v", err)
+	}
+	// With the loads stored, the passing scan alone: as sent it stores; it
+	// fails passing over nothing, or over a loaded channel with blocks.
+	loadedState := l1State.Copy()
+	for i := range parts.Loads {
+		if err := rollup.LoadBatch(loadedState, &parts.Loads[i], &s.Config.Proofs, rollup.InboxRecordsOf(loadedState)); err != nil {
+			t.Fatalf("load %d: %v", i, err)
+		}
+	}
+	stored := loadedState.Copy()
+	for i := range parts.Scans {
+		if err := rollup.StoreScan(stored, &parts.Scans[i], &s.Config.Proofs); err != nil {
+			t.Fatalf("scan %d: %v", i, err)
+		}
+		if &parts.Scans[i] == passing {
+			break
+		}
+		if err := rollup.StoreScan(loadedState, &parts.Scans[i], &s.Config.Proofs); err != nil {
+			t.Fatalf("scan %d: %v", i, err)
+		}
+	}
+	none := *passing
+	none.Derivation.Passed = nil
+	if err := rollup.StoreScan(loadedState.Copy(), &none, &s.Config.Proofs); !errors.Is(err, rollup.ErrNeedOpenFrames) {
+		t.Fatalf("a scan over the junk channel's end without its frames or its load: %v", err)
+	}
+	if own := parts.Parts[0].Derivation.Loaded; own != nil {
+		blocks := *passing
+		blocks.Derivation.Passed = []rollup.LoadedRef{*own}
+		if err := rollup.StoreScan(loadedState.Copy(), &blocks, &s.Config.Proofs); !errors.Is(err, rollup.ErrBadProof) {
+			t.Fatalf("a scan passing over a loaded channel that holds blocks: %v", err)
+		}
+	} else {
+		t.Fatal("the block's own channel is not loaded")
+	}
+}
+
 // FuzzScanInbox feeds arbitrary scanInbox input to an outputs contract
 // over an empty inbox: it must never panic, and a scan of records the
 // inbox does not hold, or from a state no scan stored, stores nothing.

@@ -101,12 +101,14 @@ func (e *Engine) MakeStepParts(l1 *L1Reader, number uint64, budget int) (*Parted
 	if err != nil {
 		return nil, err
 	}
-	if proof.Scans, _, err = scanCut(parent, oraw, d, list, start, pos, loaded, &env, &e.cfg.Proofs, budget); err != nil {
+	var passLoads []BatchLoad
+	if proof.Scans, passLoads, _, err = scanCut(parent, oraw, d, list, start, pos, loaded, &env, &e.cfg.Proofs, budget); err != nil {
 		return nil, err
 	}
 	for _, channel := range channels {
 		proof.Loads = append(proof.Loads, splitLoads(channel, budget)...)
 	}
+	proof.Loads = append(proof.Loads, passLoads...)
 	// The parts read the same accounts and slots as the whole block; a
 	// node that only hashing at a part's end needs (a branch collapsing
 	// under a deletion) is fetched later, by path.
