@@ -28,9 +28,22 @@ import (
 type BatchLoad struct {
 	Start uint64
 	Txs   []BatchTx
-	// Open, on a load's first call, is the place of the channel's frame 0
-	// among record Start's frames; 0 also takes the record's first frame 0.
+	// Open, for a channel to pass over, is the place of its frame 0 among
+	// record Start's frames, in every call of its load; such a load is kept
+	// apart (loadID) and may not hold blocks. 0 takes the record's first
+	// frame 0, as for every channel whose blocks a proof reads loaded.
 	Open uint64 `rlp:"optional"`
+}
+
+// loadID is the key of the load of the channel from inbox record start
+// opening at frame place open (0: the record's first frame 0). A load at a
+// given place has its own key, so nobody can take another's: each key
+// assembles one channel only.
+func loadID(start, open uint64) uint64 {
+	if open == 0 {
+		return start
+	}
+	return start | open<<48 // inbox indexes and frame places stay far below
 }
 
 // SeqRecord is the slot the outputs contract sets when the channel loaded
@@ -108,11 +121,15 @@ func chanWord(start, word uint64) common.Hash {
 func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord) error {
 	l2ChainID, channelTimeout := params.L2ChainID, params.ChannelTimeout
 	s := outputsOf(st)
-	idSlot, nextSlot, lenSlot, lastSlot, openedSlot := chanSlot(l.Start, 0), chanSlot(l.Start, 1), chanSlot(l.Start, 2), chanSlot(l.Start, 3), chanSlot(l.Start, 4)
-	openFrameSlot := chanSlot(l.Start, 6)
 	if len(l.Txs) == 0 {
 		return fmt.Errorf("%w: no inbox transactions", ErrBadProof)
 	}
+	if l.Start >= 1<<48 || l.Open >= 1<<16 {
+		return fmt.Errorf("%w: load at inbox transaction %d, frame %d", ErrBadProof, l.Start, l.Open)
+	}
+	id := loadID(l.Start, l.Open)
+	idSlot, nextSlot, lenSlot, lastSlot, openedSlot := chanSlot(id, 0), chanSlot(id, 1), chanSlot(id, 2), chanSlot(id, 3), chanSlot(id, 4)
+	openFrameSlot := chanSlot(id, 6)
 	stored := s.Get(idSlot)
 	started := stored != (common.Hash{})
 	if stored[0] == 2 {
@@ -147,12 +164,17 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 		s.Set(openedSlot, h64(run.state.OpenedAt))
 		s.Set(openFrameSlot, h64(run.openFrame+1))
 		s.Set(lenSlot, h64(size+uint64(len(data))))
-		appendWords(s, l.Start, size, data)
+		appendWords(s, id, size, data)
 		return nil
 	}
-	b, err := decodeChannel(append(readWords(s, l.Start, size), data...), l2ChainID)
-	if err != nil {
+	b, err := decodeChannel(append(readWords(s, id, size), data...), l2ChainID)
+	switch {
+	case err != nil:
 		b = &batch.Batch{} // derivation drops it: kept as holding no blocks
+	case l.Open > 0:
+		// Derivation may read frames before it in its record that the
+		// proof would not see: a batch is loaded from the first frame 0.
+		return fmt.Errorf("%w: the channel loaded from frame %d of inbox transaction %d holds blocks: load it from the record's first frame 0", ErrBadProof, l.Open, l.Start)
 	}
 	// Each record holds 1 + the L1 block that completed the channel: a
 	// game may use it only if that is before its output (checkBefore).
@@ -165,7 +187,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 		s.Set(rec, h64(x+1))
 	}
 	lc := newLoadedChannel(run, b)
-	s.Set(loadedSlot(l.Start), lc.hash())
+	s.Set(loadedSlot(id), lc.hash())
 	s.Set(idSlot, common.Hash{0: 2})
 	return nil
 }

@@ -162,3 +162,66 @@ func TestPartedProofLoadsABatchAfterAnOpenChannel(t *testing.T) {
 		}
 	}
 }
+
+// A load may name the frame its channel opens at (BatchLoad.Open), to pass
+// over a junk channel that opens after other frames of its record. Such a
+// load is kept under its own key, so a load of the record's first channel
+// cannot block it, and it is refused if its channel holds blocks:
+// derivation may have read a batch from the frames before it, which a
+// proof naming the loaded channel would not see.
+func TestLoadsFromAFramesPlace(t *testing.T) {
+	s, ctx := rolluptest.Start(t, rolluptest.Options{})
+	b := transferBlock(t, s, 0)
+	parent := s.Sequencer.Chain().GetHeaderByNumber(b.NumberU64() - 1)
+	info := rolluptest.Must[rollup.L1Info](t)(rollup.Origin(b.Header()))
+	txs := rolluptest.Must[[]*types.Transaction](t)(rollup.SequencerTxs(b))
+	raw := rolluptest.Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: rollup.ParentCheck(parent), Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
+	good := rolluptest.Must[[]byte](t)(batch.Compress(raw))
+	// Record 0: a junk channel complete, then the block's batch (a second
+	// batch for the block, as a batcher may post). Record 1: another junk
+	// channel opening after a batch, completed in record 2.
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(
+		batch.Frame{ID: batch.ChannelID{0x01}, Data: []byte("junk"), IsLast: true},
+		batch.Frame{ID: batch.ChannelID{0x02}, Data: good, IsLast: true}))
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(
+		batch.Frame{ID: batch.ChannelID{0x03}, Data: good, IsLast: true},
+		batch.Frame{ID: batch.ChannelID{0x04}, Data: []byte("jun")}))
+	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x04}, Number: 1, Data: []byte("k"), IsLast: true}))
+	st := rolluptest.Must[*state.StateDB](t)(s.L1.Chain().StateAt(s.L1.Head().Root))
+	inbox := rollup.InboxRecordsOf(st)
+	var records []rollup.BatchTx
+	for n := uint64(1); n <= s.L1.Head().Number.Uint64(); n++ {
+		for _, tx := range s.L1.Chain().BlockByNumber(n).Transactions() {
+			if to := tx.To(); to != nil && *to == rollup.InboxAddress {
+				records = append(records, rollup.BatchTx{Index: uint64(len(records)), Data: tx.Data()})
+			}
+		}
+	}
+	if len(records) != 3 {
+		t.Fatalf("%d inbox records, want 3", len(records))
+	}
+	load := func(l rollup.BatchLoad) error { return rollup.LoadBatch(st, &l, &s.Config.Proofs, inbox) }
+	// The block's batch, after another channel's frame 0 in its record.
+	if err := load(rollup.BatchLoad{Start: 0, Open: 1, Txs: records[:1]}); !errors.Is(err, rollup.ErrBadProof) {
+		t.Fatalf("a batch loaded from the second frame 0 of its record: %v", err)
+	}
+	// From the first frame 0: the junk channel, holding no blocks.
+	if err := load(rollup.BatchLoad{Start: 0, Txs: records[:1]}); err != nil {
+		t.Fatalf("the record's first channel: %v", err)
+	}
+	// Record 1's first channel is a batch; the junk channel after it loads
+	// at its place, under its own key, over two records.
+	if err := load(rollup.BatchLoad{Start: 1, Txs: records[1:2]}); err != nil {
+		t.Fatalf("record 1's batch: %v", err)
+	}
+	if err := load(rollup.BatchLoad{Start: 1, Open: 1, Txs: records[1:2]}); err != nil {
+		t.Fatalf("the junk channel's first record: %v", err)
+	}
+	if err := load(rollup.BatchLoad{Start: 1, Open: 1, Txs: records[2:3]}); err != nil {
+		t.Fatalf("the junk channel's last record: %v", err)
+	}
+	out := rollup.OutputsRecordsOf(st)
+	if out.LoadedChannel(rollup.LoadID(1, 1)) == (common.Hash{}) || out.LoadedChannel(rollup.LoadID(1, 1)) == out.LoadedChannel(1) {
+		t.Fatal("the junk channel's load is not kept apart from the record's first channel's")
+	}
+}

@@ -20,6 +20,7 @@ var (
 	VerifyStepRecords     = verifyStep
 	VerifyStepPartRecords = verifyStepPart
 	ChanSlot              = chanSlot
+	LoadID                = loadID
 )
 
 type (

@@ -171,7 +171,7 @@ func runDerivation(parent *types.Header, pinfo L1Info, d *Derivation, origins ma
 	}
 	for _, ref := range d.Passed {
 		switch {
-		case l1.seqs == nil || l1.seqs.LoadedChannel(ref.Start) != ref.Channel.hash():
+		case l1.seqs == nil || l1.seqs.LoadedChannel(loadID(ref.Start, ref.Channel.Open)) != ref.Channel.hash():
 			return nil, nil, fmt.Errorf("%w: no channel loaded from inbox record %d as passed", ErrBadProof, ref.Start)
 		case ref.Channel.First <= ref.Channel.Last:
 			return nil, nil, fmt.Errorf("%w: the passed channel loaded from inbox record %d holds blocks", ErrBadProof, ref.Start)

@@ -385,19 +385,26 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 		}
 		return nil, nil, err
 	}
-	// pass loads the junk channel open at resume, so that where it
-	// completes derivation passes over it without its frames; nil if it is
-	// no junk (its batch decodes) or cannot be loaded.
+	// pass plans the load of the junk channel open at resume, so that
+	// where it completes derivation passes over it without its frames
+	// (its loads go out once used); nil if it is no junk (its batch
+	// decodes) or cannot be loaded from the records at hand.
 	var loads []BatchLoad
-	passes := map[uint64]*LoadedRef{}
-	pass := func() *LoadedRef {
+	type passPlan struct {
+		ref   LoadedRef
+		loads []BatchLoad
+		used  bool
+	}
+	passes := map[uint64]*passPlan{}
+	pass := func() *passPlan {
 		if loaded.channels == nil || resume == nil || !resume.Open || len(list.txs) == 0 || resume.OpenRecord < list.txs[0].Index {
 			return nil
 		}
-		if ref, ok := passes[resume.OpenRecord]; ok {
-			return ref
+		id := loadID(resume.OpenRecord, resume.OpenFrame)
+		if plan, ok := passes[id]; ok {
+			return plan
 		}
-		passes[resume.OpenRecord] = nil
+		passes[id] = nil
 		k := int(resume.OpenRecord - list.txs[0].Index)
 		run := &channelRun{records: recordRulesOf(params), openAt: resume.OpenFrame}
 		e := k
@@ -406,20 +413,26 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 				return nil
 			}
 		}
-		if _, ok := loaded.channels[resume.OpenRecord]; !run.complete || ok || run.openFrame != resume.OpenFrame {
+		if _, ok := loaded.channels[id]; !run.complete || ok || run.openFrame != resume.OpenFrame {
 			return nil
 		}
 		if _, err := decodeChannel(run.data, params.L2ChainID); err == nil {
 			return nil // a batch: derivation reads it
 		}
 		none := &batch.Batch{}
-		loaded.add(resume.OpenRecord, run, none)
-		ref := &LoadedRef{Start: resume.OpenRecord, Channel: newLoadedChannel(run, none)}
-		split := splitLoads(list.txs[k:e], budget)
-		split[0].Open = resume.OpenFrame
-		loads = append(loads, split...)
-		passes[resume.OpenRecord] = ref
-		return ref
+		loaded.add(id, run, none)
+		plan := &passPlan{ref: LoadedRef{Start: resume.OpenRecord, Channel: newLoadedChannel(run, none)}, loads: splitLoads(list.txs[k:e], budget)}
+		for i := range plan.loads {
+			plan.loads[i].Open = resume.OpenFrame
+		}
+		passes[id] = plan
+		return plan
+	}
+	use := func(plan *passPlan) []LoadedRef {
+		if !plan.used {
+			plan.used, loads = true, append(loads, plan.loads...)
+		}
+		return []LoadedRef{plan.ref}
 	}
 	framesSize := func(frames [][]byte) (n int) {
 		for _, f := range frames {
@@ -448,10 +461,11 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 			raw, _ := rlp.EncodeToBytes(sc)
 			if len(raw) > budget && len(sc.Derivation.OpenFrames) > 0 {
 				// A junk channel's frames: load it and pass over it.
-				if ref := pass(); ref != nil {
+				if plan := pass(); plan != nil {
 					try := *sc
-					try.Derivation.OpenFrames, try.Derivation.Passed = nil, []LoadedRef{*ref}
+					try.Derivation.OpenFrames, try.Derivation.Passed = nil, []LoadedRef{plan.ref}
 					if _, _, err := runDerivation(parent, pinfo, &try.Derivation, origins, params, local, nil, true); err == nil {
+						try.Derivation.Passed = use(plan)
 						*sc = try
 						raw, _ = rlp.EncodeToBytes(sc)
 					}
@@ -474,8 +488,15 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 	err = check(&c)
 	if errors.Is(err, ErrNeedOpenFrames) {
 		c.OpenFrames = resume.frames
-		if ref := pass(); ref != nil && framesSize(resume.frames) > budget/2 {
-			c.OpenFrames, c.Passed = nil, []LoadedRef{*ref}
+		if framesSize(resume.frames) > budget/2 {
+			if plan := pass(); plan != nil {
+				try := c
+				try.OpenFrames, try.Passed = nil, []LoadedRef{plan.ref}
+				if check(&try) == nil {
+					try.Passed = use(plan)
+					c = try
+				}
+			}
 		}
 		err = check(&c)
 	}
