@@ -133,7 +133,7 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 	stored := s.Get(idSlot)
 	started := stored != (common.Hash{})
 	if stored[0] == 2 {
-		return fmt.Errorf("%w: channel at inbox transaction %d is already loaded", ErrBadProof, l.Start)
+		return nil // loaded already, perhaps by another party: nothing to do
 	}
 	run := &channelRun{records: recordRulesOf(params), openAt: l.Open}
 	size := u64(s.Get(lenSlot))
@@ -150,7 +150,19 @@ func loadBatch(st vm.StateDB, l *BatchLoad, params *L1Params, inbox batchRecord)
 		}
 		run.openFrame = at - 1
 	}
-	if err := run.feed(l.Txs, &l.Start, inbox, AnyL1Block, channelTimeout); err != nil {
+	txs := l.Txs
+	if started {
+		// Records an earlier call read (perhaps another party's, cut
+		// differently) are passed over, so nobody can make a prover's
+		// loads fail by loading part of its channel first.
+		for len(txs) > 0 && txs[0].Index <= run.last {
+			txs = txs[1:]
+		}
+		if len(txs) == 0 {
+			return nil
+		}
+	}
+	if err := run.feed(txs, &l.Start, inbox, AnyL1Block, channelTimeout); err != nil {
 		return err
 	}
 	data, x := run.data, run.x

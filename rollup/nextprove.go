@@ -465,7 +465,6 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 					try := *sc
 					try.Derivation.OpenFrames, try.Derivation.Passed = nil, []LoadedRef{plan.ref}
 					if _, _, err := runDerivation(parent, pinfo, &try.Derivation, origins, params, local, nil, true); err == nil {
-						try.Derivation.Passed = use(plan)
 						*sc = try
 						raw, _ = rlp.EncodeToBytes(sc)
 					}
@@ -476,6 +475,9 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 			if len(raw) > budget && j > i+1 {
 				j--
 				continue
+			}
+			for _, ref := range sc.Derivation.Passed {
+				use(passes[loadID(ref.Start, ref.Channel.Open)])
 			}
 			set[st.key(parent.Hash(), d.ParentPosition)] = true
 			scans, resume, i = append(scans, *sc), st, j

@@ -107,17 +107,44 @@ func TestStepParts(t *testing.T) {
 	if err := rollup.LoadBatch(st, &rollup.BatchLoad{Start: load.Start, Txs: load.Txs[1:2]}, &s.Config.Proofs, rollup.InboxRecordsOf(st)); !errors.Is(err, rollup.ErrBadProof) {
 		t.Fatalf("loading a channel from its second frame: %v", err)
 	}
+	// Another party loads the first record alone: the whole load, cut
+	// otherwise, passes over it and completes the same channel.
+	griefed := st.Copy()
+	if err := rollup.LoadBatch(griefed, &rollup.BatchLoad{Start: load.Start, Txs: load.Txs[:1]}, &s.Config.Proofs, rollup.InboxRecordsOf(griefed)); err != nil {
+		t.Fatalf("the first record alone: %v", err)
+	}
+	if err := rollup.LoadBatch(griefed, &load, &s.Config.Proofs, rollup.InboxRecordsOf(griefed)); err != nil {
+		t.Fatalf("the whole load after another party's first record: %v", err)
+	}
+	progress := func() (p [6]common.Hash) { // the load's state
+		for f := range p {
+			p[f] = st.GetState(rollup.OutputsAddress, rollup.ChanSlot(load.Start, f))
+		}
+		return p
+	}
 	for i, bt := range load.Txs {
 		if err := rollup.LoadBatch(st, &rollup.BatchLoad{Start: load.Start, Txs: []rollup.BatchTx{bt}}, &s.Config.Proofs, rollup.InboxRecordsOf(st)); err != nil {
 			t.Fatalf("load %d: %v", i, err)
 		}
 		if i == 0 {
-			if err := rollup.LoadBatch(st, &rollup.BatchLoad{Start: load.Start, Txs: []rollup.BatchTx{bt}}, &s.Config.Proofs, rollup.InboxRecordsOf(st)); !errors.Is(err, rollup.ErrBadProof) {
-				t.Fatalf("the same frame twice: %v", err)
+			// The same record again changes nothing; a record skipped is
+			// refused.
+			before := progress()
+			if err := rollup.LoadBatch(st, &rollup.BatchLoad{Start: load.Start, Txs: []rollup.BatchTx{bt}}, &s.Config.Proofs, rollup.InboxRecordsOf(st)); err != nil || progress() != before {
+				t.Fatalf("the same record twice: %v", err)
+			}
+			if len(load.Txs) > 2 {
+				if err := rollup.LoadBatch(st.Copy(), &rollup.BatchLoad{Start: load.Start, Txs: load.Txs[2:3]}, &s.Config.Proofs, rollup.InboxRecordsOf(st)); !errors.Is(err, rollup.ErrBadProof) {
+					t.Fatalf("a record skipped: %v", err)
+				}
 			}
 		}
 	}
-	if err := rollup.LoadBatch(st, &load, &s.Config.Proofs, rollup.InboxRecordsOf(st)); !errors.Is(err, rollup.ErrBadProof) {
+	if h := rollup.OutputsRecordsOf(st).LoadedChannel(load.Start); h == (common.Hash{}) || h != rollup.OutputsRecordsOf(griefed).LoadedChannel(load.Start) {
+		t.Fatal("the channel loaded a record a call and loaded after another party's call differ")
+	}
+	before := progress()
+	if err := rollup.LoadBatch(st, &load, &s.Config.Proofs, rollup.InboxRecordsOf(st)); err != nil || progress() != before {
 		t.Fatalf("loading a channel twice: %v", err)
 	}
 
