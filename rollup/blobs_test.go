@@ -162,15 +162,7 @@ func TestProofPassesOverAFullJunkBlob(t *testing.T) {
 	junk := bytes.Repeat([]byte{0xff}, da.MaxBlobData)
 	blob := rolluptest.Must[*kzg4844.Blob](t)(da.EncodeBlob(junk))
 	rolluptest.PostBlobs(t, ctx, s, rollup.BatcherKey(), *blob)
-	if err := s.Batch(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
-		t.Fatal(err)
-	}
-	if got := s.Verifier.SafeHead(); got.Hash() != b.Hash() {
-		t.Fatalf("safe head %d, want %d", got.Number, b.NumberU64())
-	}
+	batchAndDerive(t, s, b)
 	if drops := s.Verifier.Deriver().DropStats(); drops[rollup.DropBadBlob] != 1 {
 		t.Fatalf("drops %v, want the blob dropped", drops)
 	}

@@ -99,11 +99,7 @@ func TestPartedProofLoadsABatchAfterAnOpenChannel(t *testing.T) {
 	for _, lead := range []bool{false, true} {
 		s, ctx := rolluptest.Start(t, rolluptest.Options{})
 		b := transferBlock(t, s, 0)
-		parent := s.Sequencer.Chain().GetHeaderByNumber(b.NumberU64() - 1)
-		info := rolluptest.Must[rollup.L1Info](t)(rollup.Origin(b.Header()))
-		txs := rolluptest.Must[[]*types.Transaction](t)(rollup.SequencerTxs(b))
-		raw := rolluptest.Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: rollup.ParentCheck(parent), Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
-		data := rolluptest.Must[[]byte](t)(batch.Compress(raw))
+		data := batchOf(t, s, b)
 		half := len(data) / 2
 		open := batch.Frame{ID: batch.ChannelID{0xb}, Data: []byte{1, 2, 3}}
 		first := []batch.Frame{{ID: batch.ChannelID{0xa}, Data: data[:half]}}
@@ -171,12 +167,7 @@ func TestPartedProofLoadsABatchAfterAnOpenChannel(t *testing.T) {
 // proof naming the loaded channel would not see.
 func TestLoadsFromAFramesPlace(t *testing.T) {
 	s, ctx := rolluptest.Start(t, rolluptest.Options{})
-	b := transferBlock(t, s, 0)
-	parent := s.Sequencer.Chain().GetHeaderByNumber(b.NumberU64() - 1)
-	info := rolluptest.Must[rollup.L1Info](t)(rollup.Origin(b.Header()))
-	txs := rolluptest.Must[[]*types.Transaction](t)(rollup.SequencerTxs(b))
-	raw := rolluptest.Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: rollup.ParentCheck(parent), Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
-	good := rolluptest.Must[[]byte](t)(batch.Compress(raw))
+	good := batchOf(t, s, transferBlock(t, s, 0))
 	// Record 0: a junk channel complete, then the block's batch (a second
 	// batch for the block, as a batcher may post). Record 1: another junk
 	// channel opening after a batch, completed in record 2.

@@ -142,6 +142,32 @@ func transferBlock(t *testing.T, s *rolluptest.System, nonce uint64) *types.Bloc
 	return rolluptest.Must[*types.Block](t)(s.Sequence(t.Context()))
 }
 
+// batchOf is the channel data (compressed) of a batch holding block b
+// alone, on its parent.
+func batchOf(t *testing.T, s *rolluptest.System, b *types.Block) []byte {
+	t.Helper()
+	parent := s.Sequencer.Chain().GetHeaderByNumber(b.NumberU64() - 1)
+	info := rolluptest.Must[rollup.L1Info](t)(rollup.Origin(b.Header()))
+	txs := rolluptest.Must[[]*types.Transaction](t)(rollup.SequencerTxs(b))
+	raw := rolluptest.Must[[]byte](t)(batch.Encode(&batch.Batch{ParentCheck: rollup.ParentCheck(parent), Blocks: []batch.Block{{Number: b.NumberU64(), Time: b.Time(), Origin: info.Number, Txs: txs}}}, big.NewInt(int64(s.Config.L2ChainID))))
+	return rolluptest.Must[[]byte](t)(batch.Compress(raw))
+}
+
+// batchAndDerive has the batcher post the sequencer's blocks and the
+// verifier derive them, its safe head then block b.
+func batchAndDerive(t *testing.T, s *rolluptest.System, b *types.Block) {
+	t.Helper()
+	if err := s.Batch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := rolluptest.Derive(t.Context(), s.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Verifier.SafeHead(); got.Hash() != b.Hash() {
+		t.Fatalf("safe head %d, want %d", got.Number, b.NumberU64())
+	}
+}
+
 // A batcher transaction may hold several channels. When the one that made
 // the parent opens after another's frames in its record, the proof names
 // where it opens (Derivation.ParentOpen), and the parent's next block is

@@ -130,15 +130,7 @@ func TestPartedProofPassesOverALargeJunkChannel(t *testing.T) {
 	b := transferBlock(t, s, 0)
 	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0d}, Data: bytes.Repeat([]byte{0x22}, 90_000)}))
 	rolluptest.PostInbox(t, ctx, s, rollup.BatcherKey(), batch.MarshalTxData(batch.Frame{ID: batch.ChannelID{0x0d}, Number: 1, Data: bytes.Repeat([]byte{0x33}, 90_000), IsLast: true}))
-	if err := s.Batch(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := rolluptest.Derive(ctx, s.Verifier); err != nil {
-		t.Fatal(err)
-	}
-	if got := s.Verifier.SafeHead(); got.Hash() != b.Hash() {
-		t.Fatalf("safe head %d, want %d", got.Number, b.NumberU64())
-	}
+	batchAndDerive(t, s, b)
 	parts := rolluptest.Must[*rollup.PartedProof](t)(s.Verifier.StepParts(b.NumberU64(), rollup.DefaultPartBudget))
 	junk := -1
 	for i, l := range parts.Loads {
