@@ -168,8 +168,9 @@ func channelOpening(list *batchList, pos Position, timeout uint64, rules recordR
 // in its record stays inline, and so does one the check refuses loaded (a
 // loaded channel that starts after other frames of its record while
 // another is open, a loaded parent channel whose next block derivation
-// drops): the records then go inline as in a one-step proof. It returns the inbox records to load, a channel
-// at a time, and what loadBatch records of them.
+// drops): the records then go inline as in a one-step proof. It returns
+// the inbox records to load, a channel at a time, and what loadBatch
+// records of them.
 func loadDerivation(d *Derivation, list *batchList, start int, pos Position, parent *types.Header, originRaw []byte, env *StepEnv, params *L1Params, timeout uint64) ([][]BatchTx, loadedRecords, error) {
 	local := loadedRecords{records: map[common.Hash]uint64{}, channels: map[uint64]common.Hash{}}
 	// load returns the channel loaded from channel's first record, if it is
@@ -428,11 +429,10 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 		passes[id] = plan
 		return plan
 	}
-	use := func(plan *passPlan) []LoadedRef {
+	use := func(plan *passPlan) { // its loads go out once
 		if !plan.used {
 			plan.used, loads = true, append(loads, plan.loads...)
 		}
-		return []LoadedRef{plan.ref}
 	}
 	framesSize := func(frames [][]byte) (n int) {
 		for _, f := range frames {
@@ -495,7 +495,7 @@ func scanCut(parent *types.Header, originRaw []byte, d *Derivation, list *batchL
 				try := c
 				try.OpenFrames, try.Passed = nil, []LoadedRef{plan.ref}
 				if check(&try) == nil {
-					try.Passed = use(plan)
+					use(plan)
 					c = try
 				}
 			}
